@@ -1,0 +1,33 @@
+"""All ORM models; importing this module registers every table on Base.metadata."""
+
+from domain.models.audit import AuditEvent, IdempotencyKey
+from domain.models.base import Base
+from domain.models.client import Client, Member, Team
+from domain.models.device import Device
+from domain.models.lease import Lease, LeaseAddOn, LeaseAmendment, LeaseSeat, SeatAssignment
+from domain.models.plan import Inclusion, Plan
+from domain.models.site import Floor, Seat, Shift, Site
+from domain.models.user import ApiClient, User
+
+__all__ = [
+    "ApiClient",
+    "AuditEvent",
+    "Base",
+    "Client",
+    "Device",
+    "Floor",
+    "IdempotencyKey",
+    "Inclusion",
+    "Lease",
+    "LeaseAddOn",
+    "LeaseAmendment",
+    "LeaseSeat",
+    "Member",
+    "Plan",
+    "Seat",
+    "SeatAssignment",
+    "Shift",
+    "Site",
+    "Team",
+    "User",
+]

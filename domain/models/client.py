@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.models.base import Base, IdMixin, TimestampMixin
+
+
+class Client(IdMixin, TimestampMixin, Base):
+    __tablename__ = "clients"
+
+    legal_name: Mapped[str] = mapped_column(String(300))
+    billing_email: Mapped[str] = mapped_column(String(320))
+    tax_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Team(IdMixin, TimestampMixin, Base):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("client_id", "name"),)
+
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Member(IdMixin, TimestampMixin, Base):
+    """An agent of a client's team, who may sit at a leased seat."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("client_id", "email"),)
+
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    employee_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

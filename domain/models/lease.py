@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.models.base import Base, IdMixin, TimestampMixin
+
+LEASE_STATUSES = ("pending_approval", "confirmed", "active", "ended", "cancelled")
+
+
+class Lease(IdMixin, TimestampMixin, Base):
+    __tablename__ = "leases"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending_approval','confirmed','active','ended','cancelled')", name="status"
+        ),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates"),
+        CheckConstraint("discount_pct >= 0 AND discount_pct <= 100", name="discount"),
+    )
+
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id"), index=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"), index=True)
+    shift_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("shifts.id"))
+    shift_code: Mapped[str] = mapped_column(String(32))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    notice_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    discount_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0"), server_default="0")
+    created_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    approved_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LeaseSeat(IdMixin, TimestampMixin, Base):
+    """A seat held by a lease from start_date to end_date (inclusive; NULL = open-ended).
+
+    The shift window is copied here so that PostgreSQL's exclusion constraint
+    (see the initial migration) refuses two rows of one seat whose dates and windows overlap.
+    """
+
+    __tablename__ = "lease_seats"
+
+    lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id", ondelete="CASCADE"), index=True)
+    seat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("seats.id"), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    window_start_min: Mapped[int] = mapped_column(Integer)
+    window_end_min: Mapped[int] = mapped_column(Integer)
+    voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+class LeaseAddOn(IdMixin, Base):
+    __tablename__ = "lease_add_ons"
+    __table_args__ = (UniqueConstraint("lease_id", "inclusion_id"),)
+
+    lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id", ondelete="CASCADE"), index=True)
+    inclusion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inclusions.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
+class LeaseAmendment(IdMixin, TimestampMixin, Base):
+    """Every dated change of a lease: seats added or released, end date set, cancellation."""
+
+    __tablename__ = "lease_amendments"
+
+    lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    effective_date: Mapped[date] = mapped_column(Date)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+
+
+class SeatAssignment(IdMixin, TimestampMixin, Base):
+    """Who sits at which seat of a lease (current state; history is in the audit log)."""
+
+    __tablename__ = "seat_assignments"
+    __table_args__ = (
+        UniqueConstraint("lease_id", "seat_id"),
+        UniqueConstraint("lease_id", "member_id"),
+    )
+
+    lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id", ondelete="CASCADE"), index=True)
+    seat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("seats.id"))
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), index=True)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.models.base import Base, IdMixin, TimestampMixin
+
+
+class Plan(IdMixin, TimestampMixin, Base):
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    monthly_price_minor: Mapped[int] = mapped_column(BigInteger)
+    setup_fee_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    deposit_months: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Inclusion(IdMixin, Base):
+    """Something bundled with a seat of a plan, or an add-on billed per unit."""
+
+    __tablename__ = "inclusions"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "code"),
+        CheckConstraint("kind IN ('power','internet','device','facility','software')", name="kind"),
+        CheckConstraint("billing IN ('included','monthly','one_time')", name="billing"),
+    )
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    billing: Mapped[str] = mapped_column(String(16))
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # for devices: the inventory kind a seat receives (pc, monitor, headset) and how many per seat
+    device_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    quantity_per_seat: Mapped[int] = mapped_column(Integer, default=1)

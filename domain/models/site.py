@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import uuid
+from datetime import time
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, Numeric, String, Time, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.models.base import Base, IdMixin, TimestampMixin
+
+
+class Site(IdMixin, TimestampMixin, Base):
+    __tablename__ = "sites"
+
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    timezone: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4))
+
+
+class Floor(IdMixin, TimestampMixin, Base):
+    __tablename__ = "floors"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Shift(IdMixin, TimestampMixin, Base):
+    """A named daily window. starts_at == ends_at means the whole day (FULL);
+    ends_at < starts_at crosses midnight."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (UniqueConstraint("site_id", "code"),)
+
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    starts_at: Mapped[time] = mapped_column(Time)
+    ends_at: Mapped[time] = mapped_column(Time)
+
+
+class Seat(IdMixin, TimestampMixin, Base):
+    __tablename__ = "seats"
+    __table_args__ = (
+        UniqueConstraint("site_id", "label"),
+        CheckConstraint("status IN ('active','maintenance','retired')", name="status"),
+    )
+
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    floor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("floors.id", ondelete="CASCADE"), index=True)
+    zone: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(64))
+    # grid position on the floor's seat map: column and row
+    x: Mapped[int] = mapped_column(Integer, default=0)
+    y: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
