@@ -1,0 +1,48 @@
+"""Money rules: integer minor units, decimal rates, round half up (PRODUCT.md rule 4)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+# ISO 4217 minor-unit exponents that are not 2
+_EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3}
+
+
+def minor_unit_exponent(currency: str) -> int:
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+def round_half_up(value: Fraction | Decimal | int) -> int:
+    """Round to the nearest integer, halves away from zero."""
+    frac = Fraction(value)
+    sign = -1 if frac < 0 else 1
+    frac = abs(frac)
+    whole, rest = divmod(frac.numerator, frac.denominator)
+    if 2 * rest >= frac.denominator:
+        whole += 1
+    return sign * whole
+
+
+def prorate(unit_price_minor: int, quantity: int, days: int, period_days: int) -> int:
+    """`round_half_up(unit_price × quantity × d / D)`, exactly, in minor units."""
+    if period_days <= 0:
+        raise ValueError("period_days must be positive")
+    return round_half_up(Fraction(unit_price_minor * quantity * days, period_days))
+
+
+def tax_on(amount_minor: int, rate: Decimal) -> int:
+    """Tax of one line: `round_half_up(line × rate)`."""
+    return round_half_up(Fraction(amount_minor) * Fraction(rate))
+
+
+def apply_discount(amount_minor: int, discount_pct: Decimal) -> int:
+    """The (negative) discount on an amount, rounded half up."""
+    return -round_half_up(Fraction(amount_minor) * Fraction(discount_pct) / 100)
+
+
+def format_money(amount_minor: int, currency: str) -> str:
+    exp = minor_unit_exponent(currency)
+    value = (Decimal(amount_minor) / (Decimal(10) ** exp)).quantize(Decimal(1) / (Decimal(10) ** exp),
+                                                                        rounding=ROUND_HALF_UP)
+    return f"{currency.upper()} {value:,}"

@@ -1,0 +1,78 @@
+"""Audit events: one append-only row for every write."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.models.audit import AuditEvent
+
+
+class Actor(Protocol):
+    @property
+    def subject(self) -> uuid.UUID: ...
+    @property
+    def label(self) -> str: ...
+
+
+class SystemActor:
+    """The worker or a CLI command acting on its own."""
+
+    def __init__(self, label: str = "system") -> None:
+        self.subject = uuid.UUID(int=0)
+        self.label = label
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+_SECRET_HINTS = ("password", "secret", "hash", "token")
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """The column values of an ORM object, without anything secret."""
+    mapper = inspect(obj).mapper
+    return {
+        attr.key: _jsonable(getattr(obj, attr.key))
+        for attr in mapper.column_attrs
+        if not any(h in attr.key for h in _SECRET_HINTS)
+    }
+
+
+async def record(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    client_id: uuid.UUID | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            actor_id=actor.subject,
+            actor=actor.label,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            client_id=client_id,
+            before=_jsonable(before) if before is not None else None,
+            after=_jsonable(after) if after is not None else None,
+        )
+    )

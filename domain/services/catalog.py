@@ -1,0 +1,188 @@
+"""Sites, floors, shifts, seats and plans."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import Conflict, NotFound, ValidationFailed
+from domain.models import Floor, Inclusion, Plan, Seat, Shift, Site
+from domain.rules.shifts import minutes
+from domain.services.audit import Actor, record, snapshot
+
+FULL = "FULL"
+
+
+def site_today(site: Site, now: datetime | None = None) -> date:
+    """Today's date on the site's own calendar."""
+    tz = ZoneInfo(site.timezone)
+    return (now.astimezone(tz) if now else datetime.now(tz)).date()
+
+
+async def get_site(session: AsyncSession, site_id: uuid.UUID) -> Site:
+    site = await session.get(Site, site_id)
+    if site is None:
+        raise NotFound("site not found")
+    return site
+
+
+async def create_site(session: AsyncSession, actor: Actor, data: dict[str, Any]) -> Site:
+    exists = await session.scalar(select(Site.id).where(Site.code == data["code"]))
+    if exists:
+        raise Conflict(f"a site with code {data['code']} exists", field="code")
+    site = Site(**data)
+    session.add(site)
+    await session.flush()
+    session.add(Shift(site_id=site.id, code=FULL, name="Full day", starts_at=time(0), ends_at=time(0)))
+    await record(session, actor, "site.create", "site", site.id, after=snapshot(site))
+    await session.flush()
+    return site
+
+
+async def update_site(session: AsyncSession, actor: Actor, site: Site, changes: dict[str, Any]) -> Site:
+    before = snapshot(site)
+    for k, v in changes.items():
+        setattr(site, k, v)
+    await session.flush()
+    await record(session, actor, "site.update", "site", site.id, before=before, after=snapshot(site))
+    return site
+
+
+async def create_floor(session: AsyncSession, actor: Actor, site: Site, name: str, level: int) -> Floor:
+    if await session.scalar(select(Floor.id).where(Floor.site_id == site.id, Floor.name == name)):
+        raise Conflict(f"floor {name} exists on this site", field="name")
+    floor = Floor(site_id=site.id, name=name, level=level)
+    session.add(floor)
+    await session.flush()
+    await record(session, actor, "floor.create", "floor", floor.id, after=snapshot(floor))
+    return floor
+
+
+async def get_floor(session: AsyncSession, floor_id: uuid.UUID) -> Floor:
+    floor = await session.get(Floor, floor_id)
+    if floor is None:
+        raise NotFound("floor not found")
+    return floor
+
+
+async def create_shift(session: AsyncSession, actor: Actor, site: Site, data: dict[str, Any]) -> Shift:
+    if data["code"].upper() == FULL:
+        raise Conflict("FULL exists on every site", field="code")
+    if data["starts_at"] == data["ends_at"]:
+        raise ValidationFailed("a named shift needs a window; FULL is the whole day", field="ends_at")
+    if await session.scalar(select(Shift.id).where(Shift.site_id == site.id, Shift.code == data["code"])):
+        raise Conflict(f"shift {data['code']} exists on this site", field="code")
+    shift = Shift(site_id=site.id, **data)
+    session.add(shift)
+    await session.flush()
+    await record(session, actor, "shift.create", "shift", shift.id, after=snapshot(shift))
+    return shift
+
+
+async def get_shift(session: AsyncSession, site_id: uuid.UUID, code: str) -> Shift:
+    shift = await session.scalar(select(Shift).where(Shift.site_id == site_id, Shift.code == code))
+    if shift is None:
+        raise ValidationFailed(f"no shift {code} on this site", field="shift")
+    return shift
+
+
+def shift_window(shift: Shift) -> tuple[int, int]:
+    return minutes(shift.starts_at), minutes(shift.ends_at)
+
+
+async def create_seats(
+    session: AsyncSession,
+    actor: Actor,
+    site: Site,
+    floor: Floor,
+    zone: str,
+    labels: Sequence[str],
+    *,
+    x: int | None = None,
+    y: int | None = None,
+    columns: int = 10,
+) -> list[Seat]:
+    if floor.site_id != site.id:
+        raise ValidationFailed("floor is not on this site", field="floor_id")
+    taken = set(
+        (await session.scalars(select(Seat.label).where(Seat.site_id == site.id, Seat.label.in_(labels)))).all()
+    )
+    if taken:
+        raise Conflict(f"labels already used on this site: {', '.join(sorted(taken)[:10])}", field="labels")
+    seats = []
+    if len(labels) == 1 and x is not None and y is not None:
+        positions = [(x, y)]
+    else:
+        # lay new seats out below what the zone already has, `columns` to a row
+        max_y = await session.scalar(
+            select(func.max(Seat.y)).where(Seat.floor_id == floor.id, Seat.zone == zone)
+        )
+        base_y = 0 if max_y is None else max_y + 1
+        positions = [(i % columns, base_y + i // columns) for i in range(len(labels))]
+    for label, (sx, sy) in zip(labels, positions, strict=True):
+        seats.append(Seat(site_id=site.id, floor_id=floor.id, zone=zone, label=label, x=sx, y=sy))
+    session.add_all(seats)
+    await session.flush()
+    await record(
+        session, actor, "seat.create", "floor", floor.id,
+        after={"zone": zone, "labels": list(labels), "count": len(seats)},
+    )
+    return seats
+
+
+async def get_seat(session: AsyncSession, seat_id: uuid.UUID) -> Seat:
+    seat = await session.get(Seat, seat_id)
+    if seat is None:
+        raise NotFound("seat not found")
+    return seat
+
+
+async def update_seat(session: AsyncSession, actor: Actor, seat: Seat, changes: dict[str, Any]) -> Seat:
+    before = snapshot(seat)
+    for k, v in changes.items():
+        setattr(seat, k, v)
+    await session.flush()
+    await record(session, actor, "seat.update", "seat", seat.id, before=before, after=snapshot(seat))
+    return seat
+
+
+async def create_plan(session: AsyncSession, actor: Actor, site: Site, data: dict[str, Any]) -> Plan:
+    inclusions = data.pop("inclusions", [])
+    if await session.scalar(select(Plan.id).where(Plan.site_id == site.id, Plan.name == data["name"])):
+        raise Conflict(f"plan {data['name']} exists on this site", field="name")
+    plan = Plan(**data)
+    session.add(plan)
+    await session.flush()
+    session.add_all(Inclusion(plan_id=plan.id, **inc) for inc in inclusions)
+    await session.flush()
+    await record(session, actor, "plan.create", "plan", plan.id,
+                 after={**snapshot(plan), "inclusions": inclusions})
+    return plan
+
+
+async def get_plan(session: AsyncSession, plan_id: uuid.UUID) -> Plan:
+    plan = await session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound("plan not found")
+    return plan
+
+
+async def plan_inclusions(session: AsyncSession, plan_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Inclusion]]:
+    rows = (await session.scalars(
+        select(Inclusion).where(Inclusion.plan_id.in_(plan_ids)).order_by(Inclusion.code)
+    )).all()
+    out: dict[uuid.UUID, list[Inclusion]] = {pid: [] for pid in plan_ids}
+    for inc in rows:
+        out[inc.plan_id].append(inc)
+    return out
+
+
+def parse_rate(value: Decimal | str) -> Decimal:
+    return Decimal(value)

@@ -1,0 +1,93 @@
+"""Clients (tenants), their logins, teams and members."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import Conflict, NotFound
+from domain.models import Client, Member, Team, User
+from domain.services.audit import Actor, record, snapshot
+
+
+async def get_client(session: AsyncSession, client_id: uuid.UUID) -> Client:
+    client = await session.get(Client, client_id)
+    if client is None:
+        raise NotFound("client not found")
+    return client
+
+
+async def create_client(session: AsyncSession, actor: Actor, data: dict[str, Any]) -> Client:
+    client = Client(**data)
+    session.add(client)
+    await session.flush()
+    await record(session, actor, "client.create", "client", client.id, after=snapshot(client), client_id=client.id)
+    return client
+
+
+async def create_user(
+    session: AsyncSession, actor: Actor, *, email: str, password_hash: str, role: str,
+    client_id: uuid.UUID | None,
+) -> User:
+    email = email.lower()
+    if await session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("a login with this email exists", field="email")
+    user = User(email=email, password_hash=password_hash, role=role, client_id=client_id)
+    session.add(user)
+    await session.flush()
+    await record(session, actor, "user.create", "user", user.id, after=snapshot(user), client_id=client_id)
+    return user
+
+
+async def create_team(session: AsyncSession, actor: Actor, client: Client, name: str) -> Team:
+    if await session.scalar(select(Team.id).where(Team.client_id == client.id, Team.name == name)):
+        raise Conflict("a team with this name exists", field="name")
+    team = Team(client_id=client.id, name=name)
+    session.add(team)
+    await session.flush()
+    await record(session, actor, "team.create", "team", team.id, after=snapshot(team), client_id=client.id)
+    return team
+
+
+async def get_team(session: AsyncSession, team_id: uuid.UUID) -> Team:
+    team = await session.get(Team, team_id)
+    if team is None:
+        raise NotFound("team not found")
+    return team
+
+
+async def create_member(session: AsyncSession, actor: Actor, team: Team, data: dict[str, Any]) -> Member:
+    email = data["email"].lower()
+    if await session.scalar(select(Member.id).where(Member.client_id == team.client_id, Member.email == email)):
+        raise Conflict("a member with this email exists for this client", field="email")
+    member = Member(client_id=team.client_id, team_id=team.id, **{**data, "email": email})
+    session.add(member)
+    await session.flush()
+    await record(session, actor, "member.create", "member", member.id, after=snapshot(member),
+                 client_id=team.client_id)
+    return member
+
+
+async def get_member(session: AsyncSession, member_id: uuid.UUID) -> Member:
+    member = await session.get(Member, member_id)
+    if member is None:
+        raise NotFound("member not found")
+    return member
+
+
+async def remove_member(session: AsyncSession, actor: Actor, member: Member, now: datetime) -> Member:
+    """Deactivate a member and drop their seat assignments; provisioning revokes their access."""
+    from domain.models import SeatAssignment  # local: keeps this module's imports small
+
+    before = snapshot(member)
+    member.active = False
+    member.removed_at = now
+    await session.execute(SeatAssignment.__table__.delete().where(SeatAssignment.member_id == member.id))
+    await session.flush()
+    await record(session, actor, "member.remove", "member", member.id, before=before, after=snapshot(member),
+                 client_id=member.client_id)
+    return member

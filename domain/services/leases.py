@@ -1,0 +1,533 @@
+"""Leases: availability, booking, amendments, lifecycle, assignments.
+
+No double booking is enforced by PostgreSQL (the exclusion constraint on lease_seats);
+this module never checks-then-inserts to decide whether a seat is free.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import InvalidState, NotFound, SeatsUnavailable, ValidationFailed
+from domain.models import (
+    Client,
+    Inclusion,
+    Lease,
+    LeaseAddOn,
+    LeaseAmendment,
+    LeaseSeat,
+    Member,
+    Plan,
+    Seat,
+    SeatAssignment,
+    Shift,
+    Site,
+    Team,
+)
+from domain.rules.allocation import FreeSeat, allocate_seats
+from domain.services.audit import Actor, record, snapshot
+from domain.services.catalog import get_shift, shift_window, site_today
+
+ALLOCATION_ATTEMPTS = 6
+LIVE_STATUSES = ("pending_approval", "confirmed", "active")
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return None
+
+
+def _conflicting_rows(window: tuple[int, int], start: date, end: date | None) -> ColumnElement[bool]:
+    """Live lease_seats rows of Seat.id overlapping the window and date range."""
+    return exists().where(
+        LeaseSeat.seat_id == Seat.id,
+        LeaseSeat.voided.is_(False),
+        func.daterange(LeaseSeat.start_date, LeaseSeat.end_date, literal("[]")).op("&&")(
+            func.daterange(start, end, literal("[]"))
+        ),
+        func.seat_window(LeaseSeat.window_start_min, LeaseSeat.window_end_min).op("&&")(
+            func.seat_window(window[0], window[1])
+        ),
+    )
+
+
+async def free_seats(
+    session: AsyncSession,
+    site_id: uuid.UUID,
+    window: tuple[int, int],
+    start: date,
+    end: date | None,
+    *,
+    limit: int | None = None,
+) -> list[Seat]:
+    stmt = (
+        select(Seat)
+        .where(Seat.site_id == site_id, Seat.status == "active", ~_conflicting_rows(window, start, end))
+        .order_by(Seat.floor_id, Seat.zone, Seat.y, Seat.x)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list((await session.scalars(stmt)).all())
+
+
+async def count_free_seats(
+    session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None
+) -> int:
+    stmt = select(func.count(Seat.id)).where(
+        Seat.site_id == site_id, Seat.status == "active", ~_conflicting_rows(window, start, end)
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+@dataclass
+class LeaseRequest:
+    client_id: uuid.UUID
+    team_id: uuid.UUID
+    site_id: uuid.UUID
+    plan_id: uuid.UUID
+    shift: str
+    start_date: date
+    end_date: date | None
+    seat_count: int | None
+    seat_ids: list[uuid.UUID] | None
+    add_ons: list[dict[str, Any]]
+    discount_pct: Decimal
+
+
+async def _insert_seats(
+    session: AsyncSession,
+    lease: Lease,
+    window: tuple[int, int],
+    start: date,
+    end: date | None,
+    *,
+    seat_count: int | None,
+    seat_ids: Sequence[uuid.UUID] | None,
+) -> list[LeaseSeat]:
+    """Hold seats for the lease; PostgreSQL refuses a double booking, and for a seat count
+    we pick again from what is still free (another booking may have won the race)."""
+    if seat_ids is not None:
+        seats = (await session.scalars(select(Seat).where(Seat.id.in_(seat_ids)))).all()
+        found = {s.id: s for s in seats if s.site_id == lease.site_id}
+        missing = [str(i) for i in seat_ids if i not in found]
+        if missing:
+            raise ValidationFailed(f"no such seat on this site: {missing[0]}", field="seat_ids")
+        blocked = [s.label for s in found.values() if s.status != "active"]
+        if blocked:
+            raise SeatsUnavailable(f"seats not bookable (maintenance or retired): {', '.join(blocked)}",
+                                   field="seat_ids")
+        rows = [_row(lease, sid, window, start, end) for sid in seat_ids]
+        try:
+            async with session.begin_nested():
+                session.add_all(rows)
+                await session.flush()
+        except IntegrityError as exc:
+            if sqlstate(exc) == "23P01":
+                raise SeatsUnavailable("one or more of the seats are not free for that window",
+                                       field="seat_ids") from exc
+            raise
+        return rows
+
+    assert seat_count is not None
+    for _attempt in range(ALLOCATION_ATTEMPTS):
+        free = await free_seats(session, lease.site_id, window, start, end)
+        chosen = allocate_seats([FreeSeat(s.id, s.floor_id, s.zone, s.x, s.y) for s in free], seat_count)
+        if chosen is None:
+            raise SeatsUnavailable(
+                f"only {len(free)} seats are free for that window; {seat_count} requested",
+                field="seat_count", free_count=len(free),
+            )
+        rows = [_row(lease, fs.id, window, start, end) for fs in chosen]  # type: ignore[arg-type]
+        try:
+            async with session.begin_nested():
+                session.add_all(rows)
+                await session.flush()
+            return rows
+        except IntegrityError as exc:
+            # the savepoint rolled back and dropped these rows; allocate again
+            if sqlstate(exc) != "23P01":
+                raise
+    raise SeatsUnavailable("the seats were taken by concurrent bookings; try again", field="seat_count")
+
+
+def _row(lease: Lease, seat_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None) -> LeaseSeat:
+    return LeaseSeat(
+        id=uuid.uuid4(), lease_id=lease.id, seat_id=seat_id, start_date=start, end_date=end,
+        window_start_min=window[0], window_end_min=window[1],
+    )
+
+
+async def create_lease(
+    session: AsyncSession,
+    actor: Actor,
+    req: LeaseRequest,
+    *,
+    is_staff: bool,
+    discount_threshold_pct: Decimal,
+    now: datetime | None = None,
+) -> Lease:
+    site = await session.get(Site, req.site_id)
+    if site is None:
+        raise ValidationFailed("no such site", field="site_id")
+    client = await session.get(Client, req.client_id)
+    if client is None:
+        raise NotFound("client not found")
+    team = await session.get(Team, req.team_id)
+    if team is None or team.client_id != client.id:
+        raise ValidationFailed("no such team for this client", field="team_id")
+    plan = await session.get(Plan, req.plan_id)
+    if plan is None or plan.site_id != site.id:
+        raise ValidationFailed("no such plan on this site", field="plan_id")
+    shift = await get_shift(session, site.id, req.shift)
+    today = site_today(site, now)
+    if not is_staff and req.start_date < today:
+        raise ValidationFailed("a lease cannot start in the past", field="start_date")
+    add_ons = await _resolve_add_ons(session, plan, req.add_ons)
+
+    status = "pending_approval" if req.discount_pct > discount_threshold_pct else "confirmed"
+    lease = Lease(
+        id=uuid.uuid4(), client_id=client.id, team_id=team.id, site_id=site.id, plan_id=plan.id,
+        shift_id=shift.id, shift_code=shift.code, start_date=req.start_date, end_date=req.end_date,
+        status=status, discount_pct=req.discount_pct, created_by=actor.subject,
+    )
+    session.add(lease)
+    await session.flush()
+    window = shift_window(shift)
+    await _insert_seats(session, lease, window, req.start_date, req.end_date,
+                        seat_count=req.seat_count, seat_ids=req.seat_ids)
+    for inc, qty in add_ons:
+        session.add(LeaseAddOn(lease_id=lease.id, inclusion_id=inc.id, quantity=qty))
+    if status == "confirmed":
+        _advance(lease, today)
+    await session.flush()
+    await record(session, actor, "lease.create", "lease", lease.id, after=snapshot(lease), client_id=client.id)
+    return lease
+
+
+async def _resolve_add_ons(
+    session: AsyncSession, plan: Plan, wanted: list[dict[str, Any]]
+) -> list[tuple[Inclusion, int]]:
+    if not wanted:
+        return []
+    codes = [w["code"] for w in wanted]
+    if len(set(codes)) != len(codes):
+        raise ValidationFailed("each add-on once", field="add_ons")
+    incs = {
+        i.code: i
+        for i in (await session.scalars(select(Inclusion).where(Inclusion.plan_id == plan.id))).all()
+    }
+    out = []
+    for w in wanted:
+        inc = incs.get(w["code"])
+        if inc is None or inc.billing == "included":
+            raise ValidationFailed(f"{w['code']} is not an add-on of this plan", field="add_ons")
+        out.append((inc, int(w["quantity"])))
+    return out
+
+
+def _advance(lease: Lease, today: date) -> None:
+    """confirmed → active on the start date; active → ended after the end date."""
+    if lease.status == "confirmed" and lease.start_date <= today:
+        lease.status = "active"
+        lease.activated_at = func.now()  # type: ignore[assignment]
+    if lease.status == "active" and lease.end_date is not None and lease.end_date < today:
+        lease.status = "ended"
+        lease.ended_at = func.now()  # type: ignore[assignment]
+
+
+async def get_lease(session: AsyncSession, lease_id: uuid.UUID, *, for_update: bool = False) -> Lease:
+    stmt = select(Lease).where(Lease.id == lease_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    lease = await session.scalar(stmt)
+    if lease is None:
+        raise NotFound("lease not found")
+    return lease
+
+
+async def _site(session: AsyncSession, lease: Lease) -> Site:
+    site = await session.get(Site, lease.site_id)
+    assert site is not None
+    return site
+
+
+def _require_live(lease: Lease) -> None:
+    if lease.status not in LIVE_STATUSES:
+        raise InvalidState(f"the lease is {lease.status}")
+
+
+async def add_seats(
+    session: AsyncSession, actor: Actor, lease: Lease, *, seat_count: int | None,
+    seat_ids: list[uuid.UUID] | None, effective: date, is_staff: bool, now: datetime | None = None,
+) -> list[LeaseSeat]:
+    _require_live(lease)
+    site = await _site(session, lease)
+    if not is_staff and effective < site_today(site, now):
+        raise ValidationFailed("an amendment cannot take effect in the past", field="effective")
+    if effective < lease.start_date or (lease.end_date is not None and effective > lease.end_date):
+        raise ValidationFailed("effective date is outside the lease term", field="effective")
+    shift = await session.get(Shift, lease.shift_id)
+    assert shift is not None
+    rows = await _insert_seats(session, lease, shift_window(shift), effective, lease.end_date,
+                               seat_count=seat_count, seat_ids=seat_ids)
+    details = {"seat_ids": [str(r.seat_id) for r in rows]}
+    session.add(LeaseAmendment(lease_id=lease.id, kind="seats_added", effective_date=effective,
+                               details=details, actor_id=actor.subject))
+    lease.updated_at = func.now()  # type: ignore[assignment]
+    await session.flush()
+    await record(session, actor, "lease.seats_added", "lease", lease.id,
+                 after={"effective": effective, **details}, client_id=lease.client_id)
+    return rows
+
+
+async def release_seat(
+    session: AsyncSession, actor: Actor, lease: Lease, seat_id: uuid.UUID, *, effective: date,
+    is_staff: bool, now: datetime | None = None,
+) -> None:
+    """Release a seat from `effective` on (its last day is the day before)."""
+    _require_live(lease)
+    site = await _site(session, lease)
+    if not is_staff and effective < site_today(site, now):
+        raise ValidationFailed("an amendment cannot take effect in the past", field="effective")
+    rows = (await session.scalars(
+        select(LeaseSeat).where(LeaseSeat.lease_id == lease.id, LeaseSeat.seat_id == seat_id,
+                                LeaseSeat.voided.is_(False))
+    )).all()
+    live = [r for r in rows if r.end_date is None or r.end_date >= effective]
+    if not live:
+        raise NotFound("seat not held by this lease on that date")
+    for r in live:
+        if r.start_date >= effective:
+            r.voided = True
+        else:
+            r.end_date = effective - timedelta(days=1)
+    await session.execute(
+        SeatAssignment.__table__.delete().where(
+            SeatAssignment.lease_id == lease.id, SeatAssignment.seat_id == seat_id
+        )
+    )
+    session.add(LeaseAmendment(lease_id=lease.id, kind="seat_released", effective_date=effective,
+                               details={"seat_id": str(seat_id)}, actor_id=actor.subject))
+    lease.updated_at = func.now()  # type: ignore[assignment]
+    await session.flush()
+    await record(session, actor, "lease.seat_released", "lease", lease.id,
+                 after={"effective": effective, "seat_id": seat_id}, client_id=lease.client_id)
+
+
+async def end_lease(
+    session: AsyncSession, actor: Actor, lease: Lease, end_date: date, *, is_staff: bool,
+    now: datetime | None = None,
+) -> Lease:
+    if lease.status not in ("confirmed", "active"):
+        raise InvalidState(f"a lease that is {lease.status} cannot be ended")
+    site = await _site(session, lease)
+    today = site_today(site, now)
+    if not is_staff and end_date < today:
+        raise ValidationFailed("a lease cannot be ended as of a past date", field="end_date")
+    if end_date < lease.start_date:
+        raise ValidationFailed("end_date is before the lease start", field="end_date")
+    before = snapshot(lease)
+    old_end = lease.end_date
+    rows = (await session.scalars(
+        select(LeaseSeat).where(LeaseSeat.lease_id == lease.id, LeaseSeat.voided.is_(False))
+    )).all()
+    try:
+        async with session.begin_nested():
+            for r in rows:
+                if r.start_date > end_date:
+                    r.voided = True
+                elif r.end_date is None or r.end_date > end_date or r.end_date == old_end:
+                    r.end_date = end_date
+            lease.end_date = end_date
+            await session.flush()
+    except IntegrityError as exc:
+        if sqlstate(exc) == "23P01":
+            raise SeatsUnavailable("the seats are taken after the current end date", field="end_date") from exc
+        raise
+    session.add(LeaseAmendment(lease_id=lease.id, kind="end_date_set", effective_date=end_date,
+                               details={"previous_end_date": old_end.isoformat() if old_end else None},
+                               actor_id=actor.subject))
+    _advance(lease, today)
+    lease.updated_at = func.now()  # type: ignore[assignment]
+    await session.flush()
+    await record(session, actor, "lease.end", "lease", lease.id, before=before, after=snapshot(lease),
+                 client_id=lease.client_id)
+    return lease
+
+
+async def cancel_lease(
+    session: AsyncSession, actor: Actor, lease: Lease, *, now: datetime | None = None
+) -> Lease:
+    site = await _site(session, lease)
+    if lease.status not in ("pending_approval", "confirmed") or lease.start_date <= site_today(site, now):
+        raise InvalidState("only a lease that has not started can be cancelled; end it instead")
+    before = snapshot(lease)
+    await session.execute(update(LeaseSeat).where(LeaseSeat.lease_id == lease.id).values(voided=True))
+    await session.execute(SeatAssignment.__table__.delete().where(SeatAssignment.lease_id == lease.id))
+    lease.status = "cancelled"
+    lease.cancelled_at = func.now()  # type: ignore[assignment]
+    session.add(LeaseAmendment(lease_id=lease.id, kind="cancelled", effective_date=lease.start_date,
+                               details={}, actor_id=actor.subject))
+    await session.flush()
+    await record(session, actor, "lease.cancel", "lease", lease.id, before=before, after=snapshot(lease),
+                 client_id=lease.client_id)
+    return lease
+
+
+async def approve_lease(
+    session: AsyncSession, actor: Actor, lease: Lease, *, now: datetime | None = None
+) -> Lease:
+    if lease.status != "pending_approval":
+        raise InvalidState(f"the lease is {lease.status}, not pending approval")
+    before = snapshot(lease)
+    lease.status = "confirmed"
+    lease.approved_by = actor.subject
+    _advance(lease, site_today(await _site(session, lease), now))
+    await session.flush()
+    await record(session, actor, "lease.approve", "lease", lease.id, before=before, after=snapshot(lease),
+                 client_id=lease.client_id)
+    return lease
+
+
+async def set_assignments(
+    session: AsyncSession, actor: Actor, lease: Lease, pairs: list[tuple[uuid.UUID, uuid.UUID]],
+    *, now: datetime | None = None,
+) -> list[SeatAssignment]:
+    _require_live(lease)
+    seats_ = [s for s, _ in pairs]
+    members_ = [m for _, m in pairs]
+    if len(set(seats_)) != len(seats_):
+        raise ValidationFailed("a seat appears twice", field="seat_id")
+    if len(set(members_)) != len(members_):
+        raise ValidationFailed("a member appears twice", field="member_id")
+    site = await _site(session, lease)
+    today = max(site_today(site, now), lease.start_date)
+    held = set((await session.scalars(
+        select(LeaseSeat.seat_id).where(
+            LeaseSeat.lease_id == lease.id, LeaseSeat.voided.is_(False),
+            or_(LeaseSeat.end_date.is_(None), LeaseSeat.end_date >= today),
+        )
+    )).all())
+    bad_seat = [s for s in seats_ if s not in held]
+    if bad_seat:
+        raise ValidationFailed(f"seat {bad_seat[0]} is not held by this lease", field="seat_id")
+    members = {
+        m.id: m for m in (await session.scalars(select(Member).where(Member.id.in_(members_)))).all()
+    }
+    bad_member = [m for m in members_ if m not in members or members[m].client_id != lease.client_id
+                  or not members[m].active]
+    if bad_member:
+        raise ValidationFailed(f"member {bad_member[0]} is not an active member of this client",
+                               field="member_id")
+    before = [{"seat_id": str(a.seat_id), "member_id": str(a.member_id)} for a in
+              (await session.scalars(select(SeatAssignment).where(SeatAssignment.lease_id == lease.id))).all()]
+    await session.execute(SeatAssignment.__table__.delete().where(SeatAssignment.lease_id == lease.id))
+    rows = [SeatAssignment(lease_id=lease.id, seat_id=s, member_id=m) for s, m in pairs]
+    session.add_all(rows)
+    await session.flush()
+    await record(session, actor, "lease.assignments", "lease", lease.id, before={"assignments": before},
+                 after={"assignments": [{"seat_id": str(s), "member_id": str(m)} for s, m in pairs]},
+                 client_id=lease.client_id)
+    await notify_leases_changed(session)
+    return rows
+
+
+async def notify_leases_changed(session: AsyncSession) -> None:
+    """Wake the provisioning reconciler (it also sweeps on its own)."""
+    await session.execute(text("SELECT pg_notify('seatlease_leases', '')"))
+
+
+async def advance_lease_states(session: AsyncSession, actor: Actor) -> dict[str, int]:
+    """The worker's pass: confirmed → active on the start date, → ended after the end date,
+    each on the site's own calendar. Idempotent."""
+    local_today = func.timezone(Site.timezone, func.now()).cast(Lease.start_date.type)
+    activated = (await session.execute(
+        update(Lease)
+        .where(Lease.site_id == Site.id, Lease.status == "confirmed", Lease.start_date <= local_today)
+        .values(status="active", activated_at=func.now())
+        .returning(Lease.id, Lease.client_id)
+    )).all()
+    ended = (await session.execute(
+        update(Lease)
+        .where(Lease.site_id == Site.id, Lease.status == "active", Lease.end_date.is_not(None),
+               Lease.end_date < local_today)
+        .values(status="ended", ended_at=func.now())
+        .returning(Lease.id, Lease.client_id)
+    )).all()
+    for lease_id, client_id in activated:
+        await record(session, actor, "lease.activate", "lease", lease_id, after={"status": "active"},
+                     client_id=client_id)
+    for lease_id, client_id in ended:
+        await record(session, actor, "lease.ended", "lease", lease_id, after={"status": "ended"},
+                     client_id=client_id)
+    if activated or ended:
+        await notify_leases_changed(session)
+    return {"activated": len(activated), "ended": len(ended)}
+
+
+async def lease_views(session: AsyncSession, leases: Sequence[Lease], *, today: date | None = None) -> list[dict[str, Any]]:
+    """The API shape of leases, loaded in a fixed number of queries."""
+    if not leases:
+        return []
+    ids = [lease.id for lease in leases]
+    seat_rows = (await session.execute(
+        select(LeaseSeat.lease_id, LeaseSeat.start_date, LeaseSeat.end_date, Seat.id, Seat.label,
+               Seat.floor_id, Seat.zone)
+        .join(Seat, Seat.id == LeaseSeat.seat_id)
+        .where(LeaseSeat.lease_id.in_(ids), LeaseSeat.voided.is_(False))
+        .order_by(Seat.label, LeaseSeat.start_date)
+    )).all()
+    addon_rows = (await session.execute(
+        select(LeaseAddOn.lease_id, LeaseAddOn.quantity, Inclusion)
+        .join(Inclusion, Inclusion.id == LeaseAddOn.inclusion_id)
+        .where(LeaseAddOn.lease_id.in_(ids))
+    )).all()
+    sites = {s.id: s for s in (await session.scalars(
+        select(Site).where(Site.id.in_({lease.site_id for lease in leases}))
+    )).all()}
+    out = []
+    for lease in leases:
+        site = sites[lease.site_id]
+        ref = today or max(site_today(site), lease.start_date)
+        periods = [r for r in seat_rows if r.lease_id == lease.id]
+        current: dict[uuid.UUID, dict[str, Any]] = {}
+        for r in periods:
+            if r.end_date is None or r.end_date >= ref or lease.status == "ended":
+                current[r.id] = {"id": r.id, "label": r.label, "floor_id": r.floor_id, "zone": r.zone}
+        out.append({
+            "id": lease.id, "client_id": lease.client_id, "team_id": lease.team_id,
+            "site_id": lease.site_id, "plan_id": lease.plan_id, "shift": lease.shift_code,
+            "start_date": lease.start_date, "end_date": lease.end_date, "status": lease.status,
+            "seats": list(current.values()),
+            "seat_periods": [{"seat_id": r.id, "label": r.label, "start_date": r.start_date,
+                              "end_date": r.end_date} for r in periods],
+            "add_ons": [{"code": inc.code, "name": inc.name, "billing": inc.billing,
+                         "unit_price_minor": inc.unit_price_minor, "quantity": qty}
+                        for lid, qty, inc in addon_rows if lid == lease.id],
+            "discount_pct": str(lease.discount_pct), "currency": site.currency,
+        })
+    return out
+
+
+def lease_filter(client_id: uuid.UUID | None, status: str | None, site_id: uuid.UUID | None) -> list[Any]:
+    conds: list[Any] = []
+    if client_id is not None:
+        conds.append(Lease.client_id == client_id)
+    if status is not None:
+        conds.append(Lease.status == status)
+    if site_id is not None:
+        conds.append(Lease.site_id == site_id)
+    return [and_(*conds)] if conds else []

@@ -1,0 +1,38 @@
+"""Occupancy by site, floor and shift for a date."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+OCCUPANCY_SQL = text("""
+SELECT si.id AS site_id, si.code AS site_code, f.id AS floor_id, f.name AS floor_name, sh.code AS shift,
+       count(se.id) FILTER (WHERE se.status = 'active') AS seats_total,
+       count(se.id) FILTER (WHERE se.status = 'active' AND EXISTS (
+           SELECT 1 FROM lease_seats ls
+           WHERE ls.seat_id = se.id AND NOT ls.voided
+             AND daterange(ls.start_date, ls.end_date, '[]') @> CAST(:day AS date)
+             AND seat_window(ls.window_start_min, ls.window_end_min) && seat_window(
+                 (extract(hour FROM sh.starts_at) * 60 + extract(minute FROM sh.starts_at))::int,
+                 (extract(hour FROM sh.ends_at) * 60 + extract(minute FROM sh.ends_at))::int)
+       )) AS seats_leased
+FROM sites si
+JOIN floors f ON f.site_id = si.id
+JOIN shifts sh ON sh.site_id = si.id
+LEFT JOIN seats se ON se.floor_id = f.id
+WHERE (CAST(:site_id AS uuid) IS NULL OR si.id = CAST(:site_id AS uuid))
+GROUP BY si.id, si.code, f.id, f.name, f.level, sh.code, sh.starts_at
+ORDER BY si.code, f.level, f.name, sh.starts_at
+""")
+
+
+async def occupancy(session: AsyncSession, day: date, site_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    rows = (await session.execute(OCCUPANCY_SQL, {"day": day, "site_id": site_id})).mappings().all()
+    return [
+        {**r, "occupancy_rate": round(r["seats_leased"] / r["seats_total"], 4) if r["seats_total"] else 0.0}
+        for r in rows
+    ]

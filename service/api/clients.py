@@ -1,0 +1,159 @@
+"""Plans, clients, client users, teams and members."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from domain.errors import InvalidState, ValidationFailed
+from domain.models import Client as ClientRow
+from domain.models import Member as MemberRow
+from domain.models import Plan as PlanRow
+from domain.models import Site as SiteRow
+from domain.models import Team as TeamRow
+from domain.services import catalog, clients
+from domain.services.leases import notify_leases_changed
+from service.api import schemas as s
+from service.api.deps import Cursor, Limit, paginate
+from service.auth import AnyUser, ClientWriter, StaffUser, TenantReader, hash_secret
+from service.db import SessionDep
+from service.idempotency import IdempotencyDep
+
+router = APIRouter(prefix="/v1", tags=["clients"])
+
+
+async def _plan_out(session: SessionDep, plans: list[PlanRow]) -> list[s.Plan]:
+    incs = await catalog.plan_inclusions(session, [p.id for p in plans])
+    sites = {x.id: x for x in (await session.scalars(select(SiteRow).where(
+        SiteRow.id.in_({p.site_id for p in plans})))).all()} if plans else {}
+    return [
+        s.Plan(id=p.id, site_id=p.site_id, name=p.name, currency=sites[p.site_id].currency,
+               monthly_price_minor=p.monthly_price_minor, setup_fee_minor=p.setup_fee_minor,
+               deposit_months=p.deposit_months,
+               inclusions=[s.Inclusion.model_validate(i) for i in incs[p.id]])
+        for p in plans
+    ]
+
+
+@router.post("/plans", status_code=201, response_model=s.Plan)
+async def create_plan(body: s.PlanCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep):  # type: ignore[no-untyped-def]
+    site = await session.get(SiteRow, body.site_id)
+    if site is None:
+        raise ValidationFailed("no such site", field="site_id")
+
+    async def make() -> s.Plan:
+        plan = await catalog.create_plan(session, user, site, body.model_dump())
+        return (await _plan_out(session, [plan]))[0]
+
+    return await idem.run(session, str(user.subject), body, make)
+
+
+@router.get("/plans", response_model=s.Page[s.Plan])
+async def list_plans(user: AnyUser, session: SessionDep, site_id: uuid.UUID | None = None,
+                     cursor: Cursor = None, limit: Limit = 100) -> s.Page[s.Plan]:
+    stmt = select(PlanRow)
+    if site_id:
+        stmt = stmt.where(PlanRow.site_id == site_id)
+    rows, nxt = await paginate(session, stmt, PlanRow.id, cursor, limit)
+    return s.Page(items=await _plan_out(session, rows), next_cursor=nxt)
+
+
+@router.get("/plans/{plan_id}", response_model=s.Plan)
+async def get_plan(plan_id: uuid.UUID, user: AnyUser, session: SessionDep) -> s.Plan:
+    return (await _plan_out(session, [await catalog.get_plan(session, plan_id)]))[0]
+
+
+@router.post("/clients", status_code=201, response_model=s.Client)
+async def create_client(body: s.ClientCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep):  # type: ignore[no-untyped-def]
+    async def make() -> s.Client:
+        return s.Client.model_validate(await clients.create_client(session, user, body.model_dump()))
+
+    return await idem.run(session, str(user.subject), body, make)
+
+
+@router.get("/clients", response_model=s.Page[s.Client])
+async def list_clients(user: TenantReader, session: SessionDep, cursor: Cursor = None,
+                       limit: Limit = 100) -> s.Page[s.Client]:
+    stmt = select(ClientRow)
+    if user.is_client:
+        stmt = stmt.where(ClientRow.id == user.client_id)
+    rows, nxt = await paginate(session, stmt, ClientRow.id, cursor, limit)
+    return s.Page(items=[s.Client.model_validate(r) for r in rows], next_cursor=nxt)
+
+
+@router.get("/clients/{client_id}", response_model=s.Client)
+async def get_client(client_id: uuid.UUID, user: TenantReader, session: SessionDep) -> s.Client:
+    user.require_client(client_id, "client")
+    return s.Client.model_validate(await clients.get_client(session, client_id))
+
+
+@router.post("/clients/{client_id}/users", status_code=201, response_model=s.User)
+async def create_client_user(client_id: uuid.UUID, body: s.ClientUserCreate, user: ClientWriter,  # type: ignore[no-untyped-def]
+                             session: SessionDep, idem: IdempotencyDep):
+    user.require_client(client_id, "client")
+    client = await clients.get_client(session, client_id)
+
+    async def make() -> s.User:
+        row = await clients.create_user(session, user, email=body.email, password_hash=hash_secret(body.password),
+                                        role=body.role, client_id=client.id)
+        return s.User.model_validate(row)
+
+    # the password never reaches the idempotency store: only its presence is hashed in
+    return await idem.run(session, str(user.subject), body.model_dump(exclude={"password"}), make)
+
+
+@router.post("/clients/{client_id}/teams", status_code=201, response_model=s.Team)
+async def create_team(client_id: uuid.UUID, body: s.TeamCreate, user: ClientWriter, session: SessionDep,  # type: ignore[no-untyped-def]
+                      idem: IdempotencyDep):
+    user.require_client(client_id, "client")
+    client = await clients.get_client(session, client_id)
+
+    async def make() -> s.Team:
+        return s.Team.model_validate(await clients.create_team(session, user, client, body.name))
+
+    return await idem.run(session, str(user.subject), body, make)
+
+
+@router.get("/clients/{client_id}/teams", response_model=s.Page[s.Team])
+async def list_teams(client_id: uuid.UUID, user: TenantReader, session: SessionDep) -> s.Page[s.Team]:
+    user.require_client(client_id, "client")
+    await clients.get_client(session, client_id)
+    rows = (await session.scalars(select(TeamRow).where(TeamRow.client_id == client_id).order_by(TeamRow.name))).all()
+    return s.Page(items=[s.Team.model_validate(r) for r in rows])
+
+
+@router.post("/teams/{team_id}/members", status_code=201, response_model=s.Member)
+async def create_member(team_id: uuid.UUID, body: s.MemberCreate, user: ClientWriter, session: SessionDep,  # type: ignore[no-untyped-def]
+                        idem: IdempotencyDep):
+    team = await clients.get_team(session, team_id)
+    user.require_client(team.client_id, "team")
+
+    async def make() -> s.Member:
+        return s.Member.model_validate(await clients.create_member(session, user, team, body.model_dump()))
+
+    return await idem.run(session, str(user.subject), body, make)
+
+
+@router.get("/teams/{team_id}/members", response_model=s.Page[s.Member])
+async def list_members(team_id: uuid.UUID, user: TenantReader, session: SessionDep,
+                       cursor: Cursor = None, limit: Limit = 500) -> s.Page[s.Member]:
+    team = await clients.get_team(session, team_id)
+    user.require_client(team.client_id, "team")
+    rows, nxt = await paginate(session, select(MemberRow).where(MemberRow.team_id == team_id), MemberRow.id,
+                               cursor, limit)
+    return s.Page(items=[s.Member.model_validate(r) for r in rows], next_cursor=nxt)
+
+
+@router.delete("/members/{member_id}", response_model=s.Member)
+async def remove_member(member_id: uuid.UUID, user: ClientWriter, session: SessionDep) -> s.Member:
+    """Deactivate a member: their seat assignments go and their access is revoked."""
+    member = await clients.get_member(session, member_id)
+    user.require_client(member.client_id, "member")
+    if not member.active:
+        raise InvalidState("member already removed")
+    out = await clients.remove_member(session, user, member, datetime.now(UTC))
+    await notify_leases_changed(session)
+    return s.Member.model_validate(out)

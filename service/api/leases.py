@@ -1,0 +1,142 @@
+"""Leases, amendments, lifecycle, assignments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+
+from domain.models import Lease as LeaseRow
+from domain.models import SeatAssignment
+from domain.services import leases as svc
+from service.api import schemas as s
+from service.api.deps import Cursor, Limit, paginate
+from service.auth import ClientWriter, FinanceUser, Principal, TenantReader
+from service.db import SessionDep
+from service.idempotency import IdempotencyDep
+
+router = APIRouter(prefix="/v1/leases", tags=["leases"])
+
+LeaseStatus = Annotated[
+    str | None, Query(pattern="^(pending_approval|confirmed|active|ended|cancelled)$")
+]
+
+
+async def load_lease(session: SessionDep, lease_id: uuid.UUID, user: Principal, *, for_update: bool = False) -> LeaseRow:
+    """Fetch under the tenant filter first: another tenant's lease does not exist."""
+    lease = await svc.get_lease(session, lease_id, for_update=for_update)
+    user.require_client(lease.client_id, "lease")
+    return lease
+
+
+async def _view(session: SessionDep, lease: LeaseRow) -> s.Lease:
+    return s.Lease.model_validate((await svc.lease_views(session, [lease]))[0])
+
+
+@router.post("", status_code=201, response_model=s.Lease)
+async def create_lease(body: s.LeaseCreate, user: ClientWriter, session: SessionDep, request: Request,  # type: ignore[no-untyped-def]
+                       idem: IdempotencyDep):
+    user.require_client(body.client_id, "client")
+    settings = request.app.state.settings
+
+    async def make() -> s.Lease:
+        req = svc.LeaseRequest(
+            client_id=body.client_id, team_id=body.team_id, site_id=body.site_id, plan_id=body.plan_id,
+            shift=body.shift, start_date=body.start_date, end_date=body.end_date,
+            seat_count=body.seat_count, seat_ids=body.seat_ids,
+            add_ons=[a.model_dump() for a in body.add_ons], discount_pct=body.discount_pct,
+        )
+        lease = await svc.create_lease(session, user, req, is_staff=user.is_staff,
+                                       discount_threshold_pct=settings.discount_approval_threshold_pct)
+        await svc.notify_leases_changed(session)
+        return await _view(session, lease)
+
+    return await idem.run(session, str(user.subject), body, make)
+
+
+@router.get("", response_model=s.Page[s.Lease])
+async def list_leases(
+    user: TenantReader, session: SessionDep, client_id: uuid.UUID | None = None,
+    status: LeaseStatus = None, site_id: uuid.UUID | None = None, cursor: Cursor = None, limit: Limit = 100,
+) -> s.Page[s.Lease]:
+    if user.is_client:
+        if client_id is not None and client_id != user.client_id:
+            return s.Page(items=[])
+        client_id = user.client_id
+    stmt = select(LeaseRow).where(*svc.lease_filter(client_id, status, site_id))
+    rows, nxt = await paginate(session, stmt, LeaseRow.id, cursor, limit)
+    views = await svc.lease_views(session, rows)
+    return s.Page(items=[s.Lease.model_validate(v) for v in views], next_cursor=nxt)
+
+
+@router.get("/{lease_id}", response_model=s.Lease)
+async def get_lease(lease_id: uuid.UUID, user: TenantReader, session: SessionDep) -> s.Lease:
+    return await _view(session, await load_lease(session, lease_id, user))
+
+
+@router.post("/{lease_id}/seats", status_code=201, response_model=s.Lease)
+async def add_seats(lease_id: uuid.UUID, body: s.SeatsAdd, user: ClientWriter, session: SessionDep,  # type: ignore[no-untyped-def]
+                    idem: IdempotencyDep):
+    lease = await load_lease(session, lease_id, user, for_update=True)
+
+    async def make() -> s.Lease:
+        await svc.add_seats(session, user, lease, seat_count=body.seat_count, seat_ids=body.seat_ids,
+                            effective=body.effective, is_staff=user.is_staff)
+        await svc.notify_leases_changed(session)
+        return await _view(session, lease)
+
+    return await idem.run(session, str(user.subject), body, make)
+
+
+@router.delete("/{lease_id}/seats/{seat_id}", response_model=s.Lease)
+async def release_seat(
+    lease_id: uuid.UUID, seat_id: uuid.UUID, user: ClientWriter, session: SessionDep,
+    effective: Annotated[date, Query(ge=date(2000, 1, 1), le=date(2200, 12, 31))],
+) -> s.Lease:
+    lease = await load_lease(session, lease_id, user, for_update=True)
+    await svc.release_seat(session, user, lease, seat_id, effective=effective, is_staff=user.is_staff)
+    await svc.notify_leases_changed(session)
+    return await _view(session, lease)
+
+
+@router.post("/{lease_id}/end", response_model=s.Lease)
+async def end_lease(lease_id: uuid.UUID, body: s.LeaseEnd, user: ClientWriter, session: SessionDep) -> s.Lease:
+    lease = await load_lease(session, lease_id, user, for_update=True)
+    await svc.end_lease(session, user, lease, body.end_date, is_staff=user.is_staff)
+    await svc.notify_leases_changed(session)
+    return await _view(session, lease)
+
+
+@router.post("/{lease_id}/cancel", response_model=s.Lease)
+async def cancel_lease(lease_id: uuid.UUID, user: ClientWriter, session: SessionDep) -> s.Lease:
+    lease = await load_lease(session, lease_id, user, for_update=True)
+    await svc.cancel_lease(session, user, lease)
+    await svc.notify_leases_changed(session)
+    return await _view(session, lease)
+
+
+@router.post("/{lease_id}/approve", response_model=s.Lease)
+async def approve_lease(lease_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> s.Lease:
+    lease = await load_lease(session, lease_id, user, for_update=True)
+    await svc.approve_lease(session, user, lease)
+    await svc.notify_leases_changed(session)
+    return await _view(session, lease)
+
+
+@router.put("/{lease_id}/assignments", response_model=list[s.AssignmentOut])
+async def put_assignments(lease_id: uuid.UUID, body: list[s.Assignment], user: ClientWriter,
+                          session: SessionDep) -> list[s.AssignmentOut]:
+    """Who sits where: replaces the lease's assignments with this list."""
+    lease = await load_lease(session, lease_id, user, for_update=True)
+    rows = await svc.set_assignments(session, user, lease, [(a.seat_id, a.member_id) for a in body])
+    return [s.AssignmentOut.model_validate(r) for r in rows]
+
+
+@router.get("/{lease_id}/assignments", response_model=list[s.AssignmentOut])
+async def get_assignments(lease_id: uuid.UUID, user: TenantReader, session: SessionDep) -> list[s.AssignmentOut]:
+    lease = await load_lease(session, lease_id, user)
+    rows = (await session.scalars(select(SeatAssignment).where(SeatAssignment.lease_id == lease.id))).all()
+    return [s.AssignmentOut.model_validate(r) for r in rows]

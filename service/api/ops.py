@@ -1,0 +1,127 @@
+"""Devices, audit events, occupancy report, health."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy import select, text
+
+from domain.errors import ValidationFailed
+from domain.models import AuditEvent, Device, Site
+from domain.services import reports
+from domain.services.audit import record, snapshot
+from service.api import schemas as s
+from service.api.deps import Cursor, Limit, paginate
+from service.auth import AdminUser, StaffOrFinance, StaffUser
+from service.db import SessionDep
+from service.idempotency import IdempotencyDep
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", include_in_schema=False)
+async def healthz(session: SessionDep) -> JSONResponse:
+    await session.execute(text("SELECT 1"))
+    return JSONResponse({"status": "ok"})
+
+
+@router.post("/v1/devices", status_code=201, response_model=s.Device)
+async def create_device(body: s.DeviceCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep):  # type: ignore[no-untyped-def]
+    if await session.get(Site, body.site_id) is None:
+        raise ValidationFailed("no such site", field="site_id")
+    if body.status == "assigned":
+        raise ValidationFailed("a device is assigned by a lease, not created assigned", field="status")
+
+    async def make() -> s.Device:
+        if await session.scalar(select(Device.id).where(Device.serial == body.serial)):
+            raise ValidationFailed("a device with this serial exists", field="serial")
+        device = Device(**body.model_dump())
+        session.add(device)
+        await session.flush()
+        await record(session, user, "device.create", "device", device.id, after=snapshot(device))
+        return s.Device.model_validate(device)
+
+    return await idem.run(session, str(user.subject), body, make)
+
+
+@router.get("/v1/devices", response_model=s.Page[s.Device])
+async def list_devices(
+    user: StaffUser, session: SessionDep, site_id: uuid.UUID | None = None,
+    status: s.DeviceStatus | None = None, kind: Annotated[str | None, Query(max_length=32)] = None,
+    awaiting_return: bool | None = None, cursor: Cursor = None, limit: Limit = 100,
+) -> s.Page[s.Device]:
+    stmt = select(Device)
+    if site_id:
+        stmt = stmt.where(Device.site_id == site_id)
+    if status:
+        stmt = stmt.where(Device.status == status)
+    if kind:
+        stmt = stmt.where(Device.kind == kind)
+    if awaiting_return is not None:
+        stmt = stmt.where(Device.return_due_at.is_not(None) if awaiting_return else Device.return_due_at.is_(None))
+    rows, nxt = await paginate(session, stmt, Device.id, cursor, limit)
+    return s.Page(items=[s.Device.model_validate(r) for r in rows], next_cursor=nxt)
+
+
+@router.patch("/v1/devices/{device_id}", response_model=s.Device)
+async def update_device(device_id: uuid.UUID, body: s.DeviceUpdate, user: StaffUser, session: SessionDep) -> s.Device:
+    device = await session.get(Device, device_id)
+    if device is None:
+        from domain.errors import NotFound
+
+        raise NotFound("device not found")
+    before = snapshot(device)
+    if body.returned:
+        device.status, device.seat_id, device.lease_id, device.return_due_at = "in_stock", None, None, None
+    if body.status is not None:
+        if body.status == "assigned" and device.status != "assigned":
+            raise ValidationFailed("a device is assigned by a lease", field="status")
+        if body.status != "assigned":
+            device.seat_id, device.lease_id, device.return_due_at = None, None, None
+        device.status = body.status
+    if body.model is not None:
+        device.model = body.model
+    await session.flush()
+    await record(session, user, "device.update", "device", device.id, before=before, after=snapshot(device))
+    return s.Device.model_validate(device)
+
+
+@router.get("/v1/audit-events", response_model=s.Page[s.AuditEventOut])
+async def audit_events(
+    user: AdminUser, session: SessionDep,
+    object_type: Annotated[str | None, Query(max_length=64)] = None,
+    object_id: Annotated[str | None, Query(max_length=64)] = None,
+    actor_id: uuid.UUID | None = None,
+    since: datetime | None = None, until: datetime | None = None,
+    cursor: Annotated[int | None, Query(ge=0)] = None, limit: Limit = 100,
+) -> s.Page[s.AuditEventOut]:
+    stmt = select(AuditEvent)
+    if object_type:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+    if object_id:
+        stmt = stmt.where(AuditEvent.object_id == object_id)
+    if actor_id:
+        stmt = stmt.where(AuditEvent.actor_id == actor_id)
+    if since:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until:
+        stmt = stmt.where(AuditEvent.at < until)
+    if cursor is not None:
+        stmt = stmt.where(AuditEvent.id < cursor)
+    rows = list((await session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit + 1))).all())
+    nxt = str(rows[limit - 1].id) if len(rows) > limit else None
+    return s.Page(items=[s.AuditEventOut.model_validate(r) for r in rows[:limit]], next_cursor=nxt)
+
+
+@router.get("/v1/reports/occupancy", response_model=s.Occupancy)
+async def occupancy(
+    user: StaffOrFinance, session: SessionDep, site_id: uuid.UUID | None = None,
+    day: Annotated[date | None, Query(alias="date", ge=date(2000, 1, 1), le=date(2200, 12, 31))] = None,
+) -> s.Occupancy:
+    """Seats leased over seats in service, by site, floor and shift, on a date (default today, UTC)."""
+    day = day or datetime.now(UTC).date()
+    return s.Occupancy(date=day, items=[s.OccupancyRow(**r) for r in await reports.occupancy(session, day, site_id)])

@@ -1,0 +1,150 @@
+"""Sites, floors, shifts, seats, availability."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from domain.errors import ValidationFailed
+from domain.models import Floor as FloorRow
+from domain.models import Seat as SeatRow
+from domain.models import Shift as ShiftRow
+from domain.models import Site as SiteRow
+from domain.services import catalog, leases
+from service.api import schemas as s
+from service.api.deps import Cursor, Limit, paginate
+from service.auth import AnyUser, StaffUser
+from service.db import SessionDep
+from service.idempotency import IdempotencyDep
+
+router = APIRouter(prefix="/v1", tags=["sites"])
+
+
+@router.post("/sites", status_code=201, response_model=s.Site)
+async def create_site(body: s.SiteCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep):  # type: ignore[no-untyped-def]
+    async def make() -> s.Site:
+        return s.Site.model_validate(await catalog.create_site(session, user, body.model_dump()))
+
+    return await idem.run(session, str(user.subject), body, make)
+
+
+@router.get("/sites", response_model=s.Page[s.Site])
+async def list_sites(user: AnyUser, session: SessionDep, cursor: Cursor = None, limit: Limit = 100) -> s.Page[s.Site]:
+    rows, nxt = await paginate(session, select(SiteRow), SiteRow.id, cursor, limit)
+    return s.Page(items=[s.Site.model_validate(r) for r in rows], next_cursor=nxt)
+
+
+@router.get("/sites/{site_id}", response_model=s.Site)
+async def get_site(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> s.Site:
+    return s.Site.model_validate(await catalog.get_site(session, site_id))
+
+
+@router.patch("/sites/{site_id}", response_model=s.Site)
+async def update_site(site_id: uuid.UUID, body: s.SiteUpdate, user: StaffUser, session: SessionDep) -> s.Site:
+    site = await catalog.get_site(session, site_id)
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    return s.Site.model_validate(await catalog.update_site(session, user, site, changes))
+
+
+@router.post("/sites/{site_id}/floors", status_code=201, response_model=s.Floor)
+async def create_floor(site_id: uuid.UUID, body: s.FloorCreate, user: StaffUser, session: SessionDep,  # type: ignore[no-untyped-def]
+                       idem: IdempotencyDep):
+    site = await catalog.get_site(session, site_id)
+
+    async def make() -> s.Floor:
+        return s.Floor.model_validate(await catalog.create_floor(session, user, site, body.name, body.level))
+
+    return await idem.run(session, str(user.subject), body, make)
+
+
+@router.get("/sites/{site_id}/floors", response_model=s.Page[s.Floor])
+async def list_floors(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> s.Page[s.Floor]:
+    await catalog.get_site(session, site_id)
+    rows = (await session.scalars(
+        select(FloorRow).where(FloorRow.site_id == site_id).order_by(FloorRow.level, FloorRow.name)
+    )).all()
+    return s.Page(items=[s.Floor.model_validate(r) for r in rows])
+
+
+@router.post("/sites/{site_id}/shifts", status_code=201, response_model=s.Shift)
+async def create_shift(site_id: uuid.UUID, body: s.ShiftCreate, user: StaffUser, session: SessionDep,  # type: ignore[no-untyped-def]
+                       idem: IdempotencyDep):
+    site = await catalog.get_site(session, site_id)
+
+    async def make() -> s.Shift:
+        return s.Shift.model_validate(await catalog.create_shift(session, user, site, body.model_dump()))
+
+    return await idem.run(session, str(user.subject), body, make)
+
+
+@router.get("/sites/{site_id}/shifts", response_model=s.Page[s.Shift])
+async def list_shifts(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> s.Page[s.Shift]:
+    await catalog.get_site(session, site_id)
+    rows = (await session.scalars(
+        select(ShiftRow).where(ShiftRow.site_id == site_id).order_by(ShiftRow.starts_at)
+    )).all()
+    return s.Page(items=[s.Shift.model_validate(r) for r in rows])
+
+
+@router.post("/sites/{site_id}/seats", status_code=201, response_model=s.Page[s.Seat])
+async def create_seats(site_id: uuid.UUID, body: s.SeatCreate, user: StaffUser, session: SessionDep,  # type: ignore[no-untyped-def]
+                       idem: IdempotencyDep):
+    site = await catalog.get_site(session, site_id)
+    floor = await session.get(FloorRow, body.floor_id)
+    if floor is None or floor.site_id != site.id:
+        raise ValidationFailed("no such floor on this site", field="floor_id")
+
+    async def make() -> s.Page[s.Seat]:
+        labels = body.labels if body.labels is not None else [body.label or ""]
+        seats = await catalog.create_seats(session, user, site, floor, body.zone, labels,
+                                           x=body.x, y=body.y, columns=body.columns)
+        return s.Page(items=[s.Seat.model_validate(x) for x in seats])
+
+    return await idem.run(session, str(user.subject), body, make)
+
+
+@router.get("/sites/{site_id}/seats", response_model=s.Page[s.Seat])
+async def list_seats(
+    site_id: uuid.UUID, user: AnyUser, session: SessionDep,
+    floor_id: uuid.UUID | None = None, zone: Annotated[str | None, Query(max_length=32)] = None,
+    status: s.SeatStatus | None = None, cursor: Cursor = None, limit: Limit = 500,
+) -> s.Page[s.Seat]:
+    await catalog.get_site(session, site_id)
+    stmt = select(SeatRow).where(SeatRow.site_id == site_id)
+    if floor_id:
+        stmt = stmt.where(SeatRow.floor_id == floor_id)
+    if zone:
+        stmt = stmt.where(SeatRow.zone == zone)
+    if status:
+        stmt = stmt.where(SeatRow.status == status)
+    rows, nxt = await paginate(session, stmt, SeatRow.id, cursor, limit)
+    return s.Page(items=[s.Seat.model_validate(r) for r in rows], next_cursor=nxt)
+
+
+@router.patch("/seats/{seat_id}", response_model=s.Seat)
+async def update_seat(seat_id: uuid.UUID, body: s.SeatUpdate, user: StaffUser, session: SessionDep) -> s.Seat:
+    seat = await catalog.get_seat(session, seat_id)
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    return s.Seat.model_validate(await catalog.update_seat(session, user, seat, changes))
+
+
+@router.get("/sites/{site_id}/availability", response_model=s.Availability)
+async def availability(
+    site_id: uuid.UUID, user: AnyUser, session: SessionDep,
+    shift: Annotated[str, Query(min_length=1, max_length=32)],
+    start: Annotated[date, Query(ge=date(2000, 1, 1), le=date(2200, 12, 31))],
+    end: Annotated[date | None, Query(ge=date(2000, 1, 1), le=date(2200, 12, 31))] = None,
+    seats: Annotated[int, Query(ge=1, le=2000, description="how many seats to list")] = 50,
+) -> s.Availability:
+    """Free seats for a shift and date window (`end` empty = open-ended)."""
+    if end is not None and end < start:
+        raise ValidationFailed("end is before start", field="end")
+    site = await catalog.get_site(session, site_id)
+    window = catalog.shift_window(await catalog.get_shift(session, site.id, shift))
+    count = await leases.count_free_seats(session, site.id, window, start, end)
+    rows = await leases.free_seats(session, site.id, window, start, end, limit=seats)
+    return s.Availability(free_count=count, seats=[s.SeatBrief.model_validate(r) for r in rows])

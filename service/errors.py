@@ -1,0 +1,92 @@
+"""One place that renders every error as application/problem+json (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import DomainError
+
+logger = logging.getLogger("seatlease.errors")
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://seatlease.dev/problems/"
+
+
+def problem(status: int, title: str, detail: str, *, type_: str = "about:blank", **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or (str(loc[0]) if loc else "")
+
+
+def validation_problem(errors: list[dict[str, Any]]) -> JSONResponse:
+    fields = [{"field": _loc_to_field(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in errors]
+    first = fields[0] if fields else {"field": "", "message": "invalid"}
+    return problem(
+        422,
+        "Validation failed",
+        f"{first['field']}: {first['message']}" if first["field"] else first["message"],
+        type_=TYPE_BASE + "validation",
+        field=first["field"],
+        errors=fields,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        extra = dict(exc.extra)
+        if exc.field:
+            extra["field"] = exc.field
+            extra.setdefault("errors", [{"field": exc.field, "message": exc.detail}])
+        return problem(exc.status, exc.title, exc.detail, type_=TYPE_BASE + exc.type_suffix, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_problem(list(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}.get(
+            exc.status_code, "Error"
+        )
+        return problem(exc.status_code, title, str(exc.detail))
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+        if code == "23P01":
+            return problem(409, "Seats unavailable", "the seats are not free for that window",
+                           type_=TYPE_BASE + "seats-unavailable")
+        if code == "23505":
+            return problem(409, "Conflict", "an object with these unique values already exists",
+                           type_=TYPE_BASE + "conflict")
+        if code == "23503":
+            return problem(422, "Validation failed", "a referenced object does not exist",
+                           type_=TYPE_BASE + "validation")
+        logger.warning("integrity error %s", code)
+        return problem(409, "Conflict", "the change conflicts with existing data", type_=TYPE_BASE + "conflict")
+
+    @app.exception_handler(DBAPIError)
+    async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
+        code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+        if code and code.startswith("22"):  # data exception: out of range, bad format
+            return problem(422, "Validation failed", "a value is out of range", type_=TYPE_BASE + "validation")
+        logger.exception("database error")
+        return problem(503, "Service unavailable", "the database could not complete the request")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "Internal server error", "an unexpected error occurred; it has been logged")

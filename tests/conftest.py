@@ -1,0 +1,115 @@
+"""Fixtures that start real peers: an embedded PostgreSQL, migrated with Alembic once per run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from service.auth import hash_secret
+from service.embedded import start_embedded, to_async_url, with_database
+from service.migrate import upgrade
+from tests.factories import Api
+
+TEST_DATA_DIR = Path(os.environ.get("SEATLEASE_TEST_DATA_DIR", "/tmp/seatlease-test"))
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """The PostgreSQL server: DATABASE_URL when set, else the embedded one."""
+    if os.environ.get("DATABASE_URL"):
+        return to_async_url(os.environ["DATABASE_URL"])
+    return start_embedded(TEST_DATA_DIR, fast_unsafe=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A fresh database for this test run, migrated with the real migrations."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(_plain(with_database(server_url, "postgres")))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = with_database(server_url, name)
+    upgrade(url)
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> FastAPI:
+    from service.app import create_app
+
+    return create_app(database_url=database_url)
+
+
+@pytest.fixture(scope="session")
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+    await app.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(_plain(database_url), min_size=1, max_size=5)
+    yield pool
+    await pool.close()
+
+
+async def make_user(db: asyncpg.Pool, role: str, client_id: uuid.UUID | None = None,
+                    password: str = "correct horse battery") -> tuple[str, str]:
+    email = f"{role}-{uuid.uuid4().hex[:8]}@seatlease-example.com"
+    await db.execute(
+        "INSERT INTO users (id, email, password_hash, role, client_id) VALUES ($1, $2, $3, $4, $5)",
+        uuid.uuid4(), email, hash_secret(password), role, client_id,
+    )
+    return email, password
+
+
+async def token_for(http: httpx.AsyncClient, email: str, password: str) -> str:
+    r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": email, "password": password})
+    assert r.status_code == 200, r.text
+    return str(r.json()["access_token"])
+
+
+@pytest.fixture(scope="session")
+async def admin(http: httpx.AsyncClient, db: asyncpg.Pool) -> Api:
+    return Api(http, await token_for(http, *await make_user(db, "admin")))
+
+
+@pytest.fixture(scope="session")
+async def staff(http: httpx.AsyncClient, db: asyncpg.Pool) -> Api:
+    return Api(http, await token_for(http, *await make_user(db, "facility_staff")))
+
+
+@pytest.fixture(scope="session")
+async def finance(http: httpx.AsyncClient, db: asyncpg.Pool) -> Api:
+    return Api(http, await token_for(http, *await make_user(db, "finance")))
+
+
+@pytest.fixture
+async def client_login(http: httpx.AsyncClient, db: asyncpg.Pool):  # type: ignore[no-untyped-def]
+    """A factory: a logged-in API for a client user of the given client."""
+
+    async def login(client_id: str, role: str = "client_admin") -> Api:
+        return Api(http, await token_for(http, *await make_user(db, role, uuid.UUID(client_id))))
+
+    return login
