@@ -15,7 +15,9 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=64)]
 
 
-async def paginate(session: AsyncSession, stmt: Select[Any], id_col: Any, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+async def paginate(
+    session: AsyncSession, stmt: Select[Any], id_col: Any, cursor: str | None, limit: int
+) -> tuple[list[Any], str | None]:
     """Keyset paging on the id: `next_cursor` is the last id of the page."""
     if cursor:
         try:
