@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -242,10 +242,10 @@ def _advance(lease: Lease, today: date) -> None:
     """confirmed → active on the start date; active → ended after the end date."""
     if lease.status == "confirmed" and lease.start_date <= today:
         lease.status = "active"
-        lease.activated_at = func.now()  # type: ignore[assignment]
+        lease.activated_at = datetime.now(UTC)
     if lease.status == "active" and lease.end_date is not None and lease.end_date < today:
         lease.status = "ended"
-        lease.ended_at = func.now()  # type: ignore[assignment]
+        lease.ended_at = datetime.now(UTC)
 
 
 async def get_lease(session: AsyncSession, lease_id: uuid.UUID, *, for_update: bool = False) -> Lease:
@@ -286,7 +286,7 @@ async def add_seats(
     details = {"seat_ids": [str(r.seat_id) for r in rows]}
     session.add(LeaseAmendment(lease_id=lease.id, kind="seats_added", effective_date=effective,
                                details=details, actor_id=actor.subject))
-    lease.updated_at = func.now()  # type: ignore[assignment]
+    lease.updated_at = datetime.now(UTC)
     await session.flush()
     await record(session, actor, "lease.seats_added", "lease", lease.id,
                  after={"effective": effective, **details}, client_id=lease.client_id)
@@ -321,7 +321,7 @@ async def release_seat(
     )
     session.add(LeaseAmendment(lease_id=lease.id, kind="seat_released", effective_date=effective,
                                details={"seat_id": str(seat_id)}, actor_id=actor.subject))
-    lease.updated_at = func.now()  # type: ignore[assignment]
+    lease.updated_at = datetime.now(UTC)
     await session.flush()
     await record(session, actor, "lease.seat_released", "lease", lease.id,
                  after={"effective": effective, "seat_id": seat_id}, client_id=lease.client_id)
@@ -361,7 +361,7 @@ async def end_lease(
                                details={"previous_end_date": old_end.isoformat() if old_end else None},
                                actor_id=actor.subject))
     _advance(lease, today)
-    lease.updated_at = func.now()  # type: ignore[assignment]
+    lease.updated_at = datetime.now(UTC)
     await session.flush()
     await record(session, actor, "lease.end", "lease", lease.id, before=before, after=snapshot(lease),
                  client_id=lease.client_id)
@@ -378,7 +378,7 @@ async def cancel_lease(
     await session.execute(update(LeaseSeat).where(LeaseSeat.lease_id == lease.id).values(voided=True))
     await session.execute(SeatAssignment.__table__.delete().where(SeatAssignment.lease_id == lease.id))
     lease.status = "cancelled"
-    lease.cancelled_at = func.now()  # type: ignore[assignment]
+    lease.cancelled_at = datetime.now(UTC)
     session.add(LeaseAmendment(lease_id=lease.id, kind="cancelled", effective_date=lease.start_date,
                                details={}, actor_id=actor.subject))
     await session.flush()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the admin's front-end libraries from the npm registry (versions pinned in
+# package-lock.json) and copies the files the admin serves into service/admin/static/vendor/
+# (gitignored). The admin works without them, only plainer: forms post and pages reload.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v npm >/dev/null 2>&1; then
+    echo "build-admin-assets: npm not found (apt-get install -y nodejs npm); the admin will run without htmx and Pico CSS" >&2
+    exit 1
+fi
+
+if [ -f package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+else
+    npm install --no-audit --no-fund --loglevel=error
+fi
+
+vendor=service/admin/static/vendor
+rm -rf "$vendor"
+mkdir -p "$vendor"
+cp node_modules/htmx.org/dist/htmx.min.js "$vendor/htmx.min.js"
+cp node_modules/@picocss/pico/css/pico.min.css "$vendor/pico.min.css"
+cp node_modules/htmx.org/LICENSE "$vendor/htmx.LICENSE" 2>/dev/null || true
+cp node_modules/@picocss/pico/LICENSE.md "$vendor/pico.LICENSE.md" 2>/dev/null || true
+echo "build-admin-assets: $(ls "$vendor" | tr '\n' ' ')"

@@ -1,0 +1,241 @@
+"""The `seatlease` command: up, migrate, worker, user create, billing run, statements export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from service.embedded import resolve_database_url
+from service.settings import Settings, get_settings
+
+STAFF_ROLES = ("admin", "facility_staff", "finance")
+
+
+def _database_url(settings: Settings) -> str:
+    return resolve_database_url(settings.data_dir, settings.database_url)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from service.migrate import upgrade
+
+    url = _database_url(get_settings())
+    upgrade(url)
+    print("database migrated")
+    return 0
+
+
+async def _with_session(url: str, fn: Any) -> Any:
+    from service.db import make_engine, make_sessionmaker
+
+    engine = make_engine(url, pool_size=2)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await fn(session)
+    finally:
+        await engine.dispose()
+
+
+async def _create_user(url: str, email: str, password: str, role: str) -> str:
+    from domain.services import clients
+    from domain.services.audit import SystemActor
+    from service.auth import hash_secret
+
+    async def go(session: Any) -> str:
+        user = await clients.create_user(session, SystemActor("cli"), email=email, password_hash=hash_secret(password),
+                                         role=role, client_id=None)
+        return str(user.id)
+
+    result: str = await _with_session(url, go)
+    return result
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    from domain.errors import DomainError
+    from service.migrate import upgrade
+
+    if len(args.password) < 10:
+        print("error: --password must be at least 10 characters", file=sys.stderr)
+        return 2
+    url = _database_url(get_settings())
+    upgrade(url)
+    try:
+        user_id = asyncio.run(_create_user(url, args.email, args.password, args.role))
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    print(f"created {args.role} {args.email.lower()} ({user_id})")
+    return 0
+
+
+async def _ensure_admin(url: str) -> tuple[str, str] | None:
+    """Create an admin login when none exists; returns (email, password) when created."""
+    from sqlalchemy import select
+
+    from domain.models import User
+
+    async def has_admin(session: Any) -> bool:
+        return bool(await session.scalar(select(User.id).where(User.role == "admin").limit(1)))
+
+    if await _with_session(url, has_admin):
+        return None
+    email, password = "admin@seatlease.dev", secrets.token_urlsafe(12)
+    await _create_user(url, email, password, "admin")
+    return email, password
+
+
+async def _seed(url: str) -> dict[str, int]:
+    from service.demo import seed_demo
+
+    result: dict[str, int] = await _with_session(url, seed_demo)
+    return result
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+    from service.migrate import upgrade
+    from service.worker import run_forever
+
+    settings = get_settings()
+    url = _database_url(settings)
+    upgrade(url)
+    if not args.no_demo:
+        counts = asyncio.run(_seed(url))
+        if counts:
+            print("demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    created = asyncio.run(_ensure_admin(url))
+    app = create_app(settings, database_url=url)
+    base = f"http://{args.host}:{args.port}"
+    print(f"seatlease is running on {base}  (admin: {base}/admin, API docs: {base}/docs)")
+    if created:
+        print(f"admin login created: {created[0]} / {created[1]}  (shown once; change it)")
+    else:
+        print("an admin login exists already; `seatlease user create` makes more")
+    sys.stdout.flush()
+
+    async def main() -> None:
+        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info"))
+        stop = asyncio.Event()
+        worker = asyncio.create_task(_worker(app, settings, stop, run_forever))
+        try:
+            await server.serve()
+        finally:
+            stop.set()
+            await worker
+
+    asyncio.run(main())
+    return 0
+
+
+async def _worker(app: Any, settings: Settings, stop: asyncio.Event, run_forever: Any) -> None:
+    # the app's lifespan binds the engine on startup; wait for it
+    while not hasattr(app.state, "sessionmaker") and not stop.is_set():
+        await asyncio.sleep(0.1)
+    await run_forever(app.state.sessionmaker, settings, stop)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from service.db import make_engine, make_sessionmaker
+    from service.migrate import upgrade
+    from service.worker import run_forever, run_pass
+
+    settings = get_settings()
+    url = _database_url(settings)
+    upgrade(url)
+
+    async def main() -> None:
+        engine = make_engine(url, pool_size=5)
+        maker = make_sessionmaker(engine)
+        try:
+            if args.once:
+                await run_pass(maker, settings)
+            else:
+                await run_forever(maker, settings)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_billing_run(args: argparse.Namespace) -> int:
+    from billing.cli import billing_run_command
+    from service.migrate import upgrade
+
+    url = _database_url(get_settings())
+    upgrade(url)
+    return billing_run_command(url, args.period)
+
+
+def cmd_statements_export(args: argparse.Namespace) -> int:
+    from billing.cli import statements_export_command
+    from service.migrate import upgrade
+
+    url = _database_url(get_settings())
+    upgrade(url)
+    return statements_export_command(url, args.period, args.out)
+
+
+def _period(value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise argparse.ArgumentTypeError("period must be YYYY-MM")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seatlease", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="embedded database, migrations, demo data, API + worker + admin")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8000)
+    up.add_argument("--no-demo", action="store_true", help="start with an empty database")
+    up.set_defaults(func=cmd_up)
+
+    sub.add_parser("migrate", help="apply the migrations to DATABASE_URL or the embedded database").set_defaults(
+        func=cmd_migrate)
+
+    worker = sub.add_parser("worker", help="run the background worker (several may run side by side)")
+    worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    worker.set_defaults(func=cmd_worker)
+
+    user = sub.add_parser("user", help="manage staff logins").add_subparsers(dest="user_command", required=True)
+    create = user.add_parser("create", help="create a staff login")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--role", required=True, choices=STAFF_ROLES)
+    create.set_defaults(func=cmd_user_create)
+
+    billing = sub.add_parser("billing", help="monthly billing").add_subparsers(dest="billing_command", required=True)
+    run = billing.add_parser("run", help="bill a month (idempotent; safe to re-run)")
+    run.add_argument("--period", required=True, type=_period)
+    run.set_defaults(func=cmd_billing_run)
+
+    statements = sub.add_parser("statements", help="client statements").add_subparsers(
+        dest="statements_command", required=True)
+    export = statements.add_parser("export", help="every client's PDF and CSV plus the journal CSV")
+    export.add_argument("--period", required=True, type=_period)
+    export.add_argument("--out", required=True)
+    export.set_defaults(func=cmd_statements_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("SEATLEASE_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

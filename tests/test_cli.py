@@ -1,0 +1,138 @@
+"""The `seatlease` command, run as a user runs it: as a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from service.embedded import with_database
+
+SEATLEASE = [sys.executable, "-m", "service.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@pytest.fixture
+def fresh_db(server_url: str) -> Iterator[str]:
+    name = f"cli_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(_plain(with_database(server_url, "postgres")))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    yield _plain(with_database(server_url, name))
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def run(args: list[str], env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(SEATLEASE + args, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[str], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"seatlease up exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("seatlease up did not answer /healthz")
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, _ = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
+
+
+def test_migrate_user_create_and_up_no_demo(fresh_db: str) -> None:
+    env = {**os.environ, "DATABASE_URL": fresh_db}
+    assert run(["migrate"], env).returncode == 0
+    made = run(["user", "create", "--email", "Ops@Facility-Example.com", "--password", "long enough pw",
+                "--role", "facility_staff"], env)
+    assert made.returncode == 0, made.stderr
+    again = run(["user", "create", "--email", "ops@facility-example.com", "--password", "long enough pw",
+                 "--role", "facility_staff"], env)
+    assert again.returncode == 1 and "exists" in again.stderr
+    bad = run(["user", "create", "--email", "x@facility-example.com", "--password", "pw", "--role", "admin"], env)
+    assert bad.returncode == 2
+    bad_role = run(["user", "create", "--email", "y@facility-example.com", "--password", "long enough pw",
+                    "--role", "client_admin"], env)
+    assert bad_role.returncode == 2
+
+    port = _free_port()
+    proc = subprocess.Popen(SEATLEASE + ["up", "--no-demo", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, proc)
+        token = httpx.post(base + "/v1/auth/token", data={
+            "grant_type": "password", "username": "ops@facility-example.com", "password": "long enough pw"})
+        assert token.status_code == 200, token.text
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        assert httpx.get(base + "/v1/sites", headers=headers).json()["items"] == []
+    finally:
+        out = _stop(proc)
+    assert "admin login created: admin@seatlease.dev" in out
+
+
+def test_up_on_embedded_database_with_demo(tmp_path: Path) -> None:
+    """What a new user runs: no DATABASE_URL, an embedded PostgreSQL in the data folder, demo data."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["SEATLEASE_DATA_DIR"] = str(tmp_path / "data")
+    port = _free_port()
+    proc = subprocess.Popen(SEATLEASE + ["up", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, proc, seconds=120)
+        assert proc.stdout is not None
+        login = None
+        for line in proc.stdout:
+            if line.startswith("admin login created:"):
+                login = line.split(":", 1)[1].split("(")[0].strip().split(" / ")
+                break
+        assert login is not None
+        token = httpx.post(base + "/v1/auth/token", data={"grant_type": "password", "username": login[0],
+                                                          "password": login[1]}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        sites = httpx.get(base + "/v1/sites", headers=headers).json()["items"]
+        assert {s["code"] for s in sites} == {"MNL-1", "AUS-1"}
+        seats = sum(len(httpx.get(f"{base}/v1/sites/{s['id']}/seats", headers=headers).json()["items"]) for s in sites)
+        assert seats >= 200
+        leases = httpx.get(base + "/v1/leases", headers=headers).json()["items"]
+        assert len({lease["client_id"] for lease in leases}) == 2
+        assert {"active", "confirmed", "pending_approval"} <= {lease["status"] for lease in leases}
+    finally:
+        _stop(proc)
