@@ -49,9 +49,9 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
     for spec in SITES:
         site = await catalog.create_site(session, actor, dict(spec["site"]))
         counts["sites"] += 1
-        for code, start, end in (("DAY", time(6), time(15)), ("MID", time(14), time(23)), ("NIGHT", time(21), time(6))):
+        for code, starts, ends in (("DAY", time(6), time(15)), ("MID", time(14), time(23)), ("NIGHT", time(21), time(6))):
             await catalog.create_shift(session, actor, site, {"code": code, "name": code.title(),
-                                                              "starts_at": start, "ends_at": end})
+                                                              "starts_at": starts, "ends_at": ends})
         seats = []
         for fname, level in spec["floors"]:
             floor = await catalog.create_floor(session, actor, site, fname, level)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, NotFound
@@ -86,7 +86,7 @@ async def remove_member(session: AsyncSession, actor: Actor, member: Member, now
     before = snapshot(member)
     member.active = False
     member.removed_at = now
-    await session.execute(SeatAssignment.__table__.delete().where(SeatAssignment.member_id == member.id))
+    await session.execute(delete(SeatAssignment).where(SeatAssignment.member_id == member.id))
     await session.flush()
     await record(session, actor, "member.remove", "member", member.id, before=before, after=snapshot(member),
                  client_id=member.client_id)
