@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, literal, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -315,7 +315,7 @@ async def release_seat(
         else:
             r.end_date = effective - timedelta(days=1)
     await session.execute(
-        SeatAssignment.__table__.delete().where(
+        delete(SeatAssignment).where(
             SeatAssignment.lease_id == lease.id, SeatAssignment.seat_id == seat_id
         )
     )
@@ -376,7 +376,7 @@ async def cancel_lease(
         raise InvalidState("only a lease that has not started can be cancelled; end it instead")
     before = snapshot(lease)
     await session.execute(update(LeaseSeat).where(LeaseSeat.lease_id == lease.id).values(voided=True))
-    await session.execute(SeatAssignment.__table__.delete().where(SeatAssignment.lease_id == lease.id))
+    await session.execute(delete(SeatAssignment).where(SeatAssignment.lease_id == lease.id))
     lease.status = "cancelled"
     lease.cancelled_at = datetime.now(UTC)
     session.add(LeaseAmendment(lease_id=lease.id, kind="cancelled", effective_date=lease.start_date,
@@ -434,7 +434,7 @@ async def set_assignments(
                                field="member_id")
     before = [{"seat_id": str(a.seat_id), "member_id": str(a.member_id)} for a in
               (await session.scalars(select(SeatAssignment).where(SeatAssignment.lease_id == lease.id))).all()]
-    await session.execute(SeatAssignment.__table__.delete().where(SeatAssignment.lease_id == lease.id))
+    await session.execute(delete(SeatAssignment).where(SeatAssignment.lease_id == lease.id))
     rows = [SeatAssignment(lease_id=lease.id, seat_id=s, member_id=m) for s, m in pairs]
     session.add_all(rows)
     await session.flush()
