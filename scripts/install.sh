@@ -7,5 +7,6 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".${1:-}"
 if [ -x scripts/build-admin-assets.sh ]; then
-  scripts/build-admin-assets.sh
+  # htmx and Pico CSS from npm; without npm the admin still works, only plainer
+  scripts/build-admin-assets.sh || echo "install: admin assets not built (install nodejs and npm for them)" >&2
 fi
