@@ -88,14 +88,19 @@ def decode_access_token(token: str) -> Principal:
             algorithms=[ALGORITHM],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
-            options={"require_exp": True, "require_iat": True, "require_sub": True},
+            options={"require_exp": True, "require_iat": True, "require_sub": True, "require_aud": True,
+                     "require_iss": True},
         )
-        return Principal(
+        principal = Principal(
             subject=uuid.UUID(claims["sub"]),
             role=str(claims["role"]),
             client_id=uuid.UUID(claims["cid"]) if claims.get("cid") else None,
             label=str(claims.get("name") or claims["sub"]),
         )
+        # a client role always carries its tenant, a staff role never does
+        if principal.role not in (*STAFF_ROLES, *CLIENT_ROLES) or principal.is_client != (principal.client_id is not None):
+            raise Unauthorized("invalid token claims")
+        return principal
     except (JWTError, KeyError, ValueError) as exc:
         raise Unauthorized("invalid or expired token") from exc
 

@@ -25,13 +25,17 @@ def problem(status: int, title: str, detail: str, *, type_: str = "about:blank",
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
+def _loc_to_field(loc: tuple[Any, ...] | list[Any], error: dict[str, Any] | None = None) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # a model-level check names its field through the exception it raised (schemas.FieldError)
+    cause = ((error or {}).get("ctx") or {}).get("error")
+    if isinstance(getattr(cause, "field", None), str):
+        parts.append(cause.field)  # type: ignore[union-attr]
     return ".".join(parts) or (str(loc[0]) if loc else "")
 
 
 def validation_problem(errors: list[dict[str, Any]]) -> JSONResponse:
-    fields = [{"field": _loc_to_field(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in errors]
+    fields = [{"field": _loc_to_field(e.get("loc", ()), e), "message": e.get("msg", "invalid")} for e in errors]
     first = fields[0] if fields else {"field": "", "message": "invalid"}
     return problem(
         422,
@@ -43,7 +47,53 @@ def validation_problem(errors: list[dict[str, Any]]) -> JSONResponse:
     )
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `field` names the input at fault.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "field": {"type": "string"},
+        "errors": {"type": "array", "items": {
+            "type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+    "additionalProperties": True,
+}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Every error answer is problem+json: say so in the OpenAPI schema (422 and a default response)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        problem_content = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for ops in schema.get("paths", {}).values():
+            for op in ops.values():
+                if not isinstance(op, dict) or "responses" not in op:
+                    continue
+                responses = op["responses"]
+                if "422" in responses:
+                    responses["422"] = {"description": "Validation failed", "content": problem_content}
+                responses.setdefault("default", {"description": "Problem", "content": problem_content})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema["components"]["schemas"].pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    _document_problems(app)
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         extra = dict(exc.extra)
@@ -83,6 +133,9 @@ def install_error_handlers(app: FastAPI) -> None:
         code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
         if code and code.startswith("22"):  # data exception: out of range, bad format
             return problem(422, "Validation failed", "a value is out of range", type_=TYPE_BASE + "validation")
+        if code in ("40001", "40P01"):  # serialization failure, deadlock: a lost race, nothing changed
+            return problem(409, "Conflict", "a concurrent change got there first; try again",
+                           type_=TYPE_BASE + "conflict")
         logger.exception("database error")
         return problem(503, "Service unavailable", "the database could not complete the request")
 

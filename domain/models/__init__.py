@@ -1,8 +1,10 @@
 """All ORM models; importing this module registers every table on Base.metadata."""
 
+import domain.models.invoice  # noqa: F401  (billing tables)
 from domain.models.audit import AuditEvent, IdempotencyKey
 from domain.models.base import Base
 from domain.models.client import Client, Member, Team
+from domain.models.credential import Credential, DeviceShortage, RevocationGuard  # noqa: F401
 from domain.models.device import Device
 from domain.models.lease import Lease, LeaseAddOn, LeaseAmendment, LeaseSeat, SeatAssignment
 from domain.models.plan import Inclusion, Plan

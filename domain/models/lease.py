@@ -11,10 +11,14 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
     UniqueConstraint,
+    func,
+    literal_column,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -61,6 +65,15 @@ class LeaseSeat(IdMixin, TimestampMixin, Base):
     """
 
     __tablename__ = "lease_seats"
+    __table_args__ = (
+        # availability: the rows still live on or after a date, read from the index alone
+        # (migration 0003_leasing_perf; see domain/services/leases.py _conflicting_rows)
+        Index(
+            "ix_lease_seats_live_until",
+            func.coalesce(text("end_date"), literal_column("'infinity'::date")),
+            postgresql_include=["seat_id", "start_date", "end_date", "window_start_min", "window_end_min", "voided"],
+        ),
+    )
 
     lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id", ondelete="CASCADE"), index=True)
     seat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("seats.id"), index=True)

@@ -18,7 +18,8 @@ def window_ranges(start_min: int, end_min: int) -> list[tuple[int, int]]:
         return [(0, DAY_MINUTES)]
     if start_min < end_min:
         return [(start_min, end_min)]
-    return [(start_min, DAY_MINUTES), (0, end_min)]
+    # a window ending at midnight (end 00:00) is one range
+    return [(start_min, DAY_MINUTES), (0, end_min)] if end_min else [(start_min, DAY_MINUTES)]
 
 
 def windows_overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:

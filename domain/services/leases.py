@@ -13,8 +13,21 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, literal, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidState, NotFound, SeatsUnavailable, ValidationFailed
@@ -37,7 +50,7 @@ from domain.rules.allocation import FreeSeat, allocate_seats
 from domain.services.audit import Actor, record, snapshot
 from domain.services.catalog import get_shift, shift_window, site_today
 
-ALLOCATION_ATTEMPTS = 6
+ALLOCATION_ATTEMPTS = 12
 LIVE_STATUSES = ("pending_approval", "confirmed", "active")
 
 
@@ -50,18 +63,58 @@ def sqlstate(exc: BaseException) -> str | None:
     return None
 
 
-def _conflicting_rows(window: tuple[int, int], start: date, end: date | None) -> ColumnElement[bool]:
-    """Live lease_seats rows of Seat.id overlapping the window and date range."""
-    return exists().where(
+# 'infinity' as a literal, not a bind, so that the expression matches ix_lease_seats_live_until
+_OPEN_END = literal_column("'infinity'::date", Date)
+DAY_MINUTES = 1440
+
+
+def window_segments(window: tuple[int, int]) -> list[tuple[int, int]]:
+    """A shift window as half-open minute ranges of the day, as SQL ``seat_window`` builds them:
+    start == end is the whole day, a window that crosses midnight is two ranges."""
+    start, end = window
+    if start == end:
+        return [(0, DAY_MINUTES)]
+    if start < end:
+        return [(start, end)]
+    return [(start, DAY_MINUTES)] + ([(0, end)] if end > 0 else [])
+
+
+def window_overlaps(start_min: Any, end_min: Any, window: tuple[int, int]) -> ColumnElement[bool]:
+    """``seat_window(start_min, end_min) && seat_window(*window)`` in integer comparisons.
+
+    Same answer (tests/test_leasing_perf.py checks it against the SQL function), without
+    building two multiranges per row: that was most of the availability query's time."""
+    tests: list[ColumnElement[bool]] = [start_min == end_min]  # a whole-day row overlaps every window
+    for lo, hi in window_segments(window):
+        tests.append(and_(start_min < end_min, start_min < hi, end_min > lo))
+        tests.append(and_(start_min > end_min, or_(start_min < hi, end_min > lo)))
+    return or_(*tests)
+
+
+def _conflicting_rows(window: tuple[int, int], start: Any, end: Any | None) -> ColumnElement[bool]:
+    """Live lease_seats rows of Seat.id overlapping the window and date range.
+
+    The date overlap is written on the columns: for inclusive ranges with NULL as the open end,
+    ``daterange(s1, e1, '[]') && daterange(s2, e2, '[]')`` is ``s1 <= e2 AND coalesce(e1, inf) >= s2``
+    (the first test dropped when e2 is open). In this form PostgreSQL answers from the index
+    ix_lease_seats_live_until, which skips the past rows, instead of visiting every row the
+    table ever held (migration 0003_leasing_perf, measured by bench/bench_leasing.py)."""
+    conds: list[ColumnElement[bool]] = [
         LeaseSeat.seat_id == Seat.id,
-        LeaseSeat.voided.is_(False),
-        func.daterange(LeaseSeat.start_date, LeaseSeat.end_date, literal("[]")).op("&&")(
-            func.daterange(start, end, literal("[]"))
-        ),
-        func.seat_window(LeaseSeat.window_start_min, LeaseSeat.window_end_min).op("&&")(
-            func.seat_window(window[0], window[1])
-        ),
-    )
+        ~LeaseSeat.voided,
+        func.coalesce(LeaseSeat.end_date, _OPEN_END) >= start,
+        window_overlaps(LeaseSeat.window_start_min, LeaseSeat.window_end_min, window),
+    ]
+    if end is not None:
+        conds.append(LeaseSeat.start_date <= end)
+    return exists().where(*conds)
+
+
+def _free(site_id: Any, window: tuple[int, int], start: Any, end: Any | None) -> tuple[ColumnElement[bool], ...]:
+    return Seat.site_id == site_id, Seat.status == "active", ~_conflicting_rows(window, start, end)
+
+
+_MAP_ORDER = (Seat.floor_id, Seat.zone, Seat.y, Seat.x)
 
 
 async def free_seats(
@@ -73,11 +126,7 @@ async def free_seats(
     *,
     limit: int | None = None,
 ) -> list[Seat]:
-    stmt = (
-        select(Seat)
-        .where(Seat.site_id == site_id, Seat.status == "active", ~_conflicting_rows(window, start, end))
-        .order_by(Seat.floor_id, Seat.zone, Seat.y, Seat.x)
-    )
+    stmt = select(Seat).where(*_free(site_id, window, start, end)).order_by(*_MAP_ORDER)
     if limit is not None:
         stmt = stmt.limit(limit)
     return list((await session.scalars(stmt)).all())
@@ -86,10 +135,46 @@ async def free_seats(
 async def count_free_seats(
     session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None
 ) -> int:
-    stmt = select(func.count(Seat.id)).where(
-        Seat.site_id == site_id, Seat.status == "active", ~_conflicting_rows(window, start, end)
-    )
+    stmt = select(func.count(Seat.id)).where(*_free(site_id, window, start, end))
     return int(await session.scalar(stmt) or 0)
+
+
+async def free_seat_spots(
+    session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None
+) -> list[FreeSeat]:
+    """The free seats as the allocator needs them. A booking reads every free seat of the site
+    (thousands on a big one): one row per zone with arrays is far cheaper to move and decode
+    than one row, let alone one ORM object, per seat."""
+    stmt = (
+        select(Seat.floor_id, Seat.zone, func.array_agg(Seat.id), func.array_agg(Seat.x), func.array_agg(Seat.y))
+        .where(*_free(site_id, window, start, end))
+        .group_by(Seat.floor_id, Seat.zone)
+    )
+    return [
+        FreeSeat(seat_id, floor_id, zone, x, y)
+        for floor_id, zone, ids, xs, ys in (await session.execute(stmt)).all()
+        for seat_id, x, y in zip(ids, xs, ys, strict=True)
+    ]
+
+
+def free_seats_page_stmt(
+    site_id: Any, window: tuple[int, int], start: Any, end: Any | None, limit: Any
+) -> Select[Seat, int]:
+    """The first ``limit`` free seats in map order, each row with the number of all free seats."""
+    return (
+        select(Seat, func.count().over().label("free_count"))
+        .where(*_free(site_id, window, start, end))
+        .order_by(*_MAP_ORDER)
+        .limit(limit)
+    )
+
+
+async def search_free_seats(
+    session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None, *, limit: int
+) -> tuple[int, list[Seat]]:
+    """Availability in one query: (how many seats are free, the first ``limit`` of them)."""
+    rows = (await session.execute(free_seats_page_stmt(site_id, window, start, end, limit))).all()
+    return (int(rows[0][1]) if rows else 0), [r[0] for r in rows]
 
 
 @dataclass
@@ -107,6 +192,56 @@ class LeaseRequest:
     discount_pct: Decimal
 
 
+# Advisory-lock class of seat bookings. Two transactions that insert conflicting rows at the same
+# moment would each wait for the other inside the exclusion constraint's check (a deadlock that
+# PostgreSQL breaks only after deadlock_timeout); taking a per-seat lock first, always in one
+# order, makes them queue instead. The exclusion constraint still decides what is free.
+SEAT_LOCK_CLASS = 23975
+
+
+def _seat_lock_key(seat_id: uuid.UUID) -> int:
+    return int.from_bytes(seat_id.bytes[:4], "big", signed=True)
+
+
+async def lock_seats(session: AsyncSession, seat_ids: Sequence[uuid.UUID], *, wait: bool = True) -> set[uuid.UUID]:
+    """Take the booking locks of these seats (held to the end of the transaction), in one global order.
+
+    With ``wait=False`` nothing blocks: the seats another booking is holding right now are returned."""
+    keys = sorted({_seat_lock_key(s) for s in seat_ids})
+    if not keys:
+        return set()
+    if wait:
+        await session.execute(
+            text("SELECT count(pg_advisory_xact_lock(:cls, k)) FROM unnest(CAST(:keys AS int[])) AS k"),
+            {"cls": SEAT_LOCK_CLASS, "keys": keys},
+        )
+        return set()
+    busy = set((await session.execute(
+        text("SELECT k FROM unnest(CAST(:keys AS int[])) AS k WHERE NOT pg_try_advisory_xact_lock(:cls, k)"),
+        {"cls": SEAT_LOCK_CLASS, "keys": keys},
+    )).scalars().all())
+    return {s for s in seat_ids if _seat_lock_key(s) in busy}
+
+
+async def _hold(session: AsyncSession, rows: list[LeaseSeat]) -> bool:
+    """Insert the rows in a savepoint; False when the exclusion constraint refuses them."""
+    rows.sort(key=lambda r: r.seat_id)
+    try:
+        async with session.begin_nested():
+            session.add_all(rows)
+            await session.flush()
+    except IntegrityError as exc:
+        if sqlstate(exc) != "23P01":
+            raise
+        return False
+    except DBAPIError as exc:
+        # a deadlock with a writer that does not take the seat locks: treat it as a lost race
+        if sqlstate(exc) != "40P01":
+            raise
+        return False
+    return True
+
+
 async def _insert_seats(
     session: AsyncSession,
     lease: Lease,
@@ -116,9 +251,12 @@ async def _insert_seats(
     *,
     seat_count: int | None,
     seat_ids: Sequence[uuid.UUID] | None,
+    near: set[tuple[uuid.UUID, str]] | None = None,
 ) -> list[LeaseSeat]:
     """Hold seats for the lease; PostgreSQL refuses a double booking, and for a seat count
-    we pick again from what is still free (another booking may have won the race)."""
+    we pick again from what is still free (another booking may have won the race).
+
+    ``near`` are the (floor, zone) pairs the lease already sits in: added seats go there first."""
     if seat_ids is not None:
         seats = (await session.scalars(select(Seat).where(Seat.id.in_(seat_ids)))).all()
         found = {s.id: s for s in seats if s.site_id == lease.site_id}
@@ -129,38 +267,50 @@ async def _insert_seats(
         if blocked:
             raise SeatsUnavailable(f"seats not bookable (maintenance or retired): {', '.join(blocked)}",
                                    field="seat_ids")
+        await lock_seats(session, seat_ids)
         rows = [_row(lease, sid, window, start, end) for sid in seat_ids]
-        try:
-            async with session.begin_nested():
-                session.add_all(rows)
-                await session.flush()
-        except IntegrityError as exc:
-            if sqlstate(exc) == "23P01":
-                raise SeatsUnavailable("one or more of the seats are not free for that window",
-                                       field="seat_ids") from exc
-            raise
+        if not await _hold(session, rows):
+            raise SeatsUnavailable("one or more of the seats are not free for that window", field="seat_ids")
         return rows
 
     assert seat_count is not None
+    busy: set[uuid.UUID] = set()
+    candidates: list[FreeSeat] | None = None
     for _attempt in range(ALLOCATION_ATTEMPTS):
-        free = await free_seats(session, lease.site_id, window, start, end)
-        chosen = allocate_seats([FreeSeat(s.id, s.floor_id, s.zone, s.x, s.y) for s in free], seat_count)
+        if candidates is None:  # read again only after the database refused a pick
+            candidates = await free_seat_spots(session, lease.site_id, window, start, end)
+        # first steer around seats that concurrent bookings are holding right now
+        chosen = _allocate_near([c for c in candidates if c.id not in busy], seat_count, near)
+        wait = chosen is None
+        if chosen is None:
+            chosen = _allocate_near(candidates, seat_count, near)
         if chosen is None:
             raise SeatsUnavailable(
-                f"only {len(free)} seats are free for that window; {seat_count} requested",
-                field="seat_count", free_count=len(free),
+                f"only {len(candidates)} seats are free for that window; {seat_count} requested",
+                field="seat_count", free_count=len(candidates),
             )
-        rows = [_row(lease, fs.id, window, start, end) for fs in chosen]  # type: ignore[arg-type]
-        try:
-            async with session.begin_nested():
-                session.add_all(rows)
-                await session.flush()
+        ids: list[uuid.UUID] = [fs.id for fs in chosen]  # type: ignore[misc]
+        taken = await lock_seats(session, ids, wait=wait)
+        if taken:
+            busy |= taken
+            continue
+        rows = [_row(lease, sid, window, start, end) for sid in ids]
+        if await _hold(session, rows):
             return rows
-        except IntegrityError as exc:
-            # the savepoint rolled back and dropped these rows; allocate again
-            if sqlstate(exc) != "23P01":
-                raise
+        # the savepoint rolled back and dropped these rows; read what is free and allocate again
+        candidates = None
     raise SeatsUnavailable("the seats were taken by concurrent bookings; try again", field="seat_count")
+
+
+def _allocate_near(free: list[FreeSeat], n: int, near: set[tuple[uuid.UUID, str]] | None) -> list[FreeSeat] | None:
+    """Allocate in the lease's own zones if they can hold n, else on its floors, else anywhere."""
+    if near:
+        near_floors = {f for f, _ in near}
+        for subset in ([c for c in free if (c.floor, c.zone) in near], [c for c in free if c.floor in near_floors]):
+            chosen = allocate_seats(subset, n)
+            if chosen is not None:
+                return chosen
+    return allocate_seats(free, n)
 
 
 def _row(lease: Lease, seat_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None) -> LeaseSeat:
@@ -281,8 +431,12 @@ async def add_seats(
         raise ValidationFailed("effective date is outside the lease term", field="effective")
     shift = await session.get(Shift, lease.shift_id)
     assert shift is not None
+    near = {(f, z) for f, z in (await session.execute(
+        select(Seat.floor_id, Seat.zone).join(LeaseSeat, LeaseSeat.seat_id == Seat.id)
+        .where(LeaseSeat.lease_id == lease.id, LeaseSeat.voided.is_(False)).distinct()
+    )).all()}
     rows = await _insert_seats(session, lease, shift_window(shift), effective, lease.end_date,
-                               seat_count=seat_count, seat_ids=seat_ids)
+                               seat_count=seat_count, seat_ids=seat_ids, near=near)
     details = {"seat_ids": [str(r.seat_id) for r in rows]}
     session.add(LeaseAmendment(lease_id=lease.id, kind="seats_added", effective_date=effective,
                                details=details, actor_id=actor.subject))
@@ -344,6 +498,8 @@ async def end_lease(
     rows = (await session.scalars(
         select(LeaseSeat).where(LeaseSeat.lease_id == lease.id, LeaseSeat.voided.is_(False))
     )).all()
+    # a longer term is a new claim on the seats: queue behind bookings of them like a booking does
+    await lock_seats(session, sorted({r.seat_id for r in rows}))
     try:
         async with session.begin_nested():
             for r in rows:

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from domain.errors import Unauthorized, ValidationFailed
 from domain.models import ApiClient, User
@@ -28,7 +29,8 @@ async def issue_token(
         if not username or not password:
             raise ValidationFailed("username and password are required", field="username")
         user = await session.scalar(select(User).where(User.email == username.lower(), User.active.is_(True)))
-        if not verify_secret(user.password_hash if user else None, password) or user is None:
+        # Argon2 is deliberately slow: verify off the event loop so other requests keep flowing
+        if not await run_in_threadpool(verify_secret, user.password_hash if user else None, password) or user is None:
             raise Unauthorized("wrong username or password")
         principal = Principal(user.id, user.role, user.client_id, user.email)
     elif grant_type == "client_credentials":
@@ -37,7 +39,8 @@ async def issue_token(
         api_client = await session.scalar(
             select(ApiClient).where(ApiClient.client_key == client_id, ApiClient.active.is_(True))
         )
-        if not verify_secret(api_client.secret_hash if api_client else None, client_secret) or api_client is None:
+        if (not await run_in_threadpool(verify_secret, api_client.secret_hash if api_client else None, client_secret)
+                or api_client is None):
             raise Unauthorized("wrong client_id or client_secret")
         principal = Principal(api_client.id, api_client.role, api_client.client_id, f"client:{client_id}")
     else:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from domain.errors import InvalidState, ValidationFailed
 from domain.models import Client as ClientRow
@@ -97,7 +98,8 @@ async def create_client_user(client_id: uuid.UUID, body: s.ClientUserCreate, use
     client = await clients.get_client(session, client_id)
 
     async def make() -> s.User:
-        row = await clients.create_user(session, user, email=body.email, password_hash=hash_secret(body.password),
+        password_hash = await run_in_threadpool(hash_secret, body.password)
+        row = await clients.create_user(session, user, email=body.email, password_hash=password_hash,
                                         role=body.role, client_id=client.id)
         return s.User.model_validate(row)
 

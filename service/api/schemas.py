@@ -18,6 +18,14 @@ Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][
 SafeDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2200, 12, 31))]
 
 
+class FieldError(ValueError):
+    """A model-level check that knows which field is at fault (named in the problem+json)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -138,9 +146,9 @@ class SeatCreate(Strict):
     @model_validator(mode="after")
     def _one_or_many(self) -> SeatCreate:
         if (self.labels is None) == (self.label is None):
-            raise ValueError("give either labels (bulk) or label (one seat)")
+            raise FieldError("labels", "give either labels (bulk) or label (one seat)")
         if self.labels is not None and len(set(self.labels)) != len(self.labels):
-            raise ValueError("labels must be unique")
+            raise FieldError("labels", "labels must be unique")
         return self
 
 
@@ -188,7 +196,7 @@ class InclusionIn(Strict):
     @model_validator(mode="after")
     def _priced(self) -> InclusionIn:
         if self.billing == "included" and self.unit_price_minor:
-            raise ValueError("an included item has no unit price")
+            raise FieldError("unit_price_minor", "an included item has no unit price")
         return self
 
 
@@ -318,11 +326,11 @@ class LeaseCreate(Strict):
     @model_validator(mode="after")
     def _shape(self) -> LeaseCreate:
         if (self.seat_count is None) == (self.seat_ids is None):
-            raise ValueError("give either seat_count or seat_ids")
+            raise FieldError("seat_count", "give either seat_count or seat_ids")
         if self.seat_ids is not None and len(set(self.seat_ids)) != len(self.seat_ids):
-            raise ValueError("seat_ids must be unique")
+            raise FieldError("seat_ids", "seat_ids must be unique")
         if self.end_date is not None and self.end_date < self.start_date:
-            raise ValueError("end_date is before start_date")
+            raise FieldError("end_date", "end_date is before start_date")
         return self
 
 
@@ -358,7 +366,9 @@ class SeatsAdd(Strict):
     @model_validator(mode="after")
     def _shape(self) -> SeatsAdd:
         if (self.seat_count is None) == (self.seat_ids is None):
-            raise ValueError("give either seat_count or seat_ids")
+            raise FieldError("seat_count", "give either seat_count or seat_ids")
+        if self.seat_ids is not None and len(set(self.seat_ids)) != len(self.seat_ids):
+            raise FieldError("seat_ids", "seat_ids must be unique")
         return self
 
 

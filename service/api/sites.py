@@ -145,6 +145,5 @@ async def availability(
         raise ValidationFailed("end is before start", field="end")
     site = await catalog.get_site(session, site_id)
     window = catalog.shift_window(await catalog.get_shift(session, site.id, shift))
-    count = await leases.count_free_seats(session, site.id, window, start, end)
-    rows = await leases.free_seats(session, site.id, window, start, end, limit=seats)
+    count, rows = await leases.search_free_seats(session, site.id, window, start, end, limit=seats)
     return s.Availability(free_count=count, seats=[s.SeatBrief.model_validate(r) for r in rows])

@@ -1,0 +1,301 @@
+"""Provisioning benchmark: end 1,000 leases with 3 seated members each at once, and time
+until every directory account is disabled in a real SCIM server.
+
+    .venv/bin/python bench/bench_provisioning.py              # 1,000 leases x 3 members, twice
+    .venv/bin/python bench/bench_provisioning.py --leases 200 # smaller
+
+It builds a scratch database on the embedded PostgreSQL (rows inserted directly, not through
+the API), derives the desired credentials with the real reconciler for two sets of 1,000
+leases (A and B), and runs scim2-server in a child process on a loopback port, seeded with
+their 6,000 accounts (`--grant` creates them through two workers instead, and times it). Then:
+
+* round 1: one worker process (LISTEN/NOTIFY) is idle; all leases of set A end in one
+  transaction; time until the SCIM server holds no active account of set A;
+* round 2: the same with two worker processes and set B;
+* baseline: a bare asyncio loop making the same SCIM calls (one PATCH active=false per
+  account, same concurrency) against the same server.
+
+The mass-revocation guard is off here (SEATLEASE_PROV_MASS_REVOKE_SHARE=1): ending every
+lease at once is exactly what it would otherwise hold for a human's confirmation.
+Aim (issue 4): under 60 s with one worker; two workers faster than one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+from common import ROOT, child_server, free_port, plain_url, recreate_database, server_url  # noqa: E402
+
+SECRET_KEY = "bench-secret-key-" + "x" * 24
+CONCURRENCY = 16
+
+
+def worker_config(scim_url: str) -> Any:
+    from provisioning.config import ProvisioningConfig
+
+    return ProvisioningConfig(secret_key=SECRET_KEY, scim_base_url=scim_url, mass_revoke_share=1.0,
+                              sweep_interval_seconds=3600, concurrency=CONCURRENCY, batch_size=64,
+                              http_timeout_seconds=30)
+
+
+async def worker_main(database_url: str, scim_url: str) -> None:
+    """A worker process: the reconciler with its NOTIFY listener, until stdin closes."""
+    from provisioning.worker import make_reconciler, run_forever
+    from service.db import make_engine, make_sessionmaker
+    from service.settings import Settings
+
+    engine = make_engine(database_url, pool_size=5)
+    maker = make_sessionmaker(engine)
+    rec = make_reconciler(maker, worker_config(scim_url))
+    await rec.run_once(sweep=False)
+    print("ready", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_reader(sys.stdin.fileno(), lambda: (sys.stdin.read(), stop.set()))
+    await run_forever(maker, Settings(), stop, reconciler=rec)
+    for p in rec.providers.values():
+        await p.aclose()
+    await engine.dispose()
+
+
+class Workers:
+    def __init__(self, n: int, database_url: str, scim_url: str) -> None:
+        self.procs = [
+            subprocess.Popen([sys.executable, __file__, "--worker", database_url, scim_url], cwd=str(ROOT),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for _ in range(n)
+        ]
+
+    def wait_ready(self) -> None:
+        for p in self.procs:
+            line = p.stdout.readline() if p.stdout else ""
+            if "ready" not in line:
+                raise RuntimeError(f"worker did not start: {line!r}")
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.stdin:
+                p.stdin.close()
+        for p in self.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+async def build(conn: asyncpg.Connection, tag: str, leases: int, sites: int, clients: int) -> None:
+    """`leases` active leases (started 30 days ago, open-ended) with 3 seats and 3 members each."""
+    start = date.today() - timedelta(days=30)
+    per_site = -(-leases // sites)
+    site_ids, plan_ids, shift_ids, floor_ids = [], [], [], []
+    for s in range(sites):
+        sid, fid, shid, pid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        await conn.execute("INSERT INTO sites (id, code, name, timezone, currency, tax_rate) VALUES "
+                           "($1, $2, $2, 'UTC', 'PHP', 0.12)", sid, f"{tag.upper()}{s:03d}")
+        await conn.execute("INSERT INTO floors (id, site_id, name, level) VALUES ($1, $2, '1F', 1)", fid, sid)
+        await conn.execute("INSERT INTO shifts (id, site_id, code, starts_at, ends_at) VALUES ($1, $2, 'FULL', $3, $3)",
+                           shid, sid, dtime(0, 0))
+        await conn.execute("INSERT INTO plans (id, site_id, name, monthly_price_minor, setup_fee_minor, deposit_months) "
+                           "VALUES ($1, $2, 'Seat', 1500000, 0, 0)", pid, sid)
+        site_ids.append(sid)
+        floor_ids.append(fid)
+        shift_ids.append(shid)
+        plan_ids.append(pid)
+    client_ids, team_ids = [], []
+    for c in range(clients):
+        cid, tid = uuid.uuid4(), uuid.uuid4()
+        await conn.execute("INSERT INTO clients (id, legal_name, billing_email, payment_terms_days) "
+                           "VALUES ($1, $2, 'ap@example.com', 30)", cid, f"Client {tag}{c}")
+        await conn.execute("INSERT INTO teams (id, client_id, name) VALUES ($1, $2, 'Agents')", tid, cid)
+        client_ids.append(cid)
+        team_ids.append(tid)
+    seats, members, lease_rows, lease_seats, assigns = [], [], [], [], []
+    for n in range(leases):
+        s, c = n // per_site, n % clients
+        lid = uuid.uuid4()
+        lease_rows.append((lid, client_ids[c], team_ids[c], site_ids[s], plan_ids[s], shift_ids[s], "FULL", start,
+                           "active"))
+        for k in range(3):
+            seat, member = uuid.uuid4(), uuid.uuid4()
+            seats.append((seat, site_ids[s], floor_ids[s], "A", f"{tag}-{n:05d}-{k}", k, n))
+            members.append((member, client_ids[c], team_ids[c], f"Agent {n}-{k}", f"{tag}{n:05d}x{k}@example.com"))
+            lease_seats.append((uuid.uuid4(), lid, seat, start))
+            assigns.append((uuid.uuid4(), lid, seat, member))
+    await conn.copy_records_to_table("seats", records=seats, columns=["id", "site_id", "floor_id", "zone", "label", "x", "y"])
+    await conn.copy_records_to_table("members", records=members, columns=["id", "client_id", "team_id", "name", "email"])
+    await conn.copy_records_to_table("leases", records=lease_rows, columns=[
+        "id", "client_id", "team_id", "site_id", "plan_id", "shift_id", "shift_code", "start_date", "status"])
+    await conn.execute("UPDATE leases SET activated_at = now() - interval '30 days' WHERE activated_at IS NULL")
+    await conn.copy_records_to_table("lease_seats", records=[(*r, 0, 0) for r in lease_seats], columns=[
+        "id", "lease_id", "seat_id", "start_date", "window_start_min", "window_end_min"])
+    await conn.copy_records_to_table("seat_assignments", records=assigns,
+                                     columns=["id", "lease_id", "seat_id", "member_id"])
+
+
+async def active_accounts(client: httpx.AsyncClient, tag: str) -> int:
+    r = await client.get("Users", params={"filter": f'userName sw "sl-{tag}" and active eq true', "count": 0})
+    return int(r.json()["totalResults"])
+
+
+async def wait_until(fn: Any, timeout: float) -> float:
+    started = time.perf_counter()
+    while not await fn():
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError("did not converge")
+        await asyncio.sleep(0.1)
+    return time.perf_counter() - started
+
+
+async def end_all(conn: asyncpg.Connection, tag: str) -> None:
+    async with conn.transaction():
+        yesterday = date.today() - timedelta(days=1)
+        ids = await conn.fetch("SELECT l.id FROM leases l JOIN sites s ON s.id = l.site_id WHERE s.code LIKE $1",
+                               tag.upper() + "%")
+        lease_ids = [r["id"] for r in ids]
+        await conn.execute("UPDATE lease_seats SET end_date = $2 WHERE lease_id = ANY($1)", lease_ids, yesterday)
+        await conn.execute("UPDATE leases SET status = 'ended', end_date = $2, ended_at = now() WHERE id = ANY($1)",
+                           lease_ids, yesterday)
+        await conn.execute("SELECT pg_notify('seatlease_leases', '')")
+
+
+async def bare_loop(scim_url: str, user_ids: list[str]) -> float:
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    sem = asyncio.Semaphore(CONCURRENCY)
+    async with httpx.AsyncClient(base_url=scim_url + "/", timeout=30,
+                                 headers={"Content-Type": "application/scim+json"}) as c:
+        async def one(uid: str) -> None:
+            async with sem:
+                r = await c.patch(f"Users/{uid}", json=body)
+                r.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(u) for u in user_ids))
+        return time.perf_counter() - started
+
+
+async def main(args: argparse.Namespace) -> None:
+    from service.migrate import upgrade
+
+    server = server_url()
+    url = await recreate_database(server, "bench_provisioning")
+    await asyncio.to_thread(upgrade, url)
+    conn = await asyncpg.connect(plain_url(url))
+    t0 = time.perf_counter()
+    await build(conn, "a", args.leases, args.sites, args.clients)
+    await build(conn, "b", args.leases, args.sites, args.clients)
+    print(f"data: 2 x {args.leases} leases x 3 seated members ({args.sites} sites, {args.clients} clients per set) "
+          f"in {time.perf_counter() - t0:.1f} s")
+    port = free_port()
+    scim_args = ["bench/scim_server.py", str(port)]
+    if not args.grant:
+        # the desired credentials as the reconciler derives them, and their accounts stored in
+        # the SCIM server at its start (creating 6,000 over HTTP takes minutes on scim2-server)
+        from provisioning.worker import make_reconciler
+        from service.db import make_engine, make_sessionmaker
+
+        engine = make_engine(url, pool_size=2)
+        rec = make_reconciler(make_sessionmaker(engine), worker_config("http://127.0.0.1:9/v2"))
+        await rec.derive()
+        await engine.dispose()
+        rows = await conn.fetch("SELECT id, login FROM credentials WHERE kind = 'directory'")
+        seed_dir = Path(tempfile.mkdtemp(prefix="seatlease-bench-scim-"))
+        seed_in, seed_out = seed_dir / "users.json", seed_dir / "ids.json"
+        seed_in.write_text(json.dumps([{"userName": r["login"], "externalId": str(r["id"]), "active": True}
+                                       for r in rows]))
+        scim_args += [str(seed_in), str(seed_out)]
+    with child_server(scim_args, port, "/v2/ServiceProviderConfig", timeout=600) as base:
+        scim_url = base + "/v2"
+        async with httpx.AsyncClient(base_url=scim_url + "/", timeout=60) as client:
+            total = 2 * 3 * args.leases
+            if args.grant:
+                workers = Workers(2, url, scim_url)
+                started = time.perf_counter()
+                workers.wait_ready()
+
+                async def all_granted() -> bool:
+                    # our rows say so only after the target answered; then the target itself confirms
+                    if await conn.fetchval("SELECT count(*) FROM credentials WHERE state = 'active'") < total:
+                        return False
+                    return (await active_accounts(client, "a")) + (await active_accounts(client, "b")) == total
+
+                await wait_until(all_granted, args.timeout)
+                grant_s = time.perf_counter() - started
+                workers.stop()
+                print(f"grant: {total} directory accounts created (2 workers, incl. start-up): {grant_s:.1f} s "
+                      f"({total / grant_s:.0f}/s)")
+            else:
+                ids = json.loads(seed_out.read_text())
+                await conn.executemany(
+                    "UPDATE credentials SET state = 'active', external_id = $2, first_granted_at = now(), "
+                    "next_attempt_at = NULL WHERE id = $1", [(uuid.UUID(k), v) for k, v in ids.items()])
+                shutil.rmtree(seed_dir)
+                held = (await active_accounts(client, "a")) + (await active_accounts(client, "b"))
+                print(f"seeded: {held} active directory accounts in the SCIM server, {len(ids)} credentials active")
+
+            results = {}
+            for tag, n in (("a", 1), ("b", 2)):
+                workers = Workers(n, url, scim_url)
+                workers.wait_ready()
+                await asyncio.sleep(0.5)
+                await end_all(conn, tag)
+
+                async def none_active(tag: str = tag) -> bool:
+                    # polling the SCIM server with a filter costs it more than the revocations
+                    # themselves: wait on our rows (written after the target answered), then
+                    # confirm in the target
+                    pending = await conn.fetchval("SELECT count(*) FROM credentials WHERE login LIKE $1 "
+                                                  "AND disabled_at IS NULL", f"sl-{tag}%")
+                    return pending == 0 and await active_accounts(client, tag) == 0
+
+                took = await wait_until(none_active, args.timeout)
+                workers.stop()
+                results[n] = took
+                print(f"revoke: {3 * args.leases} accounts disabled with {n} worker(s): {took:.2f} s "
+                      f"({3 * args.leases / took:.0f}/s)")
+
+            ids = [r["external_id"] for r in await conn.fetch(
+                "SELECT external_id FROM credentials WHERE login LIKE 'sl-b%' AND external_id IS NOT NULL")]
+            bare = await bare_loop(scim_url, ids)
+            print(f"bare loop: {len(ids)} PATCH active=false, concurrency {CONCURRENCY}: {bare:.2f} s "
+                  f"({len(ids) / bare:.0f}/s)")
+            print(f"ratio 1 worker / bare loop: {results[1] / bare:.2f}x   2 workers / bare loop: {results[2] / bare:.2f}x"
+                  f"   2 workers / 1 worker: {results[2] / results[1]:.2f}x")
+    lag = await conn.fetchrow(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY v) p99,"
+        " max(v) mx FROM (SELECT EXTRACT(EPOCH FROM disabled_at - revoke_requested_at) v FROM credentials"
+        " WHERE disabled_at IS NOT NULL) s")
+    print(f"revocation lag per credential (from the KPI columns): p50 {lag['p50']:.2f} s, p99 {lag['p99']:.2f} s, "
+          f"max {lag['mx']:.2f} s")
+    await conn.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        os.environ.setdefault("SEATLEASE_SECRET_KEY", SECRET_KEY)
+        asyncio.run(worker_main(sys.argv[2], sys.argv[3]))
+        sys.exit(0)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leases", type=int, default=1000)
+    parser.add_argument("--sites", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--grant", action="store_true",
+                        help="create the accounts through two workers (minutes on scim2-server) instead of seeding")
+    asyncio.run(main(parser.parse_args()))

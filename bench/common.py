@@ -1,0 +1,123 @@
+"""Helpers shared by the benchmarks: a scratch database on the embedded PostgreSQL, a real
+uvicorn server in a child process on a loopback port, and simple statistics.
+
+Benchmarks print figures and a ratio against a baseline measured in the same run; they
+are not tests and assert nothing about speed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from service.embedded import start_embedded, to_async_url, with_database  # noqa: E402
+
+DEFAULT_DATA_DIR = Path(os.environ.get("SEATLEASE_BENCH_DATA_DIR", "/tmp/seatlease-bench"))
+
+
+def plain_url(url: str) -> str:
+    """An asyncpg/libpq URL from a SQLAlchemy one."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def server_url(data_dir: Path = DEFAULT_DATA_DIR) -> str:
+    """DATABASE_URL's server when set, else the embedded one (fsync off: throw-away data)."""
+    if os.environ.get("DATABASE_URL"):
+        return to_async_url(os.environ["DATABASE_URL"])
+    return start_embedded(data_dir, fast_unsafe=True)
+
+
+async def database_exists(server: str, name: str) -> bool:
+    conn = await asyncpg.connect(plain_url(with_database(server, "postgres")))
+    try:
+        return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+    finally:
+        await conn.close()
+
+
+async def recreate_database(server: str, name: str) -> str:
+    """Drop and create database ``name`` on the server; return its SQLAlchemy URL."""
+    conn = await asyncpg.connect(plain_url(with_database(server, "postgres")))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return with_database(server, name)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def child_server(args: Sequence[str], port: int, ready_path: str, *, timeout: float = 60.0) -> Iterator[str]:
+    """Run ``python <args>`` (a script that serves on 127.0.0.1:port) and yield its base URL
+    once ``ready_path`` answers; stop it (by its own pid) afterwards."""
+    proc = subprocess.Popen([sys.executable, *args], cwd=str(ROOT), start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server {args} exited with {proc.returncode}")
+            try:
+                if httpx.get(base + ready_path, timeout=1.0).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server {args} did not start in {timeout} s")
+            time.sleep(0.1)
+        yield base
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (pct in 0..100)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
+    return ordered[rank - 1]
+
+
+def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in seconds]
+    return {
+        "n": len(ms),
+        "p50": percentile(ms, 50),
+        "p90": percentile(ms, 90),
+        "p99": percentile(ms, 99),
+        "mean": statistics.fmean(ms) if ms else float("nan"),
+        "max": max(ms) if ms else float("nan"),
+    }
+
+
+def verdict(ok: bool) -> str:
+    return "MET" if ok else "NOT MET"

@@ -1,0 +1,372 @@
+"""Invoice line math (PRODUCT.md rule 4), pure: plain values in, plain values out, no I/O.
+
+Seats are billed monthly in advance. A line covering `d` days of a month of `D` days is
+`round_half_up(unit_price × quantity × d / D)`; tax is `round_half_up(line × rate)` per line.
+Seat rows of a lease whose clipped day span within the month is identical are grouped into
+one line. What a month should have cost a lease is a pure function of the lease as it stands
+now (`expected_monthly`), so a later run trues up a month already invoiced by comparing that
+with what was billed for it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from functools import cached_property
+
+from domain.rules.money import apply_discount
+
+BILLABLE_STATUSES = frozenset({"confirmed", "active", "ended"})
+# the kinds that recur every month and are trued up when a month changes after invoicing
+RECURRING_KINDS = ("seat", "addon", "discount")
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, period: str) -> Month:
+        m = _PERIOD.match(period)
+        if not m or not 2000 <= int(m.group(1)) <= 2200:
+            raise ValueError("a period is YYYY-MM")
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        return cls(day.year, day.month)
+
+    @cached_property
+    def days(self) -> int:
+        return calendar.monthrange(self.year, self.month)[1]
+
+    @cached_property
+    def first(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @cached_property
+    def last(self) -> date:
+        return date(self.year, self.month, self.days)
+
+    def next(self) -> Month:
+        return Month(self.year + self.month // 12, self.month % 12 + 1)
+
+    def prev(self) -> Month:
+        return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+@dataclass(frozen=True)
+class SeatSpan:
+    start: date
+    end: date | None  # inclusive; None = open-ended
+
+
+@dataclass(frozen=True)
+class AddOnFacts:
+    code: str
+    name: str
+    billing: str  # monthly | one_time
+    unit_price_minor: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class IncludedFacts:
+    code: str
+    name: str
+    quantity_per_seat: int
+
+
+@dataclass(frozen=True)
+class LeaseFacts:
+    lease_id: uuid.UUID
+    plan_name: str
+    shift: str
+    monthly_price_minor: int
+    setup_fee_minor: int
+    deposit_months: int
+    start_date: date
+    end_date: date | None
+    status: str
+    discount_pct: Decimal
+    seats: tuple[SeatSpan, ...]
+    add_ons: tuple[AddOnFacts, ...] = ()
+    included: tuple[IncludedFacts, ...] = ()
+
+    @property
+    def billable(self) -> bool:
+        return self.status in BILLABLE_STATUSES
+
+    @property
+    def initial_seats(self) -> int:
+        return sum(1 for s in self.seats if s.start <= self.start_date and (s.end is None or s.end >= self.start_date))
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    kind: str
+    description: str
+    quantity: int
+    unit_price_minor: int
+    amount_minor: int
+    tax_minor: int = 0
+    lease_id: uuid.UUID | None = None
+    service_month: date | None = None
+    service_start: date | None = None
+    service_end: date | None = None
+    days: int | None = None
+    period_days: int | None = None
+    units: int = 0
+    trueup: bool = False
+
+
+@dataclass
+class Billed:
+    """What earlier invoices charged a lease: per (service month, kind) amount and units."""
+
+    monthly: dict[tuple[date, str], tuple[int, int]] = field(default_factory=dict)
+    setup_billed: bool = False
+    deposit_minor: int = 0
+    deposit_refunded: bool = False
+
+
+def div_half_up(numerator: int, denominator: int) -> int:
+    """`round_half_up(numerator / denominator)` in integers (the same rule as domain.rules.money,
+    without building a Fraction per line: the run computes hundreds of thousands of these)."""
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    q, r = divmod(abs(numerator), denominator)
+    if 2 * r >= denominator:
+        q += 1
+    return q if numerator >= 0 else -q
+
+
+def prorate(unit_price_minor: int, quantity: int, days: int, period_days: int) -> int:
+    """Rule 4: `round_half_up(unit_price × quantity × d / D)`."""
+    return div_half_up(unit_price_minor * quantity * days, period_days)
+
+
+def tax_on(amount_minor: int, rate: Decimal | Fraction) -> int:
+    """Rule 4: `round_half_up(line × rate)`."""
+    r = Fraction(rate)
+    return div_half_up(amount_minor * r.numerator, r.denominator)
+
+
+def clip(start: date, end: date | None, month: Month) -> tuple[date, date] | None:
+    first, last = month.first, month.last
+    s = start if start > first else first
+    e = last if end is None or end > last else end
+    return (s, e) if s <= e else None
+
+
+def _span_text(s: date, e: date) -> str:
+    return f"{s.isoformat()}–{e.isoformat()}"
+
+
+def seat_lines(facts: LeaseFacts, month: Month) -> list[Line]:
+    """Seats of the lease in the month, one line per identical day span."""
+    if not facts.billable:
+        return []
+    groups: dict[tuple[date, date], int] = defaultdict(int)
+    for seat in facts.seats:
+        span = clip(seat.start, seat.end, month)
+        if span is not None:
+            groups[span] += 1
+    lines = []
+    for (s, e), qty in sorted(groups.items()):
+        d = (e - s).days + 1
+        lines.append(Line(
+            kind="seat", description=f"{facts.plan_name} ({facts.shift}) × {qty} seat{'s' if qty != 1 else ''}, "
+                                     f"{_span_text(s, e)}",
+            quantity=qty, unit_price_minor=facts.monthly_price_minor,
+            amount_minor=prorate(facts.monthly_price_minor, qty, d, month.days),
+            lease_id=facts.lease_id, service_month=month.first, service_start=s, service_end=e,
+            days=d, period_days=month.days, units=qty * d,
+        ))
+    return lines
+
+
+def _lease_span(facts: LeaseFacts, month: Month) -> tuple[date, date] | None:
+    """The days of the month on which the lease holds at least its term (add-ons follow the term)."""
+    return clip(facts.start_date, facts.end_date, month) if facts.billable else None
+
+
+def addon_lines(facts: LeaseFacts, month: Month) -> list[Line]:
+    span = _lease_span(facts, month)
+    if span is None:
+        return []
+    s, e = span
+    d = (e - s).days + 1
+    return [
+        Line(kind="addon", description=f"Add-on: {a.name} × {a.quantity}, {_span_text(s, e)}",
+             quantity=a.quantity, unit_price_minor=a.unit_price_minor,
+             amount_minor=prorate(a.unit_price_minor, a.quantity, d, month.days),
+             lease_id=facts.lease_id, service_month=month.first, service_start=s, service_end=e,
+             days=d, period_days=month.days, units=a.quantity * d)
+        for a in sorted(facts.add_ons, key=lambda a: a.code) if a.billing == "monthly"
+    ]
+
+
+def inclusion_lines(facts: LeaseFacts, month: Month, seats: int | None = None) -> list[Line]:
+    """Included items at zero, so that the statement shows what a seat comes with."""
+    if seats is None:
+        seats = sum(1 for s in facts.seats if clip(s.start, s.end, month) is not None)
+    if not facts.billable or seats == 0:
+        return []
+    return [
+        Line(kind="inclusion", description=f"Included: {i.name}", quantity=seats * i.quantity_per_seat,
+             unit_price_minor=0, amount_minor=0, lease_id=facts.lease_id, service_month=month.first)
+        for i in sorted(facts.included, key=lambda i: i.code)
+    ]
+
+
+def discount_line(facts: LeaseFacts, month: Month, base_minor: int) -> Line | None:
+    if facts.discount_pct <= 0 or base_minor == 0:
+        return None
+    amount = apply_discount(base_minor, facts.discount_pct)
+    return Line(kind="discount", description=f"Discount {facts.discount_pct.normalize():f}% on seats and add-ons, {month}",
+                quantity=1, unit_price_minor=amount, amount_minor=amount, lease_id=facts.lease_id,
+                service_month=month.first)
+
+
+def expected_monthly(facts: LeaseFacts, month: Month) -> dict[str, tuple[int, int]]:
+    """What the recurring charges of a month come to for the lease as it stands now."""
+    seats = seat_lines(facts, month)
+    addons = addon_lines(facts, month)
+    seat_amount = sum(x.amount_minor for x in seats)
+    addon_amount = sum(x.amount_minor for x in addons)
+    disc = discount_line(facts, month, seat_amount + addon_amount)
+    return {
+        "seat": (seat_amount, sum(x.units for x in seats)),
+        "addon": (addon_amount, sum(x.units for x in addons)),
+        "discount": (disc.amount_minor if disc else 0, 0),
+    }
+
+
+_KIND_WORDS = {"seat": "seat-days", "addon": "add-on unit-days", "discount": "discount"}
+
+
+def trueup_lines(facts: LeaseFacts, months: Iterable[Month], billed: Billed) -> list[Line]:
+    """Dated adjustments for months already invoiced: now-expected minus already-billed."""
+    out = []
+    for month in sorted(months):
+        expected = expected_monthly(facts, month)
+        for kind in RECURRING_KINDS:
+            amount, units = expected[kind]
+            was_amount, was_units = billed.monthly.get((month.first, kind), (0, 0))
+            delta = amount - was_amount
+            if delta == 0:
+                continue
+            delta_units = units - was_units
+            what = (f"{delta_units:+d} {_KIND_WORDS[kind]}" if kind != "discount" else "discount changed")
+            out.append(Line(
+                kind=kind, trueup=True,
+                description=f"True-up {month} ({month.first.isoformat()}–{month.last.isoformat()}): "
+                            f"{facts.plan_name} ({facts.shift}), {what}",
+                quantity=1, unit_price_minor=delta, amount_minor=delta, lease_id=facts.lease_id,
+                service_month=month.first, service_start=month.first, service_end=month.last,
+                days=delta_units if kind != "discount" else None, period_days=month.days, units=delta_units,
+            ))
+    return out
+
+
+def one_off_lines(facts: LeaseFacts, month: Month, billed: Billed) -> list[Line]:
+    """Setup fee, one-time add-ons and deposit: once per lease, on the first invoice that
+    covers its start (or the next one, if the lease was back-dated into an invoiced month)."""
+    if not facts.billable or facts.start_date > month.last or billed.setup_billed:
+        return []
+    seats = facts.initial_seats
+    out = []
+    if facts.setup_fee_minor:
+        out.append(Line(kind="setup_fee", description=f"Setup fee: {facts.plan_name} × {seats}",
+                        quantity=seats, unit_price_minor=facts.setup_fee_minor,
+                        amount_minor=facts.setup_fee_minor * seats, lease_id=facts.lease_id,
+                        service_start=facts.start_date))
+    for a in sorted(facts.add_ons, key=lambda a: a.code):
+        if a.billing == "one_time":
+            out.append(Line(kind="addon_one_time", description=f"One-time: {a.name} × {a.quantity}",
+                            quantity=a.quantity, unit_price_minor=a.unit_price_minor,
+                            amount_minor=a.unit_price_minor * a.quantity, lease_id=facts.lease_id,
+                            service_start=facts.start_date))
+    if facts.deposit_months and billed.deposit_minor == 0:
+        unit = facts.monthly_price_minor * facts.deposit_months
+        out.append(Line(kind="deposit", description=f"Security deposit ({facts.deposit_months} month"
+                                                    f"{'s' if facts.deposit_months != 1 else ''} × {seats} seats)",
+                        quantity=seats, unit_price_minor=unit, amount_minor=unit * seats, lease_id=facts.lease_id,
+                        service_start=facts.start_date))
+    return out
+
+
+def deposit_refund_due(facts: LeaseFacts, month: Month, billed: Billed) -> int:
+    """The deposit to give back by credit note once the lease is over before this month."""
+    if billed.deposit_minor <= 0 or billed.deposit_refunded:
+        return 0
+    over = facts.status == "cancelled" or (facts.end_date is not None and facts.end_date < month.first)
+    return billed.deposit_minor if over else 0
+
+
+def lease_lines(facts: LeaseFacts, month: Month, billed: Billed, invoiced_months: Sequence[Month]) -> list[Line]:
+    """Every line of one lease on the invoice of `month`, untaxed."""
+    seats = seat_lines(facts, month)
+    addons = addon_lines(facts, month)
+    disc = discount_line(facts, month, sum(x.amount_minor for x in seats + addons))
+    current = seats + inclusion_lines(facts, month, sum(x.quantity for x in seats)) + addons + ([disc] if disc else [])
+    past = [m for m in invoiced_months if m < month]
+    return current + one_off_lines(facts, month, billed) + trueup_lines(facts, past, billed)
+
+
+def with_tax(lines: Iterable[Line], rate: Decimal) -> list[Line]:
+    """Tax per line at the site's rate; a deposit is a liability, not a sale, and carries none."""
+    r = Fraction(rate)
+    out = []
+    for line in lines:
+        tax = 0 if line.kind == "deposit" else div_half_up(line.amount_minor * r.numerator, r.denominator)
+        out.append(Line(line.kind, line.description, line.quantity, line.unit_price_minor, line.amount_minor, tax,
+                        line.lease_id, line.service_month, line.service_start, line.service_end, line.days,
+                        line.period_days, line.units, line.trueup))
+    return out
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal_minor: int
+    tax_minor: int
+    total_minor: int
+
+
+def totals(lines: Iterable[Line]) -> Totals:
+    lines = list(lines)
+    sub = sum(x.amount_minor for x in lines)
+    tax = sum(x.tax_minor for x in lines)
+    return Totals(sub, tax, sub + tax)
+
+
+def billed_from_rows(rows: Iterable[Mapping[str, object]]) -> dict[uuid.UUID, Billed]:
+    """Fold rows of (lease_id, kind, service_month, amount_minor, units) into Billed per lease."""
+    out: dict[uuid.UUID, Billed] = defaultdict(Billed)
+    for r in rows:
+        b = out[r["lease_id"]]  # type: ignore[index]
+        kind = str(r["kind"])
+        amount = int(r["amount_minor"])  # type: ignore[call-overload]
+        units = int(r["units"])  # type: ignore[call-overload]
+        if kind in RECURRING_KINDS and r["service_month"] is not None:
+            key = (r["service_month"], kind)
+            a, u = b.monthly.get(key, (0, 0))  # type: ignore[arg-type]
+            b.monthly[key] = (a + amount, u + units)  # type: ignore[index]
+        elif kind in ("setup_fee", "addon_one_time", "deposit"):
+            b.setup_billed = True
+            if kind == "deposit":
+                b.deposit_minor += amount
+    return out

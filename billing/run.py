@@ -1,0 +1,318 @@
+"""The monthly billing run (PRODUCT.md rules 4 and 5).
+
+Idempotent and resumable: an invoice's identity is (client, site, period) under a unique key,
+clients are billed in batches, each batch one transaction that writes the invoices, their
+lines, their gapless numbers (counter rows locked FOR UPDATE) and the run's progress
+together. A crash loses at most the open batch, which the next run redoes; a client that
+already has its invoices for the period is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from billing import calc
+from billing.calc import Billed, LeaseFacts, Month
+from billing.db import driver
+from domain.errors import ValidationFailed
+from domain.models.invoice import BillingRun
+from domain.services.audit import Actor, record
+
+LOOKBACK_MONTHS = 12
+DEFAULT_BATCH = 250
+
+LINE_COLUMNS = (
+    "id", "invoice_id", "position", "kind", "trueup", "lease_id", "service_month", "service_start", "service_end",
+    "description", "quantity", "unit_price_minor", "days", "period_days", "amount_minor", "tax_minor", "units",
+)
+
+
+def parse_period(period: str) -> Month:
+    try:
+        return Month.parse(period)
+    except ValueError as exc:
+        raise ValidationFailed("period must be YYYY-MM (a month between 2000 and 2200)", field="period") from exc
+
+
+async def create_run(session: AsyncSession, actor: Actor, period: str) -> BillingRun:
+    month = parse_period(period)
+    run = BillingRun(id=uuid.uuid4(), period=str(month), status="queued", created_by=actor.subject)
+    session.add(run)
+    await session.flush()
+    await record(session, actor, "billing_run.create", "billing_run", run.id, after={"period": str(month)})
+    return run
+
+
+async def open_run_for(maker: async_sessionmaker[AsyncSession], actor: Actor, period: str) -> uuid.UUID:
+    """The unfinished run of the period to resume (after a crash), or a new one."""
+    month = parse_period(period)
+    async with maker() as session, session.begin():
+        conn = await driver(session)
+        found = await conn.fetchval(
+            "SELECT id FROM billing_runs WHERE period = $1 AND status IN ('queued','running','failed') "
+            "ORDER BY created_at DESC LIMIT 1 FOR UPDATE SKIP LOCKED", str(month))
+        if found is not None:
+            return uuid.UUID(str(found))
+        run = await create_run(session, actor, str(month))
+        return run.id
+
+
+@dataclass
+class RunResult:
+    run_id: uuid.UUID
+    period: str
+    clients_total: int
+    clients_done: int
+    invoices_created: int
+    invoices_count: int
+    credit_notes_created: int
+    status: str
+
+
+async def _invoiced_months(conn: Any, month: Month) -> list[Month]:
+    """Months before this one that a finished run invoiced (true-ups look back at these)."""
+    floor = month
+    for _ in range(LOOKBACK_MONTHS):
+        floor = floor.prev()
+    rows = await conn.fetch(
+        "SELECT DISTINCT period FROM billing_runs WHERE status = 'done' AND period >= $1 AND period < $2",
+        str(floor), str(month))
+    return sorted(Month.parse(r["period"]) for r in rows)
+
+
+CANDIDATES_SQL = """
+SELECT DISTINCT l.client_id FROM leases l
+WHERE l.start_date <= $2 AND (
+        (l.status IN ('confirmed','active','ended') AND (l.end_date IS NULL OR l.end_date >= $1))
+     OR EXISTS (SELECT 1 FROM invoice_lines il WHERE il.lease_id = l.id AND il.service_month >= $1)
+     OR (EXISTS (SELECT 1 FROM invoice_lines il WHERE il.lease_id = l.id AND il.kind = 'deposit')
+         AND NOT EXISTS (SELECT 1 FROM credit_notes cn WHERE cn.dedupe_key = 'deposit:' || l.id::text)))
+ORDER BY l.client_id
+"""
+
+
+async def _load_facts(conn: Any, client_ids: list[uuid.UUID], month: Month, lookback: date) -> list[tuple[Any, LeaseFacts]]:
+    leases = await conn.fetch(
+        """SELECT l.id, l.client_id, l.site_id, l.plan_id, l.shift_code, l.start_date, l.end_date, l.status,
+                  l.discount_pct, p.name AS plan_name, p.monthly_price_minor, p.setup_fee_minor, p.deposit_months
+           FROM leases l JOIN plans p ON p.id = l.plan_id
+           WHERE l.client_id = ANY($1::uuid[]) AND l.start_date <= $2
+           ORDER BY l.client_id, l.site_id, l.start_date, l.id""", client_ids, month.last)
+    if not leases:
+        return []
+    lease_ids = [r["id"] for r in leases]
+    seats: dict[uuid.UUID, list[calc.SeatSpan]] = defaultdict(list)
+    for r in await conn.fetch(
+        """SELECT lease_id, start_date, end_date FROM lease_seats
+           WHERE lease_id = ANY($1::uuid[]) AND NOT voided AND start_date <= $2
+             AND (end_date IS NULL OR end_date >= $3)""", lease_ids, month.last, lookback):
+        seats[r["lease_id"]].append(calc.SeatSpan(r["start_date"], r["end_date"]))
+    add_ons: dict[uuid.UUID, list[calc.AddOnFacts]] = defaultdict(list)
+    for r in await conn.fetch(
+        """SELECT la.lease_id, i.code, i.name, i.billing, i.unit_price_minor, la.quantity
+           FROM lease_add_ons la JOIN inclusions i ON i.id = la.inclusion_id
+           WHERE la.lease_id = ANY($1::uuid[])""", lease_ids):
+        add_ons[r["lease_id"]].append(calc.AddOnFacts(r["code"], r["name"], r["billing"], r["unit_price_minor"],
+                                                      r["quantity"]))
+    included: dict[uuid.UUID, list[calc.IncludedFacts]] = defaultdict(list)
+    for r in await conn.fetch(
+        """SELECT plan_id, code, name, quantity_per_seat FROM inclusions
+           WHERE billing = 'included' AND plan_id = ANY($1::uuid[])""", list({r["plan_id"] for r in leases})):
+        included[r["plan_id"]].append(calc.IncludedFacts(r["code"], r["name"], r["quantity_per_seat"]))
+    out = []
+    for r in leases:
+        out.append((r, LeaseFacts(
+            lease_id=r["id"], plan_name=r["plan_name"], shift=r["shift_code"],
+            monthly_price_minor=r["monthly_price_minor"], setup_fee_minor=r["setup_fee_minor"],
+            deposit_months=r["deposit_months"], start_date=r["start_date"], end_date=r["end_date"],
+            status=r["status"], discount_pct=Decimal(r["discount_pct"]),
+            seats=tuple(sorted(seats[r["id"]], key=lambda s: (s.start, s.end or date.max))),
+            add_ons=tuple(add_ons[r["id"]]), included=tuple(included[r["plan_id"]]),
+        )))
+    return out
+
+
+async def _load_billed(conn: Any, lease_ids: list[uuid.UUID]) -> dict[uuid.UUID, Billed]:
+    rows = await conn.fetch(
+        """SELECT il.lease_id, il.kind, il.service_month, sum(il.amount_minor) AS amount_minor,
+                  sum(il.units) AS units
+           FROM invoice_lines il JOIN invoices i ON i.id = il.invoice_id
+           WHERE il.lease_id = ANY($1::uuid[]) AND i.status <> 'void'
+           GROUP BY il.lease_id, il.kind, il.service_month""", lease_ids)
+    billed = calc.billed_from_rows(rows)
+    for r in await conn.fetch(
+        "SELECT dedupe_key FROM credit_notes WHERE dedupe_key = ANY($1::text[])",
+        [f"deposit:{i}" for i in lease_ids]):
+        billed[uuid.UUID(r["dedupe_key"].split(":", 1)[1])].deposit_refunded = True
+    return billed
+
+
+async def next_numbers(conn: Any, site_ids: list[uuid.UUID], kind: str) -> dict[uuid.UUID, int]:
+    """Lock the issuers' counters (in a fixed order, so two runs cannot deadlock)."""
+    site_ids = sorted(set(site_ids))
+    await conn.executemany(
+        "INSERT INTO billing_number_sequences (site_id, kind, next_number) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING",
+        [(s, kind) for s in site_ids])
+    rows = await conn.fetch(
+        "SELECT site_id, next_number FROM billing_number_sequences WHERE kind = $2 AND site_id = ANY($1::uuid[]) "
+        "ORDER BY site_id FOR UPDATE", site_ids, kind)
+    return {r["site_id"]: r["next_number"] for r in rows}
+
+
+async def save_numbers(conn: Any, numbers: dict[uuid.UUID, int], kind: str) -> None:
+    await conn.executemany(
+        "UPDATE billing_number_sequences SET next_number = $2 WHERE site_id = $1 AND kind = $3",
+        [(s, n, kind) for s, n in numbers.items()])
+
+
+async def _bill_batch(conn: Any, run_id: uuid.UUID, month: Month, client_ids: list[uuid.UUID],
+                      invoiced_months: list[Month], lookback: date, credit_threshold: int) -> tuple[int, int]:
+    facts = await _load_facts(conn, client_ids, month, lookback)
+    billed = await _load_billed(conn, [f.lease_id for _, f in facts])
+    site_ids = sorted({r["site_id"] for r, _ in facts})
+    sites = {r["id"]: r for r in await conn.fetch(
+        "SELECT id, code, currency, tax_rate, timezone FROM sites WHERE id = ANY($1::uuid[])", site_ids)}
+    terms = {r["id"]: r["payment_terms_days"] for r in await conn.fetch(
+        "SELECT id, payment_terms_days FROM clients WHERE id = ANY($1::uuid[])", client_ids)}
+
+    numbers = await next_numbers(conn, site_ids, "invoice")
+    # counters are locked: a concurrent run cannot be issuing for these sites, so what exists now is final
+    done = {r["client_id"] for r in await conn.fetch(
+        "SELECT DISTINCT client_id FROM invoices WHERE period = $1 AND client_id = ANY($2::uuid[])",
+        str(month), client_ids)}
+
+    per_invoice: dict[tuple[uuid.UUID, uuid.UUID], list[calc.Line]] = defaultdict(list)
+    refunds: list[tuple[Any, int]] = []
+    for r, f in facts:
+        if r["client_id"] in done:
+            continue
+        b = billed.get(f.lease_id, Billed())
+        lines = calc.lease_lines(f, month, b, invoiced_months)
+        if lines:
+            per_invoice[(r["client_id"], r["site_id"])].extend(lines)
+        refund = calc.deposit_refund_due(f, month, b)
+        if refund:
+            refunds.append((r, refund))
+
+    invoices, line_records, audits = [], [], []
+    for (client_id, site_id), lines in sorted(per_invoice.items(), key=lambda kv: (str(kv[0][1]), str(kv[0][0]))):
+        site = sites[site_id]
+        taxed = calc.with_tax(lines, Decimal(site["tax_rate"]))
+        t = calc.totals(taxed)
+        number = numbers[site_id]
+        numbers[site_id] = number + 1
+        inv_id = uuid.uuid4()
+        issue = month.first
+        invoices.append((inv_id, client_id, site_id, str(month), site["currency"], "issued", number,
+                         f"{site['code']}-{number:06d}", issue, issue + timedelta(days=terms[client_id]),
+                         t.subtotal_minor, t.tax_minor, t.total_minor, run_id))
+        for pos, x in enumerate(taxed, start=1):
+            line_records.append((uuid.uuid4(), inv_id, pos, x.kind, x.trueup, x.lease_id, x.service_month,
+                                 x.service_start, x.service_end, x.description[:500], x.quantity, x.unit_price_minor,
+                                 x.days, x.period_days, x.amount_minor, x.tax_minor, x.units))
+        audits.append(("billing-run", "invoice.issue", "invoice", str(inv_id), client_id,
+                       json.dumps({"number": f"{site['code']}-{number:06d}", "period": str(month),
+                                   "total_minor": t.total_minor, "currency": site["currency"]})))
+    if invoices:
+        await conn.executemany(
+            """INSERT INTO invoices (id, client_id, site_id, period, currency, status, number, number_label,
+                                     issue_date, due_date, subtotal_minor, tax_minor, total_minor, billing_run_id,
+                                     issued_at)
+               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14, now())""", invoices)
+        await conn.copy_records_to_table("invoice_lines", records=line_records, columns=list(LINE_COLUMNS))
+        await conn.executemany(
+            """INSERT INTO audit_events (actor_id, actor, action, object_type, object_id, client_id, after)
+               VALUES ('00000000-0000-0000-0000-000000000000', $1, $2, $3, $4, $5, $6::jsonb)""", audits)
+    await save_numbers(conn, numbers, "invoice")
+    created_notes = 0
+    if refunds:
+        from billing.invoices import insert_deposit_refund
+
+        for r, amount in refunds:
+            created_notes += await insert_deposit_refund(conn, r, amount, month, credit_threshold)
+    return len(invoices), created_notes
+
+
+async def execute_run(
+    maker: async_sessionmaker[AsyncSession], run_id: uuid.UUID, *, batch_size: int = DEFAULT_BATCH,
+    progress: Callable[[int, int], None] | None = None, pause_seconds: float = 0.0,
+    credit_threshold: int = 5_000_000,
+) -> RunResult:
+    """Bill the run's month; safe to call again on the same run or on a new run of the same month."""
+    async with maker() as session, session.begin():
+        conn = await driver(session)
+        run = await conn.fetchrow(
+            "UPDATE billing_runs SET status = 'running', started_at = coalesce(started_at, now()), heartbeat_at = now(),"
+            " error = NULL WHERE id = $1 RETURNING period", run_id)
+        if run is None:
+            raise ValidationFailed("no such billing run", field="id")
+        month = Month.parse(run["period"])
+        invoiced = await _invoiced_months(conn, month)
+        lookback = (invoiced[0] if invoiced else month).first
+        candidates = [r["client_id"] for r in await conn.fetch(CANDIDATES_SQL, lookback, month.last)]
+        already = {r["client_id"] for r in await conn.fetch(
+            "SELECT DISTINCT client_id FROM invoices WHERE period = $1", str(month))}
+        todo = [c for c in candidates if c not in already]
+        total = len(set(candidates) | already)
+        await conn.execute("UPDATE billing_runs SET clients_total = $2, clients_done = $3 WHERE id = $1",
+                           run_id, total, total - len(todo))
+    done = total - len(todo)
+    if progress:
+        progress(done, total)
+    created = notes = 0
+    try:
+        for i in range(0, len(todo), batch_size):
+            batch = todo[i:i + batch_size]
+            async with maker() as session, session.begin():
+                conn = await driver(session)
+                n_inv, n_cn = await _bill_batch(conn, run_id, month, batch, invoiced, lookback, credit_threshold)
+                created += n_inv
+                notes += n_cn
+                done += len(batch)
+                await conn.execute(
+                    "UPDATE billing_runs SET clients_done = $2, heartbeat_at = now(),"
+                    " credit_notes_count = credit_notes_count + $3 WHERE id = $1", run_id, done, n_cn)
+            if progress:
+                progress(done, total)
+            if pause_seconds:
+                await asyncio.sleep(pause_seconds)
+    except Exception as exc:
+        async with maker() as session, session.begin():
+            conn = await driver(session)
+            await conn.execute("UPDATE billing_runs SET status = 'failed', error = $2 WHERE id = $1",
+                               run_id, f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    async with maker() as session, session.begin():
+        conn = await driver(session)
+        count = await conn.fetchval("SELECT count(*) FROM invoices WHERE period = $1", str(month))
+        await conn.execute(
+            "UPDATE billing_runs SET status = 'done', finished_at = now(), heartbeat_at = now(), invoices_count = $2"
+            " WHERE id = $1", run_id, count)
+    return RunResult(run_id, str(month), total, done, created, int(count), notes, "done")
+
+
+CLAIM_SQL = """
+UPDATE billing_runs SET status = 'running', heartbeat_at = now()
+WHERE id = (SELECT id FROM billing_runs
+            WHERE status = 'queued' OR (status = 'running' AND heartbeat_at < now() - interval '2 minutes')
+            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+RETURNING id
+"""
+
+
+async def claim_run(maker: async_sessionmaker[AsyncSession]) -> uuid.UUID | None:
+    """A queued run, or one whose executor stopped sending heartbeats (crashed)."""
+    async with maker() as session, session.begin():
+        conn = await driver(session)
+        found = await conn.fetchval(CLAIM_SQL)
+        return uuid.UUID(str(found)) if found else None

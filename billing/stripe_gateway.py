@@ -1,0 +1,95 @@
+"""The one wrapper around the official `stripe` SDK (async calls).
+
+Every call carries an idempotency key derived from our own ids, so a retry after a timeout or
+a crash replays Stripe's first answer instead of creating a second customer, item or invoice."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+
+RETRYABLE = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Network trouble, 429 and 5xx are retried with back-off; other refusals need a human."""
+    if isinstance(exc, RETRYABLE):
+        return True
+    status = getattr(exc, "http_status", None)
+    return isinstance(exc, stripe.StripeError) and status is not None and status >= 500
+
+
+@dataclass(frozen=True)
+class FinalizedInvoice:
+    stripe_id: str
+    status: str
+    amount_due: int
+
+
+class StripeGateway:
+    def __init__(self, api_key: str, api_base: str | None = None, *, timeout: float = 20.0) -> None:
+        self.client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base} if api_base else None,
+            # retries are ours (state rows with back-off), so that an outage never blocks the worker
+            max_network_retries=0,
+            http_client=stripe.HTTPXClient(timeout=timeout),
+        )
+
+    @staticmethod
+    def _opts(key: str) -> Any:
+        return {"idempotency_key": f"seatlease-{key}"}
+
+    async def ensure_customer(self, client_id: uuid.UUID, name: str, email: str) -> str:
+        customer = await self.client.v1.customers.create_async(
+            {"name": name, "email": email, "metadata": {"seatlease_client_id": str(client_id)}},
+            self._opts(f"customer-{client_id}"),
+        )
+        return str(customer.id)
+
+    async def create_draft_invoice(self, invoice_id: uuid.UUID, customer: str, currency: str, days_until_due: int,
+                                   number: str, period: str) -> str:
+        inv = await self.client.v1.invoices.create_async(
+            {
+                "customer": customer, "currency": currency.lower(), "collection_method": "send_invoice",
+                "days_until_due": days_until_due, "auto_advance": False, "pending_invoice_items_behavior": "exclude",
+                "description": f"Invoice {number} for {period}",
+                "metadata": {"seatlease_invoice_id": str(invoice_id), "seatlease_number": number},
+            },
+            self._opts(f"invoice-{invoice_id}"),
+        )
+        return str(inv.id)
+
+    async def add_item(self, key: str, customer: str, stripe_invoice: str, amount_minor: int, currency: str,
+                       description: str) -> str:
+        item = await self.client.v1.invoice_items.create_async(
+            {"customer": customer, "invoice": stripe_invoice, "amount": amount_minor, "currency": currency.lower(),
+             "description": description[:500]},
+            self._opts(f"item-{key}"),
+        )
+        return str(item.id)
+
+    async def finalize(self, invoice_id: uuid.UUID, stripe_invoice: str) -> FinalizedInvoice:
+        inv = await self.client.v1.invoices.finalize_invoice_async(
+            stripe_invoice, {"auto_advance": False}, self._opts(f"finalize-{invoice_id}"))
+        return FinalizedInvoice(str(inv.id), str(inv.status), int(inv.amount_due))
+
+    async def send(self, invoice_id: uuid.UUID, stripe_invoice: str) -> None:
+        await self.client.v1.invoices.send_invoice_async(stripe_invoice, None, self._opts(f"send-{invoice_id}"))
+
+    async def void(self, invoice_id: uuid.UUID, stripe_invoice: str) -> None:
+        await self.client.v1.invoices.void_invoice_async(stripe_invoice, None, self._opts(f"void-{invoice_id}"))
+
+    async def retrieve_invoice(self, stripe_invoice: str) -> Any:
+        return await self.client.v1.invoices.retrieve_async(stripe_invoice)
+
+    async def credit_note(self, credit_note_id: uuid.UUID, stripe_invoice: str, amount_minor: int, memo: str) -> str:
+        cn = await self.client.v1.credit_notes.create_async(
+            {"invoice": stripe_invoice, "amount": amount_minor, "memo": memo[:500],
+             "metadata": {"seatlease_credit_note_id": str(credit_note_id)}},
+            self._opts(f"credit-note-{credit_note_id}"),
+        )
+        return str(cn.id)

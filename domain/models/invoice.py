@@ -1,0 +1,200 @@
+"""Billing: runs, invoices and their lines, credit notes, payments, Stripe webhook events,
+per-issuer number sequences. Money is integer minor units with the currency beside it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.models.base import Base, IdMixin, TimestampMixin
+
+INVOICE_STATUSES = ("draft", "issued", "paid", "void")
+# where the push of a row to Stripe stands; 'pending' rows are claimed by the worker
+SYNC_STATES = ("pending", "synced", "failed", "void_pending")
+
+
+class NumberSequence(Base):
+    """The next gapless number of an issuer (a site) for invoices or credit notes.
+
+    Issuing locks this row FOR UPDATE in the same transaction that issues the document, so a
+    rolled-back issue gives its number back and no two documents share one."""
+
+    __tablename__ = "billing_number_sequences"
+    __table_args__ = (CheckConstraint("kind IN ('invoice','credit_note')", name="kind"),)
+
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    next_number: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class BillingRun(IdMixin, TimestampMixin, Base):
+    __tablename__ = "billing_runs"
+    __table_args__ = (CheckConstraint("status IN ('queued','running','done','failed')", name="status"),)
+
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued", server_default="queued")
+    clients_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    clients_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    invoices_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    credit_notes_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Invoice(IdMixin, TimestampMixin, Base):
+    """One per client, issuing site and period: the identity that makes a run idempotent."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("client_id", "site_id", "period"),
+        UniqueConstraint("site_id", "number"),
+        CheckConstraint("status IN ('draft','issued','paid','void')", name="status"),
+        CheckConstraint("status = 'draft' OR number IS NOT NULL", name="numbered"),
+        CheckConstraint("stripe_state IN ('pending','synced','failed','void_pending')", name="stripe_state"),
+        Index("ix_invoices_stripe_due", "stripe_next_attempt_at",
+              postgresql_where=text("stripe_state IN ('pending','void_pending')")),
+    )
+
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
+    number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    number_label: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    issue_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    subtotal_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    billing_run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("billing_runs.id"), nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    payment_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    stripe_invoice_id: Mapped[str | None] = mapped_column(String(255), nullable=True, unique=True)
+    stripe_state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    stripe_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    stripe_next_attempt_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, server_default=func.now()
+    )
+    stripe_last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    stripe_amount_due: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Stripe's amount_due disagreed with our total: flagged for finance, never silently accepted
+    stripe_mismatch: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+class InvoiceLine(IdMixin, Base):
+    """A line of an invoice. `service_month` and `kind` say what a line paid for, so that a later
+    run can compare what was billed for a lease and month with what should have been (true-ups)."""
+
+    __tablename__ = "invoice_lines"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "position"),
+        CheckConstraint(
+            "kind IN ('seat','addon','addon_one_time','inclusion','setup_fee','deposit','discount')", name="kind"
+        ),
+        Index("ix_invoice_lines_lease_month", "lease_id", "service_month"),
+    )
+
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    trueup: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    lease_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leases.id"), nullable=True)
+    service_month: Mapped[date | None] = mapped_column(Date, nullable=True)
+    service_start: Mapped[date | None] = mapped_column(Date, nullable=True)
+    service_end: Mapped[date | None] = mapped_column(Date, nullable=True)
+    description: Mapped[str] = mapped_column(String(500))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    period_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    tax_minor: Mapped[int] = mapped_column(BigInteger)
+    # seat-days (or unit-days) this line paid for; a true-up carries the difference
+    units: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class CreditNote(IdMixin, TimestampMixin, Base):
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        UniqueConstraint("site_id", "number"),
+        CheckConstraint("status IN ('pending_approval','issued','rejected')", name="status"),
+        CheckConstraint("kind IN ('manual','deposit_refund')", name="kind"),
+        CheckConstraint("amount_minor >= 0 AND tax_minor >= 0", name="positive"),
+        CheckConstraint("stripe_state IN ('pending','synced','failed','void_pending')", name="stripe_state"),
+    )
+
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), index=True)
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
+    currency: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
+    status: Mapped[str] = mapped_column(String(20))
+    number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    number_label: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    tax_minor: Mapped[int] = mapped_column(BigInteger)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    issue_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    approved_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    # "deposit:<lease id>" for the one refund of a lease's deposit: a re-run cannot refund twice
+    dedupe_key: Mapped[str | None] = mapped_column(String(80), nullable=True, unique=True)
+    stripe_credit_note_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    stripe_state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    stripe_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    stripe_next_attempt_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, server_default=func.now()
+    )
+    stripe_last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Payment(IdMixin, TimestampMixin, Base):
+    __tablename__ = "payments"
+
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), index=True)
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_on: Mapped[date] = mapped_column(Date)
+    # one payment per Stripe invoice settled; a duplicate webhook cannot pay twice
+    source_ref: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class StripeEvent(Base):
+    """A verified webhook event, stored once by its id."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -1,0 +1,85 @@
+"""Tuning of the reconciler: read from the environment beside the shared settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from service.settings import Settings
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+@dataclass
+class ProvisioningConfig:
+    secret_key: str
+    scim_base_url: str | None = None
+    scim_token: str | None = None
+    radius_database_url: str | None = None
+    badge_webhook_url: str | None = None
+    badge_webhook_secret: str | None = None
+    # back-off: base * 2^(attempt-1), at most `backoff_cap_seconds`; after `max_attempts` the
+    # credential is `failed` and retried every `failed_retry_seconds`
+    backoff_base_seconds: float = 2.0
+    backoff_cap_seconds: float = 300.0
+    max_attempts: int = 8
+    failed_retry_seconds: float = 900.0
+    # a revoked credential is disabled at once and deleted after this grace period
+    delete_grace_seconds: float = 7 * 86400.0
+    # a sweep revoking more than this share of the active credentials (and at least
+    # `mass_revoke_min` of them) waits for a confirmation; a share of 1 or more turns the guard off
+    mass_revoke_share: float = 0.5
+    mass_revoke_min: int = 20
+    # how often each worker compares what the targets hold with what they should
+    sweep_interval_seconds: float = 60.0
+    batch_size: int = 64
+    concurrency: int = 16
+    # batches one worker works on at once (each its own transaction), so that target calls
+    # continue while another batch is being written back
+    parallel_batches: int = 2
+    http_timeout_seconds: float = 10.0
+    # badges are valid until the lease ends, or this far ahead for an open-ended lease (renewed daily)
+    badge_validity_days: int = 7
+    badge_renew_before_days: int = 2
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ProvisioningConfig:
+        return cls(
+            secret_key=settings.secret_key,
+            scim_base_url=settings.scim_base_url,
+            scim_token=settings.scim_token,
+            radius_database_url=settings.radius_database_url,
+            badge_webhook_url=settings.badge_webhook_url,
+            badge_webhook_secret=settings.badge_webhook_secret,
+            backoff_base_seconds=_env_float("SEATLEASE_PROV_BACKOFF_BASE", 2.0),
+            backoff_cap_seconds=_env_float("SEATLEASE_PROV_BACKOFF_CAP", 300.0),
+            max_attempts=_env_int("SEATLEASE_PROV_MAX_ATTEMPTS", 8),
+            failed_retry_seconds=_env_float("SEATLEASE_PROV_FAILED_RETRY", 900.0),
+            delete_grace_seconds=_env_float("SEATLEASE_PROV_DELETE_GRACE", 7 * 86400.0),
+            mass_revoke_share=_env_float("SEATLEASE_PROV_MASS_REVOKE_SHARE", 0.5),
+            mass_revoke_min=_env_int("SEATLEASE_PROV_MASS_REVOKE_MIN", 20),
+            sweep_interval_seconds=_env_float("SEATLEASE_PROV_SWEEP_INTERVAL", 60.0),
+            batch_size=_env_int("SEATLEASE_PROV_BATCH", 64),
+            concurrency=_env_int("SEATLEASE_PROV_CONCURRENCY", 16),
+            parallel_batches=_env_int("SEATLEASE_PROV_PARALLEL_BATCHES", 2),
+        )
+
+    @property
+    def enabled_kinds(self) -> list[str]:
+        kinds = []
+        if self.scim_base_url:
+            kinds.append("directory")
+        if self.badge_webhook_url and self.badge_webhook_secret:
+            kinds.append("badge")
+        if self.radius_database_url:
+            kinds.append("wifi")
+        return kinds

@@ -1,0 +1,195 @@
+"""Desired state: which credentials must exist now, derived from leases, seats and members.
+
+A member holds a credential of each enabled kind while they are assigned to a seat that their
+lease holds today (on the site's calendar) and the lease is active. `derive` writes that into
+`credentials.desired` in one set-based pass; the reconciler then converges the targets.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.services.audit import SystemActor, record
+from provisioning.config import ProvisioningConfig
+from provisioning.secrets import new_secret, seal
+
+logger = logging.getLogger("seatlease.provisioning")
+
+ACTOR = SystemActor("provisioning")
+DERIVE_LOCK = "seatlease:provisioning:derive"
+SECRET_KINDS = ("directory", "wifi")
+
+# one row per (lease, member) that must hold credentials now
+DESIRED_SQL = """
+SELECT DISTINCT ON (l.id, sa.member_id)
+       l.id AS lease_id, sa.member_id, sa.seat_id, l.client_id, l.site_id, s.code AS site_code,
+       s.timezone AS tz, l.shift_code, f.name AS floor_name, m.email,
+       GREATEST(COALESCE(l.activated_at, sa.created_at), sa.created_at) AS desired_since,
+       ls.end_date AS seat_end
+FROM leases l
+JOIN sites s ON s.id = l.site_id
+JOIN seat_assignments sa ON sa.lease_id = l.id
+JOIN members m ON m.id = sa.member_id AND m.active
+JOIN seats st ON st.id = sa.seat_id
+JOIN floors f ON f.id = st.floor_id
+JOIN lease_seats ls ON ls.lease_id = l.id AND ls.seat_id = sa.seat_id AND NOT ls.voided
+     AND ls.start_date <= (now() AT TIME ZONE s.timezone)::date
+     AND (ls.end_date IS NULL OR ls.end_date >= (now() AT TIME ZONE s.timezone)::date)
+WHERE l.status = 'active'
+ORDER BY l.id, sa.member_id, ls.end_date DESC NULLS FIRST
+"""
+
+UPSERT_SQL = f"""
+WITH d AS ({DESIRED_SQL}),
+k AS (SELECT unnest(CAST(:kinds AS text[])) AS kind),
+src AS (
+  SELECT gen_random_uuid() AS new_id, k.kind, d.*,
+         CASE WHEN k.kind = 'badge' THEN jsonb_build_array(
+                d.site_code || ':site:' || d.shift_code, d.site_code || ':' || d.floor_name || ':' || d.shift_code)
+              ELSE '[]'::jsonb END AS groups,
+         CASE WHEN k.kind <> 'badge' THEN NULL
+              WHEN d.seat_end IS NOT NULL THEN ((d.seat_end + 1)::timestamp AT TIME ZONE d.tz)
+              ELSE date_trunc('day', now()) + make_interval(days => :validity_days) END AS valid_until
+  FROM d CROSS JOIN k
+)
+INSERT INTO credentials (id, kind, lease_id, member_id, seat_id, client_id, site_id, login, desired, state,
+                         access_groups, valid_until, desired_since, next_attempt_at, external_ref, attempts)
+SELECT new_id, kind, lease_id, member_id, seat_id, client_id, site_id,
+       'sl-' || left(regexp_replace(lower(split_part(email, '@', 1)), '[^a-z0-9]+', '', 'g'), 24)
+             || '-' || left(replace(new_id::text, '-', ''), 10),
+       true, 'pending', groups, valid_until, desired_since, now(), '{{}}'::jsonb, 0
+FROM src
+ON CONFLICT (kind, lease_id, member_id) DO UPDATE SET
+  seat_id = EXCLUDED.seat_id,
+  access_groups = EXCLUDED.access_groups,
+  valid_until = EXCLUDED.valid_until,
+  next_attempt_at = LEAST(COALESCE(credentials.next_attempt_at, now()), now()),
+  desired = true,
+  state = CASE WHEN credentials.desired THEN credentials.state ELSE 'pending' END,
+  attempts = CASE WHEN credentials.desired THEN credentials.attempts ELSE 0 END,
+  desired_since = CASE WHEN credentials.desired THEN credentials.desired_since ELSE now() END,
+  revoke_requested_at = CASE WHEN credentials.desired THEN credentials.revoke_requested_at ELSE NULL END,
+  disabled_at = CASE WHEN credentials.desired THEN credentials.disabled_at ELSE NULL END,
+  revoked_at = CASE WHEN credentials.desired THEN credentials.revoked_at ELSE NULL END,
+  updated_at = now()
+WHERE NOT credentials.desired
+   OR credentials.seat_id IS DISTINCT FROM EXCLUDED.seat_id
+   OR credentials.access_groups <> EXCLUDED.access_groups
+   OR credentials.valid_until IS DISTINCT FROM EXCLUDED.valid_until
+RETURNING id, kind, lease_id, client_id, (xmax = 0) AS inserted
+"""
+
+STALE_WHERE = f"""
+c.desired AND c.kind = ANY(CAST(:kinds AS text[]))
+AND NOT EXISTS (SELECT 1 FROM ({DESIRED_SQL}) d WHERE d.lease_id = c.lease_id AND d.member_id = c.member_id)
+"""
+
+REVOKE_SQL = f"""
+UPDATE credentials c SET
+  desired = false, state = 'revoking', attempts = 0, last_error = NULL, next_attempt_at = now(), updated_at = now(),
+  revoke_requested_at = LEAST(now(), COALESCE(
+      (SELECT COALESCE(l.ended_at, l.cancelled_at) FROM leases l WHERE l.id = c.lease_id AND l.status IN ('ended','cancelled')),
+      (SELECT m.removed_at FROM members m WHERE m.id = c.member_id AND NOT m.active),
+      now()))
+WHERE {STALE_WHERE}
+RETURNING c.id, c.kind, c.lease_id, c.client_id
+"""
+
+
+@dataclass
+class DeriveResult:
+    derived: bool = True
+    granted: int = 0
+    changed: int = 0
+    revoked: int = 0
+    guard_held: int = 0
+    devices: dict[str, int] = field(default_factory=dict)
+
+
+async def try_lock(session: AsyncSession, name: str) -> bool:
+    return bool(await session.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext(:n))"), {"n": name}))
+
+
+async def derive(session: AsyncSession, config: ProvisioningConfig) -> DeriveResult:
+    """Bring `credentials.desired` in line with the leases (one worker at a time; others skip)."""
+    if not await try_lock(session, DERIVE_LOCK):
+        return DeriveResult(derived=False)
+    kinds = config.enabled_kinds
+    out = DeriveResult()
+    if kinds:
+        rows = (await session.execute(text(UPSERT_SQL), {"kinds": kinds,
+                                                         "validity_days": config.badge_validity_days})).all()
+        for r in rows:
+            if r.inserted:
+                out.granted += 1
+            else:
+                out.changed += 1
+        await _seal_new_secrets(session, config)
+        out.revoked, out.guard_held = await _revoke_stale(session, config, kinds)
+    from provisioning.providers.devices import reconcile_devices
+
+    out.devices = await reconcile_devices(session)
+    return out
+
+
+async def _seal_new_secrets(session: AsyncSession, config: ProvisioningConfig) -> None:
+    """Give each credential that will need one its secret before any grant is attempted."""
+    ids = (await session.scalars(text(
+        "SELECT id FROM credentials WHERE kind = ANY(CAST(:kinds AS text[])) AND secret_ciphertext IS NULL "
+        "AND secret_revealed_at IS NULL AND first_granted_at IS NULL AND desired"
+    ), {"kinds": list(SECRET_KINDS)})).all()
+    if not ids:
+        return
+    await session.execute(
+        text("UPDATE credentials SET secret_ciphertext = :c WHERE id = :id"),
+        [{"id": i, "c": seal(config.secret_key, new_secret())} for i in ids],
+    )
+
+
+async def _revoke_stale(session: AsyncSession, config: ProvisioningConfig, kinds: list[str]) -> tuple[int, int]:
+    would = int(await session.scalar(text(f"SELECT count(*) FROM credentials c WHERE {STALE_WHERE}"),
+                                     {"kinds": kinds}) or 0)
+    if would == 0:
+        return 0, 0
+    total = int(await session.scalar(text(
+        "SELECT count(*) FROM credentials WHERE desired AND kind = ANY(CAST(:kinds AS text[]))"), {"kinds": kinds}) or 0)
+    if config.mass_revoke_share < 1 and would >= config.mass_revoke_min and would > config.mass_revoke_share * total:
+        confirmed = (await session.execute(text(
+            "SELECT id, would_revoke FROM revocation_guards WHERE status = 'confirmed' "
+            "ORDER BY confirmed_at DESC LIMIT 1 FOR UPDATE"))).first()
+        # a confirmation covers the revocation it was shown (and a little growth), not a larger one
+        if confirmed is None or would > int(confirmed.would_revoke * 1.1) + 1:
+            await _hold(session, would, total)
+            return 0, would
+        await session.execute(text("UPDATE revocation_guards SET status = 'consumed' WHERE id = :id"),
+                              {"id": confirmed.id})
+        await record(session, ACTOR, "provisioning.mass_revoke_released", "revocation_guard", confirmed.id,
+                     after={"would_revoke": would, "total_active": total})
+    rows = (await session.execute(text(REVOKE_SQL), {"kinds": kinds})).all()
+    return len(rows), 0
+
+
+async def _hold(session: AsyncSession, would: int, total: int) -> None:
+    pending = (await session.execute(text(
+        "SELECT id FROM revocation_guards WHERE status = 'pending' ORDER BY created_at DESC LIMIT 1 FOR UPDATE"))).first()
+    if pending is not None:
+        await session.execute(text("UPDATE revocation_guards SET would_revoke = :w, total_active = :t WHERE id = :id"),
+                              {"w": would, "t": total, "id": pending.id})
+        return
+    gid = await session.scalar(text(
+        "INSERT INTO revocation_guards (would_revoke, total_active) VALUES (:w, :t) RETURNING id"),
+        {"w": would, "t": total})
+    logger.warning("mass-revocation guard: %d of %d credentials would be revoked; waiting for confirmation",
+                   would, total)
+    await record(session, ACTOR, "provisioning.mass_revoke_held", "revocation_guard", gid,
+                 after={"would_revoke": would, "total_active": total})
+
+
+def summary(result: DeriveResult) -> dict[str, Any]:
+    return {"derived": result.derived, "granted": result.granted, "changed": result.changed,
+            "revoked": result.revoked, "guard_held": result.guard_held, **result.devices}

@@ -1,0 +1,90 @@
+"""Devices: in-stock devices of the plan's kinds go to each leased seat at lease start, are
+marked for return when the seat is no longer held, and a seat short of stock is flagged.
+
+Devices live in our own inventory tables, so this provider acts in the derivation transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.services.audit import SystemActor, record
+
+ACTOR = SystemActor("provisioning")
+
+LIVE_SEATS = """
+SELECT DISTINCT l.id AS lease_id, ls.seat_id, l.site_id, l.plan_id, l.client_id
+FROM leases l
+JOIN sites s ON s.id = l.site_id
+JOIN lease_seats ls ON ls.lease_id = l.id AND NOT ls.voided
+     AND ls.start_date <= (now() AT TIME ZONE s.timezone)::date
+     AND (ls.end_date IS NULL OR ls.end_date >= (now() AT TIME ZONE s.timezone)::date)
+WHERE l.status = 'active'
+"""
+
+MISSING = f"""
+WITH live AS ({LIVE_SEATS}),
+need AS (
+  SELECT live.lease_id, live.seat_id, live.site_id, live.client_id, i.device_kind, sum(i.quantity_per_seat) AS qty
+  FROM live JOIN inclusions i ON i.plan_id = live.plan_id AND i.kind = 'device' AND i.billing = 'included'
+       AND i.device_kind IS NOT NULL
+  GROUP BY 1, 2, 3, 4, 5
+),
+have AS (
+  SELECT lease_id, seat_id, kind, count(*) AS n FROM devices
+  WHERE status = 'assigned' AND return_due_at IS NULL AND lease_id IS NOT NULL GROUP BY 1, 2, 3
+)
+SELECT need.lease_id, need.seat_id, need.site_id, need.client_id, need.device_kind,
+       (need.qty - COALESCE(have.n, 0))::int AS missing
+FROM need LEFT JOIN have ON have.lease_id = need.lease_id AND have.seat_id = need.seat_id
+     AND have.kind = need.device_kind
+WHERE need.qty > COALESCE(have.n, 0)
+"""
+
+
+async def reconcile_devices(session: AsyncSession) -> dict[str, int]:
+    assigned = 0
+    stocked = (await session.execute(text(
+        f"SELECT m.* FROM ({MISSING}) m WHERE EXISTS (SELECT 1 FROM devices d WHERE d.site_id = m.site_id "
+        "AND d.kind = m.device_kind AND d.status = 'in_stock') ORDER BY m.lease_id, m.seat_id"))).all()
+    for row in stocked:
+        got = (await session.execute(text(
+            "UPDATE devices SET status = 'assigned', seat_id = :seat, lease_id = :lease, return_due_at = NULL "
+            "WHERE id IN (SELECT id FROM devices WHERE site_id = :site AND kind = :kind AND status = 'in_stock' "
+            "ORDER BY serial LIMIT :n FOR UPDATE SKIP LOCKED) RETURNING id, serial"),
+            {"seat": row.seat_id, "lease": row.lease_id, "site": row.site_id, "kind": row.device_kind,
+             "n": row.missing})).all()
+        for dev in got:
+            assigned += 1
+            await record(session, ACTOR, "device.assign", "device", dev.id,
+                         after={"serial": dev.serial, "seat_id": row.seat_id, "lease_id": row.lease_id},
+                         client_id=row.client_id)
+    flagged = (await session.execute(text(f"""
+        WITH m AS ({MISSING})
+        INSERT INTO device_shortages (lease_id, seat_id, device_kind, missing)
+        SELECT lease_id, seat_id, device_kind, missing FROM m
+        ON CONFLICT (lease_id, seat_id, device_kind) DO UPDATE SET missing = EXCLUDED.missing, resolved_at = NULL
+        WHERE device_shortages.missing <> EXCLUDED.missing OR device_shortages.resolved_at IS NOT NULL
+        RETURNING id, lease_id, seat_id, device_kind, missing, (xmax = 0) AS inserted""")
+    )).all()
+    for f in flagged:
+        if f.inserted:
+            await record(session, ACTOR, "device.shortage", "lease", f.lease_id,
+                         after={"seat_id": f.seat_id, "device_kind": f.device_kind, "missing": f.missing})
+    resolved = (await session.execute(text(f"""
+        UPDATE device_shortages s SET resolved_at = now()
+        WHERE s.resolved_at IS NULL AND NOT EXISTS (
+          SELECT 1 FROM ({MISSING}) m WHERE m.lease_id = s.lease_id AND m.seat_id = s.seat_id
+          AND m.device_kind = s.device_kind)
+        RETURNING s.id"""))).all()
+    returns = (await session.execute(text(f"""
+        UPDATE devices d SET return_due_at = now()
+        WHERE d.status = 'assigned' AND d.lease_id IS NOT NULL AND d.return_due_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM ({LIVE_SEATS}) live WHERE live.lease_id = d.lease_id AND live.seat_id = d.seat_id)
+        RETURNING d.id, d.serial, d.lease_id, d.seat_id"""))).all()
+    for dev in returns:
+        await record(session, ACTOR, "device.return_due", "device", dev.id,
+                     after={"serial": dev.serial, "seat_id": dev.seat_id, "lease_id": dev.lease_id})
+    return {"devices_assigned": assigned, "device_shortages_flagged": len(flagged),
+            "device_shortages_resolved": len(resolved), "devices_due_back": len(returns)}

@@ -1,0 +1,299 @@
+"""The reconciler: converges what the target systems hold to the desired credentials.
+
+Work is driven by the credential rows: a row is due when `next_attempt_at <= now()`. Workers
+claim due rows with `FOR UPDATE SKIP LOCKED` and keep them locked while they call the targets,
+so two workers never apply the same row; every call is idempotent (our credential id travels as
+the target's external id), so a crash between the call and the commit only repeats a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.models import Credential, Lease, Member, Site
+from domain.services.audit import SystemActor, record
+from provisioning.config import ProvisioningConfig
+from provisioning.desired import derive, summary, try_lock
+from provisioning.providers.base import CredentialSpec, GrantResult, Provider, ProviderError
+from provisioning.secrets import new_secret, seal, unseal
+
+logger = logging.getLogger("seatlease.provisioning")
+ACTOR = SystemActor("provisioning")
+SWEEP_LOCK = "seatlease:provisioning:sweep:"
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    op: str
+    result: GrantResult | None = None
+    error: str | None = None
+    at: datetime | None = None
+
+
+def backoff_seconds(config: ProvisioningConfig, attempts: int) -> float:
+    """Exponential back-off with jitter, capped; beyond the cap of attempts, the slow retry."""
+    if attempts >= config.max_attempts:
+        return config.failed_retry_seconds
+    delay = min(config.backoff_cap_seconds, config.backoff_base_seconds * 2 ** max(0, attempts - 1))
+    return delay * random.uniform(0.8, 1.2)
+
+
+class Reconciler:
+    def __init__(self, maker: async_sessionmaker[AsyncSession], config: ProvisioningConfig,
+                 providers: dict[str, Provider]) -> None:
+        self.maker = maker
+        self.config = config
+        self.providers = providers
+        self._last_sweep = 0.0
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """A section one worker at a time enters, across processes (a PostgreSQL advisory lock)."""
+        async with self.maker() as session, session.begin():
+            await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": name})
+            yield
+
+    async def derive(self) -> dict[str, Any]:
+        async with self.maker() as session, session.begin():
+            return summary(await derive(session, self.config))
+
+    async def run_once(self, *, sweep: bool | None = None, budget_seconds: float = 30.0) -> dict[str, Any]:
+        """One pass: derive, work off what is due (within a time budget), sweep when due."""
+        out: dict[str, Any] = {"derive": await self.derive()}
+        out["processed"] = await self.drain(budget_seconds=budget_seconds)
+        if sweep or (sweep is None and time.monotonic() - self._last_sweep >= self.config.sweep_interval_seconds):
+            self._last_sweep = time.monotonic()
+            out["sweep"] = await self.sweep()
+        return out
+
+    async def seconds_until_due(self) -> float | None:
+        async with self.maker() as session:
+            value = await session.scalar(text(
+                "SELECT EXTRACT(EPOCH FROM min(next_attempt_at) - now()) FROM credentials "
+                "WHERE next_attempt_at IS NOT NULL AND kind = ANY(CAST(:kinds AS text[]))"), {"kinds": list(self.providers)})
+        return None if value is None else max(0.0, float(value))
+
+    async def drain(self, *, budget_seconds: float = 30.0) -> int:
+        """Work off what is due, in `parallel_batches` lanes, each claiming its own rows."""
+        deadline = time.monotonic() + budget_seconds
+
+        async def lane() -> int:
+            done = 0
+            while time.monotonic() < deadline:
+                n = await self.process_batch()
+                done += n
+                if n == 0:
+                    break
+            return done
+
+        return sum(await asyncio.gather(*(lane() for _ in range(max(1, self.config.parallel_batches)))))
+
+    async def process_batch(self) -> int:
+        kinds = [k for k in self.providers if k in self.config.enabled_kinds] or list(self.providers)
+        async with self.maker() as session, session.begin():
+            rows = list((await session.scalars(
+                select(Credential)
+                .where(Credential.next_attempt_at <= func.now(), Credential.kind.in_(kinds))
+                .order_by(Credential.next_attempt_at)
+                .limit(self.config.batch_size)
+                .with_for_update(skip_locked=True)
+            )).all())
+            if not rows:
+                return 0
+            specs = await self._specs(session, rows)
+            sem = asyncio.Semaphore(self.config.concurrency)
+
+            async def work(row: Credential) -> Outcome:
+                async with sem:
+                    return await self._apply(row, specs[row.id])
+
+            outcomes = await asyncio.gather(*(work(r) for r in rows))
+            for row, outcome in zip(rows, outcomes, strict=True):
+                await self._record(session, row, outcome)
+            await session.flush()
+        return len(rows)
+
+    async def _specs(self, session: AsyncSession, rows: list[Credential]) -> dict[uuid.UUID, CredentialSpec]:
+        members = {m.id: m for m in (await session.scalars(
+            select(Member).where(Member.id.in_({r.member_id for r in rows})))).all()}
+        sites = {s.id: s for s in (await session.scalars(
+            select(Site).where(Site.id.in_({r.site_id for r in rows})))).all()}
+        shifts = dict((await session.execute(
+            select(Lease.id, Lease.shift_code).where(Lease.id.in_({r.lease_id for r in rows})))).tuples().all())
+        out = {}
+        for r in rows:
+            m = members[r.member_id]
+            out[r.id] = CredentialSpec(
+                id=r.id, kind=r.kind, login=r.login, member_name=m.name, member_email=m.email,
+                employee_id=m.employee_id, client_id=r.client_id, site_code=sites[r.site_id].code,
+                shift_code=shifts.get(r.lease_id, ""), access_groups=list(r.access_groups or []),
+                valid_until=r.valid_until, external_id=r.external_id, external_ref=dict(r.external_ref or {}),
+            )
+        return out
+
+    async def _apply(self, row: Credential, spec: CredentialSpec) -> Outcome:
+        provider = self.providers[row.kind]
+        if row.desired:
+            op = "grant"
+        else:
+            op = "disable" if row.disabled_at is None else "delete"
+        try:
+            if op == "grant":
+                if provider.needs_secret and (row.first_granted_at is None or row.external_id is None):
+                    spec.secret = self._secret_for(row)
+                result = await provider.grant(spec)
+                return Outcome(True, op, result=result, at=datetime.now(UTC))
+            await provider.revoke(spec, delete=op == "delete")
+            return Outcome(True, op, at=datetime.now(UTC))
+        except ProviderError as exc:
+            return Outcome(False, op, error=str(exc)[:500])
+        except Exception as exc:  # a bug or an unexpected answer: keep the worker alive, retry later
+            logger.warning("provisioning %s of credential %s raised %s", op, row.id, type(exc).__name__)
+            return Outcome(False, op, error=f"unexpected {type(exc).__name__}")
+
+    def _secret_for(self, row: Credential) -> str | None:
+        """The credential's sealed secret; a new one when the target must (re)create the account
+        and the old one was already revealed and destroyed."""
+        if row.secret_ciphertext is not None:
+            secret = unseal(self.config.secret_key, row.secret_ciphertext)
+            if secret is not None:
+                return secret
+        if row.external_ref and row.external_ref.get("hash"):
+            return None
+        secret = new_secret()
+        row.secret_ciphertext = seal(self.config.secret_key, secret)
+        row.secret_revealed_at = None
+        return secret
+
+    async def _record(self, session: AsyncSession, row: Credential, outcome: Outcome) -> None:
+        now = outcome.at or datetime.now(UTC)
+        row.updated_at = now
+        if not outcome.ok:
+            row.attempts += 1
+            row.last_error = outcome.error
+            if row.attempts >= self.config.max_attempts and row.state != "failed":
+                row.state = "failed"
+                await record(session, ACTOR, "credential.failed", "credential", row.id,
+                             after={"kind": row.kind, "op": outcome.op, "error": outcome.error,
+                                    "attempts": row.attempts}, client_id=row.client_id)
+            row.next_attempt_at = now + timedelta(seconds=backoff_seconds(self.config, row.attempts))
+            return
+        row.attempts = 0
+        row.last_error = None
+        if outcome.op == "grant":
+            assert outcome.result is not None
+            first = row.first_granted_at is None
+            was = row.state
+            row.state = "active"
+            row.external_id = outcome.result.external_id
+            row.external_ref = outcome.result.external_ref
+            row.first_granted_at = row.first_granted_at or now
+            row.next_attempt_at = None
+            if row.valid_until is not None:
+                renew_at = row.valid_until - timedelta(days=self.config.badge_renew_before_days)
+                row.next_attempt_at = max(renew_at, now + timedelta(hours=1))
+            if first or was != "active":
+                await record(session, ACTOR, "credential.granted", "credential", row.id,
+                             after={"kind": row.kind, "login": row.login, "lease_id": row.lease_id,
+                                    "member_id": row.member_id, "external_id": row.external_id},
+                             client_id=row.client_id)
+        elif outcome.op == "disable":
+            row.state = "revoking"
+            row.disabled_at = now
+            row.next_attempt_at = now + timedelta(seconds=self.config.delete_grace_seconds)
+            await record(session, ACTOR, "credential.disabled", "credential", row.id,
+                         after={"kind": row.kind, "login": row.login, "lease_id": row.lease_id},
+                         client_id=row.client_id)
+        else:
+            row.state = "revoked"
+            row.revoked_at = now
+            row.next_attempt_at = None
+            row.secret_ciphertext = None
+            # gone from the target: a later grant creates the account afresh, with a new secret
+            row.external_id = None
+            row.external_ref = {}
+            await record(session, ACTOR, "credential.deleted", "credential", row.id,
+                         after={"kind": row.kind, "login": row.login, "lease_id": row.lease_id},
+                         client_id=row.client_id)
+
+    async def sweep(self) -> dict[str, Any]:
+        """Compare what each target holds with our rows: re-grant what drifted, disable what is
+        active without a lease behind it (an incident, recorded in the audit log)."""
+        report: dict[str, Any] = {}
+        for kind, provider in self.providers.items():
+            async with self.maker() as session, session.begin():
+                if not await try_lock(session, SWEEP_LOCK + kind):
+                    continue
+                # our rows first, then the target: what we believe is never newer than what we see
+                creds = list((await session.execute(select(
+                    Credential.id, Credential.login, Credential.external_id, Credential.desired, Credential.state,
+                    Credential.disabled_at, Credential.lease_id, Credential.client_id,
+                ).where(Credential.kind == kind))).all())
+                try:
+                    actual = await provider.read_actual()
+                except ProviderError as exc:
+                    report[kind] = {"error": str(exc)}
+                    continue
+                if actual is None:
+                    continue
+                report[kind] = await self._compare(session, kind, provider, creds, actual)
+        return report
+
+    async def _compare(self, session: AsyncSession, kind: str, provider: Provider, creds: list[Any],
+                       actual: list[Any]) -> dict[str, int]:
+        by_id = {c.id: c for c in creds}
+        by_ext = {c.external_id: c for c in creds if c.external_id}
+        by_login = {c.login: c for c in creds}
+        seen: set[uuid.UUID] = set()
+        requeue: set[uuid.UUID] = set()
+        incidents = 0
+        for entry in actual:
+            cred = (by_id.get(entry.credential_id) if entry.credential_id else None) \
+                or by_ext.get(entry.external_id) or by_login.get(entry.login)
+            if cred is not None:
+                seen.add(cred.id)
+            if cred is not None and cred.desired:
+                if cred.state == "active" and not entry.active:
+                    requeue.add(cred.id)
+                continue
+            if not entry.active:
+                continue
+            if cred is not None and cred.disabled_at is None:
+                requeue.add(cred.id)  # being revoked already: make sure it is due now
+                continue
+            incidents += 1
+            try:
+                await provider.disable_external(entry.external_id)
+                fixed = True
+            except ProviderError:
+                fixed = False
+                if cred is not None:
+                    requeue.add(cred.id)
+            await record(session, ACTOR, "provisioning.incident", "credential",
+                         cred.id if cred is not None else f"{kind}:{entry.external_id}"[:64],
+                         after={"kind": kind, "external_id": entry.external_id, "login": entry.login,
+                                "reason": "active in the target system without a lease behind it",
+                                "lease_id": cred.lease_id if cred is not None else None, "disabled": fixed},
+                         client_id=cred.client_id if cred is not None else None)
+            logger.warning("provisioning incident: %s account %s active without a lease; disabled=%s",
+                           kind, entry.external_id, fixed)
+        missing = [c.id for c in creds if c.desired and c.state == "active" and c.id not in seen]
+        requeue.update(missing)
+        if requeue:
+            await session.execute(text(
+                "UPDATE credentials SET next_attempt_at = now() WHERE id = ANY(:ids) "
+                "AND (next_attempt_at IS NULL OR next_attempt_at > now())"), {"ids": list(requeue)})
+        return {"listed": len(actual), "incidents": incidents, "requeued": len(requeue), "missing": len(missing)}

@@ -1,0 +1,171 @@
+"""Clients, their teams and members; devices and their returns."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.models import Client, Device, Lease, Member, Seat, Site, Team
+from domain.services import clients as svc
+from domain.services.leases import notify_leases_changed
+from service.admin.web import CsrfForm, Ops, Staff, attempt, redirect, render, validate_form
+from service.api import ops as api_ops
+from service.api import schemas as s
+from service.db import SessionDep
+from service.idempotency import Idempotency
+
+router = APIRouter()
+
+
+# ---- clients -------------------------------------------------------------------------------
+
+async def _clients_page(request: Request, session: AsyncSession, q: str | None, *, errors: dict[str, str] | None = None,
+                        values: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    live = (select(func.count()).where(Lease.client_id == Client.id,
+                                       Lease.status.in_(("pending_approval", "confirmed", "active"))).scalar_subquery())
+    members = select(func.count()).where(Member.client_id == Client.id, Member.active.is_(True)).scalar_subquery()
+    stmt = select(Client, live.label("leases"), members.label("members")).order_by(Client.legal_name)
+    if q:
+        stmt = stmt.where(Client.legal_name.ilike(f"%{q.replace('%', '')}%"))
+    rows = (await session.execute(stmt.limit(300))).all()
+    return render(request, "clients.html", {"rows": rows, "q": q or "", "errors": errors or {}, "v": values or {},
+                                            "flash": request.query_params.get("flash")}, status_code=status_code)
+
+
+@router.get("/clients", response_class=HTMLResponse)
+async def clients_page(request: Request, user: Staff, session: SessionDep,
+                       q: Annotated[str | None, Query(max_length=100)] = None) -> HTMLResponse:
+    return await _clients_page(request, session, q)
+
+
+@router.post("/clients", response_model=None)
+async def create_client(request: Request, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
+    values = {k: str(v).strip() for k, v in form.items()}
+    body, errors = validate_form(s.ClientCreate, {**values, "payment_terms_days": values.get("payment_terms_days") or 30})
+    if body is not None:
+        client, error = await attempt(session, lambda: svc.create_client(session, user, body.model_dump()))
+        if error is None:
+            return redirect(request, f"/admin/clients/{client.id}", "Client created")
+        errors = {error.field or "__all__": error.detail}
+    return await _clients_page(request, session, None, errors=errors, values=values, status_code=422)
+
+
+async def _client_page(request: Request, session: AsyncSession, client_id: uuid.UUID, *,
+                       errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+                       status_code: int = 200) -> HTMLResponse:
+    client = await svc.get_client(session, client_id)
+    teams = (await session.scalars(select(Team).where(Team.client_id == client.id).order_by(Team.name))).all()
+    members = (await session.scalars(
+        select(Member).where(Member.client_id == client.id).order_by(Member.active.desc(), Member.name)
+    )).all()
+    leases = (await session.execute(
+        select(Lease, Site.code).join(Site, Site.id == Lease.site_id).where(Lease.client_id == client.id)
+        .order_by(Lease.start_date.desc()).limit(100)
+    )).all()
+    by_team: dict[uuid.UUID, list[Member]] = {t.id: [] for t in teams}
+    for m in members:
+        by_team.setdefault(m.team_id, []).append(m)
+    return render(request, "client_detail.html", {
+        "client": client, "teams": teams, "by_team": by_team, "leases": leases, "errors": errors or {},
+        "v": values or {}, "flash": request.query_params.get("flash"),
+    }, status_code=status_code)
+
+
+@router.get("/clients/{client_id}", response_class=HTMLResponse)
+async def client_page(request: Request, client_id: uuid.UUID, user: Staff, session: SessionDep) -> HTMLResponse:
+    return await _client_page(request, session, client_id)
+
+
+@router.post("/clients/{client_id}/teams", response_model=None)
+async def create_team(request: Request, client_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
+    client = await svc.get_client(session, client_id)
+    body, errors = validate_form(s.TeamCreate, {"name": str(form.get("team_name") or "").strip()})
+    errors = {"team_name": next(iter(errors.values()))} if errors else {}
+    if body is not None:
+        _, error = await attempt(session, lambda: svc.create_team(session, user, client, body.name))
+        if error is None:
+            return redirect(request, f"/admin/clients/{client_id}", f"Team {body.name} created")
+        errors = {"team_name": error.detail}
+    return await _client_page(request, session, client_id, errors=errors, values=dict(form), status_code=422)
+
+
+@router.post("/teams/{team_id}/members", response_model=None)
+async def create_member(request: Request, team_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
+    team = await svc.get_team(session, team_id)
+    values = {k: str(v).strip() for k, v in form.items()}
+    body, errors = validate_form(s.MemberCreate, {"name": values.get("name", ""), "email": values.get("email", ""),
+                                                  "employee_id": values.get("employee_id", "")})
+    if body is not None:
+        _, error = await attempt(session, lambda: svc.create_member(session, user, team, body.model_dump()))
+        if error is None:
+            return redirect(request, f"/admin/clients/{team.client_id}", f"{body.name} added to {team.name}")
+        errors = {error.field or "__all__": error.detail}
+    errors = {f"member.{team_id}.{k}": v for k, v in errors.items()}
+    return await _client_page(request, session, team.client_id, errors=errors,
+                              values={f"member.{team_id}.{k}": v for k, v in values.items()}, status_code=422)
+
+
+@router.post("/members/{member_id}/remove", response_model=None)
+async def remove_member(request: Request, member_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
+    member = await svc.get_member(session, member_id)
+
+    async def work() -> None:
+        if member.active:
+            await svc.remove_member(session, user, member, datetime.now(UTC))
+            await notify_leases_changed(session)
+
+    await attempt(session, work)
+    return redirect(request, f"/admin/clients/{member.client_id}", f"{member.name} removed; their access is revoked")
+
+
+# ---- devices -------------------------------------------------------------------------------
+
+async def _devices_page(request: Request, session: AsyncSession, params: dict[str, Any], *,
+                        errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+                        status_code: int = 200) -> HTMLResponse:
+    stmt = (select(Device, Site.code, Seat.label).join(Site, Site.id == Device.site_id)
+            .outerjoin(Seat, Seat.id == Device.seat_id))
+    status = params.get("status") or ""
+    if status in ("in_stock", "assigned", "in_repair", "retired"):
+        stmt = stmt.where(Device.status == status)
+    if params.get("awaiting_return"):
+        stmt = stmt.where(Device.return_due_at.is_not(None))
+    if params.get("kind"):
+        stmt = stmt.where(Device.kind == str(params["kind"])[:32])
+    rows = (await session.execute(stmt.order_by(Device.return_due_at.asc().nulls_last(), Device.serial).limit(500))).all()
+    sites = (await session.scalars(select(Site).order_by(Site.code))).all()
+    out_count = await session.scalar(select(func.count()).where(Device.return_due_at.is_not(None)))
+    return render(request, "devices.html", {
+        "rows": rows, "sites": sites, "f": params, "errors": errors or {}, "v": values or {}, "out_count": out_count,
+        "flash": request.query_params.get("flash"),
+    }, status_code=status_code)
+
+
+@router.get("/devices", response_class=HTMLResponse)
+async def devices_page(request: Request, user: Ops, session: SessionDep) -> HTMLResponse:
+    params = {k: v for k, v in request.query_params.items() if k in ("status", "awaiting_return", "kind")}
+    return await _devices_page(request, session, params)
+
+
+@router.post("/devices", response_model=None)
+async def create_device(request: Request, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
+    values = {k: str(v).strip() for k, v in form.items()}
+    body, errors = validate_form(s.DeviceCreate, {k: values.get(k, "") for k in ("serial", "kind", "model", "site_id")})
+    if body is not None:
+        _, error = await attempt(session, lambda: api_ops.create_device(body, user, session, Idempotency(request, None)))
+        if error is None:
+            return redirect(request, "/admin/devices", f"Device {body.serial} added")
+        errors = {error.field or "__all__": error.detail}
+    return await _devices_page(request, session, {}, errors=errors, values=values, status_code=422)
+
+
+@router.post("/devices/{device_id}/returned", response_model=None)
+async def device_returned(request: Request, device_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
+    await api_ops.update_device(device_id, s.DeviceUpdate(returned=True), user, session)
+    return redirect(request, "/admin/devices?awaiting_return=1", "Device back in stock")

@@ -1,0 +1,172 @@
+"""The admin frontend under /admin: server-rendered pages over the same services as the API."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import DomainError
+from domain.models import User
+from domain.models.user import STAFF_ROLES
+from service.admin import dashboard, finance, leases, people, provisioning, seatmap
+from service.admin.web import (
+    COOKIE,
+    PRE_COOKIE,
+    SESSION_TTL_SECONDS,
+    STATIC_DIR,
+    CsrfForm,
+    LoginRequired,
+    Staff,
+    read_session,
+    render,
+    set_cookie,
+    sign_session,
+)
+from service.auth import verify_secret
+from service.db import SessionDep
+
+logger = logging.getLogger("seatlease.admin")
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path inside the admin: never an open redirect."""
+    if value and value.startswith("/admin") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/admin/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: Annotated[str | None, Query(max_length=500)] = None) -> HTMLResponse:
+    return render(request, "login.html", {"next": _safe_next(next), "errors": {}, "email": ""})
+
+
+@router.post("/login", response_model=None)
+async def login(request: Request, session: SessionDep, form: CsrfForm) -> Response:
+    email = str(form.get("email") or "").strip().lower()[:320]
+    password = str(form.get("password") or "")[:200]
+    nxt = _safe_next(str(form.get("next") or ""))
+    errors: dict[str, str] = {}
+    if not email:
+        errors["email"] = "enter your email"
+    if not password:
+        errors["password"] = "enter your password"
+    user = None
+    if not errors:
+        user = await session.scalar(select(User).where(User.email == email, User.active.is_(True)))
+        if not verify_secret(user.password_hash if user else None, password) or user is None:
+            errors["__all__"] = "Wrong email or password."
+            user = None
+        elif user.role not in STAFF_ROLES:
+            # client logins use the API; the admin is for the facility's own staff
+            errors["__all__"] = "This account belongs to a client: the admin is for facility staff and finance."
+            user = None
+    if user is None:
+        logger.info("admin login refused for %s", email or "(blank)")
+        return render(request, "login.html", {"next": nxt, "errors": errors, "email": email}, status_code=401)
+    response = RedirectResponse(nxt, status_code=303)
+    set_cookie(request, response, COOKIE, sign_session(request, user.id), SESSION_TTL_SECONDS)
+    response.delete_cookie(PRE_COOKIE, path="/admin")
+    return response
+
+
+@router.post("/logout", response_model=None)
+async def logout(request: Request, user: Staff, form: CsrfForm) -> Response:
+    response = RedirectResponse("/admin/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/admin")
+    return response
+
+
+for module in (dashboard, seatmap, leases, people, provisioning, finance):
+    router.include_router(module.router)
+
+
+# ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------
+
+def _is_admin(request: Request) -> bool:
+    return request.url.path.startswith("/admin")
+
+
+def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    if request.headers.get("HX-Request") == "true":
+        return HTMLResponse(f'<div class="flash error" role="alert">{_esc(title)}: {_esc(detail)}</div>',
+                            status_code=status, headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"})
+    try:
+        return render(request, "error.html", {"status": status, "title": title, "detail": detail}, status_code=status)
+    except Exception:  # the error page itself must not fail
+        logger.exception("admin error page failed")
+        return HTMLResponse(f"<h1>{status} {_esc(title)}</h1>", status_code=status)
+
+
+def _esc(text: str) -> str:
+    from html import escape
+
+    return escape(text)
+
+
+def install_error_pages(app: FastAPI) -> None:
+    handlers: dict[Any, Any] = dict(app.exception_handlers)
+
+    def wrap(exc_type: Any, page: Any) -> None:
+        original = handlers.get(exc_type)
+
+        async def handler(request: Request, exc: Exception) -> Response:
+            if _is_admin(request):
+                return page(request, exc)
+            if original is None:
+                raise exc
+            return await original(request, exc)  # type: ignore[no-any-return]
+
+        app.add_exception_handler(exc_type, handler)
+
+    def domain_page(request: Request, exc: DomainError) -> Response:
+        return _error_page(request, exc.status, exc.title, exc.detail)
+
+    def http_page(request: Request, exc: StarletteHTTPException) -> Response:
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        return _error_page(request, exc.status_code, title, "there is no such page" if exc.status_code == 404
+                           else str(exc.detail))
+
+    def validation_page(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body"))
+        return _error_page(request, 422, "Invalid request", f"{where}: {first.get('msg', 'invalid')}")
+
+    def unexpected_page(request: Request, exc: Exception) -> Response:
+        logger.exception("admin: unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _error_page(request, 500, "Something went wrong", "the error has been logged; try again")
+
+    wrap(DomainError, domain_page)
+    wrap(StarletteHTTPException, http_page)
+    wrap(RequestValidationError, validation_page)
+    wrap(Exception, unexpected_page)
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        target = "/admin/login?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        if request.headers.get("HX-Request") == "true":
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    app.add_exception_handler(LoginRequired, login_required)
+
+
+def install(app: FastAPI) -> None:
+    STATIC_DIR.mkdir(parents=True, exist_ok=True)
+    app.mount("/admin/static", StaticFiles(directory=str(STATIC_DIR)), name="admin-static")
+    app.include_router(router)
+    install_error_pages(app)
+
+    @app.get("/admin", include_in_schema=False)
+    async def admin_root() -> RedirectResponse:
+        return RedirectResponse("/admin/", status_code=307)
+
+
+__all__ = ["install", "read_session"]

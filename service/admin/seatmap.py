@@ -1,0 +1,301 @@
+"""The seat map: every seat of a floor drawn at its position as SVG, coloured by its state on a
+date (and shift), with who holds it; seats go into and out of maintenance from the map."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from html import escape
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import NotFound, ValidationFailed
+from domain.models import Floor, Shift, Site
+from domain.rules.shifts import windows_overlap
+from domain.services import catalog
+from service.admin.web import CsrfForm, Ops, Staff, redirect, render
+from service.db import SessionDep
+
+router = APIRouter()
+
+CELL_W, CELL_H = 40, 30
+SEAT_W, SEAT_H = 34, 24
+ZONE_GAP_CELLS = 1
+ZONE_HEADER = 22
+MAX_ROW_CELLS = 36
+
+
+@dataclass
+class Holder:
+    lease_id: uuid.UUID
+    shift: str
+    client: str
+    status: str
+    start: date
+    end: date | None
+    window: tuple[int, int]
+
+
+@dataclass
+class SeatView:
+    id: uuid.UUID
+    label: str
+    zone: str
+    x: int
+    y: int
+    status: str
+    holders: list[Holder] = field(default_factory=list)
+    state: str = "free"
+
+
+@dataclass
+class FloorMap:
+    site: Site
+    floor: Floor
+    day: date
+    shift: Shift | None
+    seats: list[SeatView]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for s in self.seats:
+            out[s.state] += 1
+        return dict(out)
+
+
+def seat_state(status: str, holders: list[Holder], window: tuple[int, int] | None) -> str:
+    """free, leased (the chosen shift), leased-full / leased-partial (all shifts), maintenance, retired."""
+    if status != "active":
+        return status
+    if not holders:
+        return "free"
+    if window is not None:
+        return "leased"
+    full = any(h.window[0] == h.window[1] for h in holders)
+    return "leased-full" if full else "leased-partial"
+
+
+FLOOR_SEATS_SQL = """
+SELECT id, label, zone, x, y, status FROM seats WHERE floor_id = $1 AND ($2::uuid IS NULL OR id = $2)
+ORDER BY zone, y, x
+"""
+# the lease rows holding the floor's seats on a day (voided rows and cancelled leases hold nothing)
+FLOOR_HOLDERS_SQL = """
+SELECT ls.seat_id, ls.window_start_min, ls.window_end_min, l.id AS lease_id, l.shift_code, l.status,
+       l.start_date, l.end_date, c.legal_name
+FROM lease_seats ls
+JOIN seats s ON s.id = ls.seat_id
+JOIN leases l ON l.id = ls.lease_id
+JOIN clients c ON c.id = l.client_id
+WHERE s.floor_id = $1 AND ($3::uuid IS NULL OR s.id = $3) AND NOT ls.voided AND l.status <> 'cancelled'
+  AND ls.start_date <= $2 AND (ls.end_date IS NULL OR ls.end_date >= $2)
+"""
+
+
+async def _driver(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session, in the session's transaction: a 1,000-seat floor is
+    read as plain records (SQLAlchemy's per-row result processing would cost more than the query)."""
+    conn = await session.connection()
+    return (await conn.get_raw_connection()).driver_connection
+
+
+async def load_floor_map(session: AsyncSession, site: Site, floor: Floor, day: date, shift: Shift | None,
+                         *, only_seat: uuid.UUID | None = None) -> FloorMap:
+    """Two queries whatever the floor's size: its seats, and the lease rows holding them on `day`
+    (`only_seat`: just that seat of the floor, for its panel)."""
+    conn = await _driver(session)
+    seats = await conn.fetch(FLOOR_SEATS_SQL, floor.id, only_seat)
+    rows = await conn.fetch(FLOOR_HOLDERS_SQL, floor.id, day, only_seat)
+    window = catalog.shift_window(shift) if shift is not None else None
+    holders: dict[uuid.UUID, list[Holder]] = defaultdict(list)
+    for r in rows:
+        w = (r[1], r[2])
+        if window is not None and not windows_overlap(w, window):
+            continue
+        holders[r[0]].append(Holder(r[3], r[4], r[8], r[5], r[6], r[7], w))
+    views = []
+    for sid, label, zone, x, y, status in seats:
+        hs = holders.get(sid)
+        if hs is None:
+            views.append(SeatView(sid, label, zone, x, y, status, [], "free" if status == "active" else status))
+        else:
+            hs.sort(key=lambda h: h.window)
+            views.append(SeatView(sid, label, zone, x, y, status, hs, seat_state(status, hs, window)))
+    return FloorMap(site, floor, day, shift, views)
+
+
+def render_svg(fm: FloorMap, *, highlight: set[uuid.UUID] | None = None, picked: set[str] | None = None) -> Markup:
+    """The floor as one SVG. Zones are laid out as blocks side by side (seat x/y are per zone)."""
+    highlight = highlight or set()
+    picked = picked or set()
+    by_zone: dict[str, list[SeatView]] = defaultdict(list)
+    for s in fm.seats:
+        by_zone[s.zone].append(s)
+    parts: list[str] = []
+    cursor_x = cursor_y = 0  # in cells (x) and pixels (y)
+    row_height = 0
+    width = 0
+    for zone in sorted(by_zone):
+        seats = by_zone[zone]
+        min_x = min(s.x for s in seats)
+        min_y = min(s.y for s in seats)
+        cols = max(s.x for s in seats) - min_x + 1
+        rows = max(s.y for s in seats) - min_y + 1
+        if cursor_x and cursor_x + cols > MAX_ROW_CELLS:
+            cursor_x, cursor_y, row_height = 0, cursor_y + row_height, 0
+        ox, oy = cursor_x * CELL_W, cursor_y
+        parts.append(f'<g class="zone" data-zone="{escape(zone)}">'
+                     f'<text class="zone-label" x="{ox + 2}" y="{oy + 15}">Zone {escape(zone)}</text>')
+        for s in seats:
+            px = ox + (s.x - min_x) * CELL_W
+            py = oy + ZONE_HEADER + (s.y - min_y) * CELL_H
+            cls = "seat " + s.state
+            if s.id in highlight:
+                cls += " highlight"
+            if s.label in picked:
+                cls += " picked"
+            title = escape(seat_title(s))
+            short = escape(s.label.rsplit("-", 1)[-1])
+            parts.append(
+                f'<g class="{cls}" data-seat="{s.id}" data-label="{escape(s.label)}" data-state="{s.state}" '
+                f'transform="translate({px},{py})"><title>{title}</title>'
+                f'<rect width="{SEAT_W}" height="{SEAT_H}" rx="4"/><text x="{SEAT_W // 2}" y="16">{short}</text></g>'
+            )
+        parts.append("</g>")
+        cursor_x += cols + ZONE_GAP_CELLS
+        width = max(width, cursor_x * CELL_W)
+        row_height = max(row_height, ZONE_HEADER + rows * CELL_H + 12)
+    height = cursor_y + row_height
+    return Markup(
+        f'<svg class="seatmap" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {max(width, CELL_W)} {max(height, CELL_H)}" '
+        f'width="{max(width, CELL_W)}" height="{max(height, CELL_H)}" role="img" '
+        f'aria-label="Seat map of {escape(fm.floor.name)}">' + "".join(parts) + "</svg>"
+    )
+
+
+def seat_title(s: SeatView) -> str:
+    if s.status != "active":
+        return f"{s.label}: {s.status}"
+    if not s.holders:
+        return f"{s.label}: free"
+    held = "; ".join(f"{h.shift} {h.client} (lease {str(h.lease_id)[:8]}, {h.status})" for h in s.holders)
+    return f"{s.label}: {held}"
+
+
+def parse_day(value: str | None, default: date) -> date:
+    if not value:
+        return default
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationFailed("not a date (YYYY-MM-DD)", field="day") from exc
+
+
+async def site_shifts(session: AsyncSession, site_id: uuid.UUID) -> list[Shift]:
+    return list((await session.scalars(select(Shift).where(Shift.site_id == site_id).order_by(Shift.starts_at))).all())
+
+
+async def site_floors(session: AsyncSession, site_id: uuid.UUID) -> list[Floor]:
+    return list((await session.scalars(
+        select(Floor).where(Floor.site_id == site_id).order_by(Floor.level, Floor.name)
+    )).all())
+
+
+async def resolve_shift(session: AsyncSession, site: Site, code: str | None) -> Shift | None:
+    if not code:
+        return None
+    return await catalog.get_shift(session, site.id, code)
+
+
+@router.get("/map", response_model=None)
+async def map_index(user: Staff, session: SessionDep) -> Response:
+    site = await session.scalar(select(Site).order_by(Site.code).limit(1))
+    if site is None:
+        return RedirectResponse("/admin/?flash=No+site+yet", status_code=303)
+    return RedirectResponse(f"/admin/sites/{site.id}/map", status_code=303)
+
+
+@router.get("/sites/{site_id}/map", response_class=HTMLResponse)
+async def floor_map_page(
+    request: Request, site_id: uuid.UUID, user: Staff, session: SessionDep,
+    floor_id: uuid.UUID | None = None, shift: Annotated[str | None, Query(max_length=32)] = None,
+    day: Annotated[str | None, Query(max_length=10)] = None, seat: uuid.UUID | None = None,
+) -> HTMLResponse:
+    site = await catalog.get_site(session, site_id)
+    floors = await site_floors(session, site.id)
+    shifts = await site_shifts(session, site.id)
+    sites = (await session.scalars(select(Site).order_by(Site.code))).all()
+    the_day = parse_day(day, catalog.site_today(site))
+    if not floors:
+        return render(request, "map.html", {"site": site, "sites": sites, "floors": [], "shifts": shifts,
+                                            "day": the_day, "shift": shift or "", "fm": None})
+    floor = next((f for f in floors if f.id == floor_id), floors[0])
+    chosen = await resolve_shift(session, site, shift)
+    fm = await load_floor_map(session, site, floor, the_day, chosen)
+    panel = None
+    if seat is not None:
+        panel = await seat_panel_context(session, seat, the_day, chosen)
+    return render(request, "map.html", {
+        "site": site, "sites": sites, "floors": floors, "floor": floor, "shifts": shifts, "day": the_day,
+        "shift": chosen.code if chosen else "", "fm": fm, "svg": render_svg(fm), "counts": fm.counts(),
+        "panel": panel,
+    })
+
+
+async def seat_panel_context(session: AsyncSession, seat_id: uuid.UUID, day: date, shift: Shift | None) -> dict[str, Any]:
+    seat = await catalog.get_seat(session, seat_id)
+    site = await catalog.get_site(session, seat.site_id)
+    floor = await catalog.get_floor(session, seat.floor_id)
+    view = (await load_floor_map(session, site, floor, day, shift, only_seat=seat.id)).seats[0]
+    return {"seat": seat, "view": view, "site": site, "floor": floor, "day": day,
+            "shift": shift.code if shift else ""}
+
+
+@router.get("/seats/{seat_id}/panel", response_class=HTMLResponse)
+async def seat_panel(
+    request: Request, seat_id: uuid.UUID, user: Staff, session: SessionDep,
+    shift: Annotated[str | None, Query(max_length=32)] = None, day: Annotated[str | None, Query(max_length=10)] = None,
+) -> HTMLResponse:
+    seat = await catalog.get_seat(session, seat_id)
+    site = await catalog.get_site(session, seat.site_id)
+    ctx = await seat_panel_context(session, seat_id, parse_day(day, catalog.site_today(site)),
+                                   await resolve_shift(session, site, shift))
+    return render(request, "_seat_panel.html", {"panel": ctx})
+
+
+@router.post("/seats/{seat_id}/status", response_model=None)
+async def seat_status(request: Request, seat_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
+    """Into or out of maintenance. A seat in maintenance is never offered or booked."""
+    status = str(form.get("status", ""))
+    if status not in ("active", "maintenance"):
+        raise ValidationFailed("status must be active or maintenance", field="status")
+    seat = await catalog.get_seat(session, seat_id)
+    if seat.status == "retired":
+        raise ValidationFailed("a retired seat stays retired", field="status")
+    await catalog.update_seat(session, user, seat, {"status": status})
+    site = await catalog.get_site(session, seat.site_id)
+    day = parse_day(str(form.get("day") or ""), catalog.site_today(site))
+    shift_code = str(form.get("shift") or "")
+    if request.headers.get("HX-Request") == "true":
+        ctx = await seat_panel_context(session, seat.id, day, await resolve_shift(session, site, shift_code))
+        what = "in maintenance" if status == "maintenance" else "back in service"
+        return render(request, "_seat_panel.html", {"panel": ctx, "flash": f"{seat.label} is {what}"})
+    return redirect(request, f"/admin/sites/{site.id}/map?floor_id={seat.floor_id}&day={day}&shift={shift_code}"
+                             f"&seat={seat.id}")
+
+
+async def get_floor_of_site(session: AsyncSession, site: Site, floor_id: uuid.UUID | None) -> Floor | None:
+    floors = await site_floors(session, site.id)
+    if floor_id is None:
+        return floors[0] if floors else None
+    floor = next((f for f in floors if f.id == floor_id), None)
+    if floor is None:
+        raise NotFound("floor not found")
+    return floor

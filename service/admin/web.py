@@ -1,0 +1,283 @@
+"""What every admin page shares: templates, the signed session cookie, CSRF, role guards, forms."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import DomainError, Forbidden
+from domain.models import User
+from domain.models.user import STAFF_ROLES
+from domain.rules.money import format_money
+from service.auth import Principal
+from service.db import SessionDep
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+COOKIE = "sl_admin"
+PRE_COOKIE = "sl_admin_pre"
+SESSION_TTL_SECONDS = 12 * 3600  # one working shift and a bit
+OPS_ROLES = ("admin", "facility_staff")
+FINANCE_ROLES = ("admin", "finance")
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals["money"] = lambda amount, currency: format_money(int(amount or 0), currency)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+def kpi(value: Any) -> str:
+    """A KPI figure as people read it: durations of percentiles, plain counts."""
+    if isinstance(value, dict):
+        if "p50_seconds" in value:
+            n = value.get("count", 0)
+            if not n:
+                return "no data yet"
+            return (f"median {duration(value.get('p50_seconds'))} · p99 {duration(value.get('p99_seconds'))}"
+                    f" · max {duration(value.get('max_seconds'))} (n={n})")
+        return ", ".join(f"{k.replace('_', ' ')} {kpi(v)}" for k, v in value.items())
+    if value is None:
+        return "—"
+    return str(value)
+
+
+templates.env.filters["kpi"] = kpi
+templates.env.globals["vendor"] = lambda name: (STATIC_DIR / "vendor" / name).is_file()
+
+
+class LoginRequired(Exception):
+    """No valid admin session: the handler sends the browser to the login page."""
+
+
+# ---- the session cookie: base64(json).hmac, keyed from the server secret -------------------
+
+def _key(request: Request) -> bytes:
+    secret: str = request.app.state.settings.secret_key
+    return hashlib.sha256(b"seatlease-admin-session\x00" + secret.encode()).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(request: Request, message: str) -> str:
+    return _b64(hmac.new(_key(request), message.encode(), hashlib.sha256).digest())
+
+
+def sign_session(request: Request, user_id: uuid.UUID) -> str:
+    payload = _b64(json.dumps({"u": str(user_id), "n": secrets.token_urlsafe(16),
+                               "exp": int(time.time()) + SESSION_TTL_SECONDS}).encode())
+    return f"{payload}.{_mac(request, 'session:' + payload)}"
+
+
+def read_session(request: Request) -> dict[str, Any] | None:
+    raw = request.cookies.get(COOKIE)
+    if not raw or raw.count(".") != 1:
+        return None
+    payload, mac = raw.split(".")
+    if not hmac.compare_digest(mac, _mac(request, "session:" + payload)):
+        return None
+    try:
+        data: dict[str, Any] = json.loads(_unb64(payload))
+    except ValueError:
+        return None
+    if int(data.get("exp", 0)) < time.time():
+        return None
+    return data
+
+
+def cookie_secure(request: Request) -> bool:
+    return bool(request.app.state.settings.cookie_secure) or request.url.scheme == "https"
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax",
+                        secure=cookie_secure(request), path="/admin")
+
+
+# ---- CSRF: a token bound to the session (or, before login, to a random pre-session cookie) --
+
+def csrf_token(request: Request) -> str:
+    session = getattr(request.state, "admin_session", None) or read_session(request)
+    if session is not None:
+        return _mac(request, "csrf:" + str(session["n"]))
+    nonce = getattr(request.state, "pre_nonce", None) or request.cookies.get(PRE_COOKIE)
+    if not nonce:
+        nonce = secrets.token_urlsafe(16)
+        request.state.pre_nonce_new = nonce
+    request.state.pre_nonce = nonce
+    return _mac(request, "csrf-pre:" + nonce)
+
+
+async def check_csrf(request: Request) -> dict[str, Any]:
+    """The form of a state-changing request, after its CSRF token checks out (403 otherwise)."""
+    form = dict(await request.form())
+    sent = str(form.get("csrf_token") or request.headers.get("X-CSRF-Token") or "")
+    session = getattr(request.state, "admin_session", None) or read_session(request)
+    if session is not None:
+        expected = _mac(request, "csrf:" + str(session["n"]))
+    else:
+        nonce = request.cookies.get(PRE_COOKIE, "")
+        expected = _mac(request, "csrf-pre:" + nonce) if nonce else ""
+    if not expected or not hmac.compare_digest(sent, expected):
+        raise Forbidden("the form expired or did not come from this site; reload the page and try again")
+    return {k: v for k, v in form.items() if k != "csrf_token"}
+
+
+CsrfForm = Annotated[dict[str, Any], Depends(check_csrf)]
+
+
+# ---- who is signed in, and what they may do -------------------------------------------------
+
+async def current_staff(request: Request, session: SessionDep) -> Principal:
+    data = read_session(request)
+    if data is None:
+        raise LoginRequired()
+    try:
+        user_id = uuid.UUID(str(data["u"]))
+    except (KeyError, ValueError) as exc:
+        raise LoginRequired() from exc
+    user = await session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+    if user is None or user.role not in STAFF_ROLES:
+        raise LoginRequired()
+    request.state.admin_session = data
+    principal = Principal(user.id, user.role, None, user.email)
+    request.state.principal = principal
+    return principal
+
+
+def require(*roles: str) -> Any:
+    async def dep(principal: Principal = Depends(current_staff)) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(f"this page needs one of the roles: {', '.join(roles)}")
+        return principal
+
+    return Depends(dep)
+
+
+Staff = Annotated[Principal, Depends(current_staff)]  # admin, facility_staff, finance
+Ops = Annotated[Principal, require(*OPS_ROLES)]
+Finance = Annotated[Principal, require(*FINANCE_ROLES)]
+
+
+def can(principal: Principal | None, what: str) -> bool:
+    if principal is None:
+        return False
+    return principal.role in {"ops": OPS_ROLES, "finance": FINANCE_ROLES}[what]
+
+
+# ---- rendering -----------------------------------------------------------------------------
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    ctx = {
+        "request": request, "user": principal, "csrf_token": csrf_token(request),
+        "can_ops": can(principal, "ops"), "can_finance": can(principal, "finance"),
+        "is_htmx": request.headers.get("HX-Request") == "true",
+        "nav": nav_items(), **(context or {}),
+    }
+    response = templates.TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
+    new_nonce = getattr(request.state, "pre_nonce_new", None)
+    if new_nonce:
+        set_cookie(request, response, PRE_COOKIE, new_nonce, 3600)
+    return response
+
+
+def redirect(request: Request, url: str, flash: str | None = None) -> Response:
+    """After a successful POST: see-other for a plain form, HX-Redirect for htmx."""
+    if flash:
+        url += ("&" if "?" in url else "?") + "flash=" + _quote(flash)
+    if request.headers.get("HX-Request") == "true":
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+def nav_items() -> list[tuple[str, str, str]]:
+    """(label, path, who) of the side navigation; optional parts show when they are installed."""
+    from service.admin import integrations
+
+    items = [("Dashboard", "/admin/", "all"), ("Seat map", "/admin/map", "all"), ("Leases", "/admin/leases", "all"),
+             ("Clients", "/admin/clients", "all"), ("Devices", "/admin/devices", "ops")]
+    if integrations.provisioning_available():
+        items.append(("Provisioning", "/admin/provisioning", "ops"))
+    if integrations.billing_available():
+        items.append(("Billing", "/admin/billing", "finance"))
+    return items
+
+
+# ---- forms ---------------------------------------------------------------------------------
+
+M = TypeVar("M", bound=BaseModel)
+
+# messages of model-level validators, and the field they are about
+_MODEL_ERRORS = {"seat_count or seat_ids": "seat_count", "end_date is before": "end_date",
+                 "seat_ids must be unique": "seat_labels"}
+
+
+def validate_form(model: type[M], data: dict[str, Any]) -> tuple[M | None, dict[str, str]]:
+    """The API's own schema checks the form: the same rules, errors keyed by field."""
+    try:
+        return model.model_validate(data), {}
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for e in exc.errors():
+            loc = [str(p) for p in e.get("loc", ())]
+            msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+            name = loc[0] if loc else next((f for k, f in _MODEL_ERRORS.items() if k in msg), "__all__")
+            errors.setdefault(name, msg)
+        return None, errors
+
+
+async def attempt(session: AsyncSession, work: Callable[[], Awaitable[Any]]) -> tuple[Any, DomainError | None]:
+    """Run a service call in a savepoint: on a domain error nothing it wrote stays, and the page
+    shows the error next to its field instead of an error page."""
+    try:
+        async with session.begin_nested():
+            return await work(), None
+    except DomainError as exc:
+        return None, exc
+
+
+def blank_to_none(data: dict[str, Any], *names: str) -> dict[str, Any]:
+    out = dict(data)
+    for n in names:
+        if isinstance(out.get(n), str) and not out[n].strip():
+            out[n] = None
+    return out

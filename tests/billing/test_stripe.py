@@ -1,0 +1,277 @@
+"""Stripe through the official SDK, over real HTTP, against the local stand-in: push, retries,
+idempotency, mismatch flagging, webhooks (signature, duplicates, order)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+import stripe
+
+from billing import worker
+from billing.run import create_run
+from billing.stripe_gateway import StripeGateway
+from domain.services.audit import SystemActor
+from service.settings import Settings
+from tests.billing.conftest import invoices_of, run_month
+from tests.factories import lease_body, make_world
+
+
+@pytest.fixture
+def gateway(standin):
+    return StripeGateway("sk_test_standin", standin.base_url, timeout=0.5)
+
+
+@pytest.fixture(autouse=True)
+def clean_standin(standin):
+    standin.failures.clear()
+    standin.amount_due_skew = 0
+    standin.timeout_seconds = 1.5
+    return
+
+
+async def billed(staff, finance, fresh_year, db, **kw):
+    y = fresh_year()
+    w = await make_world(staff)
+    await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-01-01", seat_count=2, **kw))
+    await run_month(finance, f"{y}-01")
+    (inv,) = await invoices_of(finance, w.client["id"], f"{y}-01")
+    # only this invoice is due for the push in this test: park every other pending one
+    await db.execute("UPDATE invoices SET stripe_next_attempt_at = now() + interval '1 day' "
+                     "WHERE stripe_state IN ('pending','void_pending') AND id <> $1", uuid.UUID(inv["id"]))
+    return w, inv
+
+
+async def push_until_quiet(maker, gateway, db, invoice_id):
+    outcomes = []
+    for _ in range(10):
+        # back-off moved it into the future: let it be due now
+        await db.execute("UPDATE invoices SET stripe_next_attempt_at = now() WHERE id = $1 "
+                         "AND stripe_state IN ('pending', 'void_pending')", uuid.UUID(invoice_id))
+        outcome = await worker.sync_next_invoice(maker, gateway)
+        if outcome is None:
+            break
+        outcomes.append(outcome)
+    return outcomes
+
+
+async def test_push_creates_customer_items_finalizes_and_sends(staff, finance, fresh_year, db, maker, gateway, standin):
+    w, inv = await billed(staff, finance, fresh_year, db)
+    assert await push_until_quiet(maker, gateway, db, inv["id"]) == ["synced"]
+    got = await finance.get(f"/v1/invoices/{inv['id']}")
+    assert got["stripe_state"] == "synced"
+    assert got["stripe_invoice_id"].startswith("in_")
+    remote = standin.invoices[got["stripe_invoice_id"]]
+    assert remote["status"] == "open"
+    assert remote["id"] in standin.sent
+    assert remote["collection_method"] == "send_invoice"
+    assert remote["days_until_due"] == 30
+    assert remote["amount_due"] == inv["total_minor"]
+    assert remote["metadata"]["seatlease_invoice_id"] == inv["id"]
+    non_zero = [x for x in inv["lines"] if x["amount_minor"]]
+    assert len(remote["lines"]["data"]) == len(non_zero) + 1  # + the tax item
+    cust = await db.fetchval("SELECT stripe_customer_id FROM clients WHERE id = $1", uuid.UUID(w.client["id"]))
+    assert cust == remote["customer"]
+
+    # a credit note follows the invoice to Stripe, once
+    cn = await finance.post(f"/v1/invoices/{inv['id']}/credit-notes", {"reason": "goodwill", "amount_minor": 1000})
+    assert await worker.sync_next_credit_note(maker, gateway) == "synced"
+    assert await worker.sync_next_credit_note(maker, gateway) is None
+    (remote_cn,) = [c for c in standin.credit_notes.values()
+                    if c["metadata"].get("seatlease_credit_note_id") == cn["id"]]
+    assert remote_cn["amount"] == cn["total_minor"]
+    assert remote_cn["invoice"] == remote["id"]
+
+
+async def test_outage_delays_but_never_duplicates(staff, finance, fresh_year, db, maker, gateway, standin):
+    w, inv = await billed(staff, finance, fresh_year, db)
+    before = len(standin.invoices)
+    # timeouts, 500s, 429s, and requests that Stripe carried out but whose answer was lost
+    standin.fail_next("timeout")
+    assert await worker.sync_next_invoice(maker, gateway) == "retry"
+    row = await db.fetchrow("SELECT stripe_state, stripe_attempts, stripe_next_attempt_at > now() AS later, "
+                            "stripe_last_error FROM invoices WHERE id = $1", uuid.UUID(inv["id"]))
+    assert row["stripe_state"] == "pending"
+    assert row["stripe_attempts"] == 1
+    assert row["later"]
+    assert "APIConnectionError" in row["stripe_last_error"]
+    assert await worker.sync_next_invoice(maker, gateway) is None  # backing off: not due yet
+    outcomes = []
+    for failure in ("500", "lost", "429", "lost", "timeout", "lost"):
+        standin.fail_next(failure)
+        outcomes += await push_until_quiet(maker, gateway, db, inv["id"])
+    assert outcomes[-1] == "synced"
+    assert outcomes.count("synced") == 1
+    got = await finance.get(f"/v1/invoices/{inv['id']}")
+    assert got["stripe_state"] == "synced"
+    # the timed-out requests may have reached Stripe: idempotency keys made the repeats harmless
+    assert len(standin.invoices) == before + 1
+    remote = standin.invoices[got["stripe_invoice_id"]]
+    assert remote["amount_due"] == inv["total_minor"]
+    assert len(remote["lines"]["data"]) == len([x for x in inv["lines"] if x["amount_minor"]]) + 1
+    assert len({c["metadata"]["seatlease_client_id"] for c in standin.customers.values()
+                if c["metadata"].get("seatlease_client_id") == w.client["id"]}) == 1
+    assert sum(1 for c in standin.customers.values()
+               if c["metadata"].get("seatlease_client_id") == w.client["id"]) == 1
+
+
+async def test_same_key_other_params_is_stripes_idempotency_error(gateway):
+    client = gateway.client
+    opts = {"idempotency_key": f"test-{uuid.uuid4()}"}
+    a = await client.v1.customers.create_async({"name": "A"}, opts)
+    b = await client.v1.customers.create_async({"name": "A"}, opts)
+    assert a.id == b.id
+    with pytest.raises(stripe.IdempotencyError):
+        await client.v1.customers.create_async({"name": "B"}, opts)
+
+
+async def test_amount_mismatch_is_flagged_not_sent(staff, finance, fresh_year, db, maker, gateway, standin):
+    _, inv = await billed(staff, finance, fresh_year, db)
+    standin.amount_due_skew = 1
+    assert await push_until_quiet(maker, gateway, db, inv["id"]) == ["failed"]
+    got = await finance.get(f"/v1/invoices/{inv['id']}")
+    assert got["stripe_mismatch"] is True
+    assert got["stripe_state"] == "failed"
+    assert got["stripe_invoice_id"] not in standin.sent
+    kpis = await finance.get("/v1/reports/kpis")
+    assert kpis["billing"]["stripe_mismatches"] >= 1
+
+
+async def test_worker_runs_queued_runs_and_without_key_keeps_invoices_internal(staff, finance, fresh_year, db, maker,
+                                                                                standin):
+    y = fresh_year()
+    w = await make_world(staff)
+    await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-05-01", seat_count=1))
+    async with maker() as session, session.begin():
+        run = await create_run(session, SystemActor("test"), f"{y}-05")
+    calls = len(standin.requests)
+    result = await worker.run_once(maker, Settings(STRIPE_API_KEY=None))
+    assert result["runs"] == 1
+    assert result["invoices_synced"] == 0
+    row = await db.fetchrow("SELECT status, invoices_count FROM billing_runs WHERE id = $1", run.id)
+    assert row["status"] == "done"
+    (inv,) = await invoices_of(finance, w.client["id"], f"{y}-05")
+    assert inv["status"] == "issued"
+    assert inv["stripe_invoice_id"] is None
+    assert len(standin.requests) == calls  # nothing went out
+
+
+async def test_worker_with_settings_pushes_through_stripe_api_base(staff, finance, fresh_year, db, maker, standin):
+    _, inv = await billed(staff, finance, fresh_year, db)
+    settings = Settings(STRIPE_API_KEY="sk_test_standin", STRIPE_API_BASE=standin.base_url)
+    result = await worker.run_once(maker, settings)
+    assert result["invoices_synced"] >= 1
+    assert (await finance.get(f"/v1/invoices/{inv['id']}"))["stripe_state"] == "synced"
+
+
+async def post_event(http, payload, signature):
+    return await http.post("/v1/billing/stripe/webhook", content=payload,
+                           headers={"Stripe-Signature": signature, "Content-Type": "application/json"})
+
+
+@pytest.fixture
+def webhook_secret(app, standin):
+    old = app.state.settings.stripe_webhook_secret
+    app.state.settings.stripe_webhook_secret = standin.webhook_secret
+    yield standin.webhook_secret
+    app.state.settings.stripe_webhook_secret = old
+
+
+async def test_webhooks_verified_deduplicated_and_order_independent(
+        staff, finance, fresh_year, db, maker, gateway, standin, http, webhook_secret):
+    _, inv = await billed(staff, finance, fresh_year, db)
+    await push_until_quiet(maker, gateway, db, inv["id"])
+    sid = (await finance.get(f"/v1/invoices/{inv['id']}"))["stripe_invoice_id"]
+
+    # wrong signature, stale signature: 400, nothing stored
+    payload, _ = standin.signed_event("invoice.paid", standin.pay(sid))
+    event_id = json.loads(payload)["id"]
+    bad = await post_event(http, payload, standin.sign(payload, secret="whsec_wrong"))
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    stale = await post_event(http, payload, standin.sign(payload, timestamp=int(time.time()) - 3600))
+    assert stale.status_code == 400
+    tampered = await post_event(http, payload.replace(b'"invoice.paid"', b'"invoice.voided"'), standin.sign(payload))
+    assert tampered.status_code == 400
+    assert await db.fetchval("SELECT count(*) FROM stripe_events WHERE id = $1", event_id) == 0
+
+    # a late payment failure arrives after the payment: still paid
+    failed_payload, failed_sig = standin.signed_event("invoice.payment_failed", {**standin.invoices[sid], "status": "open"})
+    ok = await post_event(http, payload, standin.sign(payload))
+    assert ok.status_code == 200
+    assert ok.json()["outcome"] == "paid"
+    dup = await post_event(http, payload, standin.sign(payload))
+    assert dup.status_code == 200
+    assert dup.json()["outcome"] == "duplicate"
+    late = await post_event(http, failed_payload, failed_sig)
+    assert late.status_code == 200
+    got = await finance.get(f"/v1/invoices/{inv['id']}")
+    assert got["status"] == "paid"
+    assert got["payment_failed_at"] is None
+    pays = await db.fetch("SELECT amount_minor FROM payments WHERE invoice_id = $1", uuid.UUID(inv["id"]))
+    assert [p["amount_minor"] for p in pays] == [inv["total_minor"]]
+    # a second, distinct paid event for the same invoice does not pay twice
+    again, sig = standin.signed_event("invoice.paid", standin.invoices[sid])
+    assert (await post_event(http, again, sig)).json()["outcome"] == "already paid"
+    assert await db.fetchval("SELECT count(*) FROM payments WHERE invoice_id = $1", uuid.UUID(inv["id"])) == 1
+    # a paid invoice can no longer be voided
+    await finance.post(f"/v1/invoices/{inv['id']}/void", {"reason": "x"}, expect=409)
+    # the statement shows the payment and a settled balance
+    st = await finance.get(f"/v1/clients/{inv['client_id']}/statements/{inv['period']}")
+    (sec,) = st["currencies"]
+    assert [p["amount_minor"] for p in sec["payments"]] == [inv["total_minor"]]
+    assert sec["closing_balance_minor"] == 0
+    assert sec["aging"]["total"] == 0
+
+
+async def test_payment_failed_then_void_webhooks(staff, finance, fresh_year, db, maker, gateway, standin, http,
+                                                 webhook_secret):
+    _, inv = await billed(staff, finance, fresh_year, db)
+    await push_until_quiet(maker, gateway, db, inv["id"])
+    sid = (await finance.get(f"/v1/invoices/{inv['id']}"))["stripe_invoice_id"]
+    r = await post_event(http, *standin.signed_event("invoice.payment_failed", standin.invoices[sid]))
+    assert r.json()["outcome"] == "payment failed"
+    got = await finance.get(f"/v1/invoices/{inv['id']}")
+    assert got["status"] == "issued"
+    assert got["payment_failed_at"] is not None
+    r = await post_event(http, *standin.signed_event("invoice.voided", {**standin.invoices[sid], "status": "void"}))
+    assert r.json()["outcome"] == "void"
+    assert (await finance.get(f"/v1/invoices/{inv['id']}"))["status"] == "void"
+    # a paid event arriving after the void changes nothing
+    r = await post_event(http, *standin.signed_event("invoice.paid", standin.invoices[sid]))
+    assert r.json()["outcome"].startswith("ignored")
+
+
+async def test_void_is_pushed_to_stripe(staff, finance, fresh_year, db, maker, gateway, standin):
+    _, inv = await billed(staff, finance, fresh_year, db)
+    await push_until_quiet(maker, gateway, db, inv["id"])
+    await finance.post(f"/v1/invoices/{inv['id']}/void", {"reason": "duplicate"}, expect=200)
+    standin.fail_next("500")
+    assert await push_until_quiet(maker, gateway, db, inv["id"]) == ["retry", "synced"]
+    got = await finance.get(f"/v1/invoices/{inv['id']}")
+    assert got["stripe_state"] == "synced"
+    assert standin.invoices[got["stripe_invoice_id"]]["status"] == "void"
+
+
+async def test_standin_answers_in_the_shapes_of_stripes_fixtures(gateway, standin):
+    fixtures = standin.fixtures
+    client = gateway.client
+    cus = await client.v1.customers.create_async({"name": "Shape"})
+    inv = await client.v1.invoices.create_async({"customer": cus.id, "currency": "php", "days_until_due": 15,
+                                                 "collection_method": "send_invoice"})
+    item = await client.v1.invoice_items.create_async({"customer": cus.id, "invoice": inv.id, "amount": 1234,
+                                                       "currency": "php"})
+    final = await client.v1.invoices.finalize_invoice_async(inv.id)
+    note = await client.v1.credit_notes.create_async({"invoice": inv.id, "amount": 100})
+    assert set(standin.customers[cus.id]) == set(fixtures["customer"])
+    assert set(standin.items[item.id]) == set(fixtures["invoiceitem"])
+    # days_until_due is part of Stripe's invoice object for send_invoice collection
+    assert set(standin.invoices[inv.id]) - {"days_until_due"} == set(fixtures["invoice"])
+    assert set(standin.credit_notes[note.id]) == set(fixtures["credit_note"])
+    assert set(standin.event("invoice.paid", {})) == set(fixtures["event"])
+    # and the SDK parses them into its typed objects
+    assert isinstance(final, stripe.Invoice)
+    assert final.amount_due == 1234
+    assert isinstance(note, stripe.CreditNote)

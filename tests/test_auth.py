@@ -1,0 +1,193 @@
+"""Token endpoint (password and client_credentials grants), token checks and roles (PRODUCT.md)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from jose import jwt
+
+from service.auth import ALGORITHM, hash_secret
+from service.settings import get_settings
+from tests.conftest import make_user, token_for
+from tests.factories import Api, lease_body, make_world, uniq
+
+
+def _claims(**over: Any) -> dict[str, Any]:
+    s = get_settings()
+    now = int(time.time())
+    claims = {"sub": str(uuid.uuid4()), "role": "admin", "cid": None, "name": "forged", "iss": s.jwt_issuer,
+              "aud": s.jwt_audience, "iat": now, "nbf": now, "exp": now + 300}
+    claims.update(over)
+    return {k: v for k, v in claims.items() if v is not ...}
+
+
+def _b64(obj: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+
+def _is_problem(r: httpx.Response, status: int) -> bool:
+    return r.status_code == status and r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_password_grant_and_wrong_password(http: httpx.AsyncClient, db) -> None:  # type: ignore[no-untyped-def]
+    email, password = await make_user(db, "facility_staff")
+    r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": email.upper(), "password": password})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["token_type"] == "bearer"
+    assert 0 < body["expires_in"] <= 3600
+    claims = jwt.get_unverified_claims(body["access_token"])
+    assert claims["role"] == "facility_staff"
+    assert claims["exp"] - claims["iat"] == body["expires_in"]
+    assert jwt.get_unverified_header(body["access_token"])["alg"] == ALGORITHM
+    ok = await http.get("/v1/sites", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert ok.status_code == 200
+
+    for data in ({"grant_type": "password", "username": email, "password": password + "x"},
+                 {"grant_type": "password", "username": "nobody@seatlease-example.com", "password": password}):
+        r = await http.post("/v1/auth/token", data=data)
+        assert _is_problem(r, 401), r.text
+        assert r.headers["www-authenticate"] == "Bearer"
+        assert password not in r.text
+
+    r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": email})
+    assert _is_problem(r, 422)
+    assert r.json()["field"] == "username"
+    r = await http.post("/v1/auth/token", data={"grant_type": "authorization_code", "code": "x"})
+    assert _is_problem(r, 422)
+    assert r.json()["field"] == "grant_type"
+    r = await http.post("/v1/auth/token", data={})
+    assert _is_problem(r, 422)
+    assert r.json()["field"] == "grant_type"
+
+
+async def test_a_deactivated_login_gets_no_token(http: httpx.AsyncClient, db) -> None:  # type: ignore[no-untyped-def]
+    email, password = await make_user(db, "finance")
+    await db.execute("UPDATE users SET active = false WHERE email = $1", email)
+    r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": email, "password": password})
+    assert _is_problem(r, 401)
+
+
+async def test_client_credentials_grant(http: httpx.AsyncClient, db, staff: Api) -> None:  # type: ignore[no-untyped-def]
+    mine = await staff.post("/v1/clients", {"legal_name": f"Machine {uniq()}", "billing_email": "m@machine-example.com"})
+    other = await staff.post("/v1/clients", {"legal_name": f"Other {uniq()}", "billing_email": "o@machine-example.com"})
+    key, secret = f"ck_{uuid.uuid4().hex[:12]}", f"cs_{uuid.uuid4().hex}"
+    await db.execute("INSERT INTO api_clients (client_key, secret_hash, role, client_id) VALUES ($1, $2, 'client_admin', $3)",
+                     key, hash_secret(secret), uuid.UUID(mine["id"]))
+    stored = await db.fetchval("SELECT secret_hash FROM api_clients WHERE client_key = $1", key)
+    assert secret not in stored
+
+    r = await http.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": key,
+                                                 "client_secret": secret})
+    assert r.status_code == 200, r.text
+    api = Api(http, r.json()["access_token"])
+    assert (await api.get(f"/v1/clients/{mine['id']}"))["id"] == mine["id"]
+    r404 = await api.call("GET", f"/v1/clients/{other['id']}")
+    assert _is_problem(r404, 404)
+    assert [c["id"] for c in (await api.get("/v1/clients"))["items"]] == [mine["id"]]
+
+    for data in ({"grant_type": "client_credentials", "client_id": key, "client_secret": secret + "x"},
+                 {"grant_type": "client_credentials", "client_id": "ck_unknown", "client_secret": secret}):
+        r = await http.post("/v1/auth/token", data=data)
+        assert _is_problem(r, 401)
+    r = await http.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": key})
+    assert _is_problem(r, 422)
+    assert r.json()["field"] == "client_id"
+
+
+def _forged_tokens() -> dict[str, str]:
+    s = get_settings()
+    now = int(time.time())
+    return {
+        "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_claims())}.",
+        "alg none, no dot": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_claims())}",
+        "HS512 with the right key": jwt.encode(_claims(), s.secret_key, algorithm="HS512"),
+        "HS256 with another key": jwt.encode(_claims(), "another-key-" + "x" * 32, algorithm="HS256"),
+        "wrong audience": jwt.encode(_claims(aud="someone-else"), s.secret_key, algorithm=ALGORITHM),
+        "no audience": jwt.encode(_claims(aud=...), s.secret_key, algorithm=ALGORITHM),
+        "wrong issuer": jwt.encode(_claims(iss="evil"), s.secret_key, algorithm=ALGORITHM),
+        "no issuer": jwt.encode(_claims(iss=...), s.secret_key, algorithm=ALGORITHM),
+        "client role without a client": jwt.encode(_claims(role="client_admin"), s.secret_key, algorithm=ALGORITHM),
+        "unknown role": jwt.encode(_claims(role="root"), s.secret_key, algorithm=ALGORITHM),
+        "expired": jwt.encode(_claims(iat=now - 4000, nbf=now - 4000, exp=now - 60), s.secret_key, algorithm=ALGORITHM),
+        "no expiry": jwt.encode(_claims(exp=...), s.secret_key, algorithm=ALGORITHM),
+        "no subject": jwt.encode(_claims(sub=...), s.secret_key, algorithm=ALGORITHM),
+        "subject not a uuid": jwt.encode(_claims(sub="root"), s.secret_key, algorithm=ALGORITHM),
+        "garbage": "not.a.token",
+        "empty": "",
+    }
+
+
+@pytest.mark.parametrize("name", list(_forged_tokens()))
+async def test_forged_and_stale_tokens_are_refused(http: httpx.AsyncClient, name: str) -> None:
+    token = _forged_tokens()[name]
+    r = await http.get("/v1/audit-events", headers={"Authorization": f"Bearer {token}"})
+    assert _is_problem(r, 401), (name, r.status_code, r.text)
+
+
+async def test_the_right_token_is_accepted(http: httpx.AsyncClient, db) -> None:  # type: ignore[no-untyped-def]
+    """The control for the forged tokens: the same claims, signed as the server signs, pass."""
+    email, _ = await make_user(db, "admin")
+    user_id = await db.fetchval("SELECT id FROM users WHERE email = $1", email)
+    token = jwt.encode(_claims(sub=str(user_id)), get_settings().secret_key, algorithm=ALGORITHM)
+    r = await http.get("/v1/audit-events", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+
+
+async def test_no_token_or_another_scheme(http: httpx.AsyncClient) -> None:
+    assert _is_problem(await http.get("/v1/sites"), 401)
+    assert _is_problem(await http.get("/v1/sites", headers={"Authorization": "Basic YWRtaW46YWRtaW4="}), 401)
+
+
+async def test_roles(http: httpx.AsyncClient, db, admin: Api, client_login) -> None:  # type: ignore[no-untyped-def]
+    w = await make_world(admin)
+    cid = w.client["id"]
+    roles = {role: Api(http, await token_for(http, *await make_user(db, role))) for role in
+             ("facility_staff", "finance")}
+    roles["admin"] = admin
+    roles["client_admin"] = await client_login(cid, "client_admin")
+    roles["client_viewer"] = await client_login(cid, "client_viewer")
+    lease = await admin.post("/v1/leases", lease_body(w, seat_count=1, discount_pct="50"))
+    assert lease["status"] == "pending_approval"
+    seat = w.seats[-1]["id"]
+    site_body = {"code": uniq("R"), "name": "R", "timezone": "UTC", "currency": "USD", "tax_rate": "0"}
+    matrix: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
+        ("POST", "/v1/sites", site_body, {"finance": 403, "client_admin": 403, "client_viewer": 403}),
+        ("GET", "/v1/sites", None, {"admin": 200, "facility_staff": 200, "finance": 200, "client_admin": 200,
+                                    "client_viewer": 200}),
+        ("PATCH", f"/v1/seats/{seat}", {"status": "active"}, {"finance": 403, "client_admin": 403,
+                                                              "client_viewer": 403, "facility_staff": 200}),
+        ("POST", "/v1/plans", {"site_id": w.site["id"], "name": "x", "monthly_price_minor": 1},
+         {"finance": 403, "client_admin": 403, "client_viewer": 403}),
+        ("POST", "/v1/clients", {"legal_name": "x", "billing_email": "x@x-example.com"},
+         {"finance": 403, "client_admin": 403, "client_viewer": 403}),
+        ("GET", f"/v1/clients/{cid}", None, {"finance": 200, "client_admin": 200, "client_viewer": 200}),
+        ("POST", f"/v1/clients/{cid}/teams", {"name": uniq("T")}, {"finance": 403, "client_viewer": 403,
+                                                                   "client_admin": 201}),
+        ("POST", "/v1/leases", lease_body(w, seat_count=1, start_date="2032-01-01"),
+         {"finance": 403, "client_viewer": 403}),
+        ("POST", f"/v1/leases/{lease['id']}/approve", None, {"facility_staff": 403, "client_admin": 403,
+                                                             "client_viewer": 403}),
+        ("GET", "/v1/devices", None, {"finance": 403, "client_admin": 403, "client_viewer": 403,
+                                      "facility_staff": 200}),
+        ("GET", "/v1/audit-events", None, {"facility_staff": 403, "finance": 403, "client_admin": 403,
+                                           "client_viewer": 403, "admin": 200}),
+        ("GET", "/v1/reports/occupancy", None, {"client_admin": 403, "client_viewer": 403, "finance": 200,
+                                                "facility_staff": 200}),
+        ("GET", f"/v1/leases/{lease['id']}", None, {"finance": 200, "client_viewer": 200, "client_admin": 200}),
+    ]
+    for method, path, body, expected in matrix:
+        for role, status in expected.items():
+            r = await roles[role].call(method, path, json=body)
+            assert r.status_code == status, (role, method, path, r.status_code, r.text)
+            if status >= 400:
+                assert r.headers["content-type"].startswith("application/problem+json")
+    # finance approves last, after everybody else was refused
+    approved = await roles["finance"].post(f"/v1/leases/{lease['id']}/approve", expect=200)
+    assert approved["status"] in ("confirmed", "active")

@@ -1,0 +1,234 @@
+"""Tenant isolation (PRODUCT.md rule 8): walk EVERY route of the OpenAPI schema that takes an id with
+a second tenant's client_admin token on the first tenant's ids. The answer must be 404 (or 403 where
+the client role may never go); a route with an id that this walk does not know fails the test, so a
+new route must be mapped here before it ships."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.factories import Api, World, lease_body, make_world, uniq
+
+TENANT = "tenant"  # the client role may use it on its own objects: another tenant's answer is 404
+NEVER = "never"  # the client role may never use it: 403 (404 is fine too)
+SHARED = "shared"  # the facility's catalog, the same for every client: readable, holds no tenant data
+
+# every (method, path) of the schema that takes a path parameter
+ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/v1/sites/{site_id}"): SHARED,
+    ("PATCH", "/v1/sites/{site_id}"): NEVER,
+    ("GET", "/v1/sites/{site_id}/floors"): SHARED,
+    ("POST", "/v1/sites/{site_id}/floors"): NEVER,
+    ("GET", "/v1/sites/{site_id}/shifts"): SHARED,
+    ("POST", "/v1/sites/{site_id}/shifts"): NEVER,
+    ("GET", "/v1/sites/{site_id}/seats"): SHARED,
+    ("POST", "/v1/sites/{site_id}/seats"): NEVER,
+    ("PATCH", "/v1/seats/{seat_id}"): NEVER,
+    ("GET", "/v1/sites/{site_id}/availability"): SHARED,
+    ("GET", "/v1/plans/{plan_id}"): SHARED,
+    ("GET", "/v1/clients/{client_id}"): TENANT,
+    ("POST", "/v1/clients/{client_id}/users"): TENANT,
+    ("GET", "/v1/clients/{client_id}/teams"): TENANT,
+    ("POST", "/v1/clients/{client_id}/teams"): TENANT,
+    ("GET", "/v1/teams/{team_id}/members"): TENANT,
+    ("POST", "/v1/teams/{team_id}/members"): TENANT,
+    ("DELETE", "/v1/members/{member_id}"): TENANT,
+    ("GET", "/v1/leases/{lease_id}"): TENANT,
+    ("POST", "/v1/leases/{lease_id}/seats"): TENANT,
+    ("DELETE", "/v1/leases/{lease_id}/seats/{seat_id}"): TENANT,
+    ("POST", "/v1/leases/{lease_id}/end"): TENANT,
+    ("POST", "/v1/leases/{lease_id}/cancel"): TENANT,
+    ("POST", "/v1/leases/{lease_id}/approve"): NEVER,
+    ("GET", "/v1/leases/{lease_id}/assignments"): TENANT,
+    ("PUT", "/v1/leases/{lease_id}/assignments"): TENANT,
+    ("PATCH", "/v1/devices/{device_id}"): NEVER,
+    # billing
+    ("GET", "/v1/billing/runs/{run_id}"): NEVER,
+    ("GET", "/v1/invoices/{invoice_id}"): TENANT,
+    ("GET", "/v1/invoices/{invoice_id}/credit-notes"): TENANT,
+    ("POST", "/v1/invoices/{invoice_id}/credit-notes"): NEVER,
+    ("POST", "/v1/credit-notes/{credit_note_id}/approve"): NEVER,
+    ("POST", "/v1/invoices/{invoice_id}/void"): NEVER,
+    ("GET", "/v1/clients/{client_id}/statements/{period}"): TENANT,
+    # provisioning
+    ("GET", "/v1/leases/{lease_id}/credentials"): TENANT,
+    ("POST", "/v1/credentials/{credential_id}/reveal"): TENANT,
+    ("POST", "/v1/provisioning/credentials/{credential_id}/retry"): NEVER,
+    ("POST", "/v1/provisioning/guards/{guard_id}/confirm"): NEVER,
+}
+
+# request details that get a request past validation to the tenant check
+QUERY: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/v1/sites/{site_id}/availability"): {"shift": "DAY", "start": "2031-01-01"},
+    ("DELETE", "/v1/leases/{lease_id}/seats/{seat_id}"): {"effective": "2031-06-01"},
+}
+
+
+@dataclass
+class TenantA:
+    world: World
+    ids: dict[str, str]  # path parameter name -> an object of tenant A
+    real: set[str]  # the parameters whose id is a real object (not a stand-in)
+
+
+def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
+    return {
+        ("POST", "/v1/clients/{client_id}/users"): {"email": f"u-{uniq().lower()}@tenant-example.com",
+                                                    "password": "long enough secret", "role": "client_viewer"},
+        ("POST", "/v1/clients/{client_id}/teams"): {"name": uniq("Team ")},
+        ("POST", "/v1/teams/{team_id}/members"): {"name": "Intruder", "email": f"i-{uniq().lower()}@tenant-example.com"},
+        ("POST", "/v1/leases/{lease_id}/seats"): {"seat_count": 1, "effective": "2031-06-01"},
+        ("POST", "/v1/leases/{lease_id}/end"): {"end_date": "2031-06-30"},
+        ("PUT", "/v1/leases/{lease_id}/assignments"): [{"seat_id": a.ids["seat_id"], "member_id": a.ids["member_id"]}],
+        ("PATCH", "/v1/sites/{site_id}"): {"name": "taken over"},
+        ("POST", "/v1/sites/{site_id}/floors"): {"name": uniq("F"), "level": 9},
+        ("POST", "/v1/sites/{site_id}/shifts"): {"code": uniq("S"), "starts_at": "01:00", "ends_at": "02:00"},
+        ("POST", "/v1/sites/{site_id}/seats"): {"floor_id": a.world.floors[0]["id"], "zone": "Z", "label": uniq("X")},
+        ("PATCH", "/v1/seats/{seat_id}"): {"status": "retired"},
+        ("PATCH", "/v1/devices/{device_id}"): {"status": "retired"},
+        ("POST", "/v1/invoices/{invoice_id}/credit-notes"): {"amount_minor": 1, "reason": "x"},
+        ("POST", "/v1/invoices/{invoice_id}/void"): {"reason": "x"},
+    }
+
+
+async def _first_id(db: asyncpg.Pool, sql: str, *args: Any) -> str | None:
+    try:
+        value = await db.fetchval(sql, *args)
+    except asyncpg.PostgresError:
+        return None
+    return str(value) if value is not None else None
+
+
+@pytest.fixture
+async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
+    """One of each object for tenant A, made the way users make them."""
+    w = await make_world(staff)
+    lease = await staff.post("/v1/leases", lease_body(w, seat_count=2, start_date="2031-01-01", end_date="2031-12-31"))
+    device = await staff.post("/v1/devices", {"serial": uniq("SN"), "kind": "pc", "site_id": w.site["id"]})
+    client_id = uuid.UUID(w.client["id"])
+    ids = {
+        "site_id": w.site["id"], "plan_id": w.plan["id"], "client_id": w.client["id"], "team_id": w.team["id"],
+        "member_id": w.members[0]["id"], "lease_id": lease["id"], "seat_id": lease["seats"][0]["id"],
+        "device_id": device["id"], "period": "2031-01",
+    }
+    real = set(ids)
+
+    # billing: a run for the month makes tenant A an invoice
+    r = await finance.call("POST", "/v1/billing/runs", json={"period": "2031-01"})
+    if r.status_code in (200, 201, 202):
+        ids["run_id"] = r.json()["id"]
+        real.add("run_id")
+    found = {
+        "invoice_id": await _first_id(db, "SELECT id FROM invoices WHERE client_id = $1 LIMIT 1", client_id),
+        "credit_note_id": await _first_id(
+            db, "SELECT cn.id FROM credit_notes cn JOIN invoices i ON i.id = cn.invoice_id WHERE i.client_id = $1 LIMIT 1",
+            client_id),
+        "credential_id": await _first_id(db, "SELECT id FROM credentials WHERE client_id = $1 LIMIT 1", client_id),
+        "guard_id": await _first_id(db, "SELECT id FROM revocation_guards LIMIT 1"),
+    }
+    if found["invoice_id"] is not None and found["credit_note_id"] is None:
+        r = await finance.call("POST", f"/v1/invoices/{found['invoice_id']}/credit-notes",
+                               json={"reason": "tenant walk", "amount_minor": 1})
+        if r.status_code == 201:
+            found["credit_note_id"] = r.json()["id"]
+    if found["credential_id"] is None:
+        found["credential_id"] = await _first_id(
+            db, "INSERT INTO credentials (kind, lease_id, member_id, client_id, site_id, login) "
+                "VALUES ('wifi', $1, $2, $3, $4, $5) RETURNING id",
+            uuid.UUID(lease["id"]), uuid.UUID(w.members[0]["id"]), client_id, uuid.UUID(w.site["id"]), uniq("login-"))
+    for name, value in found.items():
+        if value is not None:
+            ids[name] = value
+            real.add(name)
+        else:
+            ids[name] = str(uuid.uuid4())  # the route still must not answer anything but 404/403
+    ids.setdefault("run_id", str(uuid.uuid4()))
+    return TenantA(w, ids, real)
+
+
+def _fill(path: str, ids: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
+
+
+async def test_every_route_with_an_id_refuses_another_tenant(
+    http: httpx.AsyncClient, app: Any, staff: Api, client_login: Any, tenant_a: TenantA,
+) -> None:
+    schema = (await http.get("/openapi.json")).json()
+    walked = [
+        (method.upper(), path)
+        for path, ops in schema["paths"].items() if "{" in path
+        for method in ops if method in ("get", "post", "put", "patch", "delete")
+    ]
+    unmapped = sorted(set(walked) - set(ROUTES))
+    assert not unmapped, f"routes with an id missing from the tenant walk (map them in ROUTES): {unmapped}"
+    params = {m.group(1) for _, path in walked for m in re.finditer(r"\{(\w+)\}", path)}
+    assert not params - set(tenant_a.ids), f"no tenant-A object for path parameters {params - set(tenant_a.ids)}"
+
+    other = await make_world(staff)
+    intruder = await client_login(other.client["id"], "client_admin")
+    owner = await client_login(tenant_a.world.client["id"], "client_admin")
+    secrets = {tenant_a.ids[k] for k in ("client_id", "team_id", "member_id", "lease_id")}
+    secrets |= {m["email"] for m in tenant_a.world.members} | {tenant_a.world.client["legal_name"]}
+    bodies = _bodies(tenant_a)
+    failures = []
+    for method, path in walked:
+        kind = ROUTES[(method, path)]
+        url = _fill(path, tenant_a.ids)
+        r = await intruder.call(method, url, json=bodies.get((method, path)), params=QUERY.get((method, path)))
+        leaked = [s for s in secrets if s in r.text]
+        if kind == SHARED:
+            ok = r.status_code == 200 and not leaked
+        elif kind == NEVER:
+            ok = r.status_code in (403, 404) and not leaked
+        else:
+            ok = r.status_code == 404 and not leaked
+        if ok and r.status_code >= 400:
+            ok = r.headers["content-type"].startswith("application/problem+json")
+        if not ok:
+            failures.append((method, path, r.status_code, leaked, r.text[:200]))
+    assert not failures, failures
+
+    # the control: the ids are real, so tenant A's own admin reads its objects
+    for method, path in walked:
+        names = {m.group(1) for m in re.finditer(r"\{(\w+)\}", path)}
+        if method == "GET" and ROUTES[(method, path)] == TENANT and names <= tenant_a.real:
+            r = await owner.call(method, _fill(path, tenant_a.ids), params=QUERY.get((method, path)))
+            assert r.status_code == 200, (path, r.status_code, r.text[:200])
+
+    # and nothing of tenant A changed under the intruder's calls
+    lease = await owner.get(f"/v1/leases/{tenant_a.ids['lease_id']}")
+    assert lease["status"] == "confirmed"
+    assert lease["end_date"] == "2031-12-31"
+    assert len(lease["seats"]) == 2
+    teams = await owner.get(f"/v1/clients/{tenant_a.ids['client_id']}/teams")
+    assert [t["id"] for t in teams["items"]] == [tenant_a.ids["team_id"]]
+    members = await owner.get(f"/v1/teams/{tenant_a.ids['team_id']}/members")
+    assert all(m["active"] for m in members["items"])
+    assert len(members["items"]) == 3
+
+
+async def test_lists_show_only_the_callers_own_objects(staff: Api, client_login: Any, tenant_a: TenantA) -> None:
+    other = await make_world(staff)
+    intruder = await client_login(other.client["id"], "client_admin")
+    a_client = tenant_a.ids["client_id"]
+    assert (await intruder.get("/v1/leases", params={"client_id": a_client}))["items"] == []
+    assert all(x["client_id"] == other.client["id"] for x in (await intruder.get("/v1/leases"))["items"])
+    assert [c["id"] for c in (await intruder.get("/v1/clients"))["items"]] == [other.client["id"]]
+    r = await intruder.call("GET", "/v1/invoices", params={"client_id": a_client})
+    assert r.status_code in (200, 403, 404)
+    if r.status_code == 200:
+        assert all(i["client_id"] != a_client for i in r.json()["items"])
+    # creating a lease for tenant A, or on tenant A's team, is refused as if A did not exist
+    body = lease_body(tenant_a.world)
+    assert (await intruder.call("POST", "/v1/leases", json=body)).status_code == 404
+    mixed = lease_body(other, team_id=tenant_a.ids["team_id"])
+    r = await intruder.call("POST", "/v1/leases", json=mixed)
+    assert r.status_code == 422
+    assert r.json()["field"] == "team_id"
