@@ -7,6 +7,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v freeradius >/dev/null 2>&1 || need+=(freeradius freeradius-postgresql freeradius-utils)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

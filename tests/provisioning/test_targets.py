@@ -148,3 +148,32 @@ async def test_devices_assigned_flagged_and_returned(staff, db, reconcilers):
     assert (await staff.get("/v1/provisioning/kpis"))["devices_out_for_return"] >= 2
     returned = await staff.call("PATCH", f"/v1/devices/{pc['id']}", 200, json={"returned": True})
     assert returned.json()["status"] == "in_stock"
+
+
+async def test_open_ended_badge_is_renewed_before_it_expires(staff, db, badges, reconcilers):
+    receiver, _ = badges
+    rec = reconcilers(scim_base_url=None, radius_database_url=None, badge_validity_days=7, badge_renew_before_days=2)
+    w = await make_world(staff)
+    lease = await seated_lease(staff, w, seats=1)  # no end date
+
+    async def active() -> bool:
+        items = await _states(staff, lease["id"], "badge")
+        return bool(items) and items[0]["state"] == "active"
+
+    await until(rec, active)
+    cred = (await _states(staff, lease["id"], "badge"))[0]
+    first = datetime.fromisoformat(receiver.holders[cred["id"]]["valid_until"])
+    assert timedelta(days=6) < first - datetime.now(UTC) <= timedelta(days=7)
+    row = await db.fetchrow("SELECT next_attempt_at, valid_until FROM credentials WHERE id = $1", uuid.UUID(cred["id"]))
+    assert row["next_attempt_at"] is not None, "an open-ended badge stays scheduled for renewal"
+    assert row["next_attempt_at"] <= row["valid_until"] - timedelta(days=2)
+
+    # a day later the badge would hold less than its renewal margin: the next pass pushes a new end
+    await db.execute("UPDATE credentials SET valid_until = now() + interval '1 day', next_attempt_at = now() "
+                     "WHERE id = $1", uuid.UUID(cred["id"]))
+    event_before = receiver.holders[cred["id"]]["event_id"]
+    await rec.run_once(sweep=False)
+    pushed = receiver.holders[cred["id"]]
+    assert pushed["event_id"] != event_before
+    assert pushed["action"] == "grant"
+    assert datetime.fromisoformat(pushed["valid_until"]) - datetime.now(UTC) > timedelta(days=6)
