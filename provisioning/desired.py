@@ -84,9 +84,11 @@ WHERE NOT credentials.desired
 RETURNING id, kind, lease_id, client_id, (xmax = 0) AS inserted
 """
 
+# NOT IN over a row value becomes one hashed subplan; NOT EXISTS here may be planned as a
+# nested anti-join that re-reads the desired set for every credential (quadratic at scale)
 STALE_WHERE = f"""
 c.desired AND c.kind = ANY(CAST(:kinds AS text[]))
-AND NOT EXISTS (SELECT 1 FROM ({DESIRED_SQL}) d WHERE d.lease_id = c.lease_id AND d.member_id = c.member_id)
+AND (c.lease_id, c.member_id) NOT IN (SELECT d.lease_id, d.member_id FROM ({DESIRED_SQL}) d)
 """
 
 REVOKE_SQL = f"""
