@@ -84,7 +84,8 @@ def test_migrate_user_create_and_up_no_demo(fresh_db: str) -> None:
     assert made.returncode == 0, made.stderr
     again = run(["user", "create", "--email", "ops@facility-example.com", "--password", "long enough pw",
                  "--role", "facility_staff"], env)
-    assert again.returncode == 1 and "exists" in again.stderr
+    assert again.returncode == 1
+    assert "exists" in again.stderr
     bad = run(["user", "create", "--email", "x@facility-example.com", "--password", "pw", "--role", "admin"], env)
     assert bad.returncode == 2
     bad_role = run(["user", "create", "--email", "y@facility-example.com", "--password", "long enough pw",

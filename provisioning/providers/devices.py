@@ -74,14 +74,14 @@ async def reconcile_devices(session: AsyncSession) -> dict[str, int]:
                          after={"seat_id": f.seat_id, "device_kind": f.device_kind, "missing": f.missing})
     resolved = (await session.execute(text(f"""
         UPDATE device_shortages s SET resolved_at = now()
-        WHERE s.resolved_at IS NULL AND NOT EXISTS (
-          SELECT 1 FROM ({MISSING}) m WHERE m.lease_id = s.lease_id AND m.seat_id = s.seat_id
-          AND m.device_kind = s.device_kind)
+        WHERE s.resolved_at IS NULL
+          AND (s.lease_id, s.seat_id, s.device_kind) NOT IN (SELECT m.lease_id, m.seat_id, m.device_kind FROM ({MISSING}) m)
         RETURNING s.id"""))).all()
     returns = (await session.execute(text(f"""
         UPDATE devices d SET return_due_at = now()
         WHERE d.status = 'assigned' AND d.lease_id IS NOT NULL AND d.return_due_at IS NULL
-          AND NOT EXISTS (SELECT 1 FROM ({LIVE_SEATS}) live WHERE live.lease_id = d.lease_id AND live.seat_id = d.seat_id)
+          AND d.seat_id IS NOT NULL
+          AND (d.lease_id, d.seat_id) NOT IN (SELECT live.lease_id, live.seat_id FROM ({LIVE_SEATS}) live)
         RETURNING d.id, d.serial, d.lease_id, d.seat_id"""))).all()
     for dev in returns:
         await record(session, ACTOR, "device.return_due", "device", dev.id,
