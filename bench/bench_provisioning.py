@@ -43,6 +43,7 @@ import httpx  # noqa: E402
 from common import ROOT, child_server, free_port, plain_url, recreate_database, server_url  # noqa: E402
 
 SECRET_KEY = "bench-secret-key-" + "x" * 24
+# the bare loop keeps as many calls in flight as one worker (concurrency x parallel batches)
 CONCURRENCY = 16
 
 
@@ -50,7 +51,7 @@ def worker_config(scim_url: str) -> Any:
     from provisioning.config import ProvisioningConfig
 
     return ProvisioningConfig(secret_key=SECRET_KEY, scim_base_url=scim_url, mass_revoke_share=1.0,
-                              sweep_interval_seconds=3600, concurrency=CONCURRENCY, batch_size=64,
+                              sweep_interval_seconds=3600, batch_size=64,
                               http_timeout_seconds=30)
 
 
@@ -63,7 +64,7 @@ async def worker_main(database_url: str, scim_url: str) -> None:
     engine = make_engine(database_url, pool_size=5)
     maker = make_sessionmaker(engine)
     rec = make_reconciler(maker, worker_config(scim_url))
-    await rec.run_once(sweep=False)
+    await rec.run_once()  # a worker sweeps the target when it starts
     print("ready", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

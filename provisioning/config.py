@@ -41,7 +41,8 @@ class ProvisioningConfig:
     # how often each worker compares what the targets hold with what they should
     sweep_interval_seconds: float = 60.0
     batch_size: int = 64
-    concurrency: int = 16
+    # calls in flight per batch; a worker has concurrency x parallel_batches in flight at most
+    concurrency: int = 8
     # batches one worker works on at once (each its own transaction), so that target calls
     # continue while another batch is being written back
     parallel_batches: int = 2
@@ -69,7 +70,7 @@ class ProvisioningConfig:
             mass_revoke_min=_env_int("SEATLEASE_PROV_MASS_REVOKE_MIN", 20),
             sweep_interval_seconds=_env_float("SEATLEASE_PROV_SWEEP_INTERVAL", 60.0),
             batch_size=_env_int("SEATLEASE_PROV_BATCH", 64),
-            concurrency=_env_int("SEATLEASE_PROV_CONCURRENCY", 16),
+            concurrency=_env_int("SEATLEASE_PROV_CONCURRENCY", 8),
             parallel_batches=_env_int("SEATLEASE_PROV_PARALLEL_BATCHES", 2),
         )
 

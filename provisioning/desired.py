@@ -136,6 +136,10 @@ async def derive(session: AsyncSession, config: ProvisioningConfig) -> DeriveRes
     from provisioning.providers.devices import reconcile_devices
 
     out.devices = await reconcile_devices(session)
+    if out.granted or out.changed or out.revoked:
+        # the workers that skipped this derivation (it is one at a time) start on the new work
+        # as soon as it commits, instead of at their next sweep
+        await session.execute(text("SELECT pg_notify('seatlease_leases', 'derived')"))
     return out
 
 

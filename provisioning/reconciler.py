@@ -57,7 +57,7 @@ class Reconciler:
         self.maker = maker
         self.config = config
         self.providers = providers
-        self._last_sweep = 0.0
+        self._last_sweep: float | None = None  # the first pass of a worker sweeps
 
     @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[None]:
@@ -74,7 +74,8 @@ class Reconciler:
         """One pass: derive, work off what is due (within a time budget), sweep when due."""
         out: dict[str, Any] = {"derive": await self.derive()}
         out["processed"] = await self.drain(budget_seconds=budget_seconds)
-        if sweep or (sweep is None and time.monotonic() - self._last_sweep >= self.config.sweep_interval_seconds):
+        due = self._last_sweep is None or time.monotonic() - self._last_sweep >= self.config.sweep_interval_seconds
+        if sweep or (sweep is None and due):
             self._last_sweep = time.monotonic()
             out["sweep"] = await self.sweep()
         return out
@@ -258,7 +259,9 @@ class Reconciler:
         by_ext = {c.external_id: c for c in creds if c.external_id}
         by_login = {c.login: c for c in creds}
         seen: set[uuid.UUID] = set()
-        requeue: set[uuid.UUID] = set()
+        regrant: set[uuid.UUID] = set()  # desired and active here, but not (active) there
+        hurry: set[uuid.UUID] = set()  # being revoked: make sure the disable is due now
+        redo_disable: set[uuid.UUID] = set()  # we disabled it, it is active again and we could not fix it
         incidents = 0
         for entry in actual:
             cred = (by_id.get(entry.credential_id) if entry.credential_id else None) \
@@ -267,12 +270,12 @@ class Reconciler:
                 seen.add(cred.id)
             if cred is not None and cred.desired:
                 if cred.state == "active" and not entry.active:
-                    requeue.add(cred.id)
+                    regrant.add(cred.id)
                 continue
             if not entry.active:
                 continue
             if cred is not None and cred.disabled_at is None:
-                requeue.add(cred.id)  # being revoked already: make sure it is due now
+                hurry.add(cred.id)
                 continue
             incidents += 1
             try:
@@ -281,7 +284,7 @@ class Reconciler:
             except ProviderError:
                 fixed = False
                 if cred is not None:
-                    requeue.add(cred.id)
+                    redo_disable.add(cred.id)
             await record(session, ACTOR, "provisioning.incident", "credential",
                          cred.id if cred is not None else f"{kind}:{entry.external_id}"[:64],
                          after={"kind": kind, "external_id": entry.external_id, "login": entry.login,
@@ -291,9 +294,17 @@ class Reconciler:
             logger.warning("provisioning incident: %s account %s active without a lease; disabled=%s",
                            kind, entry.external_id, fixed)
         missing = [c.id for c in creds if c.desired and c.state == "active" and c.id not in seen]
-        requeue.update(missing)
-        if requeue:
-            await session.execute(text(
-                "UPDATE credentials SET next_attempt_at = now() WHERE id = ANY(:ids) "
-                "AND (next_attempt_at IS NULL OR next_attempt_at > now())"), {"ids": list(requeue)})
+        regrant.update(missing)
+        # each update re-checks the row as it is now: a worker may have moved it on meanwhile
+        # (e.g. disabled it, scheduling the delete after the grace period, which must stand)
+        for ids, where, extra in (
+            (regrant, "desired AND state = 'active'", ""),
+            (hurry, "NOT desired AND disabled_at IS NULL", ""),
+            (redo_disable, "NOT desired AND disabled_at IS NOT NULL", ", disabled_at = NULL, state = 'revoking'"),
+        ):
+            if ids:
+                await session.execute(text(
+                    f"UPDATE credentials SET next_attempt_at = now(){extra} WHERE id = ANY(:ids) AND {where} "
+                    "AND (next_attempt_at IS NULL OR next_attempt_at > now())"), {"ids": list(ids)})
+        requeue = regrant | hurry | redo_disable
         return {"listed": len(actual), "incidents": incidents, "requeued": len(requeue), "missing": len(missing)}

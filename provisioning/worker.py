@@ -32,7 +32,8 @@ def build_providers(config: ProvisioningConfig, reconciler: Reconciler) -> dict[
     providers: dict[str, Provider] = {}
     if config.scim_base_url:
         providers["directory"] = ScimDirectory(config.scim_base_url, config.scim_token,
-                                               timeout=config.http_timeout_seconds, exclusive=reconciler.exclusive)
+                                               timeout=config.http_timeout_seconds, exclusive=reconciler.exclusive,
+                                               max_connections=config.concurrency * max(1, config.parallel_batches))
     if config.badge_webhook_url and config.badge_webhook_secret:
         providers["badge"] = BadgeWebhooks(config.badge_webhook_url, config.badge_webhook_secret,
                                            timeout=config.http_timeout_seconds)

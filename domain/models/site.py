@@ -4,7 +4,7 @@ import uuid
 from datetime import time
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, Numeric, String, Time, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, IdMixin, TimestampMixin
@@ -49,6 +49,8 @@ class Seat(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("site_id", "label"),
         CheckConstraint("status IN ('active','maintenance','retired')", name="status"),
+        # booking reads the free seats of a zone (migration 0004_booking_perf)
+        Index("ix_seats_floor_id_zone", "floor_id", "zone"),
     )
 
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)

@@ -11,20 +11,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Date,
     Select,
     and_,
+    bindparam,
     delete,
     exists,
     func,
+    insert,
+    literal,
     literal_column,
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -46,9 +50,9 @@ from domain.models import (
     Site,
     Team,
 )
-from domain.rules.allocation import FreeSeat, allocate_seats
+from domain.rules.allocation import FreeSeat, ZoneKey, ZonePlan
 from domain.services.audit import Actor, record, snapshot
-from domain.services.catalog import get_shift, shift_window, site_today
+from domain.services.catalog import shift_window, site_today
 
 ALLOCATION_ATTEMPTS = 12
 LIVE_STATUSES = ("pending_approval", "confirmed", "active")
@@ -99,6 +103,10 @@ def _conflicting_rows(window: tuple[int, int], start: Any, end: Any | None) -> C
     (the first test dropped when e2 is open). In this form PostgreSQL answers from the index
     ix_lease_seats_live_until, which skips the past rows, instead of visiting every row the
     table ever held (migration 0003_leasing_perf, measured by bench/bench_leasing.py)."""
+    return exists().where(*_conflict_conds(window, start, end))
+
+
+def _conflict_conds(window: tuple[int, int], start: Any, end: Any | None) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = [
         LeaseSeat.seat_id == Seat.id,
         ~LeaseSeat.voided,
@@ -107,7 +115,7 @@ def _conflicting_rows(window: tuple[int, int], start: Any, end: Any | None) -> C
     ]
     if end is not None:
         conds.append(LeaseSeat.start_date <= end)
-    return exists().where(*conds)
+    return conds
 
 
 def _free(site_id: Any, window: tuple[int, int], start: Any, end: Any | None) -> tuple[ColumnElement[bool], ...]:
@@ -139,22 +147,66 @@ async def count_free_seats(
     return int(await session.scalar(stmt) or 0)
 
 
-async def free_seat_spots(
+_SITE = bindparam("site", type_=Seat.site_id.type)
+_START, _END = bindparam("start", type_=Date()), bindparam("end", type_=Date())
+_ZONES: Any = bindparam("zones", expanding=True)
+# booking statements, built once per (shift window, bounded term): building the free-seat test
+# costs more Python than running it does
+_booking_stmts: dict[tuple[str, tuple[int, int], bool], Any] = {}
+
+
+def _booking_stmt(kind: str, window: tuple[int, int], bounded: bool) -> Any:
+    key = (kind, window, bounded)
+    stmt = _booking_stmts.get(key)
+    if stmt is None:
+        end = _END if bounded else None
+        if kind == "zones":
+            stmt = (
+                select(Seat.floor_id, Seat.zone, func.count())
+                .where(*_free(_SITE, window, _START, end))
+                .group_by(Seat.floor_id, Seat.zone)
+            )
+        else:
+            # a few hundred seats: test each one against its own live rows (index
+            # ix_lease_seats_seat_live); OFFSET 0 keeps PostgreSQL from turning the test into an
+            # anti-join that reads the live rows of every site
+            conflict = (
+                select(literal(1))
+                .where(*_conflict_conds(window, _START, end))
+                .offset(0)
+                .exists()
+            )
+            stmt = select(Seat.id, Seat.floor_id, Seat.zone, Seat.x, Seat.y, Seat.label).where(
+                Seat.site_id == _SITE, Seat.status == "active", ~conflict,
+                tuple_(Seat.floor_id, Seat.zone).in_(_ZONES))
+        stmt = _booking_stmts[key] = stmt
+    return stmt
+
+
+async def free_zones(
     session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None
-) -> list[FreeSeat]:
-    """The free seats as the allocator needs them. A booking reads every free seat of the site
-    (thousands on a big one): one row per zone with arrays is far cheaper to move and decode
-    than one row, let alone one ORM object, per seat."""
-    stmt = (
-        select(Seat.floor_id, Seat.zone, func.array_agg(Seat.id), func.array_agg(Seat.x), func.array_agg(Seat.y))
-        .where(*_free(site_id, window, start, end))
-        .group_by(Seat.floor_id, Seat.zone)
-    )
-    return [
-        FreeSeat(seat_id, floor_id, zone, x, y)
-        for floor_id, zone, ids, xs, ys in (await session.execute(stmt)).all()
-        for seat_id, x, y in zip(ids, xs, ys, strict=True)
-    ]
+) -> dict[ZoneKey, int]:
+    """How many seats are free in each (floor, zone): all the allocator needs to choose floors and zones."""
+    conn = await session.connection()
+    rows = (await conn.execute(_booking_stmt("zones", window, end is not None),
+                               {"site": site_id, "start": start, "end": end})).all()
+    return {(f, z): int(n) for f, z, n in rows}
+
+
+async def free_zone_seats(
+    session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None,
+    zones: Sequence[ZoneKey],
+) -> tuple[dict[ZoneKey, list[FreeSeat]], dict[uuid.UUID, str]]:
+    """The free seats of these zones (every zone asked for is in the answer), and their labels."""
+    conn = await session.connection()
+    rows = (await conn.execute(_booking_stmt("seats", window, end is not None),
+                               {"site": site_id, "start": start, "end": end, "zones": list(zones)})).all()
+    out: dict[ZoneKey, list[FreeSeat]] = {z: [] for z in zones}
+    labels: dict[uuid.UUID, str] = {}
+    for seat_id, floor_id, zone, x, y, label in rows:
+        out[(floor_id, zone)].append(FreeSeat(seat_id, floor_id, zone, x, y))
+        labels[seat_id] = label
+    return out, labels
 
 
 def free_seats_page_stmt(
@@ -223,13 +275,29 @@ async def lock_seats(session: AsyncSession, seat_ids: Sequence[uuid.UUID], *, wa
     return {s for s in seat_ids if _seat_lock_key(s) in busy}
 
 
-async def _hold(session: AsyncSession, rows: list[LeaseSeat]) -> bool:
-    """Insert the rows in a savepoint; False when the exclusion constraint refuses them."""
-    rows.sort(key=lambda r: r.seat_id)
+@dataclass(frozen=True)
+class HeldSeat:
+    """A seat a lease now holds, with what its view shows."""
+
+    seat_id: uuid.UUID
+    label: str
+    floor_id: uuid.UUID
+    zone: str
+
+
+async def _hold(
+    session: AsyncSession, lease: Lease, seat_ids: Sequence[uuid.UUID], window: tuple[int, int], start: date,
+    end: date | None,
+) -> bool:
+    """Insert the rows (one statement) in a savepoint; False when the exclusion constraint refuses them."""
+    values = [
+        {"id": uuid.uuid4(), "lease_id": lease.id, "seat_id": sid, "start_date": start, "end_date": end,
+         "window_start_min": window[0], "window_end_min": window[1], "voided": False}
+        for sid in sorted(seat_ids)
+    ]
     try:
         async with session.begin_nested():
-            session.add_all(rows)
-            await session.flush()
+            await session.execute(insert(LeaseSeat).values(values))
     except IntegrityError as exc:
         if sqlstate(exc) != "23P01":
             raise
@@ -242,6 +310,53 @@ async def _hold(session: AsyncSession, rows: list[LeaseSeat]) -> bool:
     return True
 
 
+class _FreeSeatReader:
+    """Allocation against the database: free-seat counts per zone first, then the seats of only
+    the zones the plan asks for (read once per attempt, kept for a re-pick around busy seats)."""
+
+    def __init__(self, session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date,
+                 end: date | None) -> None:
+        self.session, self.site_id, self.window, self.start, self.end = session, site_id, window, start, end
+        self.counts: dict[ZoneKey, int] = {}
+        self.zone_seats: dict[ZoneKey, list[FreeSeat]] = {}
+        self.labels: dict[uuid.UUID, str] = {}
+
+    async def refresh(self) -> None:
+        self.counts = await free_zones(self.session, self.site_id, self.window, self.start, self.end)
+        self.zone_seats = {}
+
+    @property
+    def free_count(self) -> int:
+        return sum(len(self.zone_seats[z]) if z in self.zone_seats else n for z, n in self.counts.items())
+
+    async def allocate(self, n: int, zones: set[ZoneKey] | None, exclude: set[uuid.UUID]) -> list[FreeSeat] | None:
+        def usable(seats: list[FreeSeat]) -> list[FreeSeat]:
+            return [fs for fs in seats if fs.id not in exclude] if exclude else seats
+
+        in_scope = [z for z in self.counts if zones is None or z in zones]
+        known = {z: usable(self.zone_seats[z]) for z in in_scope if z in self.zone_seats}
+        plan = ZonePlan({z: self.counts[z] for z in in_scope}, n, known=known)
+        while wanted := plan.wanted():
+            got, labels = await free_zone_seats(self.session, self.site_id, self.window, self.start, self.end, wanted)
+            self.zone_seats.update(got)
+            self.labels.update(labels)
+            plan.add({z: usable(seats) for z, seats in got.items()})
+        return plan.result()
+
+    async def allocate_near(
+        self, n: int, near: set[tuple[uuid.UUID, str]] | None, exclude: set[uuid.UUID]
+    ) -> list[FreeSeat] | None:
+        """Allocate in the lease's own zones if they can hold n, else on its floors, else anywhere."""
+        if near:
+            near_floors = {f for f, _ in near}
+            scopes: list[set[ZoneKey]] = [set(near), {z for z in self.counts if z[0] in near_floors}]
+            for scope in scopes:
+                chosen = await self.allocate(n, scope, exclude)
+                if chosen is not None:
+                    return chosen
+        return await self.allocate(n, None, exclude)
+
+
 async def _insert_seats(
     session: AsyncSession,
     lease: Lease,
@@ -252,7 +367,7 @@ async def _insert_seats(
     seat_count: int | None,
     seat_ids: Sequence[uuid.UUID] | None,
     near: set[tuple[uuid.UUID, str]] | None = None,
-) -> list[LeaseSeat]:
+) -> list[HeldSeat]:
     """Hold seats for the lease; PostgreSQL refuses a double booking, and for a seat count
     we pick again from what is still free (another booking may have won the race).
 
@@ -268,56 +383,59 @@ async def _insert_seats(
             raise SeatsUnavailable(f"seats not bookable (maintenance or retired): {', '.join(blocked)}",
                                    field="seat_ids")
         await lock_seats(session, seat_ids)
-        rows = [_row(lease, sid, window, start, end) for sid in seat_ids]
-        if not await _hold(session, rows):
+        if not await _hold(session, lease, seat_ids, window, start, end):
             raise SeatsUnavailable("one or more of the seats are not free for that window", field="seat_ids")
-        return rows
+        return [HeldSeat(sid, found[sid].label, found[sid].floor_id, found[sid].zone) for sid in seat_ids]
 
     assert seat_count is not None
     busy: set[uuid.UUID] = set()
-    candidates: list[FreeSeat] | None = None
+    reader = _FreeSeatReader(session, lease.site_id, window, start, end)
+    fresh = False
     for _attempt in range(ALLOCATION_ATTEMPTS):
-        if candidates is None:  # read again only after the database refused a pick
-            candidates = await free_seat_spots(session, lease.site_id, window, start, end)
+        if not fresh:  # read again only after the database refused a pick
+            await reader.refresh()
+            fresh = True
         # first steer around seats that concurrent bookings are holding right now
-        chosen = _allocate_near([c for c in candidates if c.id not in busy], seat_count, near)
-        wait = chosen is None
+        chosen = await reader.allocate_near(seat_count, near, busy)
+        wait = False
+        if chosen is None and busy:  # only busy seats fit: queue behind their bookings
+            chosen = await reader.allocate_near(seat_count, near, set())
+            wait = True
         if chosen is None:
-            chosen = _allocate_near(candidates, seat_count, near)
-        if chosen is None:
+            free_count = reader.free_count
             raise SeatsUnavailable(
-                f"only {len(candidates)} seats are free for that window; {seat_count} requested",
-                field="seat_count", free_count=len(candidates),
+                f"only {free_count} seats are free for that window; {seat_count} requested",
+                field="seat_count", free_count=free_count,
             )
         ids: list[uuid.UUID] = [fs.id for fs in chosen]  # type: ignore[misc]
         taken = await lock_seats(session, ids, wait=wait)
         if taken:
             busy |= taken
             continue
-        rows = [_row(lease, sid, window, start, end) for sid in ids]
-        if await _hold(session, rows):
-            return rows
-        # the savepoint rolled back and dropped these rows; read what is free and allocate again
-        candidates = None
+        if await _hold(session, lease, ids, window, start, end):
+            return [HeldSeat(sid, reader.labels[sid], fs.floor, fs.zone)  # type: ignore[arg-type]
+                    for sid, fs in zip(ids, chosen, strict=True)]
+        # the savepoint rolled back these rows; read what is free and allocate again
+        fresh = False
     raise SeatsUnavailable("the seats were taken by concurrent bookings; try again", field="seat_count")
 
 
-def _allocate_near(free: list[FreeSeat], n: int, near: set[tuple[uuid.UUID, str]] | None) -> list[FreeSeat] | None:
-    """Allocate in the lease's own zones if they can hold n, else on its floors, else anywhere."""
-    if near:
-        near_floors = {f for f, _ in near}
-        for subset in ([c for c in free if (c.floor, c.zone) in near], [c for c in free if c.floor in near_floors]):
-            chosen = allocate_seats(subset, n)
-            if chosen is not None:
-                return chosen
-    return allocate_seats(free, n)
-
-
-def _row(lease: Lease, seat_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None) -> LeaseSeat:
-    return LeaseSeat(
-        id=uuid.uuid4(), lease_id=lease.id, seat_id=seat_id, start_date=start, end_date=end,
-        window_start_min=window[0], window_end_min=window[1],
+async def _load_booking(
+    session: AsyncSession, req: LeaseRequest
+) -> tuple[Site | None, Client | None, Team | None, Plan | None, Shift | None]:
+    """The site, client, team, plan and shift of a booking in one query (each None when missing)."""
+    one = select(literal(1).label("one")).subquery()
+    stmt = (
+        select(Site, Client, Team, Plan, Shift)
+        .select_from(one)
+        .outerjoin(Site, Site.id == req.site_id)
+        .outerjoin(Client, Client.id == req.client_id)
+        .outerjoin(Team, Team.id == req.team_id)
+        .outerjoin(Plan, Plan.id == req.plan_id)
+        .outerjoin(Shift, and_(Shift.site_id == req.site_id, Shift.code == req.shift))
     )
+    row = (await session.execute(stmt)).one()
+    return row[0], row[1], row[2], row[3], row[4]
 
 
 async def create_lease(
@@ -329,19 +447,33 @@ async def create_lease(
     discount_threshold_pct: Decimal,
     now: datetime | None = None,
 ) -> Lease:
-    site = await session.get(Site, req.site_id)
+    lease, _view = await book_lease(session, actor, req, is_staff=is_staff,
+                                    discount_threshold_pct=discount_threshold_pct, now=now)
+    return lease
+
+
+async def book_lease(
+    session: AsyncSession,
+    actor: Actor,
+    req: LeaseRequest,
+    *,
+    is_staff: bool,
+    discount_threshold_pct: Decimal,
+    now: datetime | None = None,
+) -> tuple[Lease, dict[str, Any]]:
+    """Create a lease and hold its seats; returns the lease and its API view (built from what
+    the booking already has in hand, the same shape as ``lease_views``)."""
+    site, client, team, plan, shift = await _load_booking(session, req)
     if site is None:
         raise ValidationFailed("no such site", field="site_id")
-    client = await session.get(Client, req.client_id)
     if client is None:
         raise NotFound("client not found")
-    team = await session.get(Team, req.team_id)
     if team is None or team.client_id != client.id:
         raise ValidationFailed("no such team for this client", field="team_id")
-    plan = await session.get(Plan, req.plan_id)
     if plan is None or plan.site_id != site.id:
         raise ValidationFailed("no such plan on this site", field="plan_id")
-    shift = await get_shift(session, site.id, req.shift)
+    if shift is None:
+        raise ValidationFailed(f"no shift {req.shift} on this site", field="shift")
     today = site_today(site, now)
     if not is_staff and req.start_date < today:
         raise ValidationFailed("a lease cannot start in the past", field="start_date")
@@ -356,15 +488,20 @@ async def create_lease(
     session.add(lease)
     await session.flush()
     window = shift_window(shift)
-    await _insert_seats(session, lease, window, req.start_date, req.end_date,
-                        seat_count=req.seat_count, seat_ids=req.seat_ids)
+    held = await _insert_seats(session, lease, window, req.start_date, req.end_date,
+                               seat_count=req.seat_count, seat_ids=req.seat_ids)
     for inc, qty in add_ons:
         session.add(LeaseAddOn(lease_id=lease.id, inclusion_id=inc.id, quantity=qty))
     if status == "confirmed":
         _advance(lease, today)
-    await session.flush()
+    if add_ons or lease.status != status:
+        await session.flush()
     await record(session, actor, "lease.create", "lease", lease.id, after=snapshot(lease), client_id=client.id)
-    return lease
+    periods = sorted(
+        (_Period(h.seat_id, h.label, h.floor_id, h.zone, req.start_date, req.end_date) for h in held),
+        key=lambda p: p.label,
+    )
+    return lease, _lease_view(lease, site, periods, [(inc, qty) for inc, qty in add_ons])
 
 
 async def _resolve_add_ons(
@@ -422,7 +559,7 @@ def _require_live(lease: Lease) -> None:
 async def add_seats(
     session: AsyncSession, actor: Actor, lease: Lease, *, seat_count: int | None,
     seat_ids: list[uuid.UUID] | None, effective: date, is_staff: bool, now: datetime | None = None,
-) -> list[LeaseSeat]:
+) -> list[HeldSeat]:
     _require_live(lease)
     site = await _site(session, lease)
     if not is_staff and effective < site_today(site, now):
@@ -634,14 +771,47 @@ async def advance_lease_states(session: AsyncSession, actor: Actor) -> dict[str,
     return {"activated": len(activated), "ended": len(ended)}
 
 
+class _Period(NamedTuple):
+    id: uuid.UUID  # the seat
+    label: str
+    floor_id: uuid.UUID
+    zone: str
+    start_date: date
+    end_date: date | None
+
+
+def _lease_view(
+    lease: Lease, site: Site, periods: Sequence[_Period], add_ons: Sequence[tuple[Inclusion, int]],
+    today: date | None = None,
+) -> dict[str, Any]:
+    """The API shape of one lease from its seat periods (in label order) and add-ons."""
+    ref = today or max(site_today(site), lease.start_date)
+    current: dict[uuid.UUID, dict[str, Any]] = {}
+    for r in periods:
+        if r.end_date is None or r.end_date >= ref or lease.status == "ended":
+            current[r.id] = {"id": r.id, "label": r.label, "floor_id": r.floor_id, "zone": r.zone}
+    return {
+        "id": lease.id, "client_id": lease.client_id, "team_id": lease.team_id,
+        "site_id": lease.site_id, "plan_id": lease.plan_id, "shift": lease.shift_code,
+        "start_date": lease.start_date, "end_date": lease.end_date, "status": lease.status,
+        "seats": list(current.values()),
+        "seat_periods": [{"seat_id": r.id, "label": r.label, "start_date": r.start_date,
+                          "end_date": r.end_date} for r in periods],
+        "add_ons": [{"code": inc.code, "name": inc.name, "billing": inc.billing,
+                     "unit_price_minor": inc.unit_price_minor, "quantity": qty}
+                    for inc, qty in add_ons],
+        "discount_pct": str(lease.discount_pct), "currency": site.currency,
+    }
+
+
 async def lease_views(session: AsyncSession, leases: Sequence[Lease], *, today: date | None = None) -> list[dict[str, Any]]:
     """The API shape of leases, loaded in a fixed number of queries."""
     if not leases:
         return []
     ids = [lease.id for lease in leases]
     seat_rows = (await session.execute(
-        select(LeaseSeat.lease_id, LeaseSeat.start_date, LeaseSeat.end_date, Seat.id, Seat.label,
-               Seat.floor_id, Seat.zone)
+        select(LeaseSeat.lease_id, Seat.id, Seat.label, Seat.floor_id, Seat.zone, LeaseSeat.start_date,
+               LeaseSeat.end_date)
         .join(Seat, Seat.id == LeaseSeat.seat_id)
         .where(LeaseSeat.lease_id.in_(ids), LeaseSeat.voided.is_(False))
         .order_by(Seat.label, LeaseSeat.start_date)
@@ -654,28 +824,16 @@ async def lease_views(session: AsyncSession, leases: Sequence[Lease], *, today: 
     sites = {s.id: s for s in (await session.scalars(
         select(Site).where(Site.id.in_({lease.site_id for lease in leases}))
     )).all()}
-    out = []
-    for lease in leases:
-        site = sites[lease.site_id]
-        ref = today or max(site_today(site), lease.start_date)
-        periods = [r for r in seat_rows if r.lease_id == lease.id]
-        current: dict[uuid.UUID, dict[str, Any]] = {}
-        for r in periods:
-            if r.end_date is None or r.end_date >= ref or lease.status == "ended":
-                current[r.id] = {"id": r.id, "label": r.label, "floor_id": r.floor_id, "zone": r.zone}
-        out.append({
-            "id": lease.id, "client_id": lease.client_id, "team_id": lease.team_id,
-            "site_id": lease.site_id, "plan_id": lease.plan_id, "shift": lease.shift_code,
-            "start_date": lease.start_date, "end_date": lease.end_date, "status": lease.status,
-            "seats": list(current.values()),
-            "seat_periods": [{"seat_id": r.id, "label": r.label, "start_date": r.start_date,
-                              "end_date": r.end_date} for r in periods],
-            "add_ons": [{"code": inc.code, "name": inc.name, "billing": inc.billing,
-                         "unit_price_minor": inc.unit_price_minor, "quantity": qty}
-                        for lid, qty, inc in addon_rows if lid == lease.id],
-            "discount_pct": str(lease.discount_pct), "currency": site.currency,
-        })
-    return out
+    periods: dict[uuid.UUID, list[_Period]] = {}
+    for r in seat_rows:
+        periods.setdefault(r[0], []).append(_Period(*r[1:]))
+    add_ons: dict[uuid.UUID, list[tuple[Inclusion, int]]] = {}
+    for lid, qty, inc in addon_rows:
+        add_ons.setdefault(lid, []).append((inc, qty))
+    return [
+        _lease_view(lease, sites[lease.site_id], periods.get(lease.id, []), add_ons.get(lease.id, []), today)
+        for lease in leases
+    ]
 
 
 def lease_filter(client_id: uuid.UUID | None, status: str | None, site_id: uuid.UUID | None) -> list[Any]:

@@ -72,6 +72,7 @@ async def reconcile_devices(session: AsyncSession) -> dict[str, int]:
         if f.inserted:
             await record(session, ACTOR, "device.shortage", "lease", f.lease_id,
                          after={"seat_id": f.seat_id, "device_kind": f.device_kind, "missing": f.missing})
+    # row-valued NOT IN runs as one hashed subplan (NOT EXISTS may become a quadratic anti-join)
     resolved = (await session.execute(text(f"""
         UPDATE device_shortages s SET resolved_at = now()
         WHERE s.resolved_at IS NULL

@@ -41,13 +41,15 @@ class ScimDirectory:
     needs_secret = True
 
     def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 10.0,
-                 exclusive: Exclusive | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 exclusive: Exclusive | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                 max_connections: int = 32) -> None:
         headers = {"Accept": SCIM_JSON, "Content-Type": SCIM_JSON}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.client = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/", headers=headers, timeout=timeout, transport=transport,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+            # httpcore's pool does work per connection for every request: keep it to what runs at once
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
         self.exclusive: Exclusive = exclusive or _local_only
         self._groups: dict[str, str] = {}

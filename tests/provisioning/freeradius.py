@@ -69,6 +69,7 @@ class FreeRadius:
     port: int
     secret: str
     log: Path
+    workdir: Path
 
     def radtest(self, user: str, password: str) -> str:
         r = subprocess.run(["radtest", "-t", "pap", user, password, f"127.0.0.1:{self.port}", "0", self.secret],
@@ -81,6 +82,8 @@ class FreeRadius:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        # `-X` logs every request attribute, passwords included: the log goes with the server
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def start(workdir: Path, conninfo: str) -> FreeRadius:
@@ -118,7 +121,7 @@ def start(workdir: Path, conninfo: str) -> FreeRadius:
     while time.monotonic() < deadline:
         text = log.read_text(errors="replace")
         if "Ready to process requests" in text:
-            return FreeRadius(proc, port, SHARED_SECRET, log)
+            return FreeRadius(proc, port, SHARED_SECRET, log, workdir)
         if proc.poll() is not None:
             raise RuntimeError("freeradius exited:\n" + text[-3000:])
         time.sleep(0.1)

@@ -203,3 +203,39 @@ async def test_mass_revocation_guard_waits_for_confirmation(staff, db, scim, rec
     assert out["derive"]["revoked"] >= 3
     states = await db.fetch("SELECT desired, state FROM credentials WHERE lease_id = $1", uuid.UUID(lease["id"]))
     assert all(not r["desired"] and r["state"] == "revoking" for r in states)
+
+
+async def test_a_stale_sweep_never_cuts_the_grace_period_short(staff, db, maker, scim, reconcilers):
+    """The sweep reads our rows, then lists the target; a worker may disable a credential in
+    between. Seeing it 'active, not yet disabled' then must not make its delete due at once."""
+    from sqlalchemy import select
+
+    from domain.models import Credential
+
+    rec = reconcilers(badge_webhook_url=None, radius_database_url=None)
+    w = await make_world(staff)
+    lease = await seated_lease(staff, w, seats=1)
+    for _ in range(20):
+        await rec.run_once(sweep=False)
+        if await db.fetchval("SELECT state FROM credentials WHERE lease_id = $1", uuid.UUID(lease["id"])) == "active":
+            break
+    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()},
+                     expect=200)
+    await rec.derive()
+    async with maker() as session:
+        stale = list((await session.execute(select(
+            Credential.id, Credential.login, Credential.external_id, Credential.desired, Credential.state,
+            Credential.disabled_at, Credential.lease_id, Credential.client_id,
+        ).where(Credential.lease_id == uuid.UUID(lease["id"])))).all())
+    provider = rec.providers["directory"]
+    actual = await provider.read_actual()  # still active there
+    assert stale[0].disabled_at is None
+    await rec.run_once(sweep=False)  # a worker disables it meanwhile, deleting only after the grace period
+    row = await db.fetchrow("SELECT * FROM credentials WHERE lease_id = $1", uuid.UUID(lease["id"]))
+    assert row["disabled_at"] is not None
+    async with maker() as session, session.begin():
+        await rec._compare(session, "directory", provider, stale, actual)
+    after = await db.fetchrow("SELECT * FROM credentials WHERE id = $1", row["id"])
+    assert after["next_attempt_at"] == row["next_attempt_at"], "the scheduled delete stands"
+    await rec.run_once(sweep=False)
+    assert await db.fetchval("SELECT state FROM credentials WHERE id = $1", row["id"]) == "revoking"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import uuid
 
@@ -102,6 +103,11 @@ async def test_operations_routes_need_staff(staff, client_login, finance):
     await owner.call("POST", f"/v1/provisioning/credentials/{uuid.uuid4()}/retry", 403)
     await finance.call("GET", "/v1/provisioning/credentials", 403)
     assert "credentials_active_without_lease" in await finance.get("/v1/provisioning/kpis")
+    if importlib.util.find_spec("service.api.billing") is not None:
+        merged = await finance.get("/v1/reports/kpis")
+        own = await finance.get("/v1/provisioning/kpis")
+        assert merged["credentials_active_without_lease"] == own["credentials_active_without_lease"]
+        assert "p99_seconds" in merged["revocation_lag"]
 
 
 async def test_kpis_and_prometheus_metrics(staff, http, reconcilers):

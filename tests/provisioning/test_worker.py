@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import timedelta
 
 from provisioning.worker import run_forever
 from service.worker import jobs
+from service.worker import run_forever as service_run_forever
 from tests.factories import make_world
-from tests.provisioning.helpers import seated_lease
+from tests.provisioning.helpers import seated_lease, site_today
 
 
 async def test_notify_wakes_the_reconciler(staff, db, app, maker, reconcilers):
@@ -37,3 +39,42 @@ async def test_notify_wakes_the_reconciler(staff, db, app, maker, reconcilers):
 
 def test_service_worker_runs_the_provisioning_pass():
     assert "provisioning.worker" in {job.__module__ for job in jobs()}
+
+
+async def test_seatlease_worker_grants_and_revokes_through_its_listener(staff, db, app, maker, scim):
+    """`service.worker.run_forever` (what `seatlease worker` and `seatlease up` run): its periodic
+    pass is an hour apart here, so only the reconciler's LISTEN/NOTIFY loop explains prompt work."""
+    _, scim_url = scim
+    settings = app.state.settings.model_copy(update={
+        "scim_base_url": scim_url, "radius_database_url": None, "badge_webhook_url": None,
+        "worker_interval_seconds": 3600.0,
+    })
+    stop = asyncio.Event()
+    task = asyncio.create_task(service_run_forever(maker, settings, stop))
+    try:
+        await asyncio.sleep(0.5)
+        w = await make_world(staff)
+        lease = await seated_lease(staff, w, seats=2)
+        lease_id = uuid.UUID(lease["id"])
+
+        async def states() -> list[str]:
+            rows = await db.fetch(
+                "SELECT state, disabled_at FROM credentials WHERE lease_id = $1 AND kind = 'directory'", lease_id)
+            # revoking with disabled_at: the account is disabled; it is deleted after the grace period
+            return sorted("disabled" if r["state"] == "revoking" and r["disabled_at"] else r["state"] for r in rows)
+
+        deadline = time.monotonic() + 20
+        while await states() != ["active", "active"]:
+            assert time.monotonic() < deadline, f"not granted: {await states()}"
+            await asyncio.sleep(0.1)
+
+        yesterday = (site_today() - timedelta(days=1)).isoformat()
+        await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": yesterday}, expect=200)
+        deadline = time.monotonic() + 20
+        while await states() != ["disabled", "disabled"]:
+            assert time.monotonic() < deadline, f"not revoked: {await states()}"
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=15)
+    assert task.exception() is None

@@ -7,7 +7,7 @@ from itertools import combinations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.rules.allocation import FreeSeat, allocate_seats
+from domain.rules.allocation import FreeSeat, ZonePlan, allocate_seats, longest_runs
 
 
 @st.composite
@@ -92,3 +92,54 @@ def test_many_floors_stay_fast_and_use_the_fewest_floors() -> None:
     assert picked is not None
     assert len(picked) == 180
     assert _floors(picked) == 4
+
+
+def _plan_pick(
+    free: list[FreeSeat], n: int, *, with_runs: bool = True
+) -> tuple[list[FreeSeat] | None, list[tuple[object, str]]]:
+    """ZonePlan as the booking service drives it: counts (and longest runs) per zone, then the
+    seats of only the zones it asks for. Returns the pick and the zones it read."""
+    zones: dict[tuple[object, str], list[FreeSeat]] = {}
+    for s in free:
+        zones.setdefault((s.floor, s.zone), []).append(s)
+    plan = ZonePlan({z: len(v) for z, v in zones.items()}, n, runs=longest_runs(free) if with_runs else None)
+    read: list[tuple[object, str]] = []
+    while wanted := plan.wanted():
+        assert not set(wanted) & set(read), "a zone read twice"
+        read.extend(wanted)
+        plan.add({z: zones[z] for z in wanted})
+    return plan.result(), read
+
+
+@settings(max_examples=400, deadline=None)
+@given(small_maps())
+def test_the_zone_plan_picks_what_allocate_seats_picks_reading_one_zone_when_a_run_fits(
+    case: tuple[list[FreeSeat], int],
+) -> None:
+    free, n = case
+    picked, read = _plan_pick(free, n)
+    expected = allocate_seats(free, n)
+    assert expected is not None
+    assert picked is not None
+    assert [s.id for s in picked] == [s.id for s in expected]
+    if _has_run(free, n):
+        assert len(read) == 1, f"read {read} although a run of {n} was free"
+    # from the counts alone, reading zones in tie-break order: the same pick
+    counted, _read = _plan_pick(free, n, with_runs=False)
+    assert counted is not None
+    assert [s.id for s in counted] == [s.id for s in expected]
+
+
+def test_the_zone_plan_trusts_the_seats_over_stale_counts() -> None:
+    # the counts and runs say zone A (the tightest) has a run of 3; by the time it is read
+    # its seats are scattered, so the plan goes on to zone B's run
+    a = [FreeSeat(f"a{x}", "F1", "A", x, 0) for x in (0, 2, 4)]
+    b = [FreeSeat(f"b{x}", "F1", "B", x, 0) for x in range(6)]
+    plan = ZonePlan({("F1", "A"): 3, ("F1", "B"): 6}, 3, runs={("F1", "A"): 3, ("F1", "B"): 6})
+    assert plan.wanted() == [("F1", "A")]
+    plan.add({("F1", "A"): a})
+    assert plan.wanted() == [("F1", "B")]
+    plan.add({("F1", "B"): b})
+    picked = plan.result()
+    assert picked is not None
+    assert [s.id for s in picked] == ["b0", "b1", "b2"]
