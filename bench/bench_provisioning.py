@@ -204,6 +204,7 @@ async def main(args: argparse.Namespace) -> None:
     print(f"data: 2 x {args.leases} leases x 3 seated members ({args.sites} sites, {args.clients} clients per set) "
           f"in {time.perf_counter() - t0:.1f} s")
     port = free_port()
+    print(f"SCIM server: scim2-server on one core, answers delayed {os.environ.get('BENCH_SCIM_LATENCY_MS', '0')} ms")
     scim_args = ["bench/scim_server.py", str(port)]
     if not args.grant:
         # the desired credentials as the reconciler derives them, and their accounts stored in
@@ -304,6 +305,10 @@ if __name__ == "__main__":
     parser.add_argument("--sites", type=int, default=100)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--scim-latency-ms", type=float, default=0,
+                        help="delay every SCIM answer, as an identity provider across a network does")
     parser.add_argument("--grant", action="store_true",
                         help="create the accounts through two workers (minutes on scim2-server) instead of seeding")
-    asyncio.run(main(parser.parse_args()))
+    parsed = parser.parse_args()
+    os.environ["BENCH_SCIM_LATENCY_MS"] = str(parsed.scim_latency_ms)  # read by bench/scim_server.py
+    asyncio.run(main(parsed))

@@ -25,6 +25,27 @@ def _plain(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
+def _on_server(server_url: str, sql: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(_plain(with_database(server_url, "postgres")))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def create_database(server_url: str, name: str) -> str:
+    """An empty database on the test server; returns its asyncpg URL."""
+    _on_server(server_url, f'CREATE DATABASE "{name}"')
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    _on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def server_url() -> str:
     """The PostgreSQL server: DATABASE_URL when set, else the embedded one."""
@@ -37,19 +58,10 @@ def server_url() -> str:
 def database_url(server_url: str) -> Iterator[str]:
     """A fresh database for this test run, migrated with the real migrations."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(_plain(with_database(server_url, "postgres")))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = with_database(server_url, name)
+    url = create_database(server_url, name)
     upgrade(url)
     yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(server_url, name)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -13,11 +12,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
-from service.embedded import with_database
+from tests.conftest import create_database, drop_database
 
 SEATLEASE = [sys.executable, "-m", "service.cli"]
 
@@ -35,17 +33,8 @@ def _plain(url: str) -> str:
 @pytest.fixture
 def fresh_db(server_url: str) -> Iterator[str]:
     name = f"cli_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(_plain(with_database(server_url, "postgres")))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    yield _plain(with_database(server_url, name))
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield _plain(create_database(server_url, name))
+    drop_database(server_url, name)
 
 
 def run(args: list[str], env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess[str]:
