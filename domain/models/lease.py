@@ -73,15 +73,6 @@ class LeaseSeat(IdMixin, TimestampMixin, Base):
             func.coalesce(text("end_date"), literal_column("'infinity'::date")),
             postgresql_include=["seat_id", "start_date", "end_date", "window_start_min", "window_end_min", "voided"],
         ),
-        # booking: the live rows of one seat, read from the index alone (migration 0004_booking_perf;
-        # see domain/services/leases.py free_zone_seats)
-        Index(
-            "ix_lease_seats_seat_live",
-            "seat_id",
-            func.coalesce(text("end_date"), literal_column("'infinity'::date")),
-            postgresql_include=["start_date", "window_start_min", "window_end_min"],
-            postgresql_where=text("NOT voided"),
-        ),
     )
 
     lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id", ondelete="CASCADE"), index=True)

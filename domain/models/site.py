@@ -49,8 +49,9 @@ class Seat(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("site_id", "label"),
         CheckConstraint("status IN ('active','maintenance','retired')", name="status"),
-        # booking reads the free seats of a zone (migration 0004_booking_perf)
-        Index("ix_seats_floor_id_zone", "floor_id", "zone"),
+        # booking reads the site's free seats from the index alone (migration 0004_booking_perf)
+        Index("ix_seats_site_id_map", "site_id",
+              postgresql_include=["id", "floor_id", "zone", "x", "y", "label", "status"]),
     )
 
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)

@@ -28,7 +28,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -103,10 +102,6 @@ def _conflicting_rows(window: tuple[int, int], start: Any, end: Any | None) -> C
     (the first test dropped when e2 is open). In this form PostgreSQL answers from the index
     ix_lease_seats_live_until, which skips the past rows, instead of visiting every row the
     table ever held (migration 0003_leasing_perf, measured by bench/bench_leasing.py)."""
-    return exists().where(*_conflict_conds(window, start, end))
-
-
-def _conflict_conds(window: tuple[int, int], start: Any, end: Any | None) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = [
         LeaseSeat.seat_id == Seat.id,
         ~LeaseSeat.voided,
@@ -115,7 +110,7 @@ def _conflict_conds(window: tuple[int, int], start: Any, end: Any | None) -> lis
     ]
     if end is not None:
         conds.append(LeaseSeat.start_date <= end)
-    return conds
+    return exists().where(*conds)
 
 
 def _free(site_id: Any, window: tuple[int, int], start: Any, end: Any | None) -> tuple[ColumnElement[bool], ...]:
@@ -149,64 +144,47 @@ async def count_free_seats(
 
 _SITE = bindparam("site", type_=Seat.site_id.type)
 _START, _END = bindparam("start", type_=Date()), bindparam("end", type_=Date())
-_ZONES: Any = bindparam("zones", expanding=True)
-# booking statements, built once per (shift window, bounded term): building the free-seat test
-# costs more Python than running it does
-_booking_stmts: dict[tuple[str, tuple[int, int], bool], Any] = {}
+# the booking statement, built once per (shift window, bounded term): building the free-seat
+# test costs more Python than running it does
+_zone_stmts: dict[tuple[tuple[int, int], bool], Any] = {}
 
 
-def _booking_stmt(kind: str, window: tuple[int, int], bounded: bool) -> Any:
-    key = (kind, window, bounded)
-    stmt = _booking_stmts.get(key)
+class ZoneSeats(NamedTuple):
+    """The free seats of one zone as PostgreSQL sends them: the ids as one bytes string (16 bytes
+    each; decoding thousands of UUIDs per booking cost more than the rest of it), parallel arrays."""
+
+    ids: bytes
+    xs: list[int]
+    ys: list[int]
+    labels: list[str]
+
+    def seat_id(self, i: int) -> bytes:
+        return self.ids[16 * i : 16 * i + 16]
+
+
+def _zones_stmt(window: tuple[int, int], bounded: bool) -> Any:
+    stmt = _zone_stmts.get((window, bounded))
     if stmt is None:
-        end = _END if bounded else None
-        if kind == "zones":
-            stmt = (
-                select(Seat.floor_id, Seat.zone, func.count())
-                .where(*_free(_SITE, window, _START, end))
-                .group_by(Seat.floor_id, Seat.zone)
-            )
-        else:
-            # a few hundred seats: test each one against its own live rows (index
-            # ix_lease_seats_seat_live); OFFSET 0 keeps PostgreSQL from turning the test into an
-            # anti-join that reads the live rows of every site
-            conflict = (
-                select(literal(1))
-                .where(*_conflict_conds(window, _START, end))
-                .offset(0)
-                .exists()
-            )
-            stmt = select(Seat.id, Seat.floor_id, Seat.zone, Seat.x, Seat.y, Seat.label).where(
-                Seat.site_id == _SITE, Seat.status == "active", ~conflict,
-                tuple_(Seat.floor_id, Seat.zone).in_(_ZONES))
-        stmt = _booking_stmts[key] = stmt
+        # the aggregates of one group see its rows in one order, so the arrays line up
+        stmt = _zone_stmts[window, bounded] = (
+            select(Seat.floor_id, Seat.zone, func.string_agg(func.uuid_send(Seat.id), literal(b"")),
+                   func.array_agg(Seat.x), func.array_agg(Seat.y), func.array_agg(Seat.label))
+            .where(*_free(_SITE, window, _START, _END if bounded else None))
+            .group_by(Seat.floor_id, Seat.zone)
+        )
     return stmt
 
 
 async def free_zones(
     session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None
-) -> dict[ZoneKey, int]:
-    """How many seats are free in each (floor, zone): all the allocator needs to choose floors and zones."""
+) -> dict[ZoneKey, ZoneSeats]:
+    """The free seats of the site, one row per (floor, zone) with arrays: far cheaper to move and
+    decode than a row per seat. The allocator chooses floors and zones from the counts and turns
+    the arrays of only the zones it looks at into ``FreeSeat``s."""
     conn = await session.connection()
-    rows = (await conn.execute(_booking_stmt("zones", window, end is not None),
+    rows = (await conn.execute(_zones_stmt(window, end is not None),
                                {"site": site_id, "start": start, "end": end})).all()
-    return {(f, z): int(n) for f, z, n in rows}
-
-
-async def free_zone_seats(
-    session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None,
-    zones: Sequence[ZoneKey],
-) -> tuple[dict[ZoneKey, list[FreeSeat]], dict[uuid.UUID, str]]:
-    """The free seats of these zones (every zone asked for is in the answer), and their labels."""
-    conn = await session.connection()
-    rows = (await conn.execute(_booking_stmt("seats", window, end is not None),
-                               {"site": site_id, "start": start, "end": end, "zones": list(zones)})).all()
-    out: dict[ZoneKey, list[FreeSeat]] = {z: [] for z in zones}
-    labels: dict[uuid.UUID, str] = {}
-    for seat_id, floor_id, zone, x, y, label in rows:
-        out[(floor_id, zone)].append(FreeSeat(seat_id, floor_id, zone, x, y))
-        labels[seat_id] = label
-    return out, labels
+    return {(f, z): ZoneSeats(ids, xs, ys, labels) for f, z, ids, xs, ys, labels in rows}
 
 
 def free_seats_page_stmt(
@@ -311,50 +289,62 @@ async def _hold(
 
 
 class _FreeSeatReader:
-    """Allocation against the database: free-seat counts per zone first, then the seats of only
-    the zones the plan asks for (read once per attempt, kept for a re-pick around busy seats)."""
+    """Allocation against the database: the free seats per zone are read once per attempt (and
+    kept for a re-pick around busy seats); the plan chooses from the counts and looks at the
+    seats of only the zones it must score. Seat ids stay 16-byte strings until chosen."""
 
     def __init__(self, session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date,
                  end: date | None) -> None:
         self.session, self.site_id, self.window, self.start, self.end = session, site_id, window, start, end
-        self.counts: dict[ZoneKey, int] = {}
-        self.zone_seats: dict[ZoneKey, list[FreeSeat]] = {}
-        self.labels: dict[uuid.UUID, str] = {}
+        self.zones: dict[ZoneKey, ZoneSeats] = {}
+        self._spots: dict[ZoneKey, list[FreeSeat]] = {}
+        self.labels: dict[Any, str] = {}
 
     async def refresh(self) -> None:
-        self.counts = await free_zones(self.session, self.site_id, self.window, self.start, self.end)
-        self.zone_seats = {}
+        self.zones = await free_zones(self.session, self.site_id, self.window, self.start, self.end)
+        self._spots = {}
 
     @property
     def free_count(self) -> int:
-        return sum(len(self.zone_seats[z]) if z in self.zone_seats else n for z, n in self.counts.items())
+        return sum(len(z.xs) for z in self.zones.values())
 
-    async def allocate(self, n: int, zones: set[ZoneKey] | None, exclude: set[uuid.UUID]) -> list[FreeSeat] | None:
-        def usable(seats: list[FreeSeat]) -> list[FreeSeat]:
+    def _seats(self, key: ZoneKey) -> list[FreeSeat]:
+        spots = self._spots.get(key)
+        if spots is None:
+            zone = self.zones[key]
+            floor, name = key
+            spots = self._spots[key] = [
+                FreeSeat(zone.seat_id(i), floor, name, x, y) for i, (x, y) in enumerate(zip(zone.xs, zone.ys, strict=True))
+            ]
+            self.labels.update((fs.id, label) for fs, label in zip(spots, zone.labels, strict=True))
+        return spots
+
+    def allocate(self, n: int, zones: set[ZoneKey] | None, exclude: set[bytes]) -> list[FreeSeat] | None:
+        def usable(key: ZoneKey) -> list[FreeSeat]:
+            seats = self._seats(key)
             return [fs for fs in seats if fs.id not in exclude] if exclude else seats
 
-        in_scope = [z for z in self.counts if zones is None or z in zones]
-        known = {z: usable(self.zone_seats[z]) for z in in_scope if z in self.zone_seats}
-        plan = ZonePlan({z: self.counts[z] for z in in_scope}, n, known=known)
+        in_scope = [z for z in self.zones if zones is None or z in zones]
+        # zones looked at already, less the busy seats, count by what is left of them
+        known = {z: usable(z) for z in in_scope if z in self._spots}
+        plan = ZonePlan({z: len(self.zones[z].xs) for z in in_scope}, n, known=known)
         while wanted := plan.wanted():
-            got, labels = await free_zone_seats(self.session, self.site_id, self.window, self.start, self.end, wanted)
-            self.zone_seats.update(got)
-            self.labels.update(labels)
-            plan.add({z: usable(seats) for z, seats in got.items()})
+            plan.add({z: usable(z) for z in wanted})
         return plan.result()
 
-    async def allocate_near(
-        self, n: int, near: set[tuple[uuid.UUID, str]] | None, exclude: set[uuid.UUID]
+    def allocate_near(
+        self, n: int, near: set[tuple[uuid.UUID, str]] | None, busy: set[uuid.UUID]
     ) -> list[FreeSeat] | None:
         """Allocate in the lease's own zones if they can hold n, else on its floors, else anywhere."""
+        exclude = {b.bytes for b in busy}
         if near:
             near_floors = {f for f, _ in near}
-            scopes: list[set[ZoneKey]] = [set(near), {z for z in self.counts if z[0] in near_floors}]
+            scopes: list[set[ZoneKey]] = [set(near), {z for z in self.zones if z[0] in near_floors}]
             for scope in scopes:
-                chosen = await self.allocate(n, scope, exclude)
+                chosen = self.allocate(n, scope, exclude)
                 if chosen is not None:
                     return chosen
-        return await self.allocate(n, None, exclude)
+        return self.allocate(n, None, exclude)
 
 
 async def _insert_seats(
@@ -396,10 +386,10 @@ async def _insert_seats(
             await reader.refresh()
             fresh = True
         # first steer around seats that concurrent bookings are holding right now
-        chosen = await reader.allocate_near(seat_count, near, busy)
+        chosen = reader.allocate_near(seat_count, near, busy)
         wait = False
         if chosen is None and busy:  # only busy seats fit: queue behind their bookings
-            chosen = await reader.allocate_near(seat_count, near, set())
+            chosen = reader.allocate_near(seat_count, near, set())
             wait = True
         if chosen is None:
             free_count = reader.free_count
@@ -407,13 +397,13 @@ async def _insert_seats(
                 f"only {free_count} seats are free for that window; {seat_count} requested",
                 field="seat_count", free_count=free_count,
             )
-        ids: list[uuid.UUID] = [fs.id for fs in chosen]  # type: ignore[misc]
+        ids = [uuid.UUID(bytes=fs.id) for fs in chosen]  # type: ignore[arg-type]
         taken = await lock_seats(session, ids, wait=wait)
         if taken:
             busy |= taken
             continue
         if await _hold(session, lease, ids, window, start, end):
-            return [HeldSeat(sid, reader.labels[sid], fs.floor, fs.zone)  # type: ignore[arg-type]
+            return [HeldSeat(sid, reader.labels[fs.id], fs.floor, fs.zone)  # type: ignore[arg-type]
                     for sid, fs in zip(ids, chosen, strict=True)]
         # the savepoint rolled back these rows; read what is free and allocate again
         fresh = False

@@ -1,10 +1,9 @@
-"""booking performance: per-seat live rows, seats by zone
+"""booking performance: the site's seats for the free-seat count, from the index alone
 
-A seat-count booking counts the free seats per zone of the site, then reads the free seats
-of one or a few zones only (domain/services/leases.py ``free_zone_seats``). That read tests
-each seat of the zone against its own live rows: this partial index answers "the live rows
-of this seat still running on or after a date" from the index alone, instead of an
-anti-join over the live rows of every site. The seats of a zone are found by (floor, zone).
+A seat-count booking reads the free seats of the site once, one row per zone with arrays
+(domain/services/leases.py ``free_zones``): a hash anti-join of the site's seats against the
+live lease_seats rows (index ix_lease_seats_live_until). This index gives the seats side of
+that join (site, id, zone, map position, label, status) without visiting the table.
 
 Revision ID: 0004_booking_perf
 Revises: 0003_leasing_perf
@@ -13,7 +12,6 @@ Create Date: 2026-11-22 06:40:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_booking_perf"
@@ -24,16 +22,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index(
-        "ix_lease_seats_seat_live",
-        "lease_seats",
-        ["seat_id", sa.text("coalesce(end_date, 'infinity'::date)")],
-        unique=False,
-        postgresql_include=["start_date", "window_start_min", "window_end_min"],
-        postgresql_where=sa.text("NOT voided"),
+        "ix_seats_site_id_map", "seats", ["site_id"], unique=False,
+        postgresql_include=["id", "floor_id", "zone", "x", "y", "label", "status"],
     )
-    op.create_index("ix_seats_floor_id_zone", "seats", ["floor_id", "zone"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_seats_floor_id_zone", table_name="seats")
-    op.drop_index("ix_lease_seats_seat_live", table_name="lease_seats")
+    op.drop_index("ix_seats_site_id_map", table_name="seats")

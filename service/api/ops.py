@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, text
 
-from domain.errors import ValidationFailed
+from domain.errors import NotFound, ValidationFailed
 from domain.models import AuditEvent, Device, Site
 from domain.services import reports
 from domain.services.audit import record, snapshot
@@ -71,8 +71,6 @@ async def list_devices(
 async def update_device(device_id: uuid.UUID, body: s.DeviceUpdate, user: StaffUser, session: SessionDep) -> s.Device:
     device = await session.get(Device, device_id)
     if device is None:
-        from domain.errors import NotFound
-
         raise NotFound("device not found")
     before = snapshot(device)
     if body.returned:
