@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from domain.errors import DomainError
 from domain.models import User
 from domain.models.user import STAFF_ROLES
-from service.admin import dashboard, finance, leases, people, provisioning, seatmap
+from service.admin import dashboard, finance, invoices, leases, people, provisioning, seatmap
 from service.admin.web import (
     COOKIE,
     PRE_COOKIE,
@@ -85,7 +85,7 @@ async def logout(request: Request, user: Staff, form: CsrfForm) -> Response:
     return response
 
 
-for module in (dashboard, seatmap, leases, people, provisioning, finance):
+for module in (dashboard, seatmap, leases, people, provisioning, finance, invoices):
     router.include_router(module.router)
 
 

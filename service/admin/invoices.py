@@ -1,0 +1,199 @@
+"""One invoice for finance: its lines, totals, credit notes and payments, and the corrections of rule 7
+(credit notes with the approval threshold, voids), done through billing's own invoice services."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import NotFound
+from domain.models import Client, Site, User
+from domain.rules.money import format_money, minor_unit_exponent
+from service.admin import integrations
+from service.admin.finance import _required
+from service.admin.web import CsrfForm, Finance, attempt, redirect, render, validate_form
+from service.db import SessionDep
+from service.idempotency import Idempotency
+
+router = APIRouter()
+
+# what the form calls a field, by the name billing's services and the API's schema use
+FORM_FIELD = {"amount_minor": "amount"}
+
+
+def _service() -> Any:
+    svc = integrations.module("billing.invoices")
+    if svc is None:
+        raise NotFound("billing is not installed")
+    return svc
+
+
+def _schema(name: str) -> Any:
+    return integrations.attr("service.api.billing", name)
+
+
+def parse_amount(text: str, currency: str) -> tuple[int | None, str | None]:
+    """An amount typed in major units ("1,500.50") as integer minor units, or why it is not one."""
+    cleaned = text.strip().replace(",", "").replace(" ", "")
+    if cleaned.upper().startswith(currency.upper()):
+        cleaned = cleaned[len(currency):]
+    if not cleaned:
+        return None, "enter the amount to credit, before tax"
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None, f"not an amount: type it like 1,500.00 ({currency})"
+    if not value.is_finite():
+        return None, f"not an amount: type it like 1,500.00 ({currency})"
+    exp = minor_unit_exponent(currency)
+    minor = value * (Decimal(10) ** exp)
+    if minor != minor.to_integral_value():
+        return None, f"{currency} has {exp} decimal places" if exp else f"{currency} has no decimal places"
+    return int(minor), None
+
+
+def _human(detail: str, currency: str) -> str:
+    """Billing names amounts in minor units; the page shows them as money."""
+    return re.sub(r"at most (\d+)", lambda m: "at most " + format_money(int(m.group(1)), currency) + " (before tax)", detail)
+
+
+async def _page(request: Request, session: AsyncSession, invoice_id: uuid.UUID, *, errors: dict[str, str] | None = None,
+                values: dict[str, Any] | None = None, confirm_void: bool = False, status_code: int = 200) -> HTMLResponse:
+    credit_note_model = _required()[3]
+    svc = _service()
+    inv = await svc.get_invoice(session, invoice_id)
+    lines = await svc.invoice_lines(session, inv.id)
+    client = await session.get(Client, inv.client_id)
+    site = await session.get(Site, inv.site_id)
+    notes = list((await session.scalars(
+        select(credit_note_model).where(credit_note_model.invoice_id == inv.id).order_by(credit_note_model.created_at)
+    )).all())
+    payment_model = integrations.attr("domain.models.invoice", "Payment")
+    payments = [] if payment_model is None else list((await session.scalars(
+        select(payment_model).where(payment_model.invoice_id == inv.id).order_by(payment_model.paid_on)
+    )).all())
+    people = {c.created_by for c in notes} | {c.approved_by for c in notes}
+    people.discard(None)
+    emails = dict((await session.execute(select(User.id, User.email).where(User.id.in_(people)))).tuples().all()) \
+        if people else {}
+    credited_amount, credited_tax = await svc.credited_so_far(session, inv.id)
+    issued_credit = sum(c.total_minor for c in notes if c.status == "issued")
+    pending_credit = sum(c.total_minor for c in notes if c.status == "pending_approval")
+    paid = sum(p.amount_minor for p in payments)
+    threshold = int(request.app.state.settings.credit_note_approval_threshold_minor)
+    lease_ids = sorted({x.lease_id for x in lines if x.lease_id is not None}, key=str)
+    return render(request, "invoice_detail.html", {
+        "inv": inv, "lines": lines, "client": client, "site": site, "notes": notes, "payments": payments,
+        "emails": emails, "creditable": max(0, inv.subtotal_minor - credited_amount), "credited_tax": credited_tax,
+        "issued_credit": issued_credit, "pending_credit": pending_credit, "paid": paid,
+        "balance": inv.total_minor - issued_credit - paid if inv.status != "void" else 0,
+        "threshold": threshold, "lease_ids": lease_ids,
+        "can_credit": inv.status in ("issued", "paid"), "can_void": inv.status == "issued" and not any(
+            c.status != "rejected" for c in notes),
+        "confirm_void": confirm_void, "errors": errors or {}, "v": values or {},
+        "form_key": secrets.token_urlsafe(18), "flash": request.query_params.get("flash"),
+    }, status_code=status_code)
+
+
+@router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
+async def invoice_page(request: Request, invoice_id: uuid.UUID, user: Finance, session: SessionDep) -> HTMLResponse:
+    """Finance and admins only, as GET /v1/invoices/{id}: facility staff get a 403."""
+    return await _page(request, session, invoice_id, confirm_void=request.query_params.get("confirm") == "void")
+
+
+@router.post("/invoices/{invoice_id}/credit-notes", response_model=None)
+async def issue_credit_note(request: Request, invoice_id: uuid.UUID, user: Finance, session: SessionDep,
+                            form: CsrfForm) -> Response:
+    """A partial (amount before tax) or whole credit note; above the threshold it waits for approval."""
+    svc = _service()
+    values = {k: str(v) for k, v in form.items()}
+    inv = await svc.get_invoice(session, invoice_id, for_update=True)
+    whole = values.get("credit_kind") == "whole"
+    errors: dict[str, str] = {}
+    amount_minor: int | None = None
+    if not whole:
+        amount_minor, problem = parse_amount(values.get("amount", ""), inv.currency)
+        if problem:
+            errors["amount"] = problem
+    schema = _schema("CreditNoteCreate")
+    data = {"reason": values.get("reason", "").strip(), "amount_minor": amount_minor}
+    body, errs = validate_form(schema, data) if schema is not None else (None, {})
+    for k, msg in errs.items():
+        errors.setdefault(FORM_FIELD.get(k, k), msg)
+    if not data["reason"]:
+        errors["reason"] = "say why the invoice is credited (the client reads it on the credit note)"
+    if errors:
+        return await _page(request, session, invoice_id, errors=errors, values=values, status_code=422)
+    reason = body.reason if body is not None else data["reason"]
+    threshold = int(request.app.state.settings.credit_note_approval_threshold_minor)
+    key = str(values.get("form_key") or "")[:100] or None
+
+    async def make() -> dict[str, Any]:
+        cn = await svc.create_credit_note(session, user, inv, reason=reason, amount_minor=amount_minor,
+                                          threshold_minor=threshold)
+        return {"status": cn.status, "number": cn.number_label, "total_minor": cn.total_minor}
+
+    # a second click of the same form replays the first answer instead of crediting twice
+    idem = Idempotency(request, f"admin-credit-note:{key}" if key else None)
+    done, error = await attempt(session, lambda: idem.run(session, str(user.subject), {"invoice": str(inv.id), **data},
+                                                          make))
+    if error is not None:
+        field = FORM_FIELD.get(error.field or "", error.field or "__all__")
+        if field not in ("amount", "reason"):
+            field = "__all__"
+        return await _page(request, session, invoice_id, errors={field: _human(error.detail, inv.currency)},
+                           values=values, status_code=422)
+    result = json.loads(bytes(done.body))
+    amount = format_money(int(result["total_minor"]), inv.currency)
+    if result["status"] == "pending_approval":
+        flash = f"Credit note of {amount} is waiting for approval (above {format_money(threshold, inv.currency)})"
+    else:
+        flash = f"Credit note {result['number']} issued: {amount}"
+    return redirect(request, f"/admin/invoices/{invoice_id}", flash)
+
+
+@router.post("/invoices/{invoice_id}/credit-notes/{credit_note_id}/approve", response_model=None)
+async def approve_credit_note(request: Request, invoice_id: uuid.UUID, credit_note_id: uuid.UUID, user: Finance,
+                              session: SessionDep, form: CsrfForm) -> Response:
+    svc = _service()
+    credit_note_model = _required()[3]
+    cn = await session.get(credit_note_model, credit_note_id)
+    if cn is None or cn.invoice_id != invoice_id:
+        raise NotFound("credit note not found")
+    done, error = await attempt(session, lambda: svc.approve_credit_note(session, user, credit_note_id))
+    if error is not None:
+        return await _page(request, session, invoice_id, errors={"approve": error.detail}, status_code=409)
+    return redirect(request, f"/admin/invoices/{invoice_id}", f"Credit note {done.number_label} approved and issued")
+
+
+@router.post("/invoices/{invoice_id}/void", response_model=None)
+async def void_invoice(request: Request, invoice_id: uuid.UUID, user: Finance, session: SessionDep,
+                       form: CsrfForm) -> Response:
+    """Two steps: without `confirm=yes` the page asks first; nothing changes until it is confirmed."""
+    svc = _service()
+    values = {k: str(v) for k, v in form.items()}
+    inv = await svc.get_invoice(session, invoice_id, for_update=True)
+    if values.get("confirm") != "yes":
+        return await _page(request, session, invoice_id, values=values, confirm_void=True)
+    schema = _schema("VoidBody")
+    data = {"reason": values.get("void_reason", "").strip() or "voided"}
+    body, errs = validate_form(schema, data) if schema is not None else (None, {})
+    if errs:
+        return await _page(request, session, invoice_id, errors={"void_reason": next(iter(errs.values()))},
+                           values=values, confirm_void=True, status_code=422)
+    reason = body.reason if body is not None else data["reason"]
+    _, error = await attempt(session, lambda: svc.void_invoice(session, user, inv, reason))
+    if error is not None:
+        await session.refresh(inv)
+        return await _page(request, session, invoice_id, errors={"void_reason": error.detail}, values=values,
+                           confirm_void=True, status_code=error.status)
+    return redirect(request, f"/admin/invoices/{invoice_id}", f"Invoice {inv.number_label} voided")
