@@ -39,7 +39,7 @@ class Idempotency:
         status_code: int = 201,
     ) -> JSONResponse:
         if self.key is None:
-            return JSONResponse(jsonable_encoder(await make()), status_code=status_code)
+            return JSONResponse(_encode(await make()), status_code=status_code)
         if len(self.key) > 200:
             raise ValidationFailed("Idempotency-Key is at most 200 characters", field="Idempotency-Key")
         payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
@@ -76,13 +76,21 @@ class Idempotency:
                 first.response, status_code=first.status_code or status_code,
                 headers={"Idempotent-Replayed": "true"},
             )
-        result = jsonable_encoder(await make())
+        result = _encode(await make())
         row = await session.get(IdempotencyKey, (principal_id, self.key))
         assert row is not None
         row.status_code = status_code
         row.response = result
         await session.flush()
         return JSONResponse(result, status_code=status_code)
+
+
+def _encode(result: Any) -> Any:
+    """JSON-ready data: a model dumps itself in one pass (what jsonable_encoder does for it, then
+    walks the result again)."""
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json", by_alias=True)
+    return jsonable_encoder(result)
 
 
 def _idempotency(

@@ -4,7 +4,7 @@ import uuid
 from datetime import time
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Time, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Time, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, IdMixin, TimestampMixin
@@ -50,8 +50,8 @@ class Seat(IdMixin, TimestampMixin, Base):
         UniqueConstraint("site_id", "label"),
         CheckConstraint("status IN ('active','maintenance','retired')", name="status"),
         # booking reads the site's free seats from the index alone (migration 0004_booking_perf)
-        Index("ix_seats_site_id_map", "site_id",
-              postgresql_include=["id", "floor_id", "zone", "x", "y", "label", "status"]),
+        Index("ix_seats_site_id_map", "site_id", postgresql_include=["id", "floor_id", "zone", "x", "y", "label"],
+              postgresql_where=text("status = 'active'")),
     )
 
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)

@@ -11,12 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
     Date,
     Select,
+    String,
+    Table,
     and_,
     bindparam,
     delete,
@@ -28,10 +30,12 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    type_coerce,
     update,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
 
 from domain.errors import InvalidState, NotFound, SeatsUnavailable, ValidationFailed
 from domain.models import (
@@ -151,12 +155,12 @@ _zone_stmts: dict[tuple[tuple[int, int], bool], Any] = {}
 
 class ZoneSeats(NamedTuple):
     """The free seats of one zone as PostgreSQL sends them: the ids as one bytes string (16 bytes
-    each; decoding thousands of UUIDs per booking cost more than the rest of it), parallel arrays."""
+    each; decoding thousands of UUIDs per booking cost more than the rest of it), parallel arrays
+    of the map positions. Labels are read back for the chosen seats only (``_hold``)."""
 
     ids: bytes
     xs: list[int]
     ys: list[int]
-    labels: list[str]
 
     def seat_id(self, i: int) -> bytes:
         return self.ids[16 * i : 16 * i + 16]
@@ -165,11 +169,14 @@ class ZoneSeats(NamedTuple):
 def _zones_stmt(window: tuple[int, int], bounded: bool) -> Any:
     stmt = _zone_stmts.get((window, bounded))
     if stmt is None:
-        # the aggregates of one group see its rows in one order, so the arrays line up
+        # the aggregates of one group see its rows in one order, so the arrays line up; the arrays
+        # come back as asyncpg builds them (no per-item result processing)
         stmt = _zone_stmts[window, bounded] = (
             select(Seat.floor_id, Seat.zone, func.string_agg(func.uuid_send(Seat.id), literal(b"")),
-                   func.array_agg(Seat.x), func.array_agg(Seat.y), func.array_agg(Seat.label))
-            .where(*_free(_SITE, window, _START, _END if bounded else None))
+                   *(type_coerce(func.array_agg(c), NullType()) for c in (Seat.x, Seat.y)))
+            # 'active' as a literal: the partial index ix_seats_site_id_map serves any plan
+            .where(Seat.site_id == _SITE, Seat.status == literal_column("'active'"),
+                   ~_conflicting_rows(window, _START, _END if bounded else None))
             .group_by(Seat.floor_id, Seat.zone)
         )
     return stmt
@@ -184,7 +191,7 @@ async def free_zones(
     conn = await session.connection()
     rows = (await conn.execute(_zones_stmt(window, end is not None),
                                {"site": site_id, "start": start, "end": end})).all()
-    return {(f, z): ZoneSeats(ids, xs, ys, labels) for f, z, ids, xs, ys, labels in rows}
+    return {(f, z): ZoneSeats(ids, xs, ys) for f, z, ids, xs, ys in rows}
 
 
 def free_seats_page_stmt(
@@ -266,26 +273,31 @@ class HeldSeat:
 async def _hold(
     session: AsyncSession, lease: Lease, seat_ids: Sequence[uuid.UUID], window: tuple[int, int], start: date,
     end: date | None,
-) -> bool:
-    """Insert the rows (one statement) in a savepoint; False when the exclusion constraint refuses them."""
+) -> dict[uuid.UUID, str] | None:
+    """Insert the rows (one statement) in a savepoint and return the seats' labels; None when the
+    exclusion constraint refuses them."""
     values = [
         {"id": uuid.uuid4(), "lease_id": lease.id, "seat_id": sid, "start_date": start, "end_date": end,
          "window_start_min": window[0], "window_end_min": window[1], "voided": False}
         for sid in sorted(seat_ids)
     ]
+    table = cast(Table, LeaseSeat.__table__)
+    # (SQLAlchemy does not correlate a subquery in RETURNING: written out)
+    label = literal_column("(SELECT seats.label FROM seats WHERE seats.id = lease_seats.seat_id)", String())
     try:
         async with session.begin_nested():
-            await session.execute(insert(LeaseSeat).values(values))
+            conn = await session.connection()
+            held = (await conn.execute(insert(table).values(values).returning(table.c.seat_id, label))).all()
     except IntegrityError as exc:
         if sqlstate(exc) != "23P01":
             raise
-        return False
+        return None
     except DBAPIError as exc:
         # a deadlock with a writer that does not take the seat locks: treat it as a lost race
         if sqlstate(exc) != "40P01":
             raise
-        return False
-    return True
+        return None
+    return {seat_id: lbl for seat_id, lbl in held}
 
 
 class _FreeSeatReader:
@@ -298,7 +310,6 @@ class _FreeSeatReader:
         self.session, self.site_id, self.window, self.start, self.end = session, site_id, window, start, end
         self.zones: dict[ZoneKey, ZoneSeats] = {}
         self._spots: dict[ZoneKey, list[FreeSeat]] = {}
-        self.labels: dict[Any, str] = {}
 
     async def refresh(self) -> None:
         self.zones = await free_zones(self.session, self.site_id, self.window, self.start, self.end)
@@ -316,7 +327,6 @@ class _FreeSeatReader:
             spots = self._spots[key] = [
                 FreeSeat(zone.seat_id(i), floor, name, x, y) for i, (x, y) in enumerate(zip(zone.xs, zone.ys, strict=True))
             ]
-            self.labels.update((fs.id, label) for fs, label in zip(spots, zone.labels, strict=True))
         return spots
 
     def allocate(self, n: int, zones: set[ZoneKey] | None, exclude: set[bytes]) -> list[FreeSeat] | None:
@@ -373,7 +383,7 @@ async def _insert_seats(
             raise SeatsUnavailable(f"seats not bookable (maintenance or retired): {', '.join(blocked)}",
                                    field="seat_ids")
         await lock_seats(session, seat_ids)
-        if not await _hold(session, lease, seat_ids, window, start, end):
+        if await _hold(session, lease, seat_ids, window, start, end) is None:
             raise SeatsUnavailable("one or more of the seats are not free for that window", field="seat_ids")
         return [HeldSeat(sid, found[sid].label, found[sid].floor_id, found[sid].zone) for sid in seat_ids]
 
@@ -402,8 +412,9 @@ async def _insert_seats(
         if taken:
             busy |= taken
             continue
-        if await _hold(session, lease, ids, window, start, end):
-            return [HeldSeat(sid, reader.labels[fs.id], fs.floor, fs.zone)  # type: ignore[arg-type]
+        labels = await _hold(session, lease, ids, window, start, end)
+        if labels is not None:
+            return [HeldSeat(sid, labels[sid], fs.floor, fs.zone)  # type: ignore[arg-type]
                     for sid, fs in zip(ids, chosen, strict=True)]
         # the savepoint rolled back these rows; read what is free and allocate again
         fresh = False
@@ -413,10 +424,14 @@ async def _insert_seats(
 async def _load_booking(
     session: AsyncSession, req: LeaseRequest
 ) -> tuple[Site | None, Client | None, Team | None, Plan | None, Shift | None]:
-    """The site, client, team, plan and shift of a booking in one query (each None when missing)."""
+    """The site, client, team, plan and shift of a booking in one query (each None when missing).
+
+    The same query queues the wake-up of the provisioning reconciler (``notify_leases_changed``):
+    PostgreSQL delivers it only if the booking commits."""
     one = select(literal(1).label("one")).subquery()
     stmt = (
-        select(Site, Client, Team, Plan, Shift)
+        select(Site, Client, Team, Plan, Shift, func.pg_notify(literal_column("'seatlease_leases'"),
+                                                               literal_column("''")))
         .select_from(one)
         .outerjoin(Site, Site.id == req.site_id)
         .outerjoin(Client, Client.id == req.client_id)
@@ -452,7 +467,8 @@ async def book_lease(
     now: datetime | None = None,
 ) -> tuple[Lease, dict[str, Any]]:
     """Create a lease and hold its seats; returns the lease and its API view (built from what
-    the booking already has in hand, the same shape as ``lease_views``)."""
+    the booking already has in hand, the same shape as ``lease_views``). Wakes the provisioning
+    reconciler on commit (no need to call ``notify_leases_changed``)."""
     site, client, team, plan, shift = await _load_booking(session, req)
     if site is None:
         raise ValidationFailed("no such site", field="site_id")
@@ -761,6 +777,9 @@ async def advance_lease_states(session: AsyncSession, actor: Actor) -> dict[str,
     return {"activated": len(activated), "ended": len(ended)}
 
 
+_PCT = Decimal("0.01")
+
+
 class _Period(NamedTuple):
     id: uuid.UUID  # the seat
     label: str
@@ -790,7 +809,8 @@ def _lease_view(
         "add_ons": [{"code": inc.code, "name": inc.name, "billing": inc.billing,
                      "unit_price_minor": inc.unit_price_minor, "quantity": qty}
                     for inc, qty in add_ons],
-        "discount_pct": str(lease.discount_pct), "currency": site.currency,
+        # as stored (numeric(5,2)): the same text before and after a round trip through the table
+        "discount_pct": str(Decimal(lease.discount_pct).quantize(_PCT)), "currency": site.currency,
     }
 
 

@@ -49,9 +49,9 @@ async def create_lease(body: s.LeaseCreate, user: ClientWriter, session: Session
             seat_count=body.seat_count, seat_ids=body.seat_ids,
             add_ons=[a.model_dump() for a in body.add_ons], discount_pct=body.discount_pct,
         )
+        # book_lease also wakes the provisioning reconciler on commit
         _lease, view = await svc.book_lease(session, user, req, is_staff=user.is_staff,
                                             discount_threshold_pct=settings.discount_approval_threshold_pct)
-        await svc.notify_leases_changed(session)
         return s.Lease.model_validate(view)
 
     return await idem.run(session, str(user.subject), body, make)
