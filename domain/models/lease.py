@@ -73,10 +73,19 @@ class LeaseSeat(IdMixin, TimestampMixin, Base):
             func.coalesce(text("end_date"), literal_column("'infinity'::date")),
             postgresql_include=["seat_id", "start_date", "end_date", "window_start_min", "window_end_min", "voided"],
         ),
+        # the same, one site at a time (migration 0005_lease_seats_site)
+        Index(
+            "ix_lease_seats_site_live",
+            "site_id",
+            func.coalesce(text("end_date"), literal_column("'infinity'::date")),
+            postgresql_include=["seat_id", "start_date", "end_date", "window_start_min", "window_end_min", "voided"],
+        ),
     )
 
     lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id", ondelete="CASCADE"), index=True)
     seat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("seats.id"), index=True)
+    # the seat's site, filled in by a trigger on insert (migration 0005): a seat never moves
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     window_start_min: Mapped[int] = mapped_column(Integer)

@@ -98,15 +98,17 @@ def window_overlaps(start_min: Any, end_min: Any, window: tuple[int, int]) -> Co
     return or_(*tests)
 
 
-def _conflicting_rows(window: tuple[int, int], start: Any, end: Any | None) -> ColumnElement[bool]:
+def _conflicting_rows(site_id: Any, window: tuple[int, int], start: Any, end: Any | None) -> ColumnElement[bool]:
     """Live lease_seats rows of Seat.id overlapping the window and date range.
 
     The date overlap is written on the columns: for inclusive ranges with NULL as the open end,
     ``daterange(s1, e1, '[]') && daterange(s2, e2, '[]')`` is ``s1 <= e2 AND coalesce(e1, inf) >= s2``
     (the first test dropped when e2 is open). In this form PostgreSQL answers from the index
     ix_lease_seats_live_until, which skips the past rows, instead of visiting every row the
-    table ever held (migration 0003_leasing_perf, measured by bench/bench_leasing.py)."""
+    table ever held (migration 0003_leasing_perf, measured by bench/bench_leasing.py); the site
+    test narrows that to the one site's rows (ix_lease_seats_site_live, migration 0005)."""
     conds: list[ColumnElement[bool]] = [
+        LeaseSeat.site_id == site_id,
         LeaseSeat.seat_id == Seat.id,
         ~LeaseSeat.voided,
         func.coalesce(LeaseSeat.end_date, _OPEN_END) >= start,
@@ -118,7 +120,7 @@ def _conflicting_rows(window: tuple[int, int], start: Any, end: Any | None) -> C
 
 
 def _free(site_id: Any, window: tuple[int, int], start: Any, end: Any | None) -> tuple[ColumnElement[bool], ...]:
-    return Seat.site_id == site_id, Seat.status == "active", ~_conflicting_rows(window, start, end)
+    return Seat.site_id == site_id, Seat.status == "active", ~_conflicting_rows(site_id, window, start, end)
 
 
 _MAP_ORDER = (Seat.floor_id, Seat.zone, Seat.y, Seat.x)
@@ -176,7 +178,7 @@ def _zones_stmt(window: tuple[int, int], bounded: bool) -> Any:
                    *(type_coerce(func.array_agg(c), NullType()) for c in (Seat.x, Seat.y)))
             # 'active' as a literal: the partial index ix_seats_site_id_map serves any plan
             .where(Seat.site_id == _SITE, Seat.status == literal_column("'active'"),
-                   ~_conflicting_rows(window, _START, _END if bounded else None))
+                   ~_conflicting_rows(_SITE, window, _START, _END if bounded else None))
             .group_by(Seat.floor_id, Seat.zone)
         )
     return stmt
