@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, time
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -182,7 +181,3 @@ async def plan_inclusions(session: AsyncSession, plan_ids: Sequence[uuid.UUID]) 
     for inc in rows:
         out[inc.plan_id].append(inc)
     return out
-
-
-def parse_rate(value: Decimal | str) -> Decimal:
-    return Decimal(value)
