@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import Conflict, NotFound, ValidationFailed
+from domain.errors import Conflict, ValidationFailed
 from domain.models import Floor, Inclusion, Plan, Seat, Shift, Site
 from domain.rules.shifts import minutes
 from domain.services.audit import Actor, record, snapshot
+from domain.services.lookup import get_or_404
 
 FULL = "FULL"
 
@@ -26,10 +27,7 @@ def site_today(site: Site, now: datetime | None = None) -> date:
 
 
 async def get_site(session: AsyncSession, site_id: uuid.UUID) -> Site:
-    site = await session.get(Site, site_id)
-    if site is None:
-        raise NotFound("site not found")
-    return site
+    return await get_or_404(session, Site, site_id, "site")
 
 
 async def create_site(session: AsyncSession, actor: Actor, data: dict[str, Any]) -> Site:
@@ -65,10 +63,7 @@ async def create_floor(session: AsyncSession, actor: Actor, site: Site, name: st
 
 
 async def get_floor(session: AsyncSession, floor_id: uuid.UUID) -> Floor:
-    floor = await session.get(Floor, floor_id)
-    if floor is None:
-        raise NotFound("floor not found")
-    return floor
+    return await get_or_404(session, Floor, floor_id, "floor")
 
 
 async def create_shift(session: AsyncSession, actor: Actor, site: Site, data: dict[str, Any]) -> Shift:
@@ -137,10 +132,7 @@ async def create_seats(
 
 
 async def get_seat(session: AsyncSession, seat_id: uuid.UUID) -> Seat:
-    seat = await session.get(Seat, seat_id)
-    if seat is None:
-        raise NotFound("seat not found")
-    return seat
+    return await get_or_404(session, Seat, seat_id, "seat")
 
 
 async def update_seat(session: AsyncSession, actor: Actor, seat: Seat, changes: dict[str, Any]) -> Seat:
@@ -167,10 +159,7 @@ async def create_plan(session: AsyncSession, actor: Actor, site: Site, data: dic
 
 
 async def get_plan(session: AsyncSession, plan_id: uuid.UUID) -> Plan:
-    plan = await session.get(Plan, plan_id)
-    if plan is None:
-        raise NotFound("plan not found")
-    return plan
+    return await get_or_404(session, Plan, plan_id, "plan")
 
 
 async def plan_inclusions(session: AsyncSession, plan_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Inclusion]]:

@@ -9,16 +9,14 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict
 from domain.models import Client, Member, Team, User
 from domain.services.audit import Actor, record, snapshot
+from domain.services.lookup import get_or_404
 
 
 async def get_client(session: AsyncSession, client_id: uuid.UUID) -> Client:
-    client = await session.get(Client, client_id)
-    if client is None:
-        raise NotFound("client not found")
-    return client
+    return await get_or_404(session, Client, client_id, "client")
 
 
 async def create_client(session: AsyncSession, actor: Actor, data: dict[str, Any]) -> Client:
@@ -54,10 +52,7 @@ async def create_team(session: AsyncSession, actor: Actor, client: Client, name:
 
 
 async def get_team(session: AsyncSession, team_id: uuid.UUID) -> Team:
-    team = await session.get(Team, team_id)
-    if team is None:
-        raise NotFound("team not found")
-    return team
+    return await get_or_404(session, Team, team_id, "team")
 
 
 async def create_member(session: AsyncSession, actor: Actor, team: Team, data: dict[str, Any]) -> Member:
@@ -73,10 +68,7 @@ async def create_member(session: AsyncSession, actor: Actor, team: Team, data: d
 
 
 async def get_member(session: AsyncSession, member_id: uuid.UUID) -> Member:
-    member = await session.get(Member, member_id)
-    if member is None:
-        raise NotFound("member not found")
-    return member
+    return await get_or_404(session, Member, member_id, "member")
 
 
 async def remove_member(session: AsyncSession, actor: Actor, member: Member, now: datetime) -> Member:

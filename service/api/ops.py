@@ -10,10 +10,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, text
 
-from domain.errors import NotFound, ValidationFailed
+from domain.errors import ValidationFailed
 from domain.models import AuditEvent, Device, Site
 from domain.services import reports
 from domain.services.audit import record, snapshot
+from domain.services.lookup import get_or_404
 from service.api import schemas as s
 from service.api.deps import Cursor, Limit, paginate
 from service.auth import AdminUser, StaffOrFinance, StaffUser
@@ -69,9 +70,7 @@ async def list_devices(
 
 @router.patch("/v1/devices/{device_id}", response_model=s.Device)
 async def update_device(device_id: uuid.UUID, body: s.DeviceUpdate, user: StaffUser, session: SessionDep) -> s.Device:
-    device = await session.get(Device, device_id)
-    if device is None:
-        raise NotFound("device not found")
+    device = await get_or_404(session, Device, device_id, "device")
     before = snapshot(device)
     if body.returned:
         device.status, device.seat_id, device.lease_id, device.return_due_at = "in_stock", None, None, None
