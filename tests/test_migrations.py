@@ -50,3 +50,12 @@ async def test_the_exclusion_constraint_and_append_only_trigger_exist(db) -> Non
     assert con.startswith("EXCLUDE USING gist")
     assert "WHERE ((NOT voided))" in con
     assert await db.fetchval("SELECT count(*) FROM pg_trigger WHERE tgname = 'audit_events_append_only'") == 1
+
+
+def test_migrations_have_one_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    from service.migrate import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config("postgresql+asyncpg://unused@/unused")).get_heads()
+    assert heads == ["0006_merge_heads"]
