@@ -16,6 +16,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing.db import driver
 from domain.errors import NotFound, ValidationFailed
 from domain.models import Floor, Shift, Site
 from domain.rules.shifts import windows_overlap
@@ -99,18 +100,12 @@ WHERE s.floor_id = $1 AND ($3::uuid IS NULL OR s.id = $3) AND NOT ls.voided AND 
 """
 
 
-async def _driver(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session, in the session's transaction: a 1,000-seat floor is
-    read as plain records (SQLAlchemy's per-row result processing would cost more than the query)."""
-    conn = await session.connection()
-    return (await conn.get_raw_connection()).driver_connection
-
-
 async def load_floor_map(session: AsyncSession, site: Site, floor: Floor, day: date, shift: Shift | None,
                          *, only_seat: uuid.UUID | None = None) -> FloorMap:
     """Two queries whatever the floor's size: its seats, and the lease rows holding them on `day`
     (`only_seat`: just that seat of the floor, for its panel)."""
-    conn = await _driver(session)
+    # plain records: SQLAlchemy's per-row result processing would cost more than the query
+    conn = await driver(session)
     seats = await conn.fetch(FLOOR_SEATS_SQL, floor.id, only_seat)
     rows = await conn.fetch(FLOOR_HOLDERS_SQL, floor.id, day, only_seat)
     window = catalog.shift_window(shift) if shift is not None else None
