@@ -19,6 +19,7 @@ from domain.models.invoice import CreditNote, Invoice, InvoiceLine
 from domain.models.site import Site
 from domain.rules.money import tax_on
 from domain.services.audit import Actor, record, snapshot
+from domain.services.lookup import get_or_404
 
 
 def invoice_view(inv: Invoice, lines: list[InvoiceLine] | None = None) -> dict[str, Any]:
@@ -55,13 +56,7 @@ def credit_note_view(cn: CreditNote) -> dict[str, Any]:
 
 
 async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID, *, for_update: bool = False) -> Invoice:
-    stmt = select(Invoice).where(Invoice.id == invoice_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    inv = await session.scalar(stmt)
-    if inv is None:
-        raise NotFound("invoice not found")
-    return inv
+    return await get_or_404(session, Invoice, invoice_id, "invoice", for_update=for_update)
 
 
 async def invoice_lines(session: AsyncSession, invoice_id: uuid.UUID) -> list[InvoiceLine]:

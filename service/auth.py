@@ -118,13 +118,19 @@ async def current_principal(
     return principal
 
 
-def require_roles(*roles: str) -> Any:
-    async def dep(principal: Principal = Depends(current_principal)) -> Principal:
+def role_gate(base: Any, roles: tuple[str, ...], what: str = "action") -> Any:
+    """A dependency: the principal from ``base``, refused (403) unless it has one of ``roles``."""
+
+    async def dep(principal: Principal = Depends(base)) -> Principal:
         if principal.role not in roles:
-            raise Forbidden(f"this action needs one of the roles: {', '.join(roles)}")
+            raise Forbidden(f"this {what} needs one of the roles: {', '.join(roles)}")
         return principal
 
     return Depends(dep)
+
+
+def require_roles(*roles: str) -> Any:
+    return role_gate(current_principal, roles)
 
 
 AnyUser = Annotated[Principal, Depends(current_principal)]

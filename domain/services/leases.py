@@ -56,6 +56,7 @@ from domain.models import (
 from domain.rules.allocation import FreeSeat, ZoneKey, ZonePlan
 from domain.services.audit import Actor, record, snapshot
 from domain.services.catalog import shift_window, site_today
+from domain.services.lookup import get_or_404
 
 ALLOCATION_ATTEMPTS = 12
 LIVE_STATUSES = ("pending_approval", "confirmed", "active")
@@ -555,13 +556,7 @@ def _advance(lease: Lease, today: date) -> None:
 
 
 async def get_lease(session: AsyncSession, lease_id: uuid.UUID, *, for_update: bool = False) -> Lease:
-    stmt = select(Lease).where(Lease.id == lease_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    lease = await session.scalar(stmt)
-    if lease is None:
-        raise NotFound("lease not found")
-    return lease
+    return await get_or_404(session, Lease, lease_id, "lease", for_update=for_update)
 
 
 async def _site(session: AsyncSession, lease: Lease) -> Site:

@@ -24,7 +24,7 @@ from domain.errors import DomainError, Forbidden
 from domain.models import User
 from domain.models.user import STAFF_ROLES
 from domain.rules.money import format_money
-from service.auth import Principal
+from service.auth import Principal, role_gate
 from service.db import SessionDep
 
 HERE = Path(__file__).parent
@@ -177,12 +177,7 @@ async def current_staff(request: Request, session: SessionDep) -> Principal:
 
 
 def require(*roles: str) -> Any:
-    async def dep(principal: Principal = Depends(current_staff)) -> Principal:
-        if principal.role not in roles:
-            raise Forbidden(f"this page needs one of the roles: {', '.join(roles)}")
-        return principal
-
-    return Depends(dep)
+    return role_gate(current_staff, roles, "page")
 
 
 Staff = Annotated[Principal, Depends(current_staff)]  # admin, facility_staff, finance
