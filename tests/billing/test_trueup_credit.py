@@ -26,7 +26,8 @@ async def trueup_notes(finance: Any, invoice_id: str) -> list[dict[str, Any]]:
 
 
 async def test_excess_trueup_credit_becomes_a_credit_note_on_the_corrected_invoice(
-        staff, finance, fresh_year, db, maker, standin):
+    staff, finance, fresh_year, db, maker, standin
+):
     y = fresh_year()
     w = await make_world(staff)
     await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-01-01", seat_count=1))
@@ -38,7 +39,8 @@ async def test_excess_trueup_credit_becomes_a_credit_note_on_the_corrected_invoi
     await staff.post(f"/v1/leases/{big['id']}/end", {"end_date": f"{y}-01-05"}, expect=200)
     counters = await db.fetchrow(
         "SELECT (SELECT next_number FROM billing_number_sequences WHERE site_id = $1 AND kind = 'credit_note') AS cn",
-        uuid.UUID(w.site["id"]))
+        uuid.UUID(w.site["id"]),
+    )
     await run_month(finance, f"{y}-02")
     (feb,) = await invoices_of(finance, w.client["id"], f"{y}-02")
 
@@ -77,9 +79,11 @@ async def test_excess_trueup_credit_becomes_a_credit_note_on_the_corrected_invoi
 
     # the zero invoice and its credit note go to Stripe like any other
     gateway = StripeGateway("sk_test_standin", standin.base_url, timeout=0.5)
-    await db.execute("UPDATE invoices SET stripe_next_attempt_at = now() + interval '1 day' "
-                     "WHERE stripe_state IN ('pending','void_pending') AND id <> ALL($1::uuid[])",
-                     [uuid.UUID(jan["id"]), uuid.UUID(feb["id"])])
+    await db.execute(
+        "UPDATE invoices SET stripe_next_attempt_at = now() + interval '1 day' "
+        "WHERE stripe_state IN ('pending','void_pending') AND id <> ALL($1::uuid[])",
+        [uuid.UUID(jan["id"]), uuid.UUID(feb["id"])],
+    )
     assert await push_until_quiet(maker, gateway, db, jan["id"]) == ["synced", "synced"]  # January and February
     while await worker.sync_next_credit_note(maker, gateway) is not None:
         pass
@@ -114,8 +118,11 @@ async def test_a_month_of_credits_only_is_a_zero_invoice_and_a_credit_note(staff
     assert kinds == ["deposit_refund", "trueup"]
 
 
-@given(total=st.integers(-10**9, 10**9), tax=st.integers(-10**8, 10**8),
-       weights=st.lists(st.integers(1, 10**9), min_size=1, max_size=5))
+@given(
+    total=st.integers(-(10**9), 10**9),
+    tax=st.integers(-(10**8), 10**8),
+    weights=st.lists(st.integers(1, 10**9), min_size=1, max_size=5),
+)
 def test_excess_split_sums_exactly_and_keeps_tax_within_each_part(total, tax, weights):
     t = calc.Totals(total - tax, tax, total)
     excess = calc.excess_credit(t)
