@@ -132,10 +132,13 @@ async def start_run(
     body: BillingRunCreate,
     user: FinanceUser,
     session: SessionDep,
-    idem: IdempotencyDep,  # type: ignore[no-untyped-def]
+    idem: IdempotencyDep,
     request: Request,
     background: BackgroundTasks,
-):
+) -> Any:
+    """Start the run of a month. Seats are billed in advance: a month is accepted from
+    `SEATLEASE_BILLING_ADVANCE_DAYS` (default 10) days before it starts, on the UTC calendar, and
+    any past month; a month further ahead is a 422 naming `period`, and takes no invoice numbers."""
     created: list[uuid.UUID] = []
 
     async def make() -> BillingRunOut:
@@ -223,10 +226,10 @@ async def create_credit_note(
     invoice_id: uuid.UUID,
     body: CreditNoteCreate,
     user: FinanceUser,
-    session: SessionDep,  # type: ignore[no-untyped-def]
+    session: SessionDep,
     idem: IdempotencyDep,
     request: Request,
-):
+) -> Any:
     inv = await inv_service.get_invoice(session, invoice_id, for_update=True)
     threshold = request.app.state.settings.credit_note_approval_threshold_minor
 
