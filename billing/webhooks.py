@@ -115,13 +115,6 @@ def _parse_header(header: str | None) -> tuple[int, list[str]]:
     return timestamp, signatures
 
 
-def verify(payload: bytes, signature: str | None, secret: str | None) -> SignedBody:
-    """The whole-body form of Verifier."""
-    v = Verifier(signature, secret)
-    v.feed(payload)
-    return v.finish()
-
-
 @dataclass(frozen=True)
 class SignedBody:
     body: bytes | None  # None when larger than MAX_EVENT_BYTES
@@ -240,7 +233,7 @@ async def apply(session: Any, conn: Any, gateway: StripeGateway, event: dict[str
     )
     if inv is None:
         if await conn.fetchval("SELECT 1 FROM invoices WHERE id = $1", ours):
-            raise NotYet("the invoice is being pushed to Stripe")
+            raise NotYet("the invoice is locked by another worker (its push, or another event)")
         return "ignored: unknown invoice"
     if inv["stripe_invoice_id"] is None:
         raise NotYet("the invoice is not linked to its Stripe invoice yet")
