@@ -131,7 +131,7 @@ async def bench_size(server: str, clients: int, seats_per_client: int, period: M
     engine = make_engine(url, pool_size=4)
     maker = make_sessionmaker(engine)
     async with maker() as session, session.begin():
-        run = await create_run(session, SystemActor("bench"), str(period))
+        run = await create_run(session, SystemActor("bench"), str(period), advance_days=0)
     t0, c0 = time.perf_counter(), time.process_time()
     result = await execute_run(maker, run.id)
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -177,7 +177,7 @@ async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clients", type=int, default=5000)
     ap.add_argument("--seats-per-client", type=int, default=20)
-    ap.add_argument("--period", default="2031-03")
+    ap.add_argument("--period", default="2026-03")
     ap.add_argument("--statements", type=int, default=300)
     args = ap.parse_args()
     period = Month.parse(args.period)

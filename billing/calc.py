@@ -187,14 +187,22 @@ def seat_lines(facts: LeaseFacts, month: Month) -> list[Line]:
     lines = []
     for (s, e), qty in sorted(groups.items()):
         d = (e - s).days + 1
-        lines.append(Line(
-            kind="seat", description=f"{facts.plan_name} ({facts.shift}) × {qty} seat{'s' if qty != 1 else ''}, "
-                                     f"{_span_text(s, e)}",
-            quantity=qty, unit_price_minor=facts.monthly_price_minor,
-            amount_minor=prorate(facts.monthly_price_minor, qty, d, month.days),
-            lease_id=facts.lease_id, service_month=month.first, service_start=s, service_end=e,
-            days=d, period_days=month.days, units=qty * d,
-        ))
+        lines.append(
+            Line(
+                kind="seat",
+                description=f"{facts.plan_name} ({facts.shift}) × {qty} seat{'s' if qty != 1 else ''}, {_span_text(s, e)}",
+                quantity=qty,
+                unit_price_minor=facts.monthly_price_minor,
+                amount_minor=prorate(facts.monthly_price_minor, qty, d, month.days),
+                lease_id=facts.lease_id,
+                service_month=month.first,
+                service_start=s,
+                service_end=e,
+                days=d,
+                period_days=month.days,
+                units=qty * d,
+            )
+        )
     return lines
 
 
@@ -210,12 +218,22 @@ def addon_lines(facts: LeaseFacts, month: Month) -> list[Line]:
     s, e = span
     d = (e - s).days + 1
     return [
-        Line(kind="addon", description=f"Add-on: {a.name} × {a.quantity}, {_span_text(s, e)}",
-             quantity=a.quantity, unit_price_minor=a.unit_price_minor,
-             amount_minor=prorate(a.unit_price_minor, a.quantity, d, month.days),
-             lease_id=facts.lease_id, service_month=month.first, service_start=s, service_end=e,
-             days=d, period_days=month.days, units=a.quantity * d)
-        for a in sorted(facts.add_ons, key=lambda a: a.code) if a.billing == "monthly"
+        Line(
+            kind="addon",
+            description=f"Add-on: {a.name} × {a.quantity}, {_span_text(s, e)}",
+            quantity=a.quantity,
+            unit_price_minor=a.unit_price_minor,
+            amount_minor=prorate(a.unit_price_minor, a.quantity, d, month.days),
+            lease_id=facts.lease_id,
+            service_month=month.first,
+            service_start=s,
+            service_end=e,
+            days=d,
+            period_days=month.days,
+            units=a.quantity * d,
+        )
+        for a in sorted(facts.add_ons, key=lambda a: a.code)
+        if a.billing == "monthly"
     ]
 
 
@@ -226,8 +244,15 @@ def inclusion_lines(facts: LeaseFacts, month: Month, seats: int | None = None) -
     if not facts.billable or seats == 0:
         return []
     return [
-        Line(kind="inclusion", description=f"Included: {i.name}", quantity=seats * i.quantity_per_seat,
-             unit_price_minor=0, amount_minor=0, lease_id=facts.lease_id, service_month=month.first)
+        Line(
+            kind="inclusion",
+            description=f"Included: {i.name}",
+            quantity=seats * i.quantity_per_seat,
+            unit_price_minor=0,
+            amount_minor=0,
+            lease_id=facts.lease_id,
+            service_month=month.first,
+        )
         for i in sorted(facts.included, key=lambda i: i.code)
     ]
 
@@ -236,9 +261,15 @@ def discount_line(facts: LeaseFacts, month: Month, base_minor: int) -> Line | No
     if facts.discount_pct <= 0 or base_minor == 0:
         return None
     amount = apply_discount(base_minor, facts.discount_pct)
-    return Line(kind="discount", description=f"Discount {facts.discount_pct.normalize():f}% on seats and add-ons, {month}",
-                quantity=1, unit_price_minor=amount, amount_minor=amount, lease_id=facts.lease_id,
-                service_month=month.first)
+    return Line(
+        kind="discount",
+        description=f"Discount {facts.discount_pct.normalize():f}% on seats and add-ons, {month}",
+        quantity=1,
+        unit_price_minor=amount,
+        amount_minor=amount,
+        lease_id=facts.lease_id,
+        service_month=month.first,
+    )
 
 
 def expected_monthly(facts: LeaseFacts, month: Month) -> dict[str, tuple[int, int]]:
@@ -270,15 +301,25 @@ def trueup_lines(facts: LeaseFacts, months: Iterable[Month], billed: Billed) -> 
             if delta == 0:
                 continue
             delta_units = units - was_units
-            what = (f"{delta_units:+d} {_KIND_WORDS[kind]}" if kind != "discount" else "discount changed")
-            out.append(Line(
-                kind=kind, trueup=True,
-                description=f"True-up {month} ({month.first.isoformat()}–{month.last.isoformat()}): "
-                            f"{facts.plan_name} ({facts.shift}), {what}",
-                quantity=1, unit_price_minor=delta, amount_minor=delta, lease_id=facts.lease_id,
-                service_month=month.first, service_start=month.first, service_end=month.last,
-                days=delta_units if kind != "discount" else None, period_days=month.days, units=delta_units,
-            ))
+            what = f"{delta_units:+d} {_KIND_WORDS[kind]}" if kind != "discount" else "discount changed"
+            out.append(
+                Line(
+                    kind=kind,
+                    trueup=True,
+                    description=f"True-up {month} ({month.first.isoformat()}–{month.last.isoformat()}): "
+                    f"{facts.plan_name} ({facts.shift}), {what}",
+                    quantity=1,
+                    unit_price_minor=delta,
+                    amount_minor=delta,
+                    lease_id=facts.lease_id,
+                    service_month=month.first,
+                    service_start=month.first,
+                    service_end=month.last,
+                    days=delta_units if kind != "discount" else None,
+                    period_days=month.days,
+                    units=delta_units,
+                )
+            )
     return out
 
 
@@ -290,22 +331,44 @@ def one_off_lines(facts: LeaseFacts, month: Month, billed: Billed) -> list[Line]
     seats = facts.initial_seats
     out = []
     if facts.setup_fee_minor:
-        out.append(Line(kind="setup_fee", description=f"Setup fee: {facts.plan_name} × {seats}",
-                        quantity=seats, unit_price_minor=facts.setup_fee_minor,
-                        amount_minor=facts.setup_fee_minor * seats, lease_id=facts.lease_id,
-                        service_start=facts.start_date))
+        out.append(
+            Line(
+                kind="setup_fee",
+                description=f"Setup fee: {facts.plan_name} × {seats}",
+                quantity=seats,
+                unit_price_minor=facts.setup_fee_minor,
+                amount_minor=facts.setup_fee_minor * seats,
+                lease_id=facts.lease_id,
+                service_start=facts.start_date,
+            )
+        )
     for a in sorted(facts.add_ons, key=lambda a: a.code):
         if a.billing == "one_time":
-            out.append(Line(kind="addon_one_time", description=f"One-time: {a.name} × {a.quantity}",
-                            quantity=a.quantity, unit_price_minor=a.unit_price_minor,
-                            amount_minor=a.unit_price_minor * a.quantity, lease_id=facts.lease_id,
-                            service_start=facts.start_date))
+            out.append(
+                Line(
+                    kind="addon_one_time",
+                    description=f"One-time: {a.name} × {a.quantity}",
+                    quantity=a.quantity,
+                    unit_price_minor=a.unit_price_minor,
+                    amount_minor=a.unit_price_minor * a.quantity,
+                    lease_id=facts.lease_id,
+                    service_start=facts.start_date,
+                )
+            )
     if facts.deposit_months and billed.deposit_minor == 0:
         unit = facts.monthly_price_minor * facts.deposit_months
-        out.append(Line(kind="deposit", description=f"Security deposit ({facts.deposit_months} month"
-                                                    f"{'s' if facts.deposit_months != 1 else ''} × {seats} seats)",
-                        quantity=seats, unit_price_minor=unit, amount_minor=unit * seats, lease_id=facts.lease_id,
-                        service_start=facts.start_date))
+        out.append(
+            Line(
+                kind="deposit",
+                description=f"Security deposit ({facts.deposit_months} month"
+                f"{'s' if facts.deposit_months != 1 else ''} × {seats} seats)",
+                quantity=seats,
+                unit_price_minor=unit,
+                amount_minor=unit * seats,
+                lease_id=facts.lease_id,
+                service_start=facts.start_date,
+            )
+        )
     return out
 
 
@@ -333,9 +396,24 @@ def with_tax(lines: Iterable[Line], rate: Decimal) -> list[Line]:
     out = []
     for line in lines:
         tax = 0 if line.kind == "deposit" else div_half_up(line.amount_minor * r.numerator, r.denominator)
-        out.append(Line(line.kind, line.description, line.quantity, line.unit_price_minor, line.amount_minor, tax,
-                        line.lease_id, line.service_month, line.service_start, line.service_end, line.days,
-                        line.period_days, line.units, line.trueup))
+        out.append(
+            Line(
+                line.kind,
+                line.description,
+                line.quantity,
+                line.unit_price_minor,
+                line.amount_minor,
+                tax,
+                line.lease_id,
+                line.service_month,
+                line.service_start,
+                line.service_end,
+                line.days,
+                line.period_days,
+                line.units,
+                line.trueup,
+            )
+        )
     return out
 
 
@@ -369,4 +447,42 @@ def billed_from_rows(rows: Iterable[Mapping[str, object]]) -> dict[uuid.UUID, Bi
             b.setup_billed = True
             if kind == "deposit":
                 b.deposit_minor += amount
+    return out
+
+
+@dataclass(frozen=True)
+class Excess:
+    """The part of an invoice's true-up credit that its charges cannot absorb."""
+
+    amount_minor: int
+    tax_minor: int
+
+    @property
+    def total_minor(self) -> int:
+        return self.amount_minor + self.tax_minor
+
+
+def excess_credit(t: Totals) -> Excess | None:
+    """How much credit must leave an invoice (as a credit note) so that its total is zero, not
+    negative; None when the total is not negative. Both parts are ≥ 0 and add up to −total."""
+    if t.total_minor >= 0:
+        return None
+    total = -t.total_minor
+    tax = min(max(0, -t.tax_minor), total)
+    return Excess(total - tax, tax)
+
+
+def split_excess(excess: Excess, weights: Sequence[int]) -> list[Excess]:
+    """Spread the excess over the invoices it corrects, each taking at most its weight (the credit
+    its own true-ups carry, largest first as given) and tax in proportion; the parts sum exactly
+    to the excess and every part keeps 0 ≤ tax ≤ total."""
+    remaining_total, remaining_tax = excess.total_minor, excess.tax_minor
+    out = []
+    for i, weight in enumerate(weights):
+        last = i == len(weights) - 1
+        total = remaining_total if last else min(max(0, weight), remaining_total)
+        tax = remaining_tax if last else (remaining_tax * total // remaining_total if remaining_total else 0)
+        out.append(Excess(total - tax, tax))
+        remaining_total -= total
+        remaining_tax -= tax
     return out

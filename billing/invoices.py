@@ -24,12 +24,25 @@ from domain.services.lookup import get_or_404
 
 def invoice_view(inv: Invoice, lines: list[InvoiceLine] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "id": inv.id, "number": inv.number_label, "sequence": inv.number, "client_id": inv.client_id,
-        "site_id": inv.site_id, "period": inv.period, "status": inv.status, "currency": inv.currency,
-        "issue_date": inv.issue_date, "due_date": inv.due_date, "issued_at": inv.issued_at,
-        "subtotal_minor": inv.subtotal_minor, "tax_minor": inv.tax_minor, "total_minor": inv.total_minor,
-        "paid_at": inv.paid_at, "payment_failed_at": inv.payment_failed_at, "voided_at": inv.voided_at,
-        "stripe_invoice_id": inv.stripe_invoice_id, "stripe_state": inv.stripe_state,
+        "id": inv.id,
+        "number": inv.number_label,
+        "sequence": inv.number,
+        "client_id": inv.client_id,
+        "site_id": inv.site_id,
+        "period": inv.period,
+        "status": inv.status,
+        "currency": inv.currency,
+        "issue_date": inv.issue_date,
+        "due_date": inv.due_date,
+        "issued_at": inv.issued_at,
+        "subtotal_minor": inv.subtotal_minor,
+        "tax_minor": inv.tax_minor,
+        "total_minor": inv.total_minor,
+        "paid_at": inv.paid_at,
+        "payment_failed_at": inv.payment_failed_at,
+        "voided_at": inv.voided_at,
+        "stripe_invoice_id": inv.stripe_invoice_id,
+        "stripe_state": inv.stripe_state,
         "stripe_mismatch": inv.stripe_mismatch,
     }
     if lines is not None:
@@ -39,19 +52,38 @@ def invoice_view(inv: Invoice, lines: list[InvoiceLine] | None = None) -> dict[s
 
 def line_view(x: InvoiceLine) -> dict[str, Any]:
     return {
-        "id": x.id, "position": x.position, "kind": x.kind, "trueup": x.trueup, "lease_id": x.lease_id,
-        "description": x.description, "quantity": x.quantity, "unit_price_minor": x.unit_price_minor,
-        "days": x.days, "period_days": x.period_days, "service_start": x.service_start, "service_end": x.service_end,
-        "amount_minor": x.amount_minor, "tax_minor": x.tax_minor,
+        "id": x.id,
+        "position": x.position,
+        "kind": x.kind,
+        "trueup": x.trueup,
+        "lease_id": x.lease_id,
+        "description": x.description,
+        "quantity": x.quantity,
+        "unit_price_minor": x.unit_price_minor,
+        "days": x.days,
+        "period_days": x.period_days,
+        "service_start": x.service_start,
+        "service_end": x.service_end,
+        "amount_minor": x.amount_minor,
+        "tax_minor": x.tax_minor,
     }
 
 
 def credit_note_view(cn: CreditNote) -> dict[str, Any]:
     return {
-        "id": cn.id, "invoice_id": cn.invoice_id, "client_id": cn.client_id, "number": cn.number_label,
-        "kind": cn.kind, "status": cn.status, "reason": cn.reason, "currency": cn.currency,
-        "amount_minor": cn.amount_minor, "tax_minor": cn.tax_minor, "total_minor": cn.total_minor,
-        "issue_date": cn.issue_date, "stripe_credit_note_id": cn.stripe_credit_note_id,
+        "id": cn.id,
+        "invoice_id": cn.invoice_id,
+        "client_id": cn.client_id,
+        "number": cn.number_label,
+        "kind": cn.kind,
+        "status": cn.status,
+        "reason": cn.reason,
+        "currency": cn.currency,
+        "amount_minor": cn.amount_minor,
+        "tax_minor": cn.tax_minor,
+        "total_minor": cn.total_minor,
+        "issue_date": cn.issue_date,
+        "stripe_credit_note_id": cn.stripe_credit_note_id,
     }
 
 
@@ -60,9 +92,11 @@ async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID, *, for_updat
 
 
 async def invoice_lines(session: AsyncSession, invoice_id: uuid.UUID) -> list[InvoiceLine]:
-    return list((await session.scalars(
-        select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id).order_by(InvoiceLine.position)
-    )).all())
+    return list(
+        (
+            await session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id).order_by(InvoiceLine.position))
+        ).all()
+    )
 
 
 async def _site(session: AsyncSession, site_id: uuid.UUID) -> Site:
@@ -88,15 +122,24 @@ async def _take_number(session: AsyncSession, site: Site, kind: str) -> int:
 
 
 async def credited_so_far(session: AsyncSession, invoice_id: uuid.UUID) -> tuple[int, int]:
-    row = (await session.execute(
-        select(func.coalesce(func.sum(CreditNote.amount_minor), 0), func.coalesce(func.sum(CreditNote.tax_minor), 0))
-        .where(CreditNote.invoice_id == invoice_id, CreditNote.status != "rejected")
-    )).one()
+    row = (
+        await session.execute(
+            select(func.coalesce(func.sum(CreditNote.amount_minor), 0), func.coalesce(func.sum(CreditNote.tax_minor), 0)).where(
+                CreditNote.invoice_id == invoice_id, CreditNote.status != "rejected"
+            )
+        )
+    ).one()
     return int(row[0]), int(row[1])
 
 
 async def create_credit_note(
-    session: AsyncSession, actor: Actor, inv: Invoice, *, reason: str, amount_minor: int | None, threshold_minor: int,
+    session: AsyncSession,
+    actor: Actor,
+    inv: Invoice,
+    *,
+    reason: str,
+    amount_minor: int | None,
+    threshold_minor: int,
 ) -> CreditNote:
     """A partial (`amount_minor`, before tax) or whole (remaining) credit against an issued invoice.
     Above the threshold it waits for a finance approval and takes its number when approved."""
@@ -115,9 +158,18 @@ async def create_credit_note(
         raise ValidationFailed(f"at most {remaining} can still be credited on this invoice", field="amount_minor")
     tax = max(0, min(tax, inv.tax_minor - done_tax))
     cn = CreditNote(
-        id=uuid.uuid4(), invoice_id=inv.id, client_id=inv.client_id, site_id=inv.site_id, currency=inv.currency,
-        kind="manual", reason=reason, amount_minor=amount, tax_minor=tax, total_minor=amount + tax,
-        created_by=actor.subject, status="pending_approval",
+        id=uuid.uuid4(),
+        invoice_id=inv.id,
+        client_id=inv.client_id,
+        site_id=inv.site_id,
+        currency=inv.currency,
+        kind="manual",
+        reason=reason,
+        amount_minor=amount,
+        tax_minor=tax,
+        total_minor=amount + tax,
+        created_by=actor.subject,
+        status="pending_approval",
     )
     session.add(cn)
     if cn.total_minor <= threshold_minor:
@@ -150,8 +202,9 @@ async def approve_credit_note(session: AsyncSession, actor: Actor, credit_note_i
     cn.approved_by = actor.subject
     await _issue_credit_note(session, await _site(session, inv.site_id), inv, cn)
     await session.flush()
-    await record(session, actor, "credit_note.approve", "credit_note", cn.id, before=before, after=snapshot(cn),
-                 client_id=cn.client_id)
+    await record(
+        session, actor, "credit_note.approve", "credit_note", cn.id, before=before, after=snapshot(cn), client_id=cn.client_id
+    )
     return cn
 
 
@@ -160,10 +213,15 @@ async def void_invoice(session: AsyncSession, actor: Actor, inv: Invoice, reason
     no longer counts as billed, so the next run charges what the leases still owe as dated true-ups."""
     if inv.status != "issued":
         raise InvalidState(f"the invoice is {inv.status}; only an issued, unpaid invoice can be voided")
-    credited = await session.scalar(
-        select(func.count()).where(CreditNote.invoice_id == inv.id, CreditNote.status != "rejected"))
+    credited = await session.scalar(select(func.count()).where(CreditNote.invoice_id == inv.id, CreditNote.status != "rejected"))
     if credited:
         raise InvalidState("the invoice has credit notes; credit the rest instead of voiding")
+    carried = await session.scalar(
+        select(func.count()).where(InvoiceLine.invoice_id == inv.id, InvoiceLine.kind == "credit_transfer")
+    )
+    if carried:
+        # its true-up credits live on as credit notes: voiding it would let the next run credit them again
+        raise InvalidState("the invoice carried excess credit to a credit note; credit it instead of voiding")
     before = snapshot(inv)
     inv.status = "void"
     inv.voided_at = datetime.now(UTC)
@@ -171,8 +229,16 @@ async def void_invoice(session: AsyncSession, actor: Actor, inv: Invoice, reason
         inv.stripe_state = "void_pending"
         inv.stripe_next_attempt_at = datetime.now(UTC)
     await session.flush()
-    await record(session, actor, "invoice.void", "invoice", inv.id, before=before,
-                 after={**snapshot(inv), "reason": reason}, client_id=inv.client_id)
+    await record(
+        session,
+        actor,
+        "invoice.void",
+        "invoice",
+        inv.id,
+        before=before,
+        after={**snapshot(inv), "reason": reason},
+        client_id=inv.client_id,
+    )
     return inv
 
 
@@ -184,7 +250,9 @@ async def insert_deposit_refund(conn: Any, lease: Any, amount: int, month: Month
         """SELECT i.id, i.client_id, i.site_id, i.currency, s.code FROM invoice_lines il
            JOIN invoices i ON i.id = il.invoice_id JOIN sites s ON s.id = i.site_id
            WHERE il.lease_id = $1 AND il.kind = 'deposit' AND i.status <> 'void'
-           ORDER BY i.issue_date LIMIT 1""", lease["id"])
+           ORDER BY i.issue_date LIMIT 1""",
+        lease["id"],
+    )
     if inv is None:
         return 0
     issued = amount <= threshold_minor
@@ -196,10 +264,19 @@ async def insert_deposit_refund(conn: Any, lease: Any, amount: int, month: Month
            VALUES ($1, $2, $3, $4, $5, 'deposit_refund', $6, $7, $8, $9, $10, 0, $10, $11,
                    CASE WHEN $7::int IS NULL THEN NULL ELSE now() END, $12)
            ON CONFLICT (dedupe_key) DO NOTHING RETURNING id""",
-        uuid.uuid4(), inv["id"], inv["client_id"], inv["site_id"], inv["currency"],
-        "issued" if issued else "pending_approval", n, f"{inv['code']}-CN-{n:06d}" if n else None,
-        f"Deposit refund: lease {lease['id']} ended {lease['end_date'] or ''}".strip(), amount,
-        month.first if issued else None, f"deposit:{lease['id']}")
+        uuid.uuid4(),
+        inv["id"],
+        inv["client_id"],
+        inv["site_id"],
+        inv["currency"],
+        "issued" if issued else "pending_approval",
+        n,
+        f"{inv['code']}-CN-{n:06d}" if n else None,
+        f"Deposit refund: lease {lease['id']} ended {lease['end_date'] or ''}".strip(),
+        amount,
+        month.first if issued else None,
+        f"deposit:{lease['id']}",
+    )
     if created and n is not None:
         await save_numbers(conn, {inv["site_id"]: n + 1}, "credit_note")
     return 1 if created else 0

@@ -23,6 +23,22 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 @dataclass(frozen=True)
+class RemoteInvoice:
+    """What Stripe says about an invoice now: the only basis for marking one of ours paid."""
+
+    stripe_id: str
+    status: str
+    currency: str
+    amount_due: int
+    amount_paid: int
+    seatlease_invoice_id: str | None
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+@dataclass(frozen=True)
 class FinalizedInvoice:
     stripe_id: str
     status: str
@@ -50,12 +66,17 @@ class StripeGateway:
         )
         return str(customer.id)
 
-    async def create_draft_invoice(self, invoice_id: uuid.UUID, customer: str, currency: str, days_until_due: int,
-                                   number: str, period: str) -> str:
+    async def create_draft_invoice(
+        self, invoice_id: uuid.UUID, customer: str, currency: str, days_until_due: int, number: str, period: str
+    ) -> str:
         inv = await self.client.v1.invoices.create_async(
             {
-                "customer": customer, "currency": currency.lower(), "collection_method": "send_invoice",
-                "days_until_due": days_until_due, "auto_advance": False, "pending_invoice_items_behavior": "exclude",
+                "customer": customer,
+                "currency": currency.lower(),
+                "collection_method": "send_invoice",
+                "days_until_due": days_until_due,
+                "auto_advance": False,
+                "pending_invoice_items_behavior": "exclude",
                 "description": f"Invoice {number} for {period}",
                 "metadata": {"seatlease_invoice_id": str(invoice_id), "seatlease_number": number},
             },
@@ -63,18 +84,25 @@ class StripeGateway:
         )
         return str(inv.id)
 
-    async def add_item(self, key: str, customer: str, stripe_invoice: str, amount_minor: int, currency: str,
-                       description: str) -> str:
+    async def add_item(
+        self, key: str, customer: str, stripe_invoice: str, amount_minor: int, currency: str, description: str
+    ) -> str:
         item = await self.client.v1.invoice_items.create_async(
-            {"customer": customer, "invoice": stripe_invoice, "amount": amount_minor, "currency": currency.lower(),
-             "description": description[:500]},
+            {
+                "customer": customer,
+                "invoice": stripe_invoice,
+                "amount": amount_minor,
+                "currency": currency.lower(),
+                "description": description[:500],
+            },
             self._opts(f"item-{key}"),
         )
         return str(item.id)
 
     async def finalize(self, invoice_id: uuid.UUID, stripe_invoice: str) -> FinalizedInvoice:
         inv = await self.client.v1.invoices.finalize_invoice_async(
-            stripe_invoice, {"auto_advance": False}, self._opts(f"finalize-{invoice_id}"))
+            stripe_invoice, {"auto_advance": False}, self._opts(f"finalize-{invoice_id}")
+        )
         return FinalizedInvoice(str(inv.id), str(inv.status), int(inv.amount_due))
 
     async def send(self, invoice_id: uuid.UUID, stripe_invoice: str) -> None:
@@ -86,10 +114,27 @@ class StripeGateway:
     async def retrieve_invoice(self, stripe_invoice: str) -> Any:
         return await self.client.v1.invoices.retrieve_async(stripe_invoice)
 
+    async def invoice_state(self, stripe_invoice: str) -> RemoteInvoice:
+        data = (await self.retrieve_invoice(stripe_invoice)).to_dict()
+        metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        ours = metadata.get("seatlease_invoice_id")
+        return RemoteInvoice(
+            stripe_id=str(data.get("id")),
+            status=str(data.get("status") or ""),
+            currency=str(data.get("currency") or "").upper(),
+            amount_due=_int(data.get("amount_due")),
+            amount_paid=_int(data.get("amount_paid")),
+            seatlease_invoice_id=ours if isinstance(ours, str) else None,
+        )
+
     async def credit_note(self, credit_note_id: uuid.UUID, stripe_invoice: str, amount_minor: int, memo: str) -> str:
         cn = await self.client.v1.credit_notes.create_async(
-            {"invoice": stripe_invoice, "amount": amount_minor, "memo": memo[:500],
-             "metadata": {"seatlease_credit_note_id": str(credit_note_id)}},
+            {
+                "invoice": stripe_invoice,
+                "amount": amount_minor,
+                "memo": memo[:500],
+                "metadata": {"seatlease_credit_note_id": str(credit_note_id)},
+            },
             self._opts(f"credit-note-{credit_note_id}"),
         )
         return str(cn.id)

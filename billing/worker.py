@@ -1,4 +1,5 @@
-"""The billing part of the worker: queued or orphaned billing runs, then the push to Stripe.
+"""The billing part of the worker: queued or orphaned billing runs, the push to Stripe, then the
+Stripe events received by the webhook (stored first, handled here; see billing/webhooks.py).
 
 Invoices and credit notes that need pushing are rows in a "needs sync" state, claimed one at a
 time with FOR UPDATE SKIP LOCKED (several workers can run side by side). A network error, a 429
@@ -8,6 +9,7 @@ Stripe ids learned so far are kept, and idempotency keys make every repeated cal
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from datetime import timedelta
@@ -15,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from billing import webhooks
 from billing.db import driver
 from billing.run import claim_run, execute_run
 from billing.stripe_gateway import StripeGateway, is_retryable
@@ -36,9 +39,17 @@ def gateway_for(settings: Settings, *, timeout: float = 20.0) -> StripeGateway |
     return StripeGateway(settings.stripe_api_key, settings.stripe_api_base, timeout=timeout)
 
 
-async def run_once(maker: async_sessionmaker[AsyncSession], settings: Settings,
-                   gateway: StripeGateway | None = None) -> dict[str, Any]:
-    result: dict[str, Any] = {"runs": 0, "invoices_synced": 0, "invoices_retry": 0, "credit_notes_synced": 0}
+async def run_once(
+    maker: async_sessionmaker[AsyncSession], settings: Settings, gateway: StripeGateway | None = None
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "runs": 0,
+        "invoices_synced": 0,
+        "invoices_retry": 0,
+        "credit_notes_synced": 0,
+        "events_done": 0,
+        "events_retry": 0,
+    }
     run_id = await claim_run(maker)
     if run_id is not None:
         await execute_run(maker, run_id, credit_threshold=settings.credit_note_approval_threshold_minor)
@@ -57,6 +68,12 @@ async def run_once(maker: async_sessionmaker[AsyncSession], settings: Settings,
             break
         if outcome == "synced":
             result["credit_notes_synced"] += 1
+    # after the push, so that an event about an invoice pushed in this pass finds it linked
+    for _ in range(BATCH):
+        outcome = await handle_next_event(maker, gateway)
+        if outcome is None:
+            break
+        result["events_done" if outcome == "done" else "events_retry"] += 1
     return result
 
 
@@ -79,8 +96,7 @@ async def sync_next_invoice(maker: async_sessionmaker[AsyncSession], gateway: St
         row = await conn.fetchrow(CLAIM_INVOICE)
         if row is None:
             return None
-        state: dict[str, Any] = {"stripe_invoice_id": row["stripe_invoice_id"],
-                                 "customer": row["stripe_customer_id"]}
+        state: dict[str, Any] = {"stripe_invoice_id": row["stripe_invoice_id"], "customer": row["stripe_customer_id"]}
         try:
             outcome = await _push_invoice(conn, gateway, row, state)
         except Exception as exc:
@@ -90,13 +106,20 @@ async def sync_next_invoice(maker: async_sessionmaker[AsyncSession], gateway: St
                 """UPDATE invoices SET stripe_attempts = $2, stripe_last_error = $3, stripe_invoice_id = $4,
                           stripe_state = CASE WHEN $5 THEN stripe_state ELSE 'failed' END,
                           stripe_next_attempt_at = now() + $6::interval WHERE id = $1""",
-                row["id"], attempts, f"{type(exc).__name__}: {exc}"[:2000], state["stripe_invoice_id"], retry,
-                backoff(attempts))
+                row["id"],
+                attempts,
+                f"{type(exc).__name__}: {exc}"[:2000],
+                state["stripe_invoice_id"],
+                retry,
+                backoff(attempts),
+            )
             if state["customer"] and not row["stripe_customer_id"]:
-                await conn.execute("UPDATE clients SET stripe_customer_id = $2 WHERE id = $1",
-                                   row["client_id"], state["customer"])
-            logger.warning("stripe push of invoice %s failed (%s): %s", row["id"], "retry" if retry else "gave up",
-                           type(exc).__name__)
+                await conn.execute(
+                    "UPDATE clients SET stripe_customer_id = $2 WHERE id = $1", row["client_id"], state["customer"]
+                )
+            logger.warning(
+                "stripe push of invoice %s failed (%s): %s", row["id"], "retry" if retry else "gave up", type(exc).__name__
+            )
             return "retry" if retry else "failed"
         return outcome
 
@@ -110,34 +133,43 @@ async def _push_invoice(conn: Any, gateway: StripeGateway, row: Any, state: dict
         return "synced"
     if not state["customer"]:
         state["customer"] = await gateway.ensure_customer(row["client_id"], row["legal_name"], row["billing_email"])
-        await conn.execute("UPDATE clients SET stripe_customer_id = $2 WHERE id = $1", row["client_id"],
-                           state["customer"])
+        await conn.execute("UPDATE clients SET stripe_customer_id = $2 WHERE id = $1", row["client_id"], state["customer"])
     if not state["stripe_invoice_id"]:
         state["stripe_invoice_id"] = await gateway.create_draft_invoice(
-            inv_id, state["customer"], row["currency"], row["payment_terms_days"], row["number_label"], row["period"])
+            inv_id, state["customer"], row["currency"], row["payment_terms_days"], row["number_label"], row["period"]
+        )
         await conn.execute("UPDATE invoices SET stripe_invoice_id = $2 WHERE id = $1", inv_id, state["stripe_invoice_id"])
     lines = await conn.fetch(
-        "SELECT id, description, amount_minor FROM invoice_lines WHERE invoice_id = $1 AND amount_minor <> 0 "
-        "ORDER BY position", inv_id)
+        "SELECT id, description, amount_minor FROM invoice_lines WHERE invoice_id = $1 AND amount_minor <> 0 ORDER BY position",
+        inv_id,
+    )
     for ln in lines:
-        await gateway.add_item(str(ln["id"]), state["customer"], state["stripe_invoice_id"], ln["amount_minor"],
-                               row["currency"], ln["description"])
+        await gateway.add_item(
+            str(ln["id"]), state["customer"], state["stripe_invoice_id"], ln["amount_minor"], row["currency"], ln["description"]
+        )
     if row["tax_minor"]:
-        await gateway.add_item(f"tax-{inv_id}", state["customer"], state["stripe_invoice_id"], row["tax_minor"],
-                               row["currency"], "Tax")
+        await gateway.add_item(
+            f"tax-{inv_id}", state["customer"], state["stripe_invoice_id"], row["tax_minor"], row["currency"], "Tax"
+        )
     final = await gateway.finalize(inv_id, state["stripe_invoice_id"])
     if final.amount_due != max(0, row["total_minor"]):
         # our ledger is the truth: a disagreement is flagged for finance, and the invoice is not sent
         await conn.execute(
             """UPDATE invoices SET stripe_state = 'failed', stripe_mismatch = true, stripe_amount_due = $2,
                       stripe_last_error = $3 WHERE id = $1""",
-            inv_id, final.amount_due, f"Stripe amount_due {final.amount_due} differs from our total {row['total_minor']}")
+            inv_id,
+            final.amount_due,
+            f"Stripe amount_due {final.amount_due} differs from our total {row['total_minor']}",
+        )
         logger.error("stripe amount mismatch on invoice %s", inv_id)
         return "failed"
     await gateway.send(inv_id, state["stripe_invoice_id"])
     await conn.execute(
         """UPDATE invoices SET stripe_state = 'synced', stripe_amount_due = $2, stripe_last_error = NULL,
-                  stripe_attempts = stripe_attempts + 1 WHERE id = $1""", inv_id, final.amount_due)
+                  stripe_attempts = stripe_attempts + 1 WHERE id = $1""",
+        inv_id,
+        final.amount_due,
+    )
     return "synced"
 
 
@@ -165,9 +197,68 @@ async def sync_next_credit_note(maker: async_sessionmaker[AsyncSession], gateway
                 """UPDATE credit_notes SET stripe_attempts = $2, stripe_last_error = $3,
                           stripe_state = CASE WHEN $4 THEN stripe_state ELSE 'failed' END,
                           stripe_next_attempt_at = now() + $5::interval WHERE id = $1""",
-                row["id"], attempts, f"{type(exc).__name__}: {exc}"[:2000], retry, backoff(attempts))
+                row["id"],
+                attempts,
+                f"{type(exc).__name__}: {exc}"[:2000],
+                retry,
+                backoff(attempts),
+            )
             return "retry" if retry else "failed"
         await conn.execute(
-            "UPDATE credit_notes SET stripe_state = 'synced', stripe_credit_note_id = $2, stripe_last_error = NULL "
-            "WHERE id = $1", row["id"], cn_id)
+            "UPDATE credit_notes SET stripe_state = 'synced', stripe_credit_note_id = $2, stripe_last_error = NULL WHERE id = $1",
+            row["id"],
+            cn_id,
+        )
         return "synced"
+
+
+CLAIM_EVENT = """
+SELECT id, type, payload, attempts FROM stripe_events
+WHERE state = 'pending' AND next_attempt_at <= now()
+ORDER BY next_attempt_at, received_at LIMIT 1 FOR UPDATE SKIP LOCKED
+"""
+
+
+async def handle_next_event(maker: async_sessionmaker[AsyncSession], gateway: StripeGateway) -> str | None:
+    """Handle one due webhook event. None when nothing is due, else 'done', 'waiting' (its invoice is
+    not linked yet), 'retry' (Stripe unreachable) or 'failed' (Stripe refused for good)."""
+    async with maker() as session, session.begin():
+        conn = await driver(session)
+        row = await conn.fetchrow(CLAIM_EVENT)
+        if row is None:
+            return None
+        event = json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]
+        attempts = row["attempts"] + 1
+        try:
+            async with conn.transaction():  # a savepoint: a failure leaves only the bookkeeping below
+                outcome = await webhooks.apply(session, conn, gateway, event)
+        except webhooks.NotYet as exc:
+            await _event_later(conn, row["id"], attempts, str(exc), retry=True)
+            return "waiting"
+        except Exception as exc:
+            retry = is_retryable(exc)
+            await _event_later(conn, row["id"], attempts, f"{type(exc).__name__}: {exc}", retry=retry)
+            logger.warning("stripe event %s not handled (%s): %s", row["id"], "retry" if retry else "gave up", type(exc).__name__)
+            return "retry" if retry else "failed"
+        await conn.execute(
+            "UPDATE stripe_events SET state = 'done', attempts = $2, processed_at = now(), outcome = $3, "
+            "last_error = NULL WHERE id = $1",
+            row["id"],
+            attempts,
+            outcome[:200],
+        )
+        return "done"
+
+
+async def _event_later(conn: Any, event_id: str, attempts: int, error: str, *, retry: bool) -> None:
+    await conn.execute(
+        """UPDATE stripe_events SET attempts = $2, last_error = $3,
+                  state = CASE WHEN $4 THEN 'pending' ELSE 'failed' END,
+                  processed_at = CASE WHEN $4 THEN NULL ELSE now() END,
+                  next_attempt_at = now() + $5::interval WHERE id = $1""",
+        event_id,
+        attempts,
+        error[:2000],
+        retry,
+        backoff(attempts),
+    )

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     worker_interval_seconds: float = Field(default=5.0, alias="SEATLEASE_WORKER_INTERVAL")
     cookie_secure: bool = Field(default=False, alias="SEATLEASE_COOKIE_SECURE")
 
+    # --- billing ---
+    # Seats are billed in advance: a run for a month is accepted from this many days before the
+    # month starts (on the UTC calendar, as one run bills every site), and for any past month.
+    billing_advance_days: int = Field(default=10, ge=0, alias="SEATLEASE_BILLING_ADVANCE_DAYS")
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -19,6 +19,9 @@ from service.migrate import upgrade
 from tests.factories import Api
 
 TEST_DATA_DIR = Path(os.environ.get("SEATLEASE_TEST_DATA_DIR", "/tmp/seatlease-test"))
+# Billing runs bill every client of a month, so tests bill far-future months of their own; the
+# window for runs ahead of time (default 10 days) is tested at its default in tests/billing/test_billing_window.py.
+os.environ.setdefault("SEATLEASE_BILLING_ADVANCE_DAYS", "36500")
 
 
 def _plain(url: str) -> str:

@@ -73,8 +73,13 @@ class Invoice(IdMixin, TimestampMixin, Base):
         CheckConstraint("status IN ('draft','issued','paid','void')", name="status"),
         CheckConstraint("status = 'draft' OR number IS NOT NULL", name="numbered"),
         CheckConstraint("stripe_state IN ('pending','synced','failed','void_pending')", name="stripe_state"),
-        Index("ix_invoices_stripe_due", "stripe_next_attempt_at",
-              postgresql_where=text("stripe_state IN ('pending','void_pending')")),
+        # an issued invoice never asks for a negative amount: excess credit goes to a credit note
+        CheckConstraint("status = 'draft' OR total_minor >= 0", name="total_not_negative"),
+        Index(
+            "ix_invoices_stripe_due",
+            "stripe_next_attempt_at",
+            postgresql_where=text("stripe_state IN ('pending','void_pending')"),
+        ),
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -114,7 +119,8 @@ class InvoiceLine(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("invoice_id", "position"),
         CheckConstraint(
-            "kind IN ('seat','addon','addon_one_time','inclusion','setup_fee','deposit','discount')", name="kind"
+            "kind IN ('seat','addon','addon_one_time','inclusion','setup_fee','deposit','discount','credit_transfer')",
+            name="kind",
         ),
         Index("ix_invoice_lines_lease_month", "lease_id", "service_month"),
     )
@@ -143,7 +149,7 @@ class CreditNote(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("site_id", "number"),
         CheckConstraint("status IN ('pending_approval','issued','rejected')", name="status"),
-        CheckConstraint("kind IN ('manual','deposit_refund')", name="kind"),
+        CheckConstraint("kind IN ('manual','deposit_refund','trueup')", name="kind"),
         CheckConstraint("amount_minor >= 0 AND tax_minor >= 0", name="positive"),
         CheckConstraint("stripe_state IN ('pending','synced','failed','void_pending')", name="stripe_state"),
     )
@@ -164,7 +170,8 @@ class CreditNote(IdMixin, TimestampMixin, Base):
     issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
     approved_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
-    # "deposit:<lease id>" for the one refund of a lease's deposit: a re-run cannot refund twice
+    # "deposit:<lease id>" for the one refund of a lease's deposit, "trueup:<invoice id>:<corrected invoice id>"
+    # for the excess true-up credit of an invoice: a re-run cannot credit twice
     dedupe_key: Mapped[str | None] = mapped_column(String(80), nullable=True, unique=True)
     stripe_credit_note_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     stripe_state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
@@ -187,14 +194,32 @@ class Payment(IdMixin, TimestampMixin, Base):
     source_ref: Mapped[str] = mapped_column(String(255), unique=True)
 
 
+EVENT_STATES = ("pending", "done", "rejected", "failed")
+
+
 class StripeEvent(Base):
-    """A verified webhook event, stored once by its id."""
+    """A webhook event, stored before it is handled (ARCHITECTURE.md convention 10).
+
+    A verified, well-formed event is stored once by its id as `pending`; the worker claims it
+    (FOR UPDATE SKIP LOCKED, `next_attempt_at` back-off), re-reads the invoice from Stripe and
+    marks it `done` (or `failed` when Stripe refuses for good). A signed but malformed event is
+    stored as `rejected`, keyed by a hash of its body, with the reason and nothing applied."""
 
     __tablename__ = "stripe_events"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending','done','rejected','failed')", name="state"),
+        Index("ix_stripe_events_due", "next_attempt_at", postgresql_where=text("state = 'pending'")),
+    )
 
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the start of a rejected body (what could not be parsed), for finance to look at; never the whole of it
+    raw_excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -44,10 +44,15 @@ async def lease_invoices(session: AsyncSession, lease_id: uuid.UUID) -> list[Any
     if m is None:
         return None
     invoice, line, _, _ = m
-    return list((await session.scalars(
-        select(invoice).where(invoice.id.in_(select(line.invoice_id).where(line.lease_id == lease_id)))
-        .order_by(invoice.period.desc())
-    )).all())
+    return list(
+        (
+            await session.scalars(
+                select(invoice)
+                .where(invoice.id.in_(select(line.invoice_id).where(line.lease_id == lease_id)))
+                .order_by(invoice.period.desc())
+            )
+        ).all()
+    )
 
 
 async def aging(session: AsyncSession, today: date) -> dict[str, Any] | None:
@@ -69,11 +74,14 @@ async def dashboard_figures(session: AsyncSession, today: date) -> dict[str, Any
     try:
         async with session.begin_nested():
             first = today.replace(day=1)
-            out["invoiced"] = (await session.execute(
-                select(invoice.currency, func.sum(invoice.total_minor), func.count())
-                .where(invoice.status.in_(("issued", "paid")), invoice.issue_date >= first, invoice.issue_date <= today)
-                .group_by(invoice.currency).order_by(invoice.currency)
-            )).all()
+            out["invoiced"] = (
+                await session.execute(
+                    select(invoice.currency, func.sum(invoice.total_minor), func.count())
+                    .where(invoice.status.in_(("issued", "paid")), invoice.issue_date >= first, invoice.issue_date <= today)
+                    .group_by(invoice.currency)
+                    .order_by(invoice.currency)
+                )
+            ).all()
             out["aging"] = await aging(session, today)
     except Exception:
         logger.warning("admin: finance figures failed", exc_info=True)
@@ -82,25 +90,43 @@ async def dashboard_figures(session: AsyncSession, today: date) -> dict[str, Any
 
 
 @router.get("/billing", response_class=HTMLResponse)
-async def billing_page(request: Request, user: Finance, session: SessionDep,
-                       period: Annotated[str | None, Query(max_length=7)] = None) -> HTMLResponse:
+async def billing_page(
+    request: Request, user: Finance, session: SessionDep, period: Annotated[str | None, Query(max_length=7)] = None
+) -> HTMLResponse:
     invoice, _, run, credit_note = _required()
     runs = (await session.scalars(select(run).order_by(run.created_at.desc()).limit(8))).all()
-    stmt = (select(invoice, Client.legal_name, Site.code).join(Client, Client.id == invoice.client_id)
-            .join(Site, Site.id == invoice.site_id))
+    stmt = (
+        select(invoice, Client.legal_name, Site.code)
+        .join(Client, Client.id == invoice.client_id)
+        .join(Site, Site.id == invoice.site_id)
+    )
     if period:
         stmt = stmt.where(invoice.period == period)
     invoices = (await session.execute(stmt.order_by(invoice.period.desc(), invoice.number_label).limit(200))).all()
-    notes = (await session.execute(
-        select(credit_note, Client.legal_name).join(Client, Client.id == credit_note.client_id)
-        .order_by(credit_note.created_at.desc()).limit(50)
-    )).all()
+    notes = (
+        await session.execute(
+            select(credit_note, Client.legal_name)
+            .join(Client, Client.id == credit_note.client_id)
+            .order_by(credit_note.created_at.desc())
+            .limit(50)
+        )
+    ).all()
     today = datetime.now(UTC).date()
-    return render(request, "billing.html", {
-        "runs": runs, "invoices": invoices, "notes": notes, "flash": request.query_params.get("flash"),
-        "errors": {}, "v": {"period": period or today.strftime("%Y-%m")}, "period": period or "",
-        "aging": await aging(session, today), "today": today,
-    })
+    return render(
+        request,
+        "billing.html",
+        {
+            "runs": runs,
+            "invoices": invoices,
+            "notes": notes,
+            "flash": request.query_params.get("flash"),
+            "errors": {},
+            "v": {"period": period or today.strftime("%Y-%m")},
+            "period": period or "",
+            "aging": await aging(session, today),
+            "today": today,
+        },
+    )
 
 
 @router.get("/billing/runs/{run_id}", response_class=HTMLResponse)
@@ -119,7 +145,8 @@ async def start_run(request: Request, user: Finance, session: SessionDep, form: 
     create_run = integrations.attr("billing.run", "create_run")
     execute = integrations.attr("service.api.billing", "_execute")
     period = str(form.get("period") or "").strip()
-    run, error = await attempt(session, lambda: create_run(session, user, period))
+    advance_days = request.app.state.settings.billing_advance_days
+    run, error = await attempt(session, lambda: create_run(session, user, period, advance_days=advance_days))
     if error is not None:
         return redirect(request, "/admin/billing", f"Run not started: {error.detail}")
     response = redirect(request, "/admin/billing", f"Billing run for {run.period} started")
@@ -129,8 +156,9 @@ async def start_run(request: Request, user: Finance, session: SessionDep, form: 
 
 
 @router.post("/billing/credit-notes/{credit_note_id}/approve", response_model=None)
-async def approve_credit_note(request: Request, credit_note_id: uuid.UUID, user: Finance, session: SessionDep,
-                              form: CsrfForm) -> Response:
+async def approve_credit_note(
+    request: Request, credit_note_id: uuid.UUID, user: Finance, session: SessionDep, form: CsrfForm
+) -> Response:
     _required()
     approve = integrations.attr("billing.invoices", "approve_credit_note")
     _, error = await attempt(session, lambda: approve(session, user, credit_note_id))
@@ -154,7 +182,13 @@ async def statement(client_id: uuid.UUID, period: str, fmt: str, user: Finance, 
     st = await statements.statement(await driver(session), client_id, month)
     name = f"statement-{period}-{client_id}"
     if fmt == "csv":
-        return Response(statements.statement_csv(st), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    return Response(statements.statement_pdf(st), media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
+        return Response(
+            statements.statement_csv(st),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return Response(
+        statements.statement_pdf(st),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
+    )

@@ -24,6 +24,7 @@ from domain.models.invoice import BillingRun, CreditNote, Invoice
 from service.api.deps import Cursor, Limit, paginate
 from service.auth import FinanceUser, StaffOrFinance, TenantReader
 from service.db import SessionDep
+from service.errors import TYPE_BASE, problem
 from service.idempotency import IdempotencyDep
 
 logger = logging.getLogger("seatlease.billing")
@@ -100,8 +101,9 @@ class InvoicePage(BaseModel):
 class CreditNoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=500)
-    amount_minor: int | None = Field(default=None, gt=0, le=10**15,
-                                     description="credit before tax; omit to credit the whole remaining invoice")
+    amount_minor: int | None = Field(
+        default=None, gt=0, le=10**15, description="credit before tax; omit to credit the whole remaining invoice"
+    )
 
 
 class CreditNoteOut(BaseModel):
@@ -126,12 +128,23 @@ class VoidBody(BaseModel):
 
 
 @router.post("/billing/runs", status_code=202, response_model=BillingRunOut)
-async def start_run(body: BillingRunCreate, user: FinanceUser, session: SessionDep, idem: IdempotencyDep,  # type: ignore[no-untyped-def]
-                    request: Request, background: BackgroundTasks):
+async def start_run(
+    body: BillingRunCreate,
+    user: FinanceUser,
+    session: SessionDep,
+    idem: IdempotencyDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> Any:
+    """Start the run of a month. Seats are billed in advance: a month is accepted from
+    `SEATLEASE_BILLING_ADVANCE_DAYS` (default 10) days before it starts, on the UTC calendar, and
+    any past month; a month further ahead is a 422 naming `period`, and takes no invoice numbers."""
     created: list[uuid.UUID] = []
 
     async def make() -> BillingRunOut:
-        run = await billing_run.create_run(session, user, body.period)
+        run = await billing_run.create_run(
+            session, user, body.period, advance_days=request.app.state.settings.billing_advance_days
+        )
         created.append(run.id)
         return BillingRunOut.model_validate(run)
 
@@ -145,8 +158,9 @@ async def start_run(body: BillingRunCreate, user: FinanceUser, session: SessionD
 async def _execute(app: FastAPI, run_id: uuid.UUID) -> None:
     settings = app.state.settings
     try:
-        await billing_run.execute_run(app.state.sessionmaker, run_id,
-                                      credit_threshold=settings.credit_note_approval_threshold_minor)
+        await billing_run.execute_run(
+            app.state.sessionmaker, run_id, credit_threshold=settings.credit_note_approval_threshold_minor
+        )
     except Exception:
         logger.exception("billing run %s failed", run_id)
 
@@ -161,10 +175,14 @@ async def get_run(run_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> 
 
 @router.get("/invoices", response_model=InvoicePage)
 async def list_invoices(
-    user: TenantReader, session: SessionDep, client_id: uuid.UUID | None = None,
+    user: TenantReader,
+    session: SessionDep,
+    client_id: uuid.UUID | None = None,
     period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
-    status: Literal["draft", "issued", "paid", "void"] | None = None, site_id: uuid.UUID | None = None,
-    cursor: Cursor = None, limit: Limit = 100,
+    status: Literal["draft", "issued", "paid", "void"] | None = None,
+    site_id: uuid.UUID | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> InvoicePage:
     if user.is_client:
         if client_id is not None and client_id != user.client_id:
@@ -204,14 +222,21 @@ async def get_invoice(invoice_id: uuid.UUID, user: TenantReader, session: Sessio
 
 
 @router.post("/invoices/{invoice_id}/credit-notes", status_code=201, response_model=CreditNoteOut)
-async def create_credit_note(invoice_id: uuid.UUID, body: CreditNoteCreate, user: FinanceUser, session: SessionDep,  # type: ignore[no-untyped-def]
-                             idem: IdempotencyDep, request: Request):
+async def create_credit_note(
+    invoice_id: uuid.UUID,
+    body: CreditNoteCreate,
+    user: FinanceUser,
+    session: SessionDep,
+    idem: IdempotencyDep,
+    request: Request,
+) -> Any:
     inv = await inv_service.get_invoice(session, invoice_id, for_update=True)
     threshold = request.app.state.settings.credit_note_approval_threshold_minor
 
     async def make() -> CreditNoteOut:
-        cn = await inv_service.create_credit_note(session, user, inv, reason=body.reason, amount_minor=body.amount_minor,
-                                                  threshold_minor=threshold)
+        cn = await inv_service.create_credit_note(
+            session, user, inv, reason=body.reason, amount_minor=body.amount_minor, threshold_minor=threshold
+        )
         return CreditNoteOut(**inv_service.credit_note_view(cn))
 
     return await idem.run(session, str(user.subject), body, make)
@@ -220,8 +245,9 @@ async def create_credit_note(invoice_id: uuid.UUID, body: CreditNoteCreate, user
 @router.get("/invoices/{invoice_id}/credit-notes", response_model=list[CreditNoteOut])
 async def list_credit_notes(invoice_id: uuid.UUID, user: TenantReader, session: SessionDep) -> list[CreditNoteOut]:
     inv = await _readable_invoice(session, user, invoice_id)
-    rows = (await session.scalars(
-        select(CreditNote).where(CreditNote.invoice_id == inv.id).order_by(CreditNote.created_at))).all()
+    rows = (
+        await session.scalars(select(CreditNote).where(CreditNote.invoice_id == inv.id).order_by(CreditNote.created_at))
+    ).all()
     return [CreditNoteOut(**inv_service.credit_note_view(c)) for c in rows]
 
 
@@ -232,18 +258,22 @@ async def approve_credit_note(credit_note_id: uuid.UUID, user: FinanceUser, sess
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut)
-async def void_invoice(invoice_id: uuid.UUID, user: FinanceUser, session: SessionDep,
-                       body: VoidBody | None = None) -> InvoiceOut:
+async def void_invoice(invoice_id: uuid.UUID, user: FinanceUser, session: SessionDep, body: VoidBody | None = None) -> InvoiceOut:
     inv = await inv_service.get_invoice(session, invoice_id, for_update=True)
     inv = await inv_service.void_invoice(session, user, inv, (body or VoidBody()).reason)
     await session.refresh(inv)
     return InvoiceOut(**inv_service.invoice_view(inv, await inv_service.invoice_lines(session, inv.id)))
 
 
-@router.get("/clients/{client_id}/statements/{period}", responses={
-    200: {"content": {"application/json": {}, "text/csv": {}, "application/pdf": {}}}})
+@router.get(
+    "/clients/{client_id}/statements/{period}",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}, "application/pdf": {}}}},
+)
 async def client_statement(
-    client_id: uuid.UUID, period: str, user: TenantReader, session: SessionDep,
+    client_id: uuid.UUID,
+    period: str,
+    user: TenantReader,
+    session: SessionDep,
     accept: Annotated[str | None, Header()] = None,
     format: Annotated[Literal["json", "csv", "pdf"] | None, Query()] = None,
 ) -> Response:
@@ -258,11 +288,17 @@ async def client_statement(
     wanted = format or _negotiate(accept)
     name = f"statement-{period}-{client_id}"
     if wanted == "csv":
-        return Response(statements.statement_csv(st), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        return Response(
+            statements.statement_csv(st),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
     if wanted == "pdf":
-        return Response(statements.statement_pdf(st), media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
+        return Response(
+            statements.statement_pdf(st),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
+        )
     return JSONResponse(jsonable_encoder(st))
 
 
@@ -275,14 +311,38 @@ def _negotiate(accept: str | None) -> str:
     return "json"
 
 
-@router.post("/billing/stripe/webhook", include_in_schema=True)
-async def stripe_webhook(request: Request, session: SessionDep,
-                         stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None) -> dict[str, str]:
-    """Signed Stripe events; a wrong or stale signature is a 400 and nothing is stored."""
-    payload = await request.body()
-    event = webhooks.verify(payload, stripe_signature, request.app.state.settings.stripe_webhook_secret)
-    outcome = await webhooks.handle(session, event)
-    return {"id": event["id"], "outcome": outcome}
+class WebhookReceived(BaseModel):
+    id: str
+    state: str
+    duplicate: bool
+
+
+@router.post(
+    "/billing/stripe/webhook",
+    response_model=WebhookReceived,
+    responses={400: {"description": "Bad signature or malformed event"}},
+)
+async def stripe_webhook(
+    request: Request, session: SessionDep, stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None
+) -> Any:
+    """Signed Stripe events, stored and answered at once; the worker handles them from the stored row.
+    A wrong or stale signature is a 400 and nothing is stored; a signed but malformed event is a 400
+    naming the field, stored as rejected, and nothing is applied from it."""
+    verifier = webhooks.Verifier(stripe_signature, request.app.state.settings.stripe_webhook_secret)
+    async for chunk in request.stream():
+        verifier.feed(chunk)
+    received = await webhooks.receive(session, verifier.finish())
+    if received.state == "rejected" and not received.duplicate:
+        # a rendered problem, not a raised one: the rejected event is stored with this transaction
+        return problem(
+            400,
+            webhooks.MalformedEvent.title,
+            received.reason or "malformed event",
+            type_=TYPE_BASE + webhooks.MalformedEvent.type_suffix,
+            field=received.field,
+            event=received.event_id,
+        )
+    return WebhookReceived(id=received.event_id, state=received.state, duplicate=received.duplicate)
 
 
 @router.get("/reports/ar-aging")
@@ -295,8 +355,9 @@ async def ar_aging(user: StaffOrFinance, session: SessionDep, as_of: date | None
 
 
 @router.get("/reports/kpis")
-async def kpis(user: StaffOrFinance, session: SessionDep,
-               period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None) -> Any:
+async def kpis(
+    user: StaffOrFinance, session: SessionDep, period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None
+) -> Any:
     """The facility's KPIs: billing figures here, provisioning's merged in where that part is installed."""
     conn = await driver(session)
     out: dict[str, Any] = {"billing": await billing_reports.billing_kpis(conn, period)}
