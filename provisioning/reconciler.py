@@ -60,14 +60,27 @@ class Reconciler:
         self._last_sweep: float | None = None  # the first pass of a worker sweeps
 
     @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A transaction of the reconciler: a statement or a lock wait that takes too long fails it
+        (and so the pass, which the loop retries) instead of hanging the worker."""
+        async with self.maker() as session, session.begin():
+            await session.execute(
+                text("SELECT set_config('statement_timeout', :s, true), set_config('lock_timeout', :l, true)"),
+                {"s": str(max(1, int(self.config.statement_timeout_seconds * 1000))),
+                 "l": str(max(1, int(self.config.lock_timeout_seconds * 1000)))})
+            yield session
+
+    @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[None]:
         """A section one worker at a time enters, across processes (a PostgreSQL advisory lock)."""
-        async with self.maker() as session, session.begin():
+        async with self.transaction() as session:
+            # waits its turn for as long as a statement may take (not the short lock timeout)
+            await session.execute(text("SELECT set_config('lock_timeout', '0', true)"))
             await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": name})
             yield
 
     async def derive(self) -> dict[str, Any]:
-        async with self.maker() as session, session.begin():
+        async with self.transaction() as session:
             return summary(await derive(session, self.config))
 
     async def run_once(self, *, sweep: bool | None = None, budget_seconds: float = 30.0) -> dict[str, Any]:
@@ -81,7 +94,7 @@ class Reconciler:
         return out
 
     async def seconds_until_due(self) -> float | None:
-        async with self.maker() as session:
+        async with self.transaction() as session:
             value = await session.scalar(text(
                 "SELECT EXTRACT(EPOCH FROM min(next_attempt_at) - now()) FROM credentials "
                 "WHERE next_attempt_at IS NOT NULL AND kind = ANY(CAST(:kinds AS text[]))"), {"kinds": list(self.providers)})
@@ -104,7 +117,7 @@ class Reconciler:
 
     async def process_batch(self) -> int:
         kinds = [k for k in self.providers if k in self.config.enabled_kinds] or list(self.providers)
-        async with self.maker() as session, session.begin():
+        async with self.transaction() as session:
             rows = list((await session.scalars(
                 select(Credential)
                 .where(Credential.next_attempt_at <= func.now(), Credential.kind.in_(kinds))
@@ -235,7 +248,7 @@ class Reconciler:
         active without a lease behind it (an incident, recorded in the audit log)."""
         report: dict[str, Any] = {}
         for kind, provider in self.providers.items():
-            async with self.maker() as session, session.begin():
+            async with self.transaction() as session:
                 if not await try_lock(session, SWEEP_LOCK + kind):
                     continue
                 # our rows first, then the target: what we believe is never newer than what we see
