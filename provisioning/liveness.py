@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -25,13 +26,13 @@ INSERT INTO worker_liveness (id, role, started_at, last_pass_at, passes, failed_
                              report, updated_at)
 VALUES (:id, :role, now(), CASE WHEN CAST(:ok AS boolean) THEN now() END,
         CASE WHEN CAST(:ok AS boolean) THEN 1 ELSE 0 END, CAST(:failed AS bigint),
-        CAST(:error AS text), CASE WHEN CAST(:error AS text) IS NOT NULL THEN now() END, CAST(:report AS jsonb), now())
+        CAST(:error AS text), CAST(:error_at AS timestamptz), CAST(:report AS jsonb), now())
 ON CONFLICT (id) DO UPDATE SET
   last_pass_at = CASE WHEN CAST(:ok AS boolean) THEN now() ELSE worker_liveness.last_pass_at END,
   passes = worker_liveness.passes + CASE WHEN CAST(:ok AS boolean) THEN 1 ELSE 0 END,
   failed_passes = worker_liveness.failed_passes + CAST(:failed AS bigint),
   last_error = COALESCE(CAST(:error AS text), worker_liveness.last_error),
-  last_error_at = CASE WHEN CAST(:error AS text) IS NOT NULL THEN now() ELSE worker_liveness.last_error_at END,
+  last_error_at = COALESCE(CAST(:error_at AS timestamptz), worker_liveness.last_error_at),
   report = CASE WHEN CAST(:ok AS boolean) THEN CAST(:report AS jsonb) ELSE worker_liveness.report END,
   updated_at = now()
 """
@@ -50,28 +51,34 @@ class Liveness:
         self.prune_seconds = prune_seconds
         self.timeout_seconds = timeout_seconds
         self._unrecorded_failures = 0
+        # the last failure not yet written (the database may have been the failure)
+        self._unrecorded_error: tuple[str, datetime] | None = None
 
     async def passed(self, report: dict[str, Any] | None = None) -> None:
-        await self._write(ok=True, error=None, report=report or {})
+        await self._write(ok=True, report=report or {})
 
     async def failed(self, exc: BaseException) -> None:
         self._unrecorded_failures += 1
-        await self._write(ok=False, error=f"{type(exc).__name__}: {exc}"[:1000], report={})
+        self._unrecorded_error = (f"{type(exc).__name__}: {exc}"[:1000], datetime.now(UTC))
+        await self._write(ok=False, report={})
 
-    async def _write(self, *, ok: bool, error: str | None, report: dict[str, Any]) -> None:
+    async def _write(self, *, ok: bool, report: dict[str, Any]) -> None:
         failed = self._unrecorded_failures
+        error, error_at = self._unrecorded_error or (None, None)
         try:
             async with self.maker() as session, session.begin():
                 ms = str(int(self.timeout_seconds * 1000))
                 await session.execute(text("SELECT set_config('statement_timeout', :t, true), "
                                            "set_config('lock_timeout', :t, true)"), {"t": ms})
                 await session.execute(text(UPSERT), {
-                    "id": self.id, "role": self.role, "ok": ok, "failed": failed, "error": error,
+                    "id": self.id, "role": self.role, "ok": ok, "failed": failed, "error": error, "error_at": error_at,
                     "report": json.dumps(report, default=str)})
                 await session.execute(text(
                     "DELETE FROM worker_liveness WHERE updated_at < now() - make_interval(secs => :s)"),
                     {"s": self.prune_seconds})
             self._unrecorded_failures -= failed
+            if self._unrecorded_error is not None and self._unrecorded_error[0] == error:
+                self._unrecorded_error = None
         except Exception as exc:  # the database is the likely fault: the loop goes on, counted later
             logger.warning("worker %s: could not record liveness: %s: %s", self.id, type(exc).__name__, exc)
 
