@@ -164,14 +164,12 @@ async def derive(session: AsyncSession, config: ProvisioningConfig) -> DeriveRes
     for site in sites:
         try:
             async with session.begin_nested():
-                today: date = await session.scalar(
-                    text("SELECT CAST(now() AT TIME ZONE :tz AS date)"), {"tz": site.timezone})
+                today: date = await session.scalar(text("SELECT CAST(now() AT TIME ZONE :tz AS date)"), {"tz": site.timezone})
                 at = {"site": site.id, "today": today, "kinds": kinds}
                 granted = changed = 0
                 stale: list[Any] = []
                 if kinds:
-                    rows = (await session.execute(text(UPSERT_SQL), {
-                        **at, "validity_days": config.badge_validity_days})).all()
+                    rows = (await session.execute(text(UPSERT_SQL), {**at, "validity_days": config.badge_validity_days})).all()
                     granted = sum(1 for r in rows if r.inserted)
                     changed = len(rows) - granted
                     stale = list((await session.execute(text(STALE_SQL), at)).all())
@@ -180,8 +178,7 @@ async def derive(session: AsyncSession, config: ProvisioningConfig) -> DeriveRes
             if not site_local(exc):
                 raise
             out.sites_failed.append(failure(site.id, site.code, "desired_state", exc))
-            logger.error("desired-state pass: site %s (%s) skipped: %s", site.code, site.id,
-                         out.sites_failed[-1]["error"])
+            logger.error("desired-state pass: site %s (%s) skipped: %s", site.code, site.id, out.sites_failed[-1]["error"])
             continue
         out.granted += granted
         out.changed += changed
@@ -204,10 +201,15 @@ async def derive(session: AsyncSession, config: ProvisioningConfig) -> DeriveRes
 
 async def _seal_new_secrets(session: AsyncSession, config: ProvisioningConfig) -> None:
     """Give each credential that will need one its secret before any grant is attempted."""
-    ids = (await session.scalars(text(
-        "SELECT id FROM credentials WHERE kind = ANY(CAST(:kinds AS text[])) AND secret_ciphertext IS NULL "
-        "AND secret_revealed_at IS NULL AND first_granted_at IS NULL AND desired"
-    ), {"kinds": list(SECRET_KINDS)})).all()
+    ids = (
+        await session.scalars(
+            text(
+                "SELECT id FROM credentials WHERE kind = ANY(CAST(:kinds AS text[])) AND secret_ciphertext IS NULL "
+                "AND secret_revealed_at IS NULL AND first_granted_at IS NULL AND desired"
+            ),
+            {"kinds": list(SECRET_KINDS)},
+        )
+    ).all()
     if not ids:
         return
     await session.execute(
@@ -222,59 +224,104 @@ async def _revoke(session: AsyncSession, ids: list[uuid.UUID]) -> int:
     return len((await session.execute(text(REVOKE_SQL), {"ids": ids})).all())
 
 
-async def _guard(session: AsyncSession, config: ProvisioningConfig, kinds: list[str],
-                 drifted: list[uuid.UUID]) -> set[uuid.UUID]:
+async def _guard(session: AsyncSession, config: ProvisioningConfig, kinds: list[str], drifted: list[uuid.UUID]) -> set[uuid.UUID]:
     """The drifted credentials to hold back now (an empty set lets them all be revoked)."""
     would = len(drifted)
-    total = int(await session.scalar(text(
-        "SELECT count(*) FROM credentials WHERE desired AND kind = ANY(CAST(:kinds AS text[]))"), {"kinds": kinds}) or 0)
+    total = int(
+        await session.scalar(
+            text("SELECT count(*) FROM credentials WHERE desired AND kind = ANY(CAST(:kinds AS text[]))"), {"kinds": kinds}
+        )
+        or 0
+    )
     trips = config.mass_revoke_share < 1 and would >= config.mass_revoke_min and would > config.mass_revoke_share * total
     if not trips:
         if would:
-            logger.warning("provisioning drift: %d credentials left the desired state with no lease event behind "
-                           "them (under the guard's threshold): revoking", would)
+            logger.warning(
+                "provisioning drift: %d credentials left the desired state with no lease event behind "
+                "them (under the guard's threshold): revoking",
+                would,
+            )
         await _dismiss_pending(session, would, total)
         return set()
-    confirmed = (await session.execute(text(
-        "SELECT id, would_revoke FROM revocation_guards WHERE status = 'confirmed' "
-        "ORDER BY confirmed_at DESC LIMIT 1 FOR UPDATE"))).first()
+    confirmed = (
+        await session.execute(
+            text(
+                "SELECT id, would_revoke FROM revocation_guards WHERE status = 'confirmed' "
+                "ORDER BY confirmed_at DESC LIMIT 1 FOR UPDATE"
+            )
+        )
+    ).first()
     # a confirmation covers the revocation it was shown (and a little growth), not a larger one
     if confirmed is None or would > int(confirmed.would_revoke * 1.1) + 1:
         await _hold(session, would, total)
         return set(drifted)
-    await session.execute(text("UPDATE revocation_guards SET status = 'consumed' WHERE id = :id"),
-                          {"id": confirmed.id})
-    await record(session, ACTOR, "provisioning.mass_revoke_released", "revocation_guard", confirmed.id,
-                 after={"would_revoke": would, "total_active": total})
+    await session.execute(text("UPDATE revocation_guards SET status = 'consumed' WHERE id = :id"), {"id": confirmed.id})
+    await record(
+        session,
+        ACTOR,
+        "provisioning.mass_revoke_released",
+        "revocation_guard",
+        confirmed.id,
+        after={"would_revoke": would, "total_active": total},
+    )
     return set()
 
 
 async def _dismiss_pending(session: AsyncSession, would: int, total: int) -> None:
     """Drift back under the threshold (rows restored, say): a pending hold no longer stands."""
-    gone = (await session.execute(text(
-        "UPDATE revocation_guards SET status = 'dismissed' WHERE status = 'pending' RETURNING id"))).all()
+    gone = (
+        await session.execute(text("UPDATE revocation_guards SET status = 'dismissed' WHERE status = 'pending' RETURNING id"))
+    ).all()
     for g in gone:
-        await record(session, ACTOR, "provisioning.mass_revoke_dismissed", "revocation_guard", g.id,
-                     after={"would_revoke": would, "total_active": total, "reason": "drift under the threshold"})
+        await record(
+            session,
+            ACTOR,
+            "provisioning.mass_revoke_dismissed",
+            "revocation_guard",
+            g.id,
+            after={"would_revoke": would, "total_active": total, "reason": "drift under the threshold"},
+        )
 
 
 async def _hold(session: AsyncSession, would: int, total: int) -> None:
-    pending = (await session.execute(text(
-        "SELECT id FROM revocation_guards WHERE status = 'pending' ORDER BY created_at DESC LIMIT 1 FOR UPDATE"))).first()
+    pending = (
+        await session.execute(
+            text("SELECT id FROM revocation_guards WHERE status = 'pending' ORDER BY created_at DESC LIMIT 1 FOR UPDATE")
+        )
+    ).first()
     if pending is not None:
-        await session.execute(text("UPDATE revocation_guards SET would_revoke = :w, total_active = :t WHERE id = :id"),
-                              {"w": would, "t": total, "id": pending.id})
+        await session.execute(
+            text("UPDATE revocation_guards SET would_revoke = :w, total_active = :t WHERE id = :id"),
+            {"w": would, "t": total, "id": pending.id},
+        )
         return
-    gid = await session.scalar(text(
-        "INSERT INTO revocation_guards (would_revoke, total_active) VALUES (:w, :t) RETURNING id"),
-        {"w": would, "t": total})
-    logger.warning("drift guard: %d of %d active credentials left the desired state with no lease event behind "
-                   "them; holding just those for confirmation", would, total)
-    await record(session, ACTOR, "provisioning.mass_revoke_held", "revocation_guard", gid,
-                 after={"would_revoke": would, "total_active": total})
+    gid = await session.scalar(
+        text("INSERT INTO revocation_guards (would_revoke, total_active) VALUES (:w, :t) RETURNING id"), {"w": would, "t": total}
+    )
+    logger.warning(
+        "drift guard: %d of %d active credentials left the desired state with no lease event behind "
+        "them; holding just those for confirmation",
+        would,
+        total,
+    )
+    await record(
+        session,
+        ACTOR,
+        "provisioning.mass_revoke_held",
+        "revocation_guard",
+        gid,
+        after={"would_revoke": would, "total_active": total},
+    )
 
 
 def summary(result: DeriveResult) -> dict[str, Any]:
-    return {"derived": result.derived, "granted": result.granted, "changed": result.changed,
-            "revoked": result.revoked, "guard_held": result.guard_held, "drifted": result.drifted,
-            "sites_failed": result.sites_failed, **result.devices}
+    return {
+        "derived": result.derived,
+        "granted": result.granted,
+        "changed": result.changed,
+        "revoked": result.revoked,
+        "guard_held": result.guard_held,
+        "drifted": result.drifted,
+        "sites_failed": result.sites_failed,
+        **result.devices,
+    }

@@ -43,8 +43,15 @@ def new_worker_id() -> str:
 
 
 class Liveness:
-    def __init__(self, maker: async_sessionmaker[AsyncSession], role: str, *, worker_id: str | None = None,
-                 prune_seconds: float = 86400.0, timeout_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        role: str,
+        *,
+        worker_id: str | None = None,
+        prune_seconds: float = 86400.0,
+        timeout_seconds: float = 5.0,
+    ) -> None:
         self.maker = maker
         self.role = role
         self.id = worker_id or new_worker_id()
@@ -68,14 +75,25 @@ class Liveness:
         try:
             async with self.maker() as session, session.begin():
                 ms = str(int(self.timeout_seconds * 1000))
-                await session.execute(text("SELECT set_config('statement_timeout', :t, true), "
-                                           "set_config('lock_timeout', :t, true)"), {"t": ms})
-                await session.execute(text(UPSERT), {
-                    "id": self.id, "role": self.role, "ok": ok, "failed": failed, "error": error, "error_at": error_at,
-                    "report": json.dumps(report, default=str)})
-                await session.execute(text(
-                    "DELETE FROM worker_liveness WHERE updated_at < now() - make_interval(secs => :s)"),
-                    {"s": self.prune_seconds})
+                await session.execute(
+                    text("SELECT set_config('statement_timeout', :t, true), set_config('lock_timeout', :t, true)"), {"t": ms}
+                )
+                await session.execute(
+                    text(UPSERT),
+                    {
+                        "id": self.id,
+                        "role": self.role,
+                        "ok": ok,
+                        "failed": failed,
+                        "error": error,
+                        "error_at": error_at,
+                        "report": json.dumps(report, default=str),
+                    },
+                )
+                await session.execute(
+                    text("DELETE FROM worker_liveness WHERE updated_at < now() - make_interval(secs => :s)"),
+                    {"s": self.prune_seconds},
+                )
             self._unrecorded_failures -= failed
             if self._unrecorded_error is not None and self._unrecorded_error[0] == error:
                 self._unrecorded_error = None
@@ -121,15 +139,26 @@ def health(rows: list[dict[str, Any]], stale_seconds: float) -> dict[str, Any]:
         else:
             for s in (r["report"] or {}).get("sites_failing", []):
                 sites[(s.get("site_id", ""), s.get("pass", ""))] = s
-        out.append({
-            "id": r["id"], "role": r["role"], "started_at": r["started_at"], "last_pass_at": r["last_pass_at"],
-            "seconds_since_last_pass": None if r["last_pass_at"] is None else round(r["age"], 3),
-            "stale": is_stale, "passes": r["passes"], "failed_passes": r["failed_passes"],
-            "last_error": r["last_error"], "last_error_at": r["last_error_at"],
-        })
+        out.append(
+            {
+                "id": r["id"],
+                "role": r["role"],
+                "started_at": r["started_at"],
+                "last_pass_at": r["last_pass_at"],
+                "seconds_since_last_pass": None if r["last_pass_at"] is None else round(r["age"], 3),
+                "stale": is_stale,
+                "passes": r["passes"],
+                "failed_passes": r["failed_passes"],
+                "last_error": r["last_error"],
+                "last_error_at": r["last_error_at"],
+            }
+        )
     body: dict[str, Any] = {
-        "status": "degraded" if stale or sites else "ok", "workers": out, "stale_workers": stale,
-        "sites_failing": list(sites.values()), "stale_after_seconds": stale_seconds,
+        "status": "degraded" if stale or sites else "ok",
+        "workers": out,
+        "stale_workers": stale,
+        "sites_failing": list(sites.values()),
+        "stale_after_seconds": stale_seconds,
     }
     if not rows:
         body["workers_note"] = "no worker has reported a pass: the API runs alone (start `seatlease worker`)"

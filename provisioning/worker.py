@@ -33,12 +33,17 @@ _reconcilers: dict[tuple[int, tuple[Any, ...]], Reconciler] = {}
 def build_providers(config: ProvisioningConfig, reconciler: Reconciler) -> dict[str, Provider]:
     providers: dict[str, Provider] = {}
     if config.scim_base_url:
-        providers["directory"] = ScimDirectory(config.scim_base_url, config.scim_token,
-                                               timeout=config.http_timeout_seconds, exclusive=reconciler.exclusive,
-                                               max_connections=config.concurrency * max(1, config.parallel_batches))
+        providers["directory"] = ScimDirectory(
+            config.scim_base_url,
+            config.scim_token,
+            timeout=config.http_timeout_seconds,
+            exclusive=reconciler.exclusive,
+            max_connections=config.concurrency * max(1, config.parallel_batches),
+        )
     if config.badge_webhook_url and config.badge_webhook_secret:
-        providers["badge"] = BadgeWebhooks(config.badge_webhook_url, config.badge_webhook_secret,
-                                           timeout=config.http_timeout_seconds)
+        providers["badge"] = BadgeWebhooks(
+            config.badge_webhook_url, config.badge_webhook_secret, timeout=config.http_timeout_seconds
+        )
     if config.radius_database_url:
         providers["wifi"] = RadiusSql(config.radius_database_url)
     return providers
@@ -53,8 +58,16 @@ def make_reconciler(maker: async_sessionmaker[AsyncSession], config: Provisionin
 def reconciler_for(maker: async_sessionmaker[AsyncSession], settings: Settings) -> Reconciler:
     """One reconciler (and its HTTP clients and pools) per session maker and configuration."""
     config = ProvisioningConfig.from_settings(settings)
-    key = (id(maker), (config.scim_base_url, config.scim_token, config.radius_database_url,
-                       config.badge_webhook_url, config.badge_webhook_secret))
+    key = (
+        id(maker),
+        (
+            config.scim_base_url,
+            config.scim_token,
+            config.radius_database_url,
+            config.badge_webhook_url,
+            config.badge_webhook_secret,
+        ),
+    )
     if key not in _reconcilers:
         _reconcilers[key] = make_reconciler(maker, config)
     return _reconcilers[key]
@@ -74,8 +87,9 @@ def retry_delay(config: ProvisioningConfig, failures: int) -> float:
     return float(min(config.pass_retry_cap_seconds, config.pass_retry_base_seconds * 2 ** max(0, failures - 1)))
 
 
-async def _listener(maker: async_sessionmaker[AsyncSession], conn: asyncpg.Connection | None,
-                    on_notify: Any) -> asyncpg.Connection | None:
+async def _listener(
+    maker: async_sessionmaker[AsyncSession], conn: asyncpg.Connection | None, on_notify: Any
+) -> asyncpg.Connection | None:
     """The LISTEN connection, (re)opened when needed; None while it cannot be (passes then poll)."""
     if conn is not None and not conn.is_closed():
         return conn
@@ -98,13 +112,21 @@ async def _pause(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None
 def pass_report(result: dict[str, Any]) -> dict[str, Any]:
     """What a completed pass could not do, kept in the worker's liveness row for /healthz and /metrics."""
     derived = result.get("derive") or {}
-    return {"sites_failing": derived.get("sites_failed", []), "guard_held": derived.get("guard_held", 0),
-            "derived": derived.get("derived", False)}
+    return {
+        "sites_failing": derived.get("sites_failed", []),
+        "guard_held": derived.get("guard_held", 0),
+        "derived": derived.get("derived", False),
+    }
 
 
-async def run_forever(maker: async_sessionmaker[AsyncSession], settings: Settings,
-                      stop: asyncio.Event | None = None, *, reconciler: Reconciler | None = None,
-                      worker_id: str | None = None) -> None:
+async def run_forever(
+    maker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    *,
+    reconciler: Reconciler | None = None,
+    worker_id: str | None = None,
+) -> None:
     """React to lease changes within moments; sweep every `sweep_interval_seconds` regardless.
 
     Nothing a pass raises ends this loop: the failure is logged with its cause, recorded in the
@@ -137,8 +159,7 @@ async def run_forever(maker: async_sessionmaker[AsyncSession], settings: Setting
                 continue
             failures = 0
             await liveness.passed(pass_report(result))
-            timeout = rec.config.sweep_interval_seconds if due is None else min(
-                max(due, 0.25), rec.config.sweep_interval_seconds)
+            timeout = rec.config.sweep_interval_seconds if due is None else min(max(due, 0.25), rec.config.sweep_interval_seconds)
             if conn is None:  # no NOTIFY will come: poll
                 timeout = min(timeout, 2.0)
             await _pause(stop, timeout, wake)

@@ -51,8 +51,9 @@ def jobs(*, with_provisioning: bool = True) -> list[Job]:
     return found
 
 
-async def run_pass(maker: async_sessionmaker[AsyncSession], settings: Settings, *,
-                   with_provisioning: bool = True) -> dict[str, Any]:
+async def run_pass(
+    maker: async_sessionmaker[AsyncSession], settings: Settings, *, with_provisioning: bool = True
+) -> dict[str, Any]:
     """Each job in turn; one failing job never stops the others (it is retried on the next pass).
     Returns the jobs that failed and the sites a job had to skip (see `advance_lease_states`)."""
     report: dict[str, Any] = {"failed_jobs": [], "sites_failing": []}
@@ -79,8 +80,7 @@ async def _pause(stop: asyncio.Event, seconds: float, also: asyncio.Future[Any] 
             p.cancel()
 
 
-async def run_forever(maker: async_sessionmaker[AsyncSession], settings: Settings,
-                      stop: asyncio.Event | None = None) -> None:
+async def run_forever(maker: async_sessionmaker[AsyncSession], settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Until `stop`: the periodic passes, and beside them the provisioning reconciler's own
     loop, which wakes on LISTEN/NOTIFY within moments of a lease change and sweeps on its own.
 
@@ -116,7 +116,7 @@ async def run_forever(maker: async_sessionmaker[AsyncSession], settings: Setting
             if reconciler is not None and reconciler.done() and not stop.is_set():
                 _log_end(reconciler)
                 restarts = 0 if time.monotonic() - started > 300 else restarts + 1
-                delay = min(60.0, 2.0 ** restarts - 1)
+                delay = min(60.0, 2.0**restarts - 1)
                 if delay:
                     await _pause(stop, delay)
                 if not stop.is_set():

@@ -40,5 +40,9 @@ def site_local(exc: BaseException) -> bool:
 
 def failure(site_id: Any, code: str, pass_name: str, exc: BaseException) -> dict[str, Any]:
     """How a site's failure is reported in a pass result (and in /healthz through the worker's liveness row)."""
-    return {"site_id": str(site_id), "code": code, "pass": pass_name,
-            "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]}
+    return {
+        "site_id": str(site_id),
+        "code": code,
+        "pass": pass_name,
+        "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300],
+    }

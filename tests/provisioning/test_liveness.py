@@ -6,6 +6,7 @@ worker's liveness (worker_liveness, /healthz, /metrics) shows the failures and t
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from datetime import timedelta
@@ -23,6 +24,7 @@ from service.worker import run_forever as service_run_forever
 from tests.factories import Api, make_world
 from tests.provisioning.helpers import seated_lease, site_today
 
+logger = logging.getLogger("tests.provisioning.liveness")
 DIRECTORY_ONLY = {"badge_webhook_url": None, "radius_database_url": None}
 
 
@@ -40,8 +42,9 @@ async def _wait(check: Any, timeout: float, what: str) -> float:
 
 
 async def _directory(db, lease: dict[str, Any]) -> list[Any]:  # type: ignore[no-untyped-def]
-    return await db.fetch("SELECT * FROM credentials WHERE lease_id = $1 AND kind = 'directory' ORDER BY id",
-                          uuid.UUID(lease["id"]))
+    return await db.fetch(
+        "SELECT * FROM credentials WHERE lease_id = $1 AND kind = 'directory' ORDER BY id", uuid.UUID(lease["id"])
+    )
 
 
 async def _passed_since(db, worker_id: str, at: Any) -> bool:  # type: ignore[no-untyped-def]
@@ -50,8 +53,7 @@ async def _passed_since(db, worker_id: str, at: Any) -> bool:  # type: ignore[no
 
 
 async def _end(staff: Api, lease: dict[str, Any]) -> None:
-    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()},
-                     expect=200)
+    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()}, expect=200)
 
 
 async def test_reconciler_survives_a_held_pool_and_a_locked_table(staff, db, app, database_url, scim, prov_config):
@@ -59,9 +61,17 @@ async def test_reconciler_survives_a_held_pool_and_a_locked_table(staff, db, app
     # the worker's own engine: a small pool that gives up quickly
     engine = create_async_engine(database_url, pool_size=2, max_overflow=0, pool_timeout=0.5)
     maker = make_sessionmaker(engine)
-    rec = make_reconciler(maker, prov_config(**DIRECTORY_ONLY, pass_retry_base_seconds=0.2,
-                                             pass_retry_cap_seconds=1.0, lock_timeout_seconds=0.5,
-                                             statement_timeout_seconds=5.0, sweep_interval_seconds=3600))
+    rec = make_reconciler(
+        maker,
+        prov_config(
+            **DIRECTORY_ONLY,
+            pass_retry_base_seconds=0.2,
+            pass_retry_cap_seconds=1.0,
+            lock_timeout_seconds=0.5,
+            statement_timeout_seconds=5.0,
+            sweep_interval_seconds=3600,
+        ),
+    )
     worker_id = f"test-fault:{uuid.uuid4().hex[:8]}"
     stop = asyncio.Event()
     task = asyncio.create_task(run_forever(maker, app.state.settings, stop, reconciler=rec, worker_id=worker_id))
@@ -100,7 +110,7 @@ async def test_reconciler_survives_a_held_pool_and_a_locked_table(staff, db, app
         row = await db.fetchrow("SELECT * FROM worker_liveness WHERE id = $1", worker_id)
         assert row["failed_passes"] >= 2
         assert "TimeoutError" in row["last_error"]
-        print(f"pool fault: revoked {took:.2f} s after it cleared; {row['failed_passes']} failed passes")
+        logger.warning("pool fault: revoked %.2f s after it cleared; %d failed passes", took, row["failed_passes"])
 
         # fault 2: the credentials table locked, far past the worker's lock timeout
         failed_before = row["failed_passes"]
@@ -129,7 +139,7 @@ async def test_reconciler_survives_a_held_pool_and_a_locked_table(staff, db, app
         assert not task.done()
         await _wait(lambda: _passed_since(db, worker_id, cleared_at), 10, "liveness did not advance")
         row = await db.fetchrow("SELECT * FROM worker_liveness WHERE id = $1", worker_id)
-        print(f"lock fault: revoked {took:.2f} s after it cleared; {row['failed_passes']} failed passes")
+        logger.warning("lock fault: revoked %.2f s after it cleared; %d failed passes", took, row["failed_passes"])
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=15)
@@ -139,10 +149,14 @@ async def test_reconciler_survives_a_held_pool_and_a_locked_table(staff, db, app
 
 async def test_the_worker_restarts_a_reconciler_task_that_ended(staff, db, app, maker, scim):
     _, scim_url = scim
-    settings = app.state.settings.model_copy(update={
-        "scim_base_url": scim_url, "radius_database_url": None, "badge_webhook_url": None,
-        "worker_interval_seconds": 3600.0,
-    })
+    settings = app.state.settings.model_copy(
+        update={
+            "scim_base_url": scim_url,
+            "radius_database_url": None,
+            "badge_webhook_url": None,
+            "worker_interval_seconds": 3600.0,
+        }
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(service_run_forever(maker, settings, stop))
 
@@ -181,13 +195,13 @@ async def _health(app_: Any) -> httpx.Response:
         return await c.get("/healthz")
 
 
-async def test_healthz_names_stale_workers_and_answers_when_the_database_does_not(http, staff, db, app, maker,
-                                                                                database_url):
+async def test_healthz_names_stale_workers_and_answers_when_the_database_does_not(http, staff, db, app, maker, database_url):
     await db.execute("DELETE FROM worker_liveness")
     r = await http.get("/healthz")
     assert r.status_code == 200
     assert r.json()["status"] == "ok"
-    assert r.json()["workers"] == [] and "no worker" in r.json()["workers_note"]
+    assert r.json()["workers"] == []
+    assert "no worker" in r.json()["workers_note"]
 
     fresh = Liveness(maker, "reconciler", worker_id="test-fresh")
     await fresh.passed({})
@@ -199,8 +213,10 @@ async def test_healthz_names_stale_workers_and_answers_when_the_database_does_no
     assert {w["id"] for w in body["workers"]} == {"test-fresh", "test-stale"}
 
     # test-stale's last pass was an hour ago
-    await db.execute("UPDATE worker_liveness SET last_pass_at = now() - interval '1 hour', "
-                     "updated_at = now() - interval '1 hour' WHERE id = 'test-stale'")
+    await db.execute(
+        "UPDATE worker_liveness SET last_pass_at = now() - interval '1 hour', "
+        "updated_at = now() - interval '1 hour' WHERE id = 'test-stale'"
+    )
     r = await http.get("/healthz")
     assert r.status_code == 200  # the API itself serves: it stays in the load balancer
     assert r.json()["status"] == "degraded"
@@ -215,7 +231,8 @@ async def test_healthz_names_stale_workers_and_answers_when_the_database_does_no
     pruner = Liveness(maker, "periodic", worker_id="test-pruner", prune_seconds=600)
     await pruner.passed({})
     ids = {r["id"] for r in await db.fetch("SELECT id FROM worker_liveness")}
-    assert "test-stale" not in ids and {"test-fresh", "test-pruner"} <= ids
+    assert "test-stale" not in ids
+    assert {"test-fresh", "test-pruner"} <= ids
     await db.execute("DELETE FROM worker_liveness WHERE id LIKE 'test-%'")
 
     # the database does not answer: 503 naming what is down, quickly
@@ -224,7 +241,8 @@ async def test_healthz_names_stale_workers_and_answers_when_the_database_does_no
     started = time.monotonic()
     r = await _health(down)
     assert r.status_code == 503
-    assert r.json()["status"] == "down" and r.json()["database"] == "unreachable"
+    assert r.json()["status"] == "down"
+    assert r.json()["database"] == "unreachable"
     assert time.monotonic() - started < 3
 
     # every connection of the pool in use: 503 within the timeout, not a wait for the pool

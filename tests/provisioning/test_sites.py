@@ -46,17 +46,20 @@ def _today(tz: str) -> date:
 
 async def _moved(staff: Api, db, w: World, status: str, start: date, end: date | None) -> str:  # type: ignore[no-untyped-def]
     """A lease booked far ahead, then moved to the dates under test (time passing, in SQL)."""
-    taken = {r["seat_id"] for r in await db.fetch(
-        "SELECT ls.seat_id FROM lease_seats ls JOIN leases l ON l.id = ls.lease_id WHERE l.site_id = $1",
-        uuid.UUID(w.site["id"]))}
+    taken = {
+        r["seat_id"]
+        for r in await db.fetch(
+            "SELECT ls.seat_id FROM lease_seats ls JOIN leases l ON l.id = ls.lease_id WHERE l.site_id = $1",
+            uuid.UUID(w.site["id"]),
+        )
+    }
     seat = next(s["id"] for s in w.seats if uuid.UUID(s["id"]) not in taken)
     body = lease_body(w, seat_ids=[seat], start_date="2035-01-01")
     body.pop("seat_count")
     lid = uuid.UUID((await staff.post("/v1/leases", body))["id"])
     async with db.acquire() as conn, conn.transaction():
         await conn.execute("UPDATE lease_seats SET start_date = $2, end_date = $3 WHERE lease_id = $1", lid, start, end)
-        await conn.execute("UPDATE leases SET start_date = $2, end_date = $3, status = $4 WHERE id = $1",
-                           lid, start, end, status)
+        await conn.execute("UPDATE leases SET start_date = $2, end_date = $3, status = $4 WHERE id = $1", lid, start, end, status)
     return str(lid)
 
 
@@ -70,9 +73,13 @@ async def test_a_site_with_a_bad_time_zone_is_skipped_and_reported(staff, http, 
     tz = good.site["timezone"]
     today = _today(tz)
     seated = {"good": await seated_lease(staff, good, seats=2), "bad": await seated_lease(staff, bad, seats=2)}
-    due = {name: (await _moved(staff, db, w, "confirmed", today, None),
-                  await _moved(staff, db, w, "active", today - timedelta(days=9), today - timedelta(days=1)))
-           for name, w in (("good", good), ("bad", bad))}
+    due = {
+        name: (
+            await _moved(staff, db, w, "confirmed", today, None),
+            await _moved(staff, db, w, "active", today - timedelta(days=9), today - timedelta(days=1)),
+        )
+        for name, w in (("good", good), ("bad", bad))
+    }
     # old data: a time zone stored before time zones were validated
     await db.execute("UPDATE sites SET timezone = $2 WHERE id = $1", uuid.UUID(bad.site["id"]), BAD_TZ)
     try:
@@ -80,7 +87,9 @@ async def test_a_site_with_a_bad_time_zone_is_skipped_and_reported(staff, http, 
         assert [await _status(db, lid) for lid in due["good"]] == ["active", "ended"], "the good site moves on"
         assert [await _status(db, lid) for lid in due["bad"]] == ["confirmed", "active"], "the bad one is rolled back"
         failed = [f for f in out["sites_failed"] if f["site_id"] == bad.site["id"]]
-        assert failed and failed[0]["pass"] == "lease_states" and failed[0]["code"] == bad.site["code"]
+        assert failed
+        assert failed[0]["pass"] == "lease_states"
+        assert failed[0]["code"] == bad.site["code"]
         assert "time zone" in failed[0]["error"]
         assert all(f["site_id"] != good.site["id"] for f in out["sites_failed"])
 
@@ -93,27 +102,30 @@ async def test_a_site_with_a_bad_time_zone_is_skipped_and_reported(staff, http, 
             return len(rows) == 2 and all(r["state"] == "active" for r in rows)
 
         await until(rec, good_granted)
-        assert await db.fetchval("SELECT count(*) FROM credentials WHERE lease_id = $1",
-                                 uuid.UUID(seated["bad"]["id"])) == 0
+        assert await db.fetchval("SELECT count(*) FROM credentials WHERE lease_id = $1", uuid.UUID(seated["bad"]["id"])) == 0
         # revocations converge on the good site too
-        await staff.post(f"/v1/leases/{seated['good']['id']}/end",
-                         {"end_date": (today - timedelta(days=1)).isoformat()}, expect=200)
+        await staff.post(
+            f"/v1/leases/{seated['good']['id']}/end", {"end_date": (today - timedelta(days=1)).isoformat()}, expect=200
+        )
 
         async def good_revoked() -> bool:
-            rows = await db.fetch("SELECT disabled_at FROM credentials WHERE lease_id = $1",
-                                  uuid.UUID(seated["good"]["id"]))
+            rows = await db.fetch("SELECT disabled_at FROM credentials WHERE lease_id = $1", uuid.UUID(seated["good"]["id"]))
             return all(r["disabled_at"] is not None for r in rows)
 
         await until(rec, good_revoked)
         async with httpx.AsyncClient() as c:
-            for r in await db.fetch("SELECT external_id FROM credentials WHERE lease_id = $1",
-                                    uuid.UUID(seated["good"]["id"])):
+            for r in await db.fetch("SELECT external_id FROM credentials WHERE lease_id = $1", uuid.UUID(seated["good"]["id"])):
                 assert (await c.get(f"{scim_url}/Users/{r['external_id']}")).json()["active"] is False
 
         # reported where operators look: the worker's passes name the site in /healthz and /metrics
-        settings = app.state.settings.model_copy(update={
-            "scim_base_url": scim_url, "radius_database_url": None, "badge_webhook_url": None,
-            "worker_interval_seconds": 3600.0})
+        settings = app.state.settings.model_copy(
+            update={
+                "scim_base_url": scim_url,
+                "radius_database_url": None,
+                "badge_webhook_url": None,
+                "worker_interval_seconds": 3600.0,
+            }
+        )
         stop = asyncio.Event()
         task = asyncio.create_task(service_run_forever(maker, settings, stop))
         try:
@@ -135,5 +147,6 @@ async def test_a_site_with_a_bad_time_zone_is_skipped_and_reported(staff, http, 
     finally:
         await db.execute("UPDATE sites SET timezone = $2 WHERE id = $1", uuid.UUID(bad.site["id"]), tz)
         await lease_transitions(app.state.sessionmaker, app.state.settings)
-        await staff.post(f"/v1/leases/{seated['bad']['id']}/end", {"end_date": (today - timedelta(days=1)).isoformat()},
-                         expect=200)
+        await staff.post(
+            f"/v1/leases/{seated['bad']['id']}/end", {"end_date": (today - timedelta(days=1)).isoformat()}, expect=200
+        )
