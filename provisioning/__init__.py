@@ -12,9 +12,20 @@
 * `providers/`: `scim.py` (directory accounts, SCIM 2.0), `radius.py` (Wi-Fi logins in
   FreeRADIUS's SQL tables), `badges.py` (HMAC-signed webhooks with validity end dates),
   `devices.py` (inventory).
-* `worker.py`: `run_once` (each worker tick) and `run_forever` (LISTEN seatlease_leases).
+* `worker.py`: `run_once` (each worker tick) and `run_forever` (LISTEN seatlease_leases). Nothing a
+  pass raises ends `run_forever`: it is logged with its cause and retried after a capped back-off;
+  `service/worker.py` supervises the task and restarts it should it end.
+* `liveness.py`: each worker loop's row in `worker_liveness` (last completed pass, failed passes,
+  last error, sites its last pass skipped), read by `/healthz` (200 ok; 200 "degraded" naming stale
+  workers or skipped sites; 503 "down" when the database does not answer) and `/metrics`.
+* Site isolation: the desired-state pass (and the lease-state pass in domain/services/leases.py)
+  works site by site in savepoints; a site whose data makes it fail is skipped and reported.
+* The drift guard: revocations explained by a lease event (ended, cancelled, seat released, member
+  removed or unassigned) go through at once; drift alone is held above SEATLEASE_PROV_DRIFT_GUARD_SHARE
+  and SEATLEASE_PROV_DRIFT_GUARD_MIN, and holding it never holds anything else.
 
 Settings: SCIM_BASE_URL, SCIM_TOKEN, RADIUS_DATABASE_URL, BADGE_WEBHOOK_URL,
-BADGE_WEBHOOK_SECRET, SEATLEASE_SECRET_KEY (seals the secrets), and the SEATLEASE_PROV_*
+BADGE_WEBHOOK_SECRET, SEATLEASE_SECRET_KEY (seals the secrets), the settings of the provisioning
+block of service/settings.py (guard, pass retry, timeouts, liveness), and the other SEATLEASE_PROV_*
 tuning variables read in `config.py`. A target whose setting is empty is not provisioned.
 """

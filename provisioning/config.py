@@ -34,10 +34,18 @@ class ProvisioningConfig:
     failed_retry_seconds: float = 900.0
     # a revoked credential is disabled at once and deleted after this grace period
     delete_grace_seconds: float = 7 * 86400.0
-    # a sweep revoking more than this share of the active credentials (and at least
-    # `mass_revoke_min` of them) waits for a confirmation; a share of 1 or more turns the guard off
-    mass_revoke_share: float = 0.5
+    # the drift guard: active credentials that leave the desired state with no business event behind
+    # them (lease ended or cancelled, seat released, member removed, assignment changed) are held for
+    # a confirmation when they are more than this share of the active credentials AND at least
+    # `mass_revoke_min` of them; only those are held. A share of 1 or more turns the guard off.
+    mass_revoke_share: float = 0.1
     mass_revoke_min: int = 20
+    # a failed pass of the reconciler loop is retried after base * 2^(n-1) seconds, at most the cap
+    pass_retry_base_seconds: float = 1.0
+    pass_retry_cap_seconds: float = 60.0
+    # every transaction of a pass: statements and lock waits give up after these
+    statement_timeout_seconds: float = 60.0
+    lock_timeout_seconds: float = 10.0
     # how often each worker compares what the targets hold with what they should
     sweep_interval_seconds: float = 60.0
     batch_size: int = 64
@@ -66,8 +74,12 @@ class ProvisioningConfig:
             max_attempts=_env_int("SEATLEASE_PROV_MAX_ATTEMPTS", 8),
             failed_retry_seconds=_env_float("SEATLEASE_PROV_FAILED_RETRY", 900.0),
             delete_grace_seconds=_env_float("SEATLEASE_PROV_DELETE_GRACE", 7 * 86400.0),
-            mass_revoke_share=_env_float("SEATLEASE_PROV_MASS_REVOKE_SHARE", 0.5),
-            mass_revoke_min=_env_int("SEATLEASE_PROV_MASS_REVOKE_MIN", 20),
+            mass_revoke_share=settings.prov_drift_guard_share,
+            mass_revoke_min=settings.prov_drift_guard_min,
+            pass_retry_base_seconds=settings.prov_pass_retry_base_seconds,
+            pass_retry_cap_seconds=settings.prov_pass_retry_cap_seconds,
+            statement_timeout_seconds=settings.prov_statement_timeout_seconds,
+            lock_timeout_seconds=settings.prov_lock_timeout_seconds,
             sweep_interval_seconds=_env_float("SEATLEASE_PROV_SWEEP_INTERVAL", 60.0),
             batch_size=_env_int("SEATLEASE_PROV_BATCH", 64),
             concurrency=_env_int("SEATLEASE_PROV_CONCURRENCY", 8),

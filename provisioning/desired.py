@@ -2,19 +2,35 @@
 
 A member holds a credential of each enabled kind while they are assigned to a seat that their
 lease holds today (on the site's calendar) and the lease is active. `derive` writes that into
-`credentials.desired` in one set-based pass; the reconciler then converges the targets.
+`credentials.desired`; the reconciler then converges the targets.
+
+The derivation goes site by site, each in a savepoint: a site whose records make it fail (a time
+zone stored before time zones were validated, say) is rolled back, logged and reported in the
+result (`sites_failed`); its credentials stay as they are and every other site goes on.
+
+A credential that leaves the desired state is revoked at once when a recorded business event
+explains it, visible in the lease tables: its lease ended or was cancelled, its seat was released
+(the lease's row for that seat ended or was voided), its member was removed, or its member was
+unassigned (the seat assignment is gone and the lease's audit log has the assignment change or
+seat release since the credential became desired). Anything else is DRIFT (lease seats deleted,
+a lease put back to another status, corrupted rows): when drift is more than `mass_revoke_share`
+of the active credentials and at least `mass_revoke_min` of them, those drifted credentials alone
+are held for a human's confirmation (`revocation_guards`); every other grant and revocation goes on.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.services.audit import SystemActor, record
+from domain.services.isolation import failure, site_local
 from provisioning.config import ProvisioningConfig
 from provisioning.secrets import new_secret, seal
 
@@ -24,7 +40,7 @@ ACTOR = SystemActor("provisioning")
 DERIVE_LOCK = "seatlease:provisioning:derive"
 SECRET_KINDS = ("directory", "wifi")
 
-# one row per (lease, member) that must hold credentials now
+# one row per (lease, member) of the site `:site` that must hold credentials on its date `:today`
 DESIRED_SQL = """
 SELECT DISTINCT ON (l.id, sa.member_id)
        l.id AS lease_id, sa.member_id, sa.seat_id, l.client_id, l.site_id, s.code AS site_code,
@@ -38,9 +54,9 @@ JOIN members m ON m.id = sa.member_id AND m.active
 JOIN seats st ON st.id = sa.seat_id
 JOIN floors f ON f.id = st.floor_id
 JOIN lease_seats ls ON ls.lease_id = l.id AND ls.seat_id = sa.seat_id AND NOT ls.voided
-     AND ls.start_date <= (now() AT TIME ZONE s.timezone)::date
-     AND (ls.end_date IS NULL OR ls.end_date >= (now() AT TIME ZONE s.timezone)::date)
-WHERE l.status = 'active'
+     AND ls.start_date <= CAST(:today AS date)
+     AND (ls.end_date IS NULL OR ls.end_date >= CAST(:today AS date))
+WHERE l.status = 'active' AND l.site_id = :site
 ORDER BY l.id, sa.member_id, ls.end_date DESC NULLS FIRST
 """
 
@@ -84,21 +100,35 @@ WHERE NOT credentials.desired
 RETURNING id, kind, lease_id, client_id, (xmax = 0) AS inserted
 """
 
-# NOT IN over a row value becomes one hashed subplan; NOT EXISTS here may be planned as a
-# nested anti-join that re-reads the desired set for every credential (quadratic at scale)
-STALE_WHERE = f"""
-c.desired AND c.kind = ANY(CAST(:kinds AS text[]))
-AND (c.lease_id, c.member_id) NOT IN (SELECT d.lease_id, d.member_id FROM ({DESIRED_SQL}) d)
+# The site's desired credentials that are no longer desired, each with whether a recorded business
+# event explains it. NOT IN over a row value becomes one hashed subplan; NOT EXISTS here may be
+# planned as a nested anti-join that re-reads the desired set for every credential (quadratic at scale).
+STALE_SQL = f"""
+SELECT c.id, (
+    l.status IN ('ended', 'cancelled')
+    OR NOT m.active
+    OR EXISTS (SELECT 1 FROM lease_seats ls WHERE ls.lease_id = c.lease_id AND ls.seat_id = c.seat_id
+               AND (ls.voided OR ls.end_date < CAST(:today AS date)))
+    OR (NOT EXISTS (SELECT 1 FROM seat_assignments sa WHERE sa.lease_id = c.lease_id AND sa.member_id = c.member_id)
+        AND EXISTS (SELECT 1 FROM audit_events a WHERE a.object_id = c.lease_id::text AND a.object_type = 'lease'
+                    AND a.action IN ('lease.assignments', 'lease.seat_released', 'lease.end', 'lease.cancel')
+                    AND a.at >= COALESCE(c.desired_since, c.created_at)))
+  ) AS explained
+FROM credentials c
+JOIN leases l ON l.id = c.lease_id
+JOIN members m ON m.id = c.member_id
+WHERE c.site_id = :site AND c.desired AND c.kind = ANY(CAST(:kinds AS text[]))
+  AND (c.lease_id, c.member_id) NOT IN (SELECT d.lease_id, d.member_id FROM ({DESIRED_SQL}) d)
 """
 
-REVOKE_SQL = f"""
+REVOKE_SQL = """
 UPDATE credentials c SET
   desired = false, state = 'revoking', attempts = 0, last_error = NULL, next_attempt_at = now(), updated_at = now(),
   revoke_requested_at = LEAST(now(), COALESCE(
       (SELECT COALESCE(l.ended_at, l.cancelled_at) FROM leases l WHERE l.id = c.lease_id AND l.status IN ('ended','cancelled')),
       (SELECT m.removed_at FROM members m WHERE m.id = c.member_id AND NOT m.active),
       now()))
-WHERE {STALE_WHERE}
+WHERE c.id = ANY(CAST(:ids AS uuid[])) AND c.desired
 RETURNING c.id, c.kind, c.lease_id, c.client_id
 """
 
@@ -109,7 +139,10 @@ class DeriveResult:
     granted: int = 0
     changed: int = 0
     revoked: int = 0
+    # drifted credentials held back by the guard (nothing else is ever held)
     guard_held: int = 0
+    drifted: int = 0
+    sites_failed: list[dict[str, Any]] = field(default_factory=list)
     devices: dict[str, int] = field(default_factory=dict)
 
 
@@ -121,21 +154,44 @@ async def derive(session: AsyncSession, config: ProvisioningConfig) -> DeriveRes
     """Bring `credentials.desired` in line with the leases (one worker at a time; others skip)."""
     if not await try_lock(session, DERIVE_LOCK):
         return DeriveResult(derived=False)
-    kinds = config.enabled_kinds
-    out = DeriveResult()
-    if kinds:
-        rows = (await session.execute(text(UPSERT_SQL), {"kinds": kinds,
-                                                         "validity_days": config.badge_validity_days})).all()
-        for r in rows:
-            if r.inserted:
-                out.granted += 1
-            else:
-                out.changed += 1
-        await _seal_new_secrets(session, config)
-        out.revoked, out.guard_held = await _revoke_stale(session, config, kinds)
     from provisioning.providers.devices import reconcile_devices
 
-    out.devices = await reconcile_devices(session)
+    kinds = config.enabled_kinds
+    out = DeriveResult()
+    explained: list[uuid.UUID] = []
+    drifted: list[uuid.UUID] = []
+    sites = (await session.execute(text("SELECT id, code, timezone FROM sites ORDER BY code"))).all()
+    for site in sites:
+        try:
+            async with session.begin_nested():
+                today: date = await session.scalar(text("SELECT CAST(now() AT TIME ZONE :tz AS date)"), {"tz": site.timezone})
+                at = {"site": site.id, "today": today, "kinds": kinds}
+                granted = changed = 0
+                stale: list[Any] = []
+                if kinds:
+                    rows = (await session.execute(text(UPSERT_SQL), {**at, "validity_days": config.badge_validity_days})).all()
+                    granted = sum(1 for r in rows if r.inserted)
+                    changed = len(rows) - granted
+                    stale = list((await session.execute(text(STALE_SQL), at)).all())
+                devices = await reconcile_devices(session, site.id, today)
+        except Exception as exc:
+            if not site_local(exc):
+                raise
+            out.sites_failed.append(failure(site.id, site.code, "desired_state", exc))
+            logger.error("desired-state pass: site %s (%s) skipped: %s", site.code, site.id, out.sites_failed[-1]["error"])
+            continue
+        out.granted += granted
+        out.changed += changed
+        explained.extend(r.id for r in stale if r.explained)
+        drifted.extend(r.id for r in stale if not r.explained)
+        for key, n in devices.items():
+            out.devices[key] = out.devices.get(key, 0) + n
+    if kinds:
+        await _seal_new_secrets(session, config)
+        out.drifted = len(drifted)
+        held = await _guard(session, config, kinds, drifted)
+        out.guard_held = len(held)
+        out.revoked = await _revoke(session, explained + [i for i in drifted if i not in held])
     if out.granted or out.changed or out.revoked:
         # the workers that skipped this derivation (it is one at a time) start on the new work
         # as soon as it commits, instead of at their next sweep
@@ -145,10 +201,15 @@ async def derive(session: AsyncSession, config: ProvisioningConfig) -> DeriveRes
 
 async def _seal_new_secrets(session: AsyncSession, config: ProvisioningConfig) -> None:
     """Give each credential that will need one its secret before any grant is attempted."""
-    ids = (await session.scalars(text(
-        "SELECT id FROM credentials WHERE kind = ANY(CAST(:kinds AS text[])) AND secret_ciphertext IS NULL "
-        "AND secret_revealed_at IS NULL AND first_granted_at IS NULL AND desired"
-    ), {"kinds": list(SECRET_KINDS)})).all()
+    ids = (
+        await session.scalars(
+            text(
+                "SELECT id FROM credentials WHERE kind = ANY(CAST(:kinds AS text[])) AND secret_ciphertext IS NULL "
+                "AND secret_revealed_at IS NULL AND first_granted_at IS NULL AND desired"
+            ),
+            {"kinds": list(SECRET_KINDS)},
+        )
+    ).all()
     if not ids:
         return
     await session.execute(
@@ -157,45 +218,110 @@ async def _seal_new_secrets(session: AsyncSession, config: ProvisioningConfig) -
     )
 
 
-async def _revoke_stale(session: AsyncSession, config: ProvisioningConfig, kinds: list[str]) -> tuple[int, int]:
-    would = int(await session.scalar(text(f"SELECT count(*) FROM credentials c WHERE {STALE_WHERE}"),
-                                     {"kinds": kinds}) or 0)
-    if would == 0:
-        return 0, 0
-    total = int(await session.scalar(text(
-        "SELECT count(*) FROM credentials WHERE desired AND kind = ANY(CAST(:kinds AS text[]))"), {"kinds": kinds}) or 0)
-    if config.mass_revoke_share < 1 and would >= config.mass_revoke_min and would > config.mass_revoke_share * total:
-        confirmed = (await session.execute(text(
-            "SELECT id, would_revoke FROM revocation_guards WHERE status = 'confirmed' "
-            "ORDER BY confirmed_at DESC LIMIT 1 FOR UPDATE"))).first()
-        # a confirmation covers the revocation it was shown (and a little growth), not a larger one
-        if confirmed is None or would > int(confirmed.would_revoke * 1.1) + 1:
-            await _hold(session, would, total)
-            return 0, would
-        await session.execute(text("UPDATE revocation_guards SET status = 'consumed' WHERE id = :id"),
-                              {"id": confirmed.id})
-        await record(session, ACTOR, "provisioning.mass_revoke_released", "revocation_guard", confirmed.id,
-                     after={"would_revoke": would, "total_active": total})
-    rows = (await session.execute(text(REVOKE_SQL), {"kinds": kinds})).all()
-    return len(rows), 0
+async def _revoke(session: AsyncSession, ids: list[uuid.UUID]) -> int:
+    if not ids:
+        return 0
+    return len((await session.execute(text(REVOKE_SQL), {"ids": ids})).all())
+
+
+async def _guard(session: AsyncSession, config: ProvisioningConfig, kinds: list[str], drifted: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The drifted credentials to hold back now (an empty set lets them all be revoked)."""
+    would = len(drifted)
+    total = int(
+        await session.scalar(
+            text("SELECT count(*) FROM credentials WHERE desired AND kind = ANY(CAST(:kinds AS text[]))"), {"kinds": kinds}
+        )
+        or 0
+    )
+    trips = config.mass_revoke_share < 1 and would >= config.mass_revoke_min and would > config.mass_revoke_share * total
+    if not trips:
+        if would:
+            logger.warning(
+                "provisioning drift: %d credentials left the desired state with no lease event behind "
+                "them (under the guard's threshold): revoking",
+                would,
+            )
+        await _dismiss_pending(session, would, total)
+        return set()
+    confirmed = (
+        await session.execute(
+            text(
+                "SELECT id, would_revoke FROM revocation_guards WHERE status = 'confirmed' "
+                "ORDER BY confirmed_at DESC LIMIT 1 FOR UPDATE"
+            )
+        )
+    ).first()
+    # a confirmation covers the revocation it was shown (and a little growth), not a larger one
+    if confirmed is None or would > int(confirmed.would_revoke * 1.1) + 1:
+        await _hold(session, would, total)
+        return set(drifted)
+    await session.execute(text("UPDATE revocation_guards SET status = 'consumed' WHERE id = :id"), {"id": confirmed.id})
+    await record(
+        session,
+        ACTOR,
+        "provisioning.mass_revoke_released",
+        "revocation_guard",
+        confirmed.id,
+        after={"would_revoke": would, "total_active": total},
+    )
+    return set()
+
+
+async def _dismiss_pending(session: AsyncSession, would: int, total: int) -> None:
+    """Drift back under the threshold (rows restored, say): a pending hold no longer stands."""
+    gone = (
+        await session.execute(text("UPDATE revocation_guards SET status = 'dismissed' WHERE status = 'pending' RETURNING id"))
+    ).all()
+    for g in gone:
+        await record(
+            session,
+            ACTOR,
+            "provisioning.mass_revoke_dismissed",
+            "revocation_guard",
+            g.id,
+            after={"would_revoke": would, "total_active": total, "reason": "drift under the threshold"},
+        )
 
 
 async def _hold(session: AsyncSession, would: int, total: int) -> None:
-    pending = (await session.execute(text(
-        "SELECT id FROM revocation_guards WHERE status = 'pending' ORDER BY created_at DESC LIMIT 1 FOR UPDATE"))).first()
+    pending = (
+        await session.execute(
+            text("SELECT id FROM revocation_guards WHERE status = 'pending' ORDER BY created_at DESC LIMIT 1 FOR UPDATE")
+        )
+    ).first()
     if pending is not None:
-        await session.execute(text("UPDATE revocation_guards SET would_revoke = :w, total_active = :t WHERE id = :id"),
-                              {"w": would, "t": total, "id": pending.id})
+        await session.execute(
+            text("UPDATE revocation_guards SET would_revoke = :w, total_active = :t WHERE id = :id"),
+            {"w": would, "t": total, "id": pending.id},
+        )
         return
-    gid = await session.scalar(text(
-        "INSERT INTO revocation_guards (would_revoke, total_active) VALUES (:w, :t) RETURNING id"),
-        {"w": would, "t": total})
-    logger.warning("mass-revocation guard: %d of %d credentials would be revoked; waiting for confirmation",
-                   would, total)
-    await record(session, ACTOR, "provisioning.mass_revoke_held", "revocation_guard", gid,
-                 after={"would_revoke": would, "total_active": total})
+    gid = await session.scalar(
+        text("INSERT INTO revocation_guards (would_revoke, total_active) VALUES (:w, :t) RETURNING id"), {"w": would, "t": total}
+    )
+    logger.warning(
+        "drift guard: %d of %d active credentials left the desired state with no lease event behind "
+        "them; holding just those for confirmation",
+        would,
+        total,
+    )
+    await record(
+        session,
+        ACTOR,
+        "provisioning.mass_revoke_held",
+        "revocation_guard",
+        gid,
+        after={"would_revoke": would, "total_active": total},
+    )
 
 
 def summary(result: DeriveResult) -> dict[str, Any]:
-    return {"derived": result.derived, "granted": result.granted, "changed": result.changed,
-            "revoked": result.revoked, "guard_held": result.guard_held, **result.devices}
+    return {
+        "derived": result.derived,
+        "granted": result.granted,
+        "changed": result.changed,
+        "revoked": result.revoked,
+        "guard_held": result.guard_held,
+        "drifted": result.drifted,
+        "sites_failed": result.sites_failed,
+        **result.devices,
+    }

@@ -29,20 +29,21 @@ def _stats(row: Any) -> dict[str, Any]:
 async def kpis(session: AsyncSession) -> dict[str, Any]:
     lead = (await session.execute(text(_STATS.format(start="desired_since", end="first_granted_at")))).one()
     lag = (await session.execute(text(_STATS.format(start="revoke_requested_at", end="disabled_at")))).one()
-    counts = (await session.execute(text("""
+    counts = (
+        await session.execute(
+            text("""
         SELECT
           count(*) FILTER (WHERE NOT desired AND disabled_at IS NULL AND state <> 'revoked'
                            AND (external_id IS NOT NULL OR first_granted_at IS NOT NULL)) AS without_lease,
           count(*) FILTER (WHERE state = 'failed') AS failed,
           count(*) FILTER (WHERE desired AND state <> 'active') AS pending_grant,
           count(*) FILTER (WHERE NOT desired AND state NOT IN ('revoked')) AS pending_revoke
-        FROM credentials"""))).one()
-    devices_out = int(await session.scalar(text(
-        "SELECT count(*) FROM devices WHERE return_due_at IS NOT NULL")) or 0)
-    shortages = int(await session.scalar(text(
-        "SELECT count(*) FROM device_shortages WHERE resolved_at IS NULL")) or 0)
-    guards = int(await session.scalar(text(
-        "SELECT count(*) FROM revocation_guards WHERE status = 'pending'")) or 0)
+        FROM credentials""")
+        )
+    ).one()
+    devices_out = int(await session.scalar(text("SELECT count(*) FROM devices WHERE return_due_at IS NOT NULL")) or 0)
+    shortages = int(await session.scalar(text("SELECT count(*) FROM device_shortages WHERE resolved_at IS NULL")) or 0)
+    guards = int(await session.scalar(text("SELECT count(*) FROM revocation_guards WHERE status = 'pending'")) or 0)
     return {
         "provisioning_lead_time": _stats(lead),
         "revocation_lag": _stats(lag),

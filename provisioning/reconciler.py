@@ -52,22 +52,39 @@ def backoff_seconds(config: ProvisioningConfig, attempts: int) -> float:
 
 
 class Reconciler:
-    def __init__(self, maker: async_sessionmaker[AsyncSession], config: ProvisioningConfig,
-                 providers: dict[str, Provider]) -> None:
+    def __init__(
+        self, maker: async_sessionmaker[AsyncSession], config: ProvisioningConfig, providers: dict[str, Provider]
+    ) -> None:
         self.maker = maker
         self.config = config
         self.providers = providers
         self._last_sweep: float | None = None  # the first pass of a worker sweeps
 
     @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A transaction of the reconciler: a statement or a lock wait that takes too long fails it
+        (and so the pass, which the loop retries) instead of hanging the worker."""
+        async with self.maker() as session, session.begin():
+            await session.execute(
+                text("SELECT set_config('statement_timeout', :s, true), set_config('lock_timeout', :l, true)"),
+                {
+                    "s": str(max(1, int(self.config.statement_timeout_seconds * 1000))),
+                    "l": str(max(1, int(self.config.lock_timeout_seconds * 1000))),
+                },
+            )
+            yield session
+
+    @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[None]:
         """A section one worker at a time enters, across processes (a PostgreSQL advisory lock)."""
-        async with self.maker() as session, session.begin():
+        async with self.transaction() as session:
+            # waits its turn for as long as a statement may take (not the short lock timeout)
+            await session.execute(text("SELECT set_config('lock_timeout', '0', true)"))
             await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": name})
             yield
 
     async def derive(self) -> dict[str, Any]:
-        async with self.maker() as session, session.begin():
+        async with self.transaction() as session:
             return summary(await derive(session, self.config))
 
     async def run_once(self, *, sweep: bool | None = None, budget_seconds: float = 30.0) -> dict[str, Any]:
@@ -81,10 +98,14 @@ class Reconciler:
         return out
 
     async def seconds_until_due(self) -> float | None:
-        async with self.maker() as session:
-            value = await session.scalar(text(
-                "SELECT EXTRACT(EPOCH FROM min(next_attempt_at) - now()) FROM credentials "
-                "WHERE next_attempt_at IS NOT NULL AND kind = ANY(CAST(:kinds AS text[]))"), {"kinds": list(self.providers)})
+        async with self.transaction() as session:
+            value = await session.scalar(
+                text(
+                    "SELECT EXTRACT(EPOCH FROM min(next_attempt_at) - now()) FROM credentials "
+                    "WHERE next_attempt_at IS NOT NULL AND kind = ANY(CAST(:kinds AS text[]))"
+                ),
+                {"kinds": list(self.providers)},
+            )
         return None if value is None else max(0.0, float(value))
 
     async def drain(self, *, budget_seconds: float = 30.0) -> int:
@@ -104,14 +125,18 @@ class Reconciler:
 
     async def process_batch(self) -> int:
         kinds = [k for k in self.providers if k in self.config.enabled_kinds] or list(self.providers)
-        async with self.maker() as session, session.begin():
-            rows = list((await session.scalars(
-                select(Credential)
-                .where(Credential.next_attempt_at <= func.now(), Credential.kind.in_(kinds))
-                .order_by(Credential.next_attempt_at)
-                .limit(self.config.batch_size)
-                .with_for_update(skip_locked=True)
-            )).all())
+        async with self.transaction() as session:
+            rows = list(
+                (
+                    await session.scalars(
+                        select(Credential)
+                        .where(Credential.next_attempt_at <= func.now(), Credential.kind.in_(kinds))
+                        .order_by(Credential.next_attempt_at)
+                        .limit(self.config.batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+            )
             if not rows:
                 return 0
             specs = await self._specs(session, rows)
@@ -128,20 +153,32 @@ class Reconciler:
         return len(rows)
 
     async def _specs(self, session: AsyncSession, rows: list[Credential]) -> dict[uuid.UUID, CredentialSpec]:
-        members = {m.id: m for m in (await session.scalars(
-            select(Member).where(Member.id.in_({r.member_id for r in rows})))).all()}
-        sites = {s.id: s for s in (await session.scalars(
-            select(Site).where(Site.id.in_({r.site_id for r in rows})))).all()}
-        shifts = dict((await session.execute(
-            select(Lease.id, Lease.shift_code).where(Lease.id.in_({r.lease_id for r in rows})))).tuples().all())
+        members = {
+            m.id: m for m in (await session.scalars(select(Member).where(Member.id.in_({r.member_id for r in rows})))).all()
+        }
+        sites = {s.id: s for s in (await session.scalars(select(Site).where(Site.id.in_({r.site_id for r in rows})))).all()}
+        shifts = dict(
+            (await session.execute(select(Lease.id, Lease.shift_code).where(Lease.id.in_({r.lease_id for r in rows}))))
+            .tuples()
+            .all()
+        )
         out = {}
         for r in rows:
             m = members[r.member_id]
             out[r.id] = CredentialSpec(
-                id=r.id, kind=r.kind, login=r.login, member_name=m.name, member_email=m.email,
-                employee_id=m.employee_id, client_id=r.client_id, site_code=sites[r.site_id].code,
-                shift_code=shifts.get(r.lease_id, ""), access_groups=list(r.access_groups or []),
-                valid_until=r.valid_until, external_id=r.external_id, external_ref=dict(r.external_ref or {}),
+                id=r.id,
+                kind=r.kind,
+                login=r.login,
+                member_name=m.name,
+                member_email=m.email,
+                employee_id=m.employee_id,
+                client_id=r.client_id,
+                site_code=sites[r.site_id].code,
+                shift_code=shifts.get(r.lease_id, ""),
+                access_groups=list(r.access_groups or []),
+                valid_until=r.valid_until,
+                external_id=r.external_id,
+                external_ref=dict(r.external_ref or {}),
             )
         return out
 
@@ -187,9 +224,15 @@ class Reconciler:
             row.last_error = outcome.error
             if row.attempts >= self.config.max_attempts and row.state != "failed":
                 row.state = "failed"
-                await record(session, ACTOR, "credential.failed", "credential", row.id,
-                             after={"kind": row.kind, "op": outcome.op, "error": outcome.error,
-                                    "attempts": row.attempts}, client_id=row.client_id)
+                await record(
+                    session,
+                    ACTOR,
+                    "credential.failed",
+                    "credential",
+                    row.id,
+                    after={"kind": row.kind, "op": outcome.op, "error": outcome.error, "attempts": row.attempts},
+                    client_id=row.client_id,
+                )
             row.next_attempt_at = now + timedelta(seconds=backoff_seconds(self.config, row.attempts))
             return
         row.attempts = 0
@@ -207,17 +250,34 @@ class Reconciler:
                 renew_at = row.valid_until - timedelta(days=self.config.badge_renew_before_days)
                 row.next_attempt_at = max(renew_at, now + timedelta(hours=1))
             if first or was != "active":
-                await record(session, ACTOR, "credential.granted", "credential", row.id,
-                             after={"kind": row.kind, "login": row.login, "lease_id": row.lease_id,
-                                    "member_id": row.member_id, "external_id": row.external_id},
-                             client_id=row.client_id)
+                await record(
+                    session,
+                    ACTOR,
+                    "credential.granted",
+                    "credential",
+                    row.id,
+                    after={
+                        "kind": row.kind,
+                        "login": row.login,
+                        "lease_id": row.lease_id,
+                        "member_id": row.member_id,
+                        "external_id": row.external_id,
+                    },
+                    client_id=row.client_id,
+                )
         elif outcome.op == "disable":
             row.state = "revoking"
             row.disabled_at = now
             row.next_attempt_at = now + timedelta(seconds=self.config.delete_grace_seconds)
-            await record(session, ACTOR, "credential.disabled", "credential", row.id,
-                         after={"kind": row.kind, "login": row.login, "lease_id": row.lease_id},
-                         client_id=row.client_id)
+            await record(
+                session,
+                ACTOR,
+                "credential.disabled",
+                "credential",
+                row.id,
+                after={"kind": row.kind, "login": row.login, "lease_id": row.lease_id},
+                client_id=row.client_id,
+            )
         else:
             row.state = "revoked"
             row.revoked_at = now
@@ -226,23 +286,41 @@ class Reconciler:
             # gone from the target: a later grant creates the account afresh, with a new secret
             row.external_id = None
             row.external_ref = {}
-            await record(session, ACTOR, "credential.deleted", "credential", row.id,
-                         after={"kind": row.kind, "login": row.login, "lease_id": row.lease_id},
-                         client_id=row.client_id)
+            await record(
+                session,
+                ACTOR,
+                "credential.deleted",
+                "credential",
+                row.id,
+                after={"kind": row.kind, "login": row.login, "lease_id": row.lease_id},
+                client_id=row.client_id,
+            )
 
     async def sweep(self) -> dict[str, Any]:
         """Compare what each target holds with our rows: re-grant what drifted, disable what is
         active without a lease behind it (an incident, recorded in the audit log)."""
         report: dict[str, Any] = {}
         for kind, provider in self.providers.items():
-            async with self.maker() as session, session.begin():
+            async with self.transaction() as session:
                 if not await try_lock(session, SWEEP_LOCK + kind):
                     continue
                 # our rows first, then the target: what we believe is never newer than what we see
-                creds = list((await session.execute(select(
-                    Credential.id, Credential.login, Credential.external_id, Credential.desired, Credential.state,
-                    Credential.disabled_at, Credential.lease_id, Credential.client_id,
-                ).where(Credential.kind == kind))).all())
+                creds = list(
+                    (
+                        await session.execute(
+                            select(
+                                Credential.id,
+                                Credential.login,
+                                Credential.external_id,
+                                Credential.desired,
+                                Credential.state,
+                                Credential.disabled_at,
+                                Credential.lease_id,
+                                Credential.client_id,
+                            ).where(Credential.kind == kind)
+                        )
+                    ).all()
+                )
                 try:
                     actual = await provider.read_actual()
                 except ProviderError as exc:
@@ -253,8 +331,9 @@ class Reconciler:
                 report[kind] = await self._compare(session, kind, provider, creds, actual)
         return report
 
-    async def _compare(self, session: AsyncSession, kind: str, provider: Provider, creds: list[Any],
-                       actual: list[Any]) -> dict[str, int]:
+    async def _compare(
+        self, session: AsyncSession, kind: str, provider: Provider, creds: list[Any], actual: list[Any]
+    ) -> dict[str, int]:
         by_id = {c.id: c for c in creds}
         by_ext = {c.external_id: c for c in creds if c.external_id}
         by_login = {c.login: c for c in creds}
@@ -264,8 +343,11 @@ class Reconciler:
         redo_disable: set[uuid.UUID] = set()  # we disabled it, it is active again and we could not fix it
         incidents = 0
         for entry in actual:
-            cred = (by_id.get(entry.credential_id) if entry.credential_id else None) \
-                or by_ext.get(entry.external_id) or by_login.get(entry.login)
+            cred = (
+                (by_id.get(entry.credential_id) if entry.credential_id else None)
+                or by_ext.get(entry.external_id)
+                or by_login.get(entry.login)
+            )
             if cred is not None:
                 seen.add(cred.id)
             if cred is not None and cred.desired:
@@ -285,14 +367,25 @@ class Reconciler:
                 fixed = False
                 if cred is not None:
                     redo_disable.add(cred.id)
-            await record(session, ACTOR, "provisioning.incident", "credential",
-                         cred.id if cred is not None else f"{kind}:{entry.external_id}"[:64],
-                         after={"kind": kind, "external_id": entry.external_id, "login": entry.login,
-                                "reason": "active in the target system without a lease behind it",
-                                "lease_id": cred.lease_id if cred is not None else None, "disabled": fixed},
-                         client_id=cred.client_id if cred is not None else None)
-            logger.warning("provisioning incident: %s account %s active without a lease; disabled=%s",
-                           kind, entry.external_id, fixed)
+            await record(
+                session,
+                ACTOR,
+                "provisioning.incident",
+                "credential",
+                cred.id if cred is not None else f"{kind}:{entry.external_id}"[:64],
+                after={
+                    "kind": kind,
+                    "external_id": entry.external_id,
+                    "login": entry.login,
+                    "reason": "active in the target system without a lease behind it",
+                    "lease_id": cred.lease_id if cred is not None else None,
+                    "disabled": fixed,
+                },
+                client_id=cred.client_id if cred is not None else None,
+            )
+            logger.warning(
+                "provisioning incident: %s account %s active without a lease; disabled=%s", kind, entry.external_id, fixed
+            )
         missing = [c.id for c in creds if c.desired and c.state == "active" and c.id not in seen]
         regrant.update(missing)
         # each update re-checks the row as it is now: a worker may have moved it on meanwhile
@@ -303,8 +396,12 @@ class Reconciler:
             (redo_disable, "NOT desired AND disabled_at IS NOT NULL", ", disabled_at = NULL, state = 'revoking'"),
         ):
             if ids:
-                await session.execute(text(
-                    f"UPDATE credentials SET next_attempt_at = now(){extra} WHERE id = ANY(:ids) AND {where} "
-                    "AND (next_attempt_at IS NULL OR next_attempt_at > now())"), {"ids": list(ids)})
+                await session.execute(
+                    text(
+                        f"UPDATE credentials SET next_attempt_at = now(){extra} WHERE id = ANY(:ids) AND {where} "
+                        "AND (next_attempt_at IS NULL OR next_attempt_at > now())"
+                    ),
+                    {"ids": list(ids)},
+                )
         requeue = regrant | hurry | redo_disable
         return {"listed": len(actual), "incidents": incidents, "requeued": len(requeue), "missing": len(missing)}

@@ -20,8 +20,9 @@ _ALPHABET = string.ascii_letters + string.digits
 
 
 def _fernet(secret_key: str) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"seatlease-credential-secrets",
-               info=b"fernet-v1").derive(secret_key.encode())
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"seatlease-credential-secrets", info=b"fernet-v1").derive(
+        secret_key.encode()
+    )
     return Fernet(base64.urlsafe_b64encode(key))
 
 

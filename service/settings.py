@@ -47,6 +47,25 @@ class Settings(BaseSettings):
     # month starts (on the UTC calendar, as one run bills every site), and for any past month.
     billing_advance_days: int = Field(default=10, ge=0, alias="SEATLEASE_BILLING_ADVANCE_DAYS")
 
+    # --- provisioning: liveness, supervision, the drift guard ---
+    # /healthz says "degraded" (HTTP 200) when a worker's last completed pass is older than this
+    worker_stale_seconds: float = Field(default=180.0, gt=0, alias="SEATLEASE_WORKER_STALE_SECONDS")
+    # a worker's liveness row is deleted once it has not been written for this long (a worker gone)
+    worker_prune_seconds: float = Field(default=86400.0, gt=0, alias="SEATLEASE_WORKER_PRUNE_SECONDS")
+    # /healthz answers 503 when the database does not answer within this time
+    healthz_timeout_seconds: float = Field(default=2.0, gt=0, alias="SEATLEASE_HEALTHZ_TIMEOUT")
+    # a failed reconciler pass is retried after base * 2^(n-1) seconds, at most the cap
+    prov_pass_retry_base_seconds: float = Field(default=1.0, gt=0, alias="SEATLEASE_PROV_PASS_RETRY_BASE")
+    prov_pass_retry_cap_seconds: float = Field(default=60.0, gt=0, alias="SEATLEASE_PROV_PASS_RETRY_CAP")
+    # every statement of a reconciler pass gives up after these (a held lock fails the pass, which is retried)
+    prov_statement_timeout_seconds: float = Field(default=60.0, gt=0, alias="SEATLEASE_PROV_STATEMENT_TIMEOUT")
+    prov_lock_timeout_seconds: float = Field(default=10.0, gt=0, alias="SEATLEASE_PROV_LOCK_TIMEOUT")
+    # drift (active credentials leaving the desired state with no lease end, cancellation, seat release,
+    # member removal or assignment change behind it) is held for confirmation when it is more than this
+    # share of the active credentials AND at least this many; a share of 1 or more turns the guard off
+    prov_drift_guard_share: float = Field(default=0.1, ge=0, alias="SEATLEASE_PROV_DRIFT_GUARD_SHARE")
+    prov_drift_guard_min: int = Field(default=20, ge=1, alias="SEATLEASE_PROV_DRIFT_GUARD_MIN")
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,10 +21,12 @@ from service.settings import Settings
 
 logger = logging.getLogger("seatlease.worker")
 
+RECONCILER_TASK = "seatlease-reconciler"
+
 Job = Callable[[async_sessionmaker[AsyncSession], Settings], Awaitable[Any]]
 
 
-async def lease_transitions(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, int]:
+async def lease_transitions(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
     async with maker() as session, session.begin():
         return await advance_lease_states(session, SystemActor("worker"))
 
@@ -48,33 +51,93 @@ def jobs(*, with_provisioning: bool = True) -> list[Job]:
     return found
 
 
-async def run_pass(maker: async_sessionmaker[AsyncSession], settings: Settings, *,
-                   with_provisioning: bool = True) -> None:
+async def run_pass(
+    maker: async_sessionmaker[AsyncSession], settings: Settings, *, with_provisioning: bool = True
+) -> dict[str, Any]:
+    """Each job in turn; one failing job never stops the others (it is retried on the next pass).
+    Returns the jobs that failed and the sites a job had to skip (see `advance_lease_states`)."""
+    report: dict[str, Any] = {"failed_jobs": [], "sites_failing": []}
     for job in jobs(with_provisioning=with_provisioning):
+        name = f"{getattr(job, '__module__', '?')}.{getattr(job, '__name__', job)}"
         try:
-            await job(maker, settings)
+            result = await job(maker, settings)
         except Exception:
-            # one failing job must not stop the others; it is retried on the next pass
-            logger.exception("worker job %s failed", getattr(job, "__module__", job))
+            logger.exception("worker job %s failed", name)
+            report["failed_jobs"].append(name)
+            continue
+        if isinstance(result, dict) and isinstance(result.get("sites_failed"), list):
+            report["sites_failing"].extend(result["sites_failed"])
+    return report
 
 
-async def run_forever(maker: async_sessionmaker[AsyncSession], settings: Settings,
-                      stop: asyncio.Event | None = None) -> None:
+async def _pause(stop: asyncio.Event, seconds: float, also: asyncio.Future[Any] | None = None) -> None:
+    waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+    if also is not None:
+        waiters.append(also)
+    _, pending = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    for p in pending:
+        if p is not also:
+            p.cancel()
+
+
+async def run_forever(maker: async_sessionmaker[AsyncSession], settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Until `stop`: the periodic passes, and beside them the provisioning reconciler's own
-    loop, which wakes on LISTEN/NOTIFY within moments of a lease change and sweeps on its own."""
+    loop, which wakes on LISTEN/NOTIFY within moments of a lease change and sweeps on its own.
+
+    The reconciler's task is supervised: should it end or raise for any reason while the worker is
+    not stopping, that is logged and it is started again (after a capped back-off when it keeps
+    ending). Nothing a periodic pass raises ends this loop; each pass records its liveness."""
+    from provisioning.liveness import Liveness  # service → provisioning, as for the jobs
+
     stop = stop or asyncio.Event()
     provisioning = _optional("provisioning.worker")
-    reconciler = (
-        asyncio.create_task(provisioning.run_forever(maker, settings, stop)) if provisioning is not None else None
-    )
+    liveness = Liveness(maker, "periodic", prune_seconds=settings.worker_prune_seconds)
+
+    def start() -> asyncio.Task[None] | None:
+        if provisioning is None:
+            return None
+        return asyncio.create_task(provisioning.run_forever(maker, settings, stop), name=RECONCILER_TASK)
+
+    reconciler = start()
+    started = time.monotonic()
+    restarts = 0
     try:
         while not stop.is_set():
-            await run_pass(maker, settings, with_provisioning=reconciler is None)
             try:
-                await asyncio.wait_for(stop.wait(), timeout=settings.worker_interval_seconds)
-            except TimeoutError:
-                pass
+                report = await run_pass(maker, settings, with_provisioning=reconciler is None)
+                if report["failed_jobs"]:
+                    await liveness.failed(RuntimeError(f"jobs failed: {', '.join(report['failed_jobs'])}"))
+                else:
+                    await liveness.passed({"sites_failing": report["sites_failing"]})
+            except Exception as exc:
+                logger.exception("worker pass failed")
+                await liveness.failed(exc)
+            await _pause(stop, settings.worker_interval_seconds, reconciler)
+            if reconciler is not None and reconciler.done() and not stop.is_set():
+                _log_end(reconciler)
+                restarts = 0 if time.monotonic() - started > 300 else restarts + 1
+                delay = min(60.0, 2.0**restarts - 1)
+                if delay:
+                    await _pause(stop, delay)
+                if not stop.is_set():
+                    logger.warning("restarting the provisioning reconciler (restart %d)", restarts + 1)
+                    reconciler = start()
+                    started = time.monotonic()
     finally:
         stop.set()
         if reconciler is not None:
-            await reconciler
+            await asyncio.wait([reconciler])
+            if not reconciler.cancelled() and reconciler.exception() is not None:
+                logger.error("the provisioning reconciler failed while stopping", exc_info=reconciler.exception())
+        await liveness.gone()
+
+
+def _log_end(task: asyncio.Task[None]) -> None:
+    if task.cancelled():
+        logger.error("the provisioning reconciler task was cancelled while the worker runs")
+        return
+    exc = task.exception()
+    if exc is not None:
+        logger.error("the provisioning reconciler task raised", exc_info=exc)
+    else:
+        logger.error("the provisioning reconciler task ended while the worker runs")

@@ -21,9 +21,13 @@ def _today(tz: str) -> date:
 
 async def _lease(staff: Api, db, w, status: str, start: date, end: date | None) -> str:  # type: ignore[no-untyped-def]
     """A lease booked far ahead, then moved to the dates under test (time passing, in SQL)."""
-    taken = {r["seat_id"] for r in await db.fetch(
-        "SELECT ls.seat_id FROM lease_seats ls JOIN leases l ON l.id = ls.lease_id WHERE l.site_id = $1",
-        uuid.UUID(w.site["id"]))}
+    taken = {
+        r["seat_id"]
+        for r in await db.fetch(
+            "SELECT ls.seat_id FROM lease_seats ls JOIN leases l ON l.id = ls.lease_id WHERE l.site_id = $1",
+            uuid.UUID(w.site["id"]),
+        )
+    }
     seat = next(s["id"] for s in w.seats if uuid.UUID(s["id"]) not in taken)
     body = lease_body(w, seat_ids=[seat], start_date="2035-01-01")
     body.pop("seat_count")
@@ -31,8 +35,7 @@ async def _lease(staff: Api, db, w, status: str, start: date, end: date | None) 
     lid = uuid.UUID(made["id"])
     async with db.acquire() as conn, conn.transaction():
         await conn.execute("UPDATE lease_seats SET start_date = $2, end_date = $3 WHERE lease_id = $1", lid, start, end)
-        await conn.execute("UPDATE leases SET start_date = $2, end_date = $3, status = $4 WHERE id = $1",
-                           lid, start, end, status)
+        await conn.execute("UPDATE leases SET start_date = $2, end_date = $3, status = $4 WHERE id = $1", lid, start, end, status)
     return made["id"]
 
 
@@ -66,17 +69,21 @@ async def test_transitions_follow_the_site_calendar(staff: Api, db, app: FastAPI
     assert first["ended"] >= 3
 
     second = await lease_transitions(app.state.sessionmaker, app.state.settings)
-    assert second == {"activated": 0, "ended": 0}
+    assert second == {"activated": 0, "ended": 0, "sites_failed": []}
     assert {name: (await staff.get(f"/v1/leases/{lid}"))["status"] for name, lid in ids.items()} == states
 
     for name, lid in ids.items():
-        actions = [r["action"] for r in await db.fetch(
-            "SELECT action FROM audit_events WHERE object_id = $1 AND actor = 'worker' ORDER BY id", lid)]
+        actions = [
+            r["action"]
+            for r in await db.fetch("SELECT action FROM audit_events WHERE object_id = $1 AND actor = 'worker' ORDER BY id", lid)
+        ]
         was, now = cases[name][1], states[name]
         expected = (["lease.activate"] if was == "confirmed" and now in ("active", "ended") else []) + (
-            ["lease.ended"] if now == "ended" else [])
+            ["lease.ended"] if now == "ended" else []
+        )
         assert actions == expected, (name, actions)
-    row = await db.fetchrow("SELECT activated_at, ended_at FROM leases WHERE id = $1",
-                            uuid.UUID(ids["east starts and ended long ago"]))
+    row = await db.fetchrow(
+        "SELECT activated_at, ended_at FROM leases WHERE id = $1", uuid.UUID(ids["east starts and ended long ago"])
+    )
     assert row["activated_at"] is not None
     assert row["ended_at"] is not None

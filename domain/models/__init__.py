@@ -10,6 +10,7 @@ from domain.models.lease import Lease, LeaseAddOn, LeaseAmendment, LeaseSeat, Se
 from domain.models.plan import Inclusion, Plan
 from domain.models.site import Floor, Seat, Shift, Site
 from domain.models.user import ApiClient, User
+from domain.models.worker import WorkerLiveness
 
 __all__ = [
     "ApiClient",
@@ -32,4 +33,5 @@ __all__ = [
     "Site",
     "Team",
     "User",
+    "WorkerLiveness",
 ]

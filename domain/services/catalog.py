@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, ValidationFailed
@@ -26,11 +27,46 @@ def site_today(site: Site, now: datetime | None = None) -> date:
     return (now.astimezone(tz) if now else datetime.now(tz)).date()
 
 
+# names in PostgreSQL's and Python's time zone databases that are not IANA zones a site can be in
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+_NOT_ZONE_PREFIXES = ("posix/", "right/", "SystemV/")
+
+
+@lru_cache(maxsize=1)
+def _python_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _python_accepts(name: str) -> bool:
+    zones = _python_zones()
+    if zones and name not in zones:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+async def check_timezone(session: AsyncSession, name: str) -> None:
+    """A site's time zone is a real IANA zone that both PostgreSQL (which computes the sites' local
+    dates in SQL) and Python (which computes them in code) accept. The one place this rule lives."""
+    real = (
+        bool(name) and name == name.strip() and name not in _NOT_ZONES and not name.startswith(_NOT_ZONE_PREFIXES)
+        and _python_accepts(name)
+        and bool(await session.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = :n)"),
+                                      {"n": name}))
+    )
+    if not real:
+        raise ValidationFailed(f"{name!r} is not an IANA time zone (e.g. Asia/Manila)", field="timezone")
+
+
 async def get_site(session: AsyncSession, site_id: uuid.UUID) -> Site:
     return await get_or_404(session, Site, site_id, "site")
 
 
 async def create_site(session: AsyncSession, actor: Actor, data: dict[str, Any]) -> Site:
+    await check_timezone(session, data["timezone"])
     exists = await session.scalar(select(Site.id).where(Site.code == data["code"]))
     if exists:
         raise Conflict(f"a site with code {data['code']} exists", field="code")
@@ -44,6 +80,8 @@ async def create_site(session: AsyncSession, actor: Actor, data: dict[str, Any])
 
 
 async def update_site(session: AsyncSession, actor: Actor, site: Site, changes: dict[str, Any]) -> Site:
+    if "timezone" in changes:
+        await check_timezone(session, changes["timezone"])
     before = snapshot(site)
     for k, v in changes.items():
         setattr(site, k, v)

@@ -757,23 +757,48 @@ async def notify_leases_changed(session: AsyncSession) -> None:
     await session.execute(text("SELECT pg_notify('seatlease_leases', '')"))
 
 
-async def advance_lease_states(session: AsyncSession, actor: Actor) -> dict[str, int]:
+async def advance_lease_states(session: AsyncSession, actor: Actor) -> dict[str, Any]:
     """The worker's pass: confirmed → active on the start date, → ended after the end date,
-    each on the site's own calendar. Idempotent."""
-    local_today = func.timezone(Site.timezone, func.now()).cast(Lease.start_date.type)
-    activated = (await session.execute(
-        update(Lease)
-        .where(Lease.site_id == Site.id, Lease.status == "confirmed", Lease.start_date <= local_today)
-        .values(status="active", activated_at=func.now())
-        .returning(Lease.id, Lease.client_id)
-    )).all()
-    ended = (await session.execute(
-        update(Lease)
-        .where(Lease.site_id == Site.id, Lease.status == "active", Lease.end_date.is_not(None),
-               Lease.end_date < local_today)
-        .values(status="ended", ended_at=func.now())
-        .returning(Lease.id, Lease.client_id)
-    )).all()
+    each on the site's own calendar. Idempotent.
+
+    Site by site, each in a savepoint: a site whose records make the pass fail (e.g. a time zone
+    stored before time zones were validated) is rolled back, logged and reported in
+    `sites_failed`; the other sites' leases move on. A failure of the database itself fails the pass.
+    """
+    import logging  # local, like the import below: this function alone uses them
+
+    from domain.services.isolation import failure, site_local
+
+    logger = logging.getLogger("seatlease.worker")
+    activated: list[Any] = []
+    ended: list[Any] = []
+    failed: list[dict[str, Any]] = []
+    sites = (await session.execute(select(Site.id, Site.code, Site.timezone).order_by(Site.code))).all()
+    for site_id, code, tz in sites:
+        try:
+            async with session.begin_nested():
+                local_today = func.timezone(tz, func.now()).cast(Lease.start_date.type)
+                site_activated = (await session.execute(
+                    update(Lease)
+                    .where(Lease.site_id == site_id, Lease.status == "confirmed", Lease.start_date <= local_today)
+                    .values(status="active", activated_at=func.now())
+                    .returning(Lease.id, Lease.client_id)
+                )).all()
+                site_ended = (await session.execute(
+                    update(Lease)
+                    .where(Lease.site_id == site_id, Lease.status == "active", Lease.end_date.is_not(None),
+                           Lease.end_date < local_today)
+                    .values(status="ended", ended_at=func.now())
+                    .returning(Lease.id, Lease.client_id)
+                )).all()
+        except Exception as exc:
+            if not site_local(exc):
+                raise
+            failed.append(failure(site_id, code, "lease_states", exc))
+            logger.error("lease-state pass: site %s (%s) skipped: %s", code, site_id, failed[-1]["error"])
+            continue
+        activated.extend(site_activated)
+        ended.extend(site_ended)
     for lease_id, client_id in activated:
         await record(session, actor, "lease.activate", "lease", lease_id, after={"status": "active"},
                      client_id=client_id)
@@ -782,7 +807,7 @@ async def advance_lease_states(session: AsyncSession, actor: Actor) -> dict[str,
                      client_id=client_id)
     if activated or ended:
         await notify_leases_changed(session)
-    return {"activated": len(activated), "ended": len(ended)}
+    return {"activated": len(activated), "ended": len(ended), "sites_failed": failed}
 
 
 _PCT = Decimal("0.01")

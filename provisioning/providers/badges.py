@@ -65,25 +65,36 @@ class BadgeWebhooks:
 
     def _payload(self, cred: CredentialSpec, action: str, groups: list[str], valid_until: datetime | None) -> dict[str, Any]:
         return {
-            "event_id": str(uuid.uuid4()), "action": action, "holder_id": str(cred.id),
-            "badge_login": cred.login, "name": cred.member_name, "email": cred.member_email,
-            "employee_id": cred.employee_id, "access_groups": groups,
+            "event_id": str(uuid.uuid4()),
+            "action": action,
+            "holder_id": str(cred.id),
+            "badge_login": cred.login,
+            "name": cred.member_name,
+            "email": cred.member_email,
+            "employee_id": cred.employee_id,
+            "access_groups": groups,
             "valid_until": valid_until.astimezone(UTC).isoformat() if valid_until else None,
             "sent_at": datetime.now(UTC).isoformat(),
         }
 
     async def grant(self, cred: CredentialSpec) -> GrantResult:
         await self._push(self._payload(cred, "grant", cred.access_groups, cred.valid_until))
-        return GrantResult(external_id=str(cred.id), external_ref={"valid_until": cred.valid_until.isoformat()
-                                                                   if cred.valid_until else None})
+        return GrantResult(
+            external_id=str(cred.id), external_ref={"valid_until": cred.valid_until.isoformat() if cred.valid_until else None}
+        )
 
     async def revoke(self, cred: CredentialSpec, *, delete: bool) -> None:
         await self._push(self._payload(cred, "delete" if delete else "revoke", [], datetime.now(UTC)))
 
     async def disable_external(self, external_id: str) -> None:
-        payload = {"event_id": str(uuid.uuid4()), "action": "revoke", "holder_id": external_id,
-                   "access_groups": [], "valid_until": datetime.now(UTC).isoformat(),
-                   "sent_at": datetime.now(UTC).isoformat()}
+        payload = {
+            "event_id": str(uuid.uuid4()),
+            "action": "revoke",
+            "holder_id": external_id,
+            "access_groups": [],
+            "valid_until": datetime.now(UTC).isoformat(),
+            "sent_at": datetime.now(UTC).isoformat(),
+        }
         await self._push(payload)
 
     async def read_actual(self) -> list[ActualEntry] | None:

@@ -1,10 +1,14 @@
 """Devices: in-stock devices of the plan's kinds go to each leased seat at lease start, are
 marked for return when the seat is no longer held, and a seat short of stock is flagged.
 
-Devices live in our own inventory tables, so this provider acts in the derivation transaction.
+Devices live in our own inventory tables, so this provider acts in the derivation transaction,
+one site at a time (`:site`, with that site's local date `:today`), in the site's savepoint.
 """
 
 from __future__ import annotations
+
+import uuid
+from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,11 +20,10 @@ ACTOR = SystemActor("provisioning")
 LIVE_SEATS = """
 SELECT DISTINCT l.id AS lease_id, ls.seat_id, l.site_id, l.plan_id, l.client_id
 FROM leases l
-JOIN sites s ON s.id = l.site_id
 JOIN lease_seats ls ON ls.lease_id = l.id AND NOT ls.voided
-     AND ls.start_date <= (now() AT TIME ZONE s.timezone)::date
-     AND (ls.end_date IS NULL OR ls.end_date >= (now() AT TIME ZONE s.timezone)::date)
-WHERE l.status = 'active'
+     AND ls.start_date <= CAST(:today AS date)
+     AND (ls.end_date IS NULL OR ls.end_date >= CAST(:today AS date))
+WHERE l.status = 'active' AND l.site_id = :site
 """
 
 MISSING = f"""
@@ -43,49 +46,97 @@ WHERE need.qty > COALESCE(have.n, 0)
 """
 
 
-async def reconcile_devices(session: AsyncSession) -> dict[str, int]:
+async def reconcile_devices(session: AsyncSession, site_id: uuid.UUID, today: date) -> dict[str, int]:
+    """Place, flag and call back the devices of one site's leases."""
+    at = {"site": site_id, "today": today}
     assigned = 0
-    stocked = (await session.execute(text(
-        f"SELECT m.* FROM ({MISSING}) m WHERE EXISTS (SELECT 1 FROM devices d WHERE d.site_id = m.site_id "
-        "AND d.kind = m.device_kind AND d.status = 'in_stock') ORDER BY m.lease_id, m.seat_id"))).all()
+    stocked = (
+        await session.execute(
+            text(
+                f"SELECT m.* FROM ({MISSING}) m WHERE EXISTS (SELECT 1 FROM devices d WHERE d.site_id = m.site_id "
+                "AND d.kind = m.device_kind AND d.status = 'in_stock') ORDER BY m.lease_id, m.seat_id"
+            ),
+            at,
+        )
+    ).all()
     for row in stocked:
-        got = (await session.execute(text(
-            "UPDATE devices SET status = 'assigned', seat_id = :seat, lease_id = :lease, return_due_at = NULL "
-            "WHERE id IN (SELECT id FROM devices WHERE site_id = :site AND kind = :kind AND status = 'in_stock' "
-            "ORDER BY serial LIMIT :n FOR UPDATE SKIP LOCKED) RETURNING id, serial"),
-            {"seat": row.seat_id, "lease": row.lease_id, "site": row.site_id, "kind": row.device_kind,
-             "n": row.missing})).all()
+        got = (
+            await session.execute(
+                text(
+                    "UPDATE devices SET status = 'assigned', seat_id = :seat, lease_id = :lease, return_due_at = NULL "
+                    "WHERE id IN (SELECT id FROM devices WHERE site_id = :site AND kind = :kind AND status = 'in_stock' "
+                    "ORDER BY serial LIMIT :n FOR UPDATE SKIP LOCKED) RETURNING id, serial"
+                ),
+                {"seat": row.seat_id, "lease": row.lease_id, "site": row.site_id, "kind": row.device_kind, "n": row.missing},
+            )
+        ).all()
         for dev in got:
             assigned += 1
-            await record(session, ACTOR, "device.assign", "device", dev.id,
-                         after={"serial": dev.serial, "seat_id": row.seat_id, "lease_id": row.lease_id},
-                         client_id=row.client_id)
-    flagged = (await session.execute(text(f"""
+            await record(
+                session,
+                ACTOR,
+                "device.assign",
+                "device",
+                dev.id,
+                after={"serial": dev.serial, "seat_id": row.seat_id, "lease_id": row.lease_id},
+                client_id=row.client_id,
+            )
+    flagged = (
+        await session.execute(
+            text(f"""
         WITH m AS ({MISSING})
         INSERT INTO device_shortages (lease_id, seat_id, device_kind, missing)
         SELECT lease_id, seat_id, device_kind, missing FROM m
         ON CONFLICT (lease_id, seat_id, device_kind) DO UPDATE SET missing = EXCLUDED.missing, resolved_at = NULL
         WHERE device_shortages.missing <> EXCLUDED.missing OR device_shortages.resolved_at IS NOT NULL
-        RETURNING id, lease_id, seat_id, device_kind, missing, (xmax = 0) AS inserted""")
-    )).all()
+        RETURNING id, lease_id, seat_id, device_kind, missing, (xmax = 0) AS inserted"""),
+            at,
+        )
+    ).all()
     for f in flagged:
         if f.inserted:
-            await record(session, ACTOR, "device.shortage", "lease", f.lease_id,
-                         after={"seat_id": f.seat_id, "device_kind": f.device_kind, "missing": f.missing})
+            await record(
+                session,
+                ACTOR,
+                "device.shortage",
+                "lease",
+                f.lease_id,
+                after={"seat_id": f.seat_id, "device_kind": f.device_kind, "missing": f.missing},
+            )
     # row-valued NOT IN runs as one hashed subplan (NOT EXISTS may become a quadratic anti-join)
-    resolved = (await session.execute(text(f"""
+    resolved = (
+        await session.execute(
+            text(f"""
         UPDATE device_shortages s SET resolved_at = now()
-        WHERE s.resolved_at IS NULL
+        WHERE s.resolved_at IS NULL AND s.lease_id IN (SELECT id FROM leases WHERE site_id = :site)
           AND (s.lease_id, s.seat_id, s.device_kind) NOT IN (SELECT m.lease_id, m.seat_id, m.device_kind FROM ({MISSING}) m)
-        RETURNING s.id"""))).all()
-    returns = (await session.execute(text(f"""
+        RETURNING s.id"""),
+            at,
+        )
+    ).all()
+    returns = (
+        await session.execute(
+            text(f"""
         UPDATE devices d SET return_due_at = now()
         WHERE d.status = 'assigned' AND d.lease_id IS NOT NULL AND d.return_due_at IS NULL
-          AND d.seat_id IS NOT NULL
+          AND d.seat_id IS NOT NULL AND d.lease_id IN (SELECT id FROM leases WHERE site_id = :site)
           AND (d.lease_id, d.seat_id) NOT IN (SELECT live.lease_id, live.seat_id FROM ({LIVE_SEATS}) live)
-        RETURNING d.id, d.serial, d.lease_id, d.seat_id"""))).all()
+        RETURNING d.id, d.serial, d.lease_id, d.seat_id"""),
+            at,
+        )
+    ).all()
     for dev in returns:
-        await record(session, ACTOR, "device.return_due", "device", dev.id,
-                     after={"serial": dev.serial, "seat_id": dev.seat_id, "lease_id": dev.lease_id})
-    return {"devices_assigned": assigned, "device_shortages_flagged": len(flagged),
-            "device_shortages_resolved": len(resolved), "devices_due_back": len(returns)}
+        await record(
+            session,
+            ACTOR,
+            "device.return_due",
+            "device",
+            dev.id,
+            after={"serial": dev.serial, "seat_id": dev.seat_id, "lease_id": dev.lease_id},
+        )
+    return {
+        "devices_assigned": assigned,
+        "device_shortages_flagged": len(flagged),
+        "device_shortages_resolved": len(resolved),
+        "devices_due_back": len(returns),
+    }

@@ -61,13 +61,14 @@ class RadiusSql:
         user = cred.login
         sql: list[tuple[str, tuple[object, ...]]] = [
             ("DELETE FROM radcheck WHERE username = $1", (user,)),
-            ("INSERT INTO radcheck (username, attribute, op, value) VALUES ($1, $2, ':=', $3)",
-             (user, PASSWORD_ATTRIBUTE, pw_hash)),
+            (
+                "INSERT INTO radcheck (username, attribute, op, value) VALUES ($1, $2, ':=', $3)",
+                (user, PASSWORD_ATTRIBUTE, pw_hash),
+            ),
             ("DELETE FROM radusergroup WHERE username = $1", (user,)),
         ]
         for priority, group in enumerate(self.group_names(cred), start=1):
-            sql.append(("INSERT INTO radusergroup (username, groupname, priority) VALUES ($1, $2, $3)",
-                        (user, group, priority)))
+            sql.append(("INSERT INTO radusergroup (username, groupname, priority) VALUES ($1, $2, $3)", (user, group, priority)))
         await self._run("grant", sql)
         return GrantResult(external_id=user, external_ref={"hash": pw_hash})
 
@@ -76,13 +77,21 @@ class RadiusSql:
 
     async def _disable_or_delete(self, user: str, *, delete: bool) -> None:
         if delete:
-            await self._run("delete", [("DELETE FROM radcheck WHERE username = $1", (user,)),
-                                       ("DELETE FROM radusergroup WHERE username = $1", (user,))])
+            await self._run(
+                "delete",
+                [
+                    ("DELETE FROM radcheck WHERE username = $1", (user,)),
+                    ("DELETE FROM radusergroup WHERE username = $1", (user,)),
+                ],
+            )
             return
-        await self._run("disable", [
-            ("DELETE FROM radcheck WHERE username = $1", (user,)),
-            ("INSERT INTO radcheck (username, attribute, op, value) VALUES ($1, 'Auth-Type', ':=', 'Reject')", (user,)),
-        ])
+        await self._run(
+            "disable",
+            [
+                ("DELETE FROM radcheck WHERE username = $1", (user,)),
+                ("INSERT INTO radcheck (username, attribute, op, value) VALUES ($1, 'Auth-Type', ':=', 'Reject')", (user,)),
+            ],
+        )
 
     async def disable_external(self, external_id: str) -> None:
         await self._disable_or_delete(external_id, delete=False)
@@ -92,9 +101,12 @@ class RadiusSql:
         try:
             rows = await pool.fetch(
                 "SELECT username, bool_or(attribute = 'Auth-Type' AND value = 'Reject') AS rejected "
-                "FROM radcheck WHERE username LIKE $1 GROUP BY username", LOGIN_PREFIX + "%",
+                "FROM radcheck WHERE username LIKE $1 GROUP BY username",
+                LOGIN_PREFIX + "%",
             )
         except (OSError, asyncpg.PostgresError) as exc:
             raise ProviderError(f"RADIUS read failed: {type(exc).__name__}") from exc
-        return [ActualEntry(external_id=r["username"], credential_id=None, active=not r["rejected"],
-                            login=r["username"]) for r in rows]
+        return [
+            ActualEntry(external_id=r["username"], credential_id=None, active=not r["rejected"], login=r["username"])
+            for r in rows
+        ]

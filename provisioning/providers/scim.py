@@ -40,14 +40,24 @@ class ScimDirectory:
     kind = "directory"
     needs_secret = True
 
-    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 10.0,
-                 exclusive: Exclusive | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                 max_connections: int = 32) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 10.0,
+        exclusive: Exclusive | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 32,
+    ) -> None:
         headers = {"Accept": SCIM_JSON, "Content-Type": SCIM_JSON}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/", headers=headers, timeout=timeout, transport=transport,
+            base_url=base_url.rstrip("/") + "/",
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
             # httpcore's pool does work per connection for every request: keep it to what runs at once
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
@@ -58,8 +68,15 @@ class ScimDirectory:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def _call(self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201, 204),
-                    json: Any = None, params: dict[str, Any] | None = None) -> httpx.Response:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        ok: tuple[int, ...] = (200, 201, 204),
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
         try:
             r = await self.client.request(method, path, json=json, params=params)
         except httpx.TimeoutException as exc:
@@ -112,8 +129,11 @@ class ScimDirectory:
             # create first: userName is unique in the target, so a create repeated after a lost
             # answer (or a crash before our commit) gets 409 and adopts the account found by externalId
             body: dict[str, Any] = {
-                "schemas": [USER_SCHEMA], "userName": cred.login, "externalId": str(cred.id),
-                "active": True, "displayName": cred.member_name,
+                "schemas": [USER_SCHEMA],
+                "userName": cred.login,
+                "externalId": str(cred.id),
+                "active": True,
+                "displayName": cred.member_name,
                 "emails": [{"value": cred.member_email, "type": "work", "primary": True}],
             }
             if cred.secret:
@@ -136,8 +156,7 @@ class ScimDirectory:
             gid = await self._group_id(name)
             if gid in joined:
                 continue
-            await self._call("PATCH", f"Groups/{gid}",
-                             json=_patch({"op": "add", "path": "members", "value": [{"value": uid}]}))
+            await self._call("PATCH", f"Groups/{gid}", json=_patch({"op": "add", "path": "members", "value": [{"value": uid}]}))
             joined.add(gid)
         ref["groups"] = sorted(joined)
         return GrantResult(external_id=uid, external_ref=ref)
@@ -150,27 +169,39 @@ class ScimDirectory:
                 return
             uid = str(user["id"])
         if not delete:
-            await self._call("PATCH", f"Users/{uid}", ok=(200, 204, 404),
-                             json=_patch({"op": "replace", "path": "active", "value": False}))
+            await self._call(
+                "PATCH", f"Users/{uid}", ok=(200, 204, 404), json=_patch({"op": "replace", "path": "active", "value": False})
+            )
             return
         for gid in cred.external_ref.get("groups", []):
-            await self._call("PATCH", f"Groups/{gid}", ok=(200, 204, 400, 404),
-                             json=_patch({"op": "remove", "path": f'members[value eq "{uid}"]'}))
+            await self._call(
+                "PATCH",
+                f"Groups/{gid}",
+                ok=(200, 204, 400, 404),
+                json=_patch({"op": "remove", "path": f'members[value eq "{uid}"]'}),
+            )
         await self._call("DELETE", f"Users/{uid}", ok=(204, 200, 404))
 
     async def disable_external(self, external_id: str) -> None:
         """Disable an account we found active without a credential row behind it."""
-        await self._call("PATCH", f"Users/{external_id}", ok=(200, 204, 404),
-                         json=_patch({"op": "replace", "path": "active", "value": False}))
+        await self._call(
+            "PATCH", f"Users/{external_id}", ok=(200, 204, 404), json=_patch({"op": "replace", "path": "active", "value": False})
+        )
 
     async def read_actual(self) -> list[ActualEntry]:
         out: list[ActualEntry] = []
         start, page = 1, 500
         while True:
-            r = await self._call("GET", "Users", params={
-                "filter": f'userName sw "{LOGIN_PREFIX}"', "startIndex": start, "count": page,
-                "attributes": "userName,externalId,active",
-            })
+            r = await self._call(
+                "GET",
+                "Users",
+                params={
+                    "filter": f'userName sw "{LOGIN_PREFIX}"',
+                    "startIndex": start,
+                    "count": page,
+                    "attributes": "userName,externalId,active",
+                },
+            )
             data = r.json()
             items = data.get("Resources") or []
             for u in items:
@@ -178,8 +209,14 @@ class ScimDirectory:
                     cid: uuid.UUID | None = uuid.UUID(str(u.get("externalId")))
                 except ValueError:
                     cid = None
-                out.append(ActualEntry(external_id=str(u["id"]), credential_id=cid,
-                                       active=bool(u.get("active", True)), login=str(u.get("userName", ""))))
+                out.append(
+                    ActualEntry(
+                        external_id=str(u["id"]),
+                        credential_id=cid,
+                        active=bool(u.get("active", True)),
+                        login=str(u.get("userName", "")),
+                    )
+                )
             start += len(items)
             if not items or start > int(data.get("totalResults", 0)):
                 return out

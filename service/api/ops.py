@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from domain.errors import ValidationFailed
 from domain.models import AuditEvent, Device, Site
 from domain.services import reports
 from domain.services.audit import record, snapshot
 from domain.services.lookup import get_or_404
+from provisioning import liveness
 from service.api import schemas as s
 from service.api.deps import Cursor, Limit, paginate
 from service.auth import AdminUser, StaffOrFinance, StaffUser
@@ -25,9 +28,32 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", include_in_schema=False)
-async def healthz(session: SessionDep) -> JSONResponse:
-    await session.execute(text("SELECT 1"))
-    return JSONResponse({"status": "ok"})
+async def healthz(request: Request) -> JSONResponse:
+    """The service and its workers, answered within `SEATLEASE_HEALTHZ_TIMEOUT` seconds.
+
+    * 200 `{"status": "ok", "database": "ok", "workers": [...]}`: the database answers and every
+      worker that reports completed a pass recently (`SEATLEASE_WORKER_STALE_SECONDS`). With no
+      worker at all (the API running alone) it is ok and `workers_note` says so.
+    * 200 `{"status": "degraded", "stale_workers": [...], "sites_failing": [...]}`: the API serves,
+      but a worker's passes are stale (access may outlive leases until it recovers) or a pass had to
+      skip a site. 200 because this process works and must stay in the load balancer; alert on it.
+    * 503 `{"status": "down", "database": "unreachable" | "pool exhausted"}` with Retry-After: the
+      database does not answer in time. Never a 500, never a hang.
+    """
+    settings = request.app.state.settings
+    engine = request.app.state.engine
+    headers = {"Cache-Control": "no-store"}
+    try:
+        async with asyncio.timeout(settings.healthz_timeout_seconds), engine.connect() as conn:
+            rows = await liveness.workers(conn)
+    except Exception as exc:  # includes the timeout: whatever it is, the database did not answer
+        pool = engine.pool
+        limit = pool.size() + max(0, getattr(pool, "_max_overflow", 0)) if hasattr(pool, "size") else None
+        exhausted = limit is not None and hasattr(pool, "checkedout") and pool.checkedout() >= limit
+        return JSONResponse({"status": "down", "database": "pool exhausted" if exhausted else "unreachable",
+                             "error": type(exc).__name__}, status_code=503, headers={**headers, "Retry-After": "5"})
+    body = {"database": "ok", **liveness.health(rows, settings.worker_stale_seconds)}
+    return JSONResponse(jsonable_encoder(body), headers=headers)
 
 
 @router.post("/v1/devices", status_code=201, response_model=s.Device)

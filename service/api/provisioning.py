@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, text
 
@@ -16,6 +18,7 @@ from domain.errors import Gone, InvalidState, NotFound
 from domain.models import Credential, Device, DeviceShortage, RevocationGuard
 from domain.services.audit import record
 from domain.services.leases import get_lease, notify_leases_changed
+from provisioning import liveness
 from provisioning.kpis import kpis
 from provisioning.secrets import unseal
 from service.api.deps import Cursor, Limit, paginate
@@ -234,10 +237,38 @@ _by_state = Gauge("seatlease_credentials", "Credentials by state", ["state"], re
 _devices_out = Gauge("seatlease_devices_out_for_return", "Devices to come back from ended leases", registry=_registry)
 _short = Gauge("seatlease_seats_short_of_devices", "Seat/device-kind pairs short of stock", registry=_registry)
 _guards = Gauge("seatlease_mass_revocations_awaiting_confirmation", "Held mass revocations", registry=_registry)
+_since_pass = Gauge("seatlease_worker_seconds_since_last_pass",
+                    "Seconds since each worker's last completed pass (since its start before its first)",
+                    ["worker", "role"], registry=_registry)
+_stale = Gauge("seatlease_workers_stale", "Workers whose last completed pass is older than the stale threshold",
+               registry=_registry)
+_sites_failing = Gauge("seatlease_sites_failing", "Sites the workers' last passes had to skip", ["pass_name"],
+                       registry=_registry)
+
+
+class _WorkerCounters:
+    """Passes and failed passes per worker, as counters: the workers count them in their liveness rows."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def collect(self) -> Iterator[Metric]:
+        passes = CounterMetricFamily("seatlease_worker_passes", "Completed passes per worker", labels=["worker", "role"])
+        failed = CounterMetricFamily("seatlease_worker_failed_passes", "Failed passes per worker",
+                                     labels=["worker", "role"])
+        for r in self.rows:
+            passes.add_metric([r["id"], r["role"]], float(r["passes"]))
+            failed.add_metric([r["id"], r["role"]], float(r["failed_passes"]))
+        yield passes
+        yield failed
+
+
+_counters = _WorkerCounters()
+_registry.register(_counters)  # type: ignore[arg-type]
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(session: SessionDep) -> Response:
+async def metrics(session: SessionDep, request: Request) -> Response:
     k = await kpis(session)
     for gauge, key in ((_lead, "provisioning_lead_time"), (_lag, "revocation_lag")):
         for q, field in (("0.5", "p50_seconds"), ("0.99", "p99_seconds"), ("1", "max_seconds")):
@@ -250,6 +281,15 @@ async def metrics(session: SessionDep) -> Response:
         (await session.execute(text("SELECT state, count(*) FROM credentials GROUP BY state"))).tuples().all())
     for state in ("pending", "active", "revoking", "revoked", "failed"):
         _by_state.labels(state=state).set(counts.get(state, 0))
+    rows = await liveness.workers(session)
+    health = liveness.health(rows, request.app.state.settings.worker_stale_seconds)
+    _since_pass.clear()
+    for r in rows:
+        _since_pass.labels(worker=r["id"], role=r["role"]).set(max(0.0, r["age"]))
+    _counters.rows = rows
+    _stale.set(len(health["stale_workers"]))
+    for name in ("lease_states", "desired_state"):
+        _sites_failing.labels(pass_name=name).set(sum(1 for f in health["sites_failing"] if f.get("pass") == name))
     return Response(generate_latest(_registry), media_type=CONTENT_TYPE_LATEST)
 
 

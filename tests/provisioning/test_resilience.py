@@ -186,8 +186,8 @@ async def test_mass_revocation_guard_waits_for_confirmation(staff, db, scim, rec
             break
     guarded = reconcilers(badge_webhook_url=None, radius_database_url=None, mass_revoke_share=0.000001,
                           mass_revoke_min=1)
-    await staff.post(f"/v1/leases/{lease['id']}/end",
-                     {"end_date": (site_today() - timedelta(days=1)).isoformat()}, expect=200)
+    # the lease's seat rows vanish with no lease end or release behind it: drift, held for a human
+    await db.execute("DELETE FROM lease_seats WHERE lease_id = $1", uuid.UUID(lease["id"]))
     out = await guarded.run_once(sweep=False)
     assert out["derive"]["guard_held"] >= 3
     states = await db.fetch("SELECT desired, state FROM credentials WHERE lease_id = $1", uuid.UUID(lease["id"]))
