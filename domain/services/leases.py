@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Integer,
     Select,
     String,
     Table,
@@ -45,6 +46,7 @@ from domain.models import (
     LeaseAddOn,
     LeaseAmendment,
     LeaseSeat,
+    LeaseSeatSegment,
     Member,
     Plan,
     Seat,
@@ -54,6 +56,7 @@ from domain.models import (
     Team,
 )
 from domain.rules.allocation import FreeSeat, ZoneKey, ZonePlan
+from domain.rules.shifts import occupancy_segments
 from domain.services.audit import Actor, record, snapshot
 from domain.services.catalog import shift_window, site_today
 from domain.services.lookup import get_or_404
@@ -71,53 +74,49 @@ def sqlstate(exc: BaseException) -> str | None:
     return None
 
 
-# 'infinity' as a literal, not a bind, so that the expression matches ix_lease_seats_live_until
+# 'infinity' as a literal, not a bind, so that the expression matches ix_lease_seat_segments_site_live
 _OPEN_END = literal_column("'infinity'::date", Date)
-DAY_MINUTES = 1440
 
 
-def window_segments(window: tuple[int, int]) -> list[tuple[int, int]]:
-    """A shift window as half-open minute ranges of the day, as SQL ``seat_window`` builds them:
-    start == end is the whole day, a window that crosses midnight is two ranges."""
-    start, end = window
-    if start == end:
-        return [(0, DAY_MINUTES)]
-    if start < end:
-        return [(start, end)]
-    return [(start, DAY_MINUTES)] + ([(0, end)] if end > 0 else [])
-
-
-def window_overlaps(start_min: Any, end_min: Any, window: tuple[int, int]) -> ColumnElement[bool]:
-    """``seat_window(start_min, end_min) && seat_window(*window)`` in integer comparisons.
-
-    Same answer (tests/test_leasing_perf.py checks it against the SQL function), without
-    building two multiranges per row: that was most of the availability query's time."""
-    tests: list[ColumnElement[bool]] = [start_min == end_min]  # a whole-day row overlaps every window
-    for lo, hi in window_segments(window):
-        tests.append(and_(start_min < end_min, start_min < hi, end_min > lo))
-        tests.append(and_(start_min > end_min, or_(start_min < hi, end_min > lo)))
-    return or_(*tests)
+def _next_day(d: Any) -> Any:
+    """The day after a date or after a SQL date expression (a bind parameter)."""
+    if isinstance(d, date):
+        return d + timedelta(days=1)
+    return type_coerce(d + literal_column("1", Integer), Date)
 
 
 def _conflicting_rows(site_id: Any, window: tuple[int, int], start: Any, end: Any | None) -> ColumnElement[bool]:
-    """Live lease_seats rows of Seat.id overlapping the window and date range.
+    """A live lease of Seat.id holds some minute that a lease of this window and term would.
+
+    The rule is domain/rules/shifts.py ``leases_conflict``: the asked lease's occupancy segments
+    (``occupancy_segments``: its window on its dates, and a night's morning tail on the next
+    dates) against the stored segments of every live lease seat (table lease_seat_segments, the
+    one the exclusion constraint guards, migration 0008_night_tail), so a seat shown free is
+    exactly a seat the database lets a booking take. ``start``/``end`` may be SQL bind parameters:
+    the tail's dates are computed in SQL.
 
     The date overlap is written on the columns: for inclusive ranges with NULL as the open end,
-    ``daterange(s1, e1, '[]') && daterange(s2, e2, '[]')`` is ``s1 <= e2 AND coalesce(e1, inf) >= s2``
-    (the first test dropped when e2 is open). In this form PostgreSQL answers from the index
-    ix_lease_seats_live_until, which skips the past rows, instead of visiting every row the
-    table ever held (migration 0003_leasing_perf, measured by bench/bench_leasing.py); the site
-    test narrows that to the one site's rows (ix_lease_seats_site_live, migration 0005)."""
-    conds: list[ColumnElement[bool]] = [
-        LeaseSeat.site_id == site_id,
-        LeaseSeat.seat_id == Seat.id,
-        ~LeaseSeat.voided,
-        func.coalesce(LeaseSeat.end_date, _OPEN_END) >= start,
-        window_overlaps(LeaseSeat.window_start_min, LeaseSeat.window_end_min, window),
-    ]
-    if end is not None:
-        conds.append(LeaseSeat.start_date <= end)
-    return exists().where(*conds)
+    ``daterange(s1, e1, '[]') && daterange(s2, e2, '[]')`` is ``s1 <= e2 AND coalesce(e1, inf) >= s2``.
+    In this form PostgreSQL reads one site's segments still running on or after the start from
+    the index ix_lease_seat_segments_site_live alone and skips the past."""
+    seg = LeaseSeatSegment
+    tests: list[ColumnElement[bool]] = []
+    for i, part in enumerate(occupancy_segments(window, date.min, None if end is None else date.min)):
+        # part 0 is on the asked dates, part 1 (a night's tail) on the dates one later
+        s_ = start if i == 0 else _next_day(start)
+        conds: list[ColumnElement[bool]] = [seg.win_lo < part.hi, seg.win_hi > part.lo]
+        if i:
+            conds.append(func.coalesce(seg.end_date, _OPEN_END) >= s_)
+        if end is not None:
+            conds.append(seg.start_date <= (end if i == 0 else _next_day(end)))
+        tests.append(and_(*conds))
+    return exists().where(
+        seg.site_id == site_id,
+        seg.seat_id == Seat.id,
+        # every part starts on or after ``start``: this bound serves the index range scan
+        func.coalesce(seg.end_date, _OPEN_END) >= start,
+        or_(*tests),
+    )
 
 
 def _free(site_id: Any, window: tuple[int, int], start: Any, end: Any | None) -> tuple[ColumnElement[bool], ...]:
