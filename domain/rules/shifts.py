@@ -34,9 +34,7 @@ def window_ranges(start_min: int, end_min: int) -> list[tuple[int, int]]:
 
 
 def windows_overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return any(
-        s1 < e2 and s2 < e1 for s1, e1 in window_ranges(*a) for s2, e2 in window_ranges(*b)
-    )
+    return any(s1 < e2 and s2 < e1 for s1, e1 in window_ranges(*a) for s2, e2 in window_ranges(*b))
 
 
 def dates_overlap(a_start: date, a_end: date | None, b_start: date, b_end: date | None) -> bool:
@@ -75,8 +73,12 @@ def segments_overlap(x: Segment, y: Segment) -> bool:
 
 
 def leases_conflict(
-    a_window: tuple[int, int], a_start: date, a_end: date | None,
-    b_window: tuple[int, int], b_start: date, b_end: date | None,
+    a_window: tuple[int, int],
+    a_start: date,
+    a_end: date | None,
+    b_window: tuple[int, int],
+    b_start: date,
+    b_end: date | None,
 ) -> bool:
     """Two leases of one seat want some minute of the same night or day (see the module doc)."""
     return any(
