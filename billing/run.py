@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing import calc
+from billing import calc, charges
 from billing.calc import Billed, LeaseFacts, Month
 from billing.db import driver
 from domain.errors import ValidationFailed
@@ -179,7 +179,8 @@ async def _bill_batch(conn: Any, run_id: uuid.UUID, month: Month, client_ids: li
                       invoiced_months: list[Month], lookback: date, credit_threshold: int) -> tuple[int, int]:
     facts = await _load_facts(conn, client_ids, month, lookback)
     billed = await _load_billed(conn, [f.lease_id for _, f in facts])
-    site_ids = sorted({r["site_id"] for r, _ in facts})
+    fees = await charges.pending_charges(conn, client_ids, month)
+    site_ids = sorted({r["site_id"] for r, _ in facts} | {c["site_id"] for c in fees})
     sites = {r["id"]: r for r in await conn.fetch(
         "SELECT id, code, currency, tax_rate, timezone FROM sites WHERE id = ANY($1::uuid[])", site_ids)}
     terms = {r["id"]: r["payment_terms_days"] for r in await conn.fetch(
@@ -203,6 +204,10 @@ async def _bill_batch(conn: Any, run_id: uuid.UUID, month: Month, client_ids: li
         refund = calc.deposit_refund_due(f, month, b)
         if refund:
             refunds.append((r, refund))
+    fees = [c for c in fees if c["client_id"] not in done]
+    for c in fees:
+        per_invoice[(c["client_id"], c["site_id"])].append(charges.charge_line(c))
+    invoice_ids: dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID] = {}
 
     invoices, line_records, audits = [], [], []
     for (client_id, site_id), lines in sorted(per_invoice.items(), key=lambda kv: (str(kv[0][1]), str(kv[0][0]))):
@@ -211,7 +216,7 @@ async def _bill_batch(conn: Any, run_id: uuid.UUID, month: Month, client_ids: li
         t = calc.totals(taxed)
         number = numbers[site_id]
         numbers[site_id] = number + 1
-        inv_id = uuid.uuid4()
+        inv_id = invoice_ids[(client_id, site_id)] = uuid.uuid4()
         issue = month.first
         invoices.append((inv_id, client_id, site_id, str(month), site["currency"], "issued", number,
                          f"{site['code']}-{number:06d}", issue, issue + timedelta(days=terms[client_id]),
@@ -233,6 +238,7 @@ async def _bill_batch(conn: Any, run_id: uuid.UUID, month: Month, client_ids: li
         await conn.executemany(
             """INSERT INTO audit_events (actor_id, actor, action, object_type, object_id, client_id, after)
                VALUES ('00000000-0000-0000-0000-000000000000', $1, $2, $3, $4, $5, $6::jsonb)""", audits)
+        await charges.mark_billed(conn, fees, invoice_ids)
     await save_numbers(conn, numbers, "invoice")
     created_notes = 0
     if refunds:
@@ -259,7 +265,8 @@ async def execute_run(
         month = Month.parse(run["period"])
         invoiced = await _invoiced_months(conn, month)
         lookback = (invoiced[0] if invoiced else month).first
-        candidates = [r["client_id"] for r in await conn.fetch(CANDIDATES_SQL, lookback, month.last)]
+        candidates = sorted({r["client_id"] for r in await conn.fetch(CANDIDATES_SQL, lookback, month.last)}
+                            | set(await charges.clients_with_pending_charges(conn, month)))
         already = {r["client_id"] for r in await conn.fetch(
             "SELECT DISTINCT client_id FROM invoices WHERE period = $1", str(month))}
         todo = [c for c in candidates if c not in already]

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     worker_interval_seconds: float = Field(default=5.0, alias="SEATLEASE_WORKER_INTERVAL")
     cookie_secure: bool = Field(default=False, alias="SEATLEASE_COOKIE_SECURE")
 
+    # --- leasing (trust issue: seat caps, cancellation fees) ---
+    # The most seats a client's own bookings may hold when the client has no seat_cap of its own.
+    client_seat_cap_default: int = Field(default=200, ge=0, alias="SEATLEASE_CLIENT_SEAT_CAP")
+    # A client cancelling this many days or fewer before the start owes a cancellation fee ...
+    cancellation_fee_window_days: int = Field(default=14, ge=0, alias="SEATLEASE_CANCELLATION_FEE_DAYS")
+    # ... of this many months of the lease's seat price (after its discount) times its seats.
+    cancellation_fee_months: Decimal = Field(default=Decimal("1"), ge=0, le=12,
+                                             alias="SEATLEASE_CANCELLATION_FEE_MONTHS")
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
-from domain.errors import InvalidState, NotFound, SeatsUnavailable, ValidationFailed
+from domain.errors import Conflict, Forbidden, InvalidState, NotFound, SeatsUnavailable, ValidationFailed
 from domain.models import (
     Client,
     Inclusion,
@@ -59,6 +59,7 @@ from domain.rules.allocation import FreeSeat, ZoneKey, ZonePlan
 from domain.rules.shifts import occupancy_segments
 from domain.services.audit import Actor, record, snapshot
 from domain.services.catalog import shift_window, site_today
+from domain.services.charges import ClientLimits, charge_cancellation_fee
 from domain.services.lookup import get_or_404
 
 ALLOCATION_ATTEMPTS = 12
@@ -239,7 +240,8 @@ class LeaseRequest:
     seat_count: int | None
     seat_ids: list[uuid.UUID] | None
     add_ons: list[dict[str, Any]]
-    discount_pct: Decimal
+    # None: not given. Only staff may give one (PRODUCT.md rule 7); the lease's discount is then 0.
+    discount_pct: Decimal | None
 
 
 # Advisory-lock class of seat bookings. Two transactions that insert conflicting rows at the same
@@ -434,6 +436,42 @@ async def _insert_seats(
     raise SeatsUnavailable("the seats were taken by concurrent bookings; try again", field="seat_count")
 
 
+class SeatCapExceeded(Conflict):
+    title = "Seat cap exceeded"
+    type_suffix = "seat-cap-exceeded"
+
+
+async def enforce_seat_cap(
+    session: AsyncSession, client_id: uuid.UUID, wanted: int, default_cap: int, today: date, field: str
+) -> None:
+    """A client's own bookings may hold at most its seat cap (clients.seat_cap, else the default).
+
+    Seats held: the lease_seats rows of the client's pending_approval/confirmed/active leases that
+    are not voided and not over (end date today or later, or none) -- a seat held by two of its
+    leases (a DAY and a NIGHT lease of one seat) counts twice, once per lease seat. The client row
+    is locked (FOR NO KEY UPDATE: other writers' foreign-key checks on it do not wait) before the
+    count, so concurrent bookings of one client queue here and each counts what the others
+    committed: the total never passes the cap."""
+    cap = (await session.execute(
+        select(Client.seat_cap).where(Client.id == client_id).with_for_update(key_share=True)  # FOR NO KEY UPDATE
+    )).scalar_one()
+    cap = default_cap if cap is None else cap
+    held = int(await session.scalar(
+        select(func.count()).select_from(LeaseSeat).join(Lease, Lease.id == LeaseSeat.lease_id)
+        .where(Lease.client_id == client_id, Lease.status.in_(LIVE_STATUSES), LeaseSeat.voided.is_(False),
+               or_(LeaseSeat.end_date.is_(None), LeaseSeat.end_date >= today))
+    ) or 0)
+    if held + wanted > cap:
+        raise SeatCapExceeded(
+            f"the client may hold at most {cap} seats: it holds {held} and asks for {wanted} more",
+            field=field, seat_cap=cap, seats_held=held, seats_requested=wanted,
+        )
+
+
+def _wanted(seat_count: int | None, seat_ids: Sequence[uuid.UUID] | None) -> tuple[int, str]:
+    return (len(seat_ids), "seat_ids") if seat_ids is not None else (int(seat_count or 0), "seat_count")
+
+
 async def _load_booking(
     session: AsyncSession, req: LeaseRequest
 ) -> tuple[Site | None, Client | None, Team | None, Plan | None, Shift | None]:
@@ -463,10 +501,11 @@ async def create_lease(
     *,
     is_staff: bool,
     discount_threshold_pct: Decimal,
+    limits: ClientLimits | None = None,
     now: datetime | None = None,
 ) -> Lease:
     lease, _view = await book_lease(session, actor, req, is_staff=is_staff,
-                                    discount_threshold_pct=discount_threshold_pct, now=now)
+                                    discount_threshold_pct=discount_threshold_pct, limits=limits, now=now)
     return lease
 
 
@@ -477,11 +516,19 @@ async def book_lease(
     *,
     is_staff: bool,
     discount_threshold_pct: Decimal,
+    limits: ClientLimits | None = None,
     now: datetime | None = None,
 ) -> tuple[Lease, dict[str, Any]]:
     """Create a lease and hold its seats; returns the lease and its API view (built from what
     the booking already has in hand, the same shape as ``lease_views``). Wakes the provisioning
-    reconciler on commit (no need to call ``notify_leases_changed``)."""
+    reconciler on commit (no need to call ``notify_leases_changed``).
+
+    A client's own booking (not staff) may not carry a discount at all (403 naming
+    ``discount_pct``) and may not take the client past its seat cap (``enforce_seat_cap``)."""
+    if not is_staff and req.discount_pct is not None:
+        raise Forbidden("a discount is a commercial term that only staff set; leave discount_pct out",
+                        field="discount_pct")
+    discount = req.discount_pct if req.discount_pct is not None else Decimal(0)
     site, client, team, plan, shift = await _load_booking(session, req)
     if site is None:
         raise ValidationFailed("no such site", field="site_id")
@@ -497,12 +544,15 @@ async def book_lease(
     if not is_staff and req.start_date < today:
         raise ValidationFailed("a lease cannot start in the past", field="start_date")
     add_ons = await _resolve_add_ons(session, plan, req.add_ons)
+    if not is_staff:
+        wanted, field = _wanted(req.seat_count, req.seat_ids)
+        await enforce_seat_cap(session, client.id, wanted, (limits or ClientLimits()).seat_cap_default, today, field)
 
-    status = "pending_approval" if req.discount_pct > discount_threshold_pct else "confirmed"
+    status = "pending_approval" if discount > discount_threshold_pct else "confirmed"
     lease = Lease(
         id=uuid.uuid4(), client_id=client.id, team_id=team.id, site_id=site.id, plan_id=plan.id,
         shift_id=shift.id, shift_code=shift.code, start_date=req.start_date, end_date=req.end_date,
-        status=status, discount_pct=req.discount_pct, created_by=actor.subject,
+        status=status, discount_pct=discount, created_by=actor.subject,
     )
     session.add(lease)
     await session.flush()
@@ -571,7 +621,8 @@ def _require_live(lease: Lease) -> None:
 
 async def add_seats(
     session: AsyncSession, actor: Actor, lease: Lease, *, seat_count: int | None,
-    seat_ids: list[uuid.UUID] | None, effective: date, is_staff: bool, now: datetime | None = None,
+    seat_ids: list[uuid.UUID] | None, effective: date, is_staff: bool, limits: ClientLimits | None = None,
+    now: datetime | None = None,
 ) -> list[HeldSeat]:
     _require_live(lease)
     site = await _site(session, lease)
@@ -579,6 +630,10 @@ async def add_seats(
         raise ValidationFailed("an amendment cannot take effect in the past", field="effective")
     if effective < lease.start_date or (lease.end_date is not None and effective > lease.end_date):
         raise ValidationFailed("effective date is outside the lease term", field="effective")
+    if not is_staff:
+        wanted, field = _wanted(seat_count, seat_ids)
+        await enforce_seat_cap(session, lease.client_id, wanted, (limits or ClientLimits()).seat_cap_default,
+                               site_today(site, now), field)
     shift = await session.get(Shift, lease.shift_id)
     assert shift is not None
     near = {(f, z) for f, z in (await session.execute(
@@ -675,11 +730,18 @@ async def end_lease(
 
 
 async def cancel_lease(
-    session: AsyncSession, actor: Actor, lease: Lease, *, now: datetime | None = None
+    session: AsyncSession, actor: Actor, lease: Lease, *, is_staff: bool = True, limits: ClientLimits | None = None,
+    now: datetime | None = None,
 ) -> Lease:
+    """Cancel a lease before its start. A client cancelling inside the fee window owes a
+    cancellation fee (domain/services/charges.py), billed on its next invoice; staff do not
+    charge one."""
     site = await _site(session, lease)
-    if lease.status not in ("pending_approval", "confirmed") or lease.start_date <= site_today(site, now):
+    today = site_today(site, now)
+    if lease.status not in ("pending_approval", "confirmed") or lease.start_date <= today:
         raise InvalidState("only a lease that has not started can be cancelled; end it instead")
+    if not is_staff:
+        await charge_cancellation_fee(session, actor, lease, site, today, limits or ClientLimits())
     before = snapshot(lease)
     await session.execute(update(LeaseSeat).where(LeaseSeat.lease_id == lease.id).values(voided=True))
     await session.execute(delete(SeatAssignment).where(SeatAssignment.lease_id == lease.id))
