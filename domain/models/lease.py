@@ -67,23 +67,6 @@ class LeaseSeat(IdMixin, TimestampMixin, Base):
     """
 
     __tablename__ = "lease_seats"
-    __table_args__ = (
-        # availability: the rows still live on or after a date, read from the index alone
-        # (migration 0003_leasing_perf; see domain/services/leases.py _conflicting_rows)
-        Index(
-            "ix_lease_seats_live_until",
-            func.coalesce(text("end_date"), literal_column("'infinity'::date")),
-            postgresql_include=["seat_id", "start_date", "end_date", "window_start_min", "window_end_min", "voided"],
-        ),
-        # the same, one site at a time (migration 0005_lease_seats_site)
-        Index(
-            "ix_lease_seats_site_live",
-            "site_id",
-            func.coalesce(text("end_date"), literal_column("'infinity'::date")),
-            postgresql_include=["seat_id", "start_date", "end_date", "window_start_min", "window_end_min", "voided"],
-        ),
-    )
-
     lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id", ondelete="CASCADE"), index=True)
     seat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("seats.id"), index=True)
     # the seat's site, filled in by a trigger on insert (migration 0005): a seat never moves

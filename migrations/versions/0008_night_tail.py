@@ -139,6 +139,9 @@ def upgrade() -> None:
     for statement in TRIGGERS:
         op.execute(statement)
     op.execute("ALTER TABLE lease_seats DROP CONSTRAINT ex_lease_seats_no_double_booking")
+    # availability reads the segments now: the covering indexes of lease_seats only slowed its inserts
+    op.drop_index("ix_lease_seats_live_until", table_name="lease_seats")
+    op.drop_index("ix_lease_seats_site_live", table_name="lease_seats")
     op.execute("ANALYZE lease_seat_segments")
 
     op.add_column("clients", sa.Column("seat_cap", sa.Integer(), nullable=True))
@@ -189,6 +192,11 @@ def downgrade() -> None:
     op.drop_table("one_off_charges")
     op.drop_constraint(op.f("ck_clients_seat_cap"), "clients", type_="check")
     op.drop_column("clients", "seat_cap")
+    live_cols = ["seat_id", "start_date", "end_date", "window_start_min", "window_end_min", "voided"]
+    op.create_index("ix_lease_seats_live_until", "lease_seats", [sa.text("coalesce(end_date, 'infinity'::date)")],
+                    postgresql_include=live_cols)
+    op.create_index("ix_lease_seats_site_live", "lease_seats", ["site_id", sa.text("coalesce(end_date, 'infinity'::date)")],
+                    postgresql_include=live_cols)
     op.execute(
         "ALTER TABLE lease_seats ADD CONSTRAINT ex_lease_seats_no_double_booking "
         "EXCLUDE USING gist (seat_id WITH =, daterange(start_date, end_date, '[]') WITH &&, "
