@@ -189,3 +189,71 @@ async def test_concurrent_night_and_next_morning_bookings_one_wins(staff: Api, d
         uuid.UUID(w.site["id"]),
     )
     assert sorted(r["n"] for r in held) == [1] * 8
+
+
+# ---- the migration: existing rows become segments; rows that already conflict stop it -----------
+
+
+SEED = """
+WITH s AS (INSERT INTO sites (code, name, timezone, currency, tax_rate)
+           VALUES ('MIG', 'Migration site', 'Asia/Manila', 'PHP', 0.12) RETURNING id),
+f AS (INSERT INTO floors (site_id, name, level) SELECT id, '1F', 1 FROM s RETURNING id, site_id),
+seat AS (INSERT INTO seats (site_id, floor_id, zone, label, x, y) SELECT site_id, id, 'A', '1F-A-001', 0, 0 FROM f
+         RETURNING id),
+c AS (INSERT INTO clients (legal_name, billing_email, payment_terms_days)
+      VALUES ('Migration client', 'ap@client-example.com', 30) RETURNING id),
+t AS (INSERT INTO teams (client_id, name) SELECT id, 'Nights' FROM c RETURNING id, client_id),
+p AS (INSERT INTO plans (site_id, name, monthly_price_minor, setup_fee_minor, deposit_months)
+      SELECT id, 'Seat', 100, 0, 0 FROM s RETURNING id, site_id),
+sh AS (INSERT INTO shifts (site_id, code, name, starts_at, ends_at) SELECT id, 'NIGHT', 'Night', '21:00', '06:00' FROM s
+       RETURNING id, site_id),
+l AS (INSERT INTO leases (client_id, team_id, site_id, plan_id, shift_id, shift_code, start_date, status)
+      SELECT t.client_id, t.id, p.site_id, p.id, sh.id, 'NIGHT', '2031-04-01', 'confirmed' FROM t, p, sh RETURNING id)
+SELECT l.id AS lease_id, seat.id AS seat_id FROM l, seat
+"""
+
+
+def test_the_migration_converts_rows_and_stops_on_rows_that_already_conflict(server_url: str) -> None:
+    from alembic import command
+
+    from service.embedded import with_database
+    from service.migrate import alembic_config
+
+    async def sql(db: str, statement: str, *args: Any) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(with_database(server_url, db).replace("postgresql+asyncpg://", "postgresql://", 1))
+        try:
+            return list(await conn.fetch(statement, *args))
+        finally:
+            await conn.close()
+
+    for conflicting in (False, True):
+        name = f"night_{uuid.uuid4().hex[:10]}"
+        asyncio.run(sql("postgres", f'CREATE DATABASE "{name}"'))
+        try:
+            cfg = alembic_config(with_database(server_url, name))
+            command.upgrade(cfg, "0007_sessions_live")
+            (ids,) = asyncio.run(sql(name, SEED))
+            rows = [("2031-04-01", "2031-04-10", 1260, 360), ("2031-04-11", "2031-04-20", 360, 900)]
+            if conflicting:  # the old constraint let 00:00-06:00 start the morning the last night still ran
+                rows.append(("2031-04-11", "2031-04-11", 0, 360))
+            for start, end, a, b in rows:
+                asyncio.run(
+                    sql(name, INSERT, ids["lease_id"], ids["seat_id"], date.fromisoformat(start), date.fromisoformat(end), a, b)
+                )
+            if conflicting:
+                with pytest.raises(RuntimeError, match=r"seat 1F-A-001 from 2031-04-11: lease .* \(lease_seats "):
+                    command.upgrade(cfg, "heads")
+                continue
+            command.upgrade(cfg, "heads")
+            segments = asyncio.run(
+                sql(name, "SELECT start_date, end_date, win_lo, win_hi FROM lease_seat_segments ORDER BY start_date, win_lo")
+            )
+            assert [tuple(r) for r in segments] == [
+                (date(2031, 4, 1), date(2031, 4, 10), 1260, 1440),
+                (date(2031, 4, 2), date(2031, 4, 11), 0, 360),
+                (date(2031, 4, 11), date(2031, 4, 20), 360, 900),
+            ]
+            command.downgrade(cfg, "0007_sessions_live")  # and back: the old constraint returns
+            command.upgrade(cfg, "heads")
+        finally:
+            asyncio.run(sql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
