@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing import calc
+from billing import calc, charges
 from billing.calc import Billed, LeaseFacts, Month
 from billing.db import driver
 from domain.errors import ValidationFailed
@@ -253,7 +253,8 @@ async def _bill_batch(
 ) -> tuple[int, int]:
     facts = await _load_facts(conn, client_ids, month, lookback)
     billed = await _load_billed(conn, [f.lease_id for _, f in facts])
-    site_ids = sorted({r["site_id"] for r, _ in facts})
+    fees = await charges.pending_charges(conn, client_ids, month)
+    site_ids = sorted({r["site_id"] for r, _ in facts} | {c["site_id"] for c in fees})
     sites = {
         r["id"]: r
         for r in await conn.fetch("SELECT id, code, currency, tax_rate, timezone FROM sites WHERE id = ANY($1::uuid[])", site_ids)
@@ -284,6 +285,10 @@ async def _bill_batch(
         refund = calc.deposit_refund_due(f, month, b)
         if refund:
             refunds.append((r, refund))
+    fees = [c for c in fees if c["client_id"] not in done]
+    for c in fees:
+        per_invoice[(c["client_id"], c["site_id"])].append(charges.charge_line(c))
+    invoice_ids: dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID] = {}
 
     invoices: list[tuple[Any, ...]] = []
     line_records: list[tuple[Any, ...]] = []
@@ -296,7 +301,7 @@ async def _bill_batch(
         t = calc.totals(taxed)
         number = numbers[site_id]
         numbers[site_id] = number + 1
-        inv_id = uuid.uuid4()
+        inv_id = invoice_ids[(client_id, site_id)] = uuid.uuid4()
         issue = month.first
         excess = calc.excess_credit(t)
         if excess is not None:
@@ -378,6 +383,7 @@ async def _bill_batch(
                VALUES ('00000000-0000-0000-0000-000000000000', $1, $2, $3, $4, $5, $6::jsonb)""",
             audits,
         )
+        await charges.mark_billed(conn, fees, invoice_ids)
     await save_numbers(conn, numbers, "invoice")
     created_notes = 0
     if notes:
@@ -515,7 +521,10 @@ async def execute_run(
         month = Month.parse(run["period"])
         invoiced = await _invoiced_months(conn, month)
         lookback = (invoiced[0] if invoiced else month).first
-        candidates = [r["client_id"] for r in await conn.fetch(CANDIDATES_SQL, lookback, month.last)]
+        candidates = sorted(
+            {r["client_id"] for r in await conn.fetch(CANDIDATES_SQL, lookback, month.last)}
+            | set(await charges.clients_with_pending_charges(conn, month))
+        )
         already = {
             r["client_id"] for r in await conn.fetch("SELECT DISTINCT client_id FROM invoices WHERE period = $1", str(month))
         }

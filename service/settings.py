@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     # share of the active credentials AND at least this many; a share of 1 or more turns the guard off
     prov_drift_guard_share: float = Field(default=0.1, ge=0, alias="SEATLEASE_PROV_DRIFT_GUARD_SHARE")
     prov_drift_guard_min: int = Field(default=20, ge=1, alias="SEATLEASE_PROV_DRIFT_GUARD_MIN")
+    # --- leasing (trust issue: seat caps, cancellation fees) ---
+    # The most seats a client's own bookings may hold when the client has no seat_cap of its own.
+    client_seat_cap_default: int = Field(default=200, ge=0, alias="SEATLEASE_CLIENT_SEAT_CAP")
+    # A client cancelling this many days or fewer before the start owes a cancellation fee ...
+    cancellation_fee_window_days: int = Field(default=14, ge=0, alias="SEATLEASE_CANCELLATION_FEE_DAYS")
+    # ... of this many months of the lease's seat price (after its discount) times its seats.
+    cancellation_fee_months: Decimal = Field(default=Decimal("1"), ge=0, le=12,
+                                             alias="SEATLEASE_CANCELLATION_FEE_MONTHS")
 
 
 @lru_cache

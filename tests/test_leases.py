@@ -57,9 +57,9 @@ async def test_discount_above_threshold_waits_for_finance(staff: Api, finance: A
     approver = await db.fetchval("SELECT approved_by FROM leases WHERE id = $1", uuid.UUID(lease["id"]))
     assert approver is not None
 
-    # a client's own discount above the threshold waits too
-    mine = await client.post("/v1/leases", lease_body(w, seat_count=1, discount_pct="25", start_date="2031-06-01"))
-    assert mine["status"] == "pending_approval"
+    # a client never sets its own discount (rule 7): refused, nothing booked (tests/test_client_limits.py)
+    r = await client.call("POST", "/v1/leases", json=lease_body(w, seat_count=1, discount_pct="25", start_date="2031-06-01"))
+    assert _problem(r, 403)["field"] == "discount_pct"
 
 
 async def test_amendments_add_and_release_seats(staff: Api, db) -> None:  # type: ignore[no-untyped-def]

@@ -34,6 +34,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/sites/{site_id}/availability"): SHARED,
     ("GET", "/v1/plans/{plan_id}"): SHARED,
     ("GET", "/v1/clients/{client_id}"): TENANT,
+    ("PATCH", "/v1/clients/{client_id}"): NEVER,
     ("POST", "/v1/clients/{client_id}/users"): TENANT,
     ("GET", "/v1/clients/{client_id}/teams"): TENANT,
     ("POST", "/v1/clients/{client_id}/teams"): TENANT,
@@ -47,6 +48,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/leases/{lease_id}/cancel"): TENANT,
     ("POST", "/v1/leases/{lease_id}/approve"): NEVER,
     ("GET", "/v1/leases/{lease_id}/assignments"): TENANT,
+    ("GET", "/v1/leases/{lease_id}/charges"): TENANT,
+    ("POST", "/v1/leases/{lease_id}/charges/{charge_id}/waive"): NEVER,
     ("PUT", "/v1/leases/{lease_id}/assignments"): TENANT,
     ("PATCH", "/v1/devices/{device_id}"): NEVER,
     # billing
@@ -83,6 +86,8 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/clients/{client_id}/users"): {"email": f"u-{uniq().lower()}@tenant-example.com",
                                                     "password": "long enough secret", "role": "client_viewer"},
         ("POST", "/v1/clients/{client_id}/teams"): {"name": uniq("Team ")},
+        ("PATCH", "/v1/clients/{client_id}"): {"seat_cap": 1000},
+        ("POST", "/v1/leases/{lease_id}/charges/{charge_id}/waive"): {"reason": "tenant walk"},
         ("POST", "/v1/teams/{team_id}/members"): {"name": "Intruder", "email": f"i-{uniq().lower()}@tenant-example.com"},
         ("POST", "/v1/leases/{lease_id}/seats"): {"seat_count": 1, "effective": "2031-06-01"},
         ("POST", "/v1/leases/{lease_id}/end"): {"end_date": "2031-06-30"},
@@ -132,6 +137,7 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
             client_id),
         "credential_id": await _first_id(db, "SELECT id FROM credentials WHERE client_id = $1 LIMIT 1", client_id),
         "guard_id": await _first_id(db, "SELECT id FROM revocation_guards LIMIT 1"),
+        "charge_id": await _first_id(db, "SELECT id FROM one_off_charges WHERE client_id = $1 LIMIT 1", client_id),
     }
     if found["invoice_id"] is not None and found["credit_note_id"] is None:
         r = await finance.call("POST", f"/v1/invoices/{found['invoice_id']}/credit-notes",

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, IdMixin, TimestampMixin
@@ -11,12 +11,16 @@ from domain.models.base import Base, IdMixin, TimestampMixin
 
 class Client(IdMixin, TimestampMixin, Base):
     __tablename__ = "clients"
+    __table_args__ = (CheckConstraint("seat_cap IS NULL OR seat_cap >= 0", name="seat_cap"),)
 
     legal_name: Mapped[str] = mapped_column(String(300))
     billing_email: Mapped[str] = mapped_column(String(320))
     tax_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # the most seats the client's own bookings may hold (domain/services/leases.py ``enforce_seat_cap``);
+    # NULL = the setting ``client_seat_cap_default``; staff set it per client
+    seat_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Team(IdMixin, TimestampMixin, Base):

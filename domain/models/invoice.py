@@ -119,7 +119,8 @@ class InvoiceLine(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("invoice_id", "position"),
         CheckConstraint(
-            "kind IN ('seat','addon','addon_one_time','inclusion','setup_fee','deposit','discount','credit_transfer')",
+            "kind IN ('seat','addon','addon_one_time','inclusion','setup_fee','deposit','discount',"
+            "'cancellation_fee','credit_transfer')",
             name="kind",
         ),
         Index("ix_invoice_lines_lease_month", "lease_id", "service_month"),

@@ -6,11 +6,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     Numeric,
@@ -60,28 +62,11 @@ class Lease(IdMixin, TimestampMixin, Base):
 class LeaseSeat(IdMixin, TimestampMixin, Base):
     """A seat held by a lease from start_date to end_date (inclusive; NULL = open-ended).
 
-    The shift window is copied here so that PostgreSQL's exclusion constraint
-    (see the initial migration) refuses two rows of one seat whose dates and windows overlap.
+    The shift window is copied here; triggers keep each live row's occupancy segments in
+    ``lease_seat_segments`` (migration 0008_night_tail), whose exclusion constraint refuses a double booking.
     """
 
     __tablename__ = "lease_seats"
-    __table_args__ = (
-        # availability: the rows still live on or after a date, read from the index alone
-        # (migration 0003_leasing_perf; see domain/services/leases.py _conflicting_rows)
-        Index(
-            "ix_lease_seats_live_until",
-            func.coalesce(text("end_date"), literal_column("'infinity'::date")),
-            postgresql_include=["seat_id", "start_date", "end_date", "window_start_min", "window_end_min", "voided"],
-        ),
-        # the same, one site at a time (migration 0005_lease_seats_site)
-        Index(
-            "ix_lease_seats_site_live",
-            "site_id",
-            func.coalesce(text("end_date"), literal_column("'infinity'::date")),
-            postgresql_include=["seat_id", "start_date", "end_date", "window_start_min", "window_end_min", "voided"],
-        ),
-    )
-
     lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id", ondelete="CASCADE"), index=True)
     seat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("seats.id"), index=True)
     # the seat's site, filled in by a trigger on insert (migration 0005): a seat never moves
@@ -91,6 +76,37 @@ class LeaseSeat(IdMixin, TimestampMixin, Base):
     window_start_min: Mapped[int] = mapped_column(Integer)
     window_end_min: Mapped[int] = mapped_column(Integer)
     voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+class LeaseSeatSegment(Base):
+    """What a live lease_seats row holds: minutes [win_lo, win_hi) of every date in [start_date, end_date].
+
+    Written only by the triggers on lease_seats (migration 0008_night_tail), from
+    ``lease_seat_segments_of``, the SQL twin of domain/rules/shifts.py ``occupancy_segments``: a
+    shift that crosses midnight also holds the morning after each of its dates. The exclusion
+    constraint ex_lease_seat_segments_no_double_booking (same migration) refuses two overlapping
+    segments of one seat; availability reads this table too (domain/services/leases.py).
+    """
+
+    __tablename__ = "lease_seat_segments"
+    __table_args__ = (
+        CheckConstraint("0 <= win_lo AND win_lo < win_hi AND win_hi <= 1440", name="window"),
+        Index(
+            "ix_lease_seat_segments_site_live",
+            "site_id",
+            func.coalesce(text("end_date"), literal_column("'infinity'::date")),
+            postgresql_include=["seat_id", "start_date", "end_date", "win_lo", "win_hi"],
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    lease_seat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lease_seats.id", ondelete="CASCADE"), index=True)
+    seat_id: Mapped[uuid.UUID] = mapped_column()
+    site_id: Mapped[uuid.UUID] = mapped_column()
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    win_lo: Mapped[int] = mapped_column(Integer)
+    win_hi: Mapped[int] = mapped_column(Integer)
 
 
 class LeaseAddOn(IdMixin, Base):

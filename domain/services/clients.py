@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import Conflict
+from domain.errors import Conflict, ValidationFailed
 from domain.models import Client, Member, Team, User
 from domain.services.audit import Actor, record, snapshot
 from domain.services.lookup import get_or_404
@@ -24,6 +24,24 @@ async def create_client(session: AsyncSession, actor: Actor, data: dict[str, Any
     session.add(client)
     await session.flush()
     await record(session, actor, "client.create", "client", client.id, after=snapshot(client), client_id=client.id)
+    return client
+
+
+# fields that may be cleared with null (back to the default): the others are required on a client
+NULLABLE_CLIENT_FIELDS = frozenset({"seat_cap"})
+
+
+async def update_client(session: AsyncSession, actor: Actor, client: Client, changes: dict[str, Any]) -> Client:
+    """Staff change a client's details or its seat cap (``seat_cap`` None = the default cap); audited."""
+    for k, v in changes.items():
+        if v is None and k not in NULLABLE_CLIENT_FIELDS:
+            raise ValidationFailed(f"{k} cannot be null", field=k)
+    before = snapshot(client)
+    for k, v in changes.items():
+        setattr(client, k, v)
+    await session.flush()
+    await record(session, actor, "client.update", "client", client.id, before=before, after=snapshot(client),
+                 client_id=client.id)
     return client
 
 

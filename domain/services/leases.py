@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Integer,
     Select,
     String,
     Table,
@@ -37,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
-from domain.errors import InvalidState, NotFound, SeatsUnavailable, ValidationFailed
+from domain.errors import Conflict, Forbidden, InvalidState, NotFound, SeatsUnavailable, ValidationFailed
 from domain.models import (
     Client,
     Inclusion,
@@ -45,6 +46,7 @@ from domain.models import (
     LeaseAddOn,
     LeaseAmendment,
     LeaseSeat,
+    LeaseSeatSegment,
     Member,
     Plan,
     Seat,
@@ -54,8 +56,10 @@ from domain.models import (
     Team,
 )
 from domain.rules.allocation import FreeSeat, ZoneKey, ZonePlan
+from domain.rules.shifts import occupancy_segments
 from domain.services.audit import Actor, record, snapshot
 from domain.services.catalog import shift_window, site_today
+from domain.services.charges import ClientLimits, charge_cancellation_fee
 from domain.services.lookup import get_or_404
 
 ALLOCATION_ATTEMPTS = 12
@@ -71,53 +75,49 @@ def sqlstate(exc: BaseException) -> str | None:
     return None
 
 
-# 'infinity' as a literal, not a bind, so that the expression matches ix_lease_seats_live_until
+# 'infinity' as a literal, not a bind, so that the expression matches ix_lease_seat_segments_site_live
 _OPEN_END = literal_column("'infinity'::date", Date)
-DAY_MINUTES = 1440
 
 
-def window_segments(window: tuple[int, int]) -> list[tuple[int, int]]:
-    """A shift window as half-open minute ranges of the day, as SQL ``seat_window`` builds them:
-    start == end is the whole day, a window that crosses midnight is two ranges."""
-    start, end = window
-    if start == end:
-        return [(0, DAY_MINUTES)]
-    if start < end:
-        return [(start, end)]
-    return [(start, DAY_MINUTES)] + ([(0, end)] if end > 0 else [])
-
-
-def window_overlaps(start_min: Any, end_min: Any, window: tuple[int, int]) -> ColumnElement[bool]:
-    """``seat_window(start_min, end_min) && seat_window(*window)`` in integer comparisons.
-
-    Same answer (tests/test_leasing_perf.py checks it against the SQL function), without
-    building two multiranges per row: that was most of the availability query's time."""
-    tests: list[ColumnElement[bool]] = [start_min == end_min]  # a whole-day row overlaps every window
-    for lo, hi in window_segments(window):
-        tests.append(and_(start_min < end_min, start_min < hi, end_min > lo))
-        tests.append(and_(start_min > end_min, or_(start_min < hi, end_min > lo)))
-    return or_(*tests)
+def _next_day(d: Any) -> Any:
+    """The day after a date or after a SQL date expression (a bind parameter)."""
+    if isinstance(d, date):
+        return d + timedelta(days=1)
+    return type_coerce(d + literal_column("1", Integer), Date)
 
 
 def _conflicting_rows(site_id: Any, window: tuple[int, int], start: Any, end: Any | None) -> ColumnElement[bool]:
-    """Live lease_seats rows of Seat.id overlapping the window and date range.
+    """A live lease of Seat.id holds some minute that a lease of this window and term would.
+
+    The rule is domain/rules/shifts.py ``leases_conflict``: the asked lease's occupancy segments
+    (``occupancy_segments``: its window on its dates, and a night's morning tail on the next
+    dates) against the stored segments of every live lease seat (table lease_seat_segments, the
+    one the exclusion constraint guards, migration 0008_night_tail), so a seat shown free is
+    exactly a seat the database lets a booking take. ``start``/``end`` may be SQL bind parameters:
+    the tail's dates are computed in SQL.
 
     The date overlap is written on the columns: for inclusive ranges with NULL as the open end,
-    ``daterange(s1, e1, '[]') && daterange(s2, e2, '[]')`` is ``s1 <= e2 AND coalesce(e1, inf) >= s2``
-    (the first test dropped when e2 is open). In this form PostgreSQL answers from the index
-    ix_lease_seats_live_until, which skips the past rows, instead of visiting every row the
-    table ever held (migration 0003_leasing_perf, measured by bench/bench_leasing.py); the site
-    test narrows that to the one site's rows (ix_lease_seats_site_live, migration 0005)."""
-    conds: list[ColumnElement[bool]] = [
-        LeaseSeat.site_id == site_id,
-        LeaseSeat.seat_id == Seat.id,
-        ~LeaseSeat.voided,
-        func.coalesce(LeaseSeat.end_date, _OPEN_END) >= start,
-        window_overlaps(LeaseSeat.window_start_min, LeaseSeat.window_end_min, window),
-    ]
-    if end is not None:
-        conds.append(LeaseSeat.start_date <= end)
-    return exists().where(*conds)
+    ``daterange(s1, e1, '[]') && daterange(s2, e2, '[]')`` is ``s1 <= e2 AND coalesce(e1, inf) >= s2``.
+    In this form PostgreSQL reads one site's segments still running on or after the start from
+    the index ix_lease_seat_segments_site_live alone and skips the past."""
+    seg = LeaseSeatSegment
+    tests: list[ColumnElement[bool]] = []
+    for i, part in enumerate(occupancy_segments(window, date.min, None if end is None else date.min)):
+        # part 0 is on the asked dates, part 1 (a night's tail) on the dates one later
+        s_ = start if i == 0 else _next_day(start)
+        conds: list[ColumnElement[bool]] = [seg.win_lo < part.hi, seg.win_hi > part.lo]
+        if i:
+            conds.append(func.coalesce(seg.end_date, _OPEN_END) >= s_)
+        if end is not None:
+            conds.append(seg.start_date <= (end if i == 0 else _next_day(end)))
+        tests.append(and_(*conds))
+    return exists().where(
+        seg.site_id == site_id,
+        seg.seat_id == Seat.id,
+        # every part starts on or after ``start``: this bound serves the index range scan
+        func.coalesce(seg.end_date, _OPEN_END) >= start,
+        or_(*tests),
+    )
 
 
 def _free(site_id: Any, window: tuple[int, int], start: Any, end: Any | None) -> tuple[ColumnElement[bool], ...]:
@@ -240,7 +240,8 @@ class LeaseRequest:
     seat_count: int | None
     seat_ids: list[uuid.UUID] | None
     add_ons: list[dict[str, Any]]
-    discount_pct: Decimal
+    # None: not given. Only staff may give one (PRODUCT.md rule 7); the lease's discount is then 0.
+    discount_pct: Decimal | None
 
 
 # Advisory-lock class of seat bookings. Two transactions that insert conflicting rows at the same
@@ -435,6 +436,42 @@ async def _insert_seats(
     raise SeatsUnavailable("the seats were taken by concurrent bookings; try again", field="seat_count")
 
 
+class SeatCapExceeded(Conflict):
+    title = "Seat cap exceeded"
+    type_suffix = "seat-cap-exceeded"
+
+
+async def enforce_seat_cap(
+    session: AsyncSession, client_id: uuid.UUID, wanted: int, default_cap: int, today: date, field: str
+) -> None:
+    """A client's own bookings may hold at most its seat cap (clients.seat_cap, else the default).
+
+    Seats held: the lease_seats rows of the client's pending_approval/confirmed/active leases that
+    are not voided and not over (end date today or later, or none) -- a seat held by two of its
+    leases (a DAY and a NIGHT lease of one seat) counts twice, once per lease seat. The client row
+    is locked (FOR NO KEY UPDATE: other writers' foreign-key checks on it do not wait) before the
+    count, so concurrent bookings of one client queue here and each counts what the others
+    committed: the total never passes the cap."""
+    cap = (await session.execute(
+        select(Client.seat_cap).where(Client.id == client_id).with_for_update(key_share=True)  # FOR NO KEY UPDATE
+    )).scalar_one()
+    cap = default_cap if cap is None else cap
+    held = int(await session.scalar(
+        select(func.count()).select_from(LeaseSeat).join(Lease, Lease.id == LeaseSeat.lease_id)
+        .where(Lease.client_id == client_id, Lease.status.in_(LIVE_STATUSES), LeaseSeat.voided.is_(False),
+               or_(LeaseSeat.end_date.is_(None), LeaseSeat.end_date >= today))
+    ) or 0)
+    if held + wanted > cap:
+        raise SeatCapExceeded(
+            f"the client may hold at most {cap} seats: it holds {held} and asks for {wanted} more",
+            field=field, seat_cap=cap, seats_held=held, seats_requested=wanted,
+        )
+
+
+def _wanted(seat_count: int | None, seat_ids: Sequence[uuid.UUID] | None) -> tuple[int, str]:
+    return (len(seat_ids), "seat_ids") if seat_ids is not None else (int(seat_count or 0), "seat_count")
+
+
 async def _load_booking(
     session: AsyncSession, req: LeaseRequest
 ) -> tuple[Site | None, Client | None, Team | None, Plan | None, Shift | None]:
@@ -464,10 +501,11 @@ async def create_lease(
     *,
     is_staff: bool,
     discount_threshold_pct: Decimal,
+    limits: ClientLimits | None = None,
     now: datetime | None = None,
 ) -> Lease:
     lease, _view = await book_lease(session, actor, req, is_staff=is_staff,
-                                    discount_threshold_pct=discount_threshold_pct, now=now)
+                                    discount_threshold_pct=discount_threshold_pct, limits=limits, now=now)
     return lease
 
 
@@ -478,11 +516,19 @@ async def book_lease(
     *,
     is_staff: bool,
     discount_threshold_pct: Decimal,
+    limits: ClientLimits | None = None,
     now: datetime | None = None,
 ) -> tuple[Lease, dict[str, Any]]:
     """Create a lease and hold its seats; returns the lease and its API view (built from what
     the booking already has in hand, the same shape as ``lease_views``). Wakes the provisioning
-    reconciler on commit (no need to call ``notify_leases_changed``)."""
+    reconciler on commit (no need to call ``notify_leases_changed``).
+
+    A client's own booking (not staff) may not carry a discount at all (403 naming
+    ``discount_pct``) and may not take the client past its seat cap (``enforce_seat_cap``)."""
+    if not is_staff and req.discount_pct is not None:
+        raise Forbidden("a discount is a commercial term that only staff set; leave discount_pct out",
+                        field="discount_pct")
+    discount = req.discount_pct if req.discount_pct is not None else Decimal(0)
     site, client, team, plan, shift = await _load_booking(session, req)
     if site is None:
         raise ValidationFailed("no such site", field="site_id")
@@ -498,12 +544,15 @@ async def book_lease(
     if not is_staff and req.start_date < today:
         raise ValidationFailed("a lease cannot start in the past", field="start_date")
     add_ons = await _resolve_add_ons(session, plan, req.add_ons)
+    if not is_staff:
+        wanted, field = _wanted(req.seat_count, req.seat_ids)
+        await enforce_seat_cap(session, client.id, wanted, (limits or ClientLimits()).seat_cap_default, today, field)
 
-    status = "pending_approval" if req.discount_pct > discount_threshold_pct else "confirmed"
+    status = "pending_approval" if discount > discount_threshold_pct else "confirmed"
     lease = Lease(
         id=uuid.uuid4(), client_id=client.id, team_id=team.id, site_id=site.id, plan_id=plan.id,
         shift_id=shift.id, shift_code=shift.code, start_date=req.start_date, end_date=req.end_date,
-        status=status, discount_pct=req.discount_pct, created_by=actor.subject,
+        status=status, discount_pct=discount, created_by=actor.subject,
     )
     session.add(lease)
     await session.flush()
@@ -572,7 +621,8 @@ def _require_live(lease: Lease) -> None:
 
 async def add_seats(
     session: AsyncSession, actor: Actor, lease: Lease, *, seat_count: int | None,
-    seat_ids: list[uuid.UUID] | None, effective: date, is_staff: bool, now: datetime | None = None,
+    seat_ids: list[uuid.UUID] | None, effective: date, is_staff: bool, limits: ClientLimits | None = None,
+    now: datetime | None = None,
 ) -> list[HeldSeat]:
     _require_live(lease)
     site = await _site(session, lease)
@@ -580,6 +630,10 @@ async def add_seats(
         raise ValidationFailed("an amendment cannot take effect in the past", field="effective")
     if effective < lease.start_date or (lease.end_date is not None and effective > lease.end_date):
         raise ValidationFailed("effective date is outside the lease term", field="effective")
+    if not is_staff:
+        wanted, field = _wanted(seat_count, seat_ids)
+        await enforce_seat_cap(session, lease.client_id, wanted, (limits or ClientLimits()).seat_cap_default,
+                               site_today(site, now), field)
     shift = await session.get(Shift, lease.shift_id)
     assert shift is not None
     near = {(f, z) for f, z in (await session.execute(
@@ -676,11 +730,18 @@ async def end_lease(
 
 
 async def cancel_lease(
-    session: AsyncSession, actor: Actor, lease: Lease, *, now: datetime | None = None
+    session: AsyncSession, actor: Actor, lease: Lease, *, is_staff: bool = True, limits: ClientLimits | None = None,
+    now: datetime | None = None,
 ) -> Lease:
+    """Cancel a lease before its start. A client cancelling inside the fee window owes a
+    cancellation fee (domain/services/charges.py), billed on its next invoice; staff do not
+    charge one."""
     site = await _site(session, lease)
-    if lease.status not in ("pending_approval", "confirmed") or lease.start_date <= site_today(site, now):
+    today = site_today(site, now)
+    if lease.status not in ("pending_approval", "confirmed") or lease.start_date <= today:
         raise InvalidState("only a lease that has not started can be cancelled; end it instead")
+    if not is_staff:
+        await charge_cancellation_fee(session, actor, lease, site, today, limits or ClientLimits())
     before = snapshot(lease)
     await session.execute(update(LeaseSeat).where(LeaseSeat.lease_id == lease.id).values(voided=True))
     await session.execute(delete(SeatAssignment).where(SeatAssignment.lease_id == lease.id))

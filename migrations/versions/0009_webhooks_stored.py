@@ -36,7 +36,7 @@ def upgrade() -> None:
     op.create_check_constraint(
         op.f("ck_invoice_lines_kind"),
         "invoice_lines",
-        "kind IN ('seat','addon','addon_one_time','inclusion','setup_fee','deposit','discount','credit_transfer')",
+        "kind IN ('seat','addon','addon_one_time','inclusion','setup_fee','deposit','discount','cancellation_fee','credit_transfer')",
     )
     op.drop_constraint(op.f("ck_credit_notes_kind"), "credit_notes", type_="check")
     op.create_check_constraint(op.f("ck_credit_notes_kind"), "credit_notes", "kind IN ('manual','deposit_refund','trueup')")
@@ -55,7 +55,7 @@ def downgrade() -> None:
     op.create_check_constraint(
         op.f("ck_invoice_lines_kind"),
         "invoice_lines",
-        "kind IN ('seat','addon','addon_one_time','inclusion','setup_fee','deposit','discount')",
+        "kind IN ('seat','addon','addon_one_time','inclusion','setup_fee','deposit','discount','cancellation_fee')",
     )
     op.drop_index("ix_stripe_events_due", table_name="stripe_events")
     op.drop_constraint(op.f("ck_stripe_events_state"), "stripe_events", type_="check")

@@ -17,6 +17,7 @@ from domain.models import Site as SiteRow
 from domain.models import Team as TeamRow
 from domain.services import catalog, clients
 from domain.services.leases import notify_leases_changed
+from domain.services.lookup import get_or_404
 from service.api import schemas as s
 from service.api.deps import Cursor, Limit, paginate
 from service.auth import AnyUser, ClientWriter, StaffUser, TenantReader, hash_secret
@@ -89,6 +90,15 @@ async def list_clients(user: TenantReader, session: SessionDep, cursor: Cursor =
 async def get_client(client_id: uuid.UUID, user: TenantReader, session: SessionDep) -> s.Client:
     user.require_client(client_id, "client")
     return s.Client.model_validate(await clients.get_client(session, client_id))
+
+
+@router.patch("/clients/{client_id}", response_model=s.Client)
+async def update_client(client_id: uuid.UUID, body: s.ClientUpdate, user: StaffUser, session: SessionDep) -> s.Client:
+    """Staff only: change a client's details, or its `seat_cap` (the most seats its own bookings may
+    hold; `null` restores the default of the setting SEATLEASE_CLIENT_SEAT_CAP). Audited."""
+    client = await get_or_404(session, ClientRow, client_id, "client", for_update=True)
+    changes = body.model_dump(exclude_unset=True)
+    return s.Client.model_validate(await clients.update_client(session, user, client, changes))
 
 
 @router.post("/clients/{client_id}/users", status_code=201, response_model=s.User)

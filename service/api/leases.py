@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import Field
 from sqlalchemy import select
 
+from domain.errors import NotFound
 from domain.models import Lease as LeaseRow
 from domain.models import SeatAssignment
+from domain.services import charges as charges_svc
 from domain.services import leases as svc
+from domain.services.charges import ClientLimits
 from service.api import schemas as s
 from service.api.deps import Cursor, Limit, paginate
-from service.auth import ClientWriter, FinanceUser, Principal, TenantReader
+from service.auth import ClientWriter, FinanceUser, Principal, StaffUser, TenantReader
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
 
@@ -32,11 +36,35 @@ async def load_lease(session: SessionDep, lease_id: uuid.UUID, user: Principal, 
     return lease
 
 
+def client_limits(request: Request) -> ClientLimits:
+    """What a client's own requests may do, from the settings."""
+    st = request.app.state.settings
+    return ClientLimits(seat_cap_default=st.client_seat_cap_default,
+                        cancellation_fee_window_days=st.cancellation_fee_window_days,
+                        cancellation_fee_months=st.cancellation_fee_months)
+
+
 async def _view(session: SessionDep, lease: LeaseRow) -> s.Lease:
     return s.Lease.model_validate((await svc.lease_views(session, [lease]))[0])
 
 
-@router.post("", status_code=201, response_model=s.Lease)
+CREATE_LEASE_DESCRIPTION = """Book a lease. Roles: admin, facility_staff, client_admin (and a client's machine
+clients) for their own client.
+
+- `discount_pct` is a commercial term set by **staff only**: a client's booking that carries the field
+  at all (any value, even 0) is refused with **403** naming the field `discount_pct`, and nothing is
+  booked. A staff discount above the approval threshold waits for finance approval.
+- A client's own bookings may hold at most its **seat cap** (`seat_cap` of the client, set by staff;
+  default the setting SEATLEASE_CLIENT_SEAT_CAP, 200): seats held are the seats of its
+  pending_approval, confirmed and active leases not released or over, once per lease seat. A booking
+  past it is refused with **409** `seat-cap-exceeded` naming `seat_count` or `seat_ids`, with
+  `seat_cap`, `seats_held` and `seats_requested`. Staff bookings are not capped.
+- **409** `seats-unavailable` when the seats are not free. A shift that crosses midnight holds the seat
+  until its end on the morning after each of its dates, the last one included.
+"""
+
+
+@router.post("", status_code=201, response_model=s.Lease, description=CREATE_LEASE_DESCRIPTION)
 async def create_lease(body: s.LeaseCreate, user: ClientWriter, session: SessionDep, request: Request,  # type: ignore[no-untyped-def]
                        idem: IdempotencyDep):
     user.require_client(body.client_id, "client")
@@ -47,11 +75,14 @@ async def create_lease(body: s.LeaseCreate, user: ClientWriter, session: Session
             client_id=body.client_id, team_id=body.team_id, site_id=body.site_id, plan_id=body.plan_id,
             shift=body.shift, start_date=body.start_date, end_date=body.end_date,
             seat_count=body.seat_count, seat_ids=body.seat_ids,
-            add_ons=[a.model_dump() for a in body.add_ons], discount_pct=body.discount_pct,
+            add_ons=[a.model_dump() for a in body.add_ons],
+            # given or not: a client may not give one at all
+            discount_pct=body.discount_pct if "discount_pct" in body.model_fields_set else None,
         )
         # book_lease also wakes the provisioning reconciler on commit
         _lease, view = await svc.book_lease(session, user, req, is_staff=user.is_staff,
-                                            discount_threshold_pct=settings.discount_approval_threshold_pct)
+                                            discount_threshold_pct=settings.discount_approval_threshold_pct,
+                                            limits=client_limits(request))
         return s.Lease.model_validate(view)
 
     return await idem.run(session, str(user.subject), body, make)
@@ -79,12 +110,14 @@ async def get_lease(lease_id: uuid.UUID, user: TenantReader, session: SessionDep
 
 @router.post("/{lease_id}/seats", status_code=201, response_model=s.Lease)
 async def add_seats(lease_id: uuid.UUID, body: s.SeatsAdd, user: ClientWriter, session: SessionDep,  # type: ignore[no-untyped-def]
-                    idem: IdempotencyDep):
+                    idem: IdempotencyDep, request: Request):
+    """Add seats from `effective` on. A client's own additions count against its seat cap (409
+    `seat-cap-exceeded`, as for POST /v1/leases)."""
     lease = await load_lease(session, lease_id, user, for_update=True)
 
     async def make() -> s.Lease:
         await svc.add_seats(session, user, lease, seat_count=body.seat_count, seat_ids=body.seat_ids,
-                            effective=body.effective, is_staff=user.is_staff)
+                            effective=body.effective, is_staff=user.is_staff, limits=client_limits(request))
         await svc.notify_leases_changed(session)
         return await _view(session, lease)
 
@@ -111,9 +144,13 @@ async def end_lease(lease_id: uuid.UUID, body: s.LeaseEnd, user: ClientWriter, s
 
 
 @router.post("/{lease_id}/cancel", response_model=s.Lease)
-async def cancel_lease(lease_id: uuid.UUID, user: ClientWriter, session: SessionDep) -> s.Lease:
+async def cancel_lease(lease_id: uuid.UUID, user: ClientWriter, session: SessionDep, request: Request) -> s.Lease:
+    """Cancel a lease that has not started. A client cancelling SEATLEASE_CANCELLATION_FEE_DAYS (14)
+    days or fewer before the start owes a cancellation fee of SEATLEASE_CANCELLATION_FEE_MONTHS (1)
+    months of the seat price after discount × seats, billed on its next invoice (see
+    GET /v1/leases/{id}/charges); staff cancelling charge none."""
     lease = await load_lease(session, lease_id, user, for_update=True)
-    await svc.cancel_lease(session, user, lease)
+    await svc.cancel_lease(session, user, lease, is_staff=user.is_staff, limits=client_limits(request))
     await svc.notify_leases_changed(session)
     return await _view(session, lease)
 
@@ -140,3 +177,40 @@ async def get_assignments(lease_id: uuid.UUID, user: TenantReader, session: Sess
     lease = await load_lease(session, lease_id, user)
     rows = (await session.scalars(select(SeatAssignment).where(SeatAssignment.lease_id == lease.id))).all()
     return [s.AssignmentOut.model_validate(r) for r in rows]
+
+
+class Charge(s.Out):
+    id: uuid.UUID
+    client_id: uuid.UUID
+    site_id: uuid.UUID
+    lease_id: uuid.UUID | None
+    kind: str
+    description: str
+    amount_minor: int
+    currency: str
+    charge_date: date
+    waived_at: datetime | None
+    waive_reason: str | None
+    invoice_id: uuid.UUID | None
+
+
+class ChargeWaive(s.Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.get("/{lease_id}/charges", response_model=s.Page[Charge])
+async def list_charges(lease_id: uuid.UUID, user: TenantReader, session: SessionDep) -> s.Page[Charge]:
+    """One-off charges of the lease (a cancellation fee): staff; a client its own."""
+    lease = await load_lease(session, lease_id, user)
+    return s.Page(items=[Charge.model_validate(c) for c in await charges_svc.lease_charges(session, lease.id)])
+
+
+@router.post("/{lease_id}/charges/{charge_id}/waive", response_model=Charge)
+async def waive_charge(lease_id: uuid.UUID, charge_id: uuid.UUID, body: ChargeWaive, user: StaffUser,
+                       session: SessionDep) -> Charge:
+    """Staff only: waive a charge not yet billed (409 once it is on an invoice). Audited."""
+    lease = await load_lease(session, lease_id, user)
+    charge = await charges_svc.get_charge(session, charge_id, for_update=True)
+    if charge.lease_id != lease.id:
+        raise NotFound("charge not found")
+    return Charge.model_validate(await charges_svc.waive_charge(session, user, charge, body.reason))

@@ -247,6 +247,16 @@ class ClientCreate(Strict):
     payment_terms_days: int = Field(default=30, ge=0, le=365)
 
 
+class ClientUpdate(Strict):
+    """Staff only. ``seat_cap``: the most seats the client's own bookings may hold; null = the default."""
+
+    legal_name: Name | None = None
+    billing_email: EmailStr | None = None
+    tax_id: str | None = Field(default=None, max_length=64)
+    payment_terms_days: int | None = Field(default=None, ge=0, le=365)
+    seat_cap: int | None = Field(default=None, ge=0, le=1_000_000)
+
+
 class Client(Out):
     id: uuid.UUID
     legal_name: str
@@ -254,6 +264,7 @@ class Client(Out):
     tax_id: str
     payment_terms_days: int
     stripe_customer_id: str | None = None
+    seat_cap: int | None = None
 
 
 class ClientUserCreate(Strict):

@@ -67,12 +67,33 @@ def test_dates_overlap_iff_they_share_a_day(a_start: date, a_len: int | None, b_
     )
 
 
+def _crosses_midnight(w: tuple[int, int]) -> bool:
+    return w[0] > w[1] > 0
+
+
 @given(window, dates, maybe_end, window, dates, maybe_end)
 def test_leases_conflict_needs_both(wa: tuple[int, int], sa: date, la: int | None,
                                     wb: tuple[int, int], sb: date, lb: int | None) -> None:
     ea = None if la is None else sa + timedelta(days=la)
     eb = None if lb is None else sb + timedelta(days=lb)
-    assert leases_conflict(wa, sa, ea, wb, sb, eb) == (dates_overlap(sa, ea, sb, eb) and windows_overlap(wa, wb))
+    conflict = leases_conflict(wa, sa, ea, wb, sb, eb)
+    if conflict:  # a conflict needs a shared minute of the day, and dates that meet (a night's morning counts)
+        assert windows_overlap(wa, wb)
+        assert dates_overlap(sa, ea + timedelta(days=1) if ea else None, sb, eb + timedelta(days=1) if eb else None)
+    if not _crosses_midnight(wa) and not _crosses_midnight(wb):  # nothing runs into the next day
+        assert conflict == (dates_overlap(sa, ea, sb, eb) and windows_overlap(wa, wb))
+
+
+def test_a_night_holds_the_morning_after_its_last_date_not_before_its_first() -> None:
+    night, full, day, early = (1260, 360), (0, 0), (360, 900), (0, 360)
+    first, last = date(2031, 4, 1), date(2031, 4, 10)
+    after = last + timedelta(days=1)
+    assert leases_conflict(night, first, last, full, after, None)
+    assert leases_conflict(night, first, last, early, after, after)
+    assert not leases_conflict(night, first, last, day, after, None)
+    assert not leases_conflict(night, first, last, night, after, None)
+    assert not leases_conflict(night, first, None, early, first, first)
+    assert not leases_conflict((1260, 0), first, last, full, after, None)  # ends at midnight: no tail
 
 
 async def test_sql_seat_window_agrees_with_the_python_rule(db) -> None:  # type: ignore[no-untyped-def]
