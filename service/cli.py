@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import secrets
+import signal
+import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from service.embedded import resolve_database_url
-from service.settings import Settings, get_settings
+from service.settings import SecretKeyMissing, Settings, get_settings, require_secret_key, use_settings
 
 STAFF_ROLES = ("admin", "facility_staff", "finance")
 
@@ -47,8 +50,9 @@ async def _create_user(url: str, email: str, password: str, role: str) -> str:
     from service.auth import hash_secret
 
     async def go(session: Any) -> str:
-        user = await clients.create_user(session, SystemActor("cli"), email=email, password_hash=hash_secret(password),
-                                         role=role, client_id=None)
+        user = await clients.create_user(
+            session, SystemActor("cli"), email=email, password_hash=hash_secret(password), role=role, client_id=None
+        )
         return str(user.id)
 
     result: str = await _with_session(url, go)
@@ -96,42 +100,139 @@ async def _seed(url: str) -> dict[str, int]:
     return result
 
 
+class _Stopped(Exception):
+    """SIGTERM or SIGINT while `seatlease up` runs: unwind so the embedded PostgreSQL is stopped."""
+
+
+def _on_stop_signal(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
+class _UpError(Exception):
+    """A reason `seatlease up` cannot start, already worded for its one line on stderr."""
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the API's socket before anything else, so a taken port is one clear error."""
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise _UpError(f"error: cannot listen on {host}: {exc.strerror}; choose another with --host") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(addr)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise _UpError(f"error: port {port} on {host} is in use; choose another with --port") from None
+        raise _UpError(f"error: cannot listen on {host} port {port}: {exc.strerror}; choose another with --host/--port") from None
+    return sock
+
+
+def _up_settings() -> Settings:
+    """The settings `seatlease up` runs with: on the embedded database without SEATLEASE_SECRET_KEY,
+    the key kept in the data folder (made on first start); otherwise the key must be set."""
+    from service.embedded import UnsafeKeyFile, load_or_create_secret_key
+
+    settings = get_settings()
+    if not settings.database_url and not settings.configured_secret_key:
+        try:
+            key, path, created = load_or_create_secret_key(settings.data_dir)
+        except UnsafeKeyFile as exc:
+            raise _UpError(f"error: {exc}") from None
+        if created:
+            print(f"server key created in {path} (readable by you only; set SEATLEASE_SECRET_KEY to use another)")
+        settings = settings.with_secret_key(key)
+        use_settings(settings)
+    require_secret_key(settings)
+    return settings
+
+
+def _announce_admin(settings: Settings, created: tuple[str, str] | None) -> None:
+    """The admin password goes to the terminal when there is one, else to a private file: never to a log."""
+    from service.embedded import write_private_file
+
+    if created is None:
+        print("an admin login exists already; `seatlease user create` makes more")
+        return
+    email, password = created
+    if sys.stdout.isatty():
+        print(f"admin login created: {email} / {password}  (shown once; change it)")
+        return
+    path = settings.data_dir / "admin-login.txt"
+    write_private_file(path, f"email: {email}\npassword: {password}\n")
+    print(f"admin login created: {email}; its password is in {path} (readable by you only; change it)")
+
+
 def cmd_up(args: argparse.Namespace) -> int:
+    from service.embedded import stop_embedded
+
+    try:
+        settings = _up_settings()
+        sock = _listen(args.host, args.port)
+    except _UpError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    embedded = not settings.database_url
+    previous = {sig: signal.signal(sig, _on_stop_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _serve(args, settings, sock)
+    except (_Stopped, KeyboardInterrupt):
+        pass
+    finally:
+        sock.close()
+        # stop the embedded PostgreSQL (unless another seatlease process still uses it); a second
+        # Ctrl-C meanwhile must not cut this short
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        if embedded:
+            stop_embedded(settings.data_dir)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) -> None:
     import uvicorn
 
     from service.app import create_app
     from service.migrate import upgrade
     from service.worker import run_forever
 
-    settings = get_settings()
     url = _database_url(settings)
     upgrade(url)
     if not args.no_demo:
         counts = asyncio.run(_seed(url))
         if counts:
             print("demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-    created = asyncio.run(_ensure_admin(url))
-    app = create_app(settings, database_url=url)
-    base = f"http://{args.host}:{args.port}"
-    print(f"seatlease is running on {base}  (admin: {base}/admin, API docs: {base}/docs)")
-    if created:
-        print(f"admin login created: {created[0]} / {created[1]}  (shown once; change it)")
-    else:
-        print("an admin login exists already; `seatlease user create` makes more")
+    _announce_admin(settings, asyncio.run(_ensure_admin(url)))
     sys.stdout.flush()
+    app = create_app(settings, database_url=url)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    base = f"http://{host}:{args.port}"
 
     async def main() -> None:
         server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info"))
         stop = asyncio.Event()
+
+        async def announce() -> None:
+            while not server.started and not server.should_exit:
+                await asyncio.sleep(0.05)
+            if server.started:
+                print(f"seatlease is running on {base}  (admin: {base}/admin, API docs: {base}/docs)", flush=True)
+
         worker = asyncio.create_task(_worker(app, settings, stop, run_forever))
+        announcer = asyncio.create_task(announce())
         try:
-            await server.serve()
+            await server.serve(sockets=[sock])
         finally:
+            announcer.cancel()
             stop.set()
             await worker
 
     asyncio.run(main())
-    return 0
 
 
 async def _worker(app: Any, settings: Settings, stop: asyncio.Event, run_forever: Any) -> None:
@@ -147,6 +248,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from service.worker import run_forever, run_pass
 
     settings = get_settings()
+    require_secret_key(settings)
     url = _database_url(settings)
     upgrade(url)
 
@@ -201,8 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--no-demo", action="store_true", help="start with an empty database")
     up.set_defaults(func=cmd_up)
 
-    sub.add_parser("migrate", help="apply the migrations to DATABASE_URL or the embedded database").set_defaults(
-        func=cmd_migrate)
+    sub.add_parser("migrate", help="apply the migrations to DATABASE_URL or the embedded database").set_defaults(func=cmd_migrate)
 
     worker = sub.add_parser("worker", help="run the background worker (several may run side by side)")
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
@@ -220,8 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--period", required=True, type=_period)
     run.set_defaults(func=cmd_billing_run)
 
-    statements = sub.add_parser("statements", help="client statements").add_subparsers(
-        dest="statements_command", required=True)
+    statements = sub.add_parser("statements", help="client statements").add_subparsers(dest="statements_command", required=True)
     export = statements.add_parser("export", help="every client's PDF and CSV plus the journal CSV")
     export.add_argument("--period", required=True, type=_period)
     export.add_argument("--out", required=True)
@@ -230,10 +330,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("SEATLEASE_LOG_LEVEL", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("SEATLEASE_LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except SecretKeyMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return code
 
 
