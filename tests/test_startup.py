@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import shutil
 import signal
 import socket
 import stat
@@ -19,6 +20,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import yaml
 from jose import jwt
 
 from service.auth import ALGORITHM
@@ -74,7 +76,8 @@ def _one_line_refusal(result: subprocess.CompletedProcess[str]) -> None:
     assert result.returncode != 0, result
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert "SEATLEASE_SECRET_KEY" in lines[0] and KEY_HINT in lines[0], lines[0]
+    assert "SEATLEASE_SECRET_KEY" in lines[0], lines[0]
+    assert KEY_HINT in lines[0], lines[0]
     assert "Traceback" not in result.stderr
 
 
@@ -130,8 +133,14 @@ def test_first_start_makes_a_private_key_keeps_the_password_out_of_the_log_and_s
     env = _env(SEATLEASE_SECRET_KEY=None, SEATLEASE_DATA_DIR=str(data_dir))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([SEATLEASE, "up", "--no-demo", "--port", str(port)], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [SEATLEASE, "up", "--no-demo", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         _wait_healthy(base, proc)
         key_file, login_file = data_dir / "secret_key", data_dir / "admin-login.txt"
@@ -155,8 +164,14 @@ def test_first_start_makes_a_private_key_keeps_the_password_out_of_the_log_and_s
     assert out.index("admin login created") < out.index("seatlease is running")
 
     # the next start reuses the key: the token issued before still works; Ctrl-C stops PostgreSQL too
-    proc = subprocess.Popen([SEATLEASE, "up", "--no-demo", "--port", str(port)], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [SEATLEASE, "up", "--no-demo", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         _wait_healthy(base, proc)
         assert key_file.read_text().strip() == key
@@ -176,7 +191,8 @@ def test_the_key_file_is_made_owner_only_whatever_the_umask_and_a_readable_one_i
         key, path, created = load_or_create_secret_key(tmp_path / "d")
     finally:
         os.umask(old)
-    assert created and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert created
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert load_or_create_secret_key(tmp_path / "d") == (key, path, False)
     path.chmod(0o644)
     with pytest.raises(UnsafeKeyFile, match="chmod 600"):
@@ -188,9 +204,14 @@ def test_on_a_terminal_the_password_is_shown_once_and_written_nowhere(fresh_db: 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     master, slave = pty.openpty()
-    proc = subprocess.Popen([SEATLEASE, "up", "--no-demo", "--port", str(port)],
-                            env=_env(DATABASE_URL=fresh_db, SEATLEASE_DATA_DIR=str(data_dir)),
-                            stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [SEATLEASE, "up", "--no-demo", "--port", str(port)],
+        env=_env(DATABASE_URL=fresh_db, SEATLEASE_DATA_DIR=str(data_dir)),
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     os.close(slave)
     seen = b""
     try:
@@ -225,9 +246,14 @@ def test_a_taken_port_is_one_clear_error_and_no_success_line(fresh_db: str, tmp_
         held.bind(("127.0.0.1", 0))
         held.listen()
         port = held.getsockname()[1]
-        result = subprocess.run([SEATLEASE, "up", "--no-demo", "--port", str(port)],
-                                env=_env(DATABASE_URL=fresh_db, SEATLEASE_DATA_DIR=str(tmp_path)),
-                                capture_output=True, text=True, timeout=120, check=False)
+        result = subprocess.run(
+            [SEATLEASE, "up", "--no-demo", "--port", str(port)],
+            env=_env(DATABASE_URL=fresh_db, SEATLEASE_DATA_DIR=str(tmp_path)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert result.returncode != 0
     assert "seatlease is running" not in result.stdout + result.stderr
     assert result.stderr.strip() == f"error: port {port} on 127.0.0.1 is in use; choose another with --port"
@@ -239,31 +265,43 @@ def test_a_taken_port_is_one_clear_error_and_no_success_line(fresh_db: str, tmp_
 @pytest.mark.parametrize("key", [None, "", "x" * 31], ids=["unset", "empty", "31 bytes"])
 def test_the_asgi_app_refuses_to_load_without_a_real_key(key: str | None, fresh_db: str) -> None:
     env = _env(SEATLEASE_SECRET_KEY=key, DATABASE_URL=fresh_db)
-    _one_line_refusal(subprocess.run([sys.executable, "-c", "import service.asgi"], env=env,
-                                     capture_output=True, text=True, timeout=60, check=False))
+    _one_line_refusal(
+        subprocess.run(
+            [sys.executable, "-c", "import service.asgi"], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+    )
 
 
 def test_uvicorn_refuses_to_start_the_app_without_a_key(fresh_db: str) -> None:
     uvicorn = str(Path(sys.executable).parent / "uvicorn")
-    result = subprocess.run([uvicorn, "service.asgi:app", "--port", str(_free_port())],
-                            env=_env(SEATLEASE_SECRET_KEY=None, DATABASE_URL=fresh_db),
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [uvicorn, "service.asgi:app", "--port", str(_free_port())],
+        env=_env(SEATLEASE_SECRET_KEY=None, DATABASE_URL=fresh_db),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     _one_line_refusal(result)
 
 
 @pytest.mark.parametrize("command", [["up", "--no-demo"], ["worker", "--once"]], ids=["up", "worker"])
-def test_up_on_database_url_and_the_worker_refuse_without_a_key(command: list[str], fresh_db: str,
-                                                                 tmp_path: Path) -> None:
+def test_up_on_database_url_and_the_worker_refuse_without_a_key(command: list[str], fresh_db: str, tmp_path: Path) -> None:
     env = _env(SEATLEASE_SECRET_KEY=None, DATABASE_URL=fresh_db, SEATLEASE_DATA_DIR=str(tmp_path))
     args = command + (["--port", str(_free_port())] if command[0] == "up" else [])
-    _one_line_refusal(subprocess.run([SEATLEASE, *args], env=env, capture_output=True, text=True, timeout=120,
-                                     check=False))
+    _one_line_refusal(subprocess.run([SEATLEASE, *args], env=env, capture_output=True, text=True, timeout=120, check=False))
     assert not (tmp_path / "secret_key").exists()
 
 
 def test_migrate_needs_no_key(fresh_db: str) -> None:
-    result = subprocess.run([SEATLEASE, "migrate"], env=_env(SEATLEASE_SECRET_KEY=None, DATABASE_URL=fresh_db),
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [SEATLEASE, "migrate"],
+        env=_env(SEATLEASE_SECRET_KEY=None, DATABASE_URL=fresh_db),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -272,13 +310,46 @@ async def test_a_token_signed_with_the_old_constant_is_refused(http: httpx.Async
     user_id = await db.fetchval("SELECT id FROM users WHERE email = $1", email)
     s = get_settings()
     now = int(time.time())
-    claims = {"sub": str(user_id), "role": "admin", "cid": None, "name": "forged", "iss": s.jwt_issuer,
-              "aud": s.jwt_audience, "iat": now, "nbf": now, "exp": now + 300}
+    claims = {
+        "sub": str(user_id),
+        "role": "admin",
+        "cid": None,
+        "name": "forged",
+        "iss": s.jwt_issuer,
+        "aud": s.jwt_audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+    }
     forged = jwt.encode(claims, OLD_CONSTANT_KEY, algorithm=ALGORITHM)
     r = await http.get("/v1/audit-events", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401, r.text
     real = jwt.encode(claims, s.secret_key, algorithm=ALGORITHM)  # the control
     assert (await http.get("/v1/audit-events", headers={"Authorization": f"Bearer {real}"})).status_code == 200
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_deployment_files_require_a_key_and_bake_none_in() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name in ("api", "worker"):
+        assert services[name]["environment"]["SEATLEASE_SECRET_KEY"].startswith("${SEATLEASE_SECRET_KEY:?"), name
+    assert "SEATLEASE_SECRET_KEY" not in services["migrate"]["environment"]  # migrate needs none
+    assert "SEATLEASE_SECRET_KEY" not in "".join(
+        ln for ln in (ROOT / "Dockerfile").read_text().splitlines() if ln.startswith(("ENV", "ARG"))
+    )
+    if shutil.which("docker-compose"):
+        env = {k: v for k, v in os.environ.items() if k != "SEATLEASE_SECRET_KEY"}
+        result = subprocess.run(
+            ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode != 0
+        assert "SEATLEASE_SECRET_KEY" in result.stderr
 
 
 # ---- 3: the working directory is never on the import path -------------------------------------
@@ -290,13 +361,19 @@ def test_no_code_is_imported_from_the_working_directory(fresh_db: str, tmp_path:
     marker = tmp_path / "imported-from-cwd"
     for name in ("billing", "service", "domain", "provisioning", "migrations", "env"):
         (trap / f"{name}.py").write_text(
-            f"open({str(marker)!r}, 'a').write({name!r} + '\\n')\nraise ImportError('shadowed {name}')\n")
+            f"open({str(marker)!r}, 'a').write({name!r} + '\\n')\nraise ImportError('shadowed {name}')\n"
+        )
     env = _env(DATABASE_URL=fresh_db, SEATLEASE_DATA_DIR=str(tmp_path / "data"))
-    migrate = subprocess.run([SEATLEASE, "migrate"], env=env, cwd=trap, capture_output=True, text=True,
-                             timeout=120, check=False)
+    migrate = subprocess.run([SEATLEASE, "migrate"], env=env, cwd=trap, capture_output=True, text=True, timeout=120, check=False)
     assert migrate.returncode == 0, migrate.stderr
-    made = subprocess.run([SEATLEASE, "user", "create", "--email", "cwd@facility-example.com", "--password",
-                           "long enough pw", "--role", "finance"], env=env, cwd=trap, capture_output=True,
-                          text=True, timeout=120, check=False)
+    made = subprocess.run(
+        [SEATLEASE, "user", "create", "--email", "cwd@facility-example.com", "--password", "long enough pw", "--role", "finance"],
+        env=env,
+        cwd=trap,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert made.returncode == 0, made.stderr
     assert not marker.exists(), marker.read_text()
