@@ -77,8 +77,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _ensure_admin(url: str) -> tuple[str, str] | None:
-    """Create an admin login when none exists; returns (email, password) when created."""
+async def _has_admin(url: str) -> bool:
     from sqlalchemy import select
 
     from domain.models import User
@@ -86,11 +85,8 @@ async def _ensure_admin(url: str) -> tuple[str, str] | None:
     async def has_admin(session: Any) -> bool:
         return bool(await session.scalar(select(User.id).where(User.role == "admin").limit(1)))
 
-    if await _with_session(url, has_admin):
-        return None
-    email, password = "admin@seatlease.dev", secrets.token_urlsafe(12)
-    await _create_user(url, email, password, "admin")
-    return email, password
+    result: bool = await _with_session(url, has_admin)
+    return result
 
 
 async def _seed(url: str) -> dict[str, int]:
@@ -142,6 +138,11 @@ def _up_settings() -> Settings:
             key, path, created = load_or_create_secret_key(settings.data_dir)
         except UnsafeKeyFile as exc:
             raise _UpError(f"error: {exc}") from None
+        except OSError as exc:
+            raise _UpError(
+                f"error: cannot keep the server key in {settings.data_dir} ({exc.strerror}); "
+                "set SEATLEASE_DATA_DIR to a folder you can write, or set SEATLEASE_SECRET_KEY"
+            ) from None
         if created:
             print(f"server key created in {path} (readable by you only; set SEATLEASE_SECRET_KEY to use another)")
         settings = settings.with_secret_key(key)
@@ -150,19 +151,29 @@ def _up_settings() -> Settings:
     return settings
 
 
-def _announce_admin(settings: Settings, created: tuple[str, str] | None) -> None:
-    """The admin password goes to the terminal when there is one, else to a private file: never to a log."""
+def _ensure_admin(settings: Settings, url: str) -> None:
+    """Create an admin login when none exists. Its password goes to the terminal when there is one,
+    else to a file in the data folder readable by the owner only (written before the login exists):
+    never to the output, which is a log when seatlease runs as a service."""
     from service.embedded import write_private_file
 
-    if created is None:
+    if asyncio.run(_has_admin(url)):
         print("an admin login exists already; `seatlease user create` makes more")
         return
-    email, password = created
+    email, password = "admin@seatlease.dev", secrets.token_urlsafe(12)
     if sys.stdout.isatty():
+        asyncio.run(_create_user(url, email, password, "admin"))
         print(f"admin login created: {email} / {password}  (shown once; change it)")
         return
     path = settings.data_dir / "admin-login.txt"
-    write_private_file(path, f"email: {email}\npassword: {password}\n")
+    try:
+        write_private_file(path, f"email: {email}\npassword: {password}\n")
+    except OSError as exc:
+        raise _UpError(
+            f"error: cannot write the first admin's password to {path} ({exc.strerror}); "
+            "set SEATLEASE_DATA_DIR to a folder you can write, or start on a terminal"
+        ) from None
+    asyncio.run(_create_user(url, email, password, "admin"))
     print(f"admin login created: {email}; its password is in {path} (readable by you only; change it)")
 
 
@@ -177,10 +188,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 2
     embedded = not settings.database_url
     previous = {sig: signal.signal(sig, _on_stop_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    code = 0
     try:
-        _serve(args, settings, sock)
+        if not _serve(args, settings, sock):
+            code = 1  # the server did not start (uvicorn said why)
     except (_Stopped, KeyboardInterrupt):
         pass
+    except _UpError as exc:
+        print(str(exc), file=sys.stderr)
+        code = 2
     finally:
         sock.close()
         # stop the embedded PostgreSQL (unless another seatlease process still uses it); a second
@@ -191,10 +207,12 @@ def cmd_up(args: argparse.Namespace) -> int:
             stop_embedded(settings.data_dir)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0
+    return code
 
 
-def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) -> None:
+def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) -> bool:
+    """Migrate, seed, make the first admin, then serve on ``sock`` with the worker beside; False when
+    the server did not start."""
     import uvicorn
 
     from service.app import create_app
@@ -207,13 +225,13 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) ->
         counts = asyncio.run(_seed(url))
         if counts:
             print("demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-    _announce_admin(settings, asyncio.run(_ensure_admin(url)))
+    _ensure_admin(settings, url)
     sys.stdout.flush()
     app = create_app(settings, database_url=url)
     host = f"[{args.host}]" if ":" in args.host else args.host
     base = f"http://{host}:{args.port}"
 
-    async def main() -> None:
+    async def main() -> bool:
         server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info"))
         stop = asyncio.Event()
 
@@ -231,8 +249,9 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) ->
             announcer.cancel()
             stop.set()
             await worker
+        return bool(server.started)
 
-    asyncio.run(main())
+    return asyncio.run(main())
 
 
 async def _worker(app: Any, settings: Settings, stop: asyncio.Event, run_forever: Any) -> None:

@@ -25,8 +25,22 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("seatlease")), alias="SEATLEASE_DATA_DIR")
-    # No default: read it through `secret_key`, which refuses a missing or short key (see below).
+    # No default: read it through `secret_key`, which refuses a missing or short key.
     configured_secret_key: str | None = Field(default=None, alias="SEATLEASE_SECRET_KEY")
+
+    @property
+    def secret_key(self) -> str:
+        """The key that signs tokens and sessions and seals credential secrets; never a known one."""
+        key = self.configured_secret_key
+        if not key:
+            raise SecretKeyMissing("SEATLEASE_SECRET_KEY is not set")
+        if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+            raise SecretKeyMissing(f"SEATLEASE_SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes")
+        return key
+
+    def with_secret_key(self, key: str) -> Settings:
+        return self.model_copy(update={"configured_secret_key": key})
+
     stripe_api_key: str | None = Field(default=None, alias="STRIPE_API_KEY")
     stripe_webhook_secret: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")
     stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
@@ -45,19 +59,6 @@ class Settings(BaseSettings):
     credit_note_approval_threshold_minor: int = Field(default=5_000_000, alias="SEATLEASE_CREDIT_APPROVAL_MINOR")
     worker_interval_seconds: float = Field(default=5.0, alias="SEATLEASE_WORKER_INTERVAL")
     cookie_secure: bool = Field(default=False, alias="SEATLEASE_COOKIE_SECURE")
-
-    @property
-    def secret_key(self) -> str:
-        """The key that signs tokens and sessions and seals credential secrets; never a known one."""
-        key = self.configured_secret_key
-        if not key:
-            raise SecretKeyMissing("SEATLEASE_SECRET_KEY is not set")
-        if len(key.encode()) < MIN_SECRET_KEY_BYTES:
-            raise SecretKeyMissing(f"SEATLEASE_SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes")
-        return key
-
-    def with_secret_key(self, key: str) -> Settings:
-        return self.model_copy(update={"configured_secret_key": key})
 
 
 _current: Settings | None = None

@@ -238,6 +238,39 @@ def test_on_a_terminal_the_password_is_shown_once_and_written_nowhere(fresh_db: 
             os.close(master)
 
 
+def test_without_a_writable_data_folder_no_admin_is_made_and_no_password_is_shown(fresh_db: str, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = subprocess.run(
+        [SEATLEASE, "up", "--no-demo", "--port", str(_free_port())],
+        env=_env(DATABASE_URL=fresh_db, SEATLEASE_DATA_DIR=str(blocker / "data")),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().startswith(f"error: cannot write the first admin's password to {blocker}")
+    assert "Traceback" not in result.stderr
+    assert "admin login created" not in result.stdout
+    admins = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio, asyncpg, sys\n"
+            "async def main():\n"
+            "    c = await asyncpg.connect(sys.argv[1])\n"
+            "    print(await c.fetchval(\"SELECT count(*) FROM users WHERE role = 'admin'\"))\n"
+            "asyncio.run(main())",
+            fresh_db,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert admins.stdout.strip() == "0"
+
+
 # ---- 4: a taken port --------------------------------------------------------------------------
 
 
