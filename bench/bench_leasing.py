@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import os
 import random
+import secrets
 import sys
 import time
 import uuid
@@ -517,6 +518,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
+    # the API refuses to run without a real key; a throw-away one for this run (and the server it starts)
+    os.environ.setdefault("SEATLEASE_SECRET_KEY", secrets.token_urlsafe(48))
     ns = parse()
     if ns.serve:
         serve(ns.serve, ns.url, ns.port)

@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import os
 import re
+import secrets
 import sys
 import time
 import uuid
@@ -210,6 +211,8 @@ def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
+    # the API refuses to run without a real key; a throw-away one for this run (and the server it starts)
+    os.environ.setdefault("SEATLEASE_SECRET_KEY", secrets.token_urlsafe(48))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seats", type=int, default=1000, help="seats on the big floor (a multiple of 10)")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")

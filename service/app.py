@@ -10,11 +10,13 @@ from fastapi import FastAPI
 from service.db import make_engine, make_sessionmaker
 from service.embedded import resolve_database_url
 from service.errors import install_error_handlers
-from service.settings import Settings, get_settings
+from service.settings import Settings, get_settings, require_secret_key
 
 
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
+    """The app; raises SecretKeyMissing without a usable SEATLEASE_SECRET_KEY (no known key, ever)."""
     settings = settings or get_settings()
+    require_secret_key(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import secrets
+import signal
+import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from service.embedded import resolve_database_url
-from service.settings import Settings, get_settings
+from service.settings import SecretKeyMissing, Settings, get_settings, require_secret_key, use_settings
 
 STAFF_ROLES = ("admin", "facility_staff", "finance")
 
@@ -47,8 +50,9 @@ async def _create_user(url: str, email: str, password: str, role: str) -> str:
     from service.auth import hash_secret
 
     async def go(session: Any) -> str:
-        user = await clients.create_user(session, SystemActor("cli"), email=email, password_hash=hash_secret(password),
-                                         role=role, client_id=None)
+        user = await clients.create_user(
+            session, SystemActor("cli"), email=email, password_hash=hash_secret(password), role=role, client_id=None
+        )
         return str(user.id)
 
     result: str = await _with_session(url, go)
@@ -73,8 +77,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _ensure_admin(url: str) -> tuple[str, str] | None:
-    """Create an admin login when none exists; returns (email, password) when created."""
+async def _has_admin(url: str) -> bool:
     from sqlalchemy import select
 
     from domain.models import User
@@ -82,11 +85,8 @@ async def _ensure_admin(url: str) -> tuple[str, str] | None:
     async def has_admin(session: Any) -> bool:
         return bool(await session.scalar(select(User.id).where(User.role == "admin").limit(1)))
 
-    if await _with_session(url, has_admin):
-        return None
-    email, password = "admin@seatlease.dev", secrets.token_urlsafe(12)
-    await _create_user(url, email, password, "admin")
-    return email, password
+    result: bool = await _with_session(url, has_admin)
+    return result
 
 
 async def _seed(url: str) -> dict[str, int]:
@@ -96,42 +96,162 @@ async def _seed(url: str) -> dict[str, int]:
     return result
 
 
+class _Stopped(Exception):
+    """SIGTERM or SIGINT while `seatlease up` runs: unwind so the embedded PostgreSQL is stopped."""
+
+
+def _on_stop_signal(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
+class _UpError(Exception):
+    """A reason `seatlease up` cannot start, already worded for its one line on stderr."""
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the API's socket before anything else, so a taken port is one clear error."""
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise _UpError(f"error: cannot listen on {host}: {exc.strerror}; choose another with --host") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(addr)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise _UpError(f"error: port {port} on {host} is in use; choose another with --port") from None
+        raise _UpError(f"error: cannot listen on {host} port {port}: {exc.strerror}; choose another with --host/--port") from None
+    return sock
+
+
+def _up_settings() -> Settings:
+    """The settings `seatlease up` runs with: on the embedded database without SEATLEASE_SECRET_KEY,
+    the key kept in the data folder (made on first start); otherwise the key must be set."""
+    from service.embedded import UnsafeKeyFile, load_or_create_secret_key
+
+    settings = get_settings()
+    if not settings.database_url and not settings.configured_secret_key:
+        try:
+            key, path, created = load_or_create_secret_key(settings.data_dir)
+        except UnsafeKeyFile as exc:
+            raise _UpError(f"error: {exc}") from None
+        except OSError as exc:
+            raise _UpError(
+                f"error: cannot keep the server key in {settings.data_dir} ({exc.strerror}); "
+                "set SEATLEASE_DATA_DIR to a folder you can write, or set SEATLEASE_SECRET_KEY"
+            ) from None
+        if created:
+            print(f"server key created in {path} (readable by you only; set SEATLEASE_SECRET_KEY to use another)")
+        settings = settings.with_secret_key(key)
+        use_settings(settings)
+    require_secret_key(settings)
+    return settings
+
+
+def _ensure_admin(settings: Settings, url: str) -> None:
+    """Create an admin login when none exists. Its password goes to the terminal when there is one,
+    else to a file in the data folder readable by the owner only (written before the login exists):
+    never to the output, which is a log when seatlease runs as a service."""
+    from service.embedded import write_private_file
+
+    if asyncio.run(_has_admin(url)):
+        print("an admin login exists already; `seatlease user create` makes more")
+        return
+    email, password = "admin@seatlease.dev", secrets.token_urlsafe(12)
+    if sys.stdout.isatty():
+        asyncio.run(_create_user(url, email, password, "admin"))
+        print(f"admin login created: {email} / {password}  (shown once; change it)")
+        return
+    path = settings.data_dir / "admin-login.txt"
+    try:
+        write_private_file(path, f"email: {email}\npassword: {password}\n")
+    except OSError as exc:
+        raise _UpError(
+            f"error: cannot write the first admin's password to {path} ({exc.strerror}); "
+            "set SEATLEASE_DATA_DIR to a folder you can write, or start on a terminal"
+        ) from None
+    asyncio.run(_create_user(url, email, password, "admin"))
+    print(f"admin login created: {email}; its password is in {path} (readable by you only; change it)")
+
+
 def cmd_up(args: argparse.Namespace) -> int:
+    from service.embedded import stop_embedded
+
+    try:
+        settings = _up_settings()
+        sock = _listen(args.host, args.port)
+    except _UpError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    embedded = not settings.database_url
+    previous = {sig: signal.signal(sig, _on_stop_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    code = 0
+    try:
+        if not _serve(args, settings, sock):
+            code = 1  # the server did not start (uvicorn said why)
+    except (_Stopped, KeyboardInterrupt):
+        pass
+    except _UpError as exc:
+        print(str(exc), file=sys.stderr)
+        code = 2
+    finally:
+        sock.close()
+        # stop the embedded PostgreSQL (unless another seatlease process still uses it); a second
+        # Ctrl-C meanwhile must not cut this short
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        if embedded:
+            stop_embedded(settings.data_dir)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code
+
+
+def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) -> bool:
+    """Migrate, seed, make the first admin, then serve on ``sock`` with the worker beside; False when
+    the server did not start."""
     import uvicorn
 
     from service.app import create_app
     from service.migrate import upgrade
     from service.worker import run_forever
 
-    settings = get_settings()
     url = _database_url(settings)
     upgrade(url)
     if not args.no_demo:
         counts = asyncio.run(_seed(url))
         if counts:
             print("demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-    created = asyncio.run(_ensure_admin(url))
-    app = create_app(settings, database_url=url)
-    base = f"http://{args.host}:{args.port}"
-    print(f"seatlease is running on {base}  (admin: {base}/admin, API docs: {base}/docs)")
-    if created:
-        print(f"admin login created: {created[0]} / {created[1]}  (shown once; change it)")
-    else:
-        print("an admin login exists already; `seatlease user create` makes more")
+    _ensure_admin(settings, url)
     sys.stdout.flush()
+    app = create_app(settings, database_url=url)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    base = f"http://{host}:{args.port}"
 
-    async def main() -> None:
+    async def main() -> bool:
         server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info"))
         stop = asyncio.Event()
+
+        async def announce() -> None:
+            while not server.started and not server.should_exit:
+                await asyncio.sleep(0.05)
+            if server.started:
+                print(f"seatlease is running on {base}  (admin: {base}/admin, API docs: {base}/docs)", flush=True)
+
         worker = asyncio.create_task(_worker(app, settings, stop, run_forever))
+        announcer = asyncio.create_task(announce())
         try:
-            await server.serve()
+            await server.serve(sockets=[sock])
         finally:
+            announcer.cancel()
             stop.set()
             await worker
+        return bool(server.started)
 
-    asyncio.run(main())
-    return 0
+    return asyncio.run(main())
 
 
 async def _worker(app: Any, settings: Settings, stop: asyncio.Event, run_forever: Any) -> None:
@@ -147,6 +267,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from service.worker import run_forever, run_pass
 
     settings = get_settings()
+    require_secret_key(settings)
     url = _database_url(settings)
     upgrade(url)
 
@@ -201,8 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--no-demo", action="store_true", help="start with an empty database")
     up.set_defaults(func=cmd_up)
 
-    sub.add_parser("migrate", help="apply the migrations to DATABASE_URL or the embedded database").set_defaults(
-        func=cmd_migrate)
+    sub.add_parser("migrate", help="apply the migrations to DATABASE_URL or the embedded database").set_defaults(func=cmd_migrate)
 
     worker = sub.add_parser("worker", help="run the background worker (several may run side by side)")
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
@@ -220,8 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--period", required=True, type=_period)
     run.set_defaults(func=cmd_billing_run)
 
-    statements = sub.add_parser("statements", help="client statements").add_subparsers(
-        dest="statements_command", required=True)
+    statements = sub.add_parser("statements", help="client statements").add_subparsers(dest="statements_command", required=True)
     export = statements.add_parser("export", help="every client's PDF and CSV plus the journal CSV")
     export.add_argument("--period", required=True, type=_period)
     export.add_argument("--out", required=True)
@@ -230,10 +349,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("SEATLEASE_LOG_LEVEL", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("SEATLEASE_LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except SecretKeyMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return code
 
 

@@ -3,22 +3,44 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIN_SECRET_KEY_BYTES = 32
+MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+
+
+class SecretKeyMissing(RuntimeError):
+    """No usable SEATLEASE_SECRET_KEY: a server must not sign with a key anyone could know."""
+
+    def __str__(self) -> str:
+        return f"{self.args[0]}; make one with:  {MAKE_A_KEY}"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
-    data_dir: Path = Field(
-        default_factory=lambda: Path(platformdirs.user_data_dir("seatlease")), alias="SEATLEASE_DATA_DIR"
-    )
-    secret_key: str = Field(default="dev-insecure-change-me-" + "0" * 16, alias="SEATLEASE_SECRET_KEY")
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("seatlease")), alias="SEATLEASE_DATA_DIR")
+    # No default: read it through `secret_key`, which refuses a missing or short key.
+    configured_secret_key: str | None = Field(default=None, alias="SEATLEASE_SECRET_KEY")
+
+    @property
+    def secret_key(self) -> str:
+        """The key that signs tokens and sessions and seals credential secrets; never a known one."""
+        key = self.configured_secret_key
+        if not key:
+            raise SecretKeyMissing("SEATLEASE_SECRET_KEY is not set")
+        if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+            raise SecretKeyMissing(f"SEATLEASE_SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes")
+        return key
+
+    def with_secret_key(self, key: str) -> Settings:
+        return self.model_copy(update={"configured_secret_key": key})
+
     stripe_api_key: str | None = Field(default=None, alias="STRIPE_API_KEY")
     stripe_webhook_secret: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")
     stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
@@ -32,13 +54,9 @@ class Settings(BaseSettings):
     jwt_issuer: str = "seatlease"
     jwt_audience: str = "seatlease-api"
     # A lease discount above this percentage waits for finance approval (rule 7).
-    discount_approval_threshold_pct: Decimal = Field(
-        default=Decimal("10"), alias="SEATLEASE_DISCOUNT_APPROVAL_PCT"
-    )
+    discount_approval_threshold_pct: Decimal = Field(default=Decimal("10"), alias="SEATLEASE_DISCOUNT_APPROVAL_PCT")
     # A credit note above this amount (minor units) waits for finance approval (rule 7).
-    credit_note_approval_threshold_minor: int = Field(
-        default=5_000_000, alias="SEATLEASE_CREDIT_APPROVAL_MINOR"
-    )
+    credit_note_approval_threshold_minor: int = Field(default=5_000_000, alias="SEATLEASE_CREDIT_APPROVAL_MINOR")
     worker_interval_seconds: float = Field(default=5.0, alias="SEATLEASE_WORKER_INTERVAL")
     cookie_secure: bool = Field(default=False, alias="SEATLEASE_COOKIE_SECURE")
 
@@ -75,6 +93,22 @@ class Settings(BaseSettings):
                                              alias="SEATLEASE_CANCELLATION_FEE_MONTHS")
 
 
-@lru_cache
+_current: Settings | None = None
+
+
 def get_settings() -> Settings:
-    return Settings()
+    global _current
+    if _current is None:
+        _current = Settings()
+    return _current
+
+
+def use_settings(settings: Settings) -> None:
+    """Make ``settings`` what get_settings() returns in this process (`seatlease up`'s generated key)."""
+    global _current
+    _current = settings
+
+
+def require_secret_key(settings: Settings) -> str:
+    """The entry points' check: raises SecretKeyMissing (one line: what is wrong, how to make a key)."""
+    return settings.secret_key

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,6 +18,9 @@ from service.auth import hash_secret
 from service.embedded import start_embedded, to_async_url, with_database
 from service.migrate import upgrade
 from tests.factories import Api
+
+# every server needs a real key (no default exists); one per run, for this process and the CLI it starts
+os.environ["SEATLEASE_SECRET_KEY"] = secrets.token_urlsafe(48)
 
 TEST_DATA_DIR = Path(os.environ.get("SEATLEASE_TEST_DATA_DIR", "/tmp/seatlease-test"))
 # Billing runs bill every client of a month, so tests bill far-future months of their own; the

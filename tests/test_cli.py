@@ -65,30 +65,36 @@ def _stop(proc: subprocess.Popen[str]) -> str:
     return out
 
 
-def test_migrate_user_create_and_up_no_demo(fresh_db: str) -> None:
-    env = {**os.environ, "DATABASE_URL": fresh_db}
+def test_migrate_user_create_and_up_no_demo(fresh_db: str, tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": fresh_db, "SEATLEASE_DATA_DIR": str(tmp_path)}
     assert run(["migrate"], env).returncode == 0
-    made = run(["user", "create", "--email", "Ops@Facility-Example.com", "--password", "long enough pw",
-                "--role", "facility_staff"], env)
+    made = run(
+        ["user", "create", "--email", "Ops@Facility-Example.com", "--password", "long enough pw", "--role", "facility_staff"], env
+    )
     assert made.returncode == 0, made.stderr
-    again = run(["user", "create", "--email", "ops@facility-example.com", "--password", "long enough pw",
-                 "--role", "facility_staff"], env)
+    again = run(
+        ["user", "create", "--email", "ops@facility-example.com", "--password", "long enough pw", "--role", "facility_staff"], env
+    )
     assert again.returncode == 1
     assert "exists" in again.stderr
     bad = run(["user", "create", "--email", "x@facility-example.com", "--password", "pw", "--role", "admin"], env)
     assert bad.returncode == 2
-    bad_role = run(["user", "create", "--email", "y@facility-example.com", "--password", "long enough pw",
-                    "--role", "client_admin"], env)
+    bad_role = run(
+        ["user", "create", "--email", "y@facility-example.com", "--password", "long enough pw", "--role", "client_admin"], env
+    )
     assert bad_role.returncode == 2
 
     port = _free_port()
-    proc = subprocess.Popen(SEATLEASE + ["up", "--no-demo", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        SEATLEASE + ["up", "--no-demo", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, proc)
-        token = httpx.post(base + "/v1/auth/token", data={
-            "grant_type": "password", "username": "ops@facility-example.com", "password": "long enough pw"})
+        token = httpx.post(
+            base + "/v1/auth/token",
+            data={"grant_type": "password", "username": "ops@facility-example.com", "password": "long enough pw"},
+        )
         assert token.status_code == 200, token.text
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         assert httpx.get(base + "/v1/sites", headers=headers).json()["items"] == []
@@ -99,23 +105,21 @@ def test_migrate_user_create_and_up_no_demo(fresh_db: str) -> None:
 
 def test_up_on_embedded_database_with_demo(tmp_path: Path) -> None:
     """What a new user runs: no DATABASE_URL, an embedded PostgreSQL in the data folder, demo data."""
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SEATLEASE_SECRET_KEY")}
     env["SEATLEASE_DATA_DIR"] = str(tmp_path / "data")
     port = _free_port()
-    proc = subprocess.Popen(SEATLEASE + ["up", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        SEATLEASE + ["up", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, proc, seconds=120)
-        assert proc.stdout is not None
-        login = None
-        for line in proc.stdout:
-            if line.startswith("admin login created:"):
-                login = line.split(":", 1)[1].split("(")[0].strip().split(" / ")
-                break
-        assert login is not None
-        token = httpx.post(base + "/v1/auth/token", data={"grant_type": "password", "username": login[0],
-                                                          "password": login[1]}).json()["access_token"]
+        # not a terminal: the password is in a private file in the data folder, not in the output
+        fields = dict(ln.split(": ", 1) for ln in (tmp_path / "data" / "admin-login.txt").read_text().splitlines())
+        login = [fields["email"], fields["password"]]
+        token = httpx.post(
+            base + "/v1/auth/token", data={"grant_type": "password", "username": login[0], "password": login[1]}
+        ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         sites = httpx.get(base + "/v1/sites", headers=headers).json()["items"]
         assert {s["code"] for s in sites} == {"MNL-1", "AUS-1"}
@@ -125,4 +129,5 @@ def test_up_on_embedded_database_with_demo(tmp_path: Path) -> None:
         assert len({lease["client_id"] for lease in leases}) == 2
         assert {"active", "confirmed", "pending_approval"} <= {lease["status"] for lease in leases}
     finally:
-        _stop(proc)
+        out = _stop(proc)
+    assert login[1] not in out
