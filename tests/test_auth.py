@@ -22,7 +22,7 @@ def _claims(**over: Any) -> dict[str, Any]:
     s = get_settings()
     now = int(time.time())
     claims = {"sub": str(uuid.uuid4()), "role": "admin", "cid": None, "name": "forged", "iss": s.jwt_issuer,
-              "aud": s.jwt_audience, "iat": now, "nbf": now, "exp": now + 300}
+              "aud": s.jwt_audience, "iat": now, "nbf": now, "exp": now + 300, "knd": "user", "ver": 0}
     claims.update(over)
     return {k: v for k, v in claims.items() if v is not ...}
 
@@ -119,6 +119,10 @@ def _forged_tokens() -> dict[str, str]:
         "no expiry": jwt.encode(_claims(exp=...), s.secret_key, algorithm=ALGORITHM),
         "no subject": jwt.encode(_claims(sub=...), s.secret_key, algorithm=ALGORITHM),
         "subject not a uuid": jwt.encode(_claims(sub="root"), s.secret_key, algorithm=ALGORITHM),
+        "no token version": jwt.encode(_claims(ver=...), s.secret_key, algorithm=ALGORITHM),
+        "token version not an integer": jwt.encode(_claims(ver="0"), s.secret_key, algorithm=ALGORITHM),
+        "unknown account kind": jwt.encode(_claims(knd="robot"), s.secret_key, algorithm=ALGORITHM),
+        "an account that does not exist": jwt.encode(_claims(), s.secret_key, algorithm=ALGORITHM),
         "garbage": "not.a.token",
         "empty": "",
     }

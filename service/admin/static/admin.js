@@ -2,6 +2,13 @@
 (function () {
   "use strict";
 
+  // a form that asks first: the question is in data-confirm (the CSP allows no inline handlers)
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.getAttribute ? form.getAttribute("data-confirm") : null;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
   function seatFrom(event) {
     var el = event.target;
     return el && el.closest ? el.closest("g.seat") : null;
