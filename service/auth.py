@@ -18,6 +18,7 @@ import hmac
 import logging
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -77,6 +78,19 @@ async def _in_hash_pool(settings: Settings, fn: Callable[..., T], *args: Any) ->
 
 async def hash_secret_bounded(settings: Settings, secret: str) -> str:
     return await _in_hash_pool(settings, hash_secret, secret)
+
+
+_db_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _db_gate(settings: Settings) -> asyncio.Semaphore:
+    """At most ``login_db_concurrency`` sign-in transactions at once (per event loop): a flood of
+    sign-ins waits here, in memory, and leaves the rest of the pool to ordinary requests."""
+    loop = asyncio.get_running_loop()
+    gate = _db_gates.get(loop)
+    if gate is None:
+        gate = _db_gates[loop] = asyncio.Semaphore(settings.login_db_concurrency)
+    return gate
 
 
 def _timed_verify(stored_hash: str | None, secret: str) -> tuple[bool, float]:
@@ -246,15 +260,13 @@ async def authenticate(
     address = client_address(request)
     account = name.strip().lower() if kind == "user" else "client:" + name
     throttled: users.TooManyAttempts | None = None
-    candidates: list[users.Candidate] = []
-    async with maker() as session, session.begin():
+    async with _db_gate(settings), maker() as session, session.begin():
+        candidates = await (users.password_candidates(session, name) if kind == "user"
+                            else users.api_client_candidates(session, name))
         try:
             await users.reserve_login_attempt(session, account, address, login_limits(settings))
         except users.TooManyAttempts as exc:
-            throttled = exc  # the count is committed; nothing else is looked up
-        else:
-            candidates = await (users.password_candidates(session, name) if kind == "user"
-                                else users.api_client_candidates(session, name))
+            throttled = exc  # the count is committed all the same
     if throttled is not None:
         raise throttled
     matches = await _check_secrets(settings, candidates, secret)
@@ -263,7 +275,7 @@ async def authenticate(
             logger.warning("a password opens %d logins sharing one email; refused", len(matches))
         raise Unauthorized("wrong username or password" if kind == "user" else "wrong client_id or client_secret")
     found = matches[0]
-    async with maker() as session, session.begin():
+    async with _db_gate(settings), maker() as session, session.begin():
         await users.login_succeeded(session, account, address)
     return Principal(found.id, found.role, found.client_id, found.label, found.kind, found.token_version)
 
@@ -275,20 +287,19 @@ async def verify_own_password(request: Request, principal: Principal, secret: st
     address = client_address(request)
     throttled: users.TooManyAttempts | None = None
     stored: str | None = None
-    async with maker() as session, session.begin():
+    async with _db_gate(settings), maker() as session, session.begin():
+        stored = await session.scalar(text("SELECT password_hash FROM users WHERE id = :id"),
+                                      {"id": principal.subject})
         try:
             await users.reserve_login_attempt(session, principal.label, address, login_limits(settings))
         except users.TooManyAttempts as exc:
             throttled = exc
-        else:
-            stored = await session.scalar(text("SELECT password_hash FROM users WHERE id = :id"),
-                                          {"id": principal.subject})
     if throttled is not None:
         raise throttled
     ok, _ = await _in_hash_pool(settings, _timed_verify, stored, secret)
     if not ok:
         raise Unauthorized("the current password is wrong", field="current_password")
-    async with maker() as session, session.begin():
+    async with _db_gate(settings), maker() as session, session.begin():
         await users.login_succeeded(session, principal.label, address)
 
 

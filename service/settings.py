@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     login_hash_concurrency: int = Field(
         default_factory=lambda: os.cpu_count() or 2, ge=1, le=256, alias="SEATLEASE_LOGIN_HASH_CONCURRENCY"
     )
+    # Sign-in bookkeeping transactions at once (the rest of the pool stays for ordinary requests).
+    login_db_concurrency: int = Field(default=4, ge=1, le=64, alias="SEATLEASE_LOGIN_DB_CONCURRENCY")
     # Password attempts not followed by a success, per account name and per address, in one window.
     login_account_max_failures: int = Field(default=5, ge=1, alias="SEATLEASE_LOGIN_ACCOUNT_MAX_FAILURES")
     login_address_max_failures: int = Field(default=20, ge=1, alias="SEATLEASE_LOGIN_ADDRESS_MAX_FAILURES")

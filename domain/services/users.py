@@ -163,12 +163,6 @@ def throttle_keys(account: str, address: str | None) -> tuple[str, str | None]:
     return _digest("acct", account.strip().lower()), _digest("addr", address) if address else None
 
 
-_PURGE = text(
-    "DELETE FROM login_failures WHERE key IN (SELECT key FROM login_failures "
-    "WHERE window_started_at < now() - make_interval(secs => :window) LIMIT 100 FOR UPDATE SKIP LOCKED)"
-)
-
-
 async def reserve_login_attempt(session: AsyncSession, account: str, address: str | None,
                                 limits: LoginLimits) -> None:
     """Count this attempt against its account name and address, *before* any hashing, and refuse it
@@ -176,23 +170,28 @@ async def reserve_login_attempt(session: AsyncSession, account: str, address: st
 
     Attempts are counted up front and forgiven on success (:func:`login_succeeded`): counting only
     failures after the hash would let a burst of concurrent guesses all pass the check before the
-    first one fails. One atomic upsert per key, so every replica shares the counts. Expired
-    counters are purged a hundred at a time, so the table holds at most one window's attempts.
+    first one fails. One statement: an atomic upsert per key (every replica shares the counts),
+    which also purges up to a hundred expired counters, so the table holds about one window's
+    attempts. Call it last in its transaction: the counter rows stay locked until the commit.
     """
     acct, addr = throttle_keys(account, address)
     keys = [(acct, limits.account_max_failures)] + ([(addr, limits.address_max_failures)] if addr else [])
-    await session.execute(_PURGE, {"window": limits.window_seconds})
     values = ", ".join(f"(:k{i}, 1, now())" for i in range(len(keys)))
+    mine = ", ".join(f":k{i}" for i in range(len(keys)))
     rows = (await session.execute(
         text(
+            "WITH purged AS (DELETE FROM login_failures WHERE key IN (SELECT key FROM login_failures "
+            "  WHERE window_started_at < now() - make_interval(secs => :window) AND key NOT IN (" + mine + ") "
+            "  LIMIT 100 FOR UPDATE SKIP LOCKED)) "
             "INSERT INTO login_failures AS f (key, failures, window_started_at) VALUES " + values + " "
             "ON CONFLICT (key) DO UPDATE SET "
             "failures = CASE WHEN f.window_started_at <= now() - make_interval(secs => :window) THEN 1 "
             "                ELSE f.failures + 1 END, "
             "window_started_at = CASE WHEN f.window_started_at <= now() - make_interval(secs => :window) "
             "                THEN now() ELSE f.window_started_at END "
-            "RETURNING key, failures, GREATEST(1, CEIL(EXTRACT(EPOCH FROM "
-            "  f.window_started_at + make_interval(secs => :window) - now())))::int AS retry_after"
+            # now() is this transaction's start: a window opened by a later one may look longer
+            "RETURNING key, failures, LEAST(:window, GREATEST(1, CEIL(EXTRACT(EPOCH FROM "
+            "  f.window_started_at + make_interval(secs => :window) - now()))))::int AS retry_after"
         ),
         {"window": limits.window_seconds, **{f"k{i}": k for i, (k, _) in enumerate(keys)}},
     )).all()
