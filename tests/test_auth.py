@@ -195,3 +195,98 @@ async def test_roles(http: httpx.AsyncClient, db, admin: Api, client_login) -> N
     # finance approves last, after everybody else was refused
     approved = await roles["finance"].post(f"/v1/leases/{lease['id']}/approve", expect=200)
     assert approved["status"] in ("confirmed", "active")
+
+
+# ---- /metrics needs a token -------------------------------------------------------------------
+
+async def test_metrics_need_a_staff_token_or_the_scrape_token(http: httpx.AsyncClient, db, database_url: str,  # type: ignore[no-untyped-def]
+                                                              staff: Api, finance: Api, client_login) -> None:
+    from pydantic import SecretStr
+
+    from service.app import create_app
+
+    r = await http.get("/metrics")
+    assert _is_problem(r, 401)
+    assert "seatlease_" not in r.text
+    for api in (staff, finance):
+        r = await http.get("/metrics", headers=api.headers)
+        assert r.status_code == 200, r.text
+        assert "seatlease_credentials" in r.text
+    client = await staff.post("/v1/clients", {"legal_name": f"Peek {uniq()}", "billing_email": "p@peek-example.com"})
+    for role in ("client_admin", "client_viewer"):
+        r = await http.get("/metrics", headers=(await client_login(client["id"], role)).headers)
+        assert _is_problem(r, 403), (role, r.status_code)
+    # a staff token whose account was disabled is no token
+    email, password = await make_user(db, "facility_staff")
+    token = await token_for(http, email, password)
+    await db.execute("UPDATE users SET active = false WHERE email = $1", email)
+    assert _is_problem(await http.get("/metrics", headers={"Authorization": f"Bearer {token}"}), 401)
+
+    scrape = "scrape-" + uuid.uuid4().hex
+    app = create_app(settings=get_settings().model_copy(update={"metrics_token": SecretStr(scrape)}),
+                     database_url=database_url)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+            r = await c.get("/metrics", headers={"Authorization": f"Bearer {scrape}"})
+            assert r.status_code == 200
+            assert "seatlease_credentials" in r.text
+            for wrong in (scrape[:-1], scrape + "x", ""):
+                assert _is_problem(await c.get("/metrics", headers={"Authorization": f"Bearer {wrong}"}), 401)
+            assert _is_problem(await c.get("/metrics"), 401)
+    finally:
+        await app.state.engine.dispose()
+
+
+# ---- creating a client's login reveals nothing about staff or other tenants -----------------------
+
+async def test_creating_a_client_login_never_reveals_a_staff_or_other_tenants_email(  # type: ignore[no-untyped-def]
+        http: httpx.AsyncClient, db, staff: Api, client_login) -> None:
+    mine = await staff.post("/v1/clients", {"legal_name": f"Mine {uniq()}", "billing_email": "a@mine-example.com"})
+    other = await staff.post("/v1/clients", {"legal_name": f"Other {uniq()}", "billing_email": "o@other-example.com"})
+    boss = await client_login(mine["id"], "client_admin")
+    staff_email, staff_pw = await make_user(db, "admin")
+    other_email, other_pw = await make_user(db, "client_viewer", uuid.UUID(other["id"]))
+    fresh_email = f"fresh-{uuid.uuid4().hex[:8]}@seatlease-example.com"
+
+    def shape(r: httpx.Response) -> tuple[int, str, list[str]]:
+        return r.status_code, r.headers["content-type"], sorted(r.json())
+
+    answers = {}
+    for label, email in (("fresh", fresh_email), ("staff", staff_email), ("other tenant", other_email)):
+        r = await boss.call("POST", f"/v1/clients/{mine['id']}/users",
+                            json={"email": email, "password": f"client pw for {label}", "role": "client_viewer"})
+        answers[label] = r
+        assert r.status_code == 201, (label, r.text)
+        assert r.json()["email"] == email and r.json()["client_id"] == mine["id"]
+    assert shape(answers["fresh"]) == shape(answers["staff"]) == shape(answers["other tenant"])
+    # within its own tenant an email is still unique: that tells the tenant only about itself
+    r = await boss.call("POST", f"/v1/clients/{mine['id']}/users",
+                        json={"email": staff_email, "password": "yet another password", "role": "client_admin"})
+    assert _is_problem(r, 409)
+    assert r.json()["field"] == "email"
+
+    async def role_of(email: str, password: str) -> tuple[str, str | None]:
+        r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": email, "password": password})
+        assert r.status_code == 200, r.text
+        claims = jwt.get_unverified_claims(r.json()["access_token"])
+        return claims["role"], claims["cid"]
+
+    # each login works with its own password and opens its own account only
+    assert await role_of(staff_email, staff_pw) == ("admin", None)
+    assert await role_of(staff_email, "client pw for staff") == ("client_viewer", mine["id"])
+    assert await role_of(other_email, other_pw) == ("client_viewer", other["id"])
+    assert await role_of(other_email, "client pw for other tenant") == ("client_viewer", mine["id"])
+    # the client's namesake never gets into the admin as staff, nor an admin token
+    r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": staff_email,
+                                                 "password": "client pw for staff" + "x"})
+    assert _is_problem(r, 401)
+
+
+async def test_a_password_that_opens_two_logins_opens_neither(http: httpx.AsyncClient, db, staff: Api) -> None:  # type: ignore[no-untyped-def]
+    """A tenant that guessed a staff password gains nothing: the login is refused, not resolved to staff."""
+    client = await staff.post("/v1/clients", {"legal_name": f"Twin {uniq()}", "billing_email": "t@twin-example.com"})
+    staff_email, password = await make_user(db, "admin")
+    await db.execute("INSERT INTO users (email, password_hash, role, client_id) VALUES ($1, $2, 'client_admin', $3)",
+                     staff_email, hash_secret(password), uuid.UUID(client["id"]))
+    r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": staff_email, "password": password})
+    assert _is_problem(r, 401)

@@ -19,7 +19,7 @@ from domain.services.leases import get_lease, notify_leases_changed
 from provisioning.kpis import kpis
 from provisioning.secrets import unseal
 from service.api.deps import Cursor, Limit, paginate
-from service.auth import ClientWriter, Principal, StaffOrFinance, StaffUser, require_roles
+from service.auth import ClientWriter, MetricsReader, Principal, StaffOrFinance, StaffUser, require_roles
 from service.db import SessionDep
 
 router = APIRouter(tags=["provisioning"])
@@ -237,7 +237,8 @@ _guards = Gauge("seatlease_mass_revocations_awaiting_confirmation", "Held mass r
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(session: SessionDep) -> Response:
+async def metrics(_: MetricsReader, session: SessionDep) -> Response:
+    """Prometheus metrics: a staff token or the scrape token (SEATLEASE_METRICS_TOKEN)."""
     k = await kpis(session)
     for gauge, key in ((_lead, "provisioning_lead_time"), (_lag, "revocation_lag")):
         for q, field in (("0.5", "p50_seconds"), ("0.99", "p99_seconds"), ("1", "max_seconds")):
