@@ -157,8 +157,7 @@ def decode_access_token(token: str) -> Principal:
             algorithms=[ALGORITHM],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
-            options={"require_exp": True, "require_iat": True, "require_sub": True, "require_aud": True,
-                     "require_iss": True},
+            options={"require_exp": True, "require_iat": True, "require_sub": True, "require_aud": True, "require_iss": True},
         )
         kind, version = claims.get("knd", "user"), claims["ver"]
         if kind not in ("user", "client") or not isinstance(version, int) or isinstance(version, bool):
@@ -200,9 +199,7 @@ async def current_principal(
     return principal
 
 
-async def current_principal_unbound(
-    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)
-) -> Principal:
+async def current_principal_unbound(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
     """As :func:`current_principal`, checked in a transaction of its own that ends before the route
     runs: for routes that hash (password change) and must not hold a connection meanwhile."""
     if creds is None or creds.scheme.lower() != "bearer":
@@ -223,8 +220,9 @@ def client_address(request: Request) -> str | None:
 
 
 def login_limits(settings: Settings) -> users.LoginLimits:
-    return users.LoginLimits(settings.login_account_max_failures, settings.login_address_max_failures,
-                             settings.login_failure_window_seconds)
+    return users.LoginLimits(
+        settings.login_account_max_failures, settings.login_address_max_failures, settings.login_failure_window_seconds
+    )
 
 
 async def _check_secrets(settings: Settings, candidates: list[users.Candidate], secret: str) -> list[users.Candidate]:
@@ -246,9 +244,7 @@ async def _check_secrets(settings: Settings, candidates: list[users.Candidate], 
     return matches
 
 
-async def authenticate(
-    request: Request, kind: users.AccountKind, name: str, secret: str
-) -> Principal:
+async def authenticate(request: Request, kind: users.AccountKind, name: str, secret: str) -> Principal:
     """The one use-case "sign in with a password (or a client secret)", for the API and the admin.
 
     Refused with 429 (TooManyAttempts) past the per-account or per-address limit *before* any
@@ -261,8 +257,9 @@ async def authenticate(
     account = name.strip().lower() if kind == "user" else "client:" + name
     throttled: users.TooManyAttempts | None = None
     async with _db_gate(settings), maker() as session, session.begin():
-        candidates = await (users.password_candidates(session, name) if kind == "user"
-                            else users.api_client_candidates(session, name))
+        candidates = await (
+            users.password_candidates(session, name) if kind == "user" else users.api_client_candidates(session, name)
+        )
         try:
             await users.reserve_login_attempt(session, account, address, login_limits(settings))
         except users.TooManyAttempts as exc:
@@ -288,8 +285,7 @@ async def verify_own_password(request: Request, principal: Principal, secret: st
     throttled: users.TooManyAttempts | None = None
     stored: str | None = None
     async with _db_gate(settings), maker() as session, session.begin():
-        stored = await session.scalar(text("SELECT password_hash FROM users WHERE id = :id"),
-                                      {"id": principal.subject})
+        stored = await session.scalar(text("SELECT password_hash FROM users WHERE id = :id"), {"id": principal.subject})
         try:
             await users.reserve_login_attempt(session, principal.label, address, login_limits(settings))
         except users.TooManyAttempts as exc:
@@ -345,6 +341,4 @@ AdminUser = Annotated[Principal, require_roles("admin")]
 # staff or the client's admin; tenant checks happen on the object
 ClientWriter = Annotated[Principal, require_roles("admin", "facility_staff", "client_admin")]
 # may read a tenant's objects: staff, finance, and the client's own users
-TenantReader = Annotated[
-    Principal, require_roles("admin", "facility_staff", "finance", "client_admin", "client_viewer")
-]
+TenantReader = Annotated[Principal, require_roles("admin", "facility_staff", "finance", "client_admin", "client_viewer")]

@@ -75,8 +75,7 @@ async def test_disabling_a_login_ends_its_tokens_and_admin_session_at_once(http,
     assert sent_to_login(await admin_page(http, cookie))
     r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": email, "password": password})
     assert r.status_code == 401
-    action = await db.fetchval("SELECT array_agg(action) FROM audit_events WHERE object_id = $1",
-                               str(uid))
+    action = await db.fetchval("SELECT array_agg(action) FROM audit_events WHERE object_id = $1", str(uid))
     assert "user.disable" in action
 
     # enabled again: the old sessions stay ended, a new sign-in works
@@ -99,8 +98,9 @@ async def test_changing_a_password_ends_its_sessions(http, db, app) -> None:  # 
     cookie = await admin_cookie(app, email)
     auth = {"Authorization": f"Bearer {token}"}
 
-    r = await http.post("/v1/auth/password", headers=auth,
-                        json={"current_password": "not it", "new_password": "a brand new secret"})
+    r = await http.post(
+        "/v1/auth/password", headers=auth, json={"current_password": "not it", "new_password": "a brand new secret"}
+    )
     assert r.status_code == 401
     assert r.json()["field"] == "current_password"
     r = await http.post("/v1/auth/password", headers=auth, json={"current_password": password, "new_password": "short"})
@@ -108,8 +108,9 @@ async def test_changing_a_password_ends_its_sessions(http, db, app) -> None:  # 
     assert r.json()["field"] == "new_password"
     assert await api_ok(http, token) == 200  # refusals change nothing
 
-    r = await http.post("/v1/auth/password", headers=auth,
-                        json={"current_password": password, "new_password": "a brand new secret"})
+    r = await http.post(
+        "/v1/auth/password", headers=auth, json={"current_password": password, "new_password": "a brand new secret"}
+    )
     assert r.status_code == 204, r.text
     assert await api_ok(http, token) == 401
     assert sent_to_login(await admin_page(http, cookie))
@@ -184,12 +185,17 @@ async def test_a_client_admin_disables_only_its_own_tenants_logins(http, db, sta
 async def test_a_machine_client_stops_working_when_deactivated(http, db, staff: Api) -> None:  # type: ignore[no-untyped-def]
     client = await staff.post("/v1/clients", {"legal_name": f"Robot {uniq()}", "billing_email": "r@robot-example.com"})
     key, secret = f"ck_{uuid.uuid4().hex[:12]}", f"cs_{uuid.uuid4().hex}"
-    await db.execute("INSERT INTO api_clients (client_key, secret_hash, role, client_id) VALUES ($1, $2, 'client_admin', $3)",
-                     key, hash_secret(secret), uuid.UUID(client["id"]))
+    await db.execute(
+        "INSERT INTO api_clients (client_key, secret_hash, role, client_id) VALUES ($1, $2, 'client_admin', $3)",
+        key,
+        hash_secret(secret),
+        uuid.UUID(client["id"]),
+    )
 
     async def machine_token() -> str:
-        r = await http.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": key,
-                                                     "client_secret": secret})
+        r = await http.post(
+            "/v1/auth/token", data={"grant_type": "client_credentials", "client_id": key, "client_secret": secret}
+        )
         assert r.status_code == 200, r.text
         return str(r.json()["access_token"])
 

@@ -26,24 +26,17 @@ class User(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('admin','facility_staff','finance','client_admin','client_viewer')", name="role"
-        ),
-        CheckConstraint(
-            "(role IN ('client_admin','client_viewer')) = (client_id IS NOT NULL)", name="tenant"
-        ),
+        CheckConstraint("role IN ('admin','facility_staff','finance','client_admin','client_viewer')", name="role"),
+        CheckConstraint("(role IN ('client_admin','client_viewer')) = (client_id IS NOT NULL)", name="tenant"),
         Index("uq_users_staff_email", "email", unique=True, postgresql_where=text("client_id IS NULL")),
-        Index("uq_users_client_email", "client_id", "email", unique=True,
-              postgresql_where=text("client_id IS NOT NULL")),
+        Index("uq_users_client_email", "client_id", "email", unique=True, postgresql_where=text("client_id IS NOT NULL")),
         Index("ix_users_email", "email"),
     )
 
     email: Mapped[str] = mapped_column(String(320))
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
-    client_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("clients.id", ondelete="CASCADE"), nullable=True, index=True
-    )
+    client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), nullable=True, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
@@ -56,9 +49,7 @@ class ApiClient(IdMixin, TimestampMixin, Base):
     client_key: Mapped[str] = mapped_column(String(64), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
-    client_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("clients.id", ondelete="CASCADE"), nullable=True, index=True
-    )
+    client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), nullable=True, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 

@@ -52,9 +52,12 @@ async def live_token_version(session: AsyncSession, kind: AccountKind, account_i
 
 # ---- ending sessions --------------------------------------------------------------------------
 
+
 async def _bump(session: AsyncSession, model: type[User] | type[ApiClient], account_id: uuid.UUID) -> None:
     await session.execute(
-        update(model).where(model.id == account_id).values(token_version=model.token_version + 1)
+        update(model)
+        .where(model.id == account_id)
+        .values(token_version=model.token_version + 1)
         .execution_options(synchronize_session=False)
     )
 
@@ -93,8 +96,16 @@ async def set_active(session: AsyncSession, actor: Actor, user: User, active: bo
     await session.flush()
     if not active:
         await _bump(session, User, user.id)
-    await record(session, actor, "user.enable" if active else "user.disable", "user", user.id, before=before,
-                 after=snapshot(user), client_id=user.client_id)
+    await record(
+        session,
+        actor,
+        "user.enable" if active else "user.disable",
+        "user",
+        user.id,
+        before=before,
+        after=snapshot(user),
+        client_id=user.client_id,
+    )
     await session.refresh(user)
     return user
 
@@ -105,11 +116,20 @@ async def set_api_client_active(session: AsyncSession, actor: Actor, api_client:
     await session.flush()
     if not active:
         await _bump(session, ApiClient, api_client.id)
-    await record(session, actor, "api_client.enable" if active else "api_client.disable", "api_client",
-                 api_client.id, before=before, after=snapshot(api_client), client_id=api_client.client_id)
+    await record(
+        session,
+        actor,
+        "api_client.enable" if active else "api_client.disable",
+        "api_client",
+        api_client.id,
+        before=before,
+        after=snapshot(api_client),
+        client_id=api_client.client_id,
+    )
 
 
 # ---- password logins ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -130,8 +150,10 @@ MAX_CANDIDATES = 20
 async def password_candidates(session: AsyncSession, email: str) -> list[Candidate]:
     """Active logins with this email: staff first, then tenants in a stable order."""
     rows = await session.execute(
-        text("SELECT id, password_hash, role, client_id, email, token_version FROM users "
-             "WHERE email = :email AND active ORDER BY client_id NULLS FIRST, id LIMIT :n"),
+        text(
+            "SELECT id, password_hash, role, client_id, email, token_version FROM users "
+            "WHERE email = :email AND active ORDER BY client_id NULLS FIRST, id LIMIT :n"
+        ),
         {"email": email.strip().lower(), "n": MAX_CANDIDATES},
     )
     return [Candidate("user", r.id, r.password_hash, r.role, r.client_id, r.email, r.token_version) for r in rows]
@@ -139,12 +161,10 @@ async def password_candidates(session: AsyncSession, email: str) -> list[Candida
 
 async def api_client_candidates(session: AsyncSession, client_key: str) -> list[Candidate]:
     rows = await session.execute(
-        text("SELECT id, secret_hash, role, client_id, token_version FROM api_clients "
-             "WHERE client_key = :key AND active"),
+        text("SELECT id, secret_hash, role, client_id, token_version FROM api_clients WHERE client_key = :key AND active"),
         {"key": client_key},
     )
-    return [Candidate("client", r.id, r.secret_hash, r.role, r.client_id, f"client:{client_key}", r.token_version)
-            for r in rows]
+    return [Candidate("client", r.id, r.secret_hash, r.role, r.client_id, f"client:{client_key}", r.token_version) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -163,8 +183,7 @@ def throttle_keys(account: str, address: str | None) -> tuple[str, str | None]:
     return _digest("acct", account.strip().lower()), _digest("addr", address) if address else None
 
 
-async def reserve_login_attempt(session: AsyncSession, account: str, address: str | None,
-                                limits: LoginLimits) -> None:
+async def reserve_login_attempt(session: AsyncSession, account: str, address: str | None, limits: LoginLimits) -> None:
     """Count this attempt against its account name and address, *before* any hashing, and refuse it
     (429) when either count is past its limit.
 
@@ -178,28 +197,31 @@ async def reserve_login_attempt(session: AsyncSession, account: str, address: st
     keys = [(acct, limits.account_max_failures)] + ([(addr, limits.address_max_failures)] if addr else [])
     values = ", ".join(f"(:k{i}, 1, now())" for i in range(len(keys)))
     mine = ", ".join(f":k{i}" for i in range(len(keys)))
-    rows = (await session.execute(
-        text(
-            "WITH purged AS (DELETE FROM login_failures WHERE key IN (SELECT key FROM login_failures "
-            "  WHERE window_started_at < now() - make_interval(secs => :window) AND key NOT IN (" + mine + ") "
-            "  LIMIT 100 FOR UPDATE SKIP LOCKED)) "
-            "INSERT INTO login_failures AS f (key, failures, window_started_at) VALUES " + values + " "
-            "ON CONFLICT (key) DO UPDATE SET "
-            "failures = CASE WHEN f.window_started_at <= now() - make_interval(secs => :window) THEN 1 "
-            "                ELSE f.failures + 1 END, "
-            "window_started_at = CASE WHEN f.window_started_at <= now() - make_interval(secs => :window) "
-            "                THEN now() ELSE f.window_started_at END "
-            # now() is this transaction's start: a window opened by a later one may look longer
-            "RETURNING key, failures, LEAST(:window, GREATEST(1, CEIL(EXTRACT(EPOCH FROM "
-            "  f.window_started_at + make_interval(secs => :window) - now()))))::int AS retry_after"
-        ),
-        {"window": limits.window_seconds, **{f"k{i}": k for i, (k, _) in enumerate(keys)}},
-    )).all()
+    rows = (
+        await session.execute(
+            text(
+                "WITH purged AS (DELETE FROM login_failures WHERE key IN (SELECT key FROM login_failures "
+                "  WHERE window_started_at < now() - make_interval(secs => :window) AND key NOT IN (" + mine + ") "
+                "  LIMIT 100 FOR UPDATE SKIP LOCKED)) "
+                "INSERT INTO login_failures AS f (key, failures, window_started_at) VALUES " + values + " "
+                "ON CONFLICT (key) DO UPDATE SET "
+                "failures = CASE WHEN f.window_started_at <= now() - make_interval(secs => :window) THEN 1 "
+                "                ELSE f.failures + 1 END, "
+                "window_started_at = CASE WHEN f.window_started_at <= now() - make_interval(secs => :window) "
+                "                THEN now() ELSE f.window_started_at END "
+                # now() is this transaction's start: a window opened by a later one may look longer
+                "RETURNING key, failures, LEAST(:window, GREATEST(1, CEIL(EXTRACT(EPOCH FROM "
+                "  f.window_started_at + make_interval(secs => :window) - now()))))::int AS retry_after"
+            ),
+            {"window": limits.window_seconds, **{f"k{i}": k for i, (k, _) in enumerate(keys)}},
+        )
+    ).all()
     limit = dict(keys)
     over = [r for r in rows if r.failures > limit[r.key]]
     if over:
-        raise TooManyAttempts("too many failed sign-in attempts; try again later",
-                              retry_after=max(int(r.retry_after) for r in over))
+        raise TooManyAttempts(
+            "too many failed sign-in attempts; try again later", retry_after=max(int(r.retry_after) for r in over)
+        )
 
 
 async def login_succeeded(session: AsyncSession, account: str, address: str | None) -> None:
@@ -207,5 +229,4 @@ async def login_succeeded(session: AsyncSession, account: str, address: str | No
     acct, addr = throttle_keys(account, address)
     await session.execute(text("DELETE FROM login_failures WHERE key = :k"), {"k": acct})
     if addr:
-        await session.execute(
-            text("UPDATE login_failures SET failures = GREATEST(failures - 1, 0) WHERE key = :k"), {"k": addr})
+        await session.execute(text("UPDATE login_failures SET failures = GREATEST(failures - 1, 0) WHERE key = :k"), {"k": addr})

@@ -27,10 +27,10 @@ def upgrade() -> None:
     op.add_column("users", sa.Column("token_version", sa.Integer(), server_default="0", nullable=False))
     op.add_column("api_clients", sa.Column("token_version", sa.Integer(), server_default="0", nullable=False))
     op.drop_constraint("uq_users_email", "users", type_="unique")
-    op.create_index("uq_users_staff_email", "users", ["email"], unique=True,
-                    postgresql_where=sa.text("client_id IS NULL"))
-    op.create_index("uq_users_client_email", "users", ["client_id", "email"], unique=True,
-                    postgresql_where=sa.text("client_id IS NOT NULL"))
+    op.create_index("uq_users_staff_email", "users", ["email"], unique=True, postgresql_where=sa.text("client_id IS NULL"))
+    op.create_index(
+        "uq_users_client_email", "users", ["client_id", "email"], unique=True, postgresql_where=sa.text("client_id IS NOT NULL")
+    )
     op.create_index("ix_users_email", "users", ["email"], unique=False)
     op.create_table(
         "login_failures",
@@ -39,8 +39,7 @@ def upgrade() -> None:
         sa.Column("window_started_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_login_failures")),
     )
-    op.create_index(op.f("ix_login_failures_window_started_at"), "login_failures", ["window_started_at"],
-                    unique=False)
+    op.create_index(op.f("ix_login_failures_window_started_at"), "login_failures", ["window_started_at"], unique=False)
 
 
 def downgrade() -> None:

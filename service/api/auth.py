@@ -27,8 +27,7 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
 def _throttled(exc: users.TooManyAttempts) -> JSONResponse:
-    response = problem(exc.status, exc.title, exc.detail, type_=TYPE_BASE + exc.type_suffix,
-                       retry_after_seconds=exc.retry_after)
+    response = problem(exc.status, exc.title, exc.detail, type_=TYPE_BASE + exc.type_suffix, retry_after_seconds=exc.retry_after)
     response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
