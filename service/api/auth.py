@@ -32,7 +32,13 @@ def _throttled(exc: users.TooManyAttempts) -> JSONResponse:
     return response
 
 
-_THROTTLED: dict[int | str, dict[str, Any]] = {429: {"description": "Too many failed attempts: wait `Retry-After` seconds"}}
+_THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "Too many failed attempts for this account or from this address: wait `Retry-After` seconds",
+        "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+}
 
 
 @router.post("/token", response_model=Token, responses=_THROTTLED)
