@@ -36,9 +36,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         _bind(app, database_url)
     install_error_handlers(app)
 
-    from service.api import auth, clients, leases, ops, sites
+    from service.api import auth, clients, leases, ops, sites, users
 
-    for module in (auth, sites, clients, leases, ops):
+    for module in (auth, sites, clients, leases, ops, users):
         app.include_router(module.router)
     _include_optional(app)
     return app

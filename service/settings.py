@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_SECRET_KEY_BYTES = 32
@@ -91,6 +92,23 @@ class Settings(BaseSettings):
     # ... of this many months of the lease's seat price (after its discount) times its seats.
     cancellation_fee_months: Decimal = Field(default=Decimal("1"), ge=0, le=12,
                                              alias="SEATLEASE_CANCELLATION_FEE_MONTHS")
+
+    # --- sessions and logins (trust issue: only the right people get in) ---
+    # Password hashes (Argon2, 64 MiB each) computed at once in this process; the rest wait in line.
+    login_hash_concurrency: int = Field(
+        default_factory=lambda: os.cpu_count() or 2, ge=1, le=256, alias="SEATLEASE_LOGIN_HASH_CONCURRENCY"
+    )
+    # Sign-in bookkeeping transactions at once (the rest of the pool stays for ordinary requests).
+    login_db_concurrency: int = Field(default=4, ge=1, le=64, alias="SEATLEASE_LOGIN_DB_CONCURRENCY")
+    # Password attempts not followed by a success, per account name and per address, in one window.
+    login_account_max_failures: int = Field(default=5, ge=1, alias="SEATLEASE_LOGIN_ACCOUNT_MAX_FAILURES")
+    login_address_max_failures: int = Field(default=20, ge=1, alias="SEATLEASE_LOGIN_ADDRESS_MAX_FAILURES")
+    login_failure_window_seconds: int = Field(default=900, ge=1, alias="SEATLEASE_LOGIN_FAILURE_WINDOW")
+    # A password login takes as long as this many hash checks (padded by waiting, not hashing), so
+    # the number of accounts sharing an email cannot be timed.
+    login_timing_candidates: int = Field(default=3, ge=1, le=20, alias="SEATLEASE_LOGIN_TIMING_CANDIDATES")
+    # A bearer token that may read /metrics (a Prometheus scraper), besides staff tokens.
+    metrics_token: SecretStr | None = Field(default=None, alias="SEATLEASE_METRICS_TOKEN")
 
 
 _current: Settings | None = None

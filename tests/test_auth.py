@@ -21,8 +21,19 @@ from tests.factories import Api, lease_body, make_world, uniq
 def _claims(**over: Any) -> dict[str, Any]:
     s = get_settings()
     now = int(time.time())
-    claims = {"sub": str(uuid.uuid4()), "role": "admin", "cid": None, "name": "forged", "iss": s.jwt_issuer,
-              "aud": s.jwt_audience, "iat": now, "nbf": now, "exp": now + 300}
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "role": "admin",
+        "cid": None,
+        "name": "forged",
+        "iss": s.jwt_issuer,
+        "aud": s.jwt_audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "knd": "user",
+        "ver": 0,
+    }
     claims.update(over)
     return {k: v for k, v in claims.items() if v is not ...}
 
@@ -49,8 +60,10 @@ async def test_password_grant_and_wrong_password(http: httpx.AsyncClient, db) ->
     ok = await http.get("/v1/sites", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert ok.status_code == 200
 
-    for data in ({"grant_type": "password", "username": email, "password": password + "x"},
-                 {"grant_type": "password", "username": "nobody@seatlease-example.com", "password": password}):
+    for data in (
+        {"grant_type": "password", "username": email, "password": password + "x"},
+        {"grant_type": "password", "username": "nobody@seatlease-example.com", "password": password},
+    ):
         r = await http.post("/v1/auth/token", data=data)
         assert _is_problem(r, 401), r.text
         assert r.headers["www-authenticate"] == "Bearer"
@@ -78,13 +91,16 @@ async def test_client_credentials_grant(http: httpx.AsyncClient, db, staff: Api)
     mine = await staff.post("/v1/clients", {"legal_name": f"Machine {uniq()}", "billing_email": "m@machine-example.com"})
     other = await staff.post("/v1/clients", {"legal_name": f"Other {uniq()}", "billing_email": "o@machine-example.com"})
     key, secret = f"ck_{uuid.uuid4().hex[:12]}", f"cs_{uuid.uuid4().hex}"
-    await db.execute("INSERT INTO api_clients (client_key, secret_hash, role, client_id) VALUES ($1, $2, 'client_admin', $3)",
-                     key, hash_secret(secret), uuid.UUID(mine["id"]))
+    await db.execute(
+        "INSERT INTO api_clients (client_key, secret_hash, role, client_id) VALUES ($1, $2, 'client_admin', $3)",
+        key,
+        hash_secret(secret),
+        uuid.UUID(mine["id"]),
+    )
     stored = await db.fetchval("SELECT secret_hash FROM api_clients WHERE client_key = $1", key)
     assert secret not in stored
 
-    r = await http.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": key,
-                                                 "client_secret": secret})
+    r = await http.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": key, "client_secret": secret})
     assert r.status_code == 200, r.text
     api = Api(http, r.json()["access_token"])
     assert (await api.get(f"/v1/clients/{mine['id']}"))["id"] == mine["id"]
@@ -92,8 +108,10 @@ async def test_client_credentials_grant(http: httpx.AsyncClient, db, staff: Api)
     assert _is_problem(r404, 404)
     assert [c["id"] for c in (await api.get("/v1/clients"))["items"]] == [mine["id"]]
 
-    for data in ({"grant_type": "client_credentials", "client_id": key, "client_secret": secret + "x"},
-                 {"grant_type": "client_credentials", "client_id": "ck_unknown", "client_secret": secret}):
+    for data in (
+        {"grant_type": "client_credentials", "client_id": key, "client_secret": secret + "x"},
+        {"grant_type": "client_credentials", "client_id": "ck_unknown", "client_secret": secret},
+    ):
         r = await http.post("/v1/auth/token", data=data)
         assert _is_problem(r, 401)
     r = await http.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": key})
@@ -119,6 +137,10 @@ def _forged_tokens() -> dict[str, str]:
         "no expiry": jwt.encode(_claims(exp=...), s.secret_key, algorithm=ALGORITHM),
         "no subject": jwt.encode(_claims(sub=...), s.secret_key, algorithm=ALGORITHM),
         "subject not a uuid": jwt.encode(_claims(sub="root"), s.secret_key, algorithm=ALGORITHM),
+        "no token version": jwt.encode(_claims(ver=...), s.secret_key, algorithm=ALGORITHM),
+        "token version not an integer": jwt.encode(_claims(ver="0"), s.secret_key, algorithm=ALGORITHM),
+        "unknown account kind": jwt.encode(_claims(knd="robot"), s.secret_key, algorithm=ALGORITHM),
+        "an account that does not exist": jwt.encode(_claims(), s.secret_key, algorithm=ALGORITHM),
         "garbage": "not.a.token",
         "empty": "",
     }
@@ -148,8 +170,7 @@ async def test_no_token_or_another_scheme(http: httpx.AsyncClient) -> None:
 async def test_roles(http: httpx.AsyncClient, db, admin: Api, client_login) -> None:  # type: ignore[no-untyped-def]
     w = await make_world(admin)
     cid = w.client["id"]
-    roles = {role: Api(http, await token_for(http, *await make_user(db, role))) for role in
-             ("facility_staff", "finance")}
+    roles = {role: Api(http, await token_for(http, *await make_user(db, role))) for role in ("facility_staff", "finance")}
     roles["admin"] = admin
     roles["client_admin"] = await client_login(cid, "client_admin")
     roles["client_viewer"] = await client_login(cid, "client_viewer")
@@ -159,27 +180,47 @@ async def test_roles(http: httpx.AsyncClient, db, admin: Api, client_login) -> N
     site_body = {"code": uniq("R"), "name": "R", "timezone": "UTC", "currency": "USD", "tax_rate": "0"}
     matrix: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
         ("POST", "/v1/sites", site_body, {"finance": 403, "client_admin": 403, "client_viewer": 403}),
-        ("GET", "/v1/sites", None, {"admin": 200, "facility_staff": 200, "finance": 200, "client_admin": 200,
-                                    "client_viewer": 200}),
-        ("PATCH", f"/v1/seats/{seat}", {"status": "active"}, {"finance": 403, "client_admin": 403,
-                                                              "client_viewer": 403, "facility_staff": 200}),
-        ("POST", "/v1/plans", {"site_id": w.site["id"], "name": "x", "monthly_price_minor": 1},
-         {"finance": 403, "client_admin": 403, "client_viewer": 403}),
-        ("POST", "/v1/clients", {"legal_name": "x", "billing_email": "x@x-example.com"},
-         {"finance": 403, "client_admin": 403, "client_viewer": 403}),
+        (
+            "GET",
+            "/v1/sites",
+            None,
+            {"admin": 200, "facility_staff": 200, "finance": 200, "client_admin": 200, "client_viewer": 200},
+        ),
+        (
+            "PATCH",
+            f"/v1/seats/{seat}",
+            {"status": "active"},
+            {"finance": 403, "client_admin": 403, "client_viewer": 403, "facility_staff": 200},
+        ),
+        (
+            "POST",
+            "/v1/plans",
+            {"site_id": w.site["id"], "name": "x", "monthly_price_minor": 1},
+            {"finance": 403, "client_admin": 403, "client_viewer": 403},
+        ),
+        (
+            "POST",
+            "/v1/clients",
+            {"legal_name": "x", "billing_email": "x@x-example.com"},
+            {"finance": 403, "client_admin": 403, "client_viewer": 403},
+        ),
         ("GET", f"/v1/clients/{cid}", None, {"finance": 200, "client_admin": 200, "client_viewer": 200}),
-        ("POST", f"/v1/clients/{cid}/teams", {"name": uniq("T")}, {"finance": 403, "client_viewer": 403,
-                                                                   "client_admin": 201}),
-        ("POST", "/v1/leases", lease_body(w, seat_count=1, start_date="2032-01-01"),
-         {"finance": 403, "client_viewer": 403}),
-        ("POST", f"/v1/leases/{lease['id']}/approve", None, {"facility_staff": 403, "client_admin": 403,
-                                                             "client_viewer": 403}),
-        ("GET", "/v1/devices", None, {"finance": 403, "client_admin": 403, "client_viewer": 403,
-                                      "facility_staff": 200}),
-        ("GET", "/v1/audit-events", None, {"facility_staff": 403, "finance": 403, "client_admin": 403,
-                                           "client_viewer": 403, "admin": 200}),
-        ("GET", "/v1/reports/occupancy", None, {"client_admin": 403, "client_viewer": 403, "finance": 200,
-                                                "facility_staff": 200}),
+        ("POST", f"/v1/clients/{cid}/teams", {"name": uniq("T")}, {"finance": 403, "client_viewer": 403, "client_admin": 201}),
+        ("POST", "/v1/leases", lease_body(w, seat_count=1, start_date="2032-01-01"), {"finance": 403, "client_viewer": 403}),
+        ("POST", f"/v1/leases/{lease['id']}/approve", None, {"facility_staff": 403, "client_admin": 403, "client_viewer": 403}),
+        ("GET", "/v1/devices", None, {"finance": 403, "client_admin": 403, "client_viewer": 403, "facility_staff": 200}),
+        (
+            "GET",
+            "/v1/audit-events",
+            None,
+            {"facility_staff": 403, "finance": 403, "client_admin": 403, "client_viewer": 403, "admin": 200},
+        ),
+        (
+            "GET",
+            "/v1/reports/occupancy",
+            None,
+            {"client_admin": 403, "client_viewer": 403, "finance": 200, "facility_staff": 200},
+        ),
         ("GET", f"/v1/leases/{lease['id']}", None, {"finance": 200, "client_viewer": 200, "client_admin": 200}),
     ]
     for method, path, body, expected in matrix:
@@ -191,3 +232,118 @@ async def test_roles(http: httpx.AsyncClient, db, admin: Api, client_login) -> N
     # finance approves last, after everybody else was refused
     approved = await roles["finance"].post(f"/v1/leases/{lease['id']}/approve", expect=200)
     assert approved["status"] in ("confirmed", "active")
+
+
+# ---- /metrics needs a token -------------------------------------------------------------------
+
+
+async def test_metrics_need_a_staff_token_or_the_scrape_token(
+    http: httpx.AsyncClient,
+    db,
+    database_url: str,  # type: ignore[no-untyped-def]
+    staff: Api,
+    finance: Api,
+    client_login,
+) -> None:
+    from pydantic import SecretStr
+
+    from service.app import create_app
+
+    r = await http.get("/metrics")
+    assert _is_problem(r, 401)
+    assert "seatlease_" not in r.text
+    for api in (staff, finance):
+        r = await http.get("/metrics", headers=api.headers)
+        assert r.status_code == 200, r.text
+        assert "seatlease_credentials" in r.text
+    client = await staff.post("/v1/clients", {"legal_name": f"Peek {uniq()}", "billing_email": "p@peek-example.com"})
+    for role in ("client_admin", "client_viewer"):
+        r = await http.get("/metrics", headers=(await client_login(client["id"], role)).headers)
+        assert _is_problem(r, 403), (role, r.status_code)
+    # a staff token whose account was disabled is no token
+    email, password = await make_user(db, "facility_staff")
+    token = await token_for(http, email, password)
+    await db.execute("UPDATE users SET active = false WHERE email = $1", email)
+    assert _is_problem(await http.get("/metrics", headers={"Authorization": f"Bearer {token}"}), 401)
+
+    scrape = "scrape-" + uuid.uuid4().hex
+    app = create_app(settings=get_settings().model_copy(update={"metrics_token": SecretStr(scrape)}), database_url=database_url)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+            r = await c.get("/metrics", headers={"Authorization": f"Bearer {scrape}"})
+            assert r.status_code == 200
+            assert "seatlease_credentials" in r.text
+            for wrong in (scrape[:-1], scrape + "x", ""):
+                assert _is_problem(await c.get("/metrics", headers={"Authorization": f"Bearer {wrong}"}), 401)
+            assert _is_problem(await c.get("/metrics"), 401)
+    finally:
+        await app.state.engine.dispose()
+
+
+# ---- creating a client's login reveals nothing about staff or other tenants -----------------------
+
+
+async def test_creating_a_client_login_never_reveals_a_staff_or_other_tenants_email(  # type: ignore[no-untyped-def]
+    http: httpx.AsyncClient, db, staff: Api, client_login
+) -> None:
+    mine = await staff.post("/v1/clients", {"legal_name": f"Mine {uniq()}", "billing_email": "a@mine-example.com"})
+    other = await staff.post("/v1/clients", {"legal_name": f"Other {uniq()}", "billing_email": "o@other-example.com"})
+    boss = await client_login(mine["id"], "client_admin")
+    staff_email, staff_pw = await make_user(db, "admin")
+    other_email, other_pw = await make_user(db, "client_viewer", uuid.UUID(other["id"]))
+    fresh_email = f"fresh-{uuid.uuid4().hex[:8]}@seatlease-example.com"
+
+    def shape(r: httpx.Response) -> tuple[int, str, list[str]]:
+        return r.status_code, r.headers["content-type"], sorted(r.json())
+
+    answers = {}
+    for label, email in (("fresh", fresh_email), ("staff", staff_email), ("other tenant", other_email)):
+        r = await boss.call(
+            "POST",
+            f"/v1/clients/{mine['id']}/users",
+            json={"email": email, "password": f"client pw for {label}", "role": "client_viewer"},
+        )
+        answers[label] = r
+        assert r.status_code == 201, (label, r.text)
+        assert r.json()["email"] == email
+        assert r.json()["client_id"] == mine["id"]
+    assert shape(answers["fresh"]) == shape(answers["staff"]) == shape(answers["other tenant"])
+    # within its own tenant an email is still unique: that tells the tenant only about itself
+    r = await boss.call(
+        "POST",
+        f"/v1/clients/{mine['id']}/users",
+        json={"email": staff_email, "password": "yet another password", "role": "client_admin"},
+    )
+    assert _is_problem(r, 409)
+    assert r.json()["field"] == "email"
+
+    async def role_of(email: str, password: str) -> tuple[str, str | None]:
+        r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": email, "password": password})
+        assert r.status_code == 200, r.text
+        claims = jwt.get_unverified_claims(r.json()["access_token"])
+        return claims["role"], claims["cid"]
+
+    # each login works with its own password and opens its own account only
+    assert await role_of(staff_email, staff_pw) == ("admin", None)
+    assert await role_of(staff_email, "client pw for staff") == ("client_viewer", mine["id"])
+    assert await role_of(other_email, other_pw) == ("client_viewer", other["id"])
+    assert await role_of(other_email, "client pw for other tenant") == ("client_viewer", mine["id"])
+    # the client's namesake never gets into the admin as staff, nor an admin token
+    r = await http.post(
+        "/v1/auth/token", data={"grant_type": "password", "username": staff_email, "password": "client pw for staff" + "x"}
+    )
+    assert _is_problem(r, 401)
+
+
+async def test_a_password_that_opens_two_logins_opens_neither(http: httpx.AsyncClient, db, staff: Api) -> None:  # type: ignore[no-untyped-def]
+    """A tenant that guessed a staff password gains nothing: the login is refused, not resolved to staff."""
+    client = await staff.post("/v1/clients", {"legal_name": f"Twin {uniq()}", "billing_email": "t@twin-example.com"})
+    staff_email, password = await make_user(db, "admin")
+    await db.execute(
+        "INSERT INTO users (email, password_hash, role, client_id) VALUES ($1, $2, 'client_admin', $3)",
+        staff_email,
+        hash_secret(password),
+        uuid.UUID(client["id"]),
+    )
+    r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": staff_email, "password": password})
+    assert _is_problem(r, 401)

@@ -52,6 +52,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/leases/{lease_id}/charges/{charge_id}/waive"): NEVER,
     ("PUT", "/v1/leases/{lease_id}/assignments"): TENANT,
     ("PATCH", "/v1/devices/{device_id}"): NEVER,
+    ("PATCH", "/v1/users/{user_id}"): TENANT,
     # billing
     ("GET", "/v1/billing/runs/{run_id}"): NEVER,
     ("GET", "/v1/invoices/{invoice_id}"): TENANT,
@@ -98,6 +99,7 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/sites/{site_id}/seats"): {"floor_id": a.world.floors[0]["id"], "zone": "Z", "label": uniq("X")},
         ("PATCH", "/v1/seats/{seat_id}"): {"status": "retired"},
         ("PATCH", "/v1/devices/{device_id}"): {"status": "retired"},
+        ("PATCH", "/v1/users/{user_id}"): {"active": False},
         ("POST", "/v1/invoices/{invoice_id}/credit-notes"): {"amount_minor": 1, "reason": "x"},
         ("POST", "/v1/invoices/{invoice_id}/void"): {"reason": "x"},
     }
@@ -122,6 +124,9 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
         "site_id": w.site["id"], "plan_id": w.plan["id"], "client_id": w.client["id"], "team_id": w.team["id"],
         "member_id": w.members[0]["id"], "lease_id": lease["id"], "seat_id": lease["seats"][0]["id"],
         "device_id": device["id"], "period": "2031-01",
+        "user_id": (await staff.post(f"/v1/clients/{w.client['id']}/users", {
+            "email": f"login-{uniq().lower()}@tenant-example.com", "password": "long enough secret",
+            "role": "client_viewer"}))["id"],
     }
     real = set(ids)
 

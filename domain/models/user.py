@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, IdMixin, TimestampMixin
@@ -13,25 +14,31 @@ CLIENT_ROLES = ("client_admin", "client_viewer")
 
 
 class User(IdMixin, TimestampMixin, Base):
-    """A login. Client roles carry their client (the tenant); staff roles carry none."""
+    """A login. Client roles carry their client (the tenant); staff roles carry none.
+
+    An email is unique within its namespace only: among staff, or within one tenant. A tenant
+    creating a login therefore never learns whether the email is used by staff or by another
+    tenant; a password login resolves the account by email *and* password.
+
+    ``token_version`` is carried by every token and admin session issued for the user; bumping it
+    (disable, password change, logout) ends them all on their next request.
+    """
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('admin','facility_staff','finance','client_admin','client_viewer')", name="role"
-        ),
-        CheckConstraint(
-            "(role IN ('client_admin','client_viewer')) = (client_id IS NOT NULL)", name="tenant"
-        ),
+        CheckConstraint("role IN ('admin','facility_staff','finance','client_admin','client_viewer')", name="role"),
+        CheckConstraint("(role IN ('client_admin','client_viewer')) = (client_id IS NOT NULL)", name="tenant"),
+        Index("uq_users_staff_email", "email", unique=True, postgresql_where=text("client_id IS NULL")),
+        Index("uq_users_client_email", "client_id", "email", unique=True, postgresql_where=text("client_id IS NOT NULL")),
+        Index("ix_users_email", "email"),
     )
 
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
-    client_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("clients.id", ondelete="CASCADE"), nullable=True, index=True
-    )
+    client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), nullable=True, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiClient(IdMixin, TimestampMixin, Base):
@@ -42,7 +49,18 @@ class ApiClient(IdMixin, TimestampMixin, Base):
     client_key: Mapped[str] = mapped_column(String(64), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
-    client_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("clients.id", ondelete="CASCADE"), nullable=True, index=True
-    )
+    client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), nullable=True, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class LoginFailure(Base):
+    """A fixed-window counter of password attempts that have not (yet) succeeded, per account name
+    or per network address. Kept in PostgreSQL so every API replica sees the same counts; the key
+    is a digest, so neither the names tried nor the addresses are stored."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -49,8 +49,12 @@ async def create_user(
     session: AsyncSession, actor: Actor, *, email: str, password_hash: str, role: str,
     client_id: uuid.UUID | None,
 ) -> User:
+    """A login in its namespace: staff (no client) or one tenant. An email is unique only within its
+    namespace, so whether staff or another tenant use it changes nothing here (no enumeration);
+    the password login tells accounts sharing an email apart by their passwords."""
     email = email.lower()
-    if await session.scalar(select(User.id).where(User.email == email)):
+    namespace = User.client_id.is_(None) if client_id is None else User.client_id == client_id
+    if await session.scalar(select(User.id).where(User.email == email, namespace)):
         raise Conflict("a login with this email exists", field="email")
     user = User(email=email, password_hash=password_hash, role=role, client_id=client_id)
     session.add(user)

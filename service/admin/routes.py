@@ -10,18 +10,19 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import DomainError
+from domain.errors import DomainError, Unauthorized
 from domain.models import User
 from domain.models.user import STAFF_ROLES
+from domain.services import users
 from service.admin import dashboard, finance, invoices, leases, people, provisioning, seatmap
 from service.admin.web import (
     COOKIE,
     PRE_COOKIE,
     SESSION_TTL_SECONDS,
     STATIC_DIR,
+    AdminSecurityHeaders,
     CsrfForm,
     LoginRequired,
     Staff,
@@ -30,7 +31,7 @@ from service.admin.web import (
     set_cookie,
     sign_session,
 )
-from service.auth import verify_secret
+from service.auth import authenticate
 from service.db import SessionDep
 
 logger = logging.getLogger("seatlease.admin")
@@ -50,7 +51,8 @@ async def login_page(request: Request, next: Annotated[str | None, Query(max_len
 
 
 @router.post("/login", response_model=None)
-async def login(request: Request, session: SessionDep, form: CsrfForm) -> Response:
+async def login(request: Request, form: CsrfForm) -> Response:
+    """The same use-case as the API's password grant (throttled, no connection held while hashing)."""
     email = str(form.get("email") or "").strip().lower()[:320]
     password = str(form.get("password") or "")[:200]
     nxt = _safe_next(str(form.get("next") or ""))
@@ -59,27 +61,35 @@ async def login(request: Request, session: SessionDep, form: CsrfForm) -> Respon
         errors["email"] = "enter your email"
     if not password:
         errors["password"] = "enter your password"
-    user = None
+    principal = None
+    status, headers = 401, None
     if not errors:
-        user = await session.scalar(select(User).where(User.email == email, User.active.is_(True)))
-        if not verify_secret(user.password_hash if user else None, password) or user is None:
+        try:
+            principal = await authenticate(request, "user", email, password)
+        except users.TooManyAttempts as exc:
+            errors["__all__"] = f"Too many failed attempts. Try again in {exc.retry_after // 60 + 1} minutes."
+            status, headers = 429, {"Retry-After": str(exc.retry_after)}
+        except Unauthorized:
             errors["__all__"] = "Wrong email or password."
-            user = None
-        elif user.role not in STAFF_ROLES:
+        if principal is not None and principal.role not in STAFF_ROLES:
             # client logins use the API; the admin is for the facility's own staff
             errors["__all__"] = "This account belongs to a client: the admin is for facility staff and finance."
-            user = None
-    if user is None:
+            principal = None
+    if principal is None:
         logger.info("admin login refused for %s", email or "(blank)")
-        return render(request, "login.html", {"next": nxt, "errors": errors, "email": email}, status_code=401)
+        return render(request, "login.html", {"next": nxt, "errors": errors, "email": email},
+                      status_code=status, headers=headers)
     response = RedirectResponse(nxt, status_code=303)
-    set_cookie(request, response, COOKIE, sign_session(request, user.id), SESSION_TTL_SECONDS)
+    set_cookie(request, response, COOKIE, sign_session(request, principal.subject, principal.token_version),
+               SESSION_TTL_SECONDS)
     response.delete_cookie(PRE_COOKIE, path="/admin")
     return response
 
 
 @router.post("/logout", response_model=None)
-async def logout(request: Request, user: Staff, form: CsrfForm) -> Response:
+async def logout(request: Request, user: Staff, session: SessionDep, form: CsrfForm) -> Response:
+    """Sign out everywhere: this cookie, any copy of it, and the user's API tokens end at once."""
+    await users.end_sessions(session, user, await session.get_one(User, user.subject))
     response = RedirectResponse("/admin/login", status_code=303)
     response.delete_cookie(COOKIE, path="/admin")
     return response
@@ -159,6 +169,7 @@ def install_error_pages(app: FastAPI) -> None:
 
 
 def install(app: FastAPI) -> None:
+    app.add_middleware(AdminSecurityHeaders, cookie_secure=lambda: bool(app.state.settings.cookie_secure))
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount("/admin/static", StaticFiles(directory=str(STATIC_DIR)), name="admin-static")
     app.include_router(router)

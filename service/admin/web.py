@@ -94,8 +94,9 @@ def _mac(request: Request, message: str) -> str:
     return _b64(hmac.new(_key(request), message.encode(), hashlib.sha256).digest())
 
 
-def sign_session(request: Request, user_id: uuid.UUID) -> str:
-    payload = _b64(json.dumps({"u": str(user_id), "n": secrets.token_urlsafe(16),
+def sign_session(request: Request, user_id: uuid.UUID, token_version: int) -> str:
+    """The cookie's payload: who, the account's token version (bumped to end the session), a nonce."""
+    payload = _b64(json.dumps({"u": str(user_id), "v": token_version, "n": secrets.token_urlsafe(16),
                                "exp": int(time.time()) + SESSION_TTL_SECONDS}).encode())
     return f"{payload}.{_mac(request, 'session:' + payload)}"
 
@@ -157,6 +158,48 @@ async def check_csrf(request: Request) -> dict[str, Any]:
 CsrfForm = Annotated[dict[str, Any], Depends(check_csrf)]
 
 
+# ---- security headers on every /admin answer -------------------------------------------------
+
+# Scripts and styles come only from /admin/static (htmx, Pico, admin.js/css): no inline script,
+# no eval. Inline style attributes stay allowed (style-src-attr) for server-computed positions.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+       "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+       "form-action 'self'; frame-ancestors 'none'")
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+class AdminSecurityHeaders:
+    """ASGI middleware: CSP, no framing, no sniffing, same-origin referrers on every /admin answer,
+    and HSTS when served over TLS (the request's scheme is https, or cookies are marked secure)."""
+
+    def __init__(self, app: Any, *, cookie_secure: Callable[[], bool]) -> None:
+        self.app = app
+        self.cookie_secure = cookie_secure
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path == "/admin" or path.startswith("/admin/")):
+            await self.app(scope, receive, send)
+            return
+        tls = scope.get("scheme") == "https" or self.cookie_secure()
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _SECURITY_NAMES]
+                headers += [(b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY"),
+                            (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+                if tls:
+                    headers.append((b"strict-transport-security", HSTS.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+_SECURITY_NAMES = {b"content-security-policy", b"x-frame-options", b"x-content-type-options", b"referrer-policy",
+                   b"strict-transport-security"}
+
+
 # ---- who is signed in, and what they may do -------------------------------------------------
 
 async def current_staff(request: Request, session: SessionDep) -> Principal:
@@ -167,11 +210,12 @@ async def current_staff(request: Request, session: SessionDep) -> Principal:
         user_id = uuid.UUID(str(data["u"]))
     except (KeyError, ValueError) as exc:
         raise LoginRequired() from exc
+    # one primary-key lookup: a disabled account, a new password or a logout ends the session
     user = await session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
-    if user is None or user.role not in STAFF_ROLES:
+    if user is None or user.role not in STAFF_ROLES or data.get("v") != user.token_version:
         raise LoginRequired()
     request.state.admin_session = data
-    principal = Principal(user.id, user.role, None, user.email)
+    principal = Principal(user.id, user.role, None, user.email, "user", user.token_version)
     request.state.principal = principal
     return principal
 

@@ -1,49 +1,105 @@
+"""Sign in (OAuth2 token endpoint), sign out everywhere, and change one's own password."""
+
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
-from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
-from domain.errors import Unauthorized, ValidationFailed
+from domain.errors import ValidationFailed
 from domain.models import ApiClient, User
+from domain.services import users
 from service.api.schemas import Token
-from service.auth import Principal, create_access_token, verify_secret
+from service.auth import (
+    AnyUser,
+    UnboundUser,
+    authenticate,
+    create_access_token,
+    hash_secret_bounded,
+    verify_own_password,
+)
 from service.db import SessionDep
+from service.errors import TYPE_BASE, problem
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=Token)
+def _throttled(exc: users.TooManyAttempts) -> JSONResponse:
+    response = problem(exc.status, exc.title, exc.detail, type_=TYPE_BASE + exc.type_suffix, retry_after_seconds=exc.retry_after)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+_THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "Too many failed attempts for this account or from this address: wait `Retry-After` seconds",
+        "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+}
+
+
+@router.post("/token", response_model=Token, responses=_THROTTLED)
 async def issue_token(
-    session: SessionDep,
+    request: Request,
     grant_type: Annotated[str, Form(max_length=40)],
     username: Annotated[str | None, Form(max_length=320)] = None,
     password: Annotated[str | None, Form(max_length=200)] = None,
     client_id: Annotated[str | None, Form(max_length=64)] = None,
     client_secret: Annotated[str | None, Form(max_length=200)] = None,
-) -> Token:
-    """OAuth2 token endpoint: `password` grant for people, `client_credentials` for machines."""
-    if grant_type == "password":
-        if not username or not password:
-            raise ValidationFailed("username and password are required", field="username")
-        user = await session.scalar(select(User).where(User.email == username.lower(), User.active.is_(True)))
-        # Argon2 is deliberately slow: verify off the event loop so other requests keep flowing
-        if not await run_in_threadpool(verify_secret, user.password_hash if user else None, password) or user is None:
-            raise Unauthorized("wrong username or password")
-        principal = Principal(user.id, user.role, user.client_id, user.email)
-    elif grant_type == "client_credentials":
-        if not client_id or not client_secret:
-            raise ValidationFailed("client_id and client_secret are required", field="client_id")
-        api_client = await session.scalar(
-            select(ApiClient).where(ApiClient.client_key == client_id, ApiClient.active.is_(True))
-        )
-        if (not await run_in_threadpool(verify_secret, api_client.secret_hash if api_client else None, client_secret)
-                or api_client is None):
-            raise Unauthorized("wrong client_id or client_secret")
-        principal = Principal(api_client.id, api_client.role, api_client.client_id, f"client:{client_id}")
-    else:
-        raise ValidationFailed("grant_type must be password or client_credentials", field="grant_type")
+) -> Token | JSONResponse:
+    """OAuth2 token endpoint: `password` grant for people, `client_credentials` for machines.
+
+    Repeated failures for one account name or from one address are answered 429 with
+    `Retry-After`, before any password is checked.
+    """
+    try:
+        if grant_type == "password":
+            if not username or not password:
+                raise ValidationFailed("username and password are required", field="username")
+            principal = await authenticate(request, "user", username, password)
+        elif grant_type == "client_credentials":
+            if not client_id or not client_secret:
+                raise ValidationFailed("client_id and client_secret are required", field="client_id")
+            principal = await authenticate(request, "client", client_id, client_secret)
+        else:
+            raise ValidationFailed("grant_type must be password or client_credentials", field="grant_type")
+    except users.TooManyAttempts as exc:
+        return _throttled(exc)
     token, ttl = create_access_token(principal)
     return Token(access_token=token, expires_in=ttl)
+
+
+@router.post("/logout", status_code=204)
+async def logout(user: AnyUser, session: SessionDep) -> Response:
+    """End every session of the caller: all its tokens (and admin sessions) stop working at once."""
+    if user.kind == "client":
+        await users.end_api_client_sessions(session, user, await session.get_one(ApiClient, user.subject))
+    else:
+        await users.end_sessions(session, user, await session.get_one(User, user.subject))
+    return Response(status_code=204)
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=10, max_length=200)
+
+
+@router.post("/password", status_code=204, responses=_THROTTLED)
+async def change_password(body: PasswordChange, request: Request, user: UnboundUser) -> Response:
+    """Change one's own password: every session issued before, this one included, ends."""
+    if user.kind != "user":
+        raise ValidationFailed("a machine client has a secret, not a password", field="current_password")
+    try:
+        await verify_own_password(request, user, body.current_password)
+    except users.TooManyAttempts as exc:
+        return _throttled(exc)
+    new_hash = await hash_secret_bounded(request.app.state.settings, body.new_password)
+    async with request.app.state.sessionmaker() as session, session.begin():
+        row = await users.get_user(session, user.subject, tenant=None, staff=True)
+        await users.change_password(session, user, row, new_hash)
+    return Response(status_code=204)

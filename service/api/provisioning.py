@@ -22,7 +22,7 @@ from provisioning import liveness
 from provisioning.kpis import kpis
 from provisioning.secrets import unseal
 from service.api.deps import Cursor, Limit, paginate
-from service.auth import ClientWriter, Principal, StaffOrFinance, StaffUser, require_roles
+from service.auth import ClientWriter, MetricsReader, Principal, StaffOrFinance, StaffUser, require_roles
 from service.db import SessionDep
 
 router = APIRouter(tags=["provisioning"])
@@ -268,7 +268,8 @@ _registry.register(_counters)  # type: ignore[arg-type]
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(session: SessionDep, request: Request) -> Response:
+async def metrics(_: MetricsReader, session: SessionDep, request: Request) -> Response:
+    """Prometheus metrics: a staff token or the scrape token (SEATLEASE_METRICS_TOKEN)."""
     k = await kpis(session)
     for gauge, key in ((_lead, "provisioning_lead_time"), (_lag, "revocation_lag")):
         for q, field in (("0.5", "p50_seconds"), ("0.99", "p99_seconds"), ("1", "max_seconds")):

@@ -124,7 +124,7 @@ async def test_kpis_and_prometheus_metrics(staff, http, reconcilers):
     assert k["provisioning_lead_time"]["count"] >= 2
     assert k["provisioning_lead_time"]["p50_seconds"] is not None
     assert k["provisioning_lead_time"]["max_seconds"] >= k["provisioning_lead_time"]["p50_seconds"]
-    r = await http.get("/metrics")
+    r = await http.get("/metrics", headers=staff.headers)  # /metrics needs a staff or scrape token
     assert r.status_code == 200
     body = r.text
     assert 'seatlease_provisioning_lead_time_seconds{quantile="0.99"}' in body

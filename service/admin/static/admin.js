@@ -2,6 +2,20 @@
 (function () {
   "use strict";
 
+  // a form that asks first: the question is in data-confirm (the CSP allows no inline handlers)
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.getAttribute ? form.getAttribute("data-confirm") : null;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  // a select that opens another page when changed: data-navigate is the URL, {value} the choice
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    var url = select && select.getAttribute ? select.getAttribute("data-navigate") : null;
+    if (url) window.location = url.replace("{value}", encodeURIComponent(select.value));
+  });
+
   function seatFrom(event) {
     var el = event.target;
     return el && el.closest ? el.closest("g.seat") : null;

@@ -1,0 +1,41 @@
+"""Logins: staff (admin) and a client's admin disable or enable them; disabling ends their sessions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
+
+from domain.services import users
+from service.auth import Principal, require_roles
+from service.db import SessionDep
+
+router = APIRouter(prefix="/v1", tags=["users"])
+
+UserAdmin = Annotated[Principal, require_roles("admin", "client_admin")]
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    active: bool
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    role: str
+    client_id: uuid.UUID | None
+    active: bool
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+async def update_user(user_id: uuid.UUID, body: UserUpdate, user: UserAdmin, session: SessionDep) -> UserOut:
+    """`{"active": false}` disables a login and ends its sessions at once; `true` enables it again.
+    An admin manages every login; a client_admin only its own tenant's (any other is 404)."""
+    row = await users.get_user(session, user_id, tenant=user.client_id, staff=user.is_staff)
+    return UserOut.model_validate(await users.set_active(session, user, row, body.active))
