@@ -353,6 +353,8 @@ async def test_a_token_signed_with_the_old_constant_is_refused(http: httpx.Async
         "iat": now,
         "nbf": now,
         "exp": now + 300,
+        "knd": "user",
+        "ver": 0,  # a live account's current token version: only the key is wrong
     }
     forged = jwt.encode(claims, OLD_CONSTANT_KEY, algorithm=ALGORITHM)
     r = await http.get("/v1/audit-events", headers={"Authorization": f"Bearer {forged}"})
