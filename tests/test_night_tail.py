@@ -257,3 +257,21 @@ def test_the_migration_converts_rows_and_stops_on_rows_that_already_conflict(ser
             command.upgrade(cfg, "heads")
         finally:
             asyncio.run(sql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def test_occupancy_reads_the_same_segments(staff: Api) -> None:
+    """The occupancy report counts a seat leased for a shift on a day exactly when a lease of that
+    shift on that day would be refused: the night's morning tail shows under FULL, not under DAY."""
+    w = await make_world(staff, zones=1, seats_per_zone=2)
+    await staff.post("/v1/leases", _seats(w, 0, shift="NIGHT", start_date="2031-04-01", end_date="2031-04-10"))
+
+    async def leased(day: str) -> dict[str, int]:
+        rows = (await staff.get(f"/v1/reports/occupancy?site_id={w.site['id']}&date={day}"))["items"]
+        return {r["shift"]: r["seats_leased"] for r in rows}
+
+    assert await leased("2031-04-10") == {"FULL": 1, "DAY": 0, "NIGHT": 1}
+    # the morning after the last date: the seat is held until 06:00, so not free for FULL, free for DAY and NIGHT
+    assert await leased("2031-04-11") == {"FULL": 1, "DAY": 0, "NIGHT": 0}
+    assert await leased("2031-04-12") == {"FULL": 0, "DAY": 0, "NIGHT": 0}
+    # the morning of the first date is not held
+    assert await leased("2031-03-31") == {"FULL": 0, "DAY": 0, "NIGHT": 0}

@@ -13,12 +13,17 @@ OCCUPANCY_SQL = text("""
 SELECT si.id AS site_id, si.code AS site_code, f.id AS floor_id, f.name AS floor_name, sh.code AS shift,
        count(se.id) FILTER (WHERE se.status = 'active') AS seats_total,
        count(se.id) FILTER (WHERE se.status = 'active' AND EXISTS (
-           SELECT 1 FROM lease_seats ls
-           WHERE ls.seat_id = se.id AND NOT ls.voided
-             AND daterange(ls.start_date, ls.end_date, '[]') @> CAST(:day AS date)
-             AND seat_window(ls.window_start_min, ls.window_end_min) && seat_window(
-                 (extract(hour FROM sh.starts_at) * 60 + extract(minute FROM sh.starts_at))::int,
-                 (extract(hour FROM sh.ends_at) * 60 + extract(minute FROM sh.ends_at))::int)
+           -- leased for this shift on this day: a stored occupancy segment of the seat overlaps what a
+           -- lease of the shift on that one day would hold (the rule of the exclusion constraint,
+           -- lease_seat_segments_of: a night shift's morning tail included)
+           SELECT 1 FROM lease_seat_segments g
+           CROSS JOIN LATERAL lease_seat_segments_of(
+               CAST(:day AS date), CAST(:day AS date),
+               (extract(hour FROM sh.starts_at) * 60 + extract(minute FROM sh.starts_at))::int,
+               (extract(hour FROM sh.ends_at) * 60 + extract(minute FROM sh.ends_at))::int) q
+           WHERE g.seat_id = se.id
+             AND g.start_date <= q.end_date AND coalesce(g.end_date, 'infinity'::date) >= q.start_date
+             AND g.win_lo < q.win_hi AND g.win_hi > q.win_lo
        )) AS seats_leased
 FROM sites si
 JOIN floors f ON f.site_id = si.id
