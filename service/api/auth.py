@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form
 from sqlalchemy import select
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 @router.post("/token", response_model=Token)
 async def issue_token(
     session: SessionDep,
-    grant_type: Annotated[str, Form(max_length=40)],
+    grant_type: Annotated[Literal["password", "client_credentials"], Form()],
     username: Annotated[str | None, Form(max_length=320)] = None,
     password: Annotated[str | None, Form(max_length=200)] = None,
     client_id: Annotated[str | None, Form(max_length=64)] = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -13,7 +12,7 @@ from domain.models import Lease as LeaseRow
 from domain.models import SeatAssignment
 from domain.services import leases as svc
 from service.api import schemas as s
-from service.api.deps import Cursor, Limit, paginate
+from service.api.deps import Cursor, Limit, QueryDate, paginate
 from service.auth import ClientWriter, FinanceUser, Principal, TenantReader
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
@@ -94,7 +93,7 @@ async def add_seats(lease_id: uuid.UUID, body: s.SeatsAdd, user: ClientWriter, s
 @router.delete("/{lease_id}/seats/{seat_id}", response_model=s.Lease)
 async def release_seat(
     lease_id: uuid.UUID, seat_id: uuid.UUID, user: ClientWriter, session: SessionDep,
-    effective: Annotated[date, Query(ge=date(2000, 1, 1), le=date(2200, 12, 31))],
+    effective: QueryDate,
 ) -> s.Lease:
     lease = await load_lease(session, lease_id, user, for_update=True)
     await svc.release_seat(session, user, lease, seat_id, effective=effective, is_staff=user.is_staff)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -16,7 +16,7 @@ from domain.services import reports
 from domain.services.audit import record, snapshot
 from domain.services.lookup import get_or_404
 from service.api import schemas as s
-from service.api.deps import Cursor, Limit, paginate
+from service.api.deps import Cursor, Limit, QueryDate, QueryDateTime, paginate
 from service.auth import AdminUser, StaffOrFinance, StaffUser
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
@@ -93,7 +93,7 @@ async def audit_events(
     object_type: Annotated[str | None, Query(max_length=64)] = None,
     object_id: Annotated[str | None, Query(max_length=64)] = None,
     actor_id: uuid.UUID | None = None,
-    since: datetime | None = None, until: datetime | None = None,
+    since: QueryDateTime | None = None, until: QueryDateTime | None = None,
     cursor: Annotated[int | None, Query(ge=0)] = None, limit: Limit = 100,
 ) -> s.Page[s.AuditEventOut]:
     stmt = select(AuditEvent)
@@ -117,7 +117,7 @@ async def audit_events(
 @router.get("/v1/reports/occupancy", response_model=s.Occupancy)
 async def occupancy(
     user: StaffOrFinance, session: SessionDep, site_id: uuid.UUID | None = None,
-    day: Annotated[date | None, Query(alias="date", ge=date(2000, 1, 1), le=date(2200, 12, 31))] = None,
+    day: Annotated[QueryDate | None, Query(alias="date")] = None,
 ) -> s.Occupancy:
     """Seats leased over seats in service, by site, floor and shift, on a date (default today, UTC)."""
     day = day or datetime.now(UTC).date()
