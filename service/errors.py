@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from domain.errors import DomainError
 
@@ -174,8 +175,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}.get(exc.status_code, "Error")
-        # keep what the exception carries: `Allow` on 405, `WWW-Authenticate`, `Retry-After`
-        return problem(exc.status_code, title, str(exc.detail), headers=dict(exc.headers or {}))
+        # keep what the exception carries: `WWW-Authenticate`, `Retry-After`, `Allow` on 405
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+        return problem(exc.status_code, title, str(exc.detail), headers=headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
@@ -228,6 +232,17 @@ def install_error_handlers(app: FastAPI) -> None:
             return unavailable_problem(request)
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         return _internal()
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of the resource (RFC 9110 §10.2.1): Starlette names only the first route's.
+    Asks the router which methods fully match this path (routers may be nested)."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 def _internal() -> JSONResponse:
