@@ -141,7 +141,7 @@ EXAMPLES = int(os.environ.get("SEATLEASE_FUZZ_EXAMPLES", "4"))  # per operation;
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
-    derandomize=True,
+    derandomize=not os.environ.get("SEATLEASE_FUZZ_RANDOM"),
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )

@@ -22,7 +22,7 @@ from billing.db import driver
 from domain.errors import Forbidden, NotFound, ValidationFailed
 from domain.models.invoice import BillingRun, CreditNote, Invoice
 from service.api.deps import Cursor, Limit, QueryDate, paginate
-from service.api.schemas import PERIOD_PATTERN
+from service.api.schemas import PERIOD_PATTERN, TEXT_PATTERN
 from service.auth import FinanceUser, StaffOrFinance, TenantReader
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
@@ -100,7 +100,7 @@ class InvoicePage(BaseModel):
 
 class CreditNoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=TEXT_PATTERN)
     amount_minor: int | None = Field(default=None, gt=0, le=10**15,
                                      description="credit before tax; omit to credit the whole remaining invoice")
 
@@ -123,7 +123,7 @@ class CreditNoteOut(BaseModel):
 
 class VoidBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(default="voided", min_length=1, max_length=500)
+    reason: str = Field(default="voided", min_length=1, max_length=500, pattern=TEXT_PATTERN)
 
 
 @router.post("/billing/runs", status_code=202, response_model=BillingRunOut)

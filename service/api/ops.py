@@ -52,7 +52,7 @@ async def create_device(body: s.DeviceCreate, user: StaffUser, session: SessionD
 @router.get("/v1/devices", response_model=s.Page[s.Device])
 async def list_devices(
     user: StaffUser, session: SessionDep, site_id: uuid.UUID | None = None,
-    status: s.DeviceStatus | None = None, kind: Annotated[str | None, Query(max_length=32)] = None,
+    status: s.DeviceStatus | None = None, kind: Annotated[str | None, Query(max_length=32, pattern=s.TEXT_PATTERN)] = None,
     awaiting_return: bool | None = None, cursor: Cursor = None, limit: Limit = 100,
 ) -> s.Page[s.Device]:
     stmt = select(Device)
@@ -90,8 +90,8 @@ async def update_device(device_id: uuid.UUID, body: s.DeviceUpdate, user: StaffU
 @router.get("/v1/audit-events", response_model=s.Page[s.AuditEventOut])
 async def audit_events(
     user: AdminUser, session: SessionDep,
-    object_type: Annotated[str | None, Query(max_length=64)] = None,
-    object_id: Annotated[str | None, Query(max_length=64)] = None,
+    object_type: Annotated[str | None, Query(max_length=64, pattern=s.TEXT_PATTERN)] = None,
+    object_id: Annotated[str | None, Query(max_length=64, pattern=s.TEXT_PATTERN)] = None,
     actor_id: uuid.UUID | None = None,
     since: QueryDateTime | None = None, until: QueryDateTime | None = None,
     cursor: Annotated[int | None, Query(ge=0)] = None, limit: Limit = 100,

@@ -47,8 +47,10 @@ HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # one line, no surrounding blanks
 # (explicit classes: `\\s` and `.` differ between ECMAScript, which reads the schema, and the server's regex)
-_EDGE = r"[^\t\n\v\f\r \x85\xa0]"
-LINE_PATTERN = rf"^{_EDGE}([^\n\r]*{_EDGE})?$"
+_EDGE = r"[^\x00\t\n\v\f\r \x85\xa0]"
+LINE_PATTERN = rf"^{_EDGE}([^\x00\n\r]*{_EDGE})?$"
+# free text: anything PostgreSQL can store (no NUL character)
+TEXT_PATTERN = r"^[^\x00]*$"
 
 
 def _text_only(pattern: str, what: str) -> Any:
@@ -257,7 +259,7 @@ def _check_currency(v: str) -> str:
 class SiteCreate(Strict):
     code: Code
     name: Name
-    address: str = Field(default="", max_length=500)
+    address: str = Field(default="", max_length=500, pattern=TEXT_PATTERN)
     timezone: TimeZone
     currency: Currency
     tax_rate: TaxRate
@@ -268,7 +270,7 @@ class SiteCreate(Strict):
 
 class SiteUpdate(Strict):
     name: Omittable[Name] = None
-    address: Omittable[str] = Field(default=None, max_length=500)
+    address: Omittable[str] = Field(default=None, max_length=500, pattern=TEXT_PATTERN)
     timezone: Omittable[TimeZone] = None
     tax_rate: Omittable[TaxRate] = None
 
@@ -307,7 +309,7 @@ class Floor(Out):
 
 class ShiftCreate(Strict):
     code: Code
-    name: str = Field(default="", max_length=100)
+    name: str = Field(default="", max_length=100, pattern=TEXT_PATTERN)
     starts_at: HourMinute
     ends_at: HourMinute
 
@@ -338,11 +340,11 @@ class SeatCreate(Strict):
 
     labels: Omittable[
         Annotated[
-            list[Annotated[str, Field(min_length=1, max_length=64)]],
+            list[Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)]],
             Field(min_length=1, max_length=2000, json_schema_extra={"uniqueItems": True}),
         ]
     ] = None
-    label: Omittable[Annotated[str, Field(min_length=1, max_length=64)]] = None
+    label: Omittable[Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)]] = None
     x: Coord | None = None
     y: Coord | None = None
     columns: Annotated[int, INTEGRAL] = Field(
@@ -459,7 +461,7 @@ class Plan(Out):
 class ClientCreate(Strict):
     legal_name: Name
     billing_email: Email
-    tax_id: str = Field(default="", max_length=64)
+    tax_id: str = Field(default="", max_length=64, pattern=TEXT_PATTERN)
     payment_terms_days: Annotated[int, INTEGRAL] = Field(default=30, strict=True, ge=0, le=365)
 
 
@@ -498,7 +500,7 @@ class Team(Out):
 class MemberCreate(Strict):
     name: Name
     email: Email
-    employee_id: str = Field(default="", max_length=64)
+    employee_id: str = Field(default="", max_length=64, pattern=TEXT_PATTERN)
 
 
 class Member(Out):
@@ -613,16 +615,16 @@ DeviceStatus = Literal["in_stock", "assigned", "in_repair", "retired"]
 
 
 class DeviceCreate(Strict):
-    serial: Annotated[str, Field(min_length=1, max_length=100)]
+    serial: Annotated[str, Field(min_length=1, max_length=100, pattern=TEXT_PATTERN)]
     kind: Code
-    model: str = Field(default="", max_length=200)
+    model: str = Field(default="", max_length=200, pattern=TEXT_PATTERN)
     site_id: uuid.UUID
     status: DeviceStatus = "in_stock"
 
 
 class DeviceUpdate(Strict):
     status: Omittable[DeviceStatus] = None
-    model: Omittable[str] = Field(default=None, max_length=200)
+    model: Omittable[str] = Field(default=None, max_length=200, pattern=TEXT_PATTERN)
     returned: Omittable[StrictBool] = Field(default=None, description="true records the device back in stock")
 
 

@@ -109,7 +109,7 @@ async def create_seats(site_id: uuid.UUID, body: s.SeatCreate, user: StaffUser, 
 @router.get("/sites/{site_id}/seats", response_model=s.Page[s.Seat])
 async def list_seats(
     site_id: uuid.UUID, user: AnyUser, session: SessionDep,
-    floor_id: uuid.UUID | None = None, zone: Annotated[str | None, Query(max_length=32)] = None,
+    floor_id: uuid.UUID | None = None, zone: Annotated[str | None, Query(max_length=32, pattern=s.TEXT_PATTERN)] = None,
     status: s.SeatStatus | None = None, cursor: Cursor = None, limit: Limit = 500,
 ) -> s.Page[s.Seat]:
     await catalog.get_site(session, site_id)
