@@ -106,9 +106,13 @@ Money = Annotated[int, Field(strict=True, ge=0, le=10**13, description="integer 
 SeatIds = Annotated[list[uuid.UUID], Field(min_length=1, max_length=2000, json_schema_extra={"uniqueItems": True})]
 
 
-# exactly one of two fields (each may be left out, neither may be null)
 def _one_of(a: str, b: str) -> dict[str, Any]:
-    return {"oneOf": [{"required": [a]}, {"required": [b]}]}
+    """Exactly one of two fields is given (not null); the other is left out or null."""
+
+    def given(name: str) -> dict[str, Any]:
+        return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+
+    return {"oneOf": [given(a), given(b)]}
 
 
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=LINE_PATTERN)]
@@ -338,13 +342,14 @@ class SeatCreate(Strict):
     zone: Code
     model_config = ConfigDict(json_schema_extra=_one_of("labels", "label"))
 
-    labels: Omittable[
+    labels: (
         Annotated[
             list[Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)]],
             Field(min_length=1, max_length=2000, json_schema_extra={"uniqueItems": True}),
         ]
-    ] = None
-    label: Omittable[Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)]] = None
+        | None
+    ) = None
+    label: Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)] | None = None
     x: Coord | None = None
     y: Coord | None = None
     columns: Annotated[int, INTEGRAL] = Field(
@@ -539,8 +544,8 @@ class LeaseCreate(Strict):
     shift: Code
     start_date: SafeDate
     end_date: SafeDate | None = None
-    seat_count: Omittable[SeatCount] = None
-    seat_ids: Omittable[SeatIds] = None
+    seat_count: SeatCount | None = None
+    seat_ids: SeatIds | None = None
     add_ons: list[AddOnIn] = Field(default_factory=list, max_length=50)
     discount_pct: Percent = Decimal("0")
 
@@ -582,8 +587,8 @@ class Lease(BaseModel):
 class SeatsAdd(Strict):
     model_config = ConfigDict(json_schema_extra=_one_of("seat_count", "seat_ids"))
 
-    seat_count: Omittable[SeatCount] = None
-    seat_ids: Omittable[SeatIds] = None
+    seat_count: SeatCount | None = None
+    seat_ids: SeatIds | None = None
     effective: SafeDate
 
     @model_validator(mode="after")
