@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not hasattr(app.state, "engine"):
-            _bind(app, database_url or resolve_database_url(settings.data_dir, settings.database_url))
+            _bind(app, database_url or resolve_database_url(settings.data_dir, settings.database_url), settings)
         yield
         await app.state.engine.dispose()
 
@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     )
     app.state.settings = settings
     if database_url:
-        _bind(app, database_url)
+        _bind(app, database_url, settings)
     install_error_handlers(app)
 
     from service.api import auth, clients, leases, ops, sites, users
@@ -44,8 +44,16 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     return app
 
 
-def _bind(app: FastAPI, database_url: str) -> None:
-    app.state.engine = make_engine(database_url)
+def _bind(app: FastAPI, database_url: str, settings: Settings) -> None:
+    app.state.engine = make_engine(
+        database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_timeout=settings.db_connect_timeout_seconds,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+        lock_timeout_ms=settings.db_lock_timeout_ms,
+    )
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.database_url = database_url
 

@@ -1,22 +1,81 @@
-"""Engine and sessions. One request or one job is one transaction."""
+"""Engine and sessions. One request or one job is one transaction.
+
+The engine degrades instead of breaking: a bounded wait for a pooled connection, a bounded connect,
+statement and lock timeouts on the server, connections checked before use (so a restarted
+PostgreSQL needs no restart of ours), and every way of "the database is not there" surfaces as a
+SQLAlchemy `DBAPIError` that `service.errors` answers with 503 + `Retry-After`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import event, exc
+from sqlalchemy.engine.interfaces import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+# network failures below the driver: asyncpg lets these through untranslated
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError, EOFError)
 
-def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
-    return create_async_engine(
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 20,
+    max_overflow: int = 20,
+    pool_timeout: float = 5.0,
+    connect_timeout: float = 5.0,
+    statement_timeout_ms: int = 30_000,
+    lock_timeout_ms: int = 10_000,
+) -> AsyncEngine:
+    """`statement_timeout`/`lock_timeout` of 0 mean none (PostgreSQL's own meaning)."""
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=20,
-        pool_pre_ping=False,
-        connect_args={"server_settings": {"application_name": "seatlease"}},
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
+        connect_args={
+            "timeout": connect_timeout,
+            "server_settings": {
+                "application_name": "seatlease",
+                "statement_timeout": str(int(statement_timeout_ms)),
+                "lock_timeout": str(int(lock_timeout_ms)),
+            },
+        },
     )
+    _translate_network_errors(engine)
+    return engine
+
+
+def _translate_network_errors(engine: AsyncEngine) -> None:
+    """A refused, reset or timed-out socket becomes a DBAPI `OperationalError` (a disconnect), as
+    every other driver reports it, so the pool discards the connection and the app answers 503."""
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "do_connect")
+    def _connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+        except NETWORK_ERRORS as error:
+            raise dialect.loaded_dbapi.OperationalError(
+                f"cannot connect to the database: {type(error).__name__}: {error}", error
+            ) from error
+
+    @event.listens_for(sync_engine, "handle_error")
+    def _network(ctx: ExceptionContext) -> BaseException | None:
+        if ctx.sqlalchemy_exception is None and isinstance(ctx.original_exception, NETWORK_ERRORS):
+            ctx.is_disconnect = True
+            return exc.OperationalError(
+                ctx.statement,
+                ctx.parameters,
+                ctx.original_exception,  # type: ignore[arg-type]
+                connection_invalidated=True,
+            )
+        return None
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -31,7 +90,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
             await session.commit()
         except BaseException:
-            await session.rollback()
+            try:
+                await session.rollback()
+            except exc.DBAPIError:
+                pass  # the connection is gone: nothing to roll back; the first error is the answer
             raise
 
 

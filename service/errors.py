@@ -9,7 +9,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from domain.errors import DomainError
 
@@ -18,11 +20,73 @@ PROBLEM = "application/problem+json"
 TYPE_BASE = "https://seatlease.dev/problems/"
 
 
-def problem(status: int, title: str, detail: str, *, type_: str = "about:blank", **extra: Any) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, *, type_: str = "about:blank", headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers or None)
+
+
+# ---- "the database is not there, busy or too slow": 503 + Retry-After, never 500 --------------
+
+# SQLSTATEs of an unavailable, overloaded or timed-out server: connection exceptions (08),
+# insufficient resources (53: too many connections, out of memory, disk full), operator
+# intervention (57: query_canceled by statement_timeout, admin/crash shutdown, cannot connect now),
+# lock_not_available (55P03, lock_timeout), system errors (58).
+_UNAVAILABLE_CLASSES = ("08", "53", "57", "58")
+_UNAVAILABLE_CODES = ("55P03",)
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    return code if isinstance(code, str) else None
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a failure means "the database cannot serve this now" (retrying later may work), not a
+    bug nor bad input. The one place that decides it, for every route."""
+    import asyncpg
+
+    from service.db import NETWORK_ERRORS
+
+    if isinstance(exc, PoolTimeoutError):  # no pooled connection within the pool timeout
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        code = _sqlstate(exc)
+        if code is not None:
+            return code[:2] in _UNAVAILABLE_CLASSES or code in _UNAVAILABLE_CODES
+        orig = exc.orig
+        return (
+            isinstance(orig, NETWORK_ERRORS)
+            or isinstance(getattr(orig, "__cause__", None), (asyncpg.exceptions.InterfaceError, *NETWORK_ERRORS))
+            or type(orig).__name__ in ("InterfaceError", "OperationalError")
+        )
+    # raised below SQLAlchemy's translation (kept as a safety net: never a 500 for these)
+    if isinstance(exc, (asyncpg.exceptions.InterfaceError, asyncpg.exceptions.PostgresConnectionError)):
+        return True
+    if isinstance(exc, asyncpg.exceptions.PostgresError):
+        code = getattr(exc, "sqlstate", None) or ""
+        return code[:2] in _UNAVAILABLE_CLASSES or code in _UNAVAILABLE_CODES
+    return isinstance(exc, (ConnectionError, TimeoutError, EOFError))
+
+
+def unavailable_problem(request: Request) -> JSONResponse:
+    settings = getattr(request.app.state, "settings", None)
+    retry_after = int(getattr(settings, "db_retry_after_seconds", 5))
+    return problem(
+        503,
+        "Service unavailable",
+        "the database is unavailable or busy; nothing was changed, try again shortly",
+        type_=TYPE_BASE + "unavailable",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 def _loc_to_field(loc: tuple[Any, ...] | list[Any], error: dict[str, Any] | None = None) -> str:
@@ -58,8 +122,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer"},
         "detail": {"type": "string"},
         "field": {"type": "string"},
-        "errors": {"type": "array", "items": {
-            "type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}},
+        },
     },
     "additionalProperties": True,
 }
@@ -108,23 +174,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}.get(
-            exc.status_code, "Error"
-        )
-        return problem(exc.status_code, title, str(exc.detail))
+        title = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}.get(exc.status_code, "Error")
+        # keep what the exception carries: `WWW-Authenticate`, `Retry-After`, `Allow` on 405
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+        return problem(exc.status_code, title, str(exc.detail), headers=headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
         if code == "23P01":
-            return problem(409, "Seats unavailable", "the seats are not free for that window",
-                           type_=TYPE_BASE + "seats-unavailable")
+            return problem(
+                409, "Seats unavailable", "the seats are not free for that window", type_=TYPE_BASE + "seats-unavailable"
+            )
         if code == "23505":
-            return problem(409, "Conflict", "an object with these unique values already exists",
-                           type_=TYPE_BASE + "conflict")
+            return problem(409, "Conflict", "an object with these unique values already exists", type_=TYPE_BASE + "conflict")
         if code == "23503":
-            return problem(422, "Validation failed", "a referenced object does not exist",
-                           type_=TYPE_BASE + "validation")
+            return problem(422, "Validation failed", "a referenced object does not exist", type_=TYPE_BASE + "validation")
         logger.warning("integrity error %s", code)
         return problem(409, "Conflict", "the change conflicts with existing data", type_=TYPE_BASE + "conflict")
 
@@ -134,12 +201,49 @@ def install_error_handlers(app: FastAPI) -> None:
         if code and code.startswith("22"):  # data exception: out of range, bad format
             return problem(422, "Validation failed", "a value is out of range", type_=TYPE_BASE + "validation")
         if code in ("40001", "40P01"):  # serialization failure, deadlock: a lost race, nothing changed
-            return problem(409, "Conflict", "a concurrent change got there first; try again",
-                           type_=TYPE_BASE + "conflict")
-        logger.exception("database error")
-        return problem(503, "Service unavailable", "the database could not complete the request")
+            return problem(409, "Conflict", "a concurrent change got there first; try again", type_=TYPE_BASE + "conflict")
+        return _unavailable_or_bug(request, exc)
+
+    def _unavailable_or_bug(request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            logger.warning(
+                "database unavailable on %s %s: %s: %s",
+                request.method,
+                request.url.path,
+                type(exc).__name__,
+                str(exc).splitlines()[0] if str(exc) else "",
+            )
+            return unavailable_problem(request)
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _internal()
+
+    # the pool's wait timed out; a socket or the driver failed below SQLAlchemy's translation
+    import asyncpg
+
+    for exc_type in (PoolTimeoutError, OSError, EOFError, asyncpg.exceptions.InterfaceError, asyncpg.exceptions.PostgresError):
+
+        @app.exception_handler(exc_type)
+        async def _below(request: Request, exc: Exception) -> JSONResponse:
+            return _unavailable_or_bug(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):  # e.g. wrapped by a library in an exception of its own
+            return unavailable_problem(request)
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal server error", "an unexpected error occurred; it has been logged")
+        return _internal()
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of the resource (RFC 9110 §10.2.1): Starlette names only the first route's.
+    Asks the router which methods fully match this path (routers may be nested)."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
+def _internal() -> JSONResponse:
+    return problem(500, "Internal server error", "an unexpected error occurred; it has been logged")

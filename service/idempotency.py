@@ -44,9 +44,7 @@ class Idempotency:
             raise ValidationFailed("Idempotency-Key is at most 200 characters", field="Idempotency-Key")
         payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
         body_hash = hashlib.sha256(
-            json.dumps(
-                {"path": self.request.url.path, "body": payload}, sort_keys=True, default=str
-            ).encode()
+            json.dumps({"path": self.request.url.path, "body": payload}, sort_keys=True, default=str).encode()
         ).hexdigest()
         claimed = await session.execute(
             insert(IdempotencyKey)
@@ -63,17 +61,14 @@ class Idempotency:
         if claimed.scalar_one_or_none() is None:
             first = (
                 await session.execute(
-                    select(IdempotencyKey).where(
-                        IdempotencyKey.principal == principal_id, IdempotencyKey.key == self.key
-                    )
+                    select(IdempotencyKey).where(IdempotencyKey.principal == principal_id, IdempotencyKey.key == self.key)
                 )
             ).scalar_one()
             if first.body_hash != body_hash:
-                raise ValidationFailed(
-                    "this Idempotency-Key was used with another request body", field="Idempotency-Key"
-                )
+                raise ValidationFailed("this Idempotency-Key was used with another request body", field="Idempotency-Key")
             return JSONResponse(
-                first.response, status_code=first.status_code or status_code,
+                first.response,
+                status_code=first.status_code or status_code,
                 headers={"Idempotent-Replayed": "true"},
             )
         result = _encode(await make())
@@ -94,7 +89,17 @@ def _encode(result: Any) -> Any:
 
 
 def _idempotency(
-    request: Request, idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+    request: Request,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            pattern=r"^[\x21-\x7e]+$",
+            description="a unique key per distinct request (printable ASCII, no spaces)",
+        ),
+    ] = None,
 ) -> Idempotency:
     return Idempotency(request, idempotency_key)
 

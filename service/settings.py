@@ -110,6 +110,18 @@ class Settings(BaseSettings):
     # A bearer token that may read /metrics (a Prometheus scraper), besides staff tokens.
     metrics_token: SecretStr | None = Field(default=None, alias="SEATLEASE_METRICS_TOKEN")
 
+    # --- degrade, never break (database pool and timeouts) ---
+    db_pool_size: int = Field(default=20, ge=1, alias="SEATLEASE_DB_POOL_SIZE")
+    db_max_overflow: int = Field(default=20, ge=0, alias="SEATLEASE_DB_MAX_OVERFLOW")
+    # how long a request waits for a pooled connection before answering 503
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0, alias="SEATLEASE_DB_POOL_TIMEOUT")
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, alias="SEATLEASE_DB_CONNECT_TIMEOUT")
+    # PostgreSQL's statement_timeout / lock_timeout per connection, in milliseconds (0 = none)
+    db_statement_timeout_ms: int = Field(default=30_000, ge=0, alias="SEATLEASE_DB_STATEMENT_TIMEOUT_MS")
+    db_lock_timeout_ms: int = Field(default=10_000, ge=0, alias="SEATLEASE_DB_LOCK_TIMEOUT_MS")
+    # `Retry-After` of a 503 answered because the database is unavailable or busy
+    db_retry_after_seconds: int = Field(default=5, ge=1, le=3600, alias="SEATLEASE_DB_RETRY_AFTER")
+
 
 _current: Settings | None = None
 

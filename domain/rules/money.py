@@ -9,6 +9,34 @@ from fractions import Fraction
 _EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3}
 
 
+# ISO 4217 active currency codes (list one, as published by SIX, 2025), without the fund codes
+# (BOV, CHE, CHW, CLF, COU, MXV, USN, UYI, UYW), precious metals (XAG, XAU, XPD, XPT), the IMF's
+# XDR and XSU, the bond-market units (XBA-XBD), the test code XTS and "no currency" XXX:
+# the currencies a site can bill in.
+# fmt: off
+CURRENCIES: tuple[str, ...] = (
+    "AED", "AFN", "ALL", "AMD", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD",
+    "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP",
+    "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR",
+    "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF",
+    "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW",
+    "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD",
+    "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK",
+    "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB",
+    "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC",
+    "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD",
+    "UYU", "UZS", "VED", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR",
+    "ZMW", "ZWG",
+)
+# fmt: on
+_CURRENCY_SET = frozenset(CURRENCIES)
+
+
+def is_currency(code: str) -> bool:
+    """An active ISO 4217 code, upper case as written in the standard."""
+    return code in _CURRENCY_SET
+
+
 def minor_unit_exponent(currency: str) -> int:
     return _EXPONENTS.get(currency.upper(), 2)
 
@@ -43,6 +71,5 @@ def apply_discount(amount_minor: int, discount_pct: Decimal) -> int:
 
 def format_money(amount_minor: int, currency: str) -> str:
     exp = minor_unit_exponent(currency)
-    value = (Decimal(amount_minor) / (Decimal(10) ** exp)).quantize(Decimal(1) / (Decimal(10) ** exp),
-                                                                        rounding=ROUND_HALF_UP)
+    value = (Decimal(amount_minor) / (Decimal(10) ** exp)).quantize(Decimal(1) / (Decimal(10) ** exp), rounding=ROUND_HALF_UP)
     return f"{currency.upper()} {value:,}"

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, time
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import Conflict, ValidationFailed
 from domain.models import Floor, Inclusion, Plan, Seat, Shift, Site
 from domain.rules.shifts import minutes
+from domain.rules.timezones import is_site_timezone
 from domain.services.audit import Actor, record, snapshot
 from domain.services.lookup import get_or_404
 
@@ -27,33 +27,11 @@ def site_today(site: Site, now: datetime | None = None) -> date:
     return (now.astimezone(tz) if now else datetime.now(tz)).date()
 
 
-# names in PostgreSQL's and Python's time zone databases that are not IANA zones a site can be in
-_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
-_NOT_ZONE_PREFIXES = ("posix/", "right/", "SystemV/")
-
-
-@lru_cache(maxsize=1)
-def _python_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def _python_accepts(name: str) -> bool:
-    zones = _python_zones()
-    if zones and name not in zones:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
 async def check_timezone(session: AsyncSession, name: str) -> None:
     """A site's time zone is a real IANA zone that both PostgreSQL (which computes the sites' local
     dates in SQL) and Python (which computes them in code) accept. The one place this rule lives."""
     real = (
-        bool(name) and name == name.strip() and name not in _NOT_ZONES and not name.startswith(_NOT_ZONE_PREFIXES)
-        and _python_accepts(name)
+        is_site_timezone(name)
         and bool(await session.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = :n)"),
                                       {"n": name}))
     )

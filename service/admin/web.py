@@ -293,7 +293,8 @@ _MODEL_ERRORS = {"seat_count or seat_ids": "seat_count", "end_date is before": "
 def validate_form(model: type[M], data: dict[str, Any]) -> tuple[M | None, dict[str, str]]:
     """The API's own schema checks the form: the same rules, errors keyed by field."""
     try:
-        return model.model_validate(data), {}
+        # form fields are text: parse them into the API's strict types (an API body must send 3, not "3")
+        return model.model_validate(data, strict=False), {}
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for e in exc.errors():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse
@@ -44,7 +44,7 @@ _THROTTLED: dict[int | str, dict[str, Any]] = {
 @router.post("/token", response_model=Token, responses=_THROTTLED)
 async def issue_token(
     request: Request,
-    grant_type: Annotated[str, Form(max_length=40)],
+    grant_type: Annotated[Literal["password", "client_credentials"], Form()],
     username: Annotated[str | None, Form(max_length=320)] = None,
     password: Annotated[str | None, Form(max_length=200)] = None,
     client_id: Annotated[str | None, Form(max_length=64)] = None,

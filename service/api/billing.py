@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, FastAPI, Header, Query, Request
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Header, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +21,8 @@ from billing import statements, webhooks
 from billing.db import driver
 from domain.errors import Forbidden, NotFound, ValidationFailed
 from domain.models.invoice import BillingRun, CreditNote, Invoice
-from service.api.deps import Cursor, Limit, paginate
+from service.api.deps import Cursor, Limit, QueryDate, paginate
+from service.api.schemas import PERIOD_PATTERN, TEXT_PATTERN
 from service.auth import FinanceUser, StaffOrFinance, TenantReader
 from service.db import SessionDep
 from service.errors import TYPE_BASE, problem
@@ -30,7 +31,7 @@ from service.idempotency import IdempotencyDep
 logger = logging.getLogger("seatlease.billing")
 router = APIRouter(prefix="/v1", tags=["billing"])
 
-Period = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2031-01"])]
+Period = Annotated[str, Field(pattern=PERIOD_PATTERN, examples=["2031-01"])]
 
 
 class BillingRunCreate(BaseModel):
@@ -100,10 +101,9 @@ class InvoicePage(BaseModel):
 
 class CreditNoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=500)
-    amount_minor: int | None = Field(
-        default=None, gt=0, le=10**15, description="credit before tax; omit to credit the whole remaining invoice"
-    )
+    reason: str = Field(min_length=1, max_length=500, pattern=TEXT_PATTERN)
+    amount_minor: int | None = Field(default=None, gt=0, le=10**15,
+                                     description="credit before tax; omit to credit the whole remaining invoice")
 
 
 class CreditNoteOut(BaseModel):
@@ -124,7 +124,7 @@ class CreditNoteOut(BaseModel):
 
 class VoidBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(default="voided", min_length=1, max_length=500)
+    reason: str = Field(default="voided", min_length=1, max_length=500, pattern=TEXT_PATTERN)
 
 
 @router.post("/billing/runs", status_code=202, response_model=BillingRunOut)
@@ -175,14 +175,10 @@ async def get_run(run_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> 
 
 @router.get("/invoices", response_model=InvoicePage)
 async def list_invoices(
-    user: TenantReader,
-    session: SessionDep,
-    client_id: uuid.UUID | None = None,
-    period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
-    status: Literal["draft", "issued", "paid", "void"] | None = None,
-    site_id: uuid.UUID | None = None,
-    cursor: Cursor = None,
-    limit: Limit = 100,
+    user: TenantReader, session: SessionDep, client_id: uuid.UUID | None = None,
+    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
+    status: Literal["draft", "issued", "paid", "void"] | None = None, site_id: uuid.UUID | None = None,
+    cursor: Cursor = None, limit: Limit = 100,
 ) -> InvoicePage:
     if user.is_client:
         if client_id is not None and client_id != user.client_id:
@@ -270,10 +266,7 @@ async def void_invoice(invoice_id: uuid.UUID, user: FinanceUser, session: Sessio
     responses={200: {"content": {"application/json": {}, "text/csv": {}, "application/pdf": {}}}},
 )
 async def client_statement(
-    client_id: uuid.UUID,
-    period: str,
-    user: TenantReader,
-    session: SessionDep,
+    client_id: uuid.UUID, period: Annotated[str, Path(pattern=PERIOD_PATTERN)], user: TenantReader, session: SessionDep,
     accept: Annotated[str | None, Header()] = None,
     format: Annotated[Literal["json", "csv", "pdf"] | None, Query()] = None,
 ) -> Response:
@@ -346,7 +339,7 @@ async def stripe_webhook(
 
 
 @router.get("/reports/ar-aging")
-async def ar_aging(user: StaffOrFinance, session: SessionDep, as_of: date | None = None) -> Any:
+async def ar_aging(user: StaffOrFinance, session: SessionDep, as_of: QueryDate | None = None) -> Any:
     """Receivables by client and currency in the buckets 0 (current) / 1–30 / 31–60 / 61–90 / 90+ days past due."""
     if as_of is not None and not date(2000, 1, 1) <= as_of <= date(2200, 12, 31):
         raise ValidationFailed("as_of is out of range", field="as_of")
@@ -355,9 +348,8 @@ async def ar_aging(user: StaffOrFinance, session: SessionDep, as_of: date | None
 
 
 @router.get("/reports/kpis")
-async def kpis(
-    user: StaffOrFinance, session: SessionDep, period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None
-) -> Any:
+async def kpis(user: StaffOrFinance, session: SessionDep,
+               period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None) -> Any:
     """The facility's KPIs: billing figures here, provisioning's merged in where that part is installed."""
     conn = await driver(session)
     out: dict[str, Any] = {"billing": await billing_reports.billing_kpis(conn, period)}

@@ -1,4 +1,4 @@
-"""Shared helpers of the routers: paging."""
+"""Shared helpers of the routers: paging, and the strict query parameter types."""
 
 from __future__ import annotations
 
@@ -10,9 +10,15 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import ValidationFailed
+from service.api.schemas import PERIOD_PATTERN, UUID_PATTERN, SafeDate, SafeDateTime
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Cursor = Annotated[str | None, Query(max_length=64)]
+# the `next_cursor` of a previous page: the last id of that page
+Cursor = Annotated[str | None, Query(pattern=UUID_PATTERN, description="`next_cursor` of the previous page")]
+# query dates are `YYYY-MM-DD` strings between 2000-01-01 and 2200-12-31, as in bodies
+QueryDate = SafeDate
+QueryDateTime = SafeDateTime
+Period = Annotated[str, Query(pattern=PERIOD_PATTERN, examples=["2031-01"])]
 
 
 async def paginate(

@@ -17,7 +17,7 @@ from domain.services import charges as charges_svc
 from domain.services import leases as svc
 from domain.services.charges import ClientLimits
 from service.api import schemas as s
-from service.api.deps import Cursor, Limit, paginate
+from service.api.deps import Cursor, Limit, QueryDate, paginate
 from service.auth import ClientWriter, FinanceUser, Principal, StaffUser, TenantReader
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
@@ -127,7 +127,7 @@ async def add_seats(lease_id: uuid.UUID, body: s.SeatsAdd, user: ClientWriter, s
 @router.delete("/{lease_id}/seats/{seat_id}", response_model=s.Lease)
 async def release_seat(
     lease_id: uuid.UUID, seat_id: uuid.UUID, user: ClientWriter, session: SessionDep,
-    effective: Annotated[date, Query(ge=date(2000, 1, 1), le=date(2200, 12, 31))],
+    effective: QueryDate,
 ) -> s.Lease:
     lease = await load_lease(session, lease_id, user, for_update=True)
     await svc.release_seat(session, user, lease, seat_id, effective=effective, is_staff=user.is_staff)

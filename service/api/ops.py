@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -19,7 +19,7 @@ from domain.services.audit import record, snapshot
 from domain.services.lookup import get_or_404
 from provisioning import liveness
 from service.api import schemas as s
-from service.api.deps import Cursor, Limit, paginate
+from service.api.deps import Cursor, Limit, QueryDate, QueryDateTime, paginate
 from service.auth import AdminUser, StaffOrFinance, StaffUser
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
@@ -78,7 +78,7 @@ async def create_device(body: s.DeviceCreate, user: StaffUser, session: SessionD
 @router.get("/v1/devices", response_model=s.Page[s.Device])
 async def list_devices(
     user: StaffUser, session: SessionDep, site_id: uuid.UUID | None = None,
-    status: s.DeviceStatus | None = None, kind: Annotated[str | None, Query(max_length=32)] = None,
+    status: s.DeviceStatus | None = None, kind: Annotated[str | None, Query(max_length=32, pattern=s.TEXT_PATTERN)] = None,
     awaiting_return: bool | None = None, cursor: Cursor = None, limit: Limit = 100,
 ) -> s.Page[s.Device]:
     stmt = select(Device)
@@ -116,10 +116,10 @@ async def update_device(device_id: uuid.UUID, body: s.DeviceUpdate, user: StaffU
 @router.get("/v1/audit-events", response_model=s.Page[s.AuditEventOut])
 async def audit_events(
     user: AdminUser, session: SessionDep,
-    object_type: Annotated[str | None, Query(max_length=64)] = None,
-    object_id: Annotated[str | None, Query(max_length=64)] = None,
+    object_type: Annotated[str | None, Query(max_length=64, pattern=s.TEXT_PATTERN)] = None,
+    object_id: Annotated[str | None, Query(max_length=64, pattern=s.TEXT_PATTERN)] = None,
     actor_id: uuid.UUID | None = None,
-    since: datetime | None = None, until: datetime | None = None,
+    since: QueryDateTime | None = None, until: QueryDateTime | None = None,
     cursor: Annotated[int | None, Query(ge=0)] = None, limit: Limit = 100,
 ) -> s.Page[s.AuditEventOut]:
     stmt = select(AuditEvent)
@@ -143,7 +143,7 @@ async def audit_events(
 @router.get("/v1/reports/occupancy", response_model=s.Occupancy)
 async def occupancy(
     user: StaffOrFinance, session: SessionDep, site_id: uuid.UUID | None = None,
-    day: Annotated[date | None, Query(alias="date", ge=date(2000, 1, 1), le=date(2200, 12, 31))] = None,
+    day: Annotated[QueryDate | None, Query(alias="date")] = None,
 ) -> s.Occupancy:
     """Seats leased over seats in service, by site, floor and shift, on a date (default today, UTC)."""
     day = day or datetime.now(UTC).date()

@@ -2,20 +2,190 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-import zoneinfo
-from datetime import date, time
+from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+from domain.rules.money import CURRENCIES, is_currency
+from domain.rules.timezones import is_site_timezone, site_timezones
 
 T = TypeVar("T")
 
-Money = Annotated[int, Field(ge=0, le=10**13)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# ---- strict field types: what the schema says is exactly what the server accepts ------------
+# Pydantic's lax mode would take `true` as 1, `"100"` as 100 and `1700000000` as a date; these
+# types take a JSON integer, a JSON boolean, a `YYYY-MM-DD` string, and say so in the OpenAPI schema.
+# (The admin's forms parse text into the same models with `strict=False`.)
+
+DATE_MIN = date(2000, 1, 1)
+DATE_MAX = date(2200, 12, 31)
+# the years 2000-2200, so that the bounds are in the schema too (`format: date` has no minimum)
+_YEAR = r"(2[01][0-9]{2}|2200)"
+DATE_PATTERN = rf"^{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+DATETIME_PATTERN = (
+    rf"^{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]{1,6})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+PERIOD_PATTERN = rf"^{_YEAR}-(0[1-9]|1[0-2])$"
+HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# one line, no surrounding blanks
+# (explicit classes: `\\s` and `.` differ between ECMAScript, which reads the schema, and the server's regex)
+_EDGE = r"[^\x00\t\n\v\f\r \x85\xa0]"
+LINE_PATTERN = rf"^{_EDGE}([^\x00\n\r]*{_EDGE})?$"
+# free text: anything PostgreSQL can store (no NUL character)
+TEXT_PATTERN = r"^[^\x00]*$"
+
+
+def _text_only(pattern: str, what: str) -> Any:
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            if not compiled.fullmatch(value):
+                raise ValueError(f"{what}")
+            return value
+        if isinstance(value, (date, time, Decimal)) and not isinstance(value, bool):
+            return value  # already parsed (Python callers)
+        raise ValueError(f"{what} (a string)")
+
+    return BeforeValidator(check)
+
+
+def _not_datetime(value: Any) -> Any:
+    if isinstance(value, datetime):
+        raise ValueError("a date without a time")
+    return value
+
+
+SafeDate = Annotated[
+    date,
+    BeforeValidator(_not_datetime),
+    _text_only(DATE_PATTERN, "a date YYYY-MM-DD between 2000-01-01 and 2200-12-31"),
+    Field(json_schema_extra={"pattern": DATE_PATTERN}),  # the pattern bounds the years: DATE_MIN..DATE_MAX
+]
+SafeDateTime = Annotated[
+    datetime,
+    _text_only(DATETIME_PATTERN, "an RFC 3339 date-time with its offset, years 2000-2200"),
+    Field(json_schema_extra={"pattern": DATETIME_PATTERN}),
+]
+HourMinute = Annotated[
+    time,
+    _text_only(HHMM_PATTERN, "a time HH:MM"),
+    WithJsonSchema({"type": "string", "pattern": HHMM_PATTERN, "examples": ["06:00"]}),
+]
+
+
+def _integral_float(value: Any) -> Any:
+    """JSON Schema's `integer` includes `3.0`: take it as 3 (the field stays strict otherwise)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+INTEGRAL = BeforeValidator(_integral_float)
+Coord = Annotated[int, Field(strict=True, ge=0, le=10000), INTEGRAL]
+SeatCount = Annotated[int, Field(strict=True, ge=1, le=2000), INTEGRAL]
+Money = Annotated[int, Field(strict=True, ge=0, le=10**13, description="integer minor units"), INTEGRAL]
+SeatIds = Annotated[list[uuid.UUID], Field(min_length=1, max_length=2000, json_schema_extra={"uniqueItems": True})]
+
+
+def _one_of(a: str, b: str) -> dict[str, Any]:
+    """Exactly one of two fields is given (not null); the other is left out or null."""
+
+    def given(name: str) -> dict[str, Any]:
+        return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+
+    return {"oneOf": [given(a), given(b)]}
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=LINE_PATTERN)]
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")]
-SafeDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2200, 12, 31))]
+TAX_RATE_PATTERN = r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$"
+PERCENT_PATTERN = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$"
+
+
+def _decimal_text(pattern: str, maximum: int, places: int) -> Any:
+    """A decimal written as a JSON string (floats round), within 0..maximum, at most `places` decimals."""
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return value
+        if not isinstance(value, str):
+            raise ValueError('a decimal written as a string, e.g. "12.5"')
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
+            raise ValueError('a decimal number written like "12.5"')
+        if Decimal(value) > maximum:
+            raise ValueError(f"should be less than or equal to {maximum}")
+        if not compiled.fullmatch(value):
+            raise ValueError(f"at most {places} decimal places, no leading zeros")
+        return value
+
+    return BeforeValidator(check)
+
+
+TaxRate = Annotated[
+    Decimal,
+    Field(ge=0, le=1, max_digits=6, decimal_places=4),
+    _decimal_text(TAX_RATE_PATTERN, 1, 4),
+    WithJsonSchema({"type": "string", "pattern": TAX_RATE_PATTERN, "examples": ["0.12"]}),
+]
+Percent = Annotated[
+    Decimal,
+    Field(ge=0, le=100, max_digits=5, decimal_places=2),
+    _decimal_text(PERCENT_PATTERN, 100, 2),
+    WithJsonSchema({"type": "string", "pattern": PERCENT_PATTERN, "examples": ["5"]}),
+]
+Currency = Annotated[
+    str,
+    Field(min_length=3, max_length=3, description="an active ISO 4217 code", json_schema_extra={"enum": list(CURRENCIES)}),
+]
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" for c in word)
+
+
+# special-use names (RFC 6761 and friends) take no mail: refused, and the schema says so
+SPECIAL_USE_EMAIL_DOMAIN = (
+    r"[@.](" + "|".join(_any_case(d) for d in ("arpa", "invalid", "local", "localhost", "onion", "test")) + r")\.?$"
+)
+Email = Annotated[EmailStr, Field(json_schema_extra={"not": {"pattern": SPECIAL_USE_EMAIL_DOMAIN}})]
+
+
+TimeZone = Annotated[str, Field(min_length=1, max_length=64, json_schema_extra={"enum": list(site_timezones())})]
+
+
+class _OmitNull:
+    """Marks an optional field that is left out rather than sent as null: its schema has no null."""
+
+    def __get_pydantic_json_schema__(self, core_schema: CoreSchema, handler: Any) -> JsonSchemaValue:
+        schema = dict(handler(core_schema))
+        variants = [v for v in schema.pop("anyOf", []) if v != {"type": "null"}]
+        if len(variants) == 1:
+            schema = {**variants[0], **schema}
+        elif variants:
+            schema["anyOf"] = variants
+        return schema
+
+
+Omittable = Annotated[T | None, _OmitNull()]
 
 
 class FieldError(ValueError):
@@ -27,7 +197,29 @@ class FieldError(ValueError):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """A request body: unknown fields refused; an `Omittable[X]` field may be left out but is never
+    `null` (the schema says so, and so does the server)."""
+
+    model_config = ConfigDict(extra="forbid")
+    _omit_only: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._omit_only = frozenset(name for name, f in cls.model_fields.items() if _skips_null(f))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in cls._omit_only:
+                if name in data and data[name] is None:
+                    raise FieldError(name, "leave the field out instead of sending null")
+        return data
+
+
+def _skips_null(field: Any) -> bool:
+    return any(isinstance(m, _OmitNull) for m in field.metadata)
 
 
 class Out(BaseModel):
@@ -41,30 +233,36 @@ class Page(BaseModel, Generic[T]):
 
 # ---- sites, floors, shifts, seats -------------------------------------------------
 
+
 def _check_timezone(v: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(v)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("not an IANA time zone") from exc
+    if not is_site_timezone(v):
+        raise ValueError("not an IANA time zone")
+    return v
+
+
+def _check_currency(v: str) -> str:
+    if not is_currency(v):
+        raise ValueError("not an active ISO 4217 currency code (e.g. PHP, USD, EUR)")
     return v
 
 
 class SiteCreate(Strict):
     code: Code
     name: Name
-    address: str = Field(default="", max_length=500)
-    timezone: str = Field(min_length=1, max_length=64)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
-    tax_rate: Decimal = Field(ge=0, le=1, max_digits=6, decimal_places=4)
+    address: str = Field(default="", max_length=500, pattern=TEXT_PATTERN)
+    timezone: TimeZone
+    currency: Currency
+    tax_rate: TaxRate
 
     _tz = field_validator("timezone")(_check_timezone)
+    _currency = field_validator("currency")(_check_currency)
 
 
 class SiteUpdate(Strict):
-    name: Name | None = None
-    address: str | None = Field(default=None, max_length=500)
-    timezone: str | None = Field(default=None, min_length=1, max_length=64)
-    tax_rate: Decimal | None = Field(default=None, ge=0, le=1, max_digits=6, decimal_places=4)
+    name: Omittable[Name] = None
+    address: Omittable[str] = Field(default=None, max_length=500, pattern=TEXT_PATTERN)
+    timezone: Omittable[TimeZone] = None
+    tax_rate: Omittable[TaxRate] = None
 
     @field_validator("timezone")
     @classmethod
@@ -88,8 +286,8 @@ class Site(Out):
 
 
 class FloorCreate(Strict):
-    name: Name
-    level: int = Field(default=0, ge=-10, le=300)
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=LINE_PATTERN)]
+    level: Annotated[int, INTEGRAL] = Field(default=0, strict=True, ge=-10, le=300)
 
 
 class Floor(Out):
@@ -101,16 +299,9 @@ class Floor(Out):
 
 class ShiftCreate(Strict):
     code: Code
-    name: str = Field(default="", max_length=100)
-    starts_at: time
-    ends_at: time
-
-    @field_validator("starts_at", "ends_at")
-    @classmethod
-    def _minute(cls, v: time) -> time:
-        if v.second or v.microsecond or v.tzinfo:
-            raise ValueError("use HH:MM")
-        return v
+    name: str = Field(default="", max_length=100, pattern=TEXT_PATTERN)
+    starts_at: HourMinute
+    ends_at: HourMinute
 
 
 class Shift(Out):
@@ -135,13 +326,21 @@ class SeatCreate(Strict):
 
     floor_id: uuid.UUID
     zone: Code
-    labels: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
-        default=None, min_length=1, max_length=2000
+    model_config = ConfigDict(json_schema_extra=_one_of("labels", "label"))
+
+    labels: (
+        Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)]],
+            Field(min_length=1, max_length=2000, json_schema_extra={"uniqueItems": True}),
+        ]
+        | None
+    ) = None
+    label: Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)] | None = None
+    x: Coord | None = None
+    y: Coord | None = None
+    columns: Annotated[int, INTEGRAL] = Field(
+        default=10, strict=True, ge=1, le=200, description="seats per row when laying out a bulk create"
     )
-    label: str | None = Field(default=None, min_length=1, max_length=64)
-    x: int | None = Field(default=None, ge=0, le=10000)
-    y: int | None = Field(default=None, ge=0, le=10000)
-    columns: int = Field(default=10, ge=1, le=200, description="seats per row when laying out a bulk create")
 
     @model_validator(mode="after")
     def _one_or_many(self) -> SeatCreate:
@@ -153,10 +352,10 @@ class SeatCreate(Strict):
 
 
 class SeatUpdate(Strict):
-    status: SeatStatus | None = None
-    zone: Code | None = None
-    x: int | None = Field(default=None, ge=0, le=10000)
-    y: int | None = Field(default=None, ge=0, le=10000)
+    status: Omittable[SeatStatus] = None
+    zone: Omittable[Code] = None
+    x: Omittable[Coord] = None
+    y: Omittable[Coord] = None
 
 
 class Seat(Out):
@@ -184,14 +383,23 @@ class Availability(BaseModel):
 
 # ---- plans -------------------------------------------------------------------------
 
+
 class InclusionIn(Strict):
+    # an included item (the default) has no unit price
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"billing": {"const": "included"}}},
+            "then": {"properties": {"unit_price_minor": {"const": 0}}},
+        }
+    )
+
     code: Code
     name: Name
     kind: Literal["power", "internet", "device", "facility", "software"]
     billing: Literal["included", "monthly", "one_time"] = "included"
     unit_price_minor: Money = 0
     device_kind: Code | None = None
-    quantity_per_seat: int = Field(default=1, ge=1, le=20)
+    quantity_per_seat: Annotated[int, INTEGRAL] = Field(default=1, strict=True, ge=1, le=20)
 
     @model_validator(mode="after")
     def _priced(self) -> InclusionIn:
@@ -216,7 +424,7 @@ class PlanCreate(Strict):
     name: Name
     monthly_price_minor: Money
     setup_fee_minor: Money = 0
-    deposit_months: int = Field(default=0, ge=0, le=12)
+    deposit_months: Annotated[int, INTEGRAL] = Field(default=0, strict=True, ge=0, le=12)
     inclusions: list[InclusionIn] = Field(default_factory=list, max_length=50)
 
     @field_validator("inclusions")
@@ -240,11 +448,12 @@ class Plan(Out):
 
 # ---- clients, users, teams, members ------------------------------------------------
 
+
 class ClientCreate(Strict):
     legal_name: Name
-    billing_email: EmailStr
-    tax_id: str = Field(default="", max_length=64)
-    payment_terms_days: int = Field(default=30, ge=0, le=365)
+    billing_email: Email
+    tax_id: str = Field(default="", max_length=64, pattern=TEXT_PATTERN)
+    payment_terms_days: Annotated[int, INTEGRAL] = Field(default=30, strict=True, ge=0, le=365)
 
 
 class ClientUpdate(Strict):
@@ -268,7 +477,7 @@ class Client(Out):
 
 
 class ClientUserCreate(Strict):
-    email: EmailStr
+    email: Email
     password: str = Field(min_length=10, max_length=200)
     role: Literal["client_admin", "client_viewer"]
 
@@ -292,8 +501,8 @@ class Team(Out):
 
 class MemberCreate(Strict):
     name: Name
-    email: EmailStr
-    employee_id: str = Field(default="", max_length=64)
+    email: Email
+    employee_id: str = Field(default="", max_length=64, pattern=TEXT_PATTERN)
 
 
 class Member(Out):
@@ -308,9 +517,10 @@ class Member(Out):
 
 # ---- leases ------------------------------------------------------------------------
 
+
 class AddOnIn(Strict):
     code: Code
-    quantity: int = Field(ge=1, le=10000)
+    quantity: Annotated[int, INTEGRAL] = Field(strict=True, ge=1, le=10000)
 
 
 class AddOn(BaseModel):
@@ -322,6 +532,8 @@ class AddOn(BaseModel):
 
 
 class LeaseCreate(Strict):
+    model_config = ConfigDict(json_schema_extra=_one_of("seat_count", "seat_ids"))
+
     client_id: uuid.UUID
     team_id: uuid.UUID
     site_id: uuid.UUID
@@ -329,10 +541,10 @@ class LeaseCreate(Strict):
     shift: Code
     start_date: SafeDate
     end_date: SafeDate | None = None
-    seat_count: int | None = Field(default=None, ge=1, le=2000)
-    seat_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=2000)
+    seat_count: SeatCount | None = None
+    seat_ids: SeatIds | None = None
     add_ons: list[AddOnIn] = Field(default_factory=list, max_length=50)
-    discount_pct: Decimal = Field(default=Decimal("0"), ge=0, le=100, max_digits=5, decimal_places=2)
+    discount_pct: Percent = Decimal("0")
 
     @model_validator(mode="after")
     def _shape(self) -> LeaseCreate:
@@ -370,8 +582,10 @@ class Lease(BaseModel):
 
 
 class SeatsAdd(Strict):
-    seat_count: int | None = Field(default=None, ge=1, le=2000)
-    seat_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=2000)
+    model_config = ConfigDict(json_schema_extra=_one_of("seat_count", "seat_ids"))
+
+    seat_count: SeatCount | None = None
+    seat_ids: SeatIds | None = None
     effective: SafeDate
 
     @model_validator(mode="after")
@@ -403,17 +617,17 @@ DeviceStatus = Literal["in_stock", "assigned", "in_repair", "retired"]
 
 
 class DeviceCreate(Strict):
-    serial: Annotated[str, Field(min_length=1, max_length=100)]
+    serial: Annotated[str, Field(min_length=1, max_length=100, pattern=TEXT_PATTERN)]
     kind: Code
-    model: str = Field(default="", max_length=200)
+    model: str = Field(default="", max_length=200, pattern=TEXT_PATTERN)
     site_id: uuid.UUID
     status: DeviceStatus = "in_stock"
 
 
 class DeviceUpdate(Strict):
-    status: DeviceStatus | None = None
-    model: str | None = Field(default=None, max_length=200)
-    returned: bool | None = Field(default=None, description="true records the device back in stock")
+    status: Omittable[DeviceStatus] = None
+    model: Omittable[str] = Field(default=None, max_length=200, pattern=TEXT_PATTERN)
+    returned: Omittable[StrictBool] = Field(default=None, description="true records the device back in stock")
 
 
 class Device(Out):
@@ -429,6 +643,7 @@ class Device(Out):
 
 
 # ---- audit, reports -------------------------------------------------------------------
+
 
 class AuditEventOut(Out):
     id: int

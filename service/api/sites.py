@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -16,7 +15,7 @@ from domain.models import Shift as ShiftRow
 from domain.models import Site as SiteRow
 from domain.services import catalog, leases
 from service.api import schemas as s
-from service.api.deps import Cursor, Limit, paginate
+from service.api.deps import Cursor, Limit, QueryDate, paginate
 from service.auth import AnyUser, StaffUser
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
@@ -110,7 +109,7 @@ async def create_seats(site_id: uuid.UUID, body: s.SeatCreate, user: StaffUser, 
 @router.get("/sites/{site_id}/seats", response_model=s.Page[s.Seat])
 async def list_seats(
     site_id: uuid.UUID, user: AnyUser, session: SessionDep,
-    floor_id: uuid.UUID | None = None, zone: Annotated[str | None, Query(max_length=32)] = None,
+    floor_id: uuid.UUID | None = None, zone: Annotated[str | None, Query(max_length=32, pattern=s.TEXT_PATTERN)] = None,
     status: s.SeatStatus | None = None, cursor: Cursor = None, limit: Limit = 500,
 ) -> s.Page[s.Seat]:
     await catalog.get_site(session, site_id)
@@ -136,8 +135,8 @@ async def update_seat(seat_id: uuid.UUID, body: s.SeatUpdate, user: StaffUser, s
 async def availability(
     site_id: uuid.UUID, user: AnyUser, session: SessionDep,
     shift: Annotated[str, Query(min_length=1, max_length=32)],
-    start: Annotated[date, Query(ge=date(2000, 1, 1), le=date(2200, 12, 31))],
-    end: Annotated[date | None, Query(ge=date(2000, 1, 1), le=date(2200, 12, 31))] = None,
+    start: QueryDate,
+    end: QueryDate | None = None,
     seats: Annotated[int, Query(ge=1, le=2000, description="how many seats to list")] = 50,
 ) -> s.Availability:
     """Free seats for a shift and date window (`end` empty = open-ended)."""
