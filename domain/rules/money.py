@@ -6,7 +6,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 # ISO 4217 minor-unit exponents that are not 2
-_EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3}
+# ISO 4217 minor-unit exponents that are not 2, for the currencies in CURRENCIES below
+_EXPONENTS = {
+    **dict.fromkeys(
+        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"), 0
+    ),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}
 
 
 # ISO 4217 active currency codes (list one, as published by SIX, 2025), without the fund codes

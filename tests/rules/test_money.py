@@ -75,3 +75,7 @@ def test_format_money_uses_the_currency_exponent() -> None:
     assert format_money(123456, "PHP") == "PHP 1,234.56"
     assert format_money(1234, "JPY") == "JPY 1,234"
     assert format_money(1234, "KWD") == "KWD 1.234"
+    # zero- and three-decimal currencies beyond the common ones (West African franc, Tunisian dinar)
+    assert format_money(1234, "XOF") == "XOF 1,234"
+    assert format_money(1234, "TND") == "TND 1.234"
+    assert format_money(1234, "PYG") == "PYG 1,234"
