@@ -260,7 +260,10 @@ async def test_occupancy_report(staff: Api, finance: Api) -> None:
     assert all(r["seats_total"] == 9 for r in by_shift.values())
     assert {k: r["seats_leased"] for k, r in by_shift.items()} == {"FULL": 5, "DAY": 4, "NIGHT": 3}
     assert by_shift["FULL"]["occupancy_rate"] == round(5 / 9, 4)
-    later = await staff.get("/v1/reports/occupancy", params={"site_id": w.site["id"], "date": "2031-06-01"})
+    # the night of 05-31 holds its two seats until 06:00 on 06-01: taken for FULL that day, not for DAY or NIGHT
+    tail = await staff.get("/v1/reports/occupancy", params={"site_id": w.site["id"], "date": "2031-06-01"})
+    assert {r["shift"]: r["seats_leased"] for r in tail["items"]} == {"FULL": 2, "DAY": 0, "NIGHT": 0}
+    later = await staff.get("/v1/reports/occupancy", params={"site_id": w.site["id"], "date": "2031-06-02"})
     assert all(r["seats_leased"] == 0 for r in later["items"])
     _problem(await staff.call("GET", "/v1/reports/occupancy", params={"date": "31-05-2031"}), 422, "date")
 

@@ -67,6 +67,8 @@ RULE_FIELDS: dict[str, set[str]] = {
     "PATCH /v1/devices/{device_id}": {"status"},  # "a device is assigned by a lease"
     # which fields a grant needs depends on `grant_type`
     "POST /v1/auth/token": {"username", "client_id"},
+    # a month is billed only from SEATLEASE_BILLING_ADVANCE_DAYS before it starts: "too far ahead" depends on today
+    "POST /v1/billing/runs": {"period"},
     # a webhook is only as valid as its signature with the configured secret
     "POST /v1/billing/stripe/webhook": {"Stripe-Signature"},
 }

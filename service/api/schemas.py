@@ -459,11 +459,11 @@ class ClientCreate(Strict):
 class ClientUpdate(Strict):
     """Staff only. ``seat_cap``: the most seats the client's own bookings may hold; null = the default."""
 
-    legal_name: Name | None = None
-    billing_email: EmailStr | None = None
-    tax_id: str | None = Field(default=None, max_length=64)
-    payment_terms_days: int | None = Field(default=None, ge=0, le=365)
-    seat_cap: int | None = Field(default=None, ge=0, le=1_000_000)
+    legal_name: Omittable[Name] = None
+    billing_email: Omittable[Email] = None
+    tax_id: Omittable[str] = Field(default=None, max_length=64, pattern=TEXT_PATTERN)
+    payment_terms_days: Omittable[Annotated[int, Field(strict=True, ge=0, le=365), INTEGRAL]] = None
+    seat_cap: Annotated[int, Field(strict=True, ge=0, le=1_000_000), INTEGRAL] | None = None
 
 
 class Client(Out):
