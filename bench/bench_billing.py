@@ -33,9 +33,13 @@ from domain.services.audit import SystemActor  # noqa: E402
 from service.db import make_engine, make_sessionmaker  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 
-SITES = [("MNL", "Asia/Manila", "PHP", "0.12", 1_500_000), ("CEB", "Asia/Manila", "PHP", "0.12", 1_200_000),
-         ("TYO", "Asia/Tokyo", "JPY", "0.10", 45_000), ("NYC", "America/New_York", "USD", "0.08875", 45_000),
-         ("HNL", "Pacific/Honolulu", "USD", "0.04712", 39_900)]
+SITES = [
+    ("MNL", "Asia/Manila", "PHP", "0.12", 1_500_000),
+    ("CEB", "Asia/Manila", "PHP", "0.12", 1_200_000),
+    ("TYO", "Asia/Tokyo", "JPY", "0.10", 45_000),
+    ("NYC", "America/New_York", "USD", "0.08875", 45_000),
+    ("HNL", "Pacific/Honolulu", "USD", "0.04712", 39_900),
+]
 
 GENERATE = """
 INSERT INTO sites (id, code, name, timezone, currency, tax_rate)
@@ -48,49 +52,64 @@ async def generate(url: str, clients: int, seats_per_client: int, period: Month)
     conn = await asyncpg.connect(plain_url(url))
     try:
         await conn.execute("SET synchronous_commit = off")
-        await conn.execute(GENERATE, [s[0] for s in SITES], [s[1] for s in SITES], [s[2] for s in SITES],
-                           [s[3] for s in SITES])
+        await conn.execute(GENERATE, [s[0] for s in SITES], [s[1] for s in SITES], [s[2] for s in SITES], [s[3] for s in SITES])
         sites = await conn.fetch("SELECT id, code FROM sites ORDER BY code")
         prices = {s[0]: s[4] for s in SITES}
         n_sites = len(sites)
         seats_per_site = -(-clients // n_sites) * seats_per_client
         for idx, site in enumerate(sites):
-            await conn.execute("INSERT INTO floors (id, site_id, name, level) VALUES (gen_random_uuid(), $1, '1F', 1)",
-                               site["id"])
-            await conn.execute("INSERT INTO shifts (id, site_id, code, starts_at, ends_at) VALUES "
-                               "(gen_random_uuid(), $1, 'FULL', '00:00', '00:00')", site["id"])
+            await conn.execute(
+                "INSERT INTO floors (id, site_id, name, level) VALUES (gen_random_uuid(), $1, '1F', 1)", site["id"]
+            )
+            await conn.execute(
+                "INSERT INTO shifts (id, site_id, code, starts_at, ends_at) VALUES "
+                "(gen_random_uuid(), $1, 'FULL', '00:00', '00:00')",
+                site["id"],
+            )
             plan = uuid.uuid4()
             await conn.execute(
                 "INSERT INTO plans (id, site_id, name, monthly_price_minor, setup_fee_minor, deposit_months) "
-                "VALUES ($1, $2, 'Standard seat', $3, $4, 1)", plan, site["id"], prices[site["code"]],
-                prices[site["code"]] // 6)
+                "VALUES ($1, $2, 'Standard seat', $3, $4, 1)",
+                plan,
+                site["id"],
+                prices[site["code"]],
+                prices[site["code"]] // 6,
+            )
             await conn.execute(
                 """INSERT INTO inclusions (id, plan_id, code, name, kind, billing, unit_price_minor, quantity_per_seat)
                    VALUES (gen_random_uuid(), $1, 'power', 'Power with UPS', 'power', 'included', 0, 1),
                           (gen_random_uuid(), $1, 'internet', 'Shared internet', 'internet', 'included', 0, 1),
                           (gen_random_uuid(), $1, 'pc', 'Desktop PC', 'device', 'included', 0, 1),
                           (gen_random_uuid(), $1, 'monitor', 'Extra monitor', 'device', 'monthly', $2, 1)""",
-                plan, prices[site["code"]] // 30)
+                plan,
+                prices[site["code"]] // 30,
+            )
             await conn.execute(
                 """INSERT INTO seats (id, site_id, floor_id, zone, label, x, y)
                    SELECT gen_random_uuid(), $1, f.id, 'Z' || (g / 100), 'S-' || lpad(g::text, 6, '0'), g % 100, g / 100
-                   FROM generate_series(0, $2 - 1) g, floors f WHERE f.site_id = $1""", site["id"], seats_per_site)
+                   FROM generate_series(0, $2 - 1) g, floors f WHERE f.site_id = $1""",
+                site["id"],
+                seats_per_site,
+            )
             del idx
         await conn.execute(
             """INSERT INTO clients (id, legal_name, billing_email, payment_terms_days)
                SELECT gen_random_uuid(), 'Client ' || lpad(g::text, 6, '0'), 'ap' || g || '@client-example.com', 30
-               FROM generate_series(1, $1) g""", clients)
-        await conn.execute(
-            """INSERT INTO teams (id, client_id, name) SELECT gen_random_uuid(), id, 'Team' FROM clients""")
+               FROM generate_series(1, $1) g""",
+            clients,
+        )
+        await conn.execute("""INSERT INTO teams (id, client_id, name) SELECT gen_random_uuid(), id, 'Team' FROM clients""")
         # each client leases at one site (round robin); a quarter start mid-month, a tenth end this month,
         # one in eight has a discount, half have an add-on
         await conn.execute(
             """CREATE TEMP TABLE c AS SELECT c.id, t.id AS team_id, (row_number() OVER (ORDER BY c.id)) - 1 AS n
-               FROM clients c JOIN teams t ON t.client_id = c.id""")
+               FROM clients c JOIN teams t ON t.client_id = c.id"""
+        )
         await conn.execute(
             """CREATE TEMP TABLE s AS SELECT s.id AS site_id, row_number() OVER (ORDER BY s.code) - 1 AS k,
                       p.id AS plan_id, sh.id AS shift_id
-               FROM sites s JOIN plans p ON p.site_id = s.id JOIN shifts sh ON sh.site_id = s.id""")
+               FROM sites s JOIN plans p ON p.site_id = s.id JOIN shifts sh ON sh.site_id = s.id"""
+        )
         await conn.execute(
             """INSERT INTO leases (id, client_id, team_id, site_id, plan_id, shift_id, shift_code, start_date, end_date,
                                    status, discount_pct)
@@ -98,7 +117,11 @@ async def generate(url: str, clients: int, seats_per_client: int, period: Month)
                       CASE WHEN c.n % 4 = 0 THEN $2::date + 14 ELSE $2::date - 40 END,
                       CASE WHEN c.n % 10 = 0 THEN $3::date - 5 END,
                       'active', CASE WHEN c.n % 8 = 0 THEN 5 ELSE 0 END
-               FROM c JOIN s ON s.k = c.n % $1""", n_sites, period.first, period.last)
+               FROM c JOIN s ON s.k = c.n % $1""",
+            n_sites,
+            period.first,
+            period.last,
+        )
         await conn.execute(
             """INSERT INTO lease_seats (id, lease_id, seat_id, start_date, end_date, window_start_min, window_end_min)
                SELECT gen_random_uuid(), l.id, se.id,
@@ -107,11 +130,14 @@ async def generate(url: str, clients: int, seats_per_client: int, period: Month)
                FROM (SELECT l.*, row_number() OVER (PARTITION BY l.site_id ORDER BY l.id) - 1 AS r FROM leases l) l
                CROSS JOIN generate_series(0, $1 - 1) AS j(j)
                JOIN seats se ON se.site_id = l.site_id AND se.label = 'S-' || lpad((l.r * $1 + j.j)::text, 6, '0')""",
-            seats_per_client, period.first)
+            seats_per_client,
+            period.first,
+        )
         await conn.execute(
             """INSERT INTO lease_add_ons (id, lease_id, inclusion_id, quantity)
                SELECT gen_random_uuid(), l.id, i.id, 2 FROM leases l JOIN inclusions i ON i.plan_id = l.plan_id
-               WHERE i.code = 'monitor' AND get_byte(uuid_send(l.id), 0) % 2 = 0""")
+               WHERE i.code = 'monitor' AND get_byte(uuid_send(l.id), 0) % 2 = 0"""
+        )
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
@@ -139,8 +165,10 @@ async def bench_size(server: str, clients: int, seats_per_client: int, period: M
     conn = await asyncpg.connect(plain_url(url))
     lines = await conn.fetchval("SELECT count(*) FROM invoice_lines")
     await conn.close()
-    print(f"  billing run {period}: {elapsed:.2f} s wall ({cpu:.2f} s CPU in this process) for "
-          f"{result.invoices_created:,} invoices ({lines:,} lines), {result.invoices_created / elapsed:,.0f} invoices/s")
+    print(
+        f"  billing run {period}: {elapsed:.2f} s wall ({cpu:.2f} s CPU in this process) for "
+        f"{result.invoices_created:,} invoices ({lines:,} lines), {result.invoices_created / elapsed:,.0f} invoices/s"
+    )
     return elapsed, cpu, result.invoices_created, int(seats), url
 
 
@@ -153,8 +181,7 @@ async def bench_statements(url: str, period: Month, count: int) -> None:
         t0 = time.perf_counter()
         for cid in ids:
             await conn.fetch("SELECT * FROM invoices WHERE client_id = $1", cid)
-            await conn.fetch("SELECT l.* FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.client_id = $1",
-                             cid)
+            await conn.fetch("SELECT l.* FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.client_id = $1", cid)
         bare = len(ids) / (time.perf_counter() - t0)
         t0 = time.perf_counter()
         sts = [await statement(conn, cid, period) for cid in ids]
@@ -168,8 +195,10 @@ async def bench_statements(url: str, period: Month, count: int) -> None:
             statement_pdf(st)
         pdf_rate = len(ids) / (time.perf_counter() - t0)
     await engine.dispose()
-    print(f"statements ({len(ids)} clients): data (JSON) {json_rate:,.0f}/s, CSV {csv_rate:,.0f}/s on top, "
-          f"PDF {pdf_rate:,.1f}/s on top; bare SQL reads {bare:,.0f}/s (JSON / bare = {json_rate / bare:.2f})")
+    print(
+        f"statements ({len(ids)} clients): data (JSON) {json_rate:,.0f}/s, CSV {csv_rate:,.0f}/s on top, "
+        f"PDF {pdf_rate:,.1f}/s on top; bare SQL reads {bare:,.0f}/s (JSON / bare = {json_rate / bare:.2f})"
+    )
     print(f"statements end to end (data + CSV + PDF): {1 / (1 / json_rate + 1 / csv_rate + 1 / pdf_rate):,.1f}/s")
 
 
@@ -183,11 +212,12 @@ async def main() -> None:
     period = Month.parse(args.period)
     server = server_url()
     print(f"billing run, Stripe off, period {period}")
-    small, cpu_small, n_small, seats_small, url_small = await bench_size(server, args.clients, args.seats_per_client,
-                                                                         period)
+    small, cpu_small, n_small, seats_small, url_small = await bench_size(server, args.clients, args.seats_per_client, period)
     big, cpu_big, n_big, seats_big, _ = await bench_size(server, args.clients * 2, args.seats_per_client, period)
-    print(f"size x{seats_big / seats_small:.2f} -> wall time x{big / small:.2f}, CPU time x{cpu_big / cpu_small:.2f} "
-          "(2.00 = linear; CPU time is steadier on a shared machine)")
+    print(
+        f"size x{seats_big / seats_small:.2f} -> wall time x{big / small:.2f}, CPU time x{cpu_big / cpu_small:.2f} "
+        "(2.00 = linear; CPU time is steadier on a shared machine)"
+    )
     print(f"aim: {n_small:,}-client run under 60 s: {small:.1f} s, {verdict(small < 60)}")
     await bench_statements(url_small, period, args.statements)
 

@@ -162,8 +162,14 @@ async def build_database(url: str, args: argparse.Namespace) -> dict[str, int]:
     blocks = args.sites * args.floors * args.zones * -(-args.seats_per_zone // 4)
     # a block and slot hold 1 (FULL) or 2 (DAY + NIGHT) leases: 5/3 on average
     slots = max(1, -(-args.leases * 3 // (blocks * 5)))
-    params = {"sites": args.sites, "floors": args.floors, "zones": args.zones,
-              "seats_per_zone": args.seats_per_zone, "clients": args.clients, "slots": slots}
+    params = {
+        "sites": args.sites,
+        "floors": args.floors,
+        "zones": args.zones,
+        "seats_per_zone": args.seats_per_zone,
+        "clients": args.clients,
+        "slots": slots,
+    }
     conn = await asyncpg.connect(plain_url(url))
     try:
         async with conn.transaction():
@@ -171,20 +177,21 @@ async def build_database(url: str, args: argparse.Namespace) -> dict[str, int]:
                 await conn.execute(sql.format(**params))
             await conn.execute(
                 "INSERT INTO users (email, password_hash, role) VALUES ($1, $2, 'facility_staff')",
-                STAFF_EMAIL, hash_secret(STAFF_PASSWORD),
+                STAFF_EMAIL,
+                hash_secret(STAFF_PASSWORD),
             )
         await conn.execute("VACUUM ANALYZE")
         counts = {}
         for table in ("seats", "leases", "lease_seats"):
             counts[table] = int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
-        counts["past_leases"] = int(await conn.fetchval(
-            "SELECT count(*) FROM leases WHERE status IN ('ended', 'cancelled')"))
+        counts["past_leases"] = int(await conn.fetchval("SELECT count(*) FROM leases WHERE status IN ('ended', 'cancelled')"))
         return counts
     finally:
         await conn.close()
 
 
 # ---- the servers under test (run in a child process) ------------------------------------
+
 
 class BareBody(BaseModel):
     client_id: uuid.UUID
@@ -212,7 +219,8 @@ def bare_app(url: str) -> Any:
     async def insert_row(body: BareBody) -> dict[str, Any]:
         row = await app.state.pool.fetchrow(
             "INSERT INTO bench_bare_rows (client_id, seat_count) VALUES ($1, $2) RETURNING id, created_at",
-            body.client_id, body.seat_count,
+            body.client_id,
+            body.seat_count,
         )
         return {"id": str(row["id"]), "created_at": row["created_at"].isoformat()}
 
@@ -237,6 +245,7 @@ def server_args(kind: str, url: str, port: int) -> list[str]:
 
 # ---- availability -----------------------------------------------------------------------
 
+
 class Compiled:
     """A SQLAlchemy statement as asyncpg text; named binds are filled from a dict at call time."""
 
@@ -259,7 +268,8 @@ def availability_statements() -> dict[tuple[str, bool], Compiled]:
     lim = bindparam("lim", type_=Integer())
     return {
         (shift, bounded): Compiled(free_seats_page_stmt(site, window, start, end if bounded else None, lim))
-        for shift, window in WINDOWS.items() for bounded in (True, False)
+        for shift, window in WINDOWS.items()
+        for bounded in (True, False)
     }
 
 
@@ -273,13 +283,13 @@ def availability_params(rng: random.Random, sites: list[uuid.UUID], n: int) -> l
     for _ in range(n):
         start = today + timedelta(days=rng.randint(0, 90))
         end = None if rng.random() < 0.2 else start + timedelta(days=rng.choice((30, 90, 180, 365)))
-        out.append({"site": rng.choice(sites), "shift": rng.choice(("FULL", "DAY", "NIGHT")),
-                    "start": start, "end": end, "seats": 50})
+        out.append(
+            {"site": rng.choice(sites), "shift": rng.choice(("FULL", "DAY", "NIGHT")), "start": start, "end": end, "seats": 50}
+        )
     return out
 
 
-async def bench_availability(base: str, token: str, url: str, args: argparse.Namespace,
-                             sites: list[uuid.UUID]) -> dict[str, Any]:
+async def bench_availability(base: str, token: str, url: str, args: argparse.Namespace, sites: list[uuid.UUID]) -> dict[str, Any]:
     rng = random.Random(7)
     params = availability_params(rng, sites, args.availability_requests)
     warm = availability_params(rng, sites, 20)
@@ -289,6 +299,7 @@ async def bench_availability(base: str, token: str, url: str, args: argparse.Nam
     conn = await asyncpg.connect(plain_url(url))
     try:
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
+
             async def api(p: dict[str, Any]) -> int:
                 q = {"shift": p["shift"], "start": p["start"].isoformat(), "seats": p["seats"]}
                 if p["end"] is not None:
@@ -323,15 +334,25 @@ async def bench_availability(base: str, token: str, url: str, args: argparse.Nam
         await conn.close()
     if api_counts != sql_counts:
         raise SystemExit("the API and the direct SQL disagree on free seat counts")
-    return {"api": summary_ms(api_times), "sql": summary_ms(sql_times),
-            "free_mean": sum(api_counts) / len(api_counts),
-            "plan": plan}
+    return {
+        "api": summary_ms(api_times),
+        "sql": summary_ms(sql_times),
+        "free_mean": sum(api_counts) / len(api_counts),
+        "plan": plan,
+    }
 
 
 # ---- booking throughput -----------------------------------------------------------------
 
-async def load(base: str, concurrency: int, total: int, seconds: float, headers: dict[str, str],
-               make: Callable[[int], tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+
+async def load(
+    base: str,
+    concurrency: int,
+    total: int,
+    seconds: float,
+    headers: dict[str, str],
+    make: Callable[[int], tuple[str, dict[str, Any]]],
+) -> dict[str, Any]:
     """`concurrency` clients each send POSTs one after another until `total` requests were
     sent or `seconds` passed; returns counts by status and the successes per second."""
     statuses: Counter[int] = Counter()
@@ -356,8 +377,7 @@ async def load(base: str, concurrency: int, total: int, seconds: float, headers:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - t0
     ok = statuses[201]
-    return {"elapsed": elapsed, "statuses": dict(statuses), "ok": ok, "rate": ok / elapsed,
-            "latency": summary_ms(latencies)}
+    return {"elapsed": elapsed, "statuses": dict(statuses), "ok": ok, "rate": ok / elapsed, "latency": summary_ms(latencies)}
 
 
 async def warm_up(base: str, headers: dict[str, str], make: Callable[[int], tuple[str, dict[str, Any]]]) -> None:
@@ -386,9 +406,13 @@ def booking_maker(w: dict[str, Any], seed: int) -> Callable[[int], tuple[str, di
         client_id, team_id = rng.choice(w["clients"])
         start = today + timedelta(days=rng.randint(7, 400))
         return "/v1/leases", {
-            "client_id": str(client_id), "team_id": str(team_id), "site_id": str(site),
-            "plan_id": str(w["plans"][site]), "shift": rng.choice(("FULL", "DAY", "NIGHT")),
-            "start_date": start.isoformat(), "end_date": (start + timedelta(days=rng.choice((90, 180, 365)))).isoformat(),
+            "client_id": str(client_id),
+            "team_id": str(team_id),
+            "site_id": str(site),
+            "plan_id": str(w["plans"][site]),
+            "shift": rng.choice(("FULL", "DAY", "NIGHT")),
+            "start_date": start.isoformat(),
+            "end_date": (start + timedelta(days=rng.choice((90, 180, 365)))).isoformat(),
             "seat_count": rng.randint(1, 4),
         }
 
@@ -406,13 +430,15 @@ def bare_maker(w: dict[str, Any], seed: int) -> Callable[[int], tuple[str, dict[
 
 async def login(base: str) -> str:
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": STAFF_EMAIL,
-                                                    "password": STAFF_PASSWORD})
+        r = await http.post(
+            "/v1/auth/token", data={"grant_type": "password", "username": STAFF_EMAIL, "password": STAFF_PASSWORD}
+        )
         assert r.status_code == 200, r.text
         return str(r.json()["access_token"])
 
 
 # ---- main -------------------------------------------------------------------------------
+
 
 def fmt(s: dict[str, float]) -> str:
     return f"p50 {s['p50']:7.2f} ms   p90 {s['p90']:7.2f} ms   p99 {s['p99']:7.2f} ms   max {s['max']:7.2f} ms  (n={s['n']})"
@@ -428,8 +454,10 @@ async def prepare(args: argparse.Namespace) -> str:
     url = await recreate_database(server, name)
     await asyncio.to_thread(upgrade, url)
     counts = await build_database(url, args)
-    print(f"built database {name} in {time.perf_counter() - t0:.1f} s: {counts['seats']:,} seats, "
-          f"{counts['leases']:,} leases ({counts['past_leases']:,} past), {counts['lease_seats']:,} lease_seats rows")
+    print(
+        f"built database {name} in {time.perf_counter() - t0:.1f} s: {counts['seats']:,} seats, "
+        f"{counts['leases']:,} leases ({counts['past_leases']:,} past), {counts['lease_seats']:,} lease_seats rows"
+    )
     return url
 
 
@@ -448,13 +476,11 @@ async def run_booking(url: str, args: argparse.Namespace) -> tuple[dict[str, Any
         token = await login(base)
         headers = {"Authorization": f"Bearer {token}"}
         await warm_up(base, headers, booking_maker(w, 1))
-        app = await load(base, args.concurrency, args.booking_requests, args.booking_seconds, headers,
-                         booking_maker(w, 2))
+        app = await load(base, args.concurrency, args.booking_requests, args.booking_seconds, headers, booking_maker(w, 2))
     port = free_port()
     with child_server(server_args("bare", url, port), port, "/healthz") as base:
         await warm_up(base, {}, bare_maker(w, 1))
-        bare = await load(base, args.concurrency, args.booking_requests, args.booking_seconds, {},
-                          bare_maker(w, 2))
+        bare = await load(base, args.concurrency, args.booking_requests, args.booking_seconds, {}, bare_maker(w, 2))
     return app, bare
 
 
@@ -467,29 +493,41 @@ async def main(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     print(f"machine: {load_note()}")
     url = await prepare(args)
-    print(f"\navailability search: {args.availability_requests} sequential requests "
-          "(random site, shift FULL/DAY/NIGHT, start in the next 90 days, open or 30-365 day end)")
+    print(
+        f"\navailability search: {args.availability_requests} sequential requests "
+        "(random site, shift FULL/DAY/NIGHT, start in the next 90 days, open or 30-365 day end)"
+    )
     av = await run_availability(url, args)
     print(f"  API  GET /v1/sites/{{id}}/availability  {fmt(av['api'])}")
     print(f"  SQL  same query via asyncpg             {fmt(av['sql'])}")
-    print(f"  ratio API/SQL: p50 {av['api']['p50'] / av['sql']['p50']:.2f}x   p99 {av['api']['p99'] / av['sql']['p99']:.2f}x"
-          f"   (mean free seats found: {av['free_mean']:.0f})")
+    print(
+        f"  ratio API/SQL: p50 {av['api']['p50'] / av['sql']['p50']:.2f}x   p99 {av['api']['p99'] / av['sql']['p99']:.2f}x"
+        f"   (mean free seats found: {av['free_mean']:.0f})"
+    )
     if args.explain:
         print("\n  EXPLAIN ANALYZE of the availability query (first request):\n    " + av["plan"].replace("\n", "\n    "))
 
-    print(f"\nbooking: {args.concurrency} concurrent clients, at most {args.booking_requests} requests or "
-          f"{args.booking_seconds:.0f} s each run")
+    print(
+        f"\nbooking: {args.concurrency} concurrent clients, at most {args.booking_requests} requests or "
+        f"{args.booking_seconds:.0f} s each run"
+    )
     app, bare = await run_booking(url, args)
-    print(f"  API  POST /v1/leases (seat_count 1-4)   {app['rate']:8.1f} leases/s   "
-          f"statuses {app['statuses']}   latency {fmt(app['latency'])}")
-    print(f"  bare FastAPI + asyncpg INSERT          {bare['rate']:8.1f} rows/s     "
-          f"statuses {bare['statuses']}   latency {fmt(bare['latency'])}")
+    print(
+        f"  API  POST /v1/leases (seat_count 1-4)   {app['rate']:8.1f} leases/s   "
+        f"statuses {app['statuses']}   latency {fmt(app['latency'])}"
+    )
+    print(
+        f"  bare FastAPI + asyncpg INSERT          {bare['rate']:8.1f} rows/s     "
+        f"statuses {bare['statuses']}   latency {fmt(bare['latency'])}"
+    )
     ratio = app["rate"] / bare["rate"] if bare["rate"] else float("nan")
     print(f"  ratio API/bare: {ratio:.2f}x")
 
     print("\naims:")
-    print(f"  availability p99 through the API < {AVAILABILITY_P99_AIM_MS:.0f} ms: {av['api']['p99']:.1f} ms  "
-          f"{verdict(av['api']['p99'] < AVAILABILITY_P99_AIM_MS)}")
+    print(
+        f"  availability p99 through the API < {AVAILABILITY_P99_AIM_MS:.0f} ms: {av['api']['p99']:.1f} ms  "
+        f"{verdict(av['api']['p99'] < AVAILABILITY_P99_AIM_MS)}"
+    )
     print(f"  booking throughput >= {BOOKING_RATIO_AIM}x bare insert: {ratio:.2f}x  {verdict(ratio >= BOOKING_RATIO_AIM)}")
     print(f"\ntotal run time {time.perf_counter() - t0:.0f} s; {load_note()}")
     print("(absolute figures scale with what else runs on the machine; the ratios are measured side by side)")

@@ -50,9 +50,14 @@ CONCURRENCY = 16
 def worker_config(scim_url: str) -> Any:
     from provisioning.config import ProvisioningConfig
 
-    return ProvisioningConfig(secret_key=SECRET_KEY, scim_base_url=scim_url, mass_revoke_share=1.0,
-                              sweep_interval_seconds=3600, batch_size=64,
-                              http_timeout_seconds=30)
+    return ProvisioningConfig(
+        secret_key=SECRET_KEY,
+        scim_base_url=scim_url,
+        mass_revoke_share=1.0,
+        sweep_interval_seconds=3600,
+        batch_size=64,
+        http_timeout_seconds=30,
+    )
 
 
 async def worker_main(database_url: str, scim_url: str) -> None:
@@ -78,8 +83,13 @@ async def worker_main(database_url: str, scim_url: str) -> None:
 class Workers:
     def __init__(self, n: int, database_url: str, scim_url: str) -> None:
         self.procs = [
-            subprocess.Popen([sys.executable, __file__, "--worker", database_url, scim_url], cwd=str(ROOT),
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                [sys.executable, __file__, "--worker", database_url, scim_url],
+                cwd=str(ROOT),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             for _ in range(n)
         ]
 
@@ -107,13 +117,21 @@ async def build(conn: asyncpg.Connection, tag: str, leases: int, sites: int, cli
     site_ids, plan_ids, shift_ids, floor_ids = [], [], [], []
     for s in range(sites):
         sid, fid, shid, pid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-        await conn.execute("INSERT INTO sites (id, code, name, timezone, currency, tax_rate) VALUES "
-                           "($1, $2, $2, 'UTC', 'PHP', 0.12)", sid, f"{tag.upper()}{s:03d}")
+        await conn.execute(
+            "INSERT INTO sites (id, code, name, timezone, currency, tax_rate) VALUES ($1, $2, $2, 'UTC', 'PHP', 0.12)",
+            sid,
+            f"{tag.upper()}{s:03d}",
+        )
         await conn.execute("INSERT INTO floors (id, site_id, name, level) VALUES ($1, $2, '1F', 1)", fid, sid)
-        await conn.execute("INSERT INTO shifts (id, site_id, code, starts_at, ends_at) VALUES ($1, $2, 'FULL', $3, $3)",
-                           shid, sid, dtime(0, 0))
-        await conn.execute("INSERT INTO plans (id, site_id, name, monthly_price_minor, setup_fee_minor, deposit_months) "
-                           "VALUES ($1, $2, 'Seat', 1500000, 0, 0)", pid, sid)
+        await conn.execute(
+            "INSERT INTO shifts (id, site_id, code, starts_at, ends_at) VALUES ($1, $2, 'FULL', $3, $3)", shid, sid, dtime(0, 0)
+        )
+        await conn.execute(
+            "INSERT INTO plans (id, site_id, name, monthly_price_minor, setup_fee_minor, deposit_months) "
+            "VALUES ($1, $2, 'Seat', 1500000, 0, 0)",
+            pid,
+            sid,
+        )
         site_ids.append(sid)
         floor_ids.append(fid)
         shift_ids.append(shid)
@@ -121,8 +139,11 @@ async def build(conn: asyncpg.Connection, tag: str, leases: int, sites: int, cli
     client_ids, team_ids = [], []
     for c in range(clients):
         cid, tid = uuid.uuid4(), uuid.uuid4()
-        await conn.execute("INSERT INTO clients (id, legal_name, billing_email, payment_terms_days) "
-                           "VALUES ($1, $2, 'ap@example.com', 30)", cid, f"Client {tag}{c}")
+        await conn.execute(
+            "INSERT INTO clients (id, legal_name, billing_email, payment_terms_days) VALUES ($1, $2, 'ap@example.com', 30)",
+            cid,
+            f"Client {tag}{c}",
+        )
         await conn.execute("INSERT INTO teams (id, client_id, name) VALUES ($1, $2, 'Agents')", tid, cid)
         client_ids.append(cid)
         team_ids.append(tid)
@@ -130,8 +151,7 @@ async def build(conn: asyncpg.Connection, tag: str, leases: int, sites: int, cli
     for n in range(leases):
         s, c = n // per_site, n % clients
         lid = uuid.uuid4()
-        lease_rows.append((lid, client_ids[c], team_ids[c], site_ids[s], plan_ids[s], shift_ids[s], "FULL", start,
-                           "active"))
+        lease_rows.append((lid, client_ids[c], team_ids[c], site_ids[s], plan_ids[s], shift_ids[s], "FULL", start, "active"))
         for k in range(3):
             seat, member = uuid.uuid4(), uuid.uuid4()
             seats.append((seat, site_ids[s], floor_ids[s], "A", f"{tag}-{n:05d}-{k}", k, n))
@@ -140,13 +160,18 @@ async def build(conn: asyncpg.Connection, tag: str, leases: int, sites: int, cli
             assigns.append((uuid.uuid4(), lid, seat, member))
     await conn.copy_records_to_table("seats", records=seats, columns=["id", "site_id", "floor_id", "zone", "label", "x", "y"])
     await conn.copy_records_to_table("members", records=members, columns=["id", "client_id", "team_id", "name", "email"])
-    await conn.copy_records_to_table("leases", records=lease_rows, columns=[
-        "id", "client_id", "team_id", "site_id", "plan_id", "shift_id", "shift_code", "start_date", "status"])
+    await conn.copy_records_to_table(
+        "leases",
+        records=lease_rows,
+        columns=["id", "client_id", "team_id", "site_id", "plan_id", "shift_id", "shift_code", "start_date", "status"],
+    )
     await conn.execute("UPDATE leases SET activated_at = now() - interval '30 days' WHERE activated_at IS NULL")
-    await conn.copy_records_to_table("lease_seats", records=[(*r, 0, 0) for r in lease_seats], columns=[
-        "id", "lease_id", "seat_id", "start_date", "window_start_min", "window_end_min"])
-    await conn.copy_records_to_table("seat_assignments", records=assigns,
-                                     columns=["id", "lease_id", "seat_id", "member_id"])
+    await conn.copy_records_to_table(
+        "lease_seats",
+        records=[(*r, 0, 0) for r in lease_seats],
+        columns=["id", "lease_id", "seat_id", "start_date", "window_start_min", "window_end_min"],
+    )
+    await conn.copy_records_to_table("seat_assignments", records=assigns, columns=["id", "lease_id", "seat_id", "member_id"])
 
 
 async def active_accounts(client: httpx.AsyncClient, tag: str) -> int:
@@ -166,21 +191,25 @@ async def wait_until(fn: Any, timeout: float) -> float:
 async def end_all(conn: asyncpg.Connection, tag: str) -> None:
     async with conn.transaction():
         yesterday = date.today() - timedelta(days=1)
-        ids = await conn.fetch("SELECT l.id FROM leases l JOIN sites s ON s.id = l.site_id WHERE s.code LIKE $1",
-                               tag.upper() + "%")
+        ids = await conn.fetch(
+            "SELECT l.id FROM leases l JOIN sites s ON s.id = l.site_id WHERE s.code LIKE $1", tag.upper() + "%"
+        )
         lease_ids = [r["id"] for r in ids]
         await conn.execute("UPDATE lease_seats SET end_date = $2 WHERE lease_id = ANY($1)", lease_ids, yesterday)
-        await conn.execute("UPDATE leases SET status = 'ended', end_date = $2, ended_at = now() WHERE id = ANY($1)",
-                           lease_ids, yesterday)
+        await conn.execute(
+            "UPDATE leases SET status = 'ended', end_date = $2, ended_at = now() WHERE id = ANY($1)", lease_ids, yesterday
+        )
         await conn.execute("SELECT pg_notify('seatlease_leases', '')")
 
 
 async def bare_loop(scim_url: str, user_ids: list[str]) -> float:
-    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": False}],
+    }
     sem = asyncio.Semaphore(CONCURRENCY)
-    async with httpx.AsyncClient(base_url=scim_url + "/", timeout=30,
-                                 headers={"Content-Type": "application/scim+json"}) as c:
+    async with httpx.AsyncClient(base_url=scim_url + "/", timeout=30, headers={"Content-Type": "application/scim+json"}) as c:
+
         async def one(uid: str) -> None:
             async with sem:
                 r = await c.patch(f"Users/{uid}", json=body)
@@ -201,8 +230,10 @@ async def main(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     await build(conn, "a", args.leases, args.sites, args.clients)
     await build(conn, "b", args.leases, args.sites, args.clients)
-    print(f"data: 2 x {args.leases} leases x 3 seated members ({args.sites} sites, {args.clients} clients per set) "
-          f"in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"data: 2 x {args.leases} leases x 3 seated members ({args.sites} sites, {args.clients} clients per set) "
+        f"in {time.perf_counter() - t0:.1f} s"
+    )
     port = free_port()
     print(f"SCIM server: scim2-server on one core, answers delayed {os.environ.get('BENCH_SCIM_LATENCY_MS', '0')} ms")
     scim_args = ["bench/scim_server.py", str(port)]
@@ -221,13 +252,14 @@ async def main(args: argparse.Namespace) -> None:
         await rec.derive()
         again = time.perf_counter() - t
         await engine.dispose()
-        print(f"derive: {first * 1000:.0f} ms creating {6 * args.leases} desired credentials, "
-              f"{again * 1000:.0f} ms for a pass with nothing to change")
+        print(
+            f"derive: {first * 1000:.0f} ms creating {6 * args.leases} desired credentials, "
+            f"{again * 1000:.0f} ms for a pass with nothing to change"
+        )
         rows = await conn.fetch("SELECT id, login FROM credentials WHERE kind = 'directory'")
         seed_dir = Path(tempfile.mkdtemp(prefix="seatlease-bench-scim-"))
         seed_in, seed_out = seed_dir / "users.json", seed_dir / "ids.json"
-        seed_in.write_text(json.dumps([{"userName": r["login"], "externalId": str(r["id"]), "active": True}
-                                       for r in rows]))
+        seed_in.write_text(json.dumps([{"userName": r["login"], "externalId": str(r["id"]), "active": True} for r in rows]))
         scim_args += [str(seed_in), str(seed_out)]
     with child_server(scim_args, port, "/v2/ServiceProviderConfig", timeout=600) as base:
         scim_url = base + "/v2"
@@ -247,13 +279,17 @@ async def main(args: argparse.Namespace) -> None:
                 await wait_until(all_granted, args.timeout)
                 grant_s = time.perf_counter() - started
                 workers.stop()
-                print(f"grant: {total} directory accounts created (2 workers, incl. start-up): {grant_s:.1f} s "
-                      f"({total / grant_s:.0f}/s)")
+                print(
+                    f"grant: {total} directory accounts created (2 workers, incl. start-up): {grant_s:.1f} s "
+                    f"({total / grant_s:.0f}/s)"
+                )
             else:
                 ids = json.loads(seed_out.read_text())
                 await conn.executemany(
                     "UPDATE credentials SET state = 'active', external_id = $2, first_granted_at = now(), "
-                    "next_attempt_at = NULL WHERE id = $1", [(uuid.UUID(k), v) for k, v in ids.items()])
+                    "next_attempt_at = NULL WHERE id = $1",
+                    [(uuid.UUID(k), v) for k, v in ids.items()],
+                )
                 shutil.rmtree(seed_dir)
                 held = (await active_accounts(client, "a")) + (await active_accounts(client, "b"))
                 print(f"seeded: {held} active directory accounts in the SCIM server, {len(ids)} credentials active")
@@ -269,29 +305,40 @@ async def main(args: argparse.Namespace) -> None:
                     # polling the SCIM server with a filter costs it more than the revocations
                     # themselves: wait on our rows (written after the target answered), then
                     # confirm in the target
-                    pending = await conn.fetchval("SELECT count(*) FROM credentials WHERE login LIKE $1 "
-                                                  "AND disabled_at IS NULL", f"sl-{tag}%")
+                    pending = await conn.fetchval(
+                        "SELECT count(*) FROM credentials WHERE login LIKE $1 AND disabled_at IS NULL", f"sl-{tag}%"
+                    )
                     return pending == 0 and await active_accounts(client, tag) == 0
 
                 took = await wait_until(none_active, args.timeout)
                 workers.stop()
                 results[n] = took
-                print(f"revoke: {3 * args.leases} accounts disabled with {n} worker(s): {took:.2f} s "
-                      f"({3 * args.leases / took:.0f}/s)")
+                print(
+                    f"revoke: {3 * args.leases} accounts disabled with {n} worker(s): {took:.2f} s "
+                    f"({3 * args.leases / took:.0f}/s)"
+                )
 
-            ids = [r["external_id"] for r in await conn.fetch(
-                "SELECT external_id FROM credentials WHERE login LIKE 'sl-b%' AND external_id IS NOT NULL")]
+            ids = [
+                r["external_id"]
+                for r in await conn.fetch(
+                    "SELECT external_id FROM credentials WHERE login LIKE 'sl-b%' AND external_id IS NOT NULL"
+                )
+            ]
             bare = await bare_loop(scim_url, ids)
-            print(f"bare loop: {len(ids)} PATCH active=false, concurrency {CONCURRENCY}: {bare:.2f} s "
-                  f"({len(ids) / bare:.0f}/s)")
-            print(f"ratio 1 worker / bare loop: {results[1] / bare:.2f}x   2 workers / bare loop: {results[2] / bare:.2f}x"
-                  f"   2 workers / 1 worker: {results[2] / results[1]:.2f}x")
+            print(f"bare loop: {len(ids)} PATCH active=false, concurrency {CONCURRENCY}: {bare:.2f} s ({len(ids) / bare:.0f}/s)")
+            print(
+                f"ratio 1 worker / bare loop: {results[1] / bare:.2f}x   2 workers / bare loop: {results[2] / bare:.2f}x"
+                f"   2 workers / 1 worker: {results[2] / results[1]:.2f}x"
+            )
     lag = await conn.fetchrow(
         "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY v) p99,"
         " max(v) mx FROM (SELECT EXTRACT(EPOCH FROM disabled_at - revoke_requested_at) v FROM credentials"
-        " WHERE disabled_at IS NOT NULL) s")
-    print(f"revocation lag per credential (from the KPI columns): p50 {lag['p50']:.2f} s, p99 {lag['p99']:.2f} s, "
-          f"max {lag['mx']:.2f} s")
+        " WHERE disabled_at IS NOT NULL) s"
+    )
+    print(
+        f"revocation lag per credential (from the KPI columns): p50 {lag['p50']:.2f} s, p99 {lag['p99']:.2f} s, "
+        f"max {lag['mx']:.2f} s"
+    )
     await conn.close()
 
 
@@ -305,10 +352,14 @@ if __name__ == "__main__":
     parser.add_argument("--sites", type=int, default=100)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--timeout", type=float, default=900)
-    parser.add_argument("--scim-latency-ms", type=float, default=0,
-                        help="delay every SCIM answer, as an identity provider across a network does")
-    parser.add_argument("--grant", action="store_true",
-                        help="create the accounts through two workers (minutes on scim2-server) instead of seeding")
+    parser.add_argument(
+        "--scim-latency-ms", type=float, default=0, help="delay every SCIM answer, as an identity provider across a network does"
+    )
+    parser.add_argument(
+        "--grant",
+        action="store_true",
+        help="create the accounts through two workers (minutes on scim2-server) instead of seeding",
+    )
     parsed = parser.parse_args()
     os.environ["BENCH_SCIM_LATENCY_MS"] = str(parsed.scim_latency_ms)  # read by bench/scim_server.py
     asyncio.run(main(parsed))

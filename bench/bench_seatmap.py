@@ -59,55 +59,82 @@ async def build(url: str, seats: int) -> dict[str, Any]:
         async with conn.transaction():
             site = await conn.fetchval(
                 "INSERT INTO sites (code, name, timezone, currency, tax_rate) "
-                "VALUES ('BENCH', 'Bench tower', 'Asia/Manila', 'PHP', 0.12) RETURNING id")
+                "VALUES ('BENCH', 'Bench tower', 'Asia/Manila', 'PHP', 0.12) RETURNING id"
+            )
             shifts = {}
             for code, start, end in (("FULL", "00:00", "00:00"), ("DAY", "06:00", "15:00"), ("NIGHT", "21:00", "06:00")):
                 shifts[code] = await conn.fetchval(
                     "INSERT INTO shifts (site_id, code, name, starts_at, ends_at) "
-                    "VALUES ($1, $2, $2, $3::text::time, $4::text::time) RETURNING id", site, code, start, end)
+                    "VALUES ($1, $2, $2, $3::text::time, $4::text::time) RETURNING id",
+                    site,
+                    code,
+                    start,
+                    end,
+                )
             big = await conn.fetchval("INSERT INTO floors (site_id, name, level) VALUES ($1, $2, 1) RETURNING id", site, BIG)
-            small = await conn.fetchval("INSERT INTO floors (site_id, name, level) VALUES ($1, $2, 2) RETURNING id",
-                                        site, SMALL)
+            small = await conn.fetchval("INSERT INTO floors (site_id, name, level) VALUES ($1, $2, 2) RETURNING id", site, SMALL)
             # 10 zones of seats/10, 10 to a row
             per_zone = seats // 10
             await conn.execute(
                 """INSERT INTO seats (site_id, floor_id, zone, label, x, y, status)
                    SELECT $1, $2, chr(65 + (i / $3)), '1F-' || chr(65 + (i / $3)) || '-' || lpad(((i % $3) + 1)::text, 3, '0'),
                           (i % $3) % 10, (i % $3) / 10, CASE WHEN i % 50 = 7 THEN 'maintenance' ELSE 'active' END
-                   FROM generate_series(0, $4 - 1) AS i""", site, big, per_zone, seats)
+                   FROM generate_series(0, $4 - 1) AS i""",
+                site,
+                big,
+                per_zone,
+                seats,
+            )
             await conn.execute(
                 """INSERT INTO seats (site_id, floor_id, zone, label, x, y)
                    SELECT $1, $2, 'A', '2F-A-' || lpad((i + 1)::text, 3, '0'), i % 10, i / 10
-                   FROM generate_series(0, 19) AS i""", site, small)
+                   FROM generate_series(0, 19) AS i""",
+                site,
+                small,
+            )
             plan = await conn.fetchval(
                 "INSERT INTO plans (site_id, name, monthly_price_minor, setup_fee_minor, deposit_months) "
-                "VALUES ($1, 'Standard', 1500000, 0, 0) RETURNING id", site)
+                "VALUES ($1, 'Standard', 1500000, 0, 0) RETURNING id",
+                site,
+            )
             client = await conn.fetchval(
                 "INSERT INTO clients (legal_name, billing_email, payment_terms_days) "
-                "VALUES ('Bench BPO Inc.', 'ap@bench-example.com', 30) RETURNING id")
+                "VALUES ('Bench BPO Inc.', 'ap@bench-example.com', 30) RETURNING id"
+            )
             team = await conn.fetchval("INSERT INTO teams (client_id, name) VALUES ($1, 'Agents') RETURNING id", client)
             # leases of 10 seats each: 60 by day, 30 by night, over seats in label order
-            seat_ids = [r["id"] for r in await conn.fetch(
-                "SELECT id FROM seats WHERE floor_id = $1 AND status = 'active' ORDER BY label", big)]
+            seat_ids = [
+                r["id"]
+                for r in await conn.fetch("SELECT id FROM seats WHERE floor_id = $1 AND status = 'active' ORDER BY label", big)
+            ]
             windows = {"DAY": (360, 900), "NIGHT": (1260, 360)}
-            plan_leases = [("DAY", seat_ids[i * 10:(i + 1) * 10]) for i in range(min(60, len(seat_ids) // 10))]
-            plan_leases += [("NIGHT", seat_ids[i * 10:(i + 1) * 10]) for i in range(min(30, len(seat_ids) // 10))]
+            plan_leases = [("DAY", seat_ids[i * 10 : (i + 1) * 10]) for i in range(min(60, len(seat_ids) // 10))]
+            plan_leases += [("NIGHT", seat_ids[i * 10 : (i + 1) * 10]) for i in range(min(30, len(seat_ids) // 10))]
             lease_seats = 0
             for code, ids in plan_leases:
                 lease = uuid.uuid4()
                 await conn.execute(
                     "INSERT INTO leases (id, client_id, team_id, site_id, plan_id, shift_id, shift_code, start_date, status) "
                     "VALUES ($1, $2, $3, $4, $5, $6, $7, DATE '2024-01-01', 'active')",
-                    lease, client, team, site, plan, shifts[code], code)
+                    lease,
+                    client,
+                    team,
+                    site,
+                    plan,
+                    shifts[code],
+                    code,
+                )
                 w = windows[code]
                 await conn.executemany(
                     "INSERT INTO lease_seats (lease_id, seat_id, start_date, window_start_min, window_end_min) "
-                    "VALUES ($1, $2, DATE '2024-01-01', $3, $4)", [(lease, s, w[0], w[1]) for s in ids])
+                    "VALUES ($1, $2, DATE '2024-01-01', $3, $4)",
+                    [(lease, s, w[0], w[1]) for s in ids],
+                )
                 lease_seats += len(ids)
-            await conn.execute("INSERT INTO users (email, password_hash, role) VALUES ($1, $2, 'facility_staff')",
-                               EMAIL, hash_secret(PASSWORD))
-        return {"site": site, "big": big, "small": small, "seats": seats, "leases": len(plan_leases),
-                "lease_seats": lease_seats}
+            await conn.execute(
+                "INSERT INTO users (email, password_hash, role) VALUES ($1, $2, 'facility_staff')", EMAIL, hash_secret(PASSWORD)
+            )
+        return {"site": site, "big": big, "small": small, "seats": seats, "leases": len(plan_leases), "lease_seats": lease_seats}
     finally:
         await conn.close()
 
@@ -182,8 +209,10 @@ def main(args: argparse.Namespace) -> None:
     url = asyncio.run(recreate_database(server, args.database))
     upgrade(url)
     w = asyncio.run(build(url, args.seats))
-    print(f"built database {args.database} in {time.perf_counter() - t0:.1f} s: a floor of {w['seats']:,} seats "
-          f"({w['lease_seats']} held by {w['leases']} leases, by day or night; 2% in maintenance) and a floor of 20")
+    print(
+        f"built database {args.database} in {time.perf_counter() - t0:.1f} s: a floor of {w['seats']:,} seats "
+        f"({w['lease_seats']} held by {w['leases']} leases, by day or night; 2% in maintenance) and a floor of 20"
+    )
     port = free_port()
     site = w["site"]
     with child_server([str(Path(__file__).resolve()), "--serve", "--url", url, "--port", str(port)], port, "/healthz") as base:
@@ -203,8 +232,10 @@ def main(args: argparse.Namespace) -> None:
     print(f"  GET /healthz (trivial page)           {fmt(health)}")
     print(f"  SVG rendering alone, {w['seats']:,} seats     {fmt(svg)}")
     for name, base_line in (("20-seat map", small), ("/healthz", health)):
-        print(f"ratio 1,000-seat map / {name:12s} p50 {big_all['p50'] / base_line['p50']:6.2f}x   "
-              f"p99 {big_all['p99'] / base_line['p99']:6.2f}x")
+        print(
+            f"ratio 1,000-seat map / {name:12s} p50 {big_all['p50'] / base_line['p50']:6.2f}x   "
+            f"p99 {big_all['p99'] / base_line['p99']:6.2f}x"
+        )
     ok = big_all["p50"] < 250 and big_all["p99"] < 1000
     print(f"\naim: the {w['seats']:,}-seat map in well under a second (p50 < 250 ms, p99 < 1,000 ms): {verdict(ok)}")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (p99 is sensitive to it)")

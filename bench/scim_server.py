@@ -32,14 +32,16 @@ if __name__ == "__main__":
         ids = {}
         with open(sys.argv[2]) as f:
             for user in json.load(f):
-                stored = memory.create(user_type, model.model_validate(
-                    {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], **user}))
+                stored = memory.create(
+                    user_type, model.model_validate({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], **user})
+                )
                 ids[user["externalId"]] = stored.id
         with open(sys.argv[3], "w") as f:
             json.dump(ids, f)
     latency = float(os.environ.get("BENCH_SCIM_LATENCY_MS", "0")) / 1000
     served: Any = app
     if latency > 0:
+
         async def delayed(scope: Any, receive: Any, send: Any) -> None:
             if scope["type"] == "http":
                 await asyncio.sleep(latency)

@@ -24,14 +24,20 @@ async def billing_kpis(conn: Any, period: str | None = None) -> dict[str, Any]:
                   count(*) FILTER (WHERE stripe_state IN ('pending','void_pending') AND status <> 'draft')
                     AS awaiting_stripe_sync,
                   count(*) FILTER (WHERE stripe_state = 'failed') AS stripe_sync_failed
-           FROM invoices""")
+           FROM invoices"""
+    )
     pending_cn = await conn.fetchval("SELECT count(*) FROM credit_notes WHERE status = 'pending_approval'")
 
     def num(v: Any) -> float | None:
         return None if v is None else round(float(v), 1)
 
     return {
-        "invoice_turnaround": {"invoices": t["invoices"], "avg_seconds": num(t["avg_seconds"]),
-                               "median_seconds": num(t["median_seconds"]), "max_seconds": num(t["max_seconds"])},
-        **dict(counts), "credit_notes_awaiting_approval": pending_cn,
+        "invoice_turnaround": {
+            "invoices": t["invoices"],
+            "avg_seconds": num(t["avg_seconds"]),
+            "median_seconds": num(t["median_seconds"]),
+            "max_seconds": num(t["max_seconds"]),
+        },
+        **dict(counts),
+        "credit_notes_awaiting_approval": pending_cn,
     }

@@ -6,6 +6,6 @@ scripts/install-test-deps.sh
 scripts/install.sh "[test]"
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp/seatlease-runtime-$(id -u)}
 mkdir -p "$XDG_RUNTIME_DIR"
-echo "== ruff"; .venv/bin/ruff check .
+echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy"; .venv/bin/mypy service domain billing provisioning
 echo "== pytest"; .venv/bin/pytest "$@"

@@ -16,26 +16,56 @@ from domain.services.catalog import site_today
 
 SITES: list[dict[str, Any]] = [
     {
-        "site": {"code": "MNL-1", "name": "Manila Ortigas Tower", "address": "ADB Ave, Ortigas Center, Pasig",
-                 "timezone": "Asia/Manila", "currency": "PHP", "tax_rate": Decimal("0.12")},
-        "floors": [("12F", 12), ("14F", 14), ("15F", 15)], "zones": ["A", "B", "C"], "seats_per_zone": 24,
-        "plan": ("Voice seat", 1_450_000, 500_000, 1), "premium": ("Premium voice seat", 1_850_000, 500_000, 1),
-        "monitor": 65_000, "line": 400_000,
+        "site": {
+            "code": "MNL-1",
+            "name": "Manila Ortigas Tower",
+            "address": "ADB Ave, Ortigas Center, Pasig",
+            "timezone": "Asia/Manila",
+            "currency": "PHP",
+            "tax_rate": Decimal("0.12"),
+        },
+        "floors": [("12F", 12), ("14F", 14), ("15F", 15)],
+        "zones": ["A", "B", "C"],
+        "seats_per_zone": 24,
+        "plan": ("Voice seat", 1_450_000, 500_000, 1),
+        "premium": ("Premium voice seat", 1_850_000, 500_000, 1),
+        "monitor": 65_000,
+        "line": 400_000,
     },
     {
-        "site": {"code": "AUS-1", "name": "Austin Domain Center", "address": "11501 Alterra Pkwy, Austin TX",
-                 "timezone": "America/Chicago", "currency": "USD", "tax_rate": Decimal("0.0825")},
-        "floors": [("2F", 2), ("3F", 3)], "zones": ["A", "B"], "seats_per_zone": 20,
-        "plan": ("Standard seat", 42_000, 15_000, 1), "premium": ("Premium seat", 55_000, 15_000, 1),
-        "monitor": 2_500, "line": 12_000,
+        "site": {
+            "code": "AUS-1",
+            "name": "Austin Domain Center",
+            "address": "11501 Alterra Pkwy, Austin TX",
+            "timezone": "America/Chicago",
+            "currency": "USD",
+            "tax_rate": Decimal("0.0825"),
+        },
+        "floors": [("2F", 2), ("3F", 3)],
+        "zones": ["A", "B"],
+        "seats_per_zone": 20,
+        "plan": ("Standard seat", 42_000, 15_000, 1),
+        "premium": ("Premium seat", 55_000, 15_000, 1),
+        "monitor": 2_500,
+        "line": 12_000,
     },
 ]
 
 CLIENTS = [
-    ("Northwind Contact Solutions Inc.", "ap@northwind-contact.com", "009-876-543-000", 30,
-     [("Voice support - days", "DAY"), ("Voice support - nights", "NIGHT")]),
-    ("Bluepeak Support BPO Corp.", "billing@bluepeak-bpo.com", "008-123-456-000", 15,
-     [("Chat and email", "DAY"), ("Back office", "FULL")]),
+    (
+        "Northwind Contact Solutions Inc.",
+        "ap@northwind-contact.com",
+        "009-876-543-000",
+        30,
+        [("Voice support - days", "DAY"), ("Voice support - nights", "NIGHT")],
+    ),
+    (
+        "Bluepeak Support BPO Corp.",
+        "billing@bluepeak-bpo.com",
+        "008-123-456-000",
+        15,
+        [("Chat and email", "DAY"), ("Back office", "FULL")],
+    ),
 ]
 
 
@@ -50,8 +80,9 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
         site = await catalog.create_site(session, actor, dict(spec["site"]))
         counts["sites"] += 1
         for code, starts, ends in (("DAY", time(6), time(15)), ("MID", time(14), time(23)), ("NIGHT", time(21), time(6))):
-            await catalog.create_shift(session, actor, site, {"code": code, "name": code.title(),
-                                                              "starts_at": starts, "ends_at": ends})
+            await catalog.create_shift(
+                session, actor, site, {"code": code, "name": code.title(), "starts_at": starts, "ends_at": ends}
+            )
         seats = []
         for fname, level in spec["floors"]:
             floor = await catalog.create_floor(session, actor, site, fname, level)
@@ -65,69 +96,159 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
         counts["seats"] += len(seats)
         plans = []
         for name, price, setup, deposit in (spec["plan"], spec["premium"]):
-            plans.append(await catalog.create_plan(session, actor, site, {
-                "site_id": site.id, "name": name, "monthly_price_minor": price, "setup_fee_minor": setup,
-                "deposit_months": deposit,
-                "inclusions": [
-                    {"code": "power", "name": "Power with UPS and generator backup", "kind": "power",
-                     "billing": "included", "unit_price_minor": 0, "device_kind": None, "quantity_per_seat": 1},
-                    {"code": "internet", "name": "Shared fibre internet", "kind": "internet", "billing": "included",
-                     "unit_price_minor": 0, "device_kind": None, "quantity_per_seat": 1},
-                    {"code": "pc", "name": "Desktop PC", "kind": "device", "billing": "included",
-                     "unit_price_minor": 0, "device_kind": "pc", "quantity_per_seat": 1},
-                    {"code": "headset", "name": "Noise-cancelling headset", "kind": "device", "billing": "included",
-                     "unit_price_minor": 0, "device_kind": "headset", "quantity_per_seat": 1},
-                    {"code": "extra_monitor", "name": "Extra monitor", "kind": "device", "billing": "monthly",
-                     "unit_price_minor": spec["monitor"], "device_kind": "monitor", "quantity_per_seat": 1},
-                    {"code": "dedicated_line", "name": "Dedicated 100 Mbps line", "kind": "internet",
-                     "billing": "monthly", "unit_price_minor": spec["line"], "device_kind": None,
-                     "quantity_per_seat": 1},
-                ],
-            }))
+            plans.append(
+                await catalog.create_plan(
+                    session,
+                    actor,
+                    site,
+                    {
+                        "site_id": site.id,
+                        "name": name,
+                        "monthly_price_minor": price,
+                        "setup_fee_minor": setup,
+                        "deposit_months": deposit,
+                        "inclusions": [
+                            {
+                                "code": "power",
+                                "name": "Power with UPS and generator backup",
+                                "kind": "power",
+                                "billing": "included",
+                                "unit_price_minor": 0,
+                                "device_kind": None,
+                                "quantity_per_seat": 1,
+                            },
+                            {
+                                "code": "internet",
+                                "name": "Shared fibre internet",
+                                "kind": "internet",
+                                "billing": "included",
+                                "unit_price_minor": 0,
+                                "device_kind": None,
+                                "quantity_per_seat": 1,
+                            },
+                            {
+                                "code": "pc",
+                                "name": "Desktop PC",
+                                "kind": "device",
+                                "billing": "included",
+                                "unit_price_minor": 0,
+                                "device_kind": "pc",
+                                "quantity_per_seat": 1,
+                            },
+                            {
+                                "code": "headset",
+                                "name": "Noise-cancelling headset",
+                                "kind": "device",
+                                "billing": "included",
+                                "unit_price_minor": 0,
+                                "device_kind": "headset",
+                                "quantity_per_seat": 1,
+                            },
+                            {
+                                "code": "extra_monitor",
+                                "name": "Extra monitor",
+                                "kind": "device",
+                                "billing": "monthly",
+                                "unit_price_minor": spec["monitor"],
+                                "device_kind": "monitor",
+                                "quantity_per_seat": 1,
+                            },
+                            {
+                                "code": "dedicated_line",
+                                "name": "Dedicated 100 Mbps line",
+                                "kind": "internet",
+                                "billing": "monthly",
+                                "unit_price_minor": spec["line"],
+                                "device_kind": None,
+                                "quantity_per_seat": 1,
+                            },
+                        ],
+                    },
+                )
+            )
         for kind, n in (("pc", 60), ("headset", 60), ("monitor", 20)):
             for i in range(n):
-                session.add(Device(serial=f"{site.code}-{kind.upper()}-{i:04d}", kind=kind,
-                                   model={"pc": "Dell OptiPlex 7010", "headset": "Jabra Evolve2 40",
-                                          "monitor": "Dell P2422H"}[kind], site_id=site.id))
+                session.add(
+                    Device(
+                        serial=f"{site.code}-{kind.upper()}-{i:04d}",
+                        kind=kind,
+                        model={"pc": "Dell OptiPlex 7010", "headset": "Jabra Evolve2 40", "monitor": "Dell P2422H"}[kind],
+                        site_id=site.id,
+                    )
+                )
                 counts["devices"] += 1
         made.append({"site": site, "plans": plans})
     await session.flush()
 
     for ci, (legal, email, tax_id, terms, team_specs) in enumerate(CLIENTS):
-        client = await clients.create_client(session, actor, {"legal_name": legal, "billing_email": email,
-                                                              "tax_id": tax_id, "payment_terms_days": terms})
+        client = await clients.create_client(
+            session, actor, {"legal_name": legal, "billing_email": email, "tax_id": tax_id, "payment_terms_days": terms}
+        )
         counts["clients"] += 1
         for ti, (team_name, shift) in enumerate(team_specs):
             team = await clients.create_team(session, actor, client, team_name)
             members = [
-                await clients.create_member(session, actor, team, {
-                    "name": f"{first} {last}", "email": f"{first.lower()}.{last.lower()}{ti}{i}@{email.split('@')[1]}",
-                    "employee_id": f"{legal[:2].upper()}{ti}{i:03d}"})
+                await clients.create_member(
+                    session,
+                    actor,
+                    team,
+                    {
+                        "name": f"{first} {last}",
+                        "email": f"{first.lower()}.{last.lower()}{ti}{i}@{email.split('@')[1]}",
+                        "employee_id": f"{legal[:2].upper()}{ti}{i:03d}",
+                    },
+                )
                 for i, (first, last) in enumerate(_names(ci * 2 + ti))
             ]
             site = made[ti % 2]["site"] if ci == 0 else made[0]["site"]
             plan = made[ti % 2 if ci == 0 else 0]["plans"][ti % 2]
             today = site_today(site)
             start = (today.replace(day=1) - timedelta(days=45)).replace(day=1)
-            lease = await leases.create_lease(session, actor, leases.LeaseRequest(
-                client_id=client.id, team_id=team.id, site_id=site.id, plan_id=plan.id, shift=shift,
-                start_date=start, end_date=None, seat_count=6 + 2 * ti, seat_ids=None,
-                add_ons=[{"code": "extra_monitor", "quantity": 2}], discount_pct=Decimal("5"),
-            ), is_staff=True, discount_threshold_pct=Decimal("10"))
+            lease = await leases.create_lease(
+                session,
+                actor,
+                leases.LeaseRequest(
+                    client_id=client.id,
+                    team_id=team.id,
+                    site_id=site.id,
+                    plan_id=plan.id,
+                    shift=shift,
+                    start_date=start,
+                    end_date=None,
+                    seat_count=6 + 2 * ti,
+                    seat_ids=None,
+                    add_ons=[{"code": "extra_monitor", "quantity": 2}],
+                    discount_pct=Decimal("5"),
+                ),
+                is_staff=True,
+                discount_threshold_pct=Decimal("10"),
+            )
             counts["leases"] += 1
             held = (await leases.lease_views(session, [lease]))[0]["seats"]
-            await leases.set_assignments(session, actor, lease,
-                                         [(s["id"], m.id) for s, m in zip(held, members, strict=False)])
+            await leases.set_assignments(session, actor, lease, [(s["id"], m.id) for s, m in zip(held, members, strict=False)])
         # a lease starting next month and one waiting for a discount approval
         site = made[0]["site"]
         first_next = _first_of_next_month(site_today(site))
         for discount, count in ((Decimal("0"), 4), (Decimal("15"), 10)):
-            await leases.create_lease(session, actor, leases.LeaseRequest(
-                client_id=client.id, team_id=team.id, site_id=site.id, plan_id=made[0]["plans"][0].id,
-                shift="NIGHT" if ci == 0 else "DAY", start_date=first_next + timedelta(days=14 * ci),
-                end_date=first_next + timedelta(days=364), seat_count=count, seat_ids=None, add_ons=[],
-                discount_pct=discount,
-            ), is_staff=True, discount_threshold_pct=Decimal("10"))
+            await leases.create_lease(
+                session,
+                actor,
+                leases.LeaseRequest(
+                    client_id=client.id,
+                    team_id=team.id,
+                    site_id=site.id,
+                    plan_id=made[0]["plans"][0].id,
+                    shift="NIGHT" if ci == 0 else "DAY",
+                    start_date=first_next + timedelta(days=14 * ci),
+                    end_date=first_next + timedelta(days=364),
+                    seat_count=count,
+                    seat_ids=None,
+                    add_ons=[],
+                    discount_pct=discount,
+                ),
+                is_staff=True,
+                discount_threshold_pct=Decimal("10"),
+            )
             counts["leases"] += 1
     await session.flush()
     return counts

@@ -90,8 +90,7 @@ class Settings(BaseSettings):
     # A client cancelling this many days or fewer before the start owes a cancellation fee ...
     cancellation_fee_window_days: int = Field(default=14, ge=0, alias="SEATLEASE_CANCELLATION_FEE_DAYS")
     # ... of this many months of the lease's seat price (after its discount) times its seats.
-    cancellation_fee_months: Decimal = Field(default=Decimal("1"), ge=0, le=12,
-                                             alias="SEATLEASE_CANCELLATION_FEE_MONTHS")
+    cancellation_fee_months: Decimal = Field(default=Decimal("1"), ge=0, le=12, alias="SEATLEASE_CANCELLATION_FEE_MONTHS")
 
     # --- sessions and logins (trust issue: only the right people get in) ---
     # Password hashes (Argon2, 64 MiB each) computed at once in this process; the rest wait in line.

@@ -93,12 +93,17 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
-async def make_user(db: asyncpg.Pool, role: str, client_id: uuid.UUID | None = None,
-                    password: str = "correct horse battery") -> tuple[str, str]:
+async def make_user(
+    db: asyncpg.Pool, role: str, client_id: uuid.UUID | None = None, password: str = "correct horse battery"
+) -> tuple[str, str]:
     email = f"{role}-{uuid.uuid4().hex[:8]}@seatlease-example.com"
     await db.execute(
         "INSERT INTO users (id, email, password_hash, role, client_id) VALUES ($1, $2, $3, $4, $5)",
-        uuid.uuid4(), email, hash_secret(password), role, client_id,
+        uuid.uuid4(),
+        email,
+        hash_secret(password),
+        role,
+        client_id,
     )
     return email, password
 

@@ -49,12 +49,21 @@ class World:
     members: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def make_site(staff: Api, *, timezone: str = "Asia/Manila", currency: str = "PHP", tax_rate: str = "0.12",
-                    floors: int = 1, zones: int = 2, seats_per_zone: int = 10, columns: int = 5) -> tuple[
-                        dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, Any]]]:
+async def make_site(
+    staff: Api,
+    *,
+    timezone: str = "Asia/Manila",
+    currency: str = "PHP",
+    tax_rate: str = "0.12",
+    floors: int = 1,
+    zones: int = 2,
+    seats_per_zone: int = 10,
+    columns: int = 5,
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, Any]]]:
     code = uniq("S")
-    site = await staff.post("/v1/sites", {"code": code, "name": f"Site {code}", "timezone": timezone,
-                                          "currency": currency, "tax_rate": tax_rate})
+    site = await staff.post(
+        "/v1/sites", {"code": code, "name": f"Site {code}", "timezone": timezone, "currency": currency, "tax_rate": tax_rate}
+    )
     floor_rows, seat_rows = [], []
     for f in range(floors):
         floor = await staff.post(f"/v1/sites/{site['id']}/floors", {"name": f"{f + 1}F", "level": f + 1})
@@ -62,45 +71,71 @@ async def make_site(staff: Api, *, timezone: str = "Asia/Manila", currency: str 
         for z in range(zones):
             zone = chr(ord("A") + z)
             labels = [f"{f + 1}F-{zone}-{i:03d}" for i in range(1, seats_per_zone + 1)]
-            page = await staff.post(f"/v1/sites/{site['id']}/seats",
-                                    {"floor_id": floor["id"], "zone": zone, "labels": labels, "columns": columns})
+            page = await staff.post(
+                f"/v1/sites/{site['id']}/seats", {"floor_id": floor["id"], "zone": zone, "labels": labels, "columns": columns}
+            )
             seat_rows.extend(page["items"])
     shifts = {s["code"]: s for s in (await staff.get(f"/v1/sites/{site['id']}/shifts"))["items"]}
     for code_, start, end in (("DAY", "06:00", "15:00"), ("NIGHT", "21:00", "06:00")):
-        shifts[code_] = await staff.post(f"/v1/sites/{site['id']}/shifts",
-                                         {"code": code_, "starts_at": start, "ends_at": end})
+        shifts[code_] = await staff.post(f"/v1/sites/{site['id']}/shifts", {"code": code_, "starts_at": start, "ends_at": end})
     return site, floor_rows, seat_rows, shifts
 
 
 async def make_world(staff: Api, **site_kw: Any) -> World:
     site, floors, seats, shifts = await make_site(staff, **site_kw)
-    plan = await staff.post("/v1/plans", {
-        "site_id": site["id"], "name": "Standard seat", "monthly_price_minor": 1_500_000,
-        "setup_fee_minor": 250_000, "deposit_months": 1,
-        "inclusions": [
-            {"code": "power", "name": "Power with UPS", "kind": "power"},
-            {"code": "internet", "name": "Shared 1 Gbps internet", "kind": "internet"},
-            {"code": "pc", "name": "Desktop PC", "kind": "device", "device_kind": "pc"},
-            {"code": "headset", "name": "Headset", "kind": "device", "device_kind": "headset"},
-            {"code": "extra_monitor", "name": "Extra monitor", "kind": "device", "billing": "monthly",
-             "unit_price_minor": 50_000, "device_kind": "monitor"},
-        ],
-    })
-    client = await staff.post("/v1/clients", {"legal_name": f"Client {uniq()} Inc.",
-                                              "billing_email": f"ap-{uniq().lower()}@client-example.com",
-                                              "tax_id": "123-456-789", "payment_terms_days": 30})
+    plan = await staff.post(
+        "/v1/plans",
+        {
+            "site_id": site["id"],
+            "name": "Standard seat",
+            "monthly_price_minor": 1_500_000,
+            "setup_fee_minor": 250_000,
+            "deposit_months": 1,
+            "inclusions": [
+                {"code": "power", "name": "Power with UPS", "kind": "power"},
+                {"code": "internet", "name": "Shared 1 Gbps internet", "kind": "internet"},
+                {"code": "pc", "name": "Desktop PC", "kind": "device", "device_kind": "pc"},
+                {"code": "headset", "name": "Headset", "kind": "device", "device_kind": "headset"},
+                {
+                    "code": "extra_monitor",
+                    "name": "Extra monitor",
+                    "kind": "device",
+                    "billing": "monthly",
+                    "unit_price_minor": 50_000,
+                    "device_kind": "monitor",
+                },
+            ],
+        },
+    )
+    client = await staff.post(
+        "/v1/clients",
+        {
+            "legal_name": f"Client {uniq()} Inc.",
+            "billing_email": f"ap-{uniq().lower()}@client-example.com",
+            "tax_id": "123-456-789",
+            "payment_terms_days": 30,
+        },
+    )
     team = await staff.post(f"/v1/clients/{client['id']}/teams", {"name": "Voice support - nights"})
     members = [
-        await staff.post(f"/v1/teams/{team['id']}/members",
-                         {"name": f"Agent {i}", "email": f"agent{i}-{uniq().lower()}@client-example.com",
-                          "employee_id": f"E{i:04d}"})
+        await staff.post(
+            f"/v1/teams/{team['id']}/members",
+            {"name": f"Agent {i}", "email": f"agent{i}-{uniq().lower()}@client-example.com", "employee_id": f"E{i:04d}"},
+        )
         for i in range(3)
     ]
     return World(site, floors, seats, shifts, plan, client, team, members)
 
 
 def lease_body(w: World, **kw: Any) -> dict[str, Any]:
-    body = {"client_id": w.client["id"], "team_id": w.team["id"], "site_id": w.site["id"],
-            "plan_id": w.plan["id"], "shift": "DAY", "start_date": "2031-01-01", "seat_count": 2}
+    body = {
+        "client_id": w.client["id"],
+        "team_id": w.team["id"],
+        "site_id": w.site["id"],
+        "plan_id": w.plan["id"],
+        "shift": "DAY",
+        "start_date": "2031-01-01",
+        "seat_count": 2,
+    }
     body.update(kw)
     return body

@@ -28,8 +28,13 @@ async def test_availability_matches_the_rule(staff: Api, db) -> None:  # type: i
     for _ in range(24):
         start = _day(rng)
         end = None if rng.random() < 0.25 else start + timedelta(days=rng.randrange(0, 40))
-        body = lease_body(w, shift=rng.choice(list(WINDOWS)), start_date=start.isoformat(),
-                          end_date=end.isoformat() if end else None, seat_ids=rng.sample(seats[:-1], rng.randint(1, 2)))
+        body = lease_body(
+            w,
+            shift=rng.choice(list(WINDOWS)),
+            start_date=start.isoformat(),
+            end_date=end.isoformat() if end else None,
+            seat_ids=rng.sample(seats[:-1], rng.randint(1, 2)),
+        )
         body.pop("seat_count")
         r = await staff.call("POST", "/v1/leases", json=body)
         assert r.status_code in (201, 409), r.text
@@ -42,12 +47,13 @@ async def test_availability_matches_the_rule(staff: Api, db) -> None:  # type: i
         seat = lease["seats"][0]["id"]
         effective = date.fromisoformat(lease["start_date"]) + timedelta(days=rng.randrange(1, 10))
         if lease["end_date"] is None or effective <= date.fromisoformat(lease["end_date"]):
-            await staff.call("DELETE", f"/v1/leases/{lease['id']}/seats/{seat}", 200,
-                             params={"effective": effective.isoformat()})
+            await staff.call("DELETE", f"/v1/leases/{lease['id']}/seats/{seat}", 200, params={"effective": effective.isoformat()})
 
     rows = await db.fetch(
         "SELECT ls.seat_id, ls.start_date, ls.end_date, ls.window_start_min, ls.window_end_min FROM lease_seats ls "
-        "JOIN seats s ON s.id = ls.seat_id WHERE s.site_id = $1 AND NOT ls.voided", uuid.UUID(w.site["id"]))
+        "JOIN seats s ON s.id = ls.seat_id WHERE s.site_id = $1 AND NOT ls.voided",
+        uuid.UUID(w.site["id"]),
+    )
     active = seats[:-1]
     partly_taken = 0
     for _ in range(60):
@@ -55,10 +61,15 @@ async def test_availability_matches_the_rule(staff: Api, db) -> None:  # type: i
         start = _day(rng)
         end = None if rng.random() < 0.3 else start + timedelta(days=rng.randrange(0, 30))
         expected = {
-            sid for sid in active
-            if not any(str(r["seat_id"]) == sid and leases_conflict(
-                WINDOWS[shift], start, end, (r["window_start_min"], r["window_end_min"]), r["start_date"], r["end_date"])
-                for r in rows)
+            sid
+            for sid in active
+            if not any(
+                str(r["seat_id"]) == sid
+                and leases_conflict(
+                    WINDOWS[shift], start, end, (r["window_start_min"], r["window_end_min"]), r["start_date"], r["end_date"]
+                )
+                for r in rows
+            )
         }
         params = {"shift": shift, "start": start.isoformat(), "seats": 100}
         if end:

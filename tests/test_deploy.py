@@ -25,6 +25,9 @@ def test_compose_shape():
 def test_compose_file_validates():
     result = subprocess.run(
         ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-        env={**os.environ, "SEATLEASE_SECRET_KEY": "ci-check"}, capture_output=True, text=True, check=False,
+        env={**os.environ, "SEATLEASE_SECRET_KEY": "ci-check"},
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr

@@ -23,22 +23,38 @@ def d(s: str) -> date:
 # requests of different groups never conflict (so one of each group must win). Seats by index.
 GROUPS: list[list[tuple[list[int], str, str, str | None]]] = [
     # seat 0: DAY, NIGHT and FULL windows over 2031
-    [([0], "DAY", "2031-01-01", "2031-01-31"), ([0], "FULL", "2031-01-10", "2031-01-15"),
-     ([0], "DAY", "2031-01-15", "2031-01-20"), ([0], "FULL", "2031-01-15", "2031-01-15")],
+    [
+        ([0], "DAY", "2031-01-01", "2031-01-31"),
+        ([0], "FULL", "2031-01-10", "2031-01-15"),
+        ([0], "DAY", "2031-01-15", "2031-01-20"),
+        ([0], "FULL", "2031-01-15", "2031-01-15"),
+    ],
     [([0], "NIGHT", "2031-02-01", "2031-02-28"), ([0], "NIGHT", "2031-02-10", "2031-02-10")],
     [([0], "DAY", "2031-02-01", "2031-02-28"), ([0], "DAY", "2031-02-27", "2031-03-03")],
-    [([0], "FULL", "2031-03-10", "2031-03-20"), ([0], "NIGHT", "2031-03-15", "2031-03-25"),
-     ([0], "NIGHT", "2031-03-20", "2031-03-20")],
+    [
+        ([0], "FULL", "2031-03-10", "2031-03-20"),
+        ([0], "NIGHT", "2031-03-15", "2031-03-25"),
+        ([0], "NIGHT", "2031-03-20", "2031-03-20"),
+    ],
     # seat 1: open-ended leases, DAY and NIGHT side by side
     [([1], "DAY", "2031-05-01", OPEN), ([1], "DAY", "2031-06-01", "2031-06-30"), ([1], "DAY", "2031-06-30", "2031-07-02")],
     [([1], "NIGHT", "2031-05-01", OPEN), ([1], "NIGHT", "2031-06-10", "2031-06-12")],
-    [([1], "FULL", "2031-01-01", "2031-04-30"), ([1], "FULL", "2031-04-30", "2031-04-30"),
-     ([1], "NIGHT", "2031-04-29", "2031-04-30")],
+    [
+        ([1], "FULL", "2031-01-01", "2031-04-30"),
+        ([1], "FULL", "2031-04-30", "2031-04-30"),
+        ([1], "NIGHT", "2031-04-29", "2031-04-30"),
+    ],
     # seats 2 and 3 together, in both orders (a losing request must leave nothing behind)
-    [([2, 3], "DAY", "2031-01-01", "2031-01-31"), ([3, 2], "DAY", "2031-01-15", "2031-02-15"),
-     ([2], "DAY", "2031-01-20", "2031-01-20")],
-    [([2, 3], "NIGHT", "2031-01-01", OPEN), ([3], "NIGHT", "2032-06-15", "2032-07-15"),
-     ([3, 2], "FULL", "2032-06-01", "2032-06-30")],
+    [
+        ([2, 3], "DAY", "2031-01-01", "2031-01-31"),
+        ([3, 2], "DAY", "2031-01-15", "2031-02-15"),
+        ([2], "DAY", "2031-01-20", "2031-01-20"),
+    ],
+    [
+        ([2, 3], "NIGHT", "2031-01-01", OPEN),
+        ([3], "NIGHT", "2032-06-15", "2032-07-15"),
+        ([3, 2], "FULL", "2032-06-01", "2032-06-30"),
+    ],
 ]
 REPEAT = 3
 
@@ -57,8 +73,11 @@ def test_the_groups_are_cliques_and_independent() -> None:
 
 
 def _is_problem(r: Any, status: int) -> bool:
-    return r.status_code == status and r.headers["content-type"].startswith("application/problem+json") \
+    return (
+        r.status_code == status
+        and r.headers["content-type"].startswith("application/problem+json")
         and r.json()["status"] == status
+    )
 
 
 async def test_fifty_plus_concurrent_conflicting_bookings(staff: Api, db) -> None:  # type: ignore[no-untyped-def]
@@ -68,8 +87,9 @@ async def test_fifty_plus_concurrent_conflicting_bookings(staff: Api, db) -> Non
     for gi, group in enumerate(GROUPS):
         for shape in group:
             seats, shift, start, end = shape
-            body = lease_body(w, shift=shift, start_date=start, end_date=end, seat_count=None,
-                              seat_ids=[seat_ids[i] for i in seats])
+            body = lease_body(
+                w, shift=shift, start_date=start, end_date=end, seat_count=None, seat_ids=[seat_ids[i] for i in seats]
+            )
             body.pop("seat_count")
             requests.extend([(gi, body)] * REPEAT)
     assert len(requests) >= 50
@@ -101,12 +121,19 @@ async def test_fifty_plus_concurrent_conflicting_bookings(staff: Api, db) -> Non
     winners = {lease["id"] for v in won.values() for lease in v}
     assert {str(r["lease_id"]) for r in rows} == winners
     assert len(rows) == sum(len(v[0]["seats"]) for v in won.values())
-    assert await db.fetchval("SELECT count(*) FROM leases WHERE site_id = $1", __import__("uuid").UUID(w.site["id"])) \
-        == len(GROUPS)
+    assert await db.fetchval("SELECT count(*) FROM leases WHERE site_id = $1", __import__("uuid").UUID(w.site["id"])) == len(
+        GROUPS
+    )
     for a, b in combinations(rows, 2):
         if a["seat_id"] == b["seat_id"]:
-            assert not leases_conflict((a["window_start_min"], a["window_end_min"]), a["start_date"], a["end_date"],
-                                       (b["window_start_min"], b["window_end_min"]), b["start_date"], b["end_date"])
+            assert not leases_conflict(
+                (a["window_start_min"], a["window_end_min"]),
+                a["start_date"],
+                a["end_date"],
+                (b["window_start_min"], b["window_end_min"]),
+                b["start_date"],
+                b["end_date"],
+            )
 
 
 async def test_concurrent_seat_count_bookings_never_share_a_seat(staff: Api) -> None:
@@ -120,12 +147,14 @@ async def test_concurrent_seat_count_bookings_never_share_a_seat(staff: Api) -> 
     # 20 seats: ten leases of two fit, and every one of them sits in one zone
     assert len(ok) == 10, [r.text for r in responses if r.status_code != 201][:2]
     assert all(len({s["zone"] for s in lease["seats"]}) == 1 for lease in ok)
-    avail = await staff.get(f"/v1/sites/{w.site['id']}/availability",
-                            params={"shift": "DAY", "start": "2031-03-01", "end": "2031-03-31"})
+    avail = await staff.get(
+        f"/v1/sites/{w.site['id']}/availability", params={"shift": "DAY", "start": "2031-03-01", "end": "2031-03-31"}
+    )
     assert avail["free_count"] == 0
     # the NIGHT window of the same seats is untouched
-    night = await staff.get(f"/v1/sites/{w.site['id']}/availability",
-                            params={"shift": "NIGHT", "start": "2031-03-01", "end": "2031-03-31"})
+    night = await staff.get(
+        f"/v1/sites/{w.site['id']}/availability", params={"shift": "NIGHT", "start": "2031-03-01", "end": "2031-03-31"}
+    )
     assert night["free_count"] == 20
 
 
@@ -134,7 +163,8 @@ async def test_seats_out_of_service_are_never_offered_nor_booked(staff: Api) -> 
     site = w.site["id"]
     maint, retired = w.seats[0], w.seats[1]
     assert (await staff.call("PATCH", f"/v1/seats/{maint['id']}", 200, json={"status": "maintenance"})).json()[
-        "status"] == "maintenance"
+        "status"
+    ] == "maintenance"
     await staff.call("PATCH", f"/v1/seats/{retired['id']}", 200, json={"status": "retired"})
     params = {"shift": "FULL", "start": "2031-01-01", "seats": 100}
     avail = await staff.get(f"/v1/sites/{site}/availability", params=params)

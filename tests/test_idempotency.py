@@ -50,32 +50,40 @@ async def test_twenty_concurrent_duplicates_create_one_lease(staff: Api, db) -> 
     w = await make_world(staff, zones=2, seats_per_zone=10)
     key = uuid.uuid4().hex
     body = lease_body(w, seat_count=1, start_date="2031-02-01")
-    responses = await asyncio.gather(*(
-        staff.call("POST", "/v1/leases", json=body, headers={"Idempotency-Key": key}) for _ in range(20)
-    ))
+    responses = await asyncio.gather(
+        *(staff.call("POST", "/v1/leases", json=body, headers={"Idempotency-Key": key}) for _ in range(20))
+    )
     assert {r.status_code for r in responses} == {201}, [r.text for r in responses if r.status_code != 201][:2]
     ids = {r.json()["id"] for r in responses}
     assert len(ids) == 1
     assert sum(r.headers.get("idempotent-replayed") == "true" for r in responses) == 19
     assert await db.fetchval("SELECT count(*) FROM leases WHERE site_id = $1", uuid.UUID(w.site["id"])) == 1
-    assert await db.fetchval(
-        "SELECT count(*) FROM lease_seats ls JOIN leases l ON l.id = ls.lease_id WHERE l.site_id = $1",
-        uuid.UUID(w.site["id"])) == 1
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM lease_seats ls JOIN leases l ON l.id = ls.lease_id WHERE l.site_id = $1",
+            uuid.UUID(w.site["id"]),
+        )
+        == 1
+    )
 
 
 async def test_twenty_concurrent_duplicate_clients(staff: Api, db) -> None:  # type: ignore[no-untyped-def]
     key = uuid.uuid4().hex
     body = {"legal_name": f"Concurrent {uniq()}", "billing_email": "ap@concurrent-example.com"}
-    responses = await asyncio.gather(*(
-        staff.call("POST", "/v1/clients", json=body, headers={"Idempotency-Key": key}) for _ in range(20)
-    ))
+    responses = await asyncio.gather(
+        *(staff.call("POST", "/v1/clients", json=body, headers={"Idempotency-Key": key}) for _ in range(20))
+    )
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
     assert await db.fetchval("SELECT count(*) FROM clients WHERE legal_name = $1", body["legal_name"]) == 1
 
 
 async def test_an_overlong_key_is_a_problem(staff: Api) -> None:
-    r = await staff.call("POST", "/v1/clients", json={"legal_name": "X", "billing_email": "ap@x-example.com"},
-                         headers={"Idempotency-Key": "k" * 201})
+    r = await staff.call(
+        "POST",
+        "/v1/clients",
+        json={"legal_name": "X", "billing_email": "ap@x-example.com"},
+        headers={"Idempotency-Key": "k" * 201},
+    )
     assert r.status_code == 422
     assert r.json()["field"] == "Idempotency-Key"

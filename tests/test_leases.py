@@ -75,43 +75,57 @@ async def test_amendments_add_and_release_seats(staff: Api, db) -> None:  # type
     period = next(p for p in added["seat_periods"] if p["seat_id"] == new_id)
     assert (period["start_date"], period["end_date"]) == ("2031-03-01", "2031-12-31")
     # the new seat is free before the amendment takes effect, taken after
-    before = await staff.get(f"/v1/sites/{w.site['id']}/availability",
-                             params={"shift": "DAY", "start": "2031-02-01", "end": "2031-02-28", "seats": 50})
+    before = await staff.get(
+        f"/v1/sites/{w.site['id']}/availability", params={"shift": "DAY", "start": "2031-02-01", "end": "2031-02-28", "seats": 50}
+    )
     assert new_id in {s["id"] for s in before["seats"]}
-    after = await staff.get(f"/v1/sites/{w.site['id']}/availability",
-                            params={"shift": "DAY", "start": "2031-03-01", "end": "2031-03-31", "seats": 50})
+    after = await staff.get(
+        f"/v1/sites/{w.site['id']}/availability", params={"shift": "DAY", "start": "2031-03-01", "end": "2031-03-31", "seats": 50}
+    )
     assert new_id not in {s["id"] for s in after["seats"]}
     assert after["free_count"] == 3
 
     chosen = next(s for s in w.seats if s["id"] not in first | new)
     await staff.post(f"/v1/leases/{lease['id']}/seats", {"seat_ids": [chosen["id"]], "effective": "2031-04-01"})
-    _problem(await staff.call("POST", f"/v1/leases/{lease['id']}/seats",
-                              json={"seat_ids": [chosen["id"]], "effective": "2031-05-01"}), 409, "seat_ids")
-    _problem(await staff.call("POST", f"/v1/leases/{lease['id']}/seats",
-                              json={"seat_count": 1, "effective": "2032-01-01"}), 422, "effective")
-    _problem(await staff.call("POST", f"/v1/leases/{lease['id']}/seats", json={"effective": "2031-05-01"}),
-             422, "seat_count")
+    _problem(
+        await staff.call("POST", f"/v1/leases/{lease['id']}/seats", json={"seat_ids": [chosen["id"]], "effective": "2031-05-01"}),
+        409,
+        "seat_ids",
+    )
+    _problem(
+        await staff.call("POST", f"/v1/leases/{lease['id']}/seats", json={"seat_count": 1, "effective": "2032-01-01"}),
+        422,
+        "effective",
+    )
+    _problem(await staff.call("POST", f"/v1/leases/{lease['id']}/seats", json={"effective": "2031-05-01"}), 422, "seat_count")
 
     released_id = sorted(first)[0]
-    released = await staff.call("DELETE", f"/v1/leases/{lease['id']}/seats/{released_id}",
-                                200, params={"effective": "2031-06-01"})
+    released = await staff.call(
+        "DELETE", f"/v1/leases/{lease['id']}/seats/{released_id}", 200, params={"effective": "2031-06-01"}
+    )
     period = next(p for p in released.json()["seat_periods"] if p["seat_id"] == released_id)
     assert period["end_date"] == "2031-05-31"
-    june = await staff.get(f"/v1/sites/{w.site['id']}/availability",
-                           params={"shift": "DAY", "start": "2031-06-01", "end": "2031-06-30", "seats": 50})
+    june = await staff.get(
+        f"/v1/sites/{w.site['id']}/availability", params={"shift": "DAY", "start": "2031-06-01", "end": "2031-06-30", "seats": 50}
+    )
     assert released_id in {s["id"] for s in june["seats"]}
-    may = await staff.get(f"/v1/sites/{w.site['id']}/availability",
-                          params={"shift": "DAY", "start": "2031-05-01", "end": "2031-05-31", "seats": 50})
+    may = await staff.get(
+        f"/v1/sites/{w.site['id']}/availability", params={"shift": "DAY", "start": "2031-05-01", "end": "2031-05-31", "seats": 50}
+    )
     assert released_id not in {s["id"] for s in may["seats"]}
-    _problem(await staff.call("DELETE", f"/v1/leases/{lease['id']}/seats/{uuid.uuid4()}",
-                              params={"effective": "2031-06-01"}), 404)
+    _problem(
+        await staff.call("DELETE", f"/v1/leases/{lease['id']}/seats/{uuid.uuid4()}", params={"effective": "2031-06-01"}), 404
+    )
     _problem(await staff.call("DELETE", f"/v1/leases/{lease['id']}/seats/{released_id}"), 422, "effective")
 
-    kinds = [r["kind"] for r in await db.fetch(
-        "SELECT kind FROM lease_amendments WHERE lease_id = $1 ORDER BY created_at", uuid.UUID(lease["id"]))]
+    kinds = [
+        r["kind"]
+        for r in await db.fetch(
+            "SELECT kind FROM lease_amendments WHERE lease_id = $1 ORDER BY created_at", uuid.UUID(lease["id"])
+        )
+    ]
     assert kinds == ["seats_added", "seats_added", "seat_released"]
-    assert await _audit(db, lease["id"]) == ["lease.create", "lease.seats_added", "lease.seats_added",
-                                             "lease.seat_released"]
+    assert await _audit(db, lease["id"]) == ["lease.create", "lease.seats_added", "lease.seats_added", "lease.seat_released"]
 
 
 async def test_staff_may_back_date_clients_may_not(staff: Api, client_login) -> None:  # type: ignore[no-untyped-def]
@@ -123,13 +137,23 @@ async def test_staff_may_back_date_clients_may_not(staff: Api, client_login) -> 
 
     moved_in = await staff.post("/v1/leases", lease_body(w, seat_count=1, start_date=past))
     assert moved_in["status"] == "active"
-    _problem(await client.call("POST", f"/v1/leases/{moved_in['id']}/end",
-                               json={"end_date": (today - timedelta(days=1)).isoformat()}), 422, "end_date")
-    _problem(await client.call("POST", f"/v1/leases/{moved_in['id']}/seats",
-                               json={"seat_count": 1, "effective": (today - timedelta(days=1)).isoformat()}),
-             422, "effective")
-    ended = await staff.post(f"/v1/leases/{moved_in['id']}/end",
-                             {"end_date": (today - timedelta(days=10)).isoformat()}, expect=200)
+    _problem(
+        await client.call("POST", f"/v1/leases/{moved_in['id']}/end", json={"end_date": (today - timedelta(days=1)).isoformat()}),
+        422,
+        "end_date",
+    )
+    _problem(
+        await client.call(
+            "POST",
+            f"/v1/leases/{moved_in['id']}/seats",
+            json={"seat_count": 1, "effective": (today - timedelta(days=1)).isoformat()},
+        ),
+        422,
+        "effective",
+    )
+    ended = await staff.post(
+        f"/v1/leases/{moved_in['id']}/end", {"end_date": (today - timedelta(days=10)).isoformat()}, expect=200
+    )
     assert ended["status"] == "ended"
     assert ended["end_date"] == (today - timedelta(days=10)).isoformat()
     _problem(await staff.call("POST", f"/v1/leases/{moved_in['id']}/end", json={"end_date": today.isoformat()}), 409)
@@ -140,8 +164,11 @@ async def test_staff_may_back_date_clients_may_not(staff: Api, client_login) -> 
     by_client = await client.post(f"/v1/leases/{running['id']}/end", {"end_date": notice}, expect=200)
     assert by_client["status"] == "active"
     assert by_client["end_date"] == notice
-    _problem(await staff.call("POST", f"/v1/leases/{running['id']}/end",
-                              json={"end_date": (today - timedelta(days=300)).isoformat()}), 422, "end_date")
+    _problem(
+        await staff.call("POST", f"/v1/leases/{running['id']}/end", json={"end_date": (today - timedelta(days=300)).isoformat()}),
+        422,
+        "end_date",
+    )
     _problem(await staff.call("POST", f"/v1/leases/{running['id']}/cancel"), 409)
 
 
@@ -152,8 +179,7 @@ async def test_end_cannot_extend_over_the_next_lease(staff: Api) -> None:
     body.pop("seat_count")
     first = await staff.post("/v1/leases", body)
     await staff.post("/v1/leases", {**body, "start_date": "2031-02-01", "end_date": None})
-    _problem(await staff.call("POST", f"/v1/leases/{first['id']}/end", json={"end_date": "2031-03-31"}),
-             409, "end_date")
+    _problem(await staff.call("POST", f"/v1/leases/{first['id']}/end", json={"end_date": "2031-03-31"}), 409, "end_date")
     shorter = await staff.post(f"/v1/leases/{first['id']}/end", {"end_date": "2031-01-15"}, expect=200)
     assert shorter["end_date"] == "2031-01-15"
     assert shorter["seat_periods"][0]["end_date"] == "2031-01-15"
@@ -171,8 +197,7 @@ async def test_cancel_only_before_start(staff: Api, client_login, db) -> None:  
     assert (await staff.get(f"/v1/sites/{w.site['id']}/availability", params=params))["free_count"] == 4
     _problem(await client.call("POST", f"/v1/leases/{lease['id']}/cancel"), 409)
     _problem(await client.call("POST", f"/v1/leases/{lease['id']}/end", json={"end_date": "2031-02-01"}), 409)
-    _problem(await client.call("POST", f"/v1/leases/{lease['id']}/seats",
-                               json={"seat_count": 1, "effective": "2031-02-01"}), 409)
+    _problem(await client.call("POST", f"/v1/leases/{lease['id']}/seats", json={"seat_count": 1, "effective": "2031-02-01"}), 409)
     assert await _audit(db, lease["id"]) == ["lease.create", "lease.cancel"]
     listed = await client.get("/v1/leases", params={"status": "cancelled"})
     assert [x["id"] for x in listed["items"]] == [lease["id"]]
@@ -194,12 +219,15 @@ async def test_assignments(staff: Api, client_login, db) -> None:  # type: ignor
 
     not_held = next(s["id"] for s in w.seats if s["id"] not in (s1, s2))
     _problem(await client.call("PUT", path, json=[{"seat_id": not_held, "member_id": m1}]), 422, "seat_id")
-    _problem(await client.call("PUT", path, json=[{"seat_id": s1, "member_id": other.members[0]["id"]}]),
-             422, "member_id")
-    _problem(await client.call("PUT", path, json=[{"seat_id": s1, "member_id": m1}, {"seat_id": s1, "member_id": m2}]),
-             422, "seat_id")
-    _problem(await client.call("PUT", path, json=[{"seat_id": s1, "member_id": m1}, {"seat_id": s2, "member_id": m1}]),
-             422, "member_id")
+    _problem(await client.call("PUT", path, json=[{"seat_id": s1, "member_id": other.members[0]["id"]}]), 422, "member_id")
+    _problem(
+        await client.call("PUT", path, json=[{"seat_id": s1, "member_id": m1}, {"seat_id": s1, "member_id": m2}]), 422, "seat_id"
+    )
+    _problem(
+        await client.call("PUT", path, json=[{"seat_id": s1, "member_id": m1}, {"seat_id": s2, "member_id": m1}]),
+        422,
+        "member_id",
+    )
     _problem(await client.call("PUT", path, json=[{"seat_id": "nope", "member_id": m1}]), 422, "0.seat_id")
     # a failed replacement changed nothing
     assert len(await client.get(path)) == 2
@@ -222,10 +250,17 @@ async def test_audit_events_are_append_only(staff: Api, admin: Api, db) -> None:
     events = await admin.get("/v1/audit-events", params={"object_type": "site", "object_id": w.site["id"]})
     assert [e["action"] for e in events["items"]] == ["site.create"]
     assert events["items"][0]["after"]["code"] == w.site["code"]
-    actions = {r["action"] for r in await db.fetch(
-        "SELECT action FROM audit_events WHERE at > now() - interval '10 minutes'")}
-    assert {"site.create", "floor.create", "seat.create", "shift.create", "plan.create", "client.create",
-            "team.create", "member.create"} <= actions
+    actions = {r["action"] for r in await db.fetch("SELECT action FROM audit_events WHERE at > now() - interval '10 minutes'")}
+    assert {
+        "site.create",
+        "floor.create",
+        "seat.create",
+        "shift.create",
+        "plan.create",
+        "client.create",
+        "team.create",
+        "member.create",
+    } <= actions
     with pytest.raises(asyncpg.RaiseError, match="append-only"):
         await db.execute("UPDATE audit_events SET actor = 'someone else' WHERE object_id = $1", w.site["id"])
     with pytest.raises(asyncpg.RaiseError, match="append-only"):
@@ -288,25 +323,46 @@ async def test_bad_input_is_a_problem_naming_the_field(staff: Api) -> None:
         ("POST", "/v1/leases", lease_body(w, team_id=str(uuid.uuid4())), 422, "team_id"),
         ("POST", "/v1/leases", lease_body(w, discount_pct="100.5"), 422, "discount_pct"),
         ("POST", "/v1/leases", lease_body(w, add_ons=[{"code": "power", "quantity": 1}]), 422, "add_ons"),
-        ("POST", "/v1/leases", lease_body(w, add_ons=[{"code": "extra_monitor", "quantity": 0}]), 422,
-         "add_ons.0.quantity"),
+        ("POST", "/v1/leases", lease_body(w, add_ons=[{"code": "extra_monitor", "quantity": 0}]), 422, "add_ons.0.quantity"),
         ("POST", "/v1/leases", {**lease_body(w), "surprise": 1}, 422, "surprise"),
         ("POST", "/v1/leases", lease_body(w, seat_count=3), 409, "seat_count"),
-        ("POST", "/v1/sites", {"code": "X1", "name": "x", "timezone": "Mars/Olympus", "currency": "PHP",
-                               "tax_rate": "0.12"}, 422, "timezone"),
-        ("POST", "/v1/sites", {"code": "X1", "name": "x", "timezone": "UTC", "currency": "php", "tax_rate": "0.12"},
-         422, "currency"),
-        ("POST", "/v1/sites", {"code": w.site["code"], "name": "x", "timezone": "UTC", "currency": "PHP",
-                               "tax_rate": "0.12"}, 409, "code"),
-        ("POST", f"/v1/sites/{w.site['id']}/shifts", {"code": "EVE", "starts_at": "25:00", "ends_at": "06:00"}, 422,
-         "starts_at"),
-        ("POST", f"/v1/sites/{w.site['id']}/shifts", {"code": "EVE", "starts_at": "09:00", "ends_at": "09:00"}, 422,
-         "ends_at"),
+        (
+            "POST",
+            "/v1/sites",
+            {"code": "X1", "name": "x", "timezone": "Mars/Olympus", "currency": "PHP", "tax_rate": "0.12"},
+            422,
+            "timezone",
+        ),
+        (
+            "POST",
+            "/v1/sites",
+            {"code": "X1", "name": "x", "timezone": "UTC", "currency": "php", "tax_rate": "0.12"},
+            422,
+            "currency",
+        ),
+        (
+            "POST",
+            "/v1/sites",
+            {"code": w.site["code"], "name": "x", "timezone": "UTC", "currency": "PHP", "tax_rate": "0.12"},
+            409,
+            "code",
+        ),
+        ("POST", f"/v1/sites/{w.site['id']}/shifts", {"code": "EVE", "starts_at": "25:00", "ends_at": "06:00"}, 422, "starts_at"),
+        ("POST", f"/v1/sites/{w.site['id']}/shifts", {"code": "EVE", "starts_at": "09:00", "ends_at": "09:00"}, 422, "ends_at"),
         ("POST", f"/v1/sites/{w.site['id']}/seats", {"floor_id": w.floors[0]["id"], "zone": "Z"}, 422, "labels"),
-        ("POST", "/v1/plans", {"site_id": w.site["id"], "name": "p", "monthly_price_minor": -1}, 422,
-         "monthly_price_minor"),
-        ("POST", "/v1/plans", {"site_id": w.site["id"], "name": "p", "monthly_price_minor": 1, "inclusions": [
-            {"code": "a", "name": "a", "kind": "power", "unit_price_minor": 5}]}, 422, "inclusions.0.unit_price_minor"),
+        ("POST", "/v1/plans", {"site_id": w.site["id"], "name": "p", "monthly_price_minor": -1}, 422, "monthly_price_minor"),
+        (
+            "POST",
+            "/v1/plans",
+            {
+                "site_id": w.site["id"],
+                "name": "p",
+                "monthly_price_minor": 1,
+                "inclusions": [{"code": "a", "name": "a", "kind": "power", "unit_price_minor": 5}],
+            },
+            422,
+            "inclusions.0.unit_price_minor",
+        ),
         ("GET", "/v1/leases/not-a-uuid", None, 422, "lease_id"),
         ("GET", f"/v1/sites/{w.site['id']}/availability?shift=DAY&start=2031-01-02&end=2031-01-01", None, 422, "end"),
         ("GET", "/v1/sites?cursor=zzz", None, 422, "cursor"),

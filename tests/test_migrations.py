@@ -46,7 +46,8 @@ def test_alembic_check_catches_drift(server_url: str) -> None:
 async def test_the_exclusion_constraint_and_append_only_trigger_exist(db) -> None:  # type: ignore[no-untyped-def]
     # since 0008_night_tail the constraint guards the occupancy segments the lease_seats triggers keep
     con = await db.fetchval(
-        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'ex_lease_seat_segments_no_double_booking'")
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'ex_lease_seat_segments_no_double_booking'"
+    )
     assert con is not None
     assert con.startswith("EXCLUDE USING gist")
     assert await db.fetchval("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'lease_seats_segments_%'") == 2

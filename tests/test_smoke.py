@@ -7,6 +7,7 @@ async def test_book_a_lease_end_to_end(staff):
     assert lease["status"] == "confirmed"
     assert len(lease["seats"]) == 3
     assert len({s["zone"] for s in lease["seats"]}) == 1
-    avail = await staff.get(f"/v1/sites/{w.site['id']}/availability",
-                            params={"shift": "DAY", "start": "2031-01-01", "end": "2031-01-31"})
+    avail = await staff.get(
+        f"/v1/sites/{w.site['id']}/availability", params={"shift": "DAY", "start": "2031-01-01", "end": "2031-01-31"}
+    )
     assert avail["free_count"] == len(w.seats) - 3

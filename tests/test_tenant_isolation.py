@@ -84,8 +84,11 @@ class TenantA:
 
 def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
     return {
-        ("POST", "/v1/clients/{client_id}/users"): {"email": f"u-{uniq().lower()}@tenant-example.com",
-                                                    "password": "long enough secret", "role": "client_viewer"},
+        ("POST", "/v1/clients/{client_id}/users"): {
+            "email": f"u-{uniq().lower()}@tenant-example.com",
+            "password": "long enough secret",
+            "role": "client_viewer",
+        },
         ("POST", "/v1/clients/{client_id}/teams"): {"name": uniq("Team ")},
         ("PATCH", "/v1/clients/{client_id}"): {"seat_cap": 1000},
         ("POST", "/v1/leases/{lease_id}/charges/{charge_id}/waive"): {"reason": "tenant walk"},
@@ -121,12 +124,25 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
     device = await staff.post("/v1/devices", {"serial": uniq("SN"), "kind": "pc", "site_id": w.site["id"]})
     client_id = uuid.UUID(w.client["id"])
     ids = {
-        "site_id": w.site["id"], "plan_id": w.plan["id"], "client_id": w.client["id"], "team_id": w.team["id"],
-        "member_id": w.members[0]["id"], "lease_id": lease["id"], "seat_id": lease["seats"][0]["id"],
-        "device_id": device["id"], "period": "2031-01",
-        "user_id": (await staff.post(f"/v1/clients/{w.client['id']}/users", {
-            "email": f"login-{uniq().lower()}@tenant-example.com", "password": "long enough secret",
-            "role": "client_viewer"}))["id"],
+        "site_id": w.site["id"],
+        "plan_id": w.plan["id"],
+        "client_id": w.client["id"],
+        "team_id": w.team["id"],
+        "member_id": w.members[0]["id"],
+        "lease_id": lease["id"],
+        "seat_id": lease["seats"][0]["id"],
+        "device_id": device["id"],
+        "period": "2031-01",
+        "user_id": (
+            await staff.post(
+                f"/v1/clients/{w.client['id']}/users",
+                {
+                    "email": f"login-{uniq().lower()}@tenant-example.com",
+                    "password": "long enough secret",
+                    "role": "client_viewer",
+                },
+            )
+        )["id"],
     }
     real = set(ids)
 
@@ -138,22 +154,31 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
     found = {
         "invoice_id": await _first_id(db, "SELECT id FROM invoices WHERE client_id = $1 LIMIT 1", client_id),
         "credit_note_id": await _first_id(
-            db, "SELECT cn.id FROM credit_notes cn JOIN invoices i ON i.id = cn.invoice_id WHERE i.client_id = $1 LIMIT 1",
-            client_id),
+            db,
+            "SELECT cn.id FROM credit_notes cn JOIN invoices i ON i.id = cn.invoice_id WHERE i.client_id = $1 LIMIT 1",
+            client_id,
+        ),
         "credential_id": await _first_id(db, "SELECT id FROM credentials WHERE client_id = $1 LIMIT 1", client_id),
         "guard_id": await _first_id(db, "SELECT id FROM revocation_guards LIMIT 1"),
         "charge_id": await _first_id(db, "SELECT id FROM one_off_charges WHERE client_id = $1 LIMIT 1", client_id),
     }
     if found["invoice_id"] is not None and found["credit_note_id"] is None:
-        r = await finance.call("POST", f"/v1/invoices/{found['invoice_id']}/credit-notes",
-                               json={"reason": "tenant walk", "amount_minor": 1})
+        r = await finance.call(
+            "POST", f"/v1/invoices/{found['invoice_id']}/credit-notes", json={"reason": "tenant walk", "amount_minor": 1}
+        )
         if r.status_code == 201:
             found["credit_note_id"] = r.json()["id"]
     if found["credential_id"] is None:
         found["credential_id"] = await _first_id(
-            db, "INSERT INTO credentials (kind, lease_id, member_id, client_id, site_id, login) "
-                "VALUES ('wifi', $1, $2, $3, $4, $5) RETURNING id",
-            uuid.UUID(lease["id"]), uuid.UUID(w.members[0]["id"]), client_id, uuid.UUID(w.site["id"]), uniq("login-"))
+            db,
+            "INSERT INTO credentials (kind, lease_id, member_id, client_id, site_id, login) "
+            "VALUES ('wifi', $1, $2, $3, $4, $5) RETURNING id",
+            uuid.UUID(lease["id"]),
+            uuid.UUID(w.members[0]["id"]),
+            client_id,
+            uuid.UUID(w.site["id"]),
+            uniq("login-"),
+        )
     for name, value in found.items():
         if value is not None:
             ids[name] = value
@@ -169,13 +194,19 @@ def _fill(path: str, ids: dict[str, str]) -> str:
 
 
 async def test_every_route_with_an_id_refuses_another_tenant(
-    http: httpx.AsyncClient, app: Any, staff: Api, client_login: Any, tenant_a: TenantA,
+    http: httpx.AsyncClient,
+    app: Any,
+    staff: Api,
+    client_login: Any,
+    tenant_a: TenantA,
 ) -> None:
     schema = (await http.get("/openapi.json")).json()
     walked = [
         (method.upper(), path)
-        for path, ops in schema["paths"].items() if "{" in path
-        for method in ops if method in ("get", "post", "put", "patch", "delete")
+        for path, ops in schema["paths"].items()
+        if "{" in path
+        for method in ops
+        if method in ("get", "post", "put", "patch", "delete")
     ]
     unmapped = sorted(set(walked) - set(ROUTES))
     assert not unmapped, f"routes with an id missing from the tenant walk (map them in ROUTES): {unmapped}"

@@ -11,9 +11,7 @@ from domain.models.base import Base, IdMixin, TimestampMixin
 
 class Device(IdMixin, TimestampMixin, Base):
     __tablename__ = "devices"
-    __table_args__ = (
-        CheckConstraint("status IN ('in_stock','assigned','in_repair','retired')", name="status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('in_stock','assigned','in_repair','retired')", name="status"),)
 
     serial: Mapped[str] = mapped_column(String(100), unique=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)

@@ -33,9 +33,7 @@ LEASE_STATUSES = ("pending_approval", "confirmed", "active", "ended", "cancelled
 class Lease(IdMixin, TimestampMixin, Base):
     __tablename__ = "leases"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending_approval','confirmed','active','ended','cancelled')", name="status"
-        ),
+        CheckConstraint("status IN ('pending_approval','confirmed','active','ended','cancelled')", name="status"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates"),
         CheckConstraint("discount_pct >= 0 AND discount_pct <= 100", name="discount"),
     )

@@ -50,8 +50,12 @@ class Seat(IdMixin, TimestampMixin, Base):
         UniqueConstraint("site_id", "label"),
         CheckConstraint("status IN ('active','maintenance','retired')", name="status"),
         # booking reads the site's free seats from the index alone (migration 0004_booking_perf)
-        Index("ix_seats_site_id_map", "site_id", postgresql_include=["id", "floor_id", "zone", "x", "y", "label"],
-              postgresql_where=text("status = 'active'")),
+        Index(
+            "ix_seats_site_id_map",
+            "site_id",
+            postgresql_include=["id", "floor_id", "zone", "x", "y", "label"],
+            postgresql_where=text("status = 'active'"),
+        ),
     )
 
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)

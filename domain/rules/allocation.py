@@ -53,9 +53,7 @@ def _best_block(zone_seats: Sequence[FreeSeat], n: int) -> list[FreeSeat]:
         return list(ordered)
     ys = [s.y for s in ordered]
     row_rank = list(accumulate((1 if i and ys[i] != ys[i - 1] else 0) for i in range(len(ys))))
-    pair_gaps = [
-        (ordered[i + 1].x - ordered[i].x - 1) if ys[i + 1] == ys[i] else 0 for i in range(len(ordered) - 1)
-    ]
+    pair_gaps = [(ordered[i + 1].x - ordered[i].x - 1) if ys[i + 1] == ys[i] else 0 for i in range(len(ordered) - 1)]
     gap_prefix = [0, *accumulate(pair_gaps)]
     best_i, best_key = 0, None
     for i in range(len(ordered) - n + 1):
@@ -150,7 +148,11 @@ class ZonePlan:
     moment earlier), the plan is made again from them."""
 
     def __init__(
-        self, counts: Mapping[ZoneKey, int], n: int, *, runs: Mapping[ZoneKey, int] | None = None,
+        self,
+        counts: Mapping[ZoneKey, int],
+        n: int,
+        *,
+        runs: Mapping[ZoneKey, int] | None = None,
         known: Mapping[ZoneKey, Sequence[FreeSeat]] | None = None,
     ) -> None:
         """``known``: zones whose free seats were read already (they override counts and runs)."""

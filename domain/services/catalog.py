@@ -30,10 +30,8 @@ def site_today(site: Site, now: datetime | None = None) -> date:
 async def check_timezone(session: AsyncSession, name: str) -> None:
     """A site's time zone is a real IANA zone that both PostgreSQL (which computes the sites' local
     dates in SQL) and Python (which computes them in code) accept. The one place this rule lives."""
-    real = (
-        is_site_timezone(name)
-        and bool(await session.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = :n)"),
-                                      {"n": name}))
+    real = is_site_timezone(name) and bool(
+        await session.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = :n)"), {"n": name})
     )
     if not real:
         raise ValidationFailed(f"{name!r} is not an IANA time zone (e.g. Asia/Manila)", field="timezone")
@@ -121,9 +119,7 @@ async def create_seats(
 ) -> list[Seat]:
     if floor.site_id != site.id:
         raise ValidationFailed("floor is not on this site", field="floor_id")
-    taken = set(
-        (await session.scalars(select(Seat.label).where(Seat.site_id == site.id, Seat.label.in_(labels)))).all()
-    )
+    taken = set((await session.scalars(select(Seat.label).where(Seat.site_id == site.id, Seat.label.in_(labels)))).all())
     if taken:
         raise Conflict(f"labels already used on this site: {', '.join(sorted(taken)[:10])}", field="labels")
     seats = []
@@ -131,9 +127,7 @@ async def create_seats(
         positions = [(x, y)]
     else:
         # lay new seats out below what the zone already has, `columns` to a row
-        max_y = await session.scalar(
-            select(func.max(Seat.y)).where(Seat.floor_id == floor.id, Seat.zone == zone)
-        )
+        max_y = await session.scalar(select(func.max(Seat.y)).where(Seat.floor_id == floor.id, Seat.zone == zone))
         base_y = 0 if max_y is None else max_y + 1
         positions = [(i % columns, base_y + i // columns) for i in range(len(labels))]
     for label, (sx, sy) in zip(labels, positions, strict=True):
@@ -141,7 +135,11 @@ async def create_seats(
     session.add_all(seats)
     await session.flush()
     await record(
-        session, actor, "seat.create", "floor", floor.id,
+        session,
+        actor,
+        "seat.create",
+        "floor",
+        floor.id,
         after={"zone": zone, "labels": list(labels), "count": len(seats)},
     )
     return seats
@@ -169,8 +167,7 @@ async def create_plan(session: AsyncSession, actor: Actor, site: Site, data: dic
     await session.flush()
     session.add_all(Inclusion(plan_id=plan.id, **inc) for inc in inclusions)
     await session.flush()
-    await record(session, actor, "plan.create", "plan", plan.id,
-                 after={**snapshot(plan), "inclusions": inclusions})
+    await record(session, actor, "plan.create", "plan", plan.id, after={**snapshot(plan), "inclusions": inclusions})
     return plan
 
 
@@ -179,9 +176,7 @@ async def get_plan(session: AsyncSession, plan_id: uuid.UUID) -> Plan:
 
 
 async def plan_inclusions(session: AsyncSession, plan_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Inclusion]]:
-    rows = (await session.scalars(
-        select(Inclusion).where(Inclusion.plan_id.in_(plan_ids)).order_by(Inclusion.code)
-    )).all()
+    rows = (await session.scalars(select(Inclusion).where(Inclusion.plan_id.in_(plan_ids)).order_by(Inclusion.code))).all()
     out: dict[uuid.UUID, list[Inclusion]] = {pid: [] for pid in plan_ids}
     for inc in rows:
         out[inc.plan_id].append(inc)

@@ -40,13 +40,17 @@ async def update_client(session: AsyncSession, actor: Actor, client: Client, cha
     for k, v in changes.items():
         setattr(client, k, v)
     await session.flush()
-    await record(session, actor, "client.update", "client", client.id, before=before, after=snapshot(client),
-                 client_id=client.id)
+    await record(session, actor, "client.update", "client", client.id, before=before, after=snapshot(client), client_id=client.id)
     return client
 
 
 async def create_user(
-    session: AsyncSession, actor: Actor, *, email: str, password_hash: str, role: str,
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    email: str,
+    password_hash: str,
+    role: str,
     client_id: uuid.UUID | None,
 ) -> User:
     """A login in its namespace: staff (no client) or one tenant. An email is unique only within its
@@ -84,8 +88,7 @@ async def create_member(session: AsyncSession, actor: Actor, team: Team, data: d
     member = Member(client_id=team.client_id, team_id=team.id, **{**data, "email": email})
     session.add(member)
     await session.flush()
-    await record(session, actor, "member.create", "member", member.id, after=snapshot(member),
-                 client_id=team.client_id)
+    await record(session, actor, "member.create", "member", member.id, after=snapshot(member), client_id=team.client_id)
     return member
 
 
@@ -102,6 +105,7 @@ async def remove_member(session: AsyncSession, actor: Actor, member: Member, now
     member.removed_at = now
     await session.execute(delete(SeatAssignment).where(SeatAssignment.member_id == member.id))
     await session.flush()
-    await record(session, actor, "member.remove", "member", member.id, before=before, after=snapshot(member),
-                 client_id=member.client_id)
+    await record(
+        session, actor, "member.remove", "member", member.id, before=before, after=snapshot(member), client_id=member.client_id
+    )
     return member

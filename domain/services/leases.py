@@ -175,11 +175,18 @@ def _zones_stmt(window: tuple[int, int], bounded: bool) -> Any:
         # the aggregates of one group see its rows in one order, so the arrays line up; the arrays
         # come back as asyncpg builds them (no per-item result processing)
         stmt = _zone_stmts[window, bounded] = (
-            select(Seat.floor_id, Seat.zone, func.string_agg(func.uuid_send(Seat.id), literal(b"")),
-                   *(type_coerce(func.array_agg(c), NullType()) for c in (Seat.x, Seat.y)))
+            select(
+                Seat.floor_id,
+                Seat.zone,
+                func.string_agg(func.uuid_send(Seat.id), literal(b"")),
+                *(type_coerce(func.array_agg(c), NullType()) for c in (Seat.x, Seat.y)),
+            )
             # 'active' as a literal: the partial index ix_seats_site_id_map serves any plan
-            .where(Seat.site_id == _SITE, Seat.status == literal_column("'active'"),
-                   ~_conflicting_rows(_SITE, window, _START, _END if bounded else None))
+            .where(
+                Seat.site_id == _SITE,
+                Seat.status == literal_column("'active'"),
+                ~_conflicting_rows(_SITE, window, _START, _END if bounded else None),
+            )
             .group_by(Seat.floor_id, Seat.zone)
         )
     return stmt
@@ -192,8 +199,7 @@ async def free_zones(
     decode than a row per seat. The allocator chooses floors and zones from the counts and turns
     the arrays of only the zones it looks at into ``FreeSeat``s."""
     conn = await session.connection()
-    rows = (await conn.execute(_zones_stmt(window, end is not None),
-                               {"site": site_id, "start": start, "end": end})).all()
+    rows = (await conn.execute(_zones_stmt(window, end is not None), {"site": site_id, "start": start, "end": end})).all()
     return {(f, z): ZoneSeats(ids, xs, ys) for f, z, ids, xs, ys in rows}
 
 
@@ -213,8 +219,9 @@ def free_seats_page_stmt(
     come from the partial covering index ix_seats_site_id_map without visiting the table."""
     return (
         select(Seat.id, Seat.label, Seat.floor_id, Seat.zone, func.count().over().label("free_count"))
-        .where(Seat.site_id == site_id, Seat.status == literal_column("'active'"),
-               ~_conflicting_rows(site_id, window, start, end))
+        .where(
+            Seat.site_id == site_id, Seat.status == literal_column("'active'"), ~_conflicting_rows(site_id, window, start, end)
+        )
         .order_by(*_MAP_ORDER)
         .limit(limit)
     )
@@ -268,10 +275,16 @@ async def lock_seats(session: AsyncSession, seat_ids: Sequence[uuid.UUID], *, wa
             {"cls": SEAT_LOCK_CLASS, "keys": keys},
         )
         return set()
-    busy = set((await session.execute(
-        text("SELECT k FROM unnest(CAST(:keys AS int[])) AS k WHERE NOT pg_try_advisory_xact_lock(:cls, k)"),
-        {"cls": SEAT_LOCK_CLASS, "keys": keys},
-    )).scalars().all())
+    busy = set(
+        (
+            await session.execute(
+                text("SELECT k FROM unnest(CAST(:keys AS int[])) AS k WHERE NOT pg_try_advisory_xact_lock(:cls, k)"),
+                {"cls": SEAT_LOCK_CLASS, "keys": keys},
+            )
+        )
+        .scalars()
+        .all()
+    )
     return {s for s in seat_ids if _seat_lock_key(s) in busy}
 
 
@@ -286,14 +299,26 @@ class HeldSeat:
 
 
 async def _hold(
-    session: AsyncSession, lease: Lease, seat_ids: Sequence[uuid.UUID], window: tuple[int, int], start: date,
+    session: AsyncSession,
+    lease: Lease,
+    seat_ids: Sequence[uuid.UUID],
+    window: tuple[int, int],
+    start: date,
     end: date | None,
 ) -> dict[uuid.UUID, str] | None:
     """Insert the rows (one statement) in a savepoint and return the seats' labels; None when the
     exclusion constraint refuses them."""
     values = [
-        {"id": uuid.uuid4(), "lease_id": lease.id, "seat_id": sid, "start_date": start, "end_date": end,
-         "window_start_min": window[0], "window_end_min": window[1], "voided": False}
+        {
+            "id": uuid.uuid4(),
+            "lease_id": lease.id,
+            "seat_id": sid,
+            "start_date": start,
+            "end_date": end,
+            "window_start_min": window[0],
+            "window_end_min": window[1],
+            "voided": False,
+        }
         for sid in sorted(seat_ids)
     ]
     table = cast(Table, LeaseSeat.__table__)
@@ -320,8 +345,7 @@ class _FreeSeatReader:
     kept for a re-pick around busy seats); the plan chooses from the counts and looks at the
     seats of only the zones it must score. Seat ids stay 16-byte strings until chosen."""
 
-    def __init__(self, session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date,
-                 end: date | None) -> None:
+    def __init__(self, session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None) -> None:
         self.session, self.site_id, self.window, self.start, self.end = session, site_id, window, start, end
         self.zones: dict[ZoneKey, ZoneSeats] = {}
         self._spots: dict[ZoneKey, list[FreeSeat]] = {}
@@ -357,9 +381,7 @@ class _FreeSeatReader:
             plan.add({z: usable(z) for z in wanted})
         return plan.result()
 
-    def allocate_near(
-        self, n: int, near: set[tuple[uuid.UUID, str]] | None, busy: set[uuid.UUID]
-    ) -> list[FreeSeat] | None:
+    def allocate_near(self, n: int, near: set[tuple[uuid.UUID, str]] | None, busy: set[uuid.UUID]) -> list[FreeSeat] | None:
         """Allocate in the lease's own zones if they can hold n, else on its floors, else anywhere."""
         exclude = {b.bytes for b in busy}
         if near:
@@ -395,8 +417,7 @@ async def _insert_seats(
             raise ValidationFailed(f"no such seat on this site: {missing[0]}", field="seat_ids")
         blocked = [s.label for s in found.values() if s.status != "active"]
         if blocked:
-            raise SeatsUnavailable(f"seats not bookable (maintenance or retired): {', '.join(blocked)}",
-                                   field="seat_ids")
+            raise SeatsUnavailable(f"seats not bookable (maintenance or retired): {', '.join(blocked)}", field="seat_ids")
         await lock_seats(session, seat_ids)
         if await _hold(session, lease, seat_ids, window, start, end) is None:
             raise SeatsUnavailable("one or more of the seats are not free for that window", field="seat_ids")
@@ -420,7 +441,8 @@ async def _insert_seats(
             free_count = reader.free_count
             raise SeatsUnavailable(
                 f"only {free_count} seats are free for that window; {seat_count} requested",
-                field="seat_count", free_count=free_count,
+                field="seat_count",
+                free_count=free_count,
             )
         ids = [uuid.UUID(bytes=fs.id) for fs in chosen]  # type: ignore[arg-type]
         taken = await lock_seats(session, ids, wait=wait)
@@ -429,8 +451,10 @@ async def _insert_seats(
             continue
         labels = await _hold(session, lease, ids, window, start, end)
         if labels is not None:
-            return [HeldSeat(sid, labels[sid], fs.floor, fs.zone)  # type: ignore[arg-type]
-                    for sid, fs in zip(ids, chosen, strict=True)]
+            return [
+                HeldSeat(sid, labels[sid], fs.floor, fs.zone)  # type: ignore[arg-type]
+                for sid, fs in zip(ids, chosen, strict=True)
+            ]
         # the savepoint rolled back these rows; read what is free and allocate again
         fresh = False
     raise SeatsUnavailable("the seats were taken by concurrent bookings; try again", field="seat_count")
@@ -452,19 +476,33 @@ async def enforce_seat_cap(
     is locked (FOR NO KEY UPDATE: other writers' foreign-key checks on it do not wait) before the
     count, so concurrent bookings of one client queue here and each counts what the others
     committed: the total never passes the cap."""
-    cap = (await session.execute(
-        select(Client.seat_cap).where(Client.id == client_id).with_for_update(key_share=True)  # FOR NO KEY UPDATE
-    )).scalar_one()
+    cap = (
+        await session.execute(
+            select(Client.seat_cap).where(Client.id == client_id).with_for_update(key_share=True)  # FOR NO KEY UPDATE
+        )
+    ).scalar_one()
     cap = default_cap if cap is None else cap
-    held = int(await session.scalar(
-        select(func.count()).select_from(LeaseSeat).join(Lease, Lease.id == LeaseSeat.lease_id)
-        .where(Lease.client_id == client_id, Lease.status.in_(LIVE_STATUSES), LeaseSeat.voided.is_(False),
-               or_(LeaseSeat.end_date.is_(None), LeaseSeat.end_date >= today))
-    ) or 0)
+    held = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(LeaseSeat)
+            .join(Lease, Lease.id == LeaseSeat.lease_id)
+            .where(
+                Lease.client_id == client_id,
+                Lease.status.in_(LIVE_STATUSES),
+                LeaseSeat.voided.is_(False),
+                or_(LeaseSeat.end_date.is_(None), LeaseSeat.end_date >= today),
+            )
+        )
+        or 0
+    )
     if held + wanted > cap:
         raise SeatCapExceeded(
             f"the client may hold at most {cap} seats: it holds {held} and asks for {wanted} more",
-            field=field, seat_cap=cap, seats_held=held, seats_requested=wanted,
+            field=field,
+            seat_cap=cap,
+            seats_held=held,
+            seats_requested=wanted,
         )
 
 
@@ -481,8 +519,7 @@ async def _load_booking(
     PostgreSQL delivers it only if the booking commits."""
     one = select(literal(1).label("one")).subquery()
     stmt = (
-        select(Site, Client, Team, Plan, Shift, func.pg_notify(literal_column("'seatlease_leases'"),
-                                                               literal_column("''")))
+        select(Site, Client, Team, Plan, Shift, func.pg_notify(literal_column("'seatlease_leases'"), literal_column("''")))
         .select_from(one)
         .outerjoin(Site, Site.id == req.site_id)
         .outerjoin(Client, Client.id == req.client_id)
@@ -504,8 +541,9 @@ async def create_lease(
     limits: ClientLimits | None = None,
     now: datetime | None = None,
 ) -> Lease:
-    lease, _view = await book_lease(session, actor, req, is_staff=is_staff,
-                                    discount_threshold_pct=discount_threshold_pct, limits=limits, now=now)
+    lease, _view = await book_lease(
+        session, actor, req, is_staff=is_staff, discount_threshold_pct=discount_threshold_pct, limits=limits, now=now
+    )
     return lease
 
 
@@ -526,8 +564,7 @@ async def book_lease(
     A client's own booking (not staff) may not carry a discount at all (403 naming
     ``discount_pct``) and may not take the client past its seat cap (``enforce_seat_cap``)."""
     if not is_staff and req.discount_pct is not None:
-        raise Forbidden("a discount is a commercial term that only staff set; leave discount_pct out",
-                        field="discount_pct")
+        raise Forbidden("a discount is a commercial term that only staff set; leave discount_pct out", field="discount_pct")
     discount = req.discount_pct if req.discount_pct is not None else Decimal(0)
     site, client, team, plan, shift = await _load_booking(session, req)
     if site is None:
@@ -550,15 +587,25 @@ async def book_lease(
 
     status = "pending_approval" if discount > discount_threshold_pct else "confirmed"
     lease = Lease(
-        id=uuid.uuid4(), client_id=client.id, team_id=team.id, site_id=site.id, plan_id=plan.id,
-        shift_id=shift.id, shift_code=shift.code, start_date=req.start_date, end_date=req.end_date,
-        status=status, discount_pct=discount, created_by=actor.subject,
+        id=uuid.uuid4(),
+        client_id=client.id,
+        team_id=team.id,
+        site_id=site.id,
+        plan_id=plan.id,
+        shift_id=shift.id,
+        shift_code=shift.code,
+        start_date=req.start_date,
+        end_date=req.end_date,
+        status=status,
+        discount_pct=discount,
+        created_by=actor.subject,
     )
     session.add(lease)
     await session.flush()
     window = shift_window(shift)
-    held = await _insert_seats(session, lease, window, req.start_date, req.end_date,
-                               seat_count=req.seat_count, seat_ids=req.seat_ids)
+    held = await _insert_seats(
+        session, lease, window, req.start_date, req.end_date, seat_count=req.seat_count, seat_ids=req.seat_ids
+    )
     for inc, qty in add_ons:
         session.add(LeaseAddOn(lease_id=lease.id, inclusion_id=inc.id, quantity=qty))
     if status == "confirmed":
@@ -573,18 +620,13 @@ async def book_lease(
     return lease, _lease_view(lease, site, periods, [(inc, qty) for inc, qty in add_ons])
 
 
-async def _resolve_add_ons(
-    session: AsyncSession, plan: Plan, wanted: list[dict[str, Any]]
-) -> list[tuple[Inclusion, int]]:
+async def _resolve_add_ons(session: AsyncSession, plan: Plan, wanted: list[dict[str, Any]]) -> list[tuple[Inclusion, int]]:
     if not wanted:
         return []
     codes = [w["code"] for w in wanted]
     if len(set(codes)) != len(codes):
         raise ValidationFailed("each add-on once", field="add_ons")
-    incs = {
-        i.code: i
-        for i in (await session.scalars(select(Inclusion).where(Inclusion.plan_id == plan.id))).all()
-    }
+    incs = {i.code: i for i in (await session.scalars(select(Inclusion).where(Inclusion.plan_id == plan.id))).all()}
     out = []
     for w in wanted:
         inc = incs.get(w["code"])
@@ -620,8 +662,15 @@ def _require_live(lease: Lease) -> None:
 
 
 async def add_seats(
-    session: AsyncSession, actor: Actor, lease: Lease, *, seat_count: int | None,
-    seat_ids: list[uuid.UUID] | None, effective: date, is_staff: bool, limits: ClientLimits | None = None,
+    session: AsyncSession,
+    actor: Actor,
+    lease: Lease,
+    *,
+    seat_count: int | None,
+    seat_ids: list[uuid.UUID] | None,
+    effective: date,
+    is_staff: bool,
+    limits: ClientLimits | None = None,
     now: datetime | None = None,
 ) -> list[HeldSeat]:
     _require_live(lease)
@@ -632,39 +681,63 @@ async def add_seats(
         raise ValidationFailed("effective date is outside the lease term", field="effective")
     if not is_staff:
         wanted, field = _wanted(seat_count, seat_ids)
-        await enforce_seat_cap(session, lease.client_id, wanted, (limits or ClientLimits()).seat_cap_default,
-                               site_today(site, now), field)
+        await enforce_seat_cap(
+            session, lease.client_id, wanted, (limits or ClientLimits()).seat_cap_default, site_today(site, now), field
+        )
     shift = await session.get(Shift, lease.shift_id)
     assert shift is not None
-    near = {(f, z) for f, z in (await session.execute(
-        select(Seat.floor_id, Seat.zone).join(LeaseSeat, LeaseSeat.seat_id == Seat.id)
-        .where(LeaseSeat.lease_id == lease.id, LeaseSeat.voided.is_(False)).distinct()
-    )).all()}
-    rows = await _insert_seats(session, lease, shift_window(shift), effective, lease.end_date,
-                               seat_count=seat_count, seat_ids=seat_ids, near=near)
+    near = {
+        (f, z)
+        for f, z in (
+            await session.execute(
+                select(Seat.floor_id, Seat.zone)
+                .join(LeaseSeat, LeaseSeat.seat_id == Seat.id)
+                .where(LeaseSeat.lease_id == lease.id, LeaseSeat.voided.is_(False))
+                .distinct()
+            )
+        ).all()
+    }
+    rows = await _insert_seats(
+        session, lease, shift_window(shift), effective, lease.end_date, seat_count=seat_count, seat_ids=seat_ids, near=near
+    )
     details = {"seat_ids": [str(r.seat_id) for r in rows]}
-    session.add(LeaseAmendment(lease_id=lease.id, kind="seats_added", effective_date=effective,
-                               details=details, actor_id=actor.subject))
+    session.add(
+        LeaseAmendment(lease_id=lease.id, kind="seats_added", effective_date=effective, details=details, actor_id=actor.subject)
+    )
     lease.updated_at = datetime.now(UTC)
     await session.flush()
-    await record(session, actor, "lease.seats_added", "lease", lease.id,
-                 after={"effective": effective, **details}, client_id=lease.client_id)
+    await record(
+        session,
+        actor,
+        "lease.seats_added",
+        "lease",
+        lease.id,
+        after={"effective": effective, **details},
+        client_id=lease.client_id,
+    )
     return rows
 
 
 async def release_seat(
-    session: AsyncSession, actor: Actor, lease: Lease, seat_id: uuid.UUID, *, effective: date,
-    is_staff: bool, now: datetime | None = None,
+    session: AsyncSession,
+    actor: Actor,
+    lease: Lease,
+    seat_id: uuid.UUID,
+    *,
+    effective: date,
+    is_staff: bool,
+    now: datetime | None = None,
 ) -> None:
     """Release a seat from `effective` on (its last day is the day before)."""
     _require_live(lease)
     site = await _site(session, lease)
     if not is_staff and effective < site_today(site, now):
         raise ValidationFailed("an amendment cannot take effect in the past", field="effective")
-    rows = (await session.scalars(
-        select(LeaseSeat).where(LeaseSeat.lease_id == lease.id, LeaseSeat.seat_id == seat_id,
-                                LeaseSeat.voided.is_(False))
-    )).all()
+    rows = (
+        await session.scalars(
+            select(LeaseSeat).where(LeaseSeat.lease_id == lease.id, LeaseSeat.seat_id == seat_id, LeaseSeat.voided.is_(False))
+        )
+    ).all()
     live = [r for r in rows if r.end_date is None or r.end_date >= effective]
     if not live:
         raise NotFound("seat not held by this lease on that date")
@@ -673,21 +746,36 @@ async def release_seat(
             r.voided = True
         else:
             r.end_date = effective - timedelta(days=1)
-    await session.execute(
-        delete(SeatAssignment).where(
-            SeatAssignment.lease_id == lease.id, SeatAssignment.seat_id == seat_id
+    await session.execute(delete(SeatAssignment).where(SeatAssignment.lease_id == lease.id, SeatAssignment.seat_id == seat_id))
+    session.add(
+        LeaseAmendment(
+            lease_id=lease.id,
+            kind="seat_released",
+            effective_date=effective,
+            details={"seat_id": str(seat_id)},
+            actor_id=actor.subject,
         )
     )
-    session.add(LeaseAmendment(lease_id=lease.id, kind="seat_released", effective_date=effective,
-                               details={"seat_id": str(seat_id)}, actor_id=actor.subject))
     lease.updated_at = datetime.now(UTC)
     await session.flush()
-    await record(session, actor, "lease.seat_released", "lease", lease.id,
-                 after={"effective": effective, "seat_id": seat_id}, client_id=lease.client_id)
+    await record(
+        session,
+        actor,
+        "lease.seat_released",
+        "lease",
+        lease.id,
+        after={"effective": effective, "seat_id": seat_id},
+        client_id=lease.client_id,
+    )
 
 
 async def end_lease(
-    session: AsyncSession, actor: Actor, lease: Lease, end_date: date, *, is_staff: bool,
+    session: AsyncSession,
+    actor: Actor,
+    lease: Lease,
+    end_date: date,
+    *,
+    is_staff: bool,
     now: datetime | None = None,
 ) -> Lease:
     if lease.status not in ("confirmed", "active"):
@@ -700,9 +788,7 @@ async def end_lease(
         raise ValidationFailed("end_date is before the lease start", field="end_date")
     before = snapshot(lease)
     old_end = lease.end_date
-    rows = (await session.scalars(
-        select(LeaseSeat).where(LeaseSeat.lease_id == lease.id, LeaseSeat.voided.is_(False))
-    )).all()
+    rows = (await session.scalars(select(LeaseSeat).where(LeaseSeat.lease_id == lease.id, LeaseSeat.voided.is_(False)))).all()
     # a longer term is a new claim on the seats: queue behind bookings of them like a booking does
     await lock_seats(session, sorted({r.seat_id for r in rows}))
     try:
@@ -718,19 +804,29 @@ async def end_lease(
         if sqlstate(exc) == "23P01":
             raise SeatsUnavailable("the seats are taken after the current end date", field="end_date") from exc
         raise
-    session.add(LeaseAmendment(lease_id=lease.id, kind="end_date_set", effective_date=end_date,
-                               details={"previous_end_date": old_end.isoformat() if old_end else None},
-                               actor_id=actor.subject))
+    session.add(
+        LeaseAmendment(
+            lease_id=lease.id,
+            kind="end_date_set",
+            effective_date=end_date,
+            details={"previous_end_date": old_end.isoformat() if old_end else None},
+            actor_id=actor.subject,
+        )
+    )
     _advance(lease, today)
     lease.updated_at = datetime.now(UTC)
     await session.flush()
-    await record(session, actor, "lease.end", "lease", lease.id, before=before, after=snapshot(lease),
-                 client_id=lease.client_id)
+    await record(session, actor, "lease.end", "lease", lease.id, before=before, after=snapshot(lease), client_id=lease.client_id)
     return lease
 
 
 async def cancel_lease(
-    session: AsyncSession, actor: Actor, lease: Lease, *, is_staff: bool = True, limits: ClientLimits | None = None,
+    session: AsyncSession,
+    actor: Actor,
+    lease: Lease,
+    *,
+    is_staff: bool = True,
+    limits: ClientLimits | None = None,
     now: datetime | None = None,
 ) -> Lease:
     """Cancel a lease before its start. A client cancelling inside the fee window owes a
@@ -747,17 +843,17 @@ async def cancel_lease(
     await session.execute(delete(SeatAssignment).where(SeatAssignment.lease_id == lease.id))
     lease.status = "cancelled"
     lease.cancelled_at = datetime.now(UTC)
-    session.add(LeaseAmendment(lease_id=lease.id, kind="cancelled", effective_date=lease.start_date,
-                               details={}, actor_id=actor.subject))
+    session.add(
+        LeaseAmendment(lease_id=lease.id, kind="cancelled", effective_date=lease.start_date, details={}, actor_id=actor.subject)
+    )
     await session.flush()
-    await record(session, actor, "lease.cancel", "lease", lease.id, before=before, after=snapshot(lease),
-                 client_id=lease.client_id)
+    await record(
+        session, actor, "lease.cancel", "lease", lease.id, before=before, after=snapshot(lease), client_id=lease.client_id
+    )
     return lease
 
 
-async def approve_lease(
-    session: AsyncSession, actor: Actor, lease: Lease, *, now: datetime | None = None
-) -> Lease:
+async def approve_lease(session: AsyncSession, actor: Actor, lease: Lease, *, now: datetime | None = None) -> Lease:
     if lease.status != "pending_approval":
         raise InvalidState(f"the lease is {lease.status}, not pending approval")
     before = snapshot(lease)
@@ -765,14 +861,19 @@ async def approve_lease(
     lease.approved_by = actor.subject
     _advance(lease, site_today(await _site(session, lease), now))
     await session.flush()
-    await record(session, actor, "lease.approve", "lease", lease.id, before=before, after=snapshot(lease),
-                 client_id=lease.client_id)
+    await record(
+        session, actor, "lease.approve", "lease", lease.id, before=before, after=snapshot(lease), client_id=lease.client_id
+    )
     return lease
 
 
 async def set_assignments(
-    session: AsyncSession, actor: Actor, lease: Lease, pairs: list[tuple[uuid.UUID, uuid.UUID]],
-    *, now: datetime | None = None,
+    session: AsyncSession,
+    actor: Actor,
+    lease: Lease,
+    pairs: list[tuple[uuid.UUID, uuid.UUID]],
+    *,
+    now: datetime | None = None,
 ) -> list[SeatAssignment]:
     _require_live(lease)
     seats_ = [s for s, _ in pairs]
@@ -783,32 +884,42 @@ async def set_assignments(
         raise ValidationFailed("a member appears twice", field="member_id")
     site = await _site(session, lease)
     today = max(site_today(site, now), lease.start_date)
-    held = set((await session.scalars(
-        select(LeaseSeat.seat_id).where(
-            LeaseSeat.lease_id == lease.id, LeaseSeat.voided.is_(False),
-            or_(LeaseSeat.end_date.is_(None), LeaseSeat.end_date >= today),
-        )
-    )).all())
+    held = set(
+        (
+            await session.scalars(
+                select(LeaseSeat.seat_id).where(
+                    LeaseSeat.lease_id == lease.id,
+                    LeaseSeat.voided.is_(False),
+                    or_(LeaseSeat.end_date.is_(None), LeaseSeat.end_date >= today),
+                )
+            )
+        ).all()
+    )
     bad_seat = [s for s in seats_ if s not in held]
     if bad_seat:
         raise ValidationFailed(f"seat {bad_seat[0]} is not held by this lease", field="seat_id")
-    members = {
-        m.id: m for m in (await session.scalars(select(Member).where(Member.id.in_(members_)))).all()
-    }
-    bad_member = [m for m in members_ if m not in members or members[m].client_id != lease.client_id
-                  or not members[m].active]
+    members = {m.id: m for m in (await session.scalars(select(Member).where(Member.id.in_(members_)))).all()}
+    bad_member = [m for m in members_ if m not in members or members[m].client_id != lease.client_id or not members[m].active]
     if bad_member:
-        raise ValidationFailed(f"member {bad_member[0]} is not an active member of this client",
-                               field="member_id")
-    before = [{"seat_id": str(a.seat_id), "member_id": str(a.member_id)} for a in
-              (await session.scalars(select(SeatAssignment).where(SeatAssignment.lease_id == lease.id))).all()]
+        raise ValidationFailed(f"member {bad_member[0]} is not an active member of this client", field="member_id")
+    before = [
+        {"seat_id": str(a.seat_id), "member_id": str(a.member_id)}
+        for a in (await session.scalars(select(SeatAssignment).where(SeatAssignment.lease_id == lease.id))).all()
+    ]
     await session.execute(delete(SeatAssignment).where(SeatAssignment.lease_id == lease.id))
     rows = [SeatAssignment(lease_id=lease.id, seat_id=s, member_id=m) for s, m in pairs]
     session.add_all(rows)
     await session.flush()
-    await record(session, actor, "lease.assignments", "lease", lease.id, before={"assignments": before},
-                 after={"assignments": [{"seat_id": str(s), "member_id": str(m)} for s, m in pairs]},
-                 client_id=lease.client_id)
+    await record(
+        session,
+        actor,
+        "lease.assignments",
+        "lease",
+        lease.id,
+        before={"assignments": before},
+        after={"assignments": [{"seat_id": str(s), "member_id": str(m)} for s, m in pairs]},
+        client_id=lease.client_id,
+    )
     await notify_leases_changed(session)
     return rows
 
@@ -839,19 +950,27 @@ async def advance_lease_states(session: AsyncSession, actor: Actor) -> dict[str,
         try:
             async with session.begin_nested():
                 local_today = func.timezone(tz, func.now()).cast(Lease.start_date.type)
-                site_activated = (await session.execute(
-                    update(Lease)
-                    .where(Lease.site_id == site_id, Lease.status == "confirmed", Lease.start_date <= local_today)
-                    .values(status="active", activated_at=func.now())
-                    .returning(Lease.id, Lease.client_id)
-                )).all()
-                site_ended = (await session.execute(
-                    update(Lease)
-                    .where(Lease.site_id == site_id, Lease.status == "active", Lease.end_date.is_not(None),
-                           Lease.end_date < local_today)
-                    .values(status="ended", ended_at=func.now())
-                    .returning(Lease.id, Lease.client_id)
-                )).all()
+                site_activated = (
+                    await session.execute(
+                        update(Lease)
+                        .where(Lease.site_id == site_id, Lease.status == "confirmed", Lease.start_date <= local_today)
+                        .values(status="active", activated_at=func.now())
+                        .returning(Lease.id, Lease.client_id)
+                    )
+                ).all()
+                site_ended = (
+                    await session.execute(
+                        update(Lease)
+                        .where(
+                            Lease.site_id == site_id,
+                            Lease.status == "active",
+                            Lease.end_date.is_not(None),
+                            Lease.end_date < local_today,
+                        )
+                        .values(status="ended", ended_at=func.now())
+                        .returning(Lease.id, Lease.client_id)
+                    )
+                ).all()
         except Exception as exc:
             if not site_local(exc):
                 raise
@@ -861,11 +980,9 @@ async def advance_lease_states(session: AsyncSession, actor: Actor) -> dict[str,
         activated.extend(site_activated)
         ended.extend(site_ended)
     for lease_id, client_id in activated:
-        await record(session, actor, "lease.activate", "lease", lease_id, after={"status": "active"},
-                     client_id=client_id)
+        await record(session, actor, "lease.activate", "lease", lease_id, after={"status": "active"}, client_id=client_id)
     for lease_id, client_id in ended:
-        await record(session, actor, "lease.ended", "lease", lease_id, after={"status": "ended"},
-                     client_id=client_id)
+        await record(session, actor, "lease.ended", "lease", lease_id, after={"status": "ended"}, client_id=client_id)
     if activated or ended:
         await notify_leases_changed(session)
     return {"activated": len(activated), "ended": len(ended), "sites_failed": failed}
@@ -884,7 +1001,10 @@ class _Period(NamedTuple):
 
 
 def _lease_view(
-    lease: Lease, site: Site, periods: Sequence[_Period], add_ons: Sequence[tuple[Inclusion, int]],
+    lease: Lease,
+    site: Site,
+    periods: Sequence[_Period],
+    add_ons: Sequence[tuple[Inclusion, int]],
     today: date | None = None,
 ) -> dict[str, Any]:
     """The API shape of one lease from its seat periods (in label order) and add-ons."""
@@ -894,17 +1014,32 @@ def _lease_view(
         if r.end_date is None or r.end_date >= ref or lease.status == "ended":
             current[r.id] = {"id": r.id, "label": r.label, "floor_id": r.floor_id, "zone": r.zone}
     return {
-        "id": lease.id, "client_id": lease.client_id, "team_id": lease.team_id,
-        "site_id": lease.site_id, "plan_id": lease.plan_id, "shift": lease.shift_code,
-        "start_date": lease.start_date, "end_date": lease.end_date, "status": lease.status,
+        "id": lease.id,
+        "client_id": lease.client_id,
+        "team_id": lease.team_id,
+        "site_id": lease.site_id,
+        "plan_id": lease.plan_id,
+        "shift": lease.shift_code,
+        "start_date": lease.start_date,
+        "end_date": lease.end_date,
+        "status": lease.status,
         "seats": list(current.values()),
-        "seat_periods": [{"seat_id": r.id, "label": r.label, "start_date": r.start_date,
-                          "end_date": r.end_date} for r in periods],
-        "add_ons": [{"code": inc.code, "name": inc.name, "billing": inc.billing,
-                     "unit_price_minor": inc.unit_price_minor, "quantity": qty}
-                    for inc, qty in add_ons],
+        "seat_periods": [
+            {"seat_id": r.id, "label": r.label, "start_date": r.start_date, "end_date": r.end_date} for r in periods
+        ],
+        "add_ons": [
+            {
+                "code": inc.code,
+                "name": inc.name,
+                "billing": inc.billing,
+                "unit_price_minor": inc.unit_price_minor,
+                "quantity": qty,
+            }
+            for inc, qty in add_ons
+        ],
         # as stored (numeric(5,2)): the same text before and after a round trip through the table
-        "discount_pct": str(Decimal(lease.discount_pct).quantize(_PCT)), "currency": site.currency,
+        "discount_pct": str(Decimal(lease.discount_pct).quantize(_PCT)),
+        "currency": site.currency,
     }
 
 
@@ -913,21 +1048,22 @@ async def lease_views(session: AsyncSession, leases: Sequence[Lease], *, today: 
     if not leases:
         return []
     ids = [lease.id for lease in leases]
-    seat_rows = (await session.execute(
-        select(LeaseSeat.lease_id, Seat.id, Seat.label, Seat.floor_id, Seat.zone, LeaseSeat.start_date,
-               LeaseSeat.end_date)
-        .join(Seat, Seat.id == LeaseSeat.seat_id)
-        .where(LeaseSeat.lease_id.in_(ids), LeaseSeat.voided.is_(False))
-        .order_by(Seat.label, LeaseSeat.start_date)
-    )).all()
-    addon_rows = (await session.execute(
-        select(LeaseAddOn.lease_id, LeaseAddOn.quantity, Inclusion)
-        .join(Inclusion, Inclusion.id == LeaseAddOn.inclusion_id)
-        .where(LeaseAddOn.lease_id.in_(ids))
-    )).all()
-    sites = {s.id: s for s in (await session.scalars(
-        select(Site).where(Site.id.in_({lease.site_id for lease in leases}))
-    )).all()}
+    seat_rows = (
+        await session.execute(
+            select(LeaseSeat.lease_id, Seat.id, Seat.label, Seat.floor_id, Seat.zone, LeaseSeat.start_date, LeaseSeat.end_date)
+            .join(Seat, Seat.id == LeaseSeat.seat_id)
+            .where(LeaseSeat.lease_id.in_(ids), LeaseSeat.voided.is_(False))
+            .order_by(Seat.label, LeaseSeat.start_date)
+        )
+    ).all()
+    addon_rows = (
+        await session.execute(
+            select(LeaseAddOn.lease_id, LeaseAddOn.quantity, Inclusion)
+            .join(Inclusion, Inclusion.id == LeaseAddOn.inclusion_id)
+            .where(LeaseAddOn.lease_id.in_(ids))
+        )
+    ).all()
+    sites = {s.id: s for s in (await session.scalars(select(Site).where(Site.id.in_({lease.site_id for lease in leases})))).all()}
     periods: dict[uuid.UUID, list[_Period]] = {}
     for r in seat_rows:
         periods.setdefault(r[0], []).append(_Period(*r[1:]))
@@ -935,8 +1071,7 @@ async def lease_views(session: AsyncSession, leases: Sequence[Lease], *, today: 
     for lid, qty, inc in addon_rows:
         add_ons.setdefault(lid, []).append((inc, qty))
     return [
-        _lease_view(lease, sites[lease.site_id], periods.get(lease.id, []), add_ons.get(lease.id, []), today)
-        for lease in leases
+        _lease_view(lease, sites[lease.site_id], periods.get(lease.id, []), add_ons.get(lease.id, []), today) for lease in leases
     ]
 
 

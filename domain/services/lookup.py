@@ -13,9 +13,7 @@ from domain.models.base import Base
 M = TypeVar("M", bound=Base)
 
 
-async def get_or_404(
-    session: AsyncSession, model: type[M], object_id: uuid.UUID, what: str, *, for_update: bool = False
-) -> M:
+async def get_or_404(session: AsyncSession, model: type[M], object_id: uuid.UUID, what: str, *, for_update: bool = False) -> M:
     """The object (row-locked with ``for_update``), or NotFound (404) naming what was looked for."""
     obj = await session.get(model, object_id, with_for_update=for_update or None)
     if obj is None:

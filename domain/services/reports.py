@@ -37,7 +37,4 @@ ORDER BY si.code, f.level, f.name, sh.starts_at
 
 async def occupancy(session: AsyncSession, day: date, site_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
     rows = (await session.execute(OCCUPANCY_SQL, {"day": day, "site_id": site_id})).mappings().all()
-    return [
-        {**r, "occupancy_rate": round(r["seats_leased"] / r["seats_total"], 4) if r["seats_total"] else 0.0}
-        for r in rows
-    ]
+    return [{**r, "occupancy_rate": round(r["seats_leased"] / r["seats_total"], 4) if r["seats_total"] else 0.0} for r in rows]

@@ -109,9 +109,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), server_default="true", nullable=False),
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["client_id"], ["clients.id"], name=op.f("fk_api_clients_client_id_clients"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["client_id"], ["clients.id"], name=op.f("fk_api_clients_client_id_clients"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_clients")),
         sa.UniqueConstraint("client_key", name=op.f("uq_api_clients_client_key")),
     )
@@ -123,9 +121,7 @@ def upgrade() -> None:
         sa.Column("level", sa.Integer(), nullable=False),
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["site_id"], ["sites.id"], name=op.f("fk_floors_site_id_sites"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_floors_site_id_sites"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_floors")),
         sa.UniqueConstraint("site_id", "name", name=op.f("uq_floors_site_id_name")),
     )
@@ -139,9 +135,7 @@ def upgrade() -> None:
         sa.Column("deposit_months", sa.Integer(), nullable=False),
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["site_id"], ["sites.id"], name=op.f("fk_plans_site_id_sites"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_plans_site_id_sites"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plans")),
         sa.UniqueConstraint("site_id", "name", name=op.f("uq_plans_site_id_name")),
     )
@@ -155,9 +149,7 @@ def upgrade() -> None:
         sa.Column("ends_at", sa.Time(), nullable=False),
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["site_id"], ["sites.id"], name=op.f("fk_shifts_site_id_sites"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_shifts_site_id_sites"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shifts")),
         sa.UniqueConstraint("site_id", "code", name=op.f("uq_shifts_site_id_code")),
     )
@@ -168,9 +160,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["client_id"], ["clients.id"], name=op.f("fk_teams_client_id_clients"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["client_id"], ["clients.id"], name=op.f("fk_teams_client_id_clients"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_teams")),
         sa.UniqueConstraint("client_id", "name", name=op.f("uq_teams_client_id_name")),
     )
@@ -192,9 +182,7 @@ def upgrade() -> None:
             "role IN ('admin','facility_staff','finance','client_admin','client_viewer')",
             name=op.f("ck_users_role"),
         ),
-        sa.ForeignKeyConstraint(
-            ["client_id"], ["clients.id"], name=op.f("fk_users_client_id_clients"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["client_id"], ["clients.id"], name=op.f("fk_users_client_id_clients"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
@@ -210,15 +198,9 @@ def upgrade() -> None:
         sa.Column("device_kind", sa.String(length=32), nullable=True),
         sa.Column("quantity_per_seat", sa.Integer(), nullable=False),
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
-        sa.CheckConstraint(
-            "billing IN ('included','monthly','one_time')", name=op.f("ck_inclusions_billing")
-        ),
-        sa.CheckConstraint(
-            "kind IN ('power','internet','device','facility','software')", name=op.f("ck_inclusions_kind")
-        ),
-        sa.ForeignKeyConstraint(
-            ["plan_id"], ["plans.id"], name=op.f("fk_inclusions_plan_id_plans"), ondelete="CASCADE"
-        ),
+        sa.CheckConstraint("billing IN ('included','monthly','one_time')", name=op.f("ck_inclusions_billing")),
+        sa.CheckConstraint("kind IN ('power','internet','device','facility','software')", name=op.f("ck_inclusions_kind")),
+        sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_inclusions_plan_id_plans"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inclusions")),
         sa.UniqueConstraint("plan_id", "code", name=op.f("uq_inclusions_plan_id_code")),
     )
@@ -273,12 +255,8 @@ def upgrade() -> None:
         sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["client_id"], ["clients.id"], name=op.f("fk_members_client_id_clients"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["team_id"], ["teams.id"], name=op.f("fk_members_team_id_teams"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["client_id"], ["clients.id"], name=op.f("fk_members_client_id_clients"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_members_team_id_teams"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_members")),
         sa.UniqueConstraint("client_id", "email", name=op.f("uq_members_client_id_email")),
     )
@@ -296,12 +274,8 @@ def upgrade() -> None:
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint("status IN ('active','maintenance','retired')", name=op.f("ck_seats_status")),
-        sa.ForeignKeyConstraint(
-            ["floor_id"], ["floors.id"], name=op.f("fk_seats_floor_id_floors"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["site_id"], ["sites.id"], name=op.f("fk_seats_site_id_sites"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["floor_id"], ["floors.id"], name=op.f("fk_seats_floor_id_floors"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_seats_site_id_sites"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_seats")),
         sa.UniqueConstraint("site_id", "label", name=op.f("uq_seats_site_id_label")),
     )
@@ -319,9 +293,7 @@ def upgrade() -> None:
         sa.Column("return_due_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint(
-            "status IN ('in_stock','assigned','in_repair','retired')", name=op.f("ck_devices_status")
-        ),
+        sa.CheckConstraint("status IN ('in_stock','assigned','in_repair','retired')", name=op.f("ck_devices_status")),
         sa.ForeignKeyConstraint(["lease_id"], ["leases.id"], name=op.f("fk_devices_lease_id_leases")),
         sa.ForeignKeyConstraint(["seat_id"], ["seats.id"], name=op.f("fk_devices_seat_id_seats")),
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_devices_site_id_sites")),
@@ -338,12 +310,8 @@ def upgrade() -> None:
         sa.Column("inclusion_id", sa.UUID(), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["inclusion_id"], ["inclusions.id"], name=op.f("fk_lease_add_ons_inclusion_id_inclusions")
-        ),
-        sa.ForeignKeyConstraint(
-            ["lease_id"], ["leases.id"], name=op.f("fk_lease_add_ons_lease_id_leases"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["inclusion_id"], ["inclusions.id"], name=op.f("fk_lease_add_ons_inclusion_id_inclusions")),
+        sa.ForeignKeyConstraint(["lease_id"], ["leases.id"], name=op.f("fk_lease_add_ons_lease_id_leases"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lease_add_ons")),
         sa.UniqueConstraint("lease_id", "inclusion_id", name=op.f("uq_lease_add_ons_lease_id_inclusion_id")),
     )
@@ -374,9 +342,7 @@ def upgrade() -> None:
         sa.Column("voided", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["lease_id"], ["leases.id"], name=op.f("fk_lease_seats_lease_id_leases"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["lease_id"], ["leases.id"], name=op.f("fk_lease_seats_lease_id_leases"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["seat_id"], ["seats.id"], name=op.f("fk_lease_seats_seat_id_seats")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lease_seats")),
     )
@@ -392,9 +358,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["lease_id"], ["leases.id"], name=op.f("fk_seat_assignments_lease_id_leases"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["member_id"], ["members.id"], name=op.f("fk_seat_assignments_member_id_members")
-        ),
+        sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_seat_assignments_member_id_members")),
         sa.ForeignKeyConstraint(["seat_id"], ["seats.id"], name=op.f("fk_seat_assignments_seat_id_seats")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_seat_assignments")),
         sa.UniqueConstraint("lease_id", "member_id", name=op.f("uq_seat_assignments_lease_id_member_id")),

@@ -24,7 +24,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index(
-        "ix_seats_site_id_map", "seats", ["site_id"], unique=False,
+        "ix_seats_site_id_map",
+        "seats",
+        ["site_id"],
+        unique=False,
         postgresql_include=["id", "floor_id", "zone", "x", "y", "label"],
         postgresql_where=sa.text("status = 'active'"),
     )

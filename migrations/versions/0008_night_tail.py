@@ -102,8 +102,12 @@ def upgrade() -> None:
         sa.Column("win_lo", sa.Integer(), nullable=False),
         sa.Column("win_hi", sa.Integer(), nullable=False),
         sa.CheckConstraint("0 <= win_lo AND win_lo < win_hi AND win_hi <= 1440", name=op.f("ck_lease_seat_segments_window")),
-        sa.ForeignKeyConstraint(["lease_seat_id"], ["lease_seats.id"],
-                                name=op.f("fk_lease_seat_segments_lease_seat_id_lease_seats"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["lease_seat_id"],
+            ["lease_seats.id"],
+            name=op.f("fk_lease_seat_segments_lease_seat_id_lease_seats"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lease_seat_segments")),
     )
     op.create_index(op.f("ix_lease_seat_segments_lease_seat_id"), "lease_seat_segments", ["lease_seat_id"])
@@ -118,7 +122,8 @@ def upgrade() -> None:
     if conflicts:
         listed = "; ".join(
             f"seat {r.label} from {r.first_day}: lease {r.a_lease} (lease_seats {r.a_row}) and lease {r.b_lease} "
-            f"(lease_seats {r.b_row})" for r in conflicts
+            f"(lease_seats {r.b_row})"
+            for r in conflicts
         )
         raise RuntimeError(
             "0008_night_tail: live lease_seats rows already hold the same seat at the same time once a night "
@@ -177,7 +182,8 @@ def upgrade() -> None:
     op.create_index(op.f("ix_one_off_charges_client_id"), "one_off_charges", ["client_id"])
     op.drop_constraint(op.f("ck_invoice_lines_kind"), "invoice_lines", type_="check")
     op.create_check_constraint(
-        op.f("ck_invoice_lines_kind"), "invoice_lines",
+        op.f("ck_invoice_lines_kind"),
+        "invoice_lines",
         "kind IN ('seat','addon','addon_one_time','inclusion','setup_fee','deposit','discount','cancellation_fee')",
     )
 
@@ -185,7 +191,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_constraint(op.f("ck_invoice_lines_kind"), "invoice_lines", type_="check")
     op.create_check_constraint(
-        op.f("ck_invoice_lines_kind"), "invoice_lines",
+        op.f("ck_invoice_lines_kind"),
+        "invoice_lines",
         "kind IN ('seat','addon','addon_one_time','inclusion','setup_fee','deposit','discount')",
     )
     op.drop_index(op.f("ix_one_off_charges_client_id"), table_name="one_off_charges")
@@ -193,10 +200,18 @@ def downgrade() -> None:
     op.drop_constraint(op.f("ck_clients_seat_cap"), "clients", type_="check")
     op.drop_column("clients", "seat_cap")
     live_cols = ["seat_id", "start_date", "end_date", "window_start_min", "window_end_min", "voided"]
-    op.create_index("ix_lease_seats_live_until", "lease_seats", [sa.text("coalesce(end_date, 'infinity'::date)")],
-                    postgresql_include=live_cols)
-    op.create_index("ix_lease_seats_site_live", "lease_seats", ["site_id", sa.text("coalesce(end_date, 'infinity'::date)")],
-                    postgresql_include=live_cols)
+    op.create_index(
+        "ix_lease_seats_live_until",
+        "lease_seats",
+        [sa.text("coalesce(end_date, 'infinity'::date)")],
+        postgresql_include=live_cols,
+    )
+    op.create_index(
+        "ix_lease_seats_site_live",
+        "lease_seats",
+        ["site_id", sa.text("coalesce(end_date, 'infinity'::date)")],
+        postgresql_include=live_cols,
+    )
     op.execute(
         "ALTER TABLE lease_seats ADD CONSTRAINT ex_lease_seats_no_double_booking "
         "EXCLUDE USING gist (seat_id WITH =, daterange(start_date, end_date, '[]') WITH &&, "

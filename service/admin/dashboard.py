@@ -34,8 +34,9 @@ async def occupancy_by_site_shift(session: AsyncSession, day: date) -> list[dict
     acc: dict[tuple[str, str], dict[str, Any]] = {}
     for r in await reports.occupancy(session, day):
         key = (r["site_code"], r["shift"])
-        row = acc.setdefault(key, {"site_code": r["site_code"], "site_id": r["site_id"], "shift": r["shift"],
-                                   "seats_total": 0, "seats_leased": 0})
+        row = acc.setdefault(
+            key, {"site_code": r["site_code"], "site_id": r["site_id"], "shift": r["shift"], "seats_total": 0, "seats_leased": 0}
+        )
         row["seats_total"] += r["seats_total"]
         row["seats_leased"] += r["seats_leased"]
     out = list(acc.values())
@@ -51,22 +52,35 @@ async def free_seats_table(session: AsyncSession, sites: list[Site]) -> list[dic
         nm_start, nm_end = next_month(today)
         for shift in await site_shifts(session, site.id):
             window = catalog.shift_window(shift)
-            out.append({
-                "site": site, "shift": shift.code,
-                "now": await leases.count_free_seats(session, site.id, window, today, today),
-                "next_month": await leases.count_free_seats(session, site.id, window, nm_start, nm_end),
-            })
+            out.append(
+                {
+                    "site": site,
+                    "shift": shift.code,
+                    "now": await leases.count_free_seats(session, site.id, window, today, today),
+                    "next_month": await leases.count_free_seats(session, site.id, window, nm_start, nm_end),
+                }
+            )
     return out
 
 
 async def lease_rows(session: AsyncSession, *conds: Any, order: Any, limit: int = 12) -> list[Any]:
-    seats = (select(func.count(func.distinct(LeaseSeat.seat_id)))
-             .where(LeaseSeat.lease_id == Lease.id, LeaseSeat.voided.is_(False)).scalar_subquery())
-    return list((await session.execute(
-        select(Lease, Client.legal_name, Site.code, seats.label("seats"))
-        .join(Client, Client.id == Lease.client_id).join(Site, Site.id == Lease.site_id)
-        .where(*conds).order_by(order).limit(limit)
-    )).all())
+    seats = (
+        select(func.count(func.distinct(LeaseSeat.seat_id)))
+        .where(LeaseSeat.lease_id == Lease.id, LeaseSeat.voided.is_(False))
+        .scalar_subquery()
+    )
+    return list(
+        (
+            await session.execute(
+                select(Lease, Client.legal_name, Site.code, seats.label("seats"))
+                .join(Client, Client.id == Lease.client_id)
+                .join(Site, Site.id == Lease.site_id)
+                .where(*conds)
+                .order_by(order)
+                .limit(limit)
+            )
+        ).all()
+    )
 
 
 async def provisioning_panel(session: AsyncSession) -> dict[str, Any] | None:
@@ -99,20 +113,42 @@ async def dashboard(request: Request, user: Staff, session: SessionDep) -> HTMLR
     by_site: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in occupancy:
         by_site[row["site_code"]].append(row)
-    devices_out = list((await session.execute(
-        select(Device, Site.code).join(Site, Site.id == Device.site_id)
-        .where(Device.return_due_at.is_not(None)).order_by(Device.return_due_at).limit(10)
-    )).all())
+    devices_out = list(
+        (
+            await session.execute(
+                select(Device, Site.code)
+                .join(Site, Site.id == Device.site_id)
+                .where(Device.return_due_at.is_not(None))
+                .order_by(Device.return_due_at)
+                .limit(10)
+            )
+        ).all()
+    )
     devices_out_count = await session.scalar(select(func.count(Device.id)).where(Device.return_due_at.is_not(None)))
     ctx = {
-        "today": today, "sites": sites, "occupancy": occupancy, "occupancy_by_site": dict(by_site),
+        "today": today,
+        "sites": sites,
+        "occupancy": occupancy,
+        "occupancy_by_site": dict(by_site),
         "free": await free_seats_table(session, sites),
-        "starting": await lease_rows(session, Lease.status.in_(("pending_approval", "confirmed")),
-                                     Lease.start_date >= today, Lease.start_date <= horizon, order=Lease.start_date),
-        "ending": await lease_rows(session, Lease.status.in_(("confirmed", "active")), Lease.end_date.is_not(None),
-                                   Lease.end_date >= today, Lease.end_date <= horizon, order=Lease.end_date),
+        "starting": await lease_rows(
+            session,
+            Lease.status.in_(("pending_approval", "confirmed")),
+            Lease.start_date >= today,
+            Lease.start_date <= horizon,
+            order=Lease.start_date,
+        ),
+        "ending": await lease_rows(
+            session,
+            Lease.status.in_(("confirmed", "active")),
+            Lease.end_date.is_not(None),
+            Lease.end_date >= today,
+            Lease.end_date <= horizon,
+            order=Lease.end_date,
+        ),
         "pending": await lease_rows(session, Lease.status == "pending_approval", order=Lease.created_at),
-        "devices_out": devices_out, "devices_out_count": devices_out_count or 0,
+        "devices_out": devices_out,
+        "devices_out_count": devices_out_count or 0,
         "provisioning": await provisioning_panel(session),
         "finance": await finance_panel(session, today) if user.role in ("admin", "finance") else None,
         "flash": request.query_params.get("flash"),

@@ -45,7 +45,7 @@ def parse_amount(text: str, currency: str) -> tuple[int | None, str | None]:
     """An amount typed in major units ("1,500.50") as integer minor units, or why it is not one."""
     cleaned = text.strip().replace(",", "").replace(" ", "")
     if cleaned.upper().startswith(currency.upper()):
-        cleaned = cleaned[len(currency):]
+        cleaned = cleaned[len(currency) :]
     if not cleaned:
         return None, "enter the amount to credit, before tax"
     try:
@@ -66,42 +66,81 @@ def _human(detail: str, currency: str) -> str:
     return re.sub(r"at most (\d+)", lambda m: "at most " + format_money(int(m.group(1)), currency) + " (before tax)", detail)
 
 
-async def _page(request: Request, session: AsyncSession, invoice_id: uuid.UUID, *, errors: dict[str, str] | None = None,
-                values: dict[str, Any] | None = None, confirm_void: bool = False, status_code: int = 200) -> HTMLResponse:
+async def _page(
+    request: Request,
+    session: AsyncSession,
+    invoice_id: uuid.UUID,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    confirm_void: bool = False,
+    status_code: int = 200,
+) -> HTMLResponse:
     credit_note_model = _required()[3]
     svc = _service()
     inv = await svc.get_invoice(session, invoice_id)
     lines = await svc.invoice_lines(session, inv.id)
     client = await session.get(Client, inv.client_id)
     site = await session.get(Site, inv.site_id)
-    notes = list((await session.scalars(
-        select(credit_note_model).where(credit_note_model.invoice_id == inv.id).order_by(credit_note_model.created_at)
-    )).all())
+    notes = list(
+        (
+            await session.scalars(
+                select(credit_note_model).where(credit_note_model.invoice_id == inv.id).order_by(credit_note_model.created_at)
+            )
+        ).all()
+    )
     payment_model = integrations.attr("domain.models.invoice", "Payment")
-    payments = [] if payment_model is None else list((await session.scalars(
-        select(payment_model).where(payment_model.invoice_id == inv.id).order_by(payment_model.paid_on)
-    )).all())
+    payments = (
+        []
+        if payment_model is None
+        else list(
+            (
+                await session.scalars(
+                    select(payment_model).where(payment_model.invoice_id == inv.id).order_by(payment_model.paid_on)
+                )
+            ).all()
+        )
+    )
     people = {c.created_by for c in notes} | {c.approved_by for c in notes}
     people.discard(None)
-    emails = dict((await session.execute(select(User.id, User.email).where(User.id.in_(people)))).tuples().all()) \
-        if people else {}
+    emails = (
+        dict((await session.execute(select(User.id, User.email).where(User.id.in_(people)))).tuples().all()) if people else {}
+    )
     credited_amount, credited_tax = await svc.credited_so_far(session, inv.id)
     issued_credit = sum(c.total_minor for c in notes if c.status == "issued")
     pending_credit = sum(c.total_minor for c in notes if c.status == "pending_approval")
     paid = sum(p.amount_minor for p in payments)
     threshold = int(request.app.state.settings.credit_note_approval_threshold_minor)
     lease_ids = sorted({x.lease_id for x in lines if x.lease_id is not None}, key=str)
-    return render(request, "invoice_detail.html", {
-        "inv": inv, "lines": lines, "client": client, "site": site, "notes": notes, "payments": payments,
-        "emails": emails, "creditable": max(0, inv.subtotal_minor - credited_amount), "credited_tax": credited_tax,
-        "issued_credit": issued_credit, "pending_credit": pending_credit, "paid": paid,
-        "balance": inv.total_minor - issued_credit - paid if inv.status != "void" else 0,
-        "threshold": threshold, "lease_ids": lease_ids,
-        "can_credit": inv.status in ("issued", "paid"), "can_void": inv.status == "issued" and not any(
-            c.status != "rejected" for c in notes),
-        "confirm_void": confirm_void, "errors": errors or {}, "v": values or {},
-        "form_key": secrets.token_urlsafe(18), "flash": request.query_params.get("flash"),
-    }, status_code=status_code)
+    return render(
+        request,
+        "invoice_detail.html",
+        {
+            "inv": inv,
+            "lines": lines,
+            "client": client,
+            "site": site,
+            "notes": notes,
+            "payments": payments,
+            "emails": emails,
+            "creditable": max(0, inv.subtotal_minor - credited_amount),
+            "credited_tax": credited_tax,
+            "issued_credit": issued_credit,
+            "pending_credit": pending_credit,
+            "paid": paid,
+            "balance": inv.total_minor - issued_credit - paid if inv.status != "void" else 0,
+            "threshold": threshold,
+            "lease_ids": lease_ids,
+            "can_credit": inv.status in ("issued", "paid"),
+            "can_void": inv.status == "issued" and not any(c.status != "rejected" for c in notes),
+            "confirm_void": confirm_void,
+            "errors": errors or {},
+            "v": values or {},
+            "form_key": secrets.token_urlsafe(18),
+            "flash": request.query_params.get("flash"),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
@@ -111,8 +150,9 @@ async def invoice_page(request: Request, invoice_id: uuid.UUID, user: Finance, s
 
 
 @router.post("/invoices/{invoice_id}/credit-notes", response_model=None)
-async def issue_credit_note(request: Request, invoice_id: uuid.UUID, user: Finance, session: SessionDep,
-                            form: CsrfForm) -> Response:
+async def issue_credit_note(
+    request: Request, invoice_id: uuid.UUID, user: Finance, session: SessionDep, form: CsrfForm
+) -> Response:
     """A partial (amount before tax) or whole credit note; above the threshold it waits for approval."""
     svc = _service()
     values = {k: str(v) for k, v in form.items()}
@@ -138,20 +178,19 @@ async def issue_credit_note(request: Request, invoice_id: uuid.UUID, user: Finan
     key = str(values.get("form_key") or "")[:100] or None
 
     async def make() -> dict[str, Any]:
-        cn = await svc.create_credit_note(session, user, inv, reason=reason, amount_minor=amount_minor,
-                                          threshold_minor=threshold)
+        cn = await svc.create_credit_note(session, user, inv, reason=reason, amount_minor=amount_minor, threshold_minor=threshold)
         return {"status": cn.status, "number": cn.number_label, "total_minor": cn.total_minor}
 
     # a second click of the same form replays the first answer instead of crediting twice
     idem = Idempotency(request, f"admin-credit-note:{key}" if key else None)
-    done, error = await attempt(session, lambda: idem.run(session, str(user.subject), {"invoice": str(inv.id), **data},
-                                                          make))
+    done, error = await attempt(session, lambda: idem.run(session, str(user.subject), {"invoice": str(inv.id), **data}, make))
     if error is not None:
         field = FORM_FIELD.get(error.field or "", error.field or "__all__")
         if field not in ("amount", "reason"):
             field = "__all__"
-        return await _page(request, session, invoice_id, errors={field: _human(error.detail, inv.currency)},
-                           values=values, status_code=422)
+        return await _page(
+            request, session, invoice_id, errors={field: _human(error.detail, inv.currency)}, values=values, status_code=422
+        )
     result = json.loads(bytes(done.body))
     amount = format_money(int(result["total_minor"]), inv.currency)
     if result["status"] == "pending_approval":
@@ -162,8 +201,9 @@ async def issue_credit_note(request: Request, invoice_id: uuid.UUID, user: Finan
 
 
 @router.post("/invoices/{invoice_id}/credit-notes/{credit_note_id}/approve", response_model=None)
-async def approve_credit_note(request: Request, invoice_id: uuid.UUID, credit_note_id: uuid.UUID, user: Finance,
-                              session: SessionDep, form: CsrfForm) -> Response:
+async def approve_credit_note(
+    request: Request, invoice_id: uuid.UUID, credit_note_id: uuid.UUID, user: Finance, session: SessionDep, form: CsrfForm
+) -> Response:
     svc = _service()
     credit_note_model = _required()[3]
     cn = await session.get(credit_note_model, credit_note_id)
@@ -176,8 +216,7 @@ async def approve_credit_note(request: Request, invoice_id: uuid.UUID, credit_no
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=None)
-async def void_invoice(request: Request, invoice_id: uuid.UUID, user: Finance, session: SessionDep,
-                       form: CsrfForm) -> Response:
+async def void_invoice(request: Request, invoice_id: uuid.UUID, user: Finance, session: SessionDep, form: CsrfForm) -> Response:
     """Two steps: without `confirm=yes` the page asks first; nothing changes until it is confirmed."""
     svc = _service()
     values = {k: str(v) for k, v in form.items()}
@@ -188,12 +227,26 @@ async def void_invoice(request: Request, invoice_id: uuid.UUID, user: Finance, s
     data = {"reason": values.get("void_reason", "").strip() or "voided"}
     body, errs = validate_form(schema, data) if schema is not None else (None, {})
     if errs:
-        return await _page(request, session, invoice_id, errors={"void_reason": next(iter(errs.values()))},
-                           values=values, confirm_void=True, status_code=422)
+        return await _page(
+            request,
+            session,
+            invoice_id,
+            errors={"void_reason": next(iter(errs.values()))},
+            values=values,
+            confirm_void=True,
+            status_code=422,
+        )
     reason = body.reason if body is not None else data["reason"]
     _, error = await attempt(session, lambda: svc.void_invoice(session, user, inv, reason))
     if error is not None:
         await session.refresh(inv)
-        return await _page(request, session, invoice_id, errors={"void_reason": error.detail}, values=values,
-                           confirm_void=True, status_code=error.status)
+        return await _page(
+            request,
+            session,
+            invoice_id,
+            errors={"void_reason": error.detail},
+            values=values,
+            confirm_void=True,
+            status_code=error.status,
+        )
     return redirect(request, f"/admin/invoices/{invoice_id}", f"Invoice {inv.number_label} voided")

@@ -49,18 +49,29 @@ FORM_FIELD = {"seat_ids": "seat_labels", "client_id": "team_id", "add_ons": "add
 
 # ---- list ----------------------------------------------------------------------------------
 
+
 @router.get("/leases", response_class=HTMLResponse)
 async def lease_list(
-    request: Request, user: Staff, session: SessionDep,
-    status: Annotated[str | None, Query(max_length=20)] = None, site_id: Annotated[str | None, Query(max_length=40)] = None,
-    client_id: Annotated[str | None, Query(max_length=40)] = None, q: Annotated[str | None, Query(max_length=100)] = None,
+    request: Request,
+    user: Staff,
+    session: SessionDep,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    site_id: Annotated[str | None, Query(max_length=40)] = None,
+    client_id: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
     starts_from: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
-    seats = (select(func.count(func.distinct(LeaseSeat.seat_id)))
-             .where(LeaseSeat.lease_id == Lease.id, LeaseSeat.voided.is_(False)).scalar_subquery())
-    stmt = (select(Lease, Client.legal_name, Site.code, Team.name, seats.label("seats"))
-            .join(Client, Client.id == Lease.client_id).join(Site, Site.id == Lease.site_id)
-            .join(Team, Team.id == Lease.team_id))
+    seats = (
+        select(func.count(func.distinct(LeaseSeat.seat_id)))
+        .where(LeaseSeat.lease_id == Lease.id, LeaseSeat.voided.is_(False))
+        .scalar_subquery()
+    )
+    stmt = (
+        select(Lease, Client.legal_name, Site.code, Team.name, seats.label("seats"))
+        .join(Client, Client.id == Lease.client_id)
+        .join(Site, Site.id == Lease.site_id)
+        .join(Team, Team.id == Lease.team_id)
+    )
     errors: dict[str, str] = {}
     if status in STATUSES:
         stmt = stmt.where(Lease.status == status)
@@ -78,12 +89,26 @@ async def lease_list(
     rows = [] if errors else (await session.execute(stmt.order_by(Lease.start_date.desc(), Lease.id).limit(300))).all()
     sites = (await session.scalars(select(Site).order_by(Site.code))).all()
     clients = (await session.scalars(select(Client).order_by(Client.legal_name))).all()
-    return render(request, "leases.html", {
-        "rows": rows, "sites": sites, "clients": clients, "statuses": STATUSES, "errors": errors,
-        "f": {"status": status or "", "site_id": site_id or "", "client_id": client_id or "", "q": q or "",
-              "starts_from": starts_from or ""},
-        "flash": request.query_params.get("flash"),
-    }, status_code=422 if errors else 200)
+    return render(
+        request,
+        "leases.html",
+        {
+            "rows": rows,
+            "sites": sites,
+            "clients": clients,
+            "statuses": STATUSES,
+            "errors": errors,
+            "f": {
+                "status": status or "",
+                "site_id": site_id or "",
+                "client_id": client_id or "",
+                "q": q or "",
+                "starts_from": starts_from or "",
+            },
+            "flash": request.query_params.get("flash"),
+        },
+        status_code=422 if errors else 200,
+    )
 
 
 def _uuid(value: str, name: str, errors: dict[str, str]) -> uuid.UUID | None:
@@ -100,15 +125,26 @@ def _like(text: str) -> str:
 
 # ---- booking -------------------------------------------------------------------------------
 
+
 async def form_context(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
     """Choices of the booking form for the chosen site, and the map to pick seats on."""
     sites = list((await session.scalars(select(Site).order_by(Site.code))).all())
     site = next((x for x in sites if str(x.id) == values.get("site_id")), sites[0] if sites else None)
-    ctx: dict[str, Any] = {"sites": sites, "site": site, "plans": [], "shifts": [], "inclusions": {}, "floors": [],
-                           "teams": [], "svg": None}
-    teams = (await session.execute(
-        select(Team, Client.legal_name).join(Client, Client.id == Team.client_id).order_by(Client.legal_name, Team.name)
-    )).all()
+    ctx: dict[str, Any] = {
+        "sites": sites,
+        "site": site,
+        "plans": [],
+        "shifts": [],
+        "inclusions": {},
+        "floors": [],
+        "teams": [],
+        "svg": None,
+    }
+    teams = (
+        await session.execute(
+            select(Team, Client.legal_name).join(Client, Client.id == Team.client_id).order_by(Client.legal_name, Team.name)
+        )
+    ).all()
     ctx["teams"] = teams
     if site is None:
         return ctx
@@ -142,9 +178,15 @@ def split_labels(text: str) -> list[str]:
 async def build_request(session: AsyncSession, values: dict[str, Any]) -> tuple[s.LeaseCreate | None, dict[str, str]]:
     """The form, turned into the API's LeaseCreate: labels become seat ids, the team names the client."""
     errors: dict[str, str] = {}
-    data: dict[str, Any] = blank_to_none({k: values.get(k) for k in
-                                          ("site_id", "team_id", "plan_id", "shift", "start_date", "end_date")},
-                                         "site_id", "team_id", "plan_id", "shift", "start_date", "end_date")
+    data: dict[str, Any] = blank_to_none(
+        {k: values.get(k) for k in ("site_id", "team_id", "plan_id", "shift", "start_date", "end_date")},
+        "site_id",
+        "team_id",
+        "plan_id",
+        "shift",
+        "start_date",
+        "end_date",
+    )
     team = None
     if data["team_id"]:
         try:
@@ -162,9 +204,11 @@ async def build_request(session: AsyncSession, values: dict[str, Any]) -> tuple[
         elif data["site_id"]:
             try:
                 site_uuid = uuid.UUID(str(data["site_id"]))
-                found = dict((await session.execute(
-                    select(Seat.label, Seat.id).where(Seat.site_id == site_uuid, Seat.label.in_(labels))
-                )).tuples().all())
+                found = dict(
+                    (await session.execute(select(Seat.label, Seat.id).where(Seat.site_id == site_uuid, Seat.label.in_(labels))))
+                    .tuples()
+                    .all()
+                )
                 missing = [x for x in labels if x not in found]
                 if missing:
                     errors["seat_labels"] = f"no seat {missing[0]} on this site"
@@ -216,14 +260,28 @@ async def preview(session: AsyncSession, body: s.LeaseCreate, threshold: Decimal
         free_ids = {x.id for x in await svc.free_seats(session, site.id, window, body.start_date, body.end_date)}
         taken = [str(x) for x in body.seat_ids if x not in free_ids]
         if taken:
-            labels = (await session.scalars(select(Seat.label).where(Seat.id.in_(body.seat_ids)).where(
-                Seat.id.not_in(free_ids)))).all()
+            labels = (
+                await session.scalars(select(Seat.label).where(Seat.id.in_(body.seat_ids)).where(Seat.id.not_in(free_ids)))
+            ).all()
             return None, {"seat_labels": f"not free for that shift and dates: {', '.join(sorted(labels))}"}
-    quote = first_invoice(site, plan, seats=seats, start=body.start_date, end=body.end_date, add_ons=add_ons,
-                          included=[i for i in incs.values() if i.billing == "included"],
-                          discount_pct=body.discount_pct, shift=shift.code)
-    return {"quote": quote, "free": free, "seats": seats, "needs_approval": body.discount_pct > threshold,
-            "threshold": threshold}, {}
+    quote = first_invoice(
+        site,
+        plan,
+        seats=seats,
+        start=body.start_date,
+        end=body.end_date,
+        add_ons=add_ons,
+        included=[i for i in incs.values() if i.billing == "included"],
+        discount_pct=body.discount_pct,
+        shift=shift.code,
+    )
+    return {
+        "quote": quote,
+        "free": free,
+        "seats": seats,
+        "needs_approval": body.discount_pct > threshold,
+        "threshold": threshold,
+    }, {}
 
 
 @router.get("/leases/new", response_class=HTMLResponse)
@@ -252,15 +310,24 @@ async def submit_lease(request: Request, user: Ops, session: SessionDep, form: C
         errors = {FORM_FIELD.get(error.field or "", error.field or "__all__"): error.detail}
         result = None
     ctx = await form_context(session, values)
-    return render(request, "lease_new.html", {"v": values, "errors": errors, "preview": result, **ctx},
-                  status_code=422 if errors else 200)
+    return render(
+        request, "lease_new.html", {"v": values, "errors": errors, "preview": result, **ctx}, status_code=422 if errors else 200
+    )
 
 
 async def _create(session: AsyncSession, user: Principal, body: s.LeaseCreate, threshold: Decimal) -> Lease:
     req = svc.LeaseRequest(
-        client_id=body.client_id, team_id=body.team_id, site_id=body.site_id, plan_id=body.plan_id,
-        shift=body.shift, start_date=body.start_date, end_date=body.end_date, seat_count=body.seat_count,
-        seat_ids=body.seat_ids, add_ons=[a.model_dump() for a in body.add_ons], discount_pct=body.discount_pct,
+        client_id=body.client_id,
+        team_id=body.team_id,
+        site_id=body.site_id,
+        plan_id=body.plan_id,
+        shift=body.shift,
+        start_date=body.start_date,
+        end_date=body.end_date,
+        seat_count=body.seat_count,
+        seat_ids=body.seat_ids,
+        add_ons=[a.model_dump() for a in body.add_ons],
+        discount_pct=body.discount_pct,
     )
     lease = await svc.create_lease(session, user, req, is_staff=True, discount_threshold_pct=threshold)
     await svc.notify_leases_changed(session)
@@ -268,6 +335,7 @@ async def _create(session: AsyncSession, user: Principal, body: s.LeaseCreate, t
 
 
 # ---- detail and actions --------------------------------------------------------------------
+
 
 async def detail_context(session: AsyncSession, lease: Lease) -> dict[str, Any]:
     view = (await svc.lease_views(session, [lease]))[0]
@@ -284,31 +352,60 @@ async def detail_context(session: AsyncSession, lease: Lease) -> dict[str, Any]:
     for floor in (await session.scalars(select(Floor).where(Floor.id.in_(floor_ids)).order_by(Floor.level))).all():
         fm = await load_floor_map(session, site, floor, day, shift)
         maps.append({"floor": floor, "svg": render_svg(fm, highlight=seat_ids)})
-    assignments = {a.seat_id: a.member_id for a in (await session.scalars(
-        select(SeatAssignment).where(SeatAssignment.lease_id == lease.id))).all()}
-    members = list((await session.scalars(
-        select(Member).where(Member.client_id == lease.client_id, Member.active.is_(True)).order_by(Member.name)
-    )).all())
-    amendments = (await session.scalars(
-        select(LeaseAmendment).where(LeaseAmendment.lease_id == lease.id).order_by(LeaseAmendment.created_at)
-    )).all()
+    assignments = {
+        a.seat_id: a.member_id
+        for a in (await session.scalars(select(SeatAssignment).where(SeatAssignment.lease_id == lease.id))).all()
+    }
+    members = list(
+        (
+            await session.scalars(
+                select(Member).where(Member.client_id == lease.client_id, Member.active.is_(True)).order_by(Member.name)
+            )
+        ).all()
+    )
+    amendments = (
+        await session.scalars(
+            select(LeaseAmendment).where(LeaseAmendment.lease_id == lease.id).order_by(LeaseAmendment.created_at)
+        )
+    ).all()
     from service.admin import finance, provisioning
 
     return {
-        "lease": lease, "view": view, "site": site, "client": client, "team": team, "plan": plan, "today": today,
-        "maps": maps, "map_day": day, "assignments": assignments, "members": members,
-        "member_names": {m.id: m.name for m in members}, "amendments": amendments,
+        "lease": lease,
+        "view": view,
+        "site": site,
+        "client": client,
+        "team": team,
+        "plan": plan,
+        "today": today,
+        "maps": maps,
+        "map_day": day,
+        "assignments": assignments,
+        "members": members,
+        "member_names": {m.id: m.name for m in members},
+        "amendments": amendments,
         "credentials": await provisioning.lease_credentials(session, lease.id),
         "invoices": await finance.lease_invoices(session, lease.id),
     }
 
 
-async def _detail(request: Request, session: AsyncSession, lease_id: uuid.UUID, *, errors: dict[str, str] | None = None,
-                  values: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+async def _detail(
+    request: Request,
+    session: AsyncSession,
+    lease_id: uuid.UUID,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     lease = await svc.get_lease(session, lease_id)
     ctx = await detail_context(session, lease)
-    return render(request, "lease_detail.html", {**ctx, "errors": errors or {}, "v": values or {},
-                                                 "flash": request.query_params.get("flash")}, status_code=status_code)
+    return render(
+        request,
+        "lease_detail.html",
+        {**ctx, "errors": errors or {}, "v": values or {}, "flash": request.query_params.get("flash")},
+        status_code=status_code,
+    )
 
 
 @router.get("/leases/{lease_id}", response_class=HTMLResponse)
@@ -316,8 +413,9 @@ async def lease_detail(request: Request, lease_id: uuid.UUID, user: Staff, sessi
     return await _detail(request, session, lease_id)
 
 
-async def _act(request: Request, session: SessionDep, lease_id: uuid.UUID, values: dict[str, Any], done: str,
-               work: Any) -> Response:
+async def _act(
+    request: Request, session: SessionDep, lease_id: uuid.UUID, values: dict[str, Any], done: str, work: Any
+) -> Response:
     """Run one lifecycle action; a domain error shows next to the action's field, nothing kept."""
     lease = await svc.get_lease(session, lease_id, for_update=True)
 
@@ -330,8 +428,9 @@ async def _act(request: Request, session: SessionDep, lease_id: uuid.UUID, value
         return redirect(request, f"/admin/leases/{lease_id}", done)
     await session.refresh(lease)
     field = error.field or "__all__"
-    return await _detail(request, session, lease_id, errors={FORM_FIELD.get(field, field): error.detail},
-                         values=values, status_code=422)
+    return await _detail(
+        request, session, lease_id, errors={FORM_FIELD.get(field, field): error.detail}, values=values, status_code=422
+    )
 
 
 def _date(values: dict[str, Any], name: str, errors: dict[str, str]) -> date | None:
@@ -348,21 +447,24 @@ async def end_lease(request: Request, lease_id: uuid.UUID, user: Ops, session: S
     end = _date(form, "end_date", errors)
     if end is None:
         return await _detail(request, session, lease_id, errors=errors, values=form, status_code=422)
-    return await _act(request, session, lease_id, form, f"Lease ends on {end}",
-                      lambda lease: svc.end_lease(session, user, lease, end, is_staff=True))
+    return await _act(
+        request,
+        session,
+        lease_id,
+        form,
+        f"Lease ends on {end}",
+        lambda lease: svc.end_lease(session, user, lease, end, is_staff=True),
+    )
 
 
 @router.post("/leases/{lease_id}/cancel", response_model=None)
 async def cancel_lease(request: Request, lease_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
-    return await _act(request, session, lease_id, form, "Lease cancelled",
-                      lambda lease: svc.cancel_lease(session, user, lease))
+    return await _act(request, session, lease_id, form, "Lease cancelled", lambda lease: svc.cancel_lease(session, user, lease))
 
 
 @router.post("/leases/{lease_id}/approve", response_model=None)
-async def approve_lease(request: Request, lease_id: uuid.UUID, user: Finance, session: SessionDep,
-                        form: CsrfForm) -> Response:
-    return await _act(request, session, lease_id, form, "Lease approved",
-                      lambda lease: svc.approve_lease(session, user, lease))
+async def approve_lease(request: Request, lease_id: uuid.UUID, user: Finance, session: SessionDep, form: CsrfForm) -> Response:
+    return await _act(request, session, lease_id, form, "Lease approved", lambda lease: svc.approve_lease(session, user, lease))
 
 
 @router.post("/leases/{lease_id}/seats", response_model=None)
@@ -373,9 +475,11 @@ async def add_seats(request: Request, lease_id: uuid.UUID, user: Ops, session: S
     data: dict[str, Any] = {"effective": effective.isoformat() if effective else None}
     labels = split_labels(str(form.get("add_labels") or ""))
     if labels:
-        found = dict((await session.execute(
-            select(Seat.label, Seat.id).where(Seat.site_id == lease.site_id, Seat.label.in_(labels))
-        )).tuples().all())
+        found = dict(
+            (await session.execute(select(Seat.label, Seat.id).where(Seat.site_id == lease.site_id, Seat.label.in_(labels))))
+            .tuples()
+            .all()
+        )
         missing = [x for x in labels if x not in found]
         if missing:
             errors["add_labels"] = f"no seat {missing[0]} on this site"
@@ -387,25 +491,38 @@ async def add_seats(request: Request, lease_id: uuid.UUID, user: Ops, session: S
         errors.setdefault({"seat_count": "add_count", "seat_ids": "add_labels"}.get(k, k), v)
     if errors or body is None:
         return await _detail(request, session, lease_id, errors=errors, values=form, status_code=422)
-    return await _act(request, session, lease_id, form, "Seats added", lambda lease: svc.add_seats(
-        session, user, lease, seat_count=body.seat_count, seat_ids=body.seat_ids, effective=body.effective, is_staff=True))
+    return await _act(
+        request,
+        session,
+        lease_id,
+        form,
+        "Seats added",
+        lambda lease: svc.add_seats(
+            session, user, lease, seat_count=body.seat_count, seat_ids=body.seat_ids, effective=body.effective, is_staff=True
+        ),
+    )
 
 
 @router.post("/leases/{lease_id}/seats/{seat_id}/release", response_model=None)
-async def release_seat(request: Request, lease_id: uuid.UUID, seat_id: uuid.UUID, user: Ops, session: SessionDep,
-                       form: CsrfForm) -> Response:
+async def release_seat(
+    request: Request, lease_id: uuid.UUID, seat_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm
+) -> Response:
     errors: dict[str, str] = {}
     effective = _date(form, "effective", errors)
     if effective is None:
-        return await _detail(request, session, lease_id, errors={"release": errors["effective"]}, values=form,
-                             status_code=422)
-    return await _act(request, session, lease_id, form, "Seat released", lambda lease: svc.release_seat(
-        session, user, lease, seat_id, effective=effective, is_staff=True))
+        return await _detail(request, session, lease_id, errors={"release": errors["effective"]}, values=form, status_code=422)
+    return await _act(
+        request,
+        session,
+        lease_id,
+        form,
+        "Seat released",
+        lambda lease: svc.release_seat(session, user, lease, seat_id, effective=effective, is_staff=True),
+    )
 
 
 @router.post("/leases/{lease_id}/assignments", response_model=None)
-async def put_assignments(request: Request, lease_id: uuid.UUID, user: Ops, session: SessionDep,
-                          form: CsrfForm) -> Response:
+async def put_assignments(request: Request, lease_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
     pairs: list[tuple[uuid.UUID, uuid.UUID]] = []
     try:
         for key, value in form.items():
@@ -413,8 +530,9 @@ async def put_assignments(request: Request, lease_id: uuid.UUID, user: Ops, sess
                 pairs.append((uuid.UUID(key.removeprefix("seat_")), uuid.UUID(str(value))))
     except ValueError:
         return await _detail(request, session, lease_id, errors={"assignments": "not a valid choice"}, status_code=422)
-    return await _act(request, session, lease_id, form, "Assignments saved",
-                      lambda lease: svc.set_assignments(session, user, lease, pairs))
+    return await _act(
+        request, session, lease_id, form, "Assignments saved", lambda lease: svc.set_assignments(session, user, lease, pairs)
+    )
 
 
 def parse_decimal(value: str) -> Decimal | None:

@@ -25,22 +25,38 @@ router = APIRouter()
 
 # ---- clients -------------------------------------------------------------------------------
 
-async def _clients_page(request: Request, session: AsyncSession, q: str | None, *, errors: dict[str, str] | None = None,
-                        values: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
-    live = (select(func.count()).where(Lease.client_id == Client.id,
-                                       Lease.status.in_(("pending_approval", "confirmed", "active"))).scalar_subquery())
+
+async def _clients_page(
+    request: Request,
+    session: AsyncSession,
+    q: str | None,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    live = (
+        select(func.count())
+        .where(Lease.client_id == Client.id, Lease.status.in_(("pending_approval", "confirmed", "active")))
+        .scalar_subquery()
+    )
     members = select(func.count()).where(Member.client_id == Client.id, Member.active.is_(True)).scalar_subquery()
     stmt = select(Client, live.label("leases"), members.label("members")).order_by(Client.legal_name)
     if q:
         stmt = stmt.where(Client.legal_name.ilike(f"%{q.replace('%', '')}%"))
     rows = (await session.execute(stmt.limit(300))).all()
-    return render(request, "clients.html", {"rows": rows, "q": q or "", "errors": errors or {}, "v": values or {},
-                                            "flash": request.query_params.get("flash")}, status_code=status_code)
+    return render(
+        request,
+        "clients.html",
+        {"rows": rows, "q": q or "", "errors": errors or {}, "v": values or {}, "flash": request.query_params.get("flash")},
+        status_code=status_code,
+    )
 
 
 @router.get("/clients", response_class=HTMLResponse)
-async def clients_page(request: Request, user: Staff, session: SessionDep,
-                       q: Annotated[str | None, Query(max_length=100)] = None) -> HTMLResponse:
+async def clients_page(
+    request: Request, user: Staff, session: SessionDep, q: Annotated[str | None, Query(max_length=100)] = None
+) -> HTMLResponse:
     return await _clients_page(request, session, q)
 
 
@@ -56,25 +72,46 @@ async def create_client(request: Request, user: Ops, session: SessionDep, form: 
     return await _clients_page(request, session, None, errors=errors, values=values, status_code=422)
 
 
-async def _client_page(request: Request, session: AsyncSession, client_id: uuid.UUID, *,
-                       errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
-                       status_code: int = 200) -> HTMLResponse:
+async def _client_page(
+    request: Request,
+    session: AsyncSession,
+    client_id: uuid.UUID,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     client = await svc.get_client(session, client_id)
     teams = (await session.scalars(select(Team).where(Team.client_id == client.id).order_by(Team.name))).all()
-    members = (await session.scalars(
-        select(Member).where(Member.client_id == client.id).order_by(Member.active.desc(), Member.name)
-    )).all()
-    leases = (await session.execute(
-        select(Lease, Site.code).join(Site, Site.id == Lease.site_id).where(Lease.client_id == client.id)
-        .order_by(Lease.start_date.desc()).limit(100)
-    )).all()
+    members = (
+        await session.scalars(select(Member).where(Member.client_id == client.id).order_by(Member.active.desc(), Member.name))
+    ).all()
+    leases = (
+        await session.execute(
+            select(Lease, Site.code)
+            .join(Site, Site.id == Lease.site_id)
+            .where(Lease.client_id == client.id)
+            .order_by(Lease.start_date.desc())
+            .limit(100)
+        )
+    ).all()
     by_team: dict[uuid.UUID, list[Member]] = {t.id: [] for t in teams}
     for m in members:
         by_team.setdefault(m.team_id, []).append(m)
-    return render(request, "client_detail.html", {
-        "client": client, "teams": teams, "by_team": by_team, "leases": leases, "errors": errors or {},
-        "v": values or {}, "flash": request.query_params.get("flash"),
-    }, status_code=status_code)
+    return render(
+        request,
+        "client_detail.html",
+        {
+            "client": client,
+            "teams": teams,
+            "by_team": by_team,
+            "leases": leases,
+            "errors": errors or {},
+            "v": values or {},
+            "flash": request.query_params.get("flash"),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/clients/{client_id}", response_class=HTMLResponse)
@@ -99,16 +136,24 @@ async def create_team(request: Request, client_id: uuid.UUID, user: Ops, session
 async def create_member(request: Request, team_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
     team = await svc.get_team(session, team_id)
     values = {k: str(v).strip() for k, v in form.items()}
-    body, errors = validate_form(s.MemberCreate, {"name": values.get("name", ""), "email": values.get("email", ""),
-                                                  "employee_id": values.get("employee_id", "")})
+    body, errors = validate_form(
+        s.MemberCreate,
+        {"name": values.get("name", ""), "email": values.get("email", ""), "employee_id": values.get("employee_id", "")},
+    )
     if body is not None:
         _, error = await attempt(session, lambda: svc.create_member(session, user, team, body.model_dump()))
         if error is None:
             return redirect(request, f"/admin/clients/{team.client_id}", f"{body.name} added to {team.name}")
         errors = {error.field or "__all__": error.detail}
     errors = {f"member.{team_id}.{k}": v for k, v in errors.items()}
-    return await _client_page(request, session, team.client_id, errors=errors,
-                              values={f"member.{team_id}.{k}": v for k, v in values.items()}, status_code=422)
+    return await _client_page(
+        request,
+        session,
+        team.client_id,
+        errors=errors,
+        values={f"member.{team_id}.{k}": v for k, v in values.items()},
+        status_code=422,
+    )
 
 
 @router.post("/members/{member_id}/remove", response_model=None)
@@ -126,11 +171,17 @@ async def remove_member(request: Request, member_id: uuid.UUID, user: Ops, sessi
 
 # ---- devices -------------------------------------------------------------------------------
 
-async def _devices_page(request: Request, session: AsyncSession, params: dict[str, Any], *,
-                        errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
-                        status_code: int = 200) -> HTMLResponse:
-    stmt = (select(Device, Site.code, Seat.label).join(Site, Site.id == Device.site_id)
-            .outerjoin(Seat, Seat.id == Device.seat_id))
+
+async def _devices_page(
+    request: Request,
+    session: AsyncSession,
+    params: dict[str, Any],
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    stmt = select(Device, Site.code, Seat.label).join(Site, Site.id == Device.site_id).outerjoin(Seat, Seat.id == Device.seat_id)
     status = params.get("status") or ""
     if status in ("in_stock", "assigned", "in_repair", "retired"):
         stmt = stmt.where(Device.status == status)
@@ -141,10 +192,20 @@ async def _devices_page(request: Request, session: AsyncSession, params: dict[st
     rows = (await session.execute(stmt.order_by(Device.return_due_at.asc().nulls_last(), Device.serial).limit(500))).all()
     sites = (await session.scalars(select(Site).order_by(Site.code))).all()
     out_count = await session.scalar(select(func.count()).where(Device.return_due_at.is_not(None)))
-    return render(request, "devices.html", {
-        "rows": rows, "sites": sites, "f": params, "errors": errors or {}, "v": values or {}, "out_count": out_count,
-        "flash": request.query_params.get("flash"),
-    }, status_code=status_code)
+    return render(
+        request,
+        "devices.html",
+        {
+            "rows": rows,
+            "sites": sites,
+            "f": params,
+            "errors": errors or {},
+            "v": values or {},
+            "out_count": out_count,
+            "flash": request.query_params.get("flash"),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/devices", response_class=HTMLResponse)

@@ -25,15 +25,32 @@ class Quote:
     next_month_minor: int | None
 
 
-def first_invoice(site: Site, plan: Plan, *, seats: int, start: date, end: date | None, add_ons: list[tuple[Inclusion, int]],
-                  included: list[Inclusion], discount_pct: Decimal, shift: str) -> Quote | None:
+def first_invoice(
+    site: Site,
+    plan: Plan,
+    *,
+    seats: int,
+    start: date,
+    end: date | None,
+    add_ons: list[tuple[Inclusion, int]],
+    included: list[Inclusion],
+    discount_pct: Decimal,
+    shift: str,
+) -> Quote | None:
     calc = integrations.module("billing.calc")
     if calc is None:
         return None
     facts = calc.LeaseFacts(
-        lease_id=uuid.UUID(int=0), plan_name=plan.name, shift=shift, monthly_price_minor=plan.monthly_price_minor,
-        setup_fee_minor=plan.setup_fee_minor, deposit_months=plan.deposit_months, start_date=start, end_date=end,
-        status="confirmed", discount_pct=discount_pct,
+        lease_id=uuid.UUID(int=0),
+        plan_name=plan.name,
+        shift=shift,
+        monthly_price_minor=plan.monthly_price_minor,
+        setup_fee_minor=plan.setup_fee_minor,
+        deposit_months=plan.deposit_months,
+        start_date=start,
+        end_date=end,
+        status="confirmed",
+        discount_pct=discount_pct,
         seats=tuple(calc.SeatSpan(start, end) for _ in range(seats)),
         add_ons=tuple(calc.AddOnFacts(i.code, i.name, i.billing, i.unit_price_minor, q) for i, q in add_ons),
         included=tuple(calc.IncludedFacts(i.code, i.name, i.quantity_per_seat) for i in included),
@@ -47,7 +64,12 @@ def first_invoice(site: Site, plan: Plan, *, seats: int, start: date, end: date 
         expected = calc.expected_monthly(facts, following)
         next_month = sum(amount for amount, _ in expected.values())
     return Quote(
-        currency=site.currency, period=str(month), lines=[x for x in lines if x.kind != "inclusion"],
-        subtotal_minor=totals.subtotal_minor, tax_minor=totals.tax_minor, total_minor=totals.total_minor,
-        deposit_minor=sum(x.amount_minor for x in lines if x.kind == "deposit"), next_month_minor=next_month,
+        currency=site.currency,
+        period=str(month),
+        lines=[x for x in lines if x.kind != "inclusion"],
+        subtotal_minor=totals.subtotal_minor,
+        tax_minor=totals.tax_minor,
+        total_minor=totals.total_minor,
+        deposit_minor=sum(x.amount_minor for x in lines if x.kind == "deposit"),
+        next_month_minor=next_month,
     )

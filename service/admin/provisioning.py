@@ -20,6 +20,7 @@ from service.db import SessionDep
 
 router = APIRouter()
 
+
 def credential_model() -> Any:
     return integrations.attr("domain.models.credential", "Credential")
 
@@ -40,32 +41,50 @@ async def lease_credentials(session: AsyncSession, lease_id: uuid.UUID) -> list[
     Credential = credential_model()  # noqa: N806
     if Credential is None:
         return None
-    return list((await session.execute(
-        select(Credential, Member.name).join(Member, Member.id == Credential.member_id)
-        .where(Credential.lease_id == lease_id).order_by(Member.name, Credential.kind)
-    )).all())
+    return list(
+        (
+            await session.execute(
+                select(Credential, Member.name)
+                .join(Member, Member.id == Credential.member_id)
+                .where(Credential.lease_id == lease_id)
+                .order_by(Member.name, Credential.kind)
+            )
+        ).all()
+    )
 
 
 @router.get("/provisioning", response_class=HTMLResponse)
-async def queue(request: Request, user: Ops, session: SessionDep,
-                state: Annotated[str | None, Query(max_length=16)] = "failed") -> HTMLResponse:
+async def queue(
+    request: Request, user: Ops, session: SessionDep, state: Annotated[str | None, Query(max_length=16)] = "failed"
+) -> HTMLResponse:
     Credential = credential_model()  # noqa: N806
     if Credential is None:
         raise NotFound("provisioning is not installed")
     counts: dict[str, int] = dict(
         (await session.execute(select(Credential.state, func.count()).group_by(Credential.state))).tuples().all()
     )
-    stmt = (select(Credential, Member.name, Client.legal_name, Site.code)
-            .join(Member, Member.id == Credential.member_id).join(Client, Client.id == Credential.client_id)
-            .join(Site, Site.id == Credential.site_id))
+    stmt = (
+        select(Credential, Member.name, Client.legal_name, Site.code)
+        .join(Member, Member.id == Credential.member_id)
+        .join(Client, Client.id == Credential.client_id)
+        .join(Site, Site.id == Credential.site_id)
+    )
     if state:
         stmt = stmt.where(Credential.state == state)
     rows = (await session.execute(stmt.order_by(Credential.updated_at.desc().nulls_last()).limit(300))).all()
-    return render(request, "provisioning.html", {
-        "rows": rows, "counts": counts, "state": state or "", "can_retry": retry_function() is not None,
-        "states": ("failed", "pending", "active", "revoking", "revoked"), "flash": request.query_params.get("flash"),
-        "kpis": await _kpis(session),
-    })
+    return render(
+        request,
+        "provisioning.html",
+        {
+            "rows": rows,
+            "counts": counts,
+            "state": state or "",
+            "can_retry": retry_function() is not None,
+            "states": ("failed", "pending", "active", "revoking", "revoked"),
+            "flash": request.query_params.get("flash"),
+            "kpis": await _kpis(session),
+        },
+    )
 
 
 async def _kpis(session: AsyncSession) -> Any:

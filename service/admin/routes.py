@@ -77,11 +77,9 @@ async def login(request: Request, form: CsrfForm) -> Response:
             principal = None
     if principal is None:
         logger.info("admin login refused for %s", email or "(blank)")
-        return render(request, "login.html", {"next": nxt, "errors": errors, "email": email},
-                      status_code=status, headers=headers)
+        return render(request, "login.html", {"next": nxt, "errors": errors, "email": email}, status_code=status, headers=headers)
     response = RedirectResponse(nxt, status_code=303)
-    set_cookie(request, response, COOKIE, sign_session(request, principal.subject, principal.token_version),
-               SESSION_TTL_SECONDS)
+    set_cookie(request, response, COOKIE, sign_session(request, principal.subject, principal.token_version), SESSION_TTL_SECONDS)
     response.delete_cookie(PRE_COOKIE, path="/admin")
     return response
 
@@ -101,14 +99,18 @@ for module in (dashboard, seatmap, leases, people, provisioning, finance, invoic
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------
 
+
 def _is_admin(request: Request) -> bool:
     return request.url.path.startswith("/admin")
 
 
 def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
     if request.headers.get("HX-Request") == "true":
-        return HTMLResponse(f'<div class="flash error" role="alert">{_esc(title)}: {_esc(detail)}</div>',
-                            status_code=status, headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"})
+        return HTMLResponse(
+            f'<div class="flash error" role="alert">{_esc(title)}: {_esc(detail)}</div>',
+            status_code=status,
+            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+        )
     try:
         return render(request, "error.html", {"status": status, "title": title, "detail": detail}, status_code=status)
     except Exception:  # the error page itself must not fail
@@ -142,8 +144,9 @@ def install_error_pages(app: FastAPI) -> None:
 
     def http_page(request: Request, exc: StarletteHTTPException) -> Response:
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
-        return _error_page(request, exc.status_code, title, "there is no such page" if exc.status_code == 404
-                           else str(exc.detail))
+        return _error_page(
+            request, exc.status_code, title, "there is no such page" if exc.status_code == 404 else str(exc.detail)
+        )
 
     def validation_page(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}

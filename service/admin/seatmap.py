@@ -100,8 +100,9 @@ WHERE s.floor_id = $1 AND ($3::uuid IS NULL OR s.id = $3) AND NOT ls.voided AND 
 """
 
 
-async def load_floor_map(session: AsyncSession, site: Site, floor: Floor, day: date, shift: Shift | None,
-                         *, only_seat: uuid.UUID | None = None) -> FloorMap:
+async def load_floor_map(
+    session: AsyncSession, site: Site, floor: Floor, day: date, shift: Shift | None, *, only_seat: uuid.UUID | None = None
+) -> FloorMap:
     """Two queries whatever the floor's size: its seats, and the lease rows holding them on `day`
     (`only_seat`: just that seat of the floor, for its panel)."""
     # plain records: SQLAlchemy's per-row result processing would cost more than the query
@@ -146,8 +147,10 @@ def render_svg(fm: FloorMap, *, highlight: set[uuid.UUID] | None = None, picked:
         if cursor_x and cursor_x + cols > MAX_ROW_CELLS:
             cursor_x, cursor_y, row_height = 0, cursor_y + row_height, 0
         ox, oy = cursor_x * CELL_W, cursor_y
-        parts.append(f'<g class="zone" data-zone="{escape(zone)}">'
-                     f'<text class="zone-label" x="{ox + 2}" y="{oy + 15}">Zone {escape(zone)}</text>')
+        parts.append(
+            f'<g class="zone" data-zone="{escape(zone)}">'
+            f'<text class="zone-label" x="{ox + 2}" y="{oy + 15}">Zone {escape(zone)}</text>'
+        )
         for s in seats:
             px = ox + (s.x - min_x) * CELL_W
             py = oy + ZONE_HEADER + (s.y - min_y) * CELL_H
@@ -198,9 +201,7 @@ async def site_shifts(session: AsyncSession, site_id: uuid.UUID) -> list[Shift]:
 
 
 async def site_floors(session: AsyncSession, site_id: uuid.UUID) -> list[Floor]:
-    return list((await session.scalars(
-        select(Floor).where(Floor.site_id == site_id).order_by(Floor.level, Floor.name)
-    )).all())
+    return list((await session.scalars(select(Floor).where(Floor.site_id == site_id).order_by(Floor.level, Floor.name))).all())
 
 
 async def resolve_shift(session: AsyncSession, site: Site, code: str | None) -> Shift | None:
@@ -219,9 +220,14 @@ async def map_index(user: Staff, session: SessionDep) -> Response:
 
 @router.get("/sites/{site_id}/map", response_class=HTMLResponse)
 async def floor_map_page(
-    request: Request, site_id: uuid.UUID, user: Staff, session: SessionDep,
-    floor_id: uuid.UUID | None = None, shift: Annotated[str | None, Query(max_length=32)] = None,
-    day: Annotated[str | None, Query(max_length=10)] = None, seat: uuid.UUID | None = None,
+    request: Request,
+    site_id: uuid.UUID,
+    user: Staff,
+    session: SessionDep,
+    floor_id: uuid.UUID | None = None,
+    shift: Annotated[str | None, Query(max_length=32)] = None,
+    day: Annotated[str | None, Query(max_length=10)] = None,
+    seat: uuid.UUID | None = None,
 ) -> HTMLResponse:
     site = await catalog.get_site(session, site_id)
     floors = await site_floors(session, site.id)
@@ -229,19 +235,34 @@ async def floor_map_page(
     sites = (await session.scalars(select(Site).order_by(Site.code))).all()
     the_day = parse_day(day, catalog.site_today(site))
     if not floors:
-        return render(request, "map.html", {"site": site, "sites": sites, "floors": [], "shifts": shifts,
-                                            "day": the_day, "shift": shift or "", "fm": None})
+        return render(
+            request,
+            "map.html",
+            {"site": site, "sites": sites, "floors": [], "shifts": shifts, "day": the_day, "shift": shift or "", "fm": None},
+        )
     floor = next((f for f in floors if f.id == floor_id), floors[0])
     chosen = await resolve_shift(session, site, shift)
     fm = await load_floor_map(session, site, floor, the_day, chosen)
     panel = None
     if seat is not None:
         panel = await seat_panel_context(session, seat, the_day, chosen)
-    return render(request, "map.html", {
-        "site": site, "sites": sites, "floors": floors, "floor": floor, "shifts": shifts, "day": the_day,
-        "shift": chosen.code if chosen else "", "fm": fm, "svg": render_svg(fm), "counts": fm.counts(),
-        "panel": panel,
-    })
+    return render(
+        request,
+        "map.html",
+        {
+            "site": site,
+            "sites": sites,
+            "floors": floors,
+            "floor": floor,
+            "shifts": shifts,
+            "day": the_day,
+            "shift": chosen.code if chosen else "",
+            "fm": fm,
+            "svg": render_svg(fm),
+            "counts": fm.counts(),
+            "panel": panel,
+        },
+    )
 
 
 async def seat_panel_context(session: AsyncSession, seat_id: uuid.UUID, day: date, shift: Shift | None) -> dict[str, Any]:
@@ -249,19 +270,23 @@ async def seat_panel_context(session: AsyncSession, seat_id: uuid.UUID, day: dat
     site = await catalog.get_site(session, seat.site_id)
     floor = await catalog.get_floor(session, seat.floor_id)
     view = (await load_floor_map(session, site, floor, day, shift, only_seat=seat.id)).seats[0]
-    return {"seat": seat, "view": view, "site": site, "floor": floor, "day": day,
-            "shift": shift.code if shift else ""}
+    return {"seat": seat, "view": view, "site": site, "floor": floor, "day": day, "shift": shift.code if shift else ""}
 
 
 @router.get("/seats/{seat_id}/panel", response_class=HTMLResponse)
 async def seat_panel(
-    request: Request, seat_id: uuid.UUID, user: Staff, session: SessionDep,
-    shift: Annotated[str | None, Query(max_length=32)] = None, day: Annotated[str | None, Query(max_length=10)] = None,
+    request: Request,
+    seat_id: uuid.UUID,
+    user: Staff,
+    session: SessionDep,
+    shift: Annotated[str | None, Query(max_length=32)] = None,
+    day: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
     seat = await catalog.get_seat(session, seat_id)
     site = await catalog.get_site(session, seat.site_id)
-    ctx = await seat_panel_context(session, seat_id, parse_day(day, catalog.site_today(site)),
-                                   await resolve_shift(session, site, shift))
+    ctx = await seat_panel_context(
+        session, seat_id, parse_day(day, catalog.site_today(site)), await resolve_shift(session, site, shift)
+    )
     return render(request, "_seat_panel.html", {"panel": ctx})
 
 
@@ -282,8 +307,7 @@ async def seat_status(request: Request, seat_id: uuid.UUID, user: Ops, session: 
         ctx = await seat_panel_context(session, seat.id, day, await resolve_shift(session, site, shift_code))
         what = "in maintenance" if status == "maintenance" else "back in service"
         return render(request, "_seat_panel.html", {"panel": ctx, "flash": f"{seat.label} is {what}"})
-    return redirect(request, f"/admin/sites/{site.id}/map?floor_id={seat.floor_id}&day={day}&shift={shift_code}"
-                             f"&seat={seat.id}")
+    return redirect(request, f"/admin/sites/{site.id}/map?floor_id={seat.floor_id}&day={day}&shift={shift_code}&seat={seat.id}")
 
 
 async def get_floor_of_site(session: AsyncSession, site: Site, floor_id: uuid.UUID | None) -> Floor | None:

@@ -59,8 +59,10 @@ def kpi(value: Any) -> str:
             n = value.get("count", 0)
             if not n:
                 return "no data yet"
-            return (f"median {duration(value.get('p50_seconds'))} · p99 {duration(value.get('p99_seconds'))}"
-                    f" · max {duration(value.get('max_seconds'))} (n={n})")
+            return (
+                f"median {duration(value.get('p50_seconds'))} · p99 {duration(value.get('p99_seconds'))}"
+                f" · max {duration(value.get('max_seconds'))} (n={n})"
+            )
         return ", ".join(f"{k.replace('_', ' ')} {kpi(v)}" for k, v in value.items())
     if value is None:
         return "—"
@@ -76,6 +78,7 @@ class LoginRequired(Exception):
 
 
 # ---- the session cookie: base64(json).hmac, keyed from the server secret -------------------
+
 
 def _key(request: Request) -> bytes:
     secret: str = request.app.state.settings.secret_key
@@ -96,8 +99,11 @@ def _mac(request: Request, message: str) -> str:
 
 def sign_session(request: Request, user_id: uuid.UUID, token_version: int) -> str:
     """The cookie's payload: who, the account's token version (bumped to end the session), a nonce."""
-    payload = _b64(json.dumps({"u": str(user_id), "v": token_version, "n": secrets.token_urlsafe(16),
-                               "exp": int(time.time()) + SESSION_TTL_SECONDS}).encode())
+    payload = _b64(
+        json.dumps(
+            {"u": str(user_id), "v": token_version, "n": secrets.token_urlsafe(16), "exp": int(time.time()) + SESSION_TTL_SECONDS}
+        ).encode()
+    )
     return f"{payload}.{_mac(request, 'session:' + payload)}"
 
 
@@ -122,11 +128,11 @@ def cookie_secure(request: Request) -> bool:
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
-    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax",
-                        secure=cookie_secure(request), path="/admin")
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", secure=cookie_secure(request), path="/admin")
 
 
 # ---- CSRF: a token bound to the session (or, before login, to a random pre-session cookie) --
+
 
 def csrf_token(request: Request) -> str:
     session = getattr(request.state, "admin_session", None) or read_session(request)
@@ -162,9 +168,11 @@ CsrfForm = Annotated[dict[str, Any], Depends(check_csrf)]
 
 # Scripts and styles come only from /admin/static (htmx, Pico, admin.js/css): no inline script,
 # no eval. Inline style attributes stay allowed (style-src-attr) for server-computed positions.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
-       "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-       "form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -186,8 +194,12 @@ class AdminSecurityHeaders:
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _SECURITY_NAMES]
-                headers += [(b"content-security-policy", CSP.encode()), (b"x-frame-options", b"DENY"),
-                            (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+                headers += [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-frame-options", b"DENY"),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                ]
                 if tls:
                     headers.append((b"strict-transport-security", HSTS.encode()))
                 message = {**message, "headers": headers}
@@ -196,11 +208,17 @@ class AdminSecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-_SECURITY_NAMES = {b"content-security-policy", b"x-frame-options", b"x-content-type-options", b"referrer-policy",
-                   b"strict-transport-security"}
+_SECURITY_NAMES = {
+    b"content-security-policy",
+    b"x-frame-options",
+    b"x-content-type-options",
+    b"referrer-policy",
+    b"strict-transport-security",
+}
 
 
 # ---- who is signed in, and what they may do -------------------------------------------------
+
 
 async def current_staff(request: Request, session: SessionDep) -> Principal:
     data = read_session(request)
@@ -237,14 +255,24 @@ def can(principal: Principal | None, what: str) -> bool:
 
 # ---- rendering -----------------------------------------------------------------------------
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200,
-           headers: dict[str, str] | None = None) -> HTMLResponse:
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     principal: Principal | None = getattr(request.state, "principal", None)
     ctx = {
-        "request": request, "user": principal, "csrf_token": csrf_token(request),
-        "can_ops": can(principal, "ops"), "can_finance": can(principal, "finance"),
+        "request": request,
+        "user": principal,
+        "csrf_token": csrf_token(request),
+        "can_ops": can(principal, "ops"),
+        "can_finance": can(principal, "finance"),
         "is_htmx": request.headers.get("HX-Request") == "true",
-        "nav": nav_items(), **(context or {}),
+        "nav": nav_items(),
+        **(context or {}),
     }
     response = templates.TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
     new_nonce = getattr(request.state, "pre_nonce_new", None)
@@ -272,8 +300,13 @@ def nav_items() -> list[tuple[str, str, str]]:
     """(label, path, who) of the side navigation; optional parts show when they are installed."""
     from service.admin import integrations
 
-    items = [("Dashboard", "/admin/", "all"), ("Seat map", "/admin/map", "all"), ("Leases", "/admin/leases", "all"),
-             ("Clients", "/admin/clients", "all"), ("Devices", "/admin/devices", "ops")]
+    items = [
+        ("Dashboard", "/admin/", "all"),
+        ("Seat map", "/admin/map", "all"),
+        ("Leases", "/admin/leases", "all"),
+        ("Clients", "/admin/clients", "all"),
+        ("Devices", "/admin/devices", "ops"),
+    ]
     if integrations.provisioning_available():
         items.append(("Provisioning", "/admin/provisioning", "ops"))
     if integrations.billing_available():
@@ -286,8 +319,11 @@ def nav_items() -> list[tuple[str, str, str]]:
 M = TypeVar("M", bound=BaseModel)
 
 # messages of model-level validators, and the field they are about
-_MODEL_ERRORS = {"seat_count or seat_ids": "seat_count", "end_date is before": "end_date",
-                 "seat_ids must be unique": "seat_labels"}
+_MODEL_ERRORS = {
+    "seat_count or seat_ids": "seat_count",
+    "end_date is before": "end_date",
+    "seat_ids must be unique": "seat_labels",
+}
 
 
 def validate_form(model: type[M], data: dict[str, Any]) -> tuple[M | None, dict[str, str]]:

@@ -102,8 +102,9 @@ class InvoicePage(BaseModel):
 class CreditNoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=500, pattern=TEXT_PATTERN)
-    amount_minor: int | None = Field(default=None, gt=0, le=10**15,
-                                     description="credit before tax; omit to credit the whole remaining invoice")
+    amount_minor: int | None = Field(
+        default=None, gt=0, le=10**15, description="credit before tax; omit to credit the whole remaining invoice"
+    )
 
 
 class CreditNoteOut(BaseModel):
@@ -175,10 +176,14 @@ async def get_run(run_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> 
 
 @router.get("/invoices", response_model=InvoicePage)
 async def list_invoices(
-    user: TenantReader, session: SessionDep, client_id: uuid.UUID | None = None,
+    user: TenantReader,
+    session: SessionDep,
+    client_id: uuid.UUID | None = None,
     period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
-    status: Literal["draft", "issued", "paid", "void"] | None = None, site_id: uuid.UUID | None = None,
-    cursor: Cursor = None, limit: Limit = 100,
+    status: Literal["draft", "issued", "paid", "void"] | None = None,
+    site_id: uuid.UUID | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> InvoicePage:
     if user.is_client:
         if client_id is not None and client_id != user.client_id:
@@ -266,7 +271,10 @@ async def void_invoice(invoice_id: uuid.UUID, user: FinanceUser, session: Sessio
     responses={200: {"content": {"application/json": {}, "text/csv": {}, "application/pdf": {}}}},
 )
 async def client_statement(
-    client_id: uuid.UUID, period: Annotated[str, Path(pattern=PERIOD_PATTERN)], user: TenantReader, session: SessionDep,
+    client_id: uuid.UUID,
+    period: Annotated[str, Path(pattern=PERIOD_PATTERN)],
+    user: TenantReader,
+    session: SessionDep,
     accept: Annotated[str | None, Header()] = None,
     format: Annotated[Literal["json", "csv", "pdf"] | None, Query()] = None,
 ) -> Response:
@@ -348,8 +356,9 @@ async def ar_aging(user: StaffOrFinance, session: SessionDep, as_of: QueryDate |
 
 
 @router.get("/reports/kpis")
-async def kpis(user: StaffOrFinance, session: SessionDep,
-               period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None) -> Any:
+async def kpis(
+    user: StaffOrFinance, session: SessionDep, period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None
+) -> Any:
     """The facility's KPIs: billing figures here, provisioning's merged in where that part is installed."""
     conn = await driver(session)
     out: dict[str, Any] = {"billing": await billing_reports.billing_kpis(conn, period)}

@@ -29,13 +29,22 @@ router = APIRouter(prefix="/v1", tags=["clients"])
 
 async def _plan_out(session: SessionDep, plans: list[PlanRow]) -> list[s.Plan]:
     incs = await catalog.plan_inclusions(session, [p.id for p in plans])
-    sites = {x.id: x for x in (await session.scalars(select(SiteRow).where(
-        SiteRow.id.in_({p.site_id for p in plans})))).all()} if plans else {}
+    sites = (
+        {x.id: x for x in (await session.scalars(select(SiteRow).where(SiteRow.id.in_({p.site_id for p in plans})))).all()}
+        if plans
+        else {}
+    )
     return [
-        s.Plan(id=p.id, site_id=p.site_id, name=p.name, currency=sites[p.site_id].currency,
-               monthly_price_minor=p.monthly_price_minor, setup_fee_minor=p.setup_fee_minor,
-               deposit_months=p.deposit_months,
-               inclusions=[s.Inclusion.model_validate(i) for i in incs[p.id]])
+        s.Plan(
+            id=p.id,
+            site_id=p.site_id,
+            name=p.name,
+            currency=sites[p.site_id].currency,
+            monthly_price_minor=p.monthly_price_minor,
+            setup_fee_minor=p.setup_fee_minor,
+            deposit_months=p.deposit_months,
+            inclusions=[s.Inclusion.model_validate(i) for i in incs[p.id]],
+        )
         for p in plans
     ]
 
@@ -54,8 +63,9 @@ async def create_plan(body: s.PlanCreate, user: StaffUser, session: SessionDep, 
 
 
 @router.get("/plans", response_model=s.Page[s.Plan])
-async def list_plans(user: AnyUser, session: SessionDep, site_id: uuid.UUID | None = None,
-                     cursor: Cursor = None, limit: Limit = 100) -> s.Page[s.Plan]:
+async def list_plans(
+    user: AnyUser, session: SessionDep, site_id: uuid.UUID | None = None, cursor: Cursor = None, limit: Limit = 100
+) -> s.Page[s.Plan]:
     stmt = select(PlanRow)
     if site_id:
         stmt = stmt.where(PlanRow.site_id == site_id)
@@ -77,8 +87,7 @@ async def create_client(body: s.ClientCreate, user: StaffUser, session: SessionD
 
 
 @router.get("/clients", response_model=s.Page[s.Client])
-async def list_clients(user: TenantReader, session: SessionDep, cursor: Cursor = None,
-                       limit: Limit = 100) -> s.Page[s.Client]:
+async def list_clients(user: TenantReader, session: SessionDep, cursor: Cursor = None, limit: Limit = 100) -> s.Page[s.Client]:
     stmt = select(ClientRow)
     if user.is_client:
         stmt = stmt.where(ClientRow.id == user.client_id)
@@ -102,15 +111,21 @@ async def update_client(client_id: uuid.UUID, body: s.ClientUpdate, user: StaffU
 
 
 @router.post("/clients/{client_id}/users", status_code=201, response_model=s.User)
-async def create_client_user(client_id: uuid.UUID, body: s.ClientUserCreate, user: ClientWriter,  # type: ignore[no-untyped-def]
-                             session: SessionDep, idem: IdempotencyDep):
+async def create_client_user(
+    client_id: uuid.UUID,
+    body: s.ClientUserCreate,
+    user: ClientWriter,  # type: ignore[no-untyped-def]
+    session: SessionDep,
+    idem: IdempotencyDep,
+):
     user.require_client(client_id, "client")
     client = await clients.get_client(session, client_id)
 
     async def make() -> s.User:
         password_hash = await run_in_threadpool(hash_secret, body.password)
-        row = await clients.create_user(session, user, email=body.email, password_hash=password_hash,
-                                        role=body.role, client_id=client.id)
+        row = await clients.create_user(
+            session, user, email=body.email, password_hash=password_hash, role=body.role, client_id=client.id
+        )
         return s.User.model_validate(row)
 
     # the password never reaches the idempotency store: only its presence is hashed in
@@ -118,8 +133,13 @@ async def create_client_user(client_id: uuid.UUID, body: s.ClientUserCreate, use
 
 
 @router.post("/clients/{client_id}/teams", status_code=201, response_model=s.Team)
-async def create_team(client_id: uuid.UUID, body: s.TeamCreate, user: ClientWriter, session: SessionDep,  # type: ignore[no-untyped-def]
-                      idem: IdempotencyDep):
+async def create_team(
+    client_id: uuid.UUID,
+    body: s.TeamCreate,
+    user: ClientWriter,
+    session: SessionDep,  # type: ignore[no-untyped-def]
+    idem: IdempotencyDep,
+):
     user.require_client(client_id, "client")
     client = await clients.get_client(session, client_id)
 
@@ -138,8 +158,13 @@ async def list_teams(client_id: uuid.UUID, user: TenantReader, session: SessionD
 
 
 @router.post("/teams/{team_id}/members", status_code=201, response_model=s.Member)
-async def create_member(team_id: uuid.UUID, body: s.MemberCreate, user: ClientWriter, session: SessionDep,  # type: ignore[no-untyped-def]
-                        idem: IdempotencyDep):
+async def create_member(
+    team_id: uuid.UUID,
+    body: s.MemberCreate,
+    user: ClientWriter,
+    session: SessionDep,  # type: ignore[no-untyped-def]
+    idem: IdempotencyDep,
+):
     team = await clients.get_team(session, team_id)
     user.require_client(team.client_id, "team")
 
@@ -150,12 +175,12 @@ async def create_member(team_id: uuid.UUID, body: s.MemberCreate, user: ClientWr
 
 
 @router.get("/teams/{team_id}/members", response_model=s.Page[s.Member])
-async def list_members(team_id: uuid.UUID, user: TenantReader, session: SessionDep,
-                       cursor: Cursor = None, limit: Limit = 500) -> s.Page[s.Member]:
+async def list_members(
+    team_id: uuid.UUID, user: TenantReader, session: SessionDep, cursor: Cursor = None, limit: Limit = 500
+) -> s.Page[s.Member]:
     team = await clients.get_team(session, team_id)
     user.require_client(team.client_id, "team")
-    rows, nxt = await paginate(session, select(MemberRow).where(MemberRow.team_id == team_id), MemberRow.id,
-                               cursor, limit)
+    rows, nxt = await paginate(session, select(MemberRow).where(MemberRow.team_id == team_id), MemberRow.id, cursor, limit)
     return s.Page(items=[s.Member.model_validate(r) for r in rows], next_cursor=nxt)
 
 

@@ -24,9 +24,7 @@ from service.idempotency import IdempotencyDep
 
 router = APIRouter(prefix="/v1/leases", tags=["leases"])
 
-LeaseStatus = Annotated[
-    str | None, Query(pattern="^(pending_approval|confirmed|active|ended|cancelled)$")
-]
+LeaseStatus = Annotated[str | None, Query(pattern="^(pending_approval|confirmed|active|ended|cancelled)$")]
 
 
 async def load_lease(session: SessionDep, lease_id: uuid.UUID, user: Principal, *, for_update: bool = False) -> LeaseRow:
@@ -39,9 +37,11 @@ async def load_lease(session: SessionDep, lease_id: uuid.UUID, user: Principal, 
 def client_limits(request: Request) -> ClientLimits:
     """What a client's own requests may do, from the settings."""
     st = request.app.state.settings
-    return ClientLimits(seat_cap_default=st.client_seat_cap_default,
-                        cancellation_fee_window_days=st.cancellation_fee_window_days,
-                        cancellation_fee_months=st.cancellation_fee_months)
+    return ClientLimits(
+        seat_cap_default=st.client_seat_cap_default,
+        cancellation_fee_window_days=st.cancellation_fee_window_days,
+        cancellation_fee_months=st.cancellation_fee_months,
+    )
 
 
 async def _view(session: SessionDep, lease: LeaseRow) -> s.Lease:
@@ -65,24 +65,40 @@ clients) for their own client.
 
 
 @router.post("", status_code=201, response_model=s.Lease, description=CREATE_LEASE_DESCRIPTION)
-async def create_lease(body: s.LeaseCreate, user: ClientWriter, session: SessionDep, request: Request,  # type: ignore[no-untyped-def]
-                       idem: IdempotencyDep):
+async def create_lease(
+    body: s.LeaseCreate,
+    user: ClientWriter,
+    session: SessionDep,
+    request: Request,  # type: ignore[no-untyped-def]
+    idem: IdempotencyDep,
+):
     user.require_client(body.client_id, "client")
     settings = request.app.state.settings
 
     async def make() -> s.Lease:
         req = svc.LeaseRequest(
-            client_id=body.client_id, team_id=body.team_id, site_id=body.site_id, plan_id=body.plan_id,
-            shift=body.shift, start_date=body.start_date, end_date=body.end_date,
-            seat_count=body.seat_count, seat_ids=body.seat_ids,
+            client_id=body.client_id,
+            team_id=body.team_id,
+            site_id=body.site_id,
+            plan_id=body.plan_id,
+            shift=body.shift,
+            start_date=body.start_date,
+            end_date=body.end_date,
+            seat_count=body.seat_count,
+            seat_ids=body.seat_ids,
             add_ons=[a.model_dump() for a in body.add_ons],
             # given or not: a client may not give one at all
             discount_pct=body.discount_pct if "discount_pct" in body.model_fields_set else None,
         )
         # book_lease also wakes the provisioning reconciler on commit
-        _lease, view = await svc.book_lease(session, user, req, is_staff=user.is_staff,
-                                            discount_threshold_pct=settings.discount_approval_threshold_pct,
-                                            limits=client_limits(request))
+        _lease, view = await svc.book_lease(
+            session,
+            user,
+            req,
+            is_staff=user.is_staff,
+            discount_threshold_pct=settings.discount_approval_threshold_pct,
+            limits=client_limits(request),
+        )
         return s.Lease.model_validate(view)
 
     return await idem.run(session, str(user.subject), body, make)
@@ -90,8 +106,13 @@ async def create_lease(body: s.LeaseCreate, user: ClientWriter, session: Session
 
 @router.get("", response_model=s.Page[s.Lease])
 async def list_leases(
-    user: TenantReader, session: SessionDep, client_id: uuid.UUID | None = None,
-    status: LeaseStatus = None, site_id: uuid.UUID | None = None, cursor: Cursor = None, limit: Limit = 100,
+    user: TenantReader,
+    session: SessionDep,
+    client_id: uuid.UUID | None = None,
+    status: LeaseStatus = None,
+    site_id: uuid.UUID | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> s.Page[s.Lease]:
     if user.is_client:
         if client_id is not None and client_id != user.client_id:
@@ -109,15 +130,29 @@ async def get_lease(lease_id: uuid.UUID, user: TenantReader, session: SessionDep
 
 
 @router.post("/{lease_id}/seats", status_code=201, response_model=s.Lease)
-async def add_seats(lease_id: uuid.UUID, body: s.SeatsAdd, user: ClientWriter, session: SessionDep,  # type: ignore[no-untyped-def]
-                    idem: IdempotencyDep, request: Request):
+async def add_seats(
+    lease_id: uuid.UUID,
+    body: s.SeatsAdd,
+    user: ClientWriter,
+    session: SessionDep,  # type: ignore[no-untyped-def]
+    idem: IdempotencyDep,
+    request: Request,
+):
     """Add seats from `effective` on. A client's own additions count against its seat cap (409
     `seat-cap-exceeded`, as for POST /v1/leases)."""
     lease = await load_lease(session, lease_id, user, for_update=True)
 
     async def make() -> s.Lease:
-        await svc.add_seats(session, user, lease, seat_count=body.seat_count, seat_ids=body.seat_ids,
-                            effective=body.effective, is_staff=user.is_staff, limits=client_limits(request))
+        await svc.add_seats(
+            session,
+            user,
+            lease,
+            seat_count=body.seat_count,
+            seat_ids=body.seat_ids,
+            effective=body.effective,
+            is_staff=user.is_staff,
+            limits=client_limits(request),
+        )
         await svc.notify_leases_changed(session)
         return await _view(session, lease)
 
@@ -126,7 +161,10 @@ async def add_seats(lease_id: uuid.UUID, body: s.SeatsAdd, user: ClientWriter, s
 
 @router.delete("/{lease_id}/seats/{seat_id}", response_model=s.Lease)
 async def release_seat(
-    lease_id: uuid.UUID, seat_id: uuid.UUID, user: ClientWriter, session: SessionDep,
+    lease_id: uuid.UUID,
+    seat_id: uuid.UUID,
+    user: ClientWriter,
+    session: SessionDep,
     effective: QueryDate,
 ) -> s.Lease:
     lease = await load_lease(session, lease_id, user, for_update=True)
@@ -164,8 +202,9 @@ async def approve_lease(lease_id: uuid.UUID, user: FinanceUser, session: Session
 
 
 @router.put("/{lease_id}/assignments", response_model=list[s.AssignmentOut])
-async def put_assignments(lease_id: uuid.UUID, body: list[s.Assignment], user: ClientWriter,
-                          session: SessionDep) -> list[s.AssignmentOut]:
+async def put_assignments(
+    lease_id: uuid.UUID, body: list[s.Assignment], user: ClientWriter, session: SessionDep
+) -> list[s.AssignmentOut]:
     """Who sits where: replaces the lease's assignments with this list."""
     lease = await load_lease(session, lease_id, user, for_update=True)
     rows = await svc.set_assignments(session, user, lease, [(a.seat_id, a.member_id) for a in body])
@@ -206,8 +245,9 @@ async def list_charges(lease_id: uuid.UUID, user: TenantReader, session: Session
 
 
 @router.post("/{lease_id}/charges/{charge_id}/waive", response_model=Charge)
-async def waive_charge(lease_id: uuid.UUID, charge_id: uuid.UUID, body: ChargeWaive, user: StaffUser,
-                       session: SessionDep) -> Charge:
+async def waive_charge(
+    lease_id: uuid.UUID, charge_id: uuid.UUID, body: ChargeWaive, user: StaffUser, session: SessionDep
+) -> Charge:
     """Staff only: waive a charge not yet billed (409 once it is on an invoice). Audited."""
     lease = await load_lease(session, lease_id, user)
     charge = await charges_svc.get_charge(session, charge_id, for_update=True)

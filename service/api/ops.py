@@ -50,8 +50,11 @@ async def healthz(request: Request) -> JSONResponse:
         pool = engine.pool
         limit = pool.size() + max(0, getattr(pool, "_max_overflow", 0)) if hasattr(pool, "size") else None
         exhausted = limit is not None and hasattr(pool, "checkedout") and pool.checkedout() >= limit
-        return JSONResponse({"status": "down", "database": "pool exhausted" if exhausted else "unreachable",
-                             "error": type(exc).__name__}, status_code=503, headers={**headers, "Retry-After": "5"})
+        return JSONResponse(
+            {"status": "down", "database": "pool exhausted" if exhausted else "unreachable", "error": type(exc).__name__},
+            status_code=503,
+            headers={**headers, "Retry-After": "5"},
+        )
     body = {"database": "ok", **liveness.health(rows, settings.worker_stale_seconds)}
     return JSONResponse(jsonable_encoder(body), headers=headers)
 
@@ -77,9 +80,14 @@ async def create_device(body: s.DeviceCreate, user: StaffUser, session: SessionD
 
 @router.get("/v1/devices", response_model=s.Page[s.Device])
 async def list_devices(
-    user: StaffUser, session: SessionDep, site_id: uuid.UUID | None = None,
-    status: s.DeviceStatus | None = None, kind: Annotated[str | None, Query(max_length=32, pattern=s.TEXT_PATTERN)] = None,
-    awaiting_return: bool | None = None, cursor: Cursor = None, limit: Limit = 100,
+    user: StaffUser,
+    session: SessionDep,
+    site_id: uuid.UUID | None = None,
+    status: s.DeviceStatus | None = None,
+    kind: Annotated[str | None, Query(max_length=32, pattern=s.TEXT_PATTERN)] = None,
+    awaiting_return: bool | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> s.Page[s.Device]:
     stmt = select(Device)
     if site_id:
@@ -115,12 +123,15 @@ async def update_device(device_id: uuid.UUID, body: s.DeviceUpdate, user: StaffU
 
 @router.get("/v1/audit-events", response_model=s.Page[s.AuditEventOut])
 async def audit_events(
-    user: AdminUser, session: SessionDep,
+    user: AdminUser,
+    session: SessionDep,
     object_type: Annotated[str | None, Query(max_length=64, pattern=s.TEXT_PATTERN)] = None,
     object_id: Annotated[str | None, Query(max_length=64, pattern=s.TEXT_PATTERN)] = None,
     actor_id: uuid.UUID | None = None,
-    since: QueryDateTime | None = None, until: QueryDateTime | None = None,
-    cursor: Annotated[int | None, Query(ge=0)] = None, limit: Limit = 100,
+    since: QueryDateTime | None = None,
+    until: QueryDateTime | None = None,
+    cursor: Annotated[int | None, Query(ge=0)] = None,
+    limit: Limit = 100,
 ) -> s.Page[s.AuditEventOut]:
     stmt = select(AuditEvent)
     if object_type:
@@ -142,7 +153,9 @@ async def audit_events(
 
 @router.get("/v1/reports/occupancy", response_model=s.Occupancy)
 async def occupancy(
-    user: StaffOrFinance, session: SessionDep, site_id: uuid.UUID | None = None,
+    user: StaffOrFinance,
+    session: SessionDep,
+    site_id: uuid.UUID | None = None,
     day: Annotated[QueryDate | None, Query(alias="date")] = None,
 ) -> s.Occupancy:
     """Seats leased over seats in service, by site, floor and shift, on a date (default today, UTC)."""

@@ -119,16 +119,22 @@ class GuardOut(BaseModel):
 async def lease_credentials(lease_id: uuid.UUID, user: LeaseReader, session: SessionDep) -> LeaseCredentials:
     lease = await get_lease(session, lease_id)
     user.require_client(lease.client_id, "lease")
-    rows = (await session.scalars(
-        select(Credential).where(Credential.lease_id == lease.id).order_by(Credential.member_id, Credential.kind)
-    )).all()
+    rows = (
+        await session.scalars(
+            select(Credential).where(Credential.lease_id == lease.id).order_by(Credential.member_id, Credential.kind)
+        )
+    ).all()
     devices = (await session.scalars(select(Device).where(Device.lease_id == lease.id).order_by(Device.serial))).all()
-    shortages = (await session.scalars(
-        select(DeviceShortage).where(DeviceShortage.lease_id == lease.id, DeviceShortage.resolved_at.is_(None))
-    )).all()
-    return LeaseCredentials(items=[CredentialOut.of(r) for r in rows],
-                            devices=[LeaseDeviceOut.model_validate(d) for d in devices],
-                            device_shortages=[ShortageOut.model_validate(s) for s in shortages])
+    shortages = (
+        await session.scalars(
+            select(DeviceShortage).where(DeviceShortage.lease_id == lease.id, DeviceShortage.resolved_at.is_(None))
+        )
+    ).all()
+    return LeaseCredentials(
+        items=[CredentialOut.of(r) for r in rows],
+        devices=[LeaseDeviceOut.model_validate(d) for d in devices],
+        device_shortages=[ShortageOut.model_validate(s) for s in shortages],
+    )
 
 
 @router.post("/v1/credentials/{credential_id}/reveal", response_model=RevealedSecret)
@@ -150,8 +156,15 @@ async def reveal(credential_id: uuid.UUID, user: ClientWriter, session: SessionD
     row.secret_ciphertext = None
     row.secret_revealed_at = datetime.now(UTC)
     await session.flush()
-    await record(session, user, "credential.reveal", "credential", row.id,
-                 after={"kind": row.kind, "login": row.login}, client_id=row.client_id)
+    await record(
+        session,
+        user,
+        "credential.reveal",
+        "credential",
+        row.id,
+        after={"kind": row.kind, "login": row.login},
+        client_id=row.client_id,
+    )
     if secret is None:
         raise Gone("the secret cannot be read with the current key and was destroyed")
     body = RevealedSecret(credential_id=row.id, kind=row.kind, login=row.login, secret=secret)
@@ -160,8 +173,13 @@ async def reveal(credential_id: uuid.UUID, user: ClientWriter, session: SessionD
 
 @router.get("/v1/provisioning/credentials", response_model=CredentialPage)
 async def list_credentials(
-    user: StaffUser, session: SessionDep, state: CredentialState | None = None, kind: CredentialKind | None = None,
-    lease_id: uuid.UUID | None = None, cursor: Cursor = None, limit: Limit = 100,
+    user: StaffUser,
+    session: SessionDep,
+    state: CredentialState | None = None,
+    kind: CredentialKind | None = None,
+    lease_id: uuid.UUID | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> CredentialPage:
     stmt = select(Credential)
     if state:
@@ -188,16 +206,26 @@ async def retry(credential_id: uuid.UUID, user: StaffUser, session: SessionDep) 
     row.attempts = 0
     row.next_attempt_at = datetime.now(UTC)
     await session.flush()
-    await record(session, user, "credential.retry", "credential", row.id, before=before,
-                 after={"state": row.state, "attempts": 0}, client_id=row.client_id)
+    await record(
+        session,
+        user,
+        "credential.retry",
+        "credential",
+        row.id,
+        before=before,
+        after={"state": row.state, "attempts": 0},
+        client_id=row.client_id,
+    )
     await notify_leases_changed(session)
     return CredentialOut.of(row)
 
 
 @router.get("/v1/provisioning/guards", response_model=list[GuardOut])
-async def list_guards(user: StaffUser, session: SessionDep,
-                      status: Annotated[str | None, Query(pattern="^(pending|confirmed|consumed|dismissed)$")] = None,
-                      ) -> list[GuardOut]:
+async def list_guards(
+    user: StaffUser,
+    session: SessionDep,
+    status: Annotated[str | None, Query(pattern="^(pending|confirmed|consumed|dismissed)$")] = None,
+) -> list[GuardOut]:
     stmt = select(RevocationGuard).order_by(RevocationGuard.created_at.desc()).limit(100)
     if status:
         stmt = stmt.where(RevocationGuard.status == status)
@@ -216,8 +244,14 @@ async def confirm_guard(guard_id: uuid.UUID, user: StaffUser, session: SessionDe
     guard.confirmed_by = user.subject
     guard.confirmed_at = datetime.now(UTC)
     await session.flush()
-    await record(session, user, "provisioning.mass_revoke_confirmed", "revocation_guard", guard.id,
-                 after={"would_revoke": guard.would_revoke, "total_active": guard.total_active})
+    await record(
+        session,
+        user,
+        "provisioning.mass_revoke_confirmed",
+        "revocation_guard",
+        guard.id,
+        after={"would_revoke": guard.would_revoke, "total_active": guard.total_active},
+    )
     await notify_leases_changed(session)
     return GuardOut.model_validate(guard)
 
@@ -228,22 +262,25 @@ async def provisioning_kpis(user: StaffOrFinance, session: SessionDep) -> dict[s
 
 
 _registry = CollectorRegistry()
-_lead = Gauge("seatlease_provisioning_lead_time_seconds", "Lease start to credential active",
-              ["quantile"], registry=_registry)
+_lead = Gauge("seatlease_provisioning_lead_time_seconds", "Lease start to credential active", ["quantile"], registry=_registry)
 _lag = Gauge("seatlease_revocation_lag_seconds", "Lease end to credential disabled", ["quantile"], registry=_registry)
-_without = Gauge("seatlease_credentials_active_without_lease", "Credentials still enabled with no lease (must be 0)",
-                 registry=_registry)
+_without = Gauge(
+    "seatlease_credentials_active_without_lease", "Credentials still enabled with no lease (must be 0)", registry=_registry
+)
 _by_state = Gauge("seatlease_credentials", "Credentials by state", ["state"], registry=_registry)
 _devices_out = Gauge("seatlease_devices_out_for_return", "Devices to come back from ended leases", registry=_registry)
 _short = Gauge("seatlease_seats_short_of_devices", "Seat/device-kind pairs short of stock", registry=_registry)
 _guards = Gauge("seatlease_mass_revocations_awaiting_confirmation", "Held mass revocations", registry=_registry)
-_since_pass = Gauge("seatlease_worker_seconds_since_last_pass",
-                    "Seconds since each worker's last completed pass (since its start before its first)",
-                    ["worker", "role"], registry=_registry)
-_stale = Gauge("seatlease_workers_stale", "Workers whose last completed pass is older than the stale threshold",
-               registry=_registry)
-_sites_failing = Gauge("seatlease_sites_failing", "Sites the workers' last passes had to skip", ["pass_name"],
-                       registry=_registry)
+_since_pass = Gauge(
+    "seatlease_worker_seconds_since_last_pass",
+    "Seconds since each worker's last completed pass (since its start before its first)",
+    ["worker", "role"],
+    registry=_registry,
+)
+_stale = Gauge(
+    "seatlease_workers_stale", "Workers whose last completed pass is older than the stale threshold", registry=_registry
+)
+_sites_failing = Gauge("seatlease_sites_failing", "Sites the workers' last passes had to skip", ["pass_name"], registry=_registry)
 
 
 class _WorkerCounters:
@@ -254,8 +291,7 @@ class _WorkerCounters:
 
     def collect(self) -> Iterator[Metric]:
         passes = CounterMetricFamily("seatlease_worker_passes", "Completed passes per worker", labels=["worker", "role"])
-        failed = CounterMetricFamily("seatlease_worker_failed_passes", "Failed passes per worker",
-                                     labels=["worker", "role"])
+        failed = CounterMetricFamily("seatlease_worker_failed_passes", "Failed passes per worker", labels=["worker", "role"])
         for r in self.rows:
             passes.add_metric([r["id"], r["role"]], float(r["passes"]))
             failed.add_metric([r["id"], r["role"]], float(r["failed_passes"]))
@@ -279,7 +315,8 @@ async def metrics(_: MetricsReader, session: SessionDep, request: Request) -> Re
     _short.set(k["seats_short_of_devices"])
     _guards.set(k["mass_revocations_awaiting_confirmation"])
     counts: dict[str, int] = dict(
-        (await session.execute(text("SELECT state, count(*) FROM credentials GROUP BY state"))).tuples().all())
+        (await session.execute(text("SELECT state, count(*) FROM credentials GROUP BY state"))).tuples().all()
+    )
     for state in ("pending", "active", "revoking", "revoked", "failed"):
         _by_state.labels(state=state).set(counts.get(state, 0))
     rows = await liveness.workers(session)

@@ -50,8 +50,13 @@ async def update_site(site_id: uuid.UUID, body: s.SiteUpdate, user: StaffUser, s
 
 
 @router.post("/sites/{site_id}/floors", status_code=201, response_model=s.Floor)
-async def create_floor(site_id: uuid.UUID, body: s.FloorCreate, user: StaffUser, session: SessionDep,  # type: ignore[no-untyped-def]
-                       idem: IdempotencyDep):
+async def create_floor(
+    site_id: uuid.UUID,
+    body: s.FloorCreate,
+    user: StaffUser,
+    session: SessionDep,  # type: ignore[no-untyped-def]
+    idem: IdempotencyDep,
+):
     site = await catalog.get_site(session, site_id)
 
     async def make() -> s.Floor:
@@ -63,15 +68,20 @@ async def create_floor(site_id: uuid.UUID, body: s.FloorCreate, user: StaffUser,
 @router.get("/sites/{site_id}/floors", response_model=s.Page[s.Floor])
 async def list_floors(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> s.Page[s.Floor]:
     await catalog.get_site(session, site_id)
-    rows = (await session.scalars(
-        select(FloorRow).where(FloorRow.site_id == site_id).order_by(FloorRow.level, FloorRow.name)
-    )).all()
+    rows = (
+        await session.scalars(select(FloorRow).where(FloorRow.site_id == site_id).order_by(FloorRow.level, FloorRow.name))
+    ).all()
     return s.Page(items=[s.Floor.model_validate(r) for r in rows])
 
 
 @router.post("/sites/{site_id}/shifts", status_code=201, response_model=s.Shift)
-async def create_shift(site_id: uuid.UUID, body: s.ShiftCreate, user: StaffUser, session: SessionDep,  # type: ignore[no-untyped-def]
-                       idem: IdempotencyDep):
+async def create_shift(
+    site_id: uuid.UUID,
+    body: s.ShiftCreate,
+    user: StaffUser,
+    session: SessionDep,  # type: ignore[no-untyped-def]
+    idem: IdempotencyDep,
+):
     site = await catalog.get_site(session, site_id)
 
     async def make() -> s.Shift:
@@ -83,15 +93,18 @@ async def create_shift(site_id: uuid.UUID, body: s.ShiftCreate, user: StaffUser,
 @router.get("/sites/{site_id}/shifts", response_model=s.Page[s.Shift])
 async def list_shifts(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> s.Page[s.Shift]:
     await catalog.get_site(session, site_id)
-    rows = (await session.scalars(
-        select(ShiftRow).where(ShiftRow.site_id == site_id).order_by(ShiftRow.starts_at)
-    )).all()
+    rows = (await session.scalars(select(ShiftRow).where(ShiftRow.site_id == site_id).order_by(ShiftRow.starts_at))).all()
     return s.Page(items=[s.Shift.model_validate(r) for r in rows])
 
 
 @router.post("/sites/{site_id}/seats", status_code=201, response_model=s.Page[s.Seat])
-async def create_seats(site_id: uuid.UUID, body: s.SeatCreate, user: StaffUser, session: SessionDep,  # type: ignore[no-untyped-def]
-                       idem: IdempotencyDep):
+async def create_seats(
+    site_id: uuid.UUID,
+    body: s.SeatCreate,
+    user: StaffUser,
+    session: SessionDep,  # type: ignore[no-untyped-def]
+    idem: IdempotencyDep,
+):
     site = await catalog.get_site(session, site_id)
     floor = await session.get(FloorRow, body.floor_id)
     if floor is None or floor.site_id != site.id:
@@ -99,8 +112,9 @@ async def create_seats(site_id: uuid.UUID, body: s.SeatCreate, user: StaffUser, 
 
     async def make() -> s.Page[s.Seat]:
         labels = body.labels if body.labels is not None else [body.label or ""]
-        seats = await catalog.create_seats(session, user, site, floor, body.zone, labels,
-                                           x=body.x, y=body.y, columns=body.columns)
+        seats = await catalog.create_seats(
+            session, user, site, floor, body.zone, labels, x=body.x, y=body.y, columns=body.columns
+        )
         return s.Page(items=[s.Seat.model_validate(x) for x in seats])
 
     return await idem.run(session, str(user.subject), body, make)
@@ -108,9 +122,14 @@ async def create_seats(site_id: uuid.UUID, body: s.SeatCreate, user: StaffUser, 
 
 @router.get("/sites/{site_id}/seats", response_model=s.Page[s.Seat])
 async def list_seats(
-    site_id: uuid.UUID, user: AnyUser, session: SessionDep,
-    floor_id: uuid.UUID | None = None, zone: Annotated[str | None, Query(max_length=32, pattern=s.TEXT_PATTERN)] = None,
-    status: s.SeatStatus | None = None, cursor: Cursor = None, limit: Limit = 500,
+    site_id: uuid.UUID,
+    user: AnyUser,
+    session: SessionDep,
+    floor_id: uuid.UUID | None = None,
+    zone: Annotated[str | None, Query(max_length=32, pattern=s.TEXT_PATTERN)] = None,
+    status: s.SeatStatus | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 500,
 ) -> s.Page[s.Seat]:
     await catalog.get_site(session, site_id)
     stmt = select(SeatRow).where(SeatRow.site_id == site_id)
@@ -133,7 +152,9 @@ async def update_seat(seat_id: uuid.UUID, body: s.SeatUpdate, user: StaffUser, s
 
 @router.get("/sites/{site_id}/availability", response_model=s.Availability)
 async def availability(
-    site_id: uuid.UUID, user: AnyUser, session: SessionDep,
+    site_id: uuid.UUID,
+    user: AnyUser,
+    session: SessionDep,
     shift: Annotated[str, Query(min_length=1, max_length=32)],
     start: QueryDate,
     end: QueryDate | None = None,

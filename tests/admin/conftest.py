@@ -16,8 +16,15 @@ import uvicorn
 
 CHROMIUM = os.environ.get("SEATLEASE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 PASSWORD = "correct horse battery"
 
 
@@ -100,4 +107,3 @@ async def shot(page: Any, name: str) -> Path:
 def live_http(live_server: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live_server, follow_redirects=False, timeout=10) as client:
         yield client
-

@@ -50,8 +50,9 @@ async def test_find_a_seat_on_the_map_and_put_it_into_maintenance(page, staff, d
     # what the API says agrees: the seat is in maintenance and no longer offered
     seats = await staff.get(f"/v1/sites/{w.site['id']}/seats", params={"status": "maintenance"})
     assert [s["label"] for s in seats["items"]] == ["1F-A-003"]
-    avail = await staff.get(f"/v1/sites/{w.site['id']}/availability",
-                            params={"shift": "DAY", "start": "2031-01-01", "seats": 100})
+    avail = await staff.get(
+        f"/v1/sites/{w.site['id']}/availability", params={"shift": "DAY", "start": "2031-01-01", "seats": 100}
+    )
     assert "1F-A-003" not in {s["label"] for s in avail["seats"]}
     # after a reload the map still shows it; then back in service
     await page.reload()
@@ -86,7 +87,7 @@ async def test_book_a_lease_through_the_form_see_it_on_the_map_and_end_it(page, 
     await page.locator('.picker g.seat[data-label="1F-B-001"]').click()
     await page.locator('.picker g.seat[data-label="1F-B-002"]').click()
     assert await page.input_value("#seat_labels") == "1F-B-001, 1F-B-002"
-    assert await page.is_checked('input[name=seat_mode][value=pick]')
+    assert await page.is_checked("input[name=seat_mode][value=pick]")
     await page.fill('input[name$=".extra_monitor"]', "2")
     await page.click("#preview-btn")
     preview = page.locator("#preview")
@@ -230,8 +231,9 @@ async def test_session_cookie_flags_csrf_and_logout(page, db, live_server, live_
     assert cookie["sameSite"] == "Lax"
     assert cookie["path"] == "/admin"
     # a POST without the CSRF token is refused even with the session cookie
-    r = live_http.post("/admin/clients", data={"legal_name": "X", "billing_email": "x@example.com"},
-                       cookies={"sl_admin": cookie["value"]})
+    r = live_http.post(
+        "/admin/clients", data={"legal_name": "X", "billing_email": "x@example.com"}, cookies={"sl_admin": cookie["value"]}
+    )
     assert r.status_code == 403
     # a tampered cookie is no session
     r = live_http.get("/admin/", cookies={"sl_admin": cookie["value"][:-2] + "AA"})
@@ -291,7 +293,10 @@ async def test_retry_a_failed_credential(page, staff, db):
     await db.execute(
         "INSERT INTO credentials (id, kind, lease_id, member_id, client_id, site_id, login, state, attempts, last_error)"
         " VALUES ($1, 'directory', $2, $3, $4, $5, 'agent0', 'failed', 5, 'SCIM 503: directory unavailable')",
-        cred_id, uuid.UUID(lease["id"]), uuid.UUID(w.members[0]["id"]), uuid.UUID(w.client["id"]),
+        cred_id,
+        uuid.UUID(lease["id"]),
+        uuid.UUID(w.members[0]["id"]),
+        uuid.UUID(w.client["id"]),
         uuid.UUID(w.site["id"]),
     )
     await login(page, await staff_login(db))

@@ -14,8 +14,7 @@ def admin_login(http: httpx.Client, email: str, next_: str = "/admin/") -> httpx
     page = http.get("/admin/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token is not None
-    return http.post("/admin/login", data={"csrf_token": token.group(1), "email": email, "password": PASSWORD,
-                                           "next": next_})
+    return http.post("/admin/login", data={"csrf_token": token.group(1), "email": email, "password": PASSWORD, "next": next_})
 
 
 async def test_login_never_redirects_off_the_admin(live_http, db):

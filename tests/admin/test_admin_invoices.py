@@ -150,8 +150,9 @@ async def test_finance_reads_credits_approves_and_voids(page: Any, staff: Api, f
     assert (voided["status"], voided["number"]) == ("void", inv_b["number"])
 
 
-async def test_facility_staff_cannot_credit_and_a_double_submit_credits_once(page: Any, staff: Api, finance: Api,
-                                                                          db: Any) -> None:
+async def test_facility_staff_cannot_credit_and_a_double_submit_credits_once(
+    page: Any, staff: Api, finance: Api, db: Any
+) -> None:
     y = next(_years)
     w = await make_world(staff)
     lease = await staff.post("/v1/leases", lease_body(w, seat_count=1, start_date=f"{y}-03-01"))
@@ -167,8 +168,10 @@ async def test_facility_staff_cannot_credit_and_a_double_submit_credits_once(pag
     r = await page.request.get(f"/admin/invoices/{inv['id']}")
     assert r.status == 403
     csrf = await page.locator('meta[name="csrf-token"]').get_attribute("content")
-    for path, form in ((f"/admin/invoices/{inv['id']}/credit-notes", {"amount": "10.00", "reason": "x"}),
-                       (f"/admin/invoices/{inv['id']}/void", {"confirm": "yes", "void_reason": "x"})):
+    for path, form in (
+        (f"/admin/invoices/{inv['id']}/credit-notes", {"amount": "10.00", "reason": "x"}),
+        (f"/admin/invoices/{inv['id']}/void", {"confirm": "yes", "void_reason": "x"}),
+    ):
         r = await page.request.post(path, form={"csrf_token": csrf, **form})
         assert r.status == 403
         assert "Traceback" not in await r.text()
@@ -190,6 +193,5 @@ async def test_facility_staff_cannot_credit_and_a_double_submit_credits_once(pag
     assert [(n["amount_minor"], n["reason"]) for n in notes] == [(5_000, "late keys")]
     # a credit note of another invoice is not approved through this one
     await page.goto(f"/admin/invoices/{inv['id']}")
-    r = await page.request.post(f"/admin/invoices/{inv['id']}/credit-notes/{inv['id']}/approve",
-                                form={"csrf_token": csrf})
+    r = await page.request.post(f"/admin/invoices/{inv['id']}/credit-notes/{inv['id']}/approve", form={"csrf_token": csrf})
     assert r.status == 404

@@ -85,8 +85,14 @@ class StripeStandIn:
 
     def _customer(self, p: dict[str, Any]) -> dict[str, Any]:
         obj = copy.deepcopy(self.fixtures["customer"])
-        obj.update(id=self._new_id("cus"), name=p.get("name"), email=p.get("email"),
-                   metadata=p.get("metadata", {}), created=int(time.time()), discount=None)
+        obj.update(
+            id=self._new_id("cus"),
+            name=p.get("name"),
+            email=p.get("email"),
+            metadata=p.get("metadata", {}),
+            created=int(time.time()),
+            discount=None,
+        )
         self.customers[obj["id"]] = obj
         return obj
 
@@ -95,12 +101,25 @@ class StripeStandIn:
             return 400, self._error("invalid_request_error", "No such customer", "customer")
         obj = copy.deepcopy(self.fixtures["invoice"])
         obj.update(
-            id=self._new_id("in"), customer=p["customer"], currency=p.get("currency", "usd"),
+            id=self._new_id("in"),
+            customer=p["customer"],
+            currency=p.get("currency", "usd"),
             collection_method=p.get("collection_method", "charge_automatically"),
-            auto_advance=p.get("auto_advance") == "true", description=p.get("description"),
-            metadata=p.get("metadata", {}), status="draft", number=None, created=int(time.time()),
-            amount_due=0, amount_paid=0, amount_remaining=0, subtotal=0, total=0, subtotal_excluding_tax=0,
-            total_excluding_tax=0, last_finalization_error=None, from_invoice=None,
+            auto_advance=p.get("auto_advance") == "true",
+            description=p.get("description"),
+            metadata=p.get("metadata", {}),
+            status="draft",
+            number=None,
+            created=int(time.time()),
+            amount_due=0,
+            amount_paid=0,
+            amount_remaining=0,
+            subtotal=0,
+            total=0,
+            subtotal_excluding_tax=0,
+            total_excluding_tax=0,
+            last_finalization_error=None,
+            from_invoice=None,
         )
         obj["days_until_due"] = int(p["days_until_due"]) if "days_until_due" in p else None
         obj["lines"] = {"data": [], "has_more": False, "object": "list", "url": f"/v1/invoices/{obj['id']}/lines"}
@@ -115,13 +134,29 @@ class StripeStandIn:
             return 400, self._error("invalid_request_error", "The invoice is not a draft", "invoice")
         obj = copy.deepcopy(self.fixtures["invoiceitem"])
         amount = int(p["amount"])
-        obj.update(id=self._new_id("ii"), amount=amount, currency=p.get("currency"), customer=p.get("customer"),
-                   description=p.get("description"), invoice=inv["id"], date=int(time.time()), metadata={},
-                   parent=None, net_amount=amount, quantity_decimal="1")
+        obj.update(
+            id=self._new_id("ii"),
+            amount=amount,
+            currency=p.get("currency"),
+            customer=p.get("customer"),
+            description=p.get("description"),
+            invoice=inv["id"],
+            date=int(time.time()),
+            metadata={},
+            parent=None,
+            net_amount=amount,
+            quantity_decimal="1",
+        )
         self.items[obj["id"]] = obj
         line = copy.deepcopy(self.fixtures["invoice"]["lines"]["data"][0])
-        line.update(id=self._new_id("il"), amount=amount, currency=obj["currency"], description=obj["description"],
-                    invoice=inv["id"], subtotal=amount)
+        line.update(
+            id=self._new_id("il"),
+            amount=amount,
+            currency=obj["currency"],
+            description=obj["description"],
+            invoice=inv["id"],
+            subtotal=amount,
+        )
         inv["lines"]["data"].append(line)
         total = sum(x["amount"] for x in inv["lines"]["data"])
         inv.update(subtotal=total, total=total, subtotal_excluding_tax=total, total_excluding_tax=total)
@@ -140,9 +175,19 @@ class StripeStandIn:
             return 400, self._error("invalid_request_error", "Invoice cannot be credited", "invoice")
         obj = copy.deepcopy(self.fixtures["credit_note"])
         amount = int(p["amount"])
-        obj.update(id=self._new_id("cn"), amount=amount, total=amount, subtotal=amount, invoice=inv["id"],
-                   customer=inv["customer"], currency=inv["currency"], memo=p.get("memo"),
-                   metadata=p.get("metadata", {}), status="issued", created=int(time.time()))
+        obj.update(
+            id=self._new_id("cn"),
+            amount=amount,
+            total=amount,
+            subtotal=amount,
+            invoice=inv["id"],
+            customer=inv["customer"],
+            currency=inv["currency"],
+            memo=p.get("memo"),
+            metadata=p.get("metadata", {}),
+            status="issued",
+            created=int(time.time()),
+        )
         obj["lines"] = {"data": [], "has_more": False, "object": "list", "url": f"/v1/credit_notes/{obj['id']}/lines"}
         self.credit_notes[obj["id"]] = obj
         return 200, obj
@@ -258,7 +303,9 @@ class StripeStandIn:
                                 "idempotency_error",
                                 "Keys for idempotent requests can only be used with the same parameters they were first "
                                 f"used with. Try using a key other than '{key}' if you meant to execute a different "
-                                "request.", None)
+                                "request.",
+                                None,
+                            )
                             self._answer(400, json.dumps(body).encode())
                             return
                         self._answer(first[1], first[2], replayed=True)

@@ -18,8 +18,12 @@ def by_kind(inv, kind, trueup=False):
 async def test_month_run_bills_every_part_of_a_lease(staff, finance, fresh_year):
     y = fresh_year()
     w = await make_world(staff)
-    await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-01-10", seat_count=2, discount_pct="5",
-                                              add_ons=[{"code": "extra_monitor", "quantity": 2}]))
+    await staff.post(
+        "/v1/leases",
+        lease_body(
+            w, start_date=f"{y}-01-10", seat_count=2, discount_pct="5", add_ons=[{"code": "extra_monitor", "quantity": 2}]
+        ),
+    )
     run = await run_month(finance, f"{y}-01")
     assert run["clients_done"] == run["clients_total"] >= 1
     (inv,) = await invoices_of(finance, w.client["id"], f"{y}-01")
@@ -38,7 +42,11 @@ async def test_month_run_bills_every_part_of_a_lease(staff, finance, fresh_year)
     (disc,) = by_kind(inv, "discount")
     assert disc["amount_minor"] == -oracle.rhu((seats + addon["amount_minor"]) * 5, 100)
     assert {x["description"].split(":")[1].strip() for x in by_kind(inv, "inclusion")} == {
-        "Power with UPS", "Shared 1 Gbps internet", "Desktop PC", "Headset"}
+        "Power with UPS",
+        "Shared 1 Gbps internet",
+        "Desktop PC",
+        "Headset",
+    }
     assert all(x["amount_minor"] == 0 for x in by_kind(inv, "inclusion"))
     assert by_kind(inv, "setup_fee")[0]["amount_minor"] == 500_000
     (dep,) = by_kind(inv, "deposit")
@@ -107,12 +115,23 @@ CASES = [
 async def test_edge_cases_against_the_oracle(staff, finance, fresh_year, tz, currency, rate, price, start, end, leap):
     y = fresh_year(leap=leap)
     w = await make_world(staff, timezone=tz, currency=currency, tax_rate=rate)
-    plan = await staff.post("/v1/plans", {"site_id": w.site["id"], "name": "Edge", "monthly_price_minor": price,
-                                          "setup_fee_minor": 0, "deposit_months": 0, "inclusions": []})
+    plan = await staff.post(
+        "/v1/plans",
+        {
+            "site_id": w.site["id"],
+            "name": "Edge",
+            "monthly_price_minor": price,
+            "setup_fee_minor": 0,
+            "deposit_months": 0,
+            "inclusions": [],
+        },
+    )
     s = date(y, *start)
     e = date(y, *end) if end else None
-    await staff.post("/v1/leases", lease_body(w, plan_id=plan["id"], start_date=s.isoformat(),
-                                              end_date=e.isoformat() if e else None, seat_count=3))
+    await staff.post(
+        "/v1/leases",
+        lease_body(w, plan_id=plan["id"], start_date=s.isoformat(), end_date=e.isoformat() if e else None, seat_count=3),
+    )
     period = f"{y}-{start[0]:02d}"
     await run_month(finance, period)
     (inv,) = await invoices_of(finance, w.client["id"], period)
@@ -159,13 +178,13 @@ async def test_seat_added_and_released_in_the_same_month(staff, finance, fresh_y
     before = {s["id"] for s in lease["seats"]}
     after = await staff.post(f"/v1/leases/{lease['id']}/seats", {"seat_count": 1, "effective": f"{y}-06-05"})
     (added,) = [s["id"] for s in after["seats"] if s["id"] not in before]
-    await staff.call("DELETE", f"/v1/leases/{lease['id']}/seats/{added}", expect=200,
-                     params={"effective": f"{y}-06-10"})
+    await staff.call("DELETE", f"/v1/leases/{lease['id']}/seats/{added}", expect=200, params={"effective": f"{y}-06-10"})
     await run_month(finance, f"{y}-06")
     (inv,) = await invoices_of(finance, w.client["id"], f"{y}-06")
     seats = by_kind(inv, "seat")
     assert [(x["quantity"], x["days"]) for x in seats] == [(2, 30), (1, 5)]
     assert sum(x["amount_minor"] for x in seats) == oracle.seat_charge(
-        1_500_000, [(date(y, 6, 1), None)] * 2 + [(date(y, 6, 5), date(y, 6, 9))], y, 6)
+        1_500_000, [(date(y, 6, 1), None)] * 2 + [(date(y, 6, 5), date(y, 6, 9))], y, 6
+    )
     # setup fee and deposit follow the seats held on the first day
     assert by_kind(inv, "setup_fee")[0]["quantity"] == 2

@@ -14,13 +14,29 @@ from billing.calc import Billed, LeaseFacts, Month, SeatSpan
 from tests.billing import oracle
 
 
-def facts(seats: list[tuple[date, date | None]], *, price: int = 1_500_000, start: date | None = None,
-          end: date | None = None, discount: str = "0", status: str = "active", **kw: object) -> LeaseFacts:
+def facts(
+    seats: list[tuple[date, date | None]],
+    *,
+    price: int = 1_500_000,
+    start: date | None = None,
+    end: date | None = None,
+    discount: str = "0",
+    status: str = "active",
+    **kw: object,
+) -> LeaseFacts:
     return LeaseFacts(
-        lease_id=uuid.uuid4(), plan_name="Standard", shift="DAY", monthly_price_minor=price,
-        setup_fee_minor=kw.pop("setup", 0), deposit_months=kw.pop("deposit", 0),  # type: ignore[arg-type]
-        start_date=start or min(s for s, _ in seats), end_date=end, status=status, discount_pct=Decimal(discount),
-        seats=tuple(SeatSpan(s, e) for s, e in seats), **kw,  # type: ignore[arg-type]
+        lease_id=uuid.uuid4(),
+        plan_name="Standard",
+        shift="DAY",
+        monthly_price_minor=price,
+        setup_fee_minor=kw.pop("setup", 0),
+        deposit_months=kw.pop("deposit", 0),  # type: ignore[arg-type]
+        start_date=start or min(s for s, _ in seats),
+        end_date=end,
+        status=status,
+        discount_pct=Decimal(discount),
+        seats=tuple(SeatSpan(s, e) for s, e in seats),
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -32,8 +48,11 @@ spans = st.tuples(st.dates(date(2030, 11, 1), date(2031, 4, 30)), st.integers(0,
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(spans, min_size=1, max_size=8), st.integers(1, 10_000_000), st.sampled_from(
-    [(2031, 1), (2031, 2), (2032, 2), (2030, 12), (2031, 3)]))
+@given(
+    st.lists(spans, min_size=1, max_size=8),
+    st.integers(1, 10_000_000),
+    st.sampled_from([(2031, 1), (2031, 2), (2032, 2), (2030, 12), (2031, 3)]),
+)
 def test_seat_lines_match_the_day_walking_oracle(raw, price, ym):
     seats = [(s, None if open_ else s + timedelta(days=n)) for s, n, open_ in raw]
     f = facts(seats, price=price)
@@ -41,10 +60,9 @@ def test_seat_lines_match_the_day_walking_oracle(raw, price, ym):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(-10**9, 10**9), st.sampled_from(["0.12", "0.0825", "0.10", "0", "0.075"]))
+@given(st.integers(-(10**9), 10**9), st.sampled_from(["0.12", "0.0825", "0.10", "0", "0.075"]))
 def test_tax_per_line_matches_oracle(amount, rate):
-    assert calc.with_tax([calc.Line("seat", "x", 1, amount, amount)], Decimal(rate))[0].tax_minor == \
-        oracle.tax(amount, rate)
+    assert calc.with_tax([calc.Line("seat", "x", 1, amount, amount)], Decimal(rate))[0].tax_minor == oracle.tax(amount, rate)
 
 
 def test_month_arithmetic_across_year_rollover_and_leap_years():
@@ -70,10 +88,17 @@ def test_seats_with_identical_spans_are_grouped_and_others_are_not():
 
 
 def test_discount_setup_deposit_and_inclusions():
-    f = facts([(date(2031, 1, 16), None)] * 2, setup=250_000, deposit=1, discount="10",
-              add_ons=(calc.AddOnFacts("mon", "Extra monitor", "monthly", 50_000, 3),
-                       calc.AddOnFacts("ups", "UPS", "one_time", 120_000, 1)),
-              included=(calc.IncludedFacts("pc", "Desktop PC", 1),))
+    f = facts(
+        [(date(2031, 1, 16), None)] * 2,
+        setup=250_000,
+        deposit=1,
+        discount="10",
+        add_ons=(
+            calc.AddOnFacts("mon", "Extra monitor", "monthly", 50_000, 3),
+            calc.AddOnFacts("ups", "UPS", "one_time", 120_000, 1),
+        ),
+        included=(calc.IncludedFacts("pc", "Desktop PC", 1),),
+    )
     lines = calc.lease_lines(f, Month(2031, 1), Billed(), [])
     by = {(x.kind): x for x in lines}
     seats = oracle.rhu(1_500_000 * 2 * 16, 31)
@@ -90,8 +115,18 @@ def test_discount_setup_deposit_and_inclusions():
     assert taxed["deposit"].tax_minor == 0
     assert taxed["seat"].tax_minor == oracle.tax(seats, "0.12")
     # the next month: no one-offs again
-    billed = calc.billed_from_rows([{"lease_id": f.lease_id, "kind": x.kind, "service_month": x.service_month,
-                                     "amount_minor": x.amount_minor, "units": x.units} for x in lines])
+    billed = calc.billed_from_rows(
+        [
+            {
+                "lease_id": f.lease_id,
+                "kind": x.kind,
+                "service_month": x.service_month,
+                "amount_minor": x.amount_minor,
+                "units": x.units,
+            }
+            for x in lines
+        ]
+    )
     feb = calc.lease_lines(f, Month(2031, 2), billed[f.lease_id], [Month(2031, 1)])
     assert {x.kind for x in feb} == {"seat", "inclusion", "addon", "discount"}
     assert not any(x.trueup for x in feb)
@@ -104,8 +139,9 @@ def test_back_dated_end_before_an_invoiced_month_is_credited_by_trueup():
     for m in (jan, feb):
         for x in calc.seat_lines(before, m):
             billed.monthly[(m.first, "seat")] = (x.amount_minor, x.units)
-    after = LeaseFacts(**{**before.__dict__, "end_date": date(2031, 1, 20),
-                          "seats": (SeatSpan(date(2031, 1, 1), date(2031, 1, 20)),)})
+    after = LeaseFacts(
+        **{**before.__dict__, "end_date": date(2031, 1, 20), "seats": (SeatSpan(date(2031, 1, 1), date(2031, 1, 20)),)}
+    )
     lines = calc.lease_lines(after, mar, billed, [jan, feb])
     assert [x for x in lines if not x.trueup] == []
     ups = {x.service_month: x for x in lines if x.trueup}
@@ -134,8 +170,14 @@ def test_deposit_refund_once_the_lease_is_over():
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.integers(0, 10**9), st.integers(0, 500), st.integers(0, 31), st.integers(28, 31),
-       st.integers(-10**12, 10**12), st.decimals(min_value=0, max_value=1, places=4))
+@given(
+    st.integers(0, 10**9),
+    st.integers(0, 500),
+    st.integers(0, 31),
+    st.integers(28, 31),
+    st.integers(-(10**12), 10**12),
+    st.decimals(min_value=0, max_value=1, places=4),
+)
 def test_fast_integer_rounding_equals_the_money_rules(price, qty, days, period_days, amount, rate):
     from domain.rules import money
 
@@ -150,22 +192,37 @@ def test_money_in_statements_follows_the_currency_exponent():
     assert major(123_457, "USD") == "1234.57"
     assert major(-5, "PHP") == "-0.05"
     assert [bucket_for(d) for d in (-3, 0, 1, 30, 31, 60, 61, 90, 91)] == [
-        "current", "current", "1_30", "1_30", "31_60", "31_60", "61_90", "61_90", "over_90"]
+        "current",
+        "current",
+        "1_30",
+        "1_30",
+        "31_60",
+        "31_60",
+        "61_90",
+        "61_90",
+        "over_90",
+    ]
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(spans, min_size=1, max_size=5), st.lists(spans, min_size=0, max_size=5),
-       st.sampled_from(["0", "7.5", "10"]), st.sampled_from(["0", "12.5"]))
+@given(
+    st.lists(spans, min_size=1, max_size=5),
+    st.lists(spans, min_size=0, max_size=5),
+    st.sampled_from(["0", "7.5", "10"]),
+    st.sampled_from(["0", "12.5"]),
+)
 def test_trueups_bring_every_invoiced_month_to_what_it_should_have_been(old_raw, new_raw, d_old, d_new):
     """Whatever changed after invoicing, billed + true-ups == what the lease now says, month by month."""
+
     def seats(raw):
         return [(s, None if open_ else s + timedelta(days=n)) for s, n, open_ in raw]
 
     months = [Month(2030, 11), Month(2030, 12), Month(2031, 1), Month(2031, 2)]
     start = date(2030, 11, 1)
     old = facts(seats(old_raw), start=start, discount=d_old)
-    new = LeaseFacts(**{**old.__dict__, "discount_pct": Decimal(d_new),
-                        "seats": tuple(SeatSpan(s, e) for s, e in seats(new_raw))})
+    new = LeaseFacts(
+        **{**old.__dict__, "discount_pct": Decimal(d_new), "seats": tuple(SeatSpan(s, e) for s, e in seats(new_raw))}
+    )
     billed = Billed()
     for m in months:
         for kind, (amount, units) in calc.expected_monthly(old, m).items():
@@ -175,6 +232,17 @@ def test_trueups_bring_every_invoiced_month_to_what_it_should_have_been(old_raw,
         for kind, (amount, _units) in calc.expected_monthly(new, m).items():
             delta = sum(x.amount_minor for x in ups if x.service_month == m.first and x.kind == kind)
             assert billed.monthly[(m.first, kind)][0] + delta == amount
-    assert calc.trueup_lines(new, months, calc.billed_from_rows(
-        [{"lease_id": new.lease_id, "kind": k, "service_month": m.first, "amount_minor": a, "units": u}
-         for m in months for k, (a, u) in calc.expected_monthly(new, m).items()]).get(new.lease_id, Billed())) == []
+    assert (
+        calc.trueup_lines(
+            new,
+            months,
+            calc.billed_from_rows(
+                [
+                    {"lease_id": new.lease_id, "kind": k, "service_month": m.first, "amount_minor": a, "units": u}
+                    for m in months
+                    for k, (a, u) in calc.expected_monthly(new, m).items()
+                ]
+            ).get(new.lease_id, Billed()),
+        )
+        == []
+    )

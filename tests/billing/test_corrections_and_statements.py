@@ -32,8 +32,9 @@ async def test_credit_notes_partial_whole_and_approval(staff, finance, fresh_yea
     assert part["status"] == "issued"
     assert part["number"] == f"{w.site['code']}-CN-000001"
     assert (part["amount_minor"], part["tax_minor"], part["total_minor"]) == (100_000, 12_000, 112_000)
-    too_much = await finance.call("POST", f"/v1/invoices/{inv['id']}/credit-notes",
-                                  json={"reason": "x", "amount_minor": inv["subtotal_minor"]})
+    too_much = await finance.call(
+        "POST", f"/v1/invoices/{inv['id']}/credit-notes", json={"reason": "x", "amount_minor": inv["subtotal_minor"]}
+    )
     assert too_much.status_code == 422
     assert "amount_minor" in too_much.text
     whole = await finance.post(f"/v1/invoices/{inv['id']}/credit-notes", {"reason": "wrong client"})
@@ -104,8 +105,10 @@ async def test_statement_json_csv_pdf(staff, finance, fresh_year, tmp_path):
     assert sec["opening_balance_minor"] == jan["total_minor"] - 11_200
     (feb,) = sec["invoices"]
     assert sec["invoiced_minor"] == feb["total_minor"]
-    assert sec["closing_balance_minor"] == sec["opening_balance_minor"] + sec["invoiced_minor"] - sec["credited_minor"] \
-        - sec["paid_minor"]
+    assert (
+        sec["closing_balance_minor"]
+        == sec["opening_balance_minor"] + sec["invoiced_minor"] - sec["credited_minor"] - sec["paid_minor"]
+    )
     # aging at the end of February: January's invoice (due Jan 31) is 1-30 days late; February's is current
     assert sec["aging"]["1_30"] == jan["total_minor"] - 11_200
     assert sec["aging"]["current"] == feb["total_minor"]
@@ -122,8 +125,7 @@ async def test_statement_json_csv_pdf(staff, finance, fresh_year, tmp_path):
     assert closing["balance"] == f"{sec['closing_balance_minor'] / 100:.2f}"
     assert any(x["section"] == "line" and x["days"] in ("28", "29") for x in rows)
 
-    r = await finance.call("GET", f"/v1/clients/{w.client['id']}/statements/{y}-02",
-                           headers={"Accept": "application/pdf"})
+    r = await finance.call("GET", f"/v1/clients/{w.client['id']}/statements/{y}-02", headers={"Accept": "application/pdf"})
     assert r.status_code == 200
     assert r.content.startswith(b"%PDF")
     pdf = tmp_path / "statement.pdf"
@@ -155,8 +157,7 @@ async def test_ar_aging_buckets(staff, finance, fresh_year):
     assert "as_of" in bad.text
 
 
-async def test_statements_export_writes_pdfs_csvs_and_a_balanced_journal(staff, finance, fresh_year, tmp_path,
-                                                                         database_url):
+async def test_statements_export_writes_pdfs_csvs_and_a_balanced_journal(staff, finance, fresh_year, tmp_path, database_url):
     y = fresh_year()
     w, inv = await billed_world(staff, finance, y, discount_pct="5")
     await finance.post(f"/v1/invoices/{inv['id']}/credit-notes", {"reason": "goodwill", "amount_minor": 50_000})

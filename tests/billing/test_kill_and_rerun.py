@@ -24,21 +24,34 @@ async def test_run_killed_half_way_then_rerun_bills_each_client_once(staff, db, 
     w = await make_world(staff, seats_per_zone=20)
     clients = []
     for _ in range(CLIENTS):
-        c = await staff.post("/v1/clients", {"legal_name": f"Kill test {uniq()}", "billing_email": "ap@client-example.com",
-                                             "payment_terms_days": 15})
+        c = await staff.post(
+            "/v1/clients",
+            {"legal_name": f"Kill test {uniq()}", "billing_email": "ap@client-example.com", "payment_terms_days": 15},
+        )
         t = await staff.post(f"/v1/clients/{c['id']}/teams", {"name": "Team"})
-        await staff.post("/v1/leases", {"client_id": c["id"], "team_id": t["id"], "site_id": w.site["id"],
-                                        "plan_id": w.plan["id"], "shift": "FULL", "start_date": f"{y}-03-01",
-                                        "seat_count": 1})
+        await staff.post(
+            "/v1/leases",
+            {
+                "client_id": c["id"],
+                "team_id": t["id"],
+                "site_id": w.site["id"],
+                "plan_id": w.plan["id"],
+                "shift": "FULL",
+                "start_date": f"{y}-03-01",
+                "seat_count": 1,
+            },
+        )
         clients.append(c["id"])
 
     async def count() -> int:
-        return int(await db.fetchval("SELECT count(*) FROM invoices WHERE site_id = $1 AND period = $2",
-                                     uuid.UUID(w.site["id"]), period))
+        return int(
+            await db.fetchval("SELECT count(*) FROM invoices WHERE site_id = $1 AND period = $2", uuid.UUID(w.site["id"]), period)
+        )
 
     env = {**os.environ, "SEATLEASE_BILLING_BATCH": "2", "SEATLEASE_BILLING_PAUSE": "0.4"}
-    proc = subprocess.Popen([sys.executable, "-c", RUN, database_url, period], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUN, database_url, period], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 60
     while await count() < 4:
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
@@ -52,13 +65,23 @@ async def test_run_killed_half_way_then_rerun_bills_each_client_once(staff, db, 
     assert run["status"] == "running"  # it died without finishing
 
     env.pop("SEATLEASE_BILLING_PAUSE")
-    again = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", RUN, database_url, period], cwd=REPO,
-                                    env=env, capture_output=True, text=True, timeout=120)
+    again = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", RUN, database_url, period],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0, again.stderr
     assert "done" in again.stdout
 
-    rows = await db.fetch("SELECT client_id, number, total_minor, status FROM invoices WHERE site_id = $1 AND period = $2",
-                          uuid.UUID(w.site["id"]), period)
+    rows = await db.fetch(
+        "SELECT client_id, number, total_minor, status FROM invoices WHERE site_id = $1 AND period = $2",
+        uuid.UUID(w.site["id"]),
+        period,
+    )
     assert sorted(str(r["client_id"]) for r in rows) == sorted(clients)  # each client once, none missing
     assert sorted(r["number"] for r in rows) == list(range(1, CLIENTS + 1))  # gapless
     # seat 15,000.00 + setup 2,500.00 (+12% tax on both) + deposit 15,000.00 (no tax)
@@ -68,8 +91,15 @@ async def test_run_killed_half_way_then_rerun_bills_each_client_once(staff, db, 
     assert [r["status"] for r in runs] == ["done"]  # the second process resumed the same run
 
     # and a third time: nothing new
-    third = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", RUN, database_url, period], cwd=REPO,
-                                    env=env, capture_output=True, text=True, timeout=120)
+    third = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", RUN, database_url, period],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert third.returncode == 0
     assert "invoices created now 0" in third.stdout
     assert await count() == CLIENTS

@@ -27,7 +27,9 @@ async def test_raw_statements_roll_back_with_the_session(database_url: str, db: 
                 assert conn.is_in_transaction()
                 await conn.execute(
                     "INSERT INTO sites (id, code, name, timezone, currency, tax_rate) "
-                    "VALUES (gen_random_uuid(), $1, 'rolled back', 'UTC', 'USD', 0)", marker)
+                    "VALUES (gen_random_uuid(), $1, 'rolled back', 'UTC', 'USD', 0)",
+                    marker,
+                )
                 raise Rollback
         except Rollback:
             pass

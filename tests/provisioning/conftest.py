@@ -95,14 +95,23 @@ async def maker(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSess
 
 
 @pytest.fixture(scope="session")
-def prov_config(app: FastAPI, scim: tuple[FlakyScim, str], badges: tuple[BadgeReceiver, str],
-                radius_db: str | None) -> Callable[..., ProvisioningConfig]:
+def prov_config(
+    app: FastAPI, scim: tuple[FlakyScim, str], badges: tuple[BadgeReceiver, str], radius_db: str | None
+) -> Callable[..., ProvisioningConfig]:
     def make(**overrides: Any) -> ProvisioningConfig:
         values: dict[str, Any] = dict(
-            secret_key=app.state.settings.secret_key, scim_base_url=scim[1], badge_webhook_url=badges[1],
-            badge_webhook_secret=BADGE_SECRET, radius_database_url=radius_db,
-            backoff_base_seconds=0.05, backoff_cap_seconds=0.4, max_attempts=4, failed_retry_seconds=0.6,
-            delete_grace_seconds=3600, mass_revoke_share=1.0, sweep_interval_seconds=3600,
+            secret_key=app.state.settings.secret_key,
+            scim_base_url=scim[1],
+            badge_webhook_url=badges[1],
+            badge_webhook_secret=BADGE_SECRET,
+            radius_database_url=radius_db,
+            backoff_base_seconds=0.05,
+            backoff_cap_seconds=0.4,
+            max_attempts=4,
+            failed_retry_seconds=0.6,
+            delete_grace_seconds=3600,
+            mass_revoke_share=1.0,
+            sweep_interval_seconds=3600,
             http_timeout_seconds=5.0,
         )
         values.update(overrides)
@@ -112,8 +121,9 @@ def prov_config(app: FastAPI, scim: tuple[FlakyScim, str], badges: tuple[BadgeRe
 
 
 @pytest.fixture
-async def reconcilers(maker: async_sessionmaker[AsyncSession],
-                      prov_config: Callable[..., ProvisioningConfig]) -> AsyncIterator[Callable[..., Reconciler]]:
+async def reconcilers(
+    maker: async_sessionmaker[AsyncSession], prov_config: Callable[..., ProvisioningConfig]
+) -> AsyncIterator[Callable[..., Reconciler]]:
     made: list[Reconciler] = []
 
     def make(**overrides: Any) -> Reconciler:

@@ -72,8 +72,13 @@ class FreeRadius:
     workdir: Path
 
     def radtest(self, user: str, password: str) -> str:
-        r = subprocess.run(["radtest", "-t", "pap", user, password, f"127.0.0.1:{self.port}", "0", self.secret],
-                           capture_output=True, text=True, timeout=20, check=False)
+        r = subprocess.run(
+            ["radtest", "-t", "pap", user, password, f"127.0.0.1:{self.port}", "0", self.secret],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
         return r.stdout + r.stderr
 
     def stop(self) -> None:

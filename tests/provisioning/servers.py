@@ -24,8 +24,9 @@ class ThreadServer:
     """An ASGI app served by uvicorn on 127.0.0.1 in a thread with its own event loop."""
 
     def __init__(self, app: Any) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                                   lifespan="off", access_log=False))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False)
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.port = 0
 
@@ -50,8 +51,7 @@ class ThreadServer:
 
 async def _send(send: Any, status: int, body: dict[str, Any]) -> None:
     raw = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/scim+json")]})
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/scim+json")]})
     await send({"type": "http.response.body", "body": raw})
 
 
@@ -83,8 +83,16 @@ class FlakyScim:
                 await _send(send, 503, {"status": "503", "detail": "maintenance"})
                 return
             if mode == "conflict" and scope["method"] == "POST":
-                await _send(send, 409, {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-                                        "status": "409", "scimType": "uniqueness", "detail": "busy"})
+                await _send(
+                    send,
+                    409,
+                    {
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                        "status": "409",
+                        "scimType": "uniqueness",
+                        "detail": "busy",
+                    },
+                )
                 return
             if mode == "timeout":
                 captured: list[dict[str, Any]] = []

@@ -80,8 +80,7 @@ async def test_delete_after_grace_period(staff, scim, reconcilers):
     w = await make_world(staff)
     lease = await seated_lease(staff, w, seats=1)
     await until(rec, lambda: _states(staff, lease["id"], {"active"}))
-    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()},
-                     expect=200)
+    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()}, expect=200)
     await until(rec, lambda: _states(staff, lease["id"], {"revoked"}))
     for c in await creds_of(staff, lease["id"]):
         assert c["revoked_at"] is not None
@@ -105,17 +104,16 @@ async def test_member_removal_seat_release_and_reassignment(staff, scim, reconci
 
     # member 0 leaves the client; member 1's seat is released today; member 2 moves to seat 0
     await staff.call("DELETE", f"/v1/members/{m0}", 200)
-    await staff.call("DELETE", f"/v1/leases/{lease['id']}/seats/{seats[1]}", 200,
-                     params={"effective": site_today().isoformat()})
-    await staff.call("PUT", f"/v1/leases/{lease['id']}/assignments", 200,
-                     json=[{"seat_id": seats[0], "member_id": m2}])
+    await staff.call("DELETE", f"/v1/leases/{lease['id']}/seats/{seats[1]}", 200, params={"effective": site_today().isoformat()})
+    await staff.call("PUT", f"/v1/leases/{lease['id']}/assignments", 200, json=[{"seat_id": seats[0], "member_id": m2}])
 
     async def settled() -> bool:
         items = await creds_of(staff, lease["id"])
         gone = [c for c in items if c["member_id"] in (m0, m1)]
         kept = [c for c in items if c["member_id"] == m2]
         return all(c["state"] == "revoking" for c in gone) and all(
-            c["state"] == "active" and c["seat_id"] == seats[0] for c in kept)
+            c["state"] == "active" and c["seat_id"] == seats[0] for c in kept
+        )
 
     await until(rec, settled)
     for c in await creds_of(staff, lease["id"]):
@@ -129,11 +127,24 @@ async def test_cancelled_lease_never_grants(staff, reconcilers):
     rec = reconcilers()
     w = await make_world(staff)
     future = (site_today() + timedelta(days=30)).isoformat()
-    lease = await staff.post("/v1/leases", {"client_id": w.client["id"], "team_id": w.team["id"],
-                                            "site_id": w.site["id"], "plan_id": w.plan["id"], "shift": "DAY",
-                                            "start_date": future, "seat_count": 1})
-    await staff.call("PUT", f"/v1/leases/{lease['id']}/assignments", 200,
-                     json=[{"seat_id": lease["seats"][0]["id"], "member_id": w.members[0]["id"]}])
+    lease = await staff.post(
+        "/v1/leases",
+        {
+            "client_id": w.client["id"],
+            "team_id": w.team["id"],
+            "site_id": w.site["id"],
+            "plan_id": w.plan["id"],
+            "shift": "DAY",
+            "start_date": future,
+            "seat_count": 1,
+        },
+    )
+    await staff.call(
+        "PUT",
+        f"/v1/leases/{lease['id']}/assignments",
+        200,
+        json=[{"seat_id": lease["seats"][0]["id"], "member_id": w.members[0]["id"]}],
+    )
     await rec.run_once(sweep=False)
     assert await creds_of(staff, lease["id"]) == [], "a lease that has not started grants nothing yet"
     await staff.post(f"/v1/leases/{lease['id']}/cancel", None, expect=200)

@@ -29,8 +29,7 @@ async def _run_until(recs, check, timeout: float = 60.0) -> None:
 async def test_flaky_scim_two_workers_converge_and_lose_nothing(staff, db, scim, reconcilers):
     server, url = scim
     # two workers side by side, short client timeouts so a held answer times out
-    recs = [reconcilers(badge_webhook_url=None, radius_database_url=None, http_timeout_seconds=1.0)
-            for _ in range(2)]
+    recs = [reconcilers(badge_webhook_url=None, radius_database_url=None, http_timeout_seconds=1.0) for _ in range(2)]
     leases = []
     for _ in range(3):
         w = await make_world(staff)
@@ -58,8 +57,11 @@ async def test_flaky_scim_two_workers_converge_and_lose_nothing(staff, db, scim,
             assert found[0]["active"] is True
             assert server.creates[str(r["id"])] == 1, "created once"
     # each grant recorded once although two workers ran at the same time
-    granted = await db.fetch("SELECT object_id, count(*) AS n FROM audit_events WHERE action = 'credential.granted' "
-                             "AND object_id = ANY($1::text[]) GROUP BY object_id", [str(r["id"]) for r in rows])
+    granted = await db.fetch(
+        "SELECT object_id, count(*) AS n FROM audit_events WHERE action = 'credential.granted' "
+        "AND object_id = ANY($1::text[]) GROUP BY object_id",
+        [str(r["id"]) for r in rows],
+    )
     assert len(granted) == 9
     assert all(g["n"] == 1 for g in granted)
 
@@ -81,21 +83,27 @@ async def test_flaky_scim_two_workers_converge_and_lose_nothing(staff, db, scim,
         for r in await _creds(db, ids):
             user = (await c.get(f"{url}/Users/{r['external_id']}")).json()
             assert user["active"] is False
-    disabled = await db.fetchval("SELECT count(*) FROM audit_events WHERE action = 'credential.disabled' "
-                                 "AND object_id = ANY($1::text[])", [str(r["id"]) for r in rows])
+    disabled = await db.fetchval(
+        "SELECT count(*) FROM audit_events WHERE action = 'credential.disabled' AND object_id = ANY($1::text[])",
+        [str(r["id"]) for r in rows],
+    )
     assert disabled == 9
 
 
 async def test_failed_after_cap_then_retry_recovers(staff, db, scim, reconcilers):
     # nothing listens on this port: every call fails
-    dead = reconcilers(scim_base_url="http://127.0.0.1:9/v2", badge_webhook_url=None, radius_database_url=None,
-                       max_attempts=3, failed_retry_seconds=3600)
+    dead = reconcilers(
+        scim_base_url="http://127.0.0.1:9/v2",
+        badge_webhook_url=None,
+        radius_database_url=None,
+        max_attempts=3,
+        failed_retry_seconds=3600,
+    )
     w = await make_world(staff)
     lease = await seated_lease(staff, w, seats=1)
     for _ in range(40):
         await dead.run_once(sweep=False)
-        row = await db.fetchrow("SELECT * FROM credentials WHERE lease_id = $1 AND kind = 'directory'",
-                                uuid.UUID(lease["id"]))
+        row = await db.fetchrow("SELECT * FROM credentials WHERE lease_id = $1 AND kind = 'directory'", uuid.UUID(lease["id"]))
         if row and row["state"] == "failed":
             break
         await asyncio.sleep(0.15)
@@ -152,14 +160,25 @@ async def test_sweep_finds_incidents_and_drift(staff, db, scim, reconcilers):
     patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}
     async with httpx.AsyncClient(headers={"Content-Type": "application/scim+json"}) as c:
         # an account someone created by hand in our namespace, with no lease behind it
-        rogue = (await c.post(f"{url}/Users", json={
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"sl-rogue-{uuid.uuid4().hex[:6]}",
-            "active": True})).json()
+        rogue = (
+            await c.post(
+                f"{url}/Users",
+                json={
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": f"sl-rogue-{uuid.uuid4().hex[:6]}",
+                    "active": True,
+                },
+            )
+        ).json()
         # a granted account switched off by hand (drift), a revoked one switched back on (incident)
-        await c.patch(f"{url}/Users/{kept['external_id']}",
-                      json={**patch, "Operations": [{"op": "replace", "path": "active", "value": False}]})
-        await c.patch(f"{url}/Users/{ended['external_id']}",
-                      json={**patch, "Operations": [{"op": "replace", "path": "active", "value": True}]})
+        await c.patch(
+            f"{url}/Users/{kept['external_id']}",
+            json={**patch, "Operations": [{"op": "replace", "path": "active", "value": False}]},
+        )
+        await c.patch(
+            f"{url}/Users/{ended['external_id']}",
+            json={**patch, "Operations": [{"op": "replace", "path": "active", "value": True}]},
+        )
 
     report = await rec.sweep()
     assert report["directory"]["incidents"] == 2
@@ -169,8 +188,11 @@ async def test_sweep_finds_incidents_and_drift(staff, db, scim, reconcilers):
         assert (await c.get(f"{url}/Users/{rogue['id']}")).json()["active"] is False
         assert (await c.get(f"{url}/Users/{ended['external_id']}")).json()["active"] is False
         assert (await c.get(f"{url}/Users/{kept['external_id']}")).json()["active"] is True, "drift repaired"
-    incidents = await db.fetch("SELECT * FROM audit_events WHERE action = 'provisioning.incident' "
-                               "AND (object_id = $1 OR object_id = $2)", f"directory:{rogue['id']}", str(ended["id"]))
+    incidents = await db.fetch(
+        "SELECT * FROM audit_events WHERE action = 'provisioning.incident' AND (object_id = $1 OR object_id = $2)",
+        f"directory:{rogue['id']}",
+        str(ended["id"]),
+    )
     assert len(incidents) == 2
     assert all(i["actor"] == "provisioning" for i in incidents)
 
@@ -184,8 +206,7 @@ async def test_mass_revocation_guard_waits_for_confirmation(staff, db, scim, rec
         rows = await db.fetch("SELECT state FROM credentials WHERE lease_id = $1", uuid.UUID(lease["id"]))
         if rows and all(r["state"] == "active" for r in rows):
             break
-    guarded = reconcilers(badge_webhook_url=None, radius_database_url=None, mass_revoke_share=0.000001,
-                          mass_revoke_min=1)
+    guarded = reconcilers(badge_webhook_url=None, radius_database_url=None, mass_revoke_share=0.000001, mass_revoke_min=1)
     # the lease's seat rows vanish with no lease end or release behind it: drift, held for a human
     await db.execute("DELETE FROM lease_seats WHERE lease_id = $1", uuid.UUID(lease["id"]))
     out = await guarded.run_once(sweep=False)
@@ -219,14 +240,25 @@ async def test_a_stale_sweep_never_cuts_the_grace_period_short(staff, db, maker,
         await rec.run_once(sweep=False)
         if await db.fetchval("SELECT state FROM credentials WHERE lease_id = $1", uuid.UUID(lease["id"])) == "active":
             break
-    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()},
-                     expect=200)
+    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()}, expect=200)
     await rec.derive()
     async with maker() as session:
-        stale = list((await session.execute(select(
-            Credential.id, Credential.login, Credential.external_id, Credential.desired, Credential.state,
-            Credential.disabled_at, Credential.lease_id, Credential.client_id,
-        ).where(Credential.lease_id == uuid.UUID(lease["id"])))).all())
+        stale = list(
+            (
+                await session.execute(
+                    select(
+                        Credential.id,
+                        Credential.login,
+                        Credential.external_id,
+                        Credential.desired,
+                        Credential.state,
+                        Credential.disabled_at,
+                        Credential.lease_id,
+                        Credential.client_id,
+                    ).where(Credential.lease_id == uuid.UUID(lease["id"]))
+                )
+            ).all()
+        )
     provider = rec.providers["directory"]
     actual = await provider.read_actual()  # still active there
     assert stale[0].disabled_at is None

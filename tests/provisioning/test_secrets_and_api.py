@@ -61,17 +61,21 @@ async def test_secret_revealed_once_never_stored_nor_logged(staff, db, http, cli
         for table in ("credentials", "audit_events", "idempotency_keys"):
             hits = await db.fetchval(f"SELECT count(*) FROM {table} t WHERE t::text LIKE '%' || $1 || '%'", s)
             assert hits == 0, table
-    row = await db.fetchrow("SELECT secret_ciphertext, secret_revealed_at FROM credentials WHERE id = $1",
-                            uuid.UUID(directory["id"]))
+    row = await db.fetchrow(
+        "SELECT secret_ciphertext, secret_revealed_at FROM credentials WHERE id = $1", uuid.UUID(directory["id"])
+    )
     assert row["secret_ciphertext"] is None
     assert row["secret_revealed_at"] is not None
     unrevealed = await db.fetchval(
         "SELECT secret_ciphertext FROM credentials WHERE lease_id = $1 AND kind = 'directory' AND id <> $2",
-        uuid.UUID(lease["id"]), uuid.UUID(directory["id"]))
+        uuid.UUID(lease["id"]),
+        uuid.UUID(directory["id"]),
+    )
     assert unrevealed is not None
     assert b"gAAAAA" in unrevealed, "sealed with Fernet, not plain"
-    audit = await db.fetch("SELECT actor, after FROM audit_events WHERE action = 'credential.reveal' AND object_id = $1",
-                           directory["id"])
+    audit = await db.fetch(
+        "SELECT actor, after FROM audit_events WHERE action = 'credential.reveal' AND object_id = $1", directory["id"]
+    )
     assert len(audit) == 1
 
 

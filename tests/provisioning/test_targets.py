@@ -35,8 +35,7 @@ async def test_wifi_login_accepted_after_grant_rejected_after_revoke(staff, radi
     assert "Received Access-Accept" in out
     assert "Received Access-Reject" in await asyncio.to_thread(radius_server.radtest, cred["login"], secret + "x")
 
-    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()},
-                     expect=200)
+    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()}, expect=200)
 
     async def revoked() -> bool:
         return (await _states(staff, lease["id"], "wifi"))[0]["state"] == "revoking"
@@ -55,15 +54,22 @@ async def test_radius_sweep_disables_login_without_lease(radius_server, radius_d
 
     login = f"sl-intruder-{uuid.uuid4().hex[:6]}"
     conn = await asyncpg.connect(radius_db.replace("postgresql+asyncpg://", "postgresql://"))
-    await conn.execute("INSERT INTO radcheck (username, attribute, op, value) VALUES ($1, 'SSHA2-256-Password', ':=', $2)",
-                       login, ssha256("letmein-123"))
+    await conn.execute(
+        "INSERT INTO radcheck (username, attribute, op, value) VALUES ($1, 'SSHA2-256-Password', ':=', $2)",
+        login,
+        ssha256("letmein-123"),
+    )
     await conn.close()
     assert "Received Access-Accept" in await asyncio.to_thread(radius_server.radtest, login, "letmein-123")
     report = await rec.sweep()
     assert report["wifi"]["incidents"] >= 1
     assert "Received Access-Reject" in await asyncio.to_thread(radius_server.radtest, login, "letmein-123")
-    assert await db.fetchval("SELECT count(*) FROM audit_events WHERE action = 'provisioning.incident' AND object_id = $1",
-                             f"wifi:{login}") == 1
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM audit_events WHERE action = 'provisioning.incident' AND object_id = $1", f"wifi:{login}"
+        )
+        == 1
+    )
 
 
 async def test_badges_are_signed_and_carry_validity(staff, badges, reconcilers):
@@ -97,8 +103,7 @@ async def test_badges_are_signed_and_carry_validity(staff, badges, reconcilers):
     assert forged.status_code == 401
     assert stale.status_code == 401
 
-    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()},
-                     expect=200)
+    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()}, expect=200)
 
     async def revoked() -> bool:
         return all(c["state"] == "revoking" for c in await _states(staff, lease["id"], "badge"))
@@ -113,24 +118,25 @@ async def test_devices_assigned_flagged_and_returned(staff, db, reconcilers):
     rec = reconcilers(scim_base_url=None, radius_database_url=None, badge_webhook_url=None)
     w = await make_world(staff)
     # one PC in stock for two seats; no headsets at all
-    pc = await staff.post("/v1/devices", {"serial": f"PC-{uuid.uuid4().hex[:8]}", "kind": "pc",
-                                          "site_id": w.site["id"]})
+    pc = await staff.post("/v1/devices", {"serial": f"PC-{uuid.uuid4().hex[:8]}", "kind": "pc", "site_id": w.site["id"]})
     lease = await seated_lease(staff, w, seats=2)
     await rec.run_once(sweep=False)
     view = await staff.get(f"/v1/leases/{lease['id']}/credentials")
     assert [d["serial"] for d in view["devices"]] == [pc["serial"]]
     assert view["devices"][0]["status"] == "assigned"
-    assert view["devices"][0]["seat_id"] in {
-        s["id"] for s in lease["seats"]}
+    assert view["devices"][0]["seat_id"] in {s["id"] for s in lease["seats"]}
     short = {(s["seat_id"], s["device_kind"]) for s in view["device_shortages"]}
     assert len([k for k in short if k[1] == "headset"]) == 2
     assert len([k for k in short if k[1] == "pc"]) == 1, "the seat without a PC is flagged, not skipped"
-    flagged = await db.fetchval("SELECT count(*) FROM audit_events WHERE action = 'device.shortage' AND object_id = $1",
-                                lease["id"])
+    flagged = await db.fetchval(
+        "SELECT count(*) FROM audit_events WHERE action = 'device.shortage' AND object_id = $1", lease["id"]
+    )
     assert flagged == 3
     await rec.run_once(sweep=False)
-    assert await db.fetchval("SELECT count(*) FROM audit_events WHERE action = 'device.shortage' AND object_id = $1",
-                             lease["id"]) == 3, "flagged once, not on every pass"
+    assert (
+        await db.fetchval("SELECT count(*) FROM audit_events WHERE action = 'device.shortage' AND object_id = $1", lease["id"])
+        == 3
+    ), "flagged once, not on every pass"
 
     # a second PC arrives: the short seat gets it and its flag clears
     await staff.post("/v1/devices", {"serial": f"PC-{uuid.uuid4().hex[:8]}", "kind": "pc", "site_id": w.site["id"]})
@@ -139,8 +145,7 @@ async def test_devices_assigned_flagged_and_returned(staff, db, reconcilers):
     assert len(view["devices"]) == 2
     assert {s["device_kind"] for s in view["device_shortages"]} == {"headset"}
 
-    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()},
-                     expect=200)
+    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()}, expect=200)
     await rec.run_once(sweep=False)
     view = await staff.get(f"/v1/leases/{lease['id']}/credentials")
     assert all(d["return_due_at"] is not None for d in view["devices"])
@@ -169,8 +174,10 @@ async def test_open_ended_badge_is_renewed_before_it_expires(staff, db, badges, 
     assert row["next_attempt_at"] <= row["valid_until"] - timedelta(days=2)
 
     # a day later the badge would hold less than its renewal margin: the next pass pushes a new end
-    await db.execute("UPDATE credentials SET valid_until = now() + interval '1 day', next_attempt_at = now() "
-                     "WHERE id = $1", uuid.UUID(cred["id"]))
+    await db.execute(
+        "UPDATE credentials SET valid_until = now() + interval '1 day', next_attempt_at = now() WHERE id = $1",
+        uuid.UUID(cred["id"]),
+    )
     event_before = receiver.holders[cred["id"]]["event_id"]
     await rec.run_once(sweep=False)
     pushed = receiver.holders[cred["id"]]

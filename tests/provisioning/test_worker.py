@@ -45,10 +45,14 @@ async def test_seatlease_worker_grants_and_revokes_through_its_listener(staff, d
     """`service.worker.run_forever` (what `seatlease worker` and `seatlease up` run): its periodic
     pass is an hour apart here, so only the reconciler's LISTEN/NOTIFY loop explains prompt work."""
     _, scim_url = scim
-    settings = app.state.settings.model_copy(update={
-        "scim_base_url": scim_url, "radius_database_url": None, "badge_webhook_url": None,
-        "worker_interval_seconds": 3600.0,
-    })
+    settings = app.state.settings.model_copy(
+        update={
+            "scim_base_url": scim_url,
+            "radius_database_url": None,
+            "badge_webhook_url": None,
+            "worker_interval_seconds": 3600.0,
+        }
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(service_run_forever(maker, settings, stop))
     try:
@@ -59,7 +63,8 @@ async def test_seatlease_worker_grants_and_revokes_through_its_listener(staff, d
 
         async def states() -> list[str]:
             rows = await db.fetch(
-                "SELECT state, disabled_at FROM credentials WHERE lease_id = $1 AND kind = 'directory'", lease_id)
+                "SELECT state, disabled_at FROM credentials WHERE lease_id = $1 AND kind = 'directory'", lease_id
+            )
             # revoking with disabled_at: the account is disabled; it is deleted after the grace period
             return sorted("disabled" if r["state"] == "revoking" and r["disabled_at"] else r["state"] for r in rows)
 

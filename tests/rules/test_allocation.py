@@ -12,10 +12,14 @@ from domain.rules.allocation import FreeSeat, ZonePlan, allocate_seats, longest_
 
 @st.composite
 def small_maps(draw: st.DrawFn) -> tuple[list[FreeSeat], int]:
-    places = draw(st.lists(
-        st.tuples(st.integers(0, 2), st.sampled_from("AB"), st.integers(0, 4), st.integers(0, 1)),
-        min_size=1, max_size=10, unique=True,
-    ))
+    places = draw(
+        st.lists(
+            st.tuples(st.integers(0, 2), st.sampled_from("AB"), st.integers(0, 4), st.integers(0, 1)),
+            min_size=1,
+            max_size=10,
+            unique=True,
+        )
+    )
     seats = [FreeSeat(id=i, floor=f, zone=z, x=x, y=y) for i, (f, z, x, y) in enumerate(places)]
     n = draw(st.integers(1, min(5, len(seats))))
     return seats, n
@@ -94,9 +98,7 @@ def test_many_floors_stay_fast_and_use_the_fewest_floors() -> None:
     assert _floors(picked) == 4
 
 
-def _plan_pick(
-    free: list[FreeSeat], n: int, *, with_runs: bool = True
-) -> tuple[list[FreeSeat] | None, list[tuple[object, str]]]:
+def _plan_pick(free: list[FreeSeat], n: int, *, with_runs: bool = True) -> tuple[list[FreeSeat] | None, list[tuple[object, str]]]:
     """ZonePlan as the booking service drives it: counts (and longest runs) per zone, then the
     seats of only the zones it asks for. Returns the pick and the zones it read."""
     zones: dict[tuple[object, str], list[FreeSeat]] = {}

@@ -32,7 +32,8 @@ def test_halves_go_away_from_zero(n: int) -> None:
 
 
 @given(
-    st.integers(0, 10**9), st.integers(1, 500),
+    st.integers(0, 10**9),
+    st.integers(1, 500),
     st.integers(28, 31).flatmap(lambda d: st.tuples(st.integers(0, d), st.just(d))),
 )
 def test_prorate_is_round_half_up_of_the_exact_share(price: int, qty: int, days_and_period: tuple[int, int]) -> None:

@@ -62,9 +62,7 @@ def test_dates_overlap_iff_they_share_a_day(a_start: date, a_len: int | None, b_
     a_end = None if a_len is None else a_start + timedelta(days=a_len)
     b_end = None if b_len is None else b_start + timedelta(days=b_len)
     horizon = d0 + timedelta(days=200)
-    assert dates_overlap(a_start, a_end, b_start, b_end) == bool(
-        _days(a_start, a_end, horizon) & _days(b_start, b_end, horizon)
-    )
+    assert dates_overlap(a_start, a_end, b_start, b_end) == bool(_days(a_start, a_end, horizon) & _days(b_start, b_end, horizon))
 
 
 def _crosses_midnight(w: tuple[int, int]) -> bool:
@@ -72,8 +70,9 @@ def _crosses_midnight(w: tuple[int, int]) -> bool:
 
 
 @given(window, dates, maybe_end, window, dates, maybe_end)
-def test_leases_conflict_needs_both(wa: tuple[int, int], sa: date, la: int | None,
-                                    wb: tuple[int, int], sb: date, lb: int | None) -> None:
+def test_leases_conflict_needs_both(
+    wa: tuple[int, int], sa: date, la: int | None, wb: tuple[int, int], sb: date, lb: int | None
+) -> None:
     ea = None if la is None else sa + timedelta(days=la)
     eb = None if lb is None else sb + timedelta(days=lb)
     conflict = leases_conflict(wa, sa, ea, wb, sb, eb)
@@ -108,7 +107,10 @@ async def test_sql_seat_window_agrees_with_the_python_rule(db) -> None:  # type:
         """SELECT a0, a1, b0, b1, seat_window(a0, a1) && seat_window(b0, b1) AS overlap,
                   (SELECT sum(upper(r) - lower(r)) FROM unnest(seat_window(a0, a1)) r) AS minutes
            FROM unnest($1::int[], $2::int[], $3::int[], $4::int[]) AS t(a0, a1, b0, b1)""",
-        [c[0][0] for c in cases], [c[0][1] for c in cases], [c[1][0] for c in cases], [c[1][1] for c in cases],
+        [c[0][0] for c in cases],
+        [c[0][1] for c in cases],
+        [c[1][0] for c in cases],
+        [c[1][1] for c in cases],
     )
     assert len(rows) == len(cases) > 10000
     for r in rows:
