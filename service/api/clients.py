@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -50,7 +51,7 @@ async def _plan_out(session: SessionDep, plans: list[PlanRow]) -> list[s.Plan]:
 
 
 @router.post("/plans", status_code=201, response_model=s.Plan)
-async def create_plan(body: s.PlanCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep):  # type: ignore[no-untyped-def]
+async def create_plan(body: s.PlanCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
     site = await session.get(SiteRow, body.site_id)
     if site is None:
         raise ValidationFailed("no such site", field="site_id")
@@ -79,7 +80,7 @@ async def get_plan(plan_id: uuid.UUID, user: AnyUser, session: SessionDep) -> s.
 
 
 @router.post("/clients", status_code=201, response_model=s.Client)
-async def create_client(body: s.ClientCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep):  # type: ignore[no-untyped-def]
+async def create_client(body: s.ClientCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
     async def make() -> s.Client:
         return s.Client.model_validate(await clients.create_client(session, user, body.model_dump()))
 
@@ -114,10 +115,10 @@ async def update_client(client_id: uuid.UUID, body: s.ClientUpdate, user: StaffU
 async def create_client_user(
     client_id: uuid.UUID,
     body: s.ClientUserCreate,
-    user: ClientWriter,  # type: ignore[no-untyped-def]
+    user: ClientWriter,
     session: SessionDep,
     idem: IdempotencyDep,
-):
+) -> JSONResponse:
     user.require_client(client_id, "client")
     client = await clients.get_client(session, client_id)
 
@@ -137,9 +138,9 @@ async def create_team(
     client_id: uuid.UUID,
     body: s.TeamCreate,
     user: ClientWriter,
-    session: SessionDep,  # type: ignore[no-untyped-def]
+    session: SessionDep,
     idem: IdempotencyDep,
-):
+) -> JSONResponse:
     user.require_client(client_id, "client")
     client = await clients.get_client(session, client_id)
 
@@ -162,9 +163,9 @@ async def create_member(
     team_id: uuid.UUID,
     body: s.MemberCreate,
     user: ClientWriter,
-    session: SessionDep,  # type: ignore[no-untyped-def]
+    session: SessionDep,
     idem: IdempotencyDep,
-):
+) -> JSONResponse:
     team = await clients.get_team(session, team_id)
     user.require_client(team.client_id, "team")
 

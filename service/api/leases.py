@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import select
 
@@ -69,9 +70,9 @@ async def create_lease(
     body: s.LeaseCreate,
     user: ClientWriter,
     session: SessionDep,
-    request: Request,  # type: ignore[no-untyped-def]
+    request: Request,
     idem: IdempotencyDep,
-):
+) -> JSONResponse:
     user.require_client(body.client_id, "client")
     settings = request.app.state.settings
 
@@ -134,10 +135,10 @@ async def add_seats(
     lease_id: uuid.UUID,
     body: s.SeatsAdd,
     user: ClientWriter,
-    session: SessionDep,  # type: ignore[no-untyped-def]
+    session: SessionDep,
     idem: IdempotencyDep,
     request: Request,
-):
+) -> JSONResponse:
     """Add seats from `effective` on. A client's own additions count against its seat cap (409
     `seat-cap-exceeded`, as for POST /v1/leases)."""
     lease = await load_lease(session, lease_id, user, for_update=True)

@@ -60,7 +60,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 @router.post("/v1/devices", status_code=201, response_model=s.Device)
-async def create_device(body: s.DeviceCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep):  # type: ignore[no-untyped-def]
+async def create_device(body: s.DeviceCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
     if await session.get(Site, body.site_id) is None:
         raise ValidationFailed("no such site", field="site_id")
     if body.status == "assigned":

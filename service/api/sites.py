@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from domain.errors import ValidationFailed
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/v1", tags=["sites"])
 
 
 @router.post("/sites", status_code=201, response_model=s.Site)
-async def create_site(body: s.SiteCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep):  # type: ignore[no-untyped-def]
+async def create_site(body: s.SiteCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
     async def make() -> s.Site:
         return s.Site.model_validate(await catalog.create_site(session, user, body.model_dump()))
 
@@ -54,9 +55,9 @@ async def create_floor(
     site_id: uuid.UUID,
     body: s.FloorCreate,
     user: StaffUser,
-    session: SessionDep,  # type: ignore[no-untyped-def]
+    session: SessionDep,
     idem: IdempotencyDep,
-):
+) -> JSONResponse:
     site = await catalog.get_site(session, site_id)
 
     async def make() -> s.Floor:
@@ -79,9 +80,9 @@ async def create_shift(
     site_id: uuid.UUID,
     body: s.ShiftCreate,
     user: StaffUser,
-    session: SessionDep,  # type: ignore[no-untyped-def]
+    session: SessionDep,
     idem: IdempotencyDep,
-):
+) -> JSONResponse:
     site = await catalog.get_site(session, site_id)
 
     async def make() -> s.Shift:
@@ -102,9 +103,9 @@ async def create_seats(
     site_id: uuid.UUID,
     body: s.SeatCreate,
     user: StaffUser,
-    session: SessionDep,  # type: ignore[no-untyped-def]
+    session: SessionDep,
     idem: IdempotencyDep,
-):
+) -> JSONResponse:
     site = await catalog.get_site(session, site_id)
     floor = await session.get(FloorRow, body.floor_id)
     if floor is None or floor.site_id != site.id:
