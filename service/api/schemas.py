@@ -120,7 +120,7 @@ TAX_RATE_PATTERN = r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$"
 PERCENT_PATTERN = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$"
 
 
-def _decimal_text(pattern: str, maximum: int, places: int) -> Any:
+def _decimal_text(pattern: str, maximum: int, places: int, example: str) -> Any:
     """A decimal written as a JSON string (floats round), within 0..maximum, at most `places` decimals."""
     compiled = re.compile(pattern)
 
@@ -128,9 +128,9 @@ def _decimal_text(pattern: str, maximum: int, places: int) -> Any:
         if isinstance(value, Decimal):
             return value
         if not isinstance(value, str):
-            raise ValueError('a decimal written as a string, e.g. "12.5"')
+            raise ValueError(f'a decimal written as a string, e.g. "{example}"')
         if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
-            raise ValueError('a decimal number written like "12.5"')
+            raise ValueError(f'a decimal number written like "{example}"')
         if Decimal(value) > maximum:
             raise ValueError(f"should be less than or equal to {maximum}")
         if not compiled.fullmatch(value):
@@ -143,13 +143,13 @@ def _decimal_text(pattern: str, maximum: int, places: int) -> Any:
 TaxRate = Annotated[
     Decimal,
     Field(ge=0, le=1, max_digits=6, decimal_places=4),
-    _decimal_text(TAX_RATE_PATTERN, 1, 4),
+    _decimal_text(TAX_RATE_PATTERN, 1, 4, "0.12"),
     WithJsonSchema({"type": "string", "pattern": TAX_RATE_PATTERN, "examples": ["0.12"]}),
 ]
 Percent = Annotated[
     Decimal,
     Field(ge=0, le=100, max_digits=5, decimal_places=2),
-    _decimal_text(PERCENT_PATTERN, 100, 2),
+    _decimal_text(PERCENT_PATTERN, 100, 2, "12.5"),
     WithJsonSchema({"type": "string", "pattern": PERCENT_PATTERN, "examples": ["5"]}),
 ]
 Currency = Annotated[
