@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import events
 from domain.services.audit import SystemActor, record
 from domain.services.isolation import failure, site_local
 from provisioning.config import ProvisioningConfig
@@ -195,7 +196,7 @@ async def derive(session: AsyncSession, config: ProvisioningConfig) -> DeriveRes
     if out.granted or out.changed or out.revoked:
         # the workers that skipped this derivation (it is one at a time) start on the new work
         # as soon as it commits, instead of at their next sweep
-        await session.execute(text("SELECT pg_notify('seatlease_leases', 'derived')"))
+        await events.leases_changed(session, "derived")
     return out
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.events import LEASES_CHANNEL
 from provisioning.config import ProvisioningConfig
 from provisioning.liveness import Liveness
 from provisioning.providers.badges import BadgeWebhooks
@@ -25,7 +26,7 @@ from provisioning.reconciler import Reconciler
 from service.settings import Settings
 
 logger = logging.getLogger("seatlease.provisioning")
-CHANNEL = "seatlease_leases"
+CHANNEL = LEASES_CHANNEL
 
 _reconcilers: dict[tuple[int, tuple[Any, ...]], Reconciler] = {}
 

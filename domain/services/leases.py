@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
+from domain import events
 from domain.errors import Conflict, Forbidden, InvalidState, NotFound, SeatsUnavailable, ValidationFailed
 from domain.models import (
     Client,
@@ -519,7 +520,7 @@ async def _load_booking(
     PostgreSQL delivers it only if the booking commits."""
     one = select(literal(1).label("one")).subquery()
     stmt = (
-        select(Site, Client, Team, Plan, Shift, func.pg_notify(literal_column("'seatlease_leases'"), literal_column("''")))
+        select(Site, Client, Team, Plan, Shift, events.leases_changed_expr())
         .select_from(one)
         .outerjoin(Site, Site.id == req.site_id)
         .outerjoin(Client, Client.id == req.client_id)
@@ -926,7 +927,7 @@ async def set_assignments(
 
 async def notify_leases_changed(session: AsyncSession) -> None:
     """Wake the provisioning reconciler (it also sweeps on its own)."""
-    await session.execute(text("SELECT pg_notify('seatlease_leases', '')"))
+    await events.leases_changed(session)
 
 
 async def advance_lease_states(session: AsyncSession, actor: Actor) -> dict[str, Any]:
