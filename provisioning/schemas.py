@@ -15,7 +15,6 @@ from domain.models import Credential
 
 CredentialState = Literal["pending", "active", "revoking", "revoked", "failed"]
 CredentialKind = Literal["directory", "badge", "wifi"]
-GuardStatus = Literal["pending", "confirmed", "consumed", "dismissed"]
 
 
 class CredentialOut(BaseModel):
