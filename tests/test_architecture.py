@@ -8,6 +8,7 @@ import ast
 import re
 from pathlib import Path
 
+import grimp
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +64,55 @@ def test_nothing_below_service_reads_the_environment() -> None:
 
 def test_our_own_parts_are_imported_plainly() -> None:
     assert dynamic_imports_of_ours(_sources(*OURS)) == []
+
+
+def import_cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """Every set of modules that import each other, directly or round about (Tarjan's components)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+def test_no_module_imports_itself_round_about() -> None:
+    graph = grimp.build_graph(*OURS, cache_dir=None)
+    assert {"service.app", "billing.run", "provisioning.worker", "domain.events"} <= graph.modules  # the graph is ours
+    assert import_cycles(graph) == []
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    graph = grimp.ImportGraph()
+    for importer, imported in (("p.run", "p.invoices"), ("p.invoices", "p.numbering"), ("p.numbering", "p.run")):
+        graph.add_import(importer=importer, imported=imported)
+    graph.add_import(importer="p.cli", imported="p.run")
+    assert import_cycles(graph) == [["p.invoices", "p.numbering", "p.run"]]
 
 
 @pytest.mark.parametrize(
