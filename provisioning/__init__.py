@@ -32,6 +32,7 @@
 
 Settings: SCIM_BASE_URL, SCIM_TOKEN, RADIUS_DATABASE_URL, BADGE_WEBHOOK_URL,
 BADGE_WEBHOOK_SECRET, SEATLEASE_SECRET_KEY (seals the secrets), the settings of the provisioning
-block of service/settings.py (guard, pass retry, timeouts, liveness), and the other SEATLEASE_PROV_*
-tuning variables read in `config.py`. A target whose setting is empty is not provisioned.
+block of service/settings.py (guard, pass retry, timeouts, liveness, and the other SEATLEASE_PROV_*
+tuning variables), which the service hands down as a `config.ProvisioningConfig`. A target whose
+setting is empty is not provisioned.
 """
