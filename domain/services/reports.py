@@ -1,13 +1,15 @@
-"""Occupancy by site, floor and shift for a date."""
+"""Occupancy by site, floor and shift for a date; the dashboard's lists of leases and devices."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from typing import Any
+from datetime import date, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.models import Client, Device, Lease, LeaseSeat, Site
 
 OCCUPANCY_SQL = text("""
 SELECT si.id AS site_id, si.code AS site_code, f.id AS floor_id, f.name AS floor_name, sh.code AS shift,
@@ -38,3 +40,75 @@ ORDER BY si.code, f.level, f.name, sh.starts_at
 async def occupancy(session: AsyncSession, day: date, site_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
     rows = (await session.execute(OCCUPANCY_SQL, {"day": day, "site_id": site_id})).mappings().all()
     return [{**r, "occupancy_rate": round(r["seats_leased"] / r["seats_total"], 4) if r["seats_total"] else 0.0} for r in rows]
+
+
+class LeaseRow(NamedTuple):
+    """A lease in a dashboard list: its client's name, its site's code and how many seats it holds."""
+
+    lease: Lease
+    client: str
+    site_code: str
+    seats: int
+
+
+async def _lease_rows(session: AsyncSession, *conds: Any, order: Any, limit: int = 12) -> list[LeaseRow]:
+    seats = (
+        select(func.count(func.distinct(LeaseSeat.seat_id)))
+        .where(LeaseSeat.lease_id == Lease.id, LeaseSeat.voided.is_(False))
+        .scalar_subquery()
+    )
+    stmt = (
+        select(Lease, Client.legal_name, Site.code, seats.label("seats"))
+        .join(Client, Client.id == Lease.client_id)
+        .join(Site, Site.id == Lease.site_id)
+        .where(*conds)
+        .order_by(order)
+        .limit(limit)
+    )
+    return [LeaseRow(*row) for row in (await session.execute(stmt)).all()]
+
+
+async def leases_starting(session: AsyncSession, today: date, days: int = 30) -> list[LeaseRow]:
+    """Leases not yet begun that start within ``days``, soonest first."""
+    return await _lease_rows(
+        session,
+        Lease.status.in_(("pending_approval", "confirmed")),
+        Lease.start_date >= today,
+        Lease.start_date <= today + timedelta(days=days),
+        order=Lease.start_date,
+    )
+
+
+async def leases_ending(session: AsyncSession, today: date, days: int = 30) -> list[LeaseRow]:
+    """Running leases whose end date falls within ``days``, soonest first."""
+    return await _lease_rows(
+        session,
+        Lease.status.in_(("confirmed", "active")),
+        Lease.end_date.is_not(None),
+        Lease.end_date >= today,
+        Lease.end_date <= today + timedelta(days=days),
+        order=Lease.end_date,
+    )
+
+
+async def leases_pending_approval(session: AsyncSession) -> list[LeaseRow]:
+    return await _lease_rows(session, Lease.status == "pending_approval", order=Lease.created_at)
+
+
+class DeviceOut(NamedTuple):
+    device: Device
+    site_code: str
+
+
+async def devices_awaiting_return(session: AsyncSession, *, limit: int = 10) -> tuple[list[DeviceOut], int]:
+    """The devices due back soonest, and how many are out in all."""
+    stmt = (
+        select(Device, Site.code)
+        .join(Site, Site.id == Device.site_id)
+        .where(Device.return_due_at.is_not(None))
+        .order_by(Device.return_due_at)
+        .limit(limit)
+    )
+    rows = [DeviceOut(*row) for row in (await session.execute(stmt)).all()]
+    count = await session.scalar(select(func.count(Device.id)).where(Device.return_due_at.is_not(None)))
+    return rows, count or 0

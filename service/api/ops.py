@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from domain.errors import ValidationFailed
-from domain.models import AuditEvent, Device, Site
-from domain.services import reports
+from domain.models import Device, Site
+from domain.services import audit, reports
 from domain.services.audit import record, snapshot
 from domain.services.lookup import get_or_404
 from provisioning import liveness
@@ -133,22 +133,17 @@ async def audit_events(
     cursor: Annotated[int | None, Query(ge=0)] = None,
     limit: Limit = 100,
 ) -> s.Page[s.AuditEventOut]:
-    stmt = select(AuditEvent)
-    if object_type:
-        stmt = stmt.where(AuditEvent.object_type == object_type)
-    if object_id:
-        stmt = stmt.where(AuditEvent.object_id == object_id)
-    if actor_id:
-        stmt = stmt.where(AuditEvent.actor_id == actor_id)
-    if since:
-        stmt = stmt.where(AuditEvent.at >= since)
-    if until:
-        stmt = stmt.where(AuditEvent.at < until)
-    if cursor is not None:
-        stmt = stmt.where(AuditEvent.id < cursor)
-    rows = list((await session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit + 1))).all())
-    nxt = str(rows[limit - 1].id) if len(rows) > limit else None
-    return s.Page(items=[s.AuditEventOut.model_validate(r) for r in rows[:limit]], next_cursor=nxt)
+    rows, nxt = await audit.list_events(
+        session,
+        object_type=object_type,
+        object_id=object_id,
+        actor_id=actor_id,
+        since=since,
+        until=until,
+        before_id=cursor,
+        limit=limit,
+    )
+    return s.Page(items=[s.AuditEventOut.model_validate(r) for r in rows], next_cursor=nxt)
 
 
 @router.get("/v1/reports/occupancy", response_model=s.Occupancy)
