@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import events
 from domain.errors import Conflict, InvalidState, ValidationFailed
 from domain.models import Client, Lease, Member, SeatAssignment, Site, Team, User
+from domain.models.lease import LIVE_LEASE_STATUSES
 from domain.services.audit import Actor, record, snapshot
 from domain.services.lookup import get_or_404
 from domain.services.paging import keyset_page
@@ -152,9 +153,6 @@ class ClientSummary(NamedTuple):
     client: Client
     leases: int
     members: int
-
-
-LIVE_LEASE_STATUSES = ("pending_approval", "confirmed", "active")
 
 
 async def client_summaries(session: AsyncSession, q: str | None, *, limit: int = 300) -> list[ClientSummary]:

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Site
+from domain.models.user import Role
 from domain.services import catalog, leases, reports
 from service.admin import integrations
 from service.admin.web import Staff, render
@@ -103,7 +104,7 @@ async def dashboard(request: Request, user: Staff, session: SessionDep) -> HTMLR
         "devices_out": devices_out,
         "devices_out_count": devices_out_count,
         "provisioning": await provisioning_panel(session),
-        "finance": await finance_panel(session, today) if user.role in ("admin", "finance") else None,
+        "finance": await finance_panel(session, today) if user.role in (Role.ADMIN, Role.FINANCE) else None,
         "flash": request.query_params.get("flash"),
     }
     return render(request, "dashboard.html", ctx)
