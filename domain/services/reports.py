@@ -9,7 +9,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Client, Device, Lease, LeaseSeat, Site
+from domain.models import Client, Device, DeviceStatus, Lease, LeaseSeat, Seat, Site
+from domain.models.lease import LeaseStatus
 
 OCCUPANCY_SQL = text("""
 SELECT si.id AS site_id, si.code AS site_code, f.id AS floor_id, f.name AS floor_name, sh.code AS shift,
@@ -72,7 +73,7 @@ async def leases_starting(session: AsyncSession, today: date, days: int = 30) ->
     """Leases not yet begun that start within ``days``, soonest first."""
     return await _lease_rows(
         session,
-        Lease.status.in_(("pending_approval", "confirmed")),
+        Lease.status.in_((LeaseStatus.PENDING_APPROVAL, LeaseStatus.CONFIRMED)),
         Lease.start_date >= today,
         Lease.start_date <= today + timedelta(days=days),
         order=Lease.start_date,
@@ -83,7 +84,7 @@ async def leases_ending(session: AsyncSession, today: date, days: int = 30) -> l
     """Running leases whose end date falls within ``days``, soonest first."""
     return await _lease_rows(
         session,
-        Lease.status.in_(("confirmed", "active")),
+        Lease.status.in_((LeaseStatus.CONFIRMED, LeaseStatus.ACTIVE)),
         Lease.end_date.is_not(None),
         Lease.end_date >= today,
         Lease.end_date <= today + timedelta(days=days),
@@ -92,7 +93,7 @@ async def leases_ending(session: AsyncSession, today: date, days: int = 30) -> l
 
 
 async def leases_pending_approval(session: AsyncSession) -> list[LeaseRow]:
-    return await _lease_rows(session, Lease.status == "pending_approval", order=Lease.created_at)
+    return await _lease_rows(session, Lease.status == LeaseStatus.PENDING_APPROVAL, order=Lease.created_at)
 
 
 class DeviceOut(NamedTuple):
@@ -110,5 +111,37 @@ async def devices_awaiting_return(session: AsyncSession, *, limit: int = 10) -> 
         .limit(limit)
     )
     rows = [DeviceOut(*row) for row in (await session.execute(stmt)).all()]
-    count = await session.scalar(select(func.count(Device.id)).where(Device.return_due_at.is_not(None)))
-    return rows, count or 0
+    return rows, await count_devices_out(session)
+
+
+async def count_devices_out(session: AsyncSession) -> int:
+    """How many devices are out, waiting to come back to stock."""
+    return await session.scalar(select(func.count(Device.id)).where(Device.return_due_at.is_not(None))) or 0
+
+
+class DeviceInStock(NamedTuple):
+    """A row of the device inventory: the device, its site's code and the seat it sits at (if any)."""
+
+    device: Device
+    site_code: str
+    seat_label: str | None
+
+
+async def device_inventory(
+    session: AsyncSession,
+    *,
+    status: str | None = None,
+    awaiting_return: bool = False,
+    kind: str | None = None,
+    limit: int = 500,
+) -> list[DeviceInStock]:
+    """Devices, those due back first (soonest first), then by serial; an unknown status filters nothing."""
+    stmt = select(Device, Site.code, Seat.label).join(Site, Site.id == Device.site_id).outerjoin(Seat, Seat.id == Device.seat_id)
+    if status in tuple(DeviceStatus):
+        stmt = stmt.where(Device.status == status)
+    if awaiting_return:
+        stmt = stmt.where(Device.return_due_at.is_not(None))
+    if kind:
+        stmt = stmt.where(Device.kind == kind[:32])
+    stmt = stmt.order_by(Device.return_due_at.asc().nulls_last(), Device.serial).limit(limit)
+    return [DeviceInStock(*row) for row in (await session.execute(stmt)).all()]

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Device, Member, Seat, Site
+from domain.models import Member
+from domain.services import catalog, reports
 from domain.services import clients as svc
 from service.admin.web import CsrfForm, Ops, Staff, attempt, redirect, render, validate_form
 from service.api import ops as api_ops
@@ -156,17 +156,14 @@ async def _devices_page(
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    stmt = select(Device, Site.code, Seat.label).join(Site, Site.id == Device.site_id).outerjoin(Seat, Seat.id == Device.seat_id)
-    status = params.get("status") or ""
-    if status in ("in_stock", "assigned", "in_repair", "retired"):
-        stmt = stmt.where(Device.status == status)
-    if params.get("awaiting_return"):
-        stmt = stmt.where(Device.return_due_at.is_not(None))
-    if params.get("kind"):
-        stmt = stmt.where(Device.kind == str(params["kind"])[:32])
-    rows = (await session.execute(stmt.order_by(Device.return_due_at.asc().nulls_last(), Device.serial).limit(500))).all()
-    sites = (await session.scalars(select(Site).order_by(Site.code))).all()
-    out_count = await session.scalar(select(func.count()).where(Device.return_due_at.is_not(None)))
+    rows = await reports.device_inventory(
+        session,
+        status=str(params.get("status") or ""),
+        awaiting_return=bool(params.get("awaiting_return")),
+        kind=str(params.get("kind") or "") or None,
+    )
+    sites = await catalog.all_sites(session)
+    out_count = await reports.count_devices_out(session)
     return render(
         request,
         "devices.html",
