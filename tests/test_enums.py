@@ -72,3 +72,20 @@ def test_role_sets_are_the_enum() -> None:
     assert set(ROLES) == set(Role) == set(STAFF_ROLES) | set(CLIENT_ROLES)
     assert not set(STAFF_ROLES) & set(CLIENT_ROLES)
     assert "admin" in STAFF_ROLES  # a role from a token (a plain str) compares equal to its member
+
+
+def test_the_api_accepts_exactly_the_enum_values() -> None:
+    """The strict API schemas spell the values as Literals (a strict enum field would refuse the
+    plain strings FastAPI hands it); they must stay the enums' values."""
+    from typing import get_args
+
+    from service.api import schemas as s
+
+    def literal(annotation: Any) -> set[str]:
+        return {a for a in get_args(annotation) if isinstance(a, str)}
+
+    assert literal(s.SeatStatus) == set(SeatStatus)
+    assert literal(s.DeviceStatus) == set(DeviceStatus)
+    assert literal(s.ClientUserCreate.model_fields["role"].annotation) == set(CLIENT_ROLES)
+    assert literal(s.InclusionIn.model_fields["kind"].annotation) == set(InclusionKind)
+    assert literal(s.InclusionIn.model_fields["billing"].annotation) == set(InclusionBilling)
