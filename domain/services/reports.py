@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
@@ -38,9 +39,51 @@ ORDER BY si.code, f.level, f.name, sh.starts_at
 """)
 
 
-async def occupancy(session: AsyncSession, day: date, site_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class OccupancyRow:
+    """Seats leased over seats in service, for one floor and shift."""
+
+    site_id: uuid.UUID
+    site_code: str
+    floor_id: uuid.UUID
+    floor_name: str
+    shift: str
+    seats_total: int
+    seats_leased: int
+    occupancy_rate: float
+
+
+async def occupancy(session: AsyncSession, day: date, site_id: uuid.UUID | None = None) -> list[OccupancyRow]:
     rows = (await session.execute(OCCUPANCY_SQL, {"day": day, "site_id": site_id})).mappings().all()
-    return [{**r, "occupancy_rate": round(r["seats_leased"] / r["seats_total"], 4) if r["seats_total"] else 0.0} for r in rows]
+    return [
+        OccupancyRow(**r, occupancy_rate=round(r["seats_leased"] / r["seats_total"], 4) if r["seats_total"] else 0.0)
+        for r in rows
+    ]
+
+
+@dataclass
+class ShiftOccupancy:
+    """Occupancy of a whole site for one shift (its floors added up)."""
+
+    site_id: uuid.UUID
+    site_code: str
+    shift: str
+    seats_total: int = 0
+    seats_leased: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.seats_leased / self.seats_total if self.seats_total else 0.0
+
+
+async def occupancy_by_site_shift(session: AsyncSession, day: date) -> list[ShiftOccupancy]:
+    """:func:`occupancy` per site and shift, in its order (site code, then the shifts by start)."""
+    acc: dict[tuple[str, str], ShiftOccupancy] = {}
+    for r in await occupancy(session, day):
+        row = acc.setdefault((r.site_code, r.shift), ShiftOccupancy(r.site_id, r.site_code, r.shift))
+        row.seats_total += r.seats_total
+        row.seats_leased += r.seats_leased
+    return list(acc.values())
 
 
 class LeaseRow(NamedTuple):

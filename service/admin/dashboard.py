@@ -28,22 +28,6 @@ def next_month(day: date) -> tuple[date, date]:
     return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
-async def occupancy_by_site_shift(session: AsyncSession, day: date) -> list[dict[str, Any]]:
-    """reports.occupancy is per floor; the dashboard reads it per site and shift."""
-    acc: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in await reports.occupancy(session, day):
-        key = (r["site_code"], r["shift"])
-        row = acc.setdefault(
-            key, {"site_code": r["site_code"], "site_id": r["site_id"], "shift": r["shift"], "seats_total": 0, "seats_leased": 0}
-        )
-        row["seats_total"] += r["seats_total"]
-        row["seats_leased"] += r["seats_leased"]
-    out = list(acc.values())
-    for row in out:
-        row["rate"] = row["seats_leased"] / row["seats_total"] if row["seats_total"] else 0.0
-    return out
-
-
 async def free_seats_table(session: AsyncSession, sites: list[Site]) -> list[dict[str, Any]]:
     out = []
     for site in sites:
@@ -87,10 +71,10 @@ async def finance_panel(session: AsyncSession, today: date) -> dict[str, Any] | 
 async def dashboard(request: Request, user: Staff, session: SessionDep) -> HTMLResponse:
     today = datetime.now(UTC).date()
     sites = await catalog.all_sites(session)
-    occupancy = await occupancy_by_site_shift(session, today)
-    by_site: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    occupancy = await reports.occupancy_by_site_shift(session, today)
+    by_site: dict[str, list[reports.ShiftOccupancy]] = defaultdict(list)
     for row in occupancy:
-        by_site[row["site_code"]].append(row)
+        by_site[row.site_code].append(row)
     devices_out, devices_out_count = await reports.devices_awaiting_return(session)
     ctx = {
         "today": today,

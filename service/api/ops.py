@@ -155,4 +155,7 @@ async def occupancy(
 ) -> s.Occupancy:
     """Seats leased over seats in service, by site, floor and shift, on a date (default today, UTC)."""
     day = day or datetime.now(UTC).date()
-    return s.Occupancy(date=day, items=[s.OccupancyRow(**r) for r in await reports.occupancy(session, day, site_id)])
+    return s.Occupancy(
+        date=day,
+        items=[s.OccupancyRow.model_validate(r, from_attributes=True) for r in await reports.occupancy(session, day, site_id)],
+    )
