@@ -33,7 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import Forbidden, NotFound, Unauthorized
-from domain.models.user import CLIENT_ROLES, STAFF_ROLES
+from domain.models.user import CLIENT_ROLES, ROLES, STAFF_ROLES, Role
 from domain.services import users
 from service.db import SessionDep
 from service.settings import Settings, get_settings
@@ -171,7 +171,7 @@ def decode_access_token(token: str) -> Principal:
             token_version=version,
         )
         # a client role always carries its tenant, a staff role never does
-        if principal.role not in (*STAFF_ROLES, *CLIENT_ROLES) or principal.is_client != (principal.client_id is not None):
+        if principal.role not in ROLES or principal.is_client != (principal.client_id is not None):
             raise Unauthorized("invalid token claims")
         return principal
     except (JWTError, KeyError, ValueError) as exc:
@@ -334,11 +334,11 @@ AnyUser = Annotated[Principal, Depends(current_principal)]
 # a live principal whose check does not hold a connection for the rest of the request
 UnboundUser = Annotated[Principal, Depends(current_principal_unbound)]
 MetricsReader = Annotated[None, Depends(metrics_reader)]
-StaffUser = Annotated[Principal, require_roles("admin", "facility_staff")]
-StaffOrFinance = Annotated[Principal, require_roles("admin", "facility_staff", "finance")]
-FinanceUser = Annotated[Principal, require_roles("admin", "finance")]
-AdminUser = Annotated[Principal, require_roles("admin")]
+StaffUser = Annotated[Principal, require_roles(Role.ADMIN, Role.FACILITY_STAFF)]
+StaffOrFinance = Annotated[Principal, require_roles(*STAFF_ROLES)]
+FinanceUser = Annotated[Principal, require_roles(Role.ADMIN, Role.FINANCE)]
+AdminUser = Annotated[Principal, require_roles(Role.ADMIN)]
 # staff or the client's admin; tenant checks happen on the object
-ClientWriter = Annotated[Principal, require_roles("admin", "facility_staff", "client_admin")]
+ClientWriter = Annotated[Principal, require_roles(Role.ADMIN, Role.FACILITY_STAFF, Role.CLIENT_ADMIN)]
 # may read a tenant's objects: staff, finance, and the client's own users
-TenantReader = Annotated[Principal, require_roles("admin", "facility_staff", "finance", "client_admin", "client_viewer")]
+TenantReader = Annotated[Principal, require_roles(*ROLES)]

@@ -3,35 +3,60 @@
 import domain.models.invoice  # noqa: F401  (billing tables)
 from domain.models.audit import AuditEvent, IdempotencyKey
 from domain.models.base import Base
-from domain.models.charge import OneOffCharge
+from domain.models.charge import ChargeKind, OneOffCharge
 from domain.models.client import Client, Member, Team
-from domain.models.credential import Credential, DeviceShortage, RevocationGuard  # noqa: F401
-from domain.models.device import Device
-from domain.models.lease import Lease, LeaseAddOn, LeaseAmendment, LeaseSeat, LeaseSeatSegment, SeatAssignment
-from domain.models.plan import Inclusion, Plan
-from domain.models.site import Floor, Seat, Shift, Site
-from domain.models.user import ApiClient, User
+from domain.models.credential import (  # noqa: F401
+    Credential,
+    CredentialKind,
+    CredentialState,
+    DeviceShortage,
+    GuardStatus,
+    RevocationGuard,
+)
+from domain.models.device import Device, DeviceStatus
+from domain.models.lease import (
+    Lease,
+    LeaseAddOn,
+    LeaseAmendment,
+    LeaseSeat,
+    LeaseSeatSegment,
+    LeaseStatus,
+    SeatAssignment,
+)
+from domain.models.plan import Inclusion, InclusionBilling, InclusionKind, Plan
+from domain.models.site import Floor, Seat, SeatStatus, Shift, Site
+from domain.models.user import ApiClient, Role, User
 from domain.models.worker import WorkerLiveness
 
 __all__ = [
     "ApiClient",
     "AuditEvent",
     "Base",
+    "ChargeKind",
     "Client",
+    "CredentialKind",
+    "CredentialState",
     "Device",
+    "DeviceStatus",
     "Floor",
+    "GuardStatus",
     "IdempotencyKey",
     "Inclusion",
+    "InclusionBilling",
+    "InclusionKind",
     "Lease",
     "LeaseAddOn",
     "LeaseAmendment",
     "LeaseSeat",
     "LeaseSeatSegment",
+    "LeaseStatus",
     "Member",
     "OneOffCharge",
     "Plan",
+    "Role",
     "Seat",
     "SeatAssignment",
+    "SeatStatus",
     "Shift",
     "Site",
     "Team",

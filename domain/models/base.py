@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import DateTime, MetaData, func, text
@@ -14,6 +15,12 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """``column IN ('a','b')``: a check constraint's text built from an enum, written exactly as the
+    migrations wrote it (no spaces), so that the models and the migrations stay the same text."""
+    return f"{column} IN (" + ",".join(f"'{v}'" for v in values) + ")"
 
 
 class Base(DeclarativeBase):

@@ -2,11 +2,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, IdMixin, TimestampMixin
+from domain.models.base import Base, IdMixin, TimestampMixin, one_of
+
+
+class ChargeKind(StrEnum):
+    CANCELLATION_FEE = "cancellation_fee"
 
 
 class OneOffCharge(IdMixin, TimestampMixin, Base):
@@ -16,7 +21,7 @@ class OneOffCharge(IdMixin, TimestampMixin, Base):
     __tablename__ = "one_off_charges"
     __table_args__ = (
         CheckConstraint("amount_minor >= 0", name="amount"),
-        CheckConstraint("kind IN ('cancellation_fee')", name="kind"),
+        CheckConstraint(one_of("kind", ChargeKind), name="kind"),
         CheckConstraint("waived_at IS NULL OR invoice_id IS NULL", name="waived_or_billed"),
         # one cancellation fee per lease, however often a request is retried
         UniqueConstraint("lease_id", "kind"),

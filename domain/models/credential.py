@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -19,10 +20,36 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, IdMixin, TimestampMixin
+from domain.models.base import Base, IdMixin, TimestampMixin, one_of
 
-CREDENTIAL_KINDS = ("directory", "badge", "wifi")
-CREDENTIAL_STATES = ("pending", "active", "revoking", "revoked", "failed")
+
+class CredentialKind(StrEnum):
+    """The target system a credential lives in."""
+
+    DIRECTORY = "directory"
+    BADGE = "badge"
+    WIFI = "wifi"
+
+
+class CredentialState(StrEnum):
+    """What the reconciler last achieved for a credential."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    REVOKING = "revoking"
+    REVOKED = "revoked"
+    FAILED = "failed"
+
+
+class GuardStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CONSUMED = "consumed"
+    DISMISSED = "dismissed"
+
+
+CREDENTIAL_KINDS: tuple[CredentialKind, ...] = tuple(CredentialKind)
+CREDENTIAL_STATES: tuple[CredentialState, ...] = tuple(CredentialState)
 
 
 class Credential(IdMixin, TimestampMixin, Base):
@@ -35,8 +62,8 @@ class Credential(IdMixin, TimestampMixin, Base):
     __tablename__ = "credentials"
     __table_args__ = (
         UniqueConstraint("kind", "lease_id", "member_id"),
-        CheckConstraint("kind IN ('directory','badge','wifi')", name="kind"),
-        CheckConstraint("state IN ('pending','active','revoking','revoked','failed')", name="state"),
+        CheckConstraint(one_of("kind", CredentialKind), name="kind"),
+        CheckConstraint(one_of("state", CredentialState), name="state"),
         Index("ix_credentials_due", "next_attempt_at", postgresql_where="next_attempt_at IS NOT NULL"),
     )
 
@@ -86,7 +113,7 @@ class RevocationGuard(IdMixin, TimestampMixin, Base):
     """A sweep that would have revoked too many credentials at once, waiting for a human."""
 
     __tablename__ = "revocation_guards"
-    __table_args__ = (CheckConstraint("status IN ('pending','confirmed','consumed','dismissed')", name="status"),)
+    __table_args__ = (CheckConstraint(one_of("status", GuardStatus), name="status"),)
 
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending", index=True)
     would_revoke: Mapped[int] = mapped_column(Integer)

@@ -2,16 +2,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, IdMixin, TimestampMixin
+from domain.models.base import Base, IdMixin, TimestampMixin, one_of
+
+
+class DeviceStatus(StrEnum):
+    IN_STOCK = "in_stock"
+    ASSIGNED = "assigned"
+    IN_REPAIR = "in_repair"
+    RETIRED = "retired"
 
 
 class Device(IdMixin, TimestampMixin, Base):
     __tablename__ = "devices"
-    __table_args__ = (CheckConstraint("status IN ('in_stock','assigned','in_repair','retired')", name="status"),)
+    __table_args__ = (CheckConstraint(one_of("status", DeviceStatus), name="status"),)
 
     serial: Mapped[str] = mapped_column(String(100), unique=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)

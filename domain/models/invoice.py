@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -25,11 +26,72 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, IdMixin, TimestampMixin
+from domain.models.base import Base, IdMixin, TimestampMixin, one_of
 
-INVOICE_STATUSES = ("draft", "issued", "paid", "void")
-# where the push of a row to Stripe stands; 'pending' rows are claimed by the worker
-SYNC_STATES = ("pending", "synced", "failed", "void_pending")
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+    PAID = "paid"
+    VOID = "void"
+
+
+class StripeState(StrEnum):
+    """Where the push of a row to Stripe stands; 'pending' rows are claimed by the worker."""
+
+    PENDING = "pending"
+    SYNCED = "synced"
+    FAILED = "failed"
+    VOID_PENDING = "void_pending"
+
+
+class DocumentKind(StrEnum):
+    """What a number sequence numbers."""
+
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class BillingRunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class InvoiceLineKind(StrEnum):
+    SEAT = "seat"
+    ADDON = "addon"
+    ADDON_ONE_TIME = "addon_one_time"
+    INCLUSION = "inclusion"
+    SETUP_FEE = "setup_fee"
+    DEPOSIT = "deposit"
+    DISCOUNT = "discount"
+    CANCELLATION_FEE = "cancellation_fee"
+    CREDIT_TRANSFER = "credit_transfer"
+
+
+class CreditNoteStatus(StrEnum):
+    PENDING_APPROVAL = "pending_approval"
+    ISSUED = "issued"
+    REJECTED = "rejected"
+
+
+class CreditNoteKind(StrEnum):
+    MANUAL = "manual"
+    DEPOSIT_REFUND = "deposit_refund"
+    TRUEUP = "trueup"
+
+
+class StripeEventState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+INVOICE_STATUSES: tuple[InvoiceStatus, ...] = tuple(InvoiceStatus)
+SYNC_STATES: tuple[StripeState, ...] = tuple(StripeState)
 
 
 class NumberSequence(Base):
@@ -39,7 +101,7 @@ class NumberSequence(Base):
     rolled-back issue gives its number back and no two documents share one."""
 
     __tablename__ = "billing_number_sequences"
-    __table_args__ = (CheckConstraint("kind IN ('invoice','credit_note')", name="kind"),)
+    __table_args__ = (CheckConstraint(one_of("kind", DocumentKind), name="kind"),)
 
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -48,7 +110,7 @@ class NumberSequence(Base):
 
 class BillingRun(IdMixin, TimestampMixin, Base):
     __tablename__ = "billing_runs"
-    __table_args__ = (CheckConstraint("status IN ('queued','running','done','failed')", name="status"),)
+    __table_args__ = (CheckConstraint(one_of("status", BillingRunStatus), name="status"),)
 
     period: Mapped[str] = mapped_column(String(7), index=True)
     status: Mapped[str] = mapped_column(String(16), default="queued", server_default="queued")
@@ -70,11 +132,11 @@ class Invoice(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("client_id", "site_id", "period"),
         UniqueConstraint("site_id", "number"),
-        CheckConstraint("status IN ('draft','issued','paid','void')", name="status"),
-        CheckConstraint("status = 'draft' OR number IS NOT NULL", name="numbered"),
-        CheckConstraint("stripe_state IN ('pending','synced','failed','void_pending')", name="stripe_state"),
+        CheckConstraint(one_of("status", InvoiceStatus), name="status"),
+        CheckConstraint(f"status = '{InvoiceStatus.DRAFT}' OR number IS NOT NULL", name="numbered"),
+        CheckConstraint(one_of("stripe_state", StripeState), name="stripe_state"),
         # an issued invoice never asks for a negative amount: excess credit goes to a credit note
-        CheckConstraint("status = 'draft' OR total_minor >= 0", name="total_not_negative"),
+        CheckConstraint(f"status = '{InvoiceStatus.DRAFT}' OR total_minor >= 0", name="total_not_negative"),
         Index(
             "ix_invoices_stripe_due",
             "stripe_next_attempt_at",
@@ -118,11 +180,7 @@ class InvoiceLine(IdMixin, Base):
     __tablename__ = "invoice_lines"
     __table_args__ = (
         UniqueConstraint("invoice_id", "position"),
-        CheckConstraint(
-            "kind IN ('seat','addon','addon_one_time','inclusion','setup_fee','deposit','discount',"
-            "'cancellation_fee','credit_transfer')",
-            name="kind",
-        ),
+        CheckConstraint(one_of("kind", InvoiceLineKind), name="kind"),
         Index("ix_invoice_lines_lease_month", "lease_id", "service_month"),
     )
 
@@ -149,10 +207,10 @@ class CreditNote(IdMixin, TimestampMixin, Base):
     __tablename__ = "credit_notes"
     __table_args__ = (
         UniqueConstraint("site_id", "number"),
-        CheckConstraint("status IN ('pending_approval','issued','rejected')", name="status"),
-        CheckConstraint("kind IN ('manual','deposit_refund','trueup')", name="kind"),
+        CheckConstraint(one_of("status", CreditNoteStatus), name="status"),
+        CheckConstraint(one_of("kind", CreditNoteKind), name="kind"),
         CheckConstraint("amount_minor >= 0 AND tax_minor >= 0", name="positive"),
-        CheckConstraint("stripe_state IN ('pending','synced','failed','void_pending')", name="stripe_state"),
+        CheckConstraint(one_of("stripe_state", StripeState), name="stripe_state"),
     )
 
     invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), index=True)
@@ -195,7 +253,7 @@ class Payment(IdMixin, TimestampMixin, Base):
     source_ref: Mapped[str] = mapped_column(String(255), unique=True)
 
 
-EVENT_STATES = ("pending", "done", "rejected", "failed")
+EVENT_STATES: tuple[StripeEventState, ...] = tuple(StripeEventState)
 
 
 class StripeEvent(Base):
@@ -208,7 +266,7 @@ class StripeEvent(Base):
 
     __tablename__ = "stripe_events"
     __table_args__ = (
-        CheckConstraint("state IN ('pending','done','rejected','failed')", name="state"),
+        CheckConstraint(one_of("state", StripeEventState), name="state"),
         Index("ix_stripe_events_due", "next_attempt_at", postgresql_where=text("state = 'pending'")),
     )
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -25,15 +26,26 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, IdMixin, TimestampMixin
+from domain.models.base import Base, IdMixin, TimestampMixin, one_of
 
-LEASE_STATUSES = ("pending_approval", "confirmed", "active", "ended", "cancelled")
+
+class LeaseStatus(StrEnum):
+    PENDING_APPROVAL = "pending_approval"
+    CONFIRMED = "confirmed"
+    ACTIVE = "active"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+LEASE_STATUSES: tuple[LeaseStatus, ...] = tuple(LeaseStatus)
+# a lease that holds (or will hold) its seats
+LIVE_LEASE_STATUSES: tuple[LeaseStatus, ...] = (LeaseStatus.PENDING_APPROVAL, LeaseStatus.CONFIRMED, LeaseStatus.ACTIVE)
 
 
 class Lease(IdMixin, TimestampMixin, Base):
     __tablename__ = "leases"
     __table_args__ = (
-        CheckConstraint("status IN ('pending_approval','confirmed','active','ended','cancelled')", name="status"),
+        CheckConstraint(one_of("status", LeaseStatus), name="status"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates"),
         CheckConstraint("discount_pct >= 0 AND discount_pct <= 100", name="discount"),
     )

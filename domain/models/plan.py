@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, IdMixin, TimestampMixin
+from domain.models.base import Base, IdMixin, TimestampMixin, one_of
 
 
 class Plan(IdMixin, TimestampMixin, Base):
@@ -19,14 +20,30 @@ class Plan(IdMixin, TimestampMixin, Base):
     deposit_months: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class InclusionKind(StrEnum):
+    POWER = "power"
+    INTERNET = "internet"
+    DEVICE = "device"
+    FACILITY = "facility"
+    SOFTWARE = "software"
+
+
+class InclusionBilling(StrEnum):
+    """Bundled with every seat, billed monthly per unit, or billed once per unit."""
+
+    INCLUDED = "included"
+    MONTHLY = "monthly"
+    ONE_TIME = "one_time"
+
+
 class Inclusion(IdMixin, Base):
     """Something bundled with a seat of a plan, or an add-on billed per unit."""
 
     __tablename__ = "inclusions"
     __table_args__ = (
         UniqueConstraint("plan_id", "code"),
-        CheckConstraint("kind IN ('power','internet','device','facility','software')", name="kind"),
-        CheckConstraint("billing IN ('included','monthly','one_time')", name="billing"),
+        CheckConstraint(one_of("kind", InclusionKind), name="kind"),
+        CheckConstraint(one_of("billing", InclusionBilling), name="billing"),
     )
 
     plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)

@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 from datetime import time
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Time, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, IdMixin, TimestampMixin
+from domain.models.base import Base, IdMixin, TimestampMixin, one_of
 
 
 class Site(IdMixin, TimestampMixin, Base):
@@ -44,11 +45,17 @@ class Shift(IdMixin, TimestampMixin, Base):
     ends_at: Mapped[time] = mapped_column(Time)
 
 
+class SeatStatus(StrEnum):
+    ACTIVE = "active"
+    MAINTENANCE = "maintenance"
+    RETIRED = "retired"
+
+
 class Seat(IdMixin, TimestampMixin, Base):
     __tablename__ = "seats"
     __table_args__ = (
         UniqueConstraint("site_id", "label"),
-        CheckConstraint("status IN ('active','maintenance','retired')", name="status"),
+        CheckConstraint(one_of("status", SeatStatus), name="status"),
         # booking reads the site's free seats from the index alone (migration 0004_booking_perf)
         Index(
             "ix_seats_site_id_map",

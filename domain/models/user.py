@@ -2,15 +2,28 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, IdMixin, TimestampMixin
+from domain.models.base import Base, IdMixin, TimestampMixin, one_of
 
-ROLES = ("admin", "facility_staff", "finance", "client_admin", "client_viewer")
-STAFF_ROLES = ("admin", "facility_staff", "finance")
-CLIENT_ROLES = ("client_admin", "client_viewer")
+
+class Role(StrEnum):
+    """What a login or a machine client may do. Staff roles carry no client; client roles carry one."""
+
+    ADMIN = "admin"
+    FACILITY_STAFF = "facility_staff"
+    FINANCE = "finance"
+    CLIENT_ADMIN = "client_admin"
+    CLIENT_VIEWER = "client_viewer"
+
+
+# the role sets, kept under their old names (a role compares equal to its string)
+ROLES: tuple[Role, ...] = tuple(Role)
+STAFF_ROLES: tuple[Role, ...] = (Role.ADMIN, Role.FACILITY_STAFF, Role.FINANCE)
+CLIENT_ROLES: tuple[Role, ...] = (Role.CLIENT_ADMIN, Role.CLIENT_VIEWER)
 
 
 class User(IdMixin, TimestampMixin, Base):
@@ -26,8 +39,8 @@ class User(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('admin','facility_staff','finance','client_admin','client_viewer')", name="role"),
-        CheckConstraint("(role IN ('client_admin','client_viewer')) = (client_id IS NOT NULL)", name="tenant"),
+        CheckConstraint(one_of("role", Role), name="role"),
+        CheckConstraint(f"({one_of('role', CLIENT_ROLES)}) = (client_id IS NOT NULL)", name="tenant"),
         Index("uq_users_staff_email", "email", unique=True, postgresql_where=text("client_id IS NULL")),
         Index("uq_users_client_email", "client_id", "email", unique=True, postgresql_where=text("client_id IS NOT NULL")),
         Index("ix_users_email", "email"),

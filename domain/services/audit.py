@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models.audit import AuditEvent
@@ -76,3 +76,33 @@ async def record(
             after=_jsonable(after) if after is not None else None,
         )
     )
+
+
+async def list_events(
+    session: AsyncSession,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int,
+) -> tuple[list[AuditEvent], str | None]:
+    """A page of audit events, newest first; the next page's cursor is the id to read below."""
+    stmt = select(AuditEvent)
+    if object_type:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+    if object_id:
+        stmt = stmt.where(AuditEvent.object_id == object_id)
+    if actor_id:
+        stmt = stmt.where(AuditEvent.actor_id == actor_id)
+    if since:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until:
+        stmt = stmt.where(AuditEvent.at < until)
+    if before_id is not None:
+        stmt = stmt.where(AuditEvent.id < before_id)
+    rows = list((await session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit + 1))).all())
+    nxt = str(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], nxt

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
@@ -17,6 +17,7 @@ from domain.rules.shifts import minutes
 from domain.rules.timezones import is_site_timezone
 from domain.services.audit import Actor, record, snapshot
 from domain.services.lookup import get_or_404
+from domain.services.paging import keyset_page
 
 FULL = "FULL"
 
@@ -181,3 +182,89 @@ async def plan_inclusions(session: AsyncSession, plan_ids: Sequence[uuid.UUID]) 
     for inc in rows:
         out[inc.plan_id].append(inc)
     return out
+
+
+# ---- lookups that answer 422 (an id given in a body, not in the path) ---------------------------
+
+
+async def site_for(session: AsyncSession, site_id: uuid.UUID) -> Site:
+    """The site a body names, or 422 on ``site_id``."""
+    site = await session.get(Site, site_id)
+    if site is None:
+        raise ValidationFailed("no such site", field="site_id")
+    return site
+
+
+async def floor_on_site(session: AsyncSession, site: Site, floor_id: uuid.UUID) -> Floor:
+    """The floor a body names, on this site, or 422 on ``floor_id``."""
+    floor = await session.get(Floor, floor_id)
+    if floor is None or floor.site_id != site.id:
+        raise ValidationFailed("no such floor on this site", field="floor_id")
+    return floor
+
+
+# ---- read-models ------------------------------------------------------------------------------
+
+
+async def list_sites(session: AsyncSession, *, cursor: str | None, limit: int) -> tuple[list[Site], str | None]:
+    return await keyset_page(session, select(Site), Site.id, cursor, limit)
+
+
+async def all_sites(session: AsyncSession) -> list[Site]:
+    """Every site, by code."""
+    return list((await session.scalars(select(Site).order_by(Site.code))).all())
+
+
+async def list_floors(session: AsyncSession, site_id: uuid.UUID) -> list[Floor]:
+    stmt = select(Floor).where(Floor.site_id == site_id).order_by(Floor.level, Floor.name)
+    return list((await session.scalars(stmt)).all())
+
+
+async def list_shifts(session: AsyncSession, site_id: uuid.UUID) -> list[Shift]:
+    return list((await session.scalars(select(Shift).where(Shift.site_id == site_id).order_by(Shift.starts_at))).all())
+
+
+async def list_seats(
+    session: AsyncSession,
+    site_id: uuid.UUID,
+    *,
+    floor_id: uuid.UUID | None = None,
+    zone: str | None = None,
+    status: str | None = None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Seat], str | None]:
+    stmt = select(Seat).where(Seat.site_id == site_id)
+    if floor_id:
+        stmt = stmt.where(Seat.floor_id == floor_id)
+    if zone:
+        stmt = stmt.where(Seat.zone == zone)
+    if status:
+        stmt = stmt.where(Seat.status == status)
+    return await keyset_page(session, stmt, Seat.id, cursor, limit)
+
+
+class PlanView(NamedTuple):
+    """A plan as it is shown: with its site's currency and its inclusions."""
+
+    plan: Plan
+    currency: str
+    inclusions: list[Inclusion]
+
+
+async def plan_views(session: AsyncSession, plans: Sequence[Plan]) -> list[PlanView]:
+    if not plans:
+        return []
+    incs = await plan_inclusions(session, [p.id for p in plans])
+    sites = {x.id: x for x in (await session.scalars(select(Site).where(Site.id.in_({p.site_id for p in plans})))).all()}
+    return [PlanView(p, sites[p.site_id].currency, incs[p.id]) for p in plans]
+
+
+async def list_plans(
+    session: AsyncSession, *, site_id: uuid.UUID | None, cursor: str | None, limit: int
+) -> tuple[list[PlanView], str | None]:
+    stmt = select(Plan)
+    if site_id:
+        stmt = stmt.where(Plan.site_id == site_id)
+    rows, nxt = await keyset_page(session, stmt, Plan.id, cursor, limit)
+    return await plan_views(session, rows), nxt

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import Conflict, ValidationFailed
-from domain.models import Client, Member, Team, User
+from domain import events
+from domain.errors import Conflict, InvalidState, ValidationFailed
+from domain.models import Client, Lease, Member, SeatAssignment, Site, Team, User
+from domain.models.lease import LIVE_LEASE_STATUSES
 from domain.services.audit import Actor, record, snapshot
 from domain.services.lookup import get_or_404
+from domain.services.paging import keyset_page
 
 
-async def get_client(session: AsyncSession, client_id: uuid.UUID) -> Client:
-    return await get_or_404(session, Client, client_id, "client")
+async def get_client(session: AsyncSession, client_id: uuid.UUID, *, for_update: bool = False) -> Client:
+    return await get_or_404(session, Client, client_id, "client", for_update=for_update)
 
 
 async def create_client(session: AsyncSession, actor: Actor, data: dict[str, Any]) -> Client:
@@ -97,9 +100,12 @@ async def get_member(session: AsyncSession, member_id: uuid.UUID) -> Member:
 
 
 async def remove_member(session: AsyncSession, actor: Actor, member: Member, now: datetime) -> Member:
-    """Deactivate a member and drop their seat assignments; provisioning revokes their access."""
-    from domain.models import SeatAssignment  # local: keeps this module's imports small
+    """Deactivate a member and drop their seat assignments; provisioning revokes their access.
 
+    A member already removed is a 409 (the API and the admin give the same answer), and nothing
+    is written or announced again. The reconciler is woken once, when this transaction commits."""
+    if not member.active:
+        raise InvalidState("member already removed")
     before = snapshot(member)
     member.active = False
     member.removed_at = now
@@ -108,4 +114,69 @@ async def remove_member(session: AsyncSession, actor: Actor, member: Member, now
     await record(
         session, actor, "member.remove", "member", member.id, before=before, after=snapshot(member), client_id=member.client_id
     )
+    await events.leases_changed(session)
     return member
+
+
+# ---- read-models ------------------------------------------------------------------------------
+
+
+async def list_clients(
+    session: AsyncSession, *, tenant: uuid.UUID | None, cursor: str | None, limit: int
+) -> tuple[list[Client], str | None]:
+    """A page of clients; a tenant's principal (``tenant`` set) sees only its own."""
+    stmt = select(Client)
+    if tenant is not None:
+        stmt = stmt.where(Client.id == tenant)
+    return await keyset_page(session, stmt, Client.id, cursor, limit)
+
+
+async def list_teams(session: AsyncSession, client_id: uuid.UUID) -> list[Team]:
+    return list((await session.scalars(select(Team).where(Team.client_id == client_id).order_by(Team.name))).all())
+
+
+async def list_members(
+    session: AsyncSession, team_id: uuid.UUID, *, cursor: str | None, limit: int
+) -> tuple[list[Member], str | None]:
+    return await keyset_page(session, select(Member).where(Member.team_id == team_id), Member.id, cursor, limit)
+
+
+async def client_members(session: AsyncSession, client_id: uuid.UUID) -> list[Member]:
+    """Every member of a client, active first, by name."""
+    stmt = select(Member).where(Member.client_id == client_id).order_by(Member.active.desc(), Member.name)
+    return list((await session.scalars(stmt)).all())
+
+
+class ClientSummary(NamedTuple):
+    """A row of the clients list: the client, its live leases and its active members."""
+
+    client: Client
+    leases: int
+    members: int
+
+
+async def client_summaries(session: AsyncSession, q: str | None, *, limit: int = 300) -> list[ClientSummary]:
+    """Clients by legal name (``q``: a part of it, case-blind), with their counts."""
+    live = select(func.count()).where(Lease.client_id == Client.id, Lease.status.in_(LIVE_LEASE_STATUSES)).scalar_subquery()
+    members = select(func.count()).where(Member.client_id == Client.id, Member.active.is_(True)).scalar_subquery()
+    stmt = select(Client, live.label("leases"), members.label("members")).order_by(Client.legal_name)
+    if q:
+        stmt = stmt.where(Client.legal_name.ilike(f"%{q.replace('%', '')}%"))
+    return [ClientSummary(*row) for row in (await session.execute(stmt.limit(limit))).all()]
+
+
+class ClientLease(NamedTuple):
+    lease: Lease
+    site_code: str
+
+
+async def client_leases(session: AsyncSession, client_id: uuid.UUID, *, limit: int = 100) -> list[ClientLease]:
+    """A client's leases, latest start first, with their site's code."""
+    stmt = (
+        select(Lease, Site.code)
+        .join(Site, Site.id == Lease.site_id)
+        .where(Lease.client_id == client_id)
+        .order_by(Lease.start_date.desc())
+        .limit(limit)
+    )
+    return [ClientLease(*row) for row in (await session.execute(stmt)).all()]

@@ -1,4 +1,4 @@
-"""Keyset paging on a uuid id, for the read-models that list pages of rows."""
+"""Keyset paging on a uuid id, for the list queries of every aggregate."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from domain.errors import ValidationFailed
 async def keyset_page(
     session: AsyncSession, stmt: Select[Any], id_col: Any, cursor: str | None, limit: int
 ) -> tuple[list[Any], str | None]:
-    """One page of `stmt` ordered by `id_col`; the cursor of the next page is the last id of this one."""
+    """One page of ``stmt`` in id order after ``cursor`` (the last id of the previous page), and
+    the cursor of the next page (None on the last one)."""
     if cursor:
         try:
             after = uuid.UUID(cursor)

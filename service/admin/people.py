@@ -8,12 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Client, Lease, Member, Site, Team
+from domain.models import Member
 from domain.services import clients as svc
-from domain.services.leases import notify_leases_changed
 from service.admin.web import CsrfForm, Ops, Staff, attempt, redirect, render, validate_form
 from service.api import schemas as s
 from service.db import SessionDep
@@ -33,16 +31,7 @@ async def _clients_page(
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    live = (
-        select(func.count())
-        .where(Lease.client_id == Client.id, Lease.status.in_(("pending_approval", "confirmed", "active")))
-        .scalar_subquery()
-    )
-    members = select(func.count()).where(Member.client_id == Client.id, Member.active.is_(True)).scalar_subquery()
-    stmt = select(Client, live.label("leases"), members.label("members")).order_by(Client.legal_name)
-    if q:
-        stmt = stmt.where(Client.legal_name.ilike(f"%{q.replace('%', '')}%"))
-    rows = (await session.execute(stmt.limit(300))).all()
+    rows = await svc.client_summaries(session, q)
     return render(
         request,
         "clients.html",
@@ -80,19 +69,9 @@ async def _client_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     client = await svc.get_client(session, client_id)
-    teams = (await session.scalars(select(Team).where(Team.client_id == client.id).order_by(Team.name))).all()
-    members = (
-        await session.scalars(select(Member).where(Member.client_id == client.id).order_by(Member.active.desc(), Member.name))
-    ).all()
-    leases = (
-        await session.execute(
-            select(Lease, Site.code)
-            .join(Site, Site.id == Lease.site_id)
-            .where(Lease.client_id == client.id)
-            .order_by(Lease.start_date.desc())
-            .limit(100)
-        )
-    ).all()
+    teams = await svc.list_teams(session, client.id)
+    members = await svc.client_members(session, client.id)
+    leases = await svc.client_leases(session, client.id)
     by_team: dict[uuid.UUID, list[Member]] = {t.id: [] for t in teams}
     for m in members:
         by_team.setdefault(m.team_id, []).append(m)
@@ -156,12 +135,7 @@ async def create_member(request: Request, team_id: uuid.UUID, user: Ops, session
 
 @router.post("/members/{member_id}/remove", response_model=None)
 async def remove_member(request: Request, member_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
+    """The API's use-case: a member already removed is a 409 (an error page), as in the API."""
     member = await svc.get_member(session, member_id)
-
-    async def work() -> None:
-        if member.active:
-            await svc.remove_member(session, user, member, datetime.now(UTC))
-            await notify_leases_changed(session)
-
-    await attempt(session, work)
+    await svc.remove_member(session, user, member, datetime.now(UTC))
     return redirect(request, f"/admin/clients/{member.client_id}", f"{member.name} removed; their access is revoked")

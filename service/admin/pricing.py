@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.models import Inclusion, Plan, Site
+from domain.models.lease import LeaseStatus
 from service.admin import integrations
 
 
@@ -49,7 +50,7 @@ def first_invoice(
         deposit_months=plan.deposit_months,
         start_date=start,
         end_date=end,
-        status="confirmed",
+        status=LeaseStatus.CONFIRMED,
         discount_pct=discount_pct,
         seats=tuple(calc.SeatSpan(start, end) for _ in range(seats)),
         add_ons=tuple(calc.AddOnFacts(i.code, i.name, i.billing, i.unit_price_minor, q) for i, q in add_ons),

@@ -7,20 +7,11 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from domain.errors import InvalidState, ValidationFailed
-from domain.models import Client as ClientRow
-from domain.models import Member as MemberRow
-from domain.models import Plan as PlanRow
-from domain.models import Site as SiteRow
-from domain.models import Team as TeamRow
 from domain.services import catalog, clients
-from domain.services.leases import notify_leases_changed
-from domain.services.lookup import get_or_404
 from service.api import schemas as s
-from service.api.deps import Cursor, Limit, paginate
+from service.api.deps import Cursor, Limit
 from service.auth import AnyUser, ClientWriter, StaffUser, TenantReader, hash_secret
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
@@ -28,37 +19,29 @@ from service.idempotency import IdempotencyDep
 router = APIRouter(prefix="/v1", tags=["clients"])
 
 
-async def _plan_out(session: SessionDep, plans: list[PlanRow]) -> list[s.Plan]:
-    incs = await catalog.plan_inclusions(session, [p.id for p in plans])
-    sites = (
-        {x.id: x for x in (await session.scalars(select(SiteRow).where(SiteRow.id.in_({p.site_id for p in plans})))).all()}
-        if plans
-        else {}
-    )
+def _plan_out(plans: list[catalog.PlanView]) -> list[s.Plan]:
     return [
         s.Plan(
-            id=p.id,
-            site_id=p.site_id,
-            name=p.name,
-            currency=sites[p.site_id].currency,
-            monthly_price_minor=p.monthly_price_minor,
-            setup_fee_minor=p.setup_fee_minor,
-            deposit_months=p.deposit_months,
-            inclusions=[s.Inclusion.model_validate(i) for i in incs[p.id]],
+            id=v.plan.id,
+            site_id=v.plan.site_id,
+            name=v.plan.name,
+            currency=v.currency,
+            monthly_price_minor=v.plan.monthly_price_minor,
+            setup_fee_minor=v.plan.setup_fee_minor,
+            deposit_months=v.plan.deposit_months,
+            inclusions=[s.Inclusion.model_validate(i) for i in v.inclusions],
         )
-        for p in plans
+        for v in plans
     ]
 
 
 @router.post("/plans", status_code=201, response_model=s.Plan)
 async def create_plan(body: s.PlanCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
-    site = await session.get(SiteRow, body.site_id)
-    if site is None:
-        raise ValidationFailed("no such site", field="site_id")
+    site = await catalog.site_for(session, body.site_id)
 
     async def make() -> s.Plan:
         plan = await catalog.create_plan(session, user, site, body.model_dump())
-        return (await _plan_out(session, [plan]))[0]
+        return _plan_out(await catalog.plan_views(session, [plan]))[0]
 
     return await idem.run(session, str(user.subject), body, make)
 
@@ -67,16 +50,13 @@ async def create_plan(body: s.PlanCreate, user: StaffUser, session: SessionDep, 
 async def list_plans(
     user: AnyUser, session: SessionDep, site_id: uuid.UUID | None = None, cursor: Cursor = None, limit: Limit = 100
 ) -> s.Page[s.Plan]:
-    stmt = select(PlanRow)
-    if site_id:
-        stmt = stmt.where(PlanRow.site_id == site_id)
-    rows, nxt = await paginate(session, stmt, PlanRow.id, cursor, limit)
-    return s.Page(items=await _plan_out(session, rows), next_cursor=nxt)
+    rows, nxt = await catalog.list_plans(session, site_id=site_id, cursor=cursor, limit=limit)
+    return s.Page(items=_plan_out(rows), next_cursor=nxt)
 
 
 @router.get("/plans/{plan_id}", response_model=s.Plan)
 async def get_plan(plan_id: uuid.UUID, user: AnyUser, session: SessionDep) -> s.Plan:
-    return (await _plan_out(session, [await catalog.get_plan(session, plan_id)]))[0]
+    return _plan_out(await catalog.plan_views(session, [await catalog.get_plan(session, plan_id)]))[0]
 
 
 @router.post("/clients", status_code=201, response_model=s.Client)
@@ -89,10 +69,8 @@ async def create_client(body: s.ClientCreate, user: StaffUser, session: SessionD
 
 @router.get("/clients", response_model=s.Page[s.Client])
 async def list_clients(user: TenantReader, session: SessionDep, cursor: Cursor = None, limit: Limit = 100) -> s.Page[s.Client]:
-    stmt = select(ClientRow)
-    if user.is_client:
-        stmt = stmt.where(ClientRow.id == user.client_id)
-    rows, nxt = await paginate(session, stmt, ClientRow.id, cursor, limit)
+    tenant = user.client_id if user.is_client else None
+    rows, nxt = await clients.list_clients(session, tenant=tenant, cursor=cursor, limit=limit)
     return s.Page(items=[s.Client.model_validate(r) for r in rows], next_cursor=nxt)
 
 
@@ -106,7 +84,7 @@ async def get_client(client_id: uuid.UUID, user: TenantReader, session: SessionD
 async def update_client(client_id: uuid.UUID, body: s.ClientUpdate, user: StaffUser, session: SessionDep) -> s.Client:
     """Staff only: change a client's details, or its `seat_cap` (the most seats its own bookings may
     hold; `null` restores the default of the setting SEATLEASE_CLIENT_SEAT_CAP). Audited."""
-    client = await get_or_404(session, ClientRow, client_id, "client", for_update=True)
+    client = await clients.get_client(session, client_id, for_update=True)
     changes = body.model_dump(exclude_unset=True)
     return s.Client.model_validate(await clients.update_client(session, user, client, changes))
 
@@ -154,8 +132,7 @@ async def create_team(
 async def list_teams(client_id: uuid.UUID, user: TenantReader, session: SessionDep) -> s.Page[s.Team]:
     user.require_client(client_id, "client")
     await clients.get_client(session, client_id)
-    rows = (await session.scalars(select(TeamRow).where(TeamRow.client_id == client_id).order_by(TeamRow.name))).all()
-    return s.Page(items=[s.Team.model_validate(r) for r in rows])
+    return s.Page(items=[s.Team.model_validate(r) for r in await clients.list_teams(session, client_id)])
 
 
 @router.post("/teams/{team_id}/members", status_code=201, response_model=s.Member)
@@ -181,17 +158,14 @@ async def list_members(
 ) -> s.Page[s.Member]:
     team = await clients.get_team(session, team_id)
     user.require_client(team.client_id, "team")
-    rows, nxt = await paginate(session, select(MemberRow).where(MemberRow.team_id == team_id), MemberRow.id, cursor, limit)
+    rows, nxt = await clients.list_members(session, team_id, cursor=cursor, limit=limit)
     return s.Page(items=[s.Member.model_validate(r) for r in rows], next_cursor=nxt)
 
 
 @router.delete("/members/{member_id}", response_model=s.Member)
 async def remove_member(member_id: uuid.UUID, user: ClientWriter, session: SessionDep) -> s.Member:
-    """Deactivate a member: their seat assignments go and their access is revoked."""
+    """Deactivate a member: their seat assignments go and their access is revoked (409 when the
+    member is already removed)."""
     member = await clients.get_member(session, member_id)
     user.require_client(member.client_id, "member")
-    if not member.active:
-        raise InvalidState("member already removed")
-    out = await clients.remove_member(session, user, member, datetime.now(UTC))
-    await notify_leases_changed(session)
-    return s.Member.model_validate(out)
+    return s.Member.model_validate(await clients.remove_member(session, user, member, datetime.now(UTC)))

@@ -10,10 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
-from domain.models import AuditEvent
-from domain.services import devices, reports
+from domain.services import audit, devices, reports
 from provisioning import liveness
 from service.api import schemas as s
 from service.api.deps import Cursor, Limit, QueryDate, QueryDateTime
@@ -99,22 +97,17 @@ async def audit_events(
     cursor: Annotated[int | None, Query(ge=0)] = None,
     limit: Limit = 100,
 ) -> s.Page[s.AuditEventOut]:
-    stmt = select(AuditEvent)
-    if object_type:
-        stmt = stmt.where(AuditEvent.object_type == object_type)
-    if object_id:
-        stmt = stmt.where(AuditEvent.object_id == object_id)
-    if actor_id:
-        stmt = stmt.where(AuditEvent.actor_id == actor_id)
-    if since:
-        stmt = stmt.where(AuditEvent.at >= since)
-    if until:
-        stmt = stmt.where(AuditEvent.at < until)
-    if cursor is not None:
-        stmt = stmt.where(AuditEvent.id < cursor)
-    rows = list((await session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit + 1))).all())
-    nxt = str(rows[limit - 1].id) if len(rows) > limit else None
-    return s.Page(items=[s.AuditEventOut.model_validate(r) for r in rows[:limit]], next_cursor=nxt)
+    rows, nxt = await audit.list_events(
+        session,
+        object_type=object_type,
+        object_id=object_id,
+        actor_id=actor_id,
+        since=since,
+        until=until,
+        before_id=cursor,
+        limit=limit,
+    )
+    return s.Page(items=[s.AuditEventOut.model_validate(r) for r in rows], next_cursor=nxt)
 
 
 @router.get("/v1/reports/occupancy", response_model=s.Occupancy)
@@ -126,4 +119,7 @@ async def occupancy(
 ) -> s.Occupancy:
     """Seats leased over seats in service, by site, floor and shift, on a date (default today, UTC)."""
     day = day or datetime.now(UTC).date()
-    return s.Occupancy(date=day, items=[s.OccupancyRow(**r) for r in await reports.occupancy(session, day, site_id)])
+    return s.Occupancy(
+        date=day,
+        items=[s.OccupancyRow.model_validate(r, from_attributes=True) for r in await reports.occupancy(session, day, site_id)],
+    )

@@ -7,16 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from domain.errors import ValidationFailed
-from domain.models import Floor as FloorRow
-from domain.models import Seat as SeatRow
-from domain.models import Shift as ShiftRow
-from domain.models import Site as SiteRow
 from domain.services import catalog, leases
 from service.api import schemas as s
-from service.api.deps import Cursor, Limit, QueryDate, paginate
+from service.api.deps import Cursor, Limit, QueryDate
 from service.auth import AnyUser, StaffUser
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
@@ -34,7 +29,7 @@ async def create_site(body: s.SiteCreate, user: StaffUser, session: SessionDep, 
 
 @router.get("/sites", response_model=s.Page[s.Site])
 async def list_sites(user: AnyUser, session: SessionDep, cursor: Cursor = None, limit: Limit = 100) -> s.Page[s.Site]:
-    rows, nxt = await paginate(session, select(SiteRow), SiteRow.id, cursor, limit)
+    rows, nxt = await catalog.list_sites(session, cursor=cursor, limit=limit)
     return s.Page(items=[s.Site.model_validate(r) for r in rows], next_cursor=nxt)
 
 
@@ -69,9 +64,7 @@ async def create_floor(
 @router.get("/sites/{site_id}/floors", response_model=s.Page[s.Floor])
 async def list_floors(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> s.Page[s.Floor]:
     await catalog.get_site(session, site_id)
-    rows = (
-        await session.scalars(select(FloorRow).where(FloorRow.site_id == site_id).order_by(FloorRow.level, FloorRow.name))
-    ).all()
+    rows = await catalog.list_floors(session, site_id)
     return s.Page(items=[s.Floor.model_validate(r) for r in rows])
 
 
@@ -94,7 +87,7 @@ async def create_shift(
 @router.get("/sites/{site_id}/shifts", response_model=s.Page[s.Shift])
 async def list_shifts(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> s.Page[s.Shift]:
     await catalog.get_site(session, site_id)
-    rows = (await session.scalars(select(ShiftRow).where(ShiftRow.site_id == site_id).order_by(ShiftRow.starts_at))).all()
+    rows = await catalog.list_shifts(session, site_id)
     return s.Page(items=[s.Shift.model_validate(r) for r in rows])
 
 
@@ -107,9 +100,7 @@ async def create_seats(
     idem: IdempotencyDep,
 ) -> JSONResponse:
     site = await catalog.get_site(session, site_id)
-    floor = await session.get(FloorRow, body.floor_id)
-    if floor is None or floor.site_id != site.id:
-        raise ValidationFailed("no such floor on this site", field="floor_id")
+    floor = await catalog.floor_on_site(session, site, body.floor_id)
 
     async def make() -> s.Page[s.Seat]:
         labels = body.labels if body.labels is not None else [body.label or ""]
@@ -133,14 +124,9 @@ async def list_seats(
     limit: Limit = 500,
 ) -> s.Page[s.Seat]:
     await catalog.get_site(session, site_id)
-    stmt = select(SeatRow).where(SeatRow.site_id == site_id)
-    if floor_id:
-        stmt = stmt.where(SeatRow.floor_id == floor_id)
-    if zone:
-        stmt = stmt.where(SeatRow.zone == zone)
-    if status:
-        stmt = stmt.where(SeatRow.status == status)
-    rows, nxt = await paginate(session, stmt, SeatRow.id, cursor, limit)
+    rows, nxt = await catalog.list_seats(
+        session, site_id, floor_id=floor_id, zone=zone, status=status, cursor=cursor, limit=limit
+    )
     return s.Page(items=[s.Seat.model_validate(r) for r in rows], next_cursor=nxt)
 
 

@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
+from domain.models.user import Role
 from domain.services import users
 from service.auth import Principal, require_roles
 from service.db import SessionDep
 
 router = APIRouter(prefix="/v1", tags=["users"])
 
-UserAdmin = Annotated[Principal, require_roles("admin", "client_admin")]
+UserAdmin = Annotated[Principal, require_roles(Role.ADMIN, Role.CLIENT_ADMIN)]
 
 
 class UserUpdate(BaseModel):
@@ -28,7 +29,7 @@ class UserOut(BaseModel):
 
     id: uuid.UUID
     email: str
-    role: str
+    role: Role
     client_id: uuid.UUID | None
     active: bool
 
