@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models.audit import AuditEvent
@@ -75,4 +77,39 @@ async def record(
             before=_jsonable(before) if before is not None else None,
             after=_jsonable(after) if after is not None else None,
         )
+    )
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One event of a bulk write (`record_many`): what `record` takes after the actor."""
+
+    action: str
+    object_type: str
+    object_id: Any
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    client_id: uuid.UUID | None = None
+
+
+async def record_many(session: AsyncSession, actor: Actor, entries: Sequence[AuditEntry]) -> None:
+    """The events of a bulk write (a billing batch issues thousands of documents) in one
+    multi-row INSERT in the session's transaction, the same rows `record` writes one by one."""
+    if not entries:
+        return
+    await session.execute(
+        insert(AuditEvent),
+        [
+            {
+                "actor_id": actor.subject,
+                "actor": actor.label,
+                "action": e.action,
+                "object_type": e.object_type,
+                "object_id": str(e.object_id),
+                "client_id": e.client_id,
+                "before": _jsonable(e.before) if e.before is not None else None,
+                "after": _jsonable(e.after) if e.after is not None else None,
+            }
+            for e in entries
+        ],
     )
