@@ -94,6 +94,6 @@ def check(answer: dict[str, Any], resource: type[stripe.StripeObject], used: tup
         elif not conforms(answer[name], declared[name]):
             problems.append(f"{resource.__name__}.{name} = {answer[name]!r} is not a {declared[name]}")
     parsed = resource.construct_from(answer, "sk_test_standin")
-    if not isinstance(parsed, resource) or parsed.id != answer.get("id"):
+    if not isinstance(parsed, resource) or parsed.to_dict().get("id") != answer.get("id"):
         problems.append(f"the SDK does not parse the answer as a {resource.__name__}")
     return problems
