@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import insert, inspect
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models.audit import AuditEvent
@@ -93,23 +94,29 @@ class AuditEntry:
 
 
 async def record_many(session: AsyncSession, actor: Actor, entries: Sequence[AuditEntry]) -> None:
-    """The events of a bulk write (a billing batch issues thousands of documents) in one
-    multi-row INSERT in the session's transaction, the same rows `record` writes one by one."""
+    """The events of a bulk write (a billing batch issues thousands of documents): the rows `record`
+    writes one by one, sent in one batch on the session's own connection and transaction. The
+    driver's executemany, not the ORM's bulk insert: a batch's audit rows would cost a fifth more
+    CPU through the ORM (bench/bench_billing.py)."""
     if not entries:
         return
-    await session.execute(
-        insert(AuditEvent),
+    conn = await session.connection()
+    await conn.exec_driver_sql("SELECT 1")  # the adapter sends BEGIN lazily: open the transaction first
+    raw: Any = (await conn.get_raw_connection()).driver_connection
+    await raw.executemany(
+        """INSERT INTO audit_events (actor_id, actor, action, object_type, object_id, client_id, before, after)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)""",
         [
-            {
-                "actor_id": actor.subject,
-                "actor": actor.label,
-                "action": e.action,
-                "object_type": e.object_type,
-                "object_id": str(e.object_id),
-                "client_id": e.client_id,
-                "before": _jsonable(e.before) if e.before is not None else None,
-                "after": _jsonable(e.after) if e.after is not None else None,
-            }
+            (
+                actor.subject,
+                actor.label,
+                e.action,
+                e.object_type,
+                str(e.object_id),
+                e.client_id,
+                None if e.before is None else json.dumps(_jsonable(e.before)),
+                None if e.after is None else json.dumps(_jsonable(e.after)),
+            )
             for e in entries
         ],
     )
