@@ -23,81 +23,8 @@ from domain.services.audit import Actor, record, snapshot
 from domain.services.lookup import get_or_404
 
 
-def invoice_view(inv: Invoice, lines: list[InvoiceLine] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": inv.id,
-        "number": inv.number_label,
-        "sequence": inv.number,
-        "client_id": inv.client_id,
-        "site_id": inv.site_id,
-        "period": inv.period,
-        "status": inv.status,
-        "currency": inv.currency,
-        "issue_date": inv.issue_date,
-        "due_date": inv.due_date,
-        "issued_at": inv.issued_at,
-        "subtotal_minor": inv.subtotal_minor,
-        "tax_minor": inv.tax_minor,
-        "total_minor": inv.total_minor,
-        "paid_at": inv.paid_at,
-        "payment_failed_at": inv.payment_failed_at,
-        "voided_at": inv.voided_at,
-        "stripe_invoice_id": inv.stripe_invoice_id,
-        "stripe_state": inv.stripe_state,
-        "stripe_mismatch": inv.stripe_mismatch,
-    }
-    if lines is not None:
-        out["lines"] = [line_view(x) for x in lines]
-    return out
-
-
-def line_view(x: InvoiceLine) -> dict[str, Any]:
-    return {
-        "id": x.id,
-        "position": x.position,
-        "kind": x.kind,
-        "trueup": x.trueup,
-        "lease_id": x.lease_id,
-        "description": x.description,
-        "quantity": x.quantity,
-        "unit_price_minor": x.unit_price_minor,
-        "days": x.days,
-        "period_days": x.period_days,
-        "service_start": x.service_start,
-        "service_end": x.service_end,
-        "amount_minor": x.amount_minor,
-        "tax_minor": x.tax_minor,
-    }
-
-
-def credit_note_view(cn: CreditNote) -> dict[str, Any]:
-    return {
-        "id": cn.id,
-        "invoice_id": cn.invoice_id,
-        "client_id": cn.client_id,
-        "number": cn.number_label,
-        "kind": cn.kind,
-        "status": cn.status,
-        "reason": cn.reason,
-        "currency": cn.currency,
-        "amount_minor": cn.amount_minor,
-        "tax_minor": cn.tax_minor,
-        "total_minor": cn.total_minor,
-        "issue_date": cn.issue_date,
-        "stripe_credit_note_id": cn.stripe_credit_note_id,
-    }
-
-
 async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID, *, for_update: bool = False) -> Invoice:
     return await get_or_404(session, Invoice, invoice_id, "invoice", for_update=for_update)
-
-
-async def invoice_lines(session: AsyncSession, invoice_id: uuid.UUID) -> list[InvoiceLine]:
-    return list(
-        (
-            await session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id).order_by(InvoiceLine.position))
-        ).all()
-    )
 
 
 async def _site(session: AsyncSession, site_id: uuid.UUID) -> Site:

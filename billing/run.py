@@ -10,7 +10,6 @@ already has its invoices for the period is skipped.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -29,9 +28,11 @@ from billing.invoices import insert_deposit_refund
 from billing.numbering import next_numbers, save_numbers
 from domain.errors import ValidationFailed
 from domain.models.invoice import BillingRun
-from domain.services.audit import Actor, record
+from domain.services.audit import Actor, AuditEntry, SystemActor, record, record_many
 
 LOOKBACK_MONTHS = 12
+# the author of what a run issues (the run itself was created, and audited, by whoever queued it)
+RUN_ACTOR = SystemActor("billing-run")
 
 LINE_COLUMNS = (
     "id",
@@ -222,6 +223,7 @@ async def _load_billed(conn: Any, lease_ids: list[uuid.UUID]) -> dict[uuid.UUID,
 
 
 async def _bill_batch(
+    session: AsyncSession,
     conn: Any,
     run_id: uuid.UUID,
     month: Month,
@@ -271,7 +273,7 @@ async def _bill_batch(
 
     invoices: list[tuple[Any, ...]] = []
     line_records: list[tuple[Any, ...]] = []
-    audits: list[tuple[Any, ...]] = []
+    audits: list[AuditEntry] = []
     notes: list[tuple[Any, ...]] = []
     note_numbers: dict[uuid.UUID, int] = {}
     for (client_id, site_id), lines in sorted(per_invoice.items(), key=lambda kv: (str(kv[0][1]), str(kv[0][0]))):
@@ -332,20 +334,17 @@ async def _bill_batch(
                 )
             )
         audits.append(
-            (
-                "billing-run",
+            AuditEntry(
                 "invoice.issue",
                 "invoice",
-                str(inv_id),
-                client_id,
-                json.dumps(
-                    {
-                        "number": f"{site['code']}-{number:06d}",
-                        "period": str(month),
-                        "total_minor": t.total_minor,
-                        "currency": site["currency"],
-                    }
-                ),
+                inv_id,
+                client_id=client_id,
+                after={
+                    "number": f"{site['code']}-{number:06d}",
+                    "period": str(month),
+                    "total_minor": t.total_minor,
+                    "currency": site["currency"],
+                },
             )
         )
     if invoices:
@@ -357,11 +356,7 @@ async def _bill_batch(
             invoices,
         )
         await conn.copy_records_to_table("invoice_lines", records=line_records, columns=list(LINE_COLUMNS))
-        await conn.executemany(
-            """INSERT INTO audit_events (actor_id, actor, action, object_type, object_id, client_id, after)
-               VALUES ('00000000-0000-0000-0000-000000000000', $1, $2, $3, $4, $5, $6::jsonb)""",
-            audits,
-        )
+        await record_many(session, RUN_ACTOR, audits)
         await charges.mark_billed(conn, fees, invoice_ids)
     await save_numbers(conn, numbers, "invoice")
     created_notes = 0
@@ -400,7 +395,7 @@ async def _carry_excess(
     excess: calc.Excess,
     note_numbers: dict[uuid.UUID, int],
     notes: list[tuple[Any, ...]],
-    audits: list[tuple[Any, ...]],
+    audits: list[AuditEntry],
 ) -> calc.Line:
     """An invoice whose true-up credits exceed its charges is issued at zero: the excess leaves it
     on a `credit_transfer` line and becomes credit notes against the invoices that billed the
@@ -448,21 +443,18 @@ async def _carry_excess(
             )
         )
         audits.append(
-            (
-                "billing-run",
+            AuditEntry(
                 "credit_note.issue",
                 "credit_note",
-                str(note_id),
-                client_id,
-                json.dumps(
-                    {
-                        "number": note_label,
-                        "kind": "trueup",
-                        "invoice": target_label,
-                        "from_invoice": inv_label,
-                        "total_minor": part.total_minor,
-                    }
-                ),
+                note_id,
+                client_id=client_id,
+                after={
+                    "number": note_label,
+                    "kind": "trueup",
+                    "invoice": target_label,
+                    "from_invoice": inv_label,
+                    "total_minor": part.total_minor,
+                },
             )
         )
     return calc.Line(
@@ -519,7 +511,7 @@ async def execute_run(
             batch = todo[i : i + batch_size]
             async with maker() as session, session.begin():
                 conn = await driver(session)
-                n_inv, n_cn = await _bill_batch(conn, run_id, month, batch, invoiced, lookback, credit_threshold)
+                n_inv, n_cn = await _bill_batch(session, conn, run_id, month, batch, invoiced, lookback, credit_threshold)
                 created += n_inv
                 notes += n_cn
                 done += len(batch)

@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.billing.conftest import app_of, drive_runs
 from tests.factories import Api, World, lease_body, make_world, uniq
 
 TENANT = "tenant"  # the client role may use it on its own objects: another tenant's answer is 404
@@ -151,6 +152,7 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
     if r.status_code in (200, 201, 202):
         ids["run_id"] = r.json()["id"]
         real.add("run_id")
+        await drive_runs(app_of(finance))  # the API queues the run; a worker bills it
     found = {
         "invoice_id": await _first_id(db, "SELECT id FROM invoices WHERE client_id = $1 LIMIT 1", client_id),
         "credit_note_id": await _first_id(

@@ -12,15 +12,17 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing import invoices as svc
+from billing import queries as billing_queries
 from domain.errors import NotFound
-from domain.models import Client, Site, User
+from domain.models import Client, Site
+from domain.models.invoice import CreditNote
 from domain.rules.money import format_money, minor_unit_exponent
-from service.admin import integrations
-from service.admin.finance import _required
+from domain.services.lookup import get_or_404
 from service.admin.web import CsrfForm, Finance, attempt, redirect, render, validate_form
+from service.api.billing import CreditNoteCreate, VoidBody
 from service.db import SessionDep
 from service.idempotency import Idempotency
 
@@ -28,17 +30,6 @@ router = APIRouter()
 
 # what the form calls a field, by the name billing's services and the API's schema use
 FORM_FIELD = {"amount_minor": "amount"}
-
-
-def _service() -> Any:
-    svc = integrations.module("billing.invoices")
-    if svc is None:
-        raise NotFound("billing is not installed")
-    return svc
-
-
-def _schema(name: str) -> Any:
-    return integrations.attr("service.api.billing", name)
 
 
 def parse_amount(text: str, currency: str) -> tuple[int | None, str | None]:
@@ -76,36 +67,13 @@ async def _page(
     confirm_void: bool = False,
     status_code: int = 200,
 ) -> HTMLResponse:
-    credit_note_model = _required()[3]
-    svc = _service()
     inv = await svc.get_invoice(session, invoice_id)
-    lines = await svc.invoice_lines(session, inv.id)
-    client = await session.get(Client, inv.client_id)
-    site = await session.get(Site, inv.site_id)
-    notes = list(
-        (
-            await session.scalars(
-                select(credit_note_model).where(credit_note_model.invoice_id == inv.id).order_by(credit_note_model.created_at)
-            )
-        ).all()
-    )
-    payment_model = integrations.attr("domain.models.invoice", "Payment")
-    payments = (
-        []
-        if payment_model is None
-        else list(
-            (
-                await session.scalars(
-                    select(payment_model).where(payment_model.invoice_id == inv.id).order_by(payment_model.paid_on)
-                )
-            ).all()
-        )
-    )
-    people = {c.created_by for c in notes} | {c.approved_by for c in notes}
-    people.discard(None)
-    emails = (
-        dict((await session.execute(select(User.id, User.email).where(User.id.in_(people)))).tuples().all()) if people else {}
-    )
+    lines = await billing_queries.invoice_lines(session, inv.id)
+    client = await get_or_404(session, Client, inv.client_id, "client")
+    site = await get_or_404(session, Site, inv.site_id, "site")
+    notes = await billing_queries.credit_notes_of(session, inv.id)
+    payments = await billing_queries.payments_of(session, inv.id)
+    emails = await billing_queries.emails_of(session, {c.created_by for c in notes} | {c.approved_by for c in notes})
     credited_amount, credited_tax = await svc.credited_so_far(session, inv.id)
     issued_credit = sum(c.total_minor for c in notes if c.status == "issued")
     pending_credit = sum(c.total_minor for c in notes if c.status == "pending_approval")
@@ -154,7 +122,6 @@ async def issue_credit_note(
     request: Request, invoice_id: uuid.UUID, user: Finance, session: SessionDep, form: CsrfForm
 ) -> Response:
     """A partial (amount before tax) or whole credit note; above the threshold it waits for approval."""
-    svc = _service()
     values = {k: str(v) for k, v in form.items()}
     inv = await svc.get_invoice(session, invoice_id, for_update=True)
     whole = values.get("credit_kind") == "whole"
@@ -164,16 +131,15 @@ async def issue_credit_note(
         amount_minor, problem = parse_amount(values.get("amount", ""), inv.currency)
         if problem:
             errors["amount"] = problem
-    schema = _schema("CreditNoteCreate")
     data = {"reason": values.get("reason", "").strip(), "amount_minor": amount_minor}
-    body, errs = validate_form(schema, data) if schema is not None else (None, {})
+    body, errs = validate_form(CreditNoteCreate, data)
     for k, msg in errs.items():
         errors.setdefault(FORM_FIELD.get(k, k), msg)
     if not data["reason"]:
         errors["reason"] = "say why the invoice is credited (the client reads it on the credit note)"
-    if errors:
+    if errors or body is None:
         return await _page(request, session, invoice_id, errors=errors, values=values, status_code=422)
-    reason = body.reason if body is not None else data["reason"]
+    reason = body.reason
     threshold = int(request.app.state.settings.credit_note_approval_threshold_minor)
     key = str(values.get("form_key") or "")[:100] or None
 
@@ -204,9 +170,7 @@ async def issue_credit_note(
 async def approve_credit_note(
     request: Request, invoice_id: uuid.UUID, credit_note_id: uuid.UUID, user: Finance, session: SessionDep, form: CsrfForm
 ) -> Response:
-    svc = _service()
-    credit_note_model = _required()[3]
-    cn = await session.get(credit_note_model, credit_note_id)
+    cn = await session.get(CreditNote, credit_note_id)
     if cn is None or cn.invoice_id != invoice_id:
         raise NotFound("credit note not found")
     done, error = await attempt(session, lambda: svc.approve_credit_note(session, user, credit_note_id))
@@ -218,25 +182,23 @@ async def approve_credit_note(
 @router.post("/invoices/{invoice_id}/void", response_model=None)
 async def void_invoice(request: Request, invoice_id: uuid.UUID, user: Finance, session: SessionDep, form: CsrfForm) -> Response:
     """Two steps: without `confirm=yes` the page asks first; nothing changes until it is confirmed."""
-    svc = _service()
     values = {k: str(v) for k, v in form.items()}
     inv = await svc.get_invoice(session, invoice_id, for_update=True)
     if values.get("confirm") != "yes":
         return await _page(request, session, invoice_id, values=values, confirm_void=True)
-    schema = _schema("VoidBody")
     data = {"reason": values.get("void_reason", "").strip() or "voided"}
-    body, errs = validate_form(schema, data) if schema is not None else (None, {})
-    if errs:
+    body, errs = validate_form(VoidBody, data)
+    if errs or body is None:
         return await _page(
             request,
             session,
             invoice_id,
-            errors={"void_reason": next(iter(errs.values()))},
+            errors={"void_reason": next(iter(errs.values()), "invalid")},
             values=values,
             confirm_void=True,
             status_code=422,
         )
-    reason = body.reason if body is not None else data["reason"]
+    reason = body.reason
     _, error = await attempt(session, lambda: svc.void_invoice(session, user, inv, reason))
     if error is not None:
         await session.refresh(inv)

@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, FastAPI, Header, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Header, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from billing import invoices as inv_service
-from billing import reports as billing_reports
+from billing import queries as billing_queries
 from billing import run as billing_run
 from billing import statements, webhooks
-from billing.db import driver
-from domain.errors import Forbidden, NotFound, ValidationFailed
-from domain.models.invoice import BillingRun, CreditNote, Invoice
+from billing.read_models import BillingRunOut, CreditNoteOut, InvoiceOut, InvoicePage
+from domain.errors import Forbidden, ValidationFailed
+from domain.models import Client
+from domain.models.invoice import BillingRun, Invoice
+from domain.services.lookup import get_or_404
 from provisioning import kpis as provisioning_kpis
-from service.api.deps import Cursor, Limit, QueryDate, paginate
+from service.api.deps import Cursor, Limit, QueryDate
 from service.api.schemas import PERIOD_PATTERN, TEXT_PATTERN
 from service.auth import FinanceUser, StaffOrFinance, TenantReader
 from service.db import SessionDep
 from service.errors import TYPE_BASE, problem
 from service.idempotency import IdempotencyDep
 
-logger = logging.getLogger("seatlease.billing")
 router = APIRouter(prefix="/v1", tags=["billing"])
 
 Period = Annotated[str, Field(pattern=PERIOD_PATTERN, examples=["2031-01"])]
@@ -39,88 +38,12 @@ class BillingRunCreate(BaseModel):
     period: Period
 
 
-class BillingRunOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: uuid.UUID
-    period: str
-    status: str
-    clients_total: int
-    clients_done: int
-    invoices_count: int
-    credit_notes_count: int
-    error: str | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-
-
-class InvoiceLineOut(BaseModel):
-    id: uuid.UUID
-    position: int
-    kind: str
-    trueup: bool
-    lease_id: uuid.UUID | None
-    description: str
-    quantity: int
-    unit_price_minor: int
-    days: int | None
-    period_days: int | None
-    service_start: date | None
-    service_end: date | None
-    amount_minor: int
-    tax_minor: int
-
-
-class InvoiceOut(BaseModel):
-    id: uuid.UUID
-    number: str | None
-    sequence: int | None
-    client_id: uuid.UUID
-    site_id: uuid.UUID
-    period: str
-    status: str
-    currency: str
-    issue_date: date | None
-    due_date: date | None
-    issued_at: datetime | None
-    subtotal_minor: int
-    tax_minor: int
-    total_minor: int
-    paid_at: datetime | None
-    payment_failed_at: datetime | None
-    voided_at: datetime | None
-    stripe_invoice_id: str | None
-    stripe_state: str
-    stripe_mismatch: bool
-    lines: list[InvoiceLineOut] | None = None
-
-
-class InvoicePage(BaseModel):
-    items: list[InvoiceOut]
-    next_cursor: str | None = None
-
-
 class CreditNoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=500, pattern=TEXT_PATTERN)
     amount_minor: int | None = Field(
         default=None, gt=0, le=10**15, description="credit before tax; omit to credit the whole remaining invoice"
     )
-
-
-class CreditNoteOut(BaseModel):
-    id: uuid.UUID
-    invoice_id: uuid.UUID
-    client_id: uuid.UUID
-    number: str | None
-    kind: str
-    status: str
-    reason: str
-    currency: str
-    amount_minor: int
-    tax_minor: int
-    total_minor: int
-    issue_date: date | None
-    stripe_credit_note_id: str | None
 
 
 class VoidBody(BaseModel):
@@ -130,48 +53,24 @@ class VoidBody(BaseModel):
 
 @router.post("/billing/runs", status_code=202, response_model=BillingRunOut)
 async def start_run(
-    body: BillingRunCreate,
-    user: FinanceUser,
-    session: SessionDep,
-    idem: IdempotencyDep,
-    request: Request,
-    background: BackgroundTasks,
+    body: BillingRunCreate, user: FinanceUser, session: SessionDep, idem: IdempotencyDep, request: Request
 ) -> Any:
-    """Start the run of a month. Seats are billed in advance: a month is accepted from
-    `SEATLEASE_BILLING_ADVANCE_DAYS` (default 10) days before it starts, on the UTC calendar, and
-    any past month; a month further ahead is a 422 naming `period`, and takes no invoice numbers."""
-    created: list[uuid.UUID] = []
+    """Queue the run of a month; a worker claims and bills it. Seats are billed in advance: a month is
+    accepted from `SEATLEASE_BILLING_ADVANCE_DAYS` (default 10) days before it starts, on the UTC
+    calendar, and any past month; a month further ahead is a 422 naming `period`, and takes no invoice numbers."""
 
     async def make() -> BillingRunOut:
         run = await billing_run.create_run(
             session, user, body.period, advance_days=request.app.state.settings.billing_advance_days
         )
-        created.append(run.id)
         return BillingRunOut.model_validate(run)
 
-    response = await idem.run(session, str(user.subject), body, make, status_code=202)
-    if created:
-        # runs after the request's transaction committed; the worker resumes it if this process dies
-        background.add_task(_execute, request.app, created[0])
-    return response
-
-
-async def _execute(app: FastAPI, run_id: uuid.UUID) -> None:
-    settings = app.state.settings
-    try:
-        await billing_run.execute_run(
-            app.state.sessionmaker, run_id, credit_threshold=settings.credit_note_approval_threshold_minor
-        )
-    except Exception:
-        logger.exception("billing run %s failed", run_id)
+    return await idem.run(session, str(user.subject), body, make, status_code=202)
 
 
 @router.get("/billing/runs/{run_id}", response_model=BillingRunOut)
 async def get_run(run_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> BillingRunOut:
-    run = await session.get(BillingRun, run_id)
-    if run is None:
-        raise NotFound("billing run not found")
-    return BillingRunOut.model_validate(run)
+    return BillingRunOut.model_validate(await get_or_404(session, BillingRun, run_id, "billing run"))
 
 
 @router.get("/invoices", response_model=InvoicePage)
@@ -190,17 +89,9 @@ async def list_invoices(
             return InvoicePage(items=[])
         client_id = user.client_id
     _no_facility_staff(user)
-    stmt = select(Invoice)
-    if client_id is not None:
-        stmt = stmt.where(Invoice.client_id == client_id)
-    if period is not None:
-        stmt = stmt.where(Invoice.period == period)
-    if status is not None:
-        stmt = stmt.where(Invoice.status == status)
-    if site_id is not None:
-        stmt = stmt.where(Invoice.site_id == site_id)
-    rows, nxt = await paginate(session, stmt, Invoice.id, cursor, limit)
-    return InvoicePage(items=[InvoiceOut(**inv_service.invoice_view(r)) for r in rows], next_cursor=nxt)
+    where = billing_queries.InvoiceFilter(client_id=client_id, period=period, status=status, site_id=site_id)
+    rows, nxt = await billing_queries.invoice_page(session, where, cursor, limit)
+    return InvoicePage(items=[InvoiceOut.of(r) for r in rows], next_cursor=nxt)
 
 
 def _no_facility_staff(user: Any) -> None:
@@ -219,7 +110,7 @@ async def _readable_invoice(session: Any, user: Any, invoice_id: uuid.UUID, *, f
 @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
 async def get_invoice(invoice_id: uuid.UUID, user: TenantReader, session: SessionDep) -> InvoiceOut:
     inv = await _readable_invoice(session, user, invoice_id)
-    return InvoiceOut(**inv_service.invoice_view(inv, await inv_service.invoice_lines(session, inv.id)))
+    return InvoiceOut.of(inv, await billing_queries.invoice_lines(session, inv.id))
 
 
 @router.post("/invoices/{invoice_id}/credit-notes", status_code=201, response_model=CreditNoteOut)
@@ -238,7 +129,7 @@ async def create_credit_note(
         cn = await inv_service.create_credit_note(
             session, user, inv, reason=body.reason, amount_minor=body.amount_minor, threshold_minor=threshold
         )
-        return CreditNoteOut(**inv_service.credit_note_view(cn))
+        return CreditNoteOut.model_validate(cn)
 
     return await idem.run(session, str(user.subject), body, make)
 
@@ -246,16 +137,12 @@ async def create_credit_note(
 @router.get("/invoices/{invoice_id}/credit-notes", response_model=list[CreditNoteOut])
 async def list_credit_notes(invoice_id: uuid.UUID, user: TenantReader, session: SessionDep) -> list[CreditNoteOut]:
     inv = await _readable_invoice(session, user, invoice_id)
-    rows = (
-        await session.scalars(select(CreditNote).where(CreditNote.invoice_id == inv.id).order_by(CreditNote.created_at))
-    ).all()
-    return [CreditNoteOut(**inv_service.credit_note_view(c)) for c in rows]
+    return [CreditNoteOut.model_validate(c) for c in await billing_queries.credit_notes_of(session, inv.id)]
 
 
 @router.post("/credit-notes/{credit_note_id}/approve", response_model=CreditNoteOut)
 async def approve_credit_note(credit_note_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> CreditNoteOut:
-    cn = await inv_service.approve_credit_note(session, user, credit_note_id)
-    return CreditNoteOut(**inv_service.credit_note_view(cn))
+    return CreditNoteOut.model_validate(await inv_service.approve_credit_note(session, user, credit_note_id))
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut)
@@ -263,7 +150,7 @@ async def void_invoice(invoice_id: uuid.UUID, user: FinanceUser, session: Sessio
     inv = await inv_service.get_invoice(session, invoice_id, for_update=True)
     inv = await inv_service.void_invoice(session, user, inv, (body or VoidBody()).reason)
     await session.refresh(inv)
-    return InvoiceOut(**inv_service.invoice_view(inv, await inv_service.invoice_lines(session, inv.id)))
+    return InvoiceOut.of(inv, await billing_queries.invoice_lines(session, inv.id))
 
 
 @router.get(
@@ -282,10 +169,8 @@ async def client_statement(
     user.require_client(client_id, "client")
     _no_facility_staff(user)
     month = billing_run.parse_period(period)
-    conn = await driver(session)
-    if await conn.fetchval("SELECT 1 FROM clients WHERE id = $1", client_id) is None:
-        raise NotFound("client not found")
-    st = await statements.statement(conn, client_id, month)
+    await get_or_404(session, Client, client_id, "client")
+    st = await billing_queries.client_statement(session, client_id, month)
     wanted = format or _negotiate(accept)
     name = f"statement-{period}-{client_id}"
     if wanted == "csv":
@@ -351,8 +236,7 @@ async def ar_aging(user: StaffOrFinance, session: SessionDep, as_of: QueryDate |
     """Receivables by client and currency in the buckets 0 (current) / 1–30 / 31–60 / 61–90 / 90+ days past due."""
     if as_of is not None and not date(2000, 1, 1) <= as_of <= date(2200, 12, 31):
         raise ValidationFailed("as_of is out of range", field="as_of")
-    conn = await driver(session)
-    return jsonable_encoder(await statements.ar_aging(conn, as_of or date.today()))
+    return jsonable_encoder(await billing_queries.ar_aging(session, as_of or date.today()))
 
 
 @router.get("/reports/kpis")
@@ -360,9 +244,7 @@ async def kpis(
     user: StaffOrFinance, session: SessionDep, period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None
 ) -> Any:
     """The facility's KPIs: billing figures here, provisioning's merged in."""
-    conn = await driver(session)
-    out: dict[str, Any] = {"billing": await billing_reports.billing_kpis(conn, period)}
-    out["receivables_aging"] = (await statements.ar_aging(conn, date.today()))["totals"]
+    out = await billing_queries.billing_kpis(session, period, date.today())
     out.update(await provisioning_kpis.kpis(session))
     return jsonable_encoder(out)
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import calendar
 import itertools
+import logging
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from billing.run import claim_run, execute_run
 from tests.billing.stripe_standin import StripeStandIn
 from tests.factories import Api
 
@@ -41,10 +44,34 @@ def standin() -> Iterator[StripeStandIn]:
     server.stop()
 
 
+async def drive_runs(app: FastAPI) -> int:
+    """A worker's pass over the billing runs: claim each queued run (as the worker does, FOR UPDATE
+    SKIP LOCKED) and bill it, until none is left. The API and the admin only queue runs. Returns
+    how many runs were billed; one that fails is marked failed by the run itself, as in a worker."""
+    maker = app.state.sessionmaker
+    threshold = app.state.settings.credit_note_approval_threshold_minor
+    billed = 0
+    while (run_id := await claim_run(maker)) is not None:
+        try:
+            await execute_run(maker, run_id, credit_threshold=threshold)
+        except Exception:
+            logging.getLogger("seatlease.billing").exception("billing run %s failed", run_id)
+        billed += 1
+    return billed
+
+
+def app_of(api: Api) -> FastAPI:
+    """The app an in-process API caller talks to."""
+    transport = api.http._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    return cast(FastAPI, transport.app)
+
+
 async def run_month(finance: Api, period: str) -> dict[str, Any]:
-    """Start a run through the API and read it back (it runs as the request's background task)."""
+    """Queue a run through the API, let a worker pass bill it, and read it back."""
     run = await finance.post("/v1/billing/runs", {"period": period}, expect=202)
     assert run["period"] == period
+    await drive_runs(app_of(finance))
     done = await finance.get(f"/v1/billing/runs/{run['id']}")
     assert done["status"] == "done", done
     return done  # type: ignore[no-any-return]

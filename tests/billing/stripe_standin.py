@@ -1,7 +1,8 @@
 """A local stand-in for Stripe's HTTP API, for the endpoints seatlease calls.
 
-It answers over real HTTP on localhost with objects shaped exactly like Stripe's published
-examples (`../shared/stripe/fixtures3.json`, read in place, never copied), keeps state
+It answers over real HTTP on localhost with objects of the shape the `stripe` SDK's typed
+resources declare (every field of `stripe.Invoice`, `stripe.Customer`, …; see stripe_shapes.py,
+which also checks the answers against those types), keeps state
 (customers, invoices, invoice items, credit notes), honours idempotency keys the way Stripe
 does (same key + same parameters → the first answer again; same key + other parameters →
 an `idempotency_error`), fails on demand (timeouts, 500s, 429s) and signs webhook events."""
@@ -17,17 +18,12 @@ import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO.parent / "shared" / "stripe" / "fixtures3.json"
+import stripe
 
-
-def load_fixtures() -> dict[str, Any]:
-    resources: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]
-    return resources
+from tests.billing.stripe_shapes import blank
 
 
 def _unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -44,7 +40,6 @@ def _unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 class StripeStandIn:
     def __init__(self, webhook_secret: str = "whsec_standin") -> None:
-        self.fixtures = load_fixtures()
         self.webhook_secret = webhook_secret
         self.lock = threading.Lock()
         self.customers: dict[str, dict[str, Any]] = {}
@@ -84,9 +79,12 @@ class StripeStandIn:
         return f"{prefix}_{secrets.token_hex(12)}"
 
     def _customer(self, p: dict[str, Any]) -> dict[str, Any]:
-        obj = copy.deepcopy(self.fixtures["customer"])
+        obj = blank(stripe.Customer)
         obj.update(
             id=self._new_id("cus"),
+            livemode=False,
+            invoice_prefix=secrets.token_hex(4).upper(),
+            preferred_locales=[],
             name=p.get("name"),
             email=p.get("email"),
             metadata=p.get("metadata", {}),
@@ -99,7 +97,7 @@ class StripeStandIn:
     def _invoice(self, p: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if p.get("customer") not in self.customers:
             return 400, self._error("invalid_request_error", "No such customer", "customer")
-        obj = copy.deepcopy(self.fixtures["invoice"])
+        obj = blank(stripe.Invoice)
         obj.update(
             id=self._new_id("in"),
             customer=p["customer"],
@@ -132,7 +130,7 @@ class StripeStandIn:
             return 400, self._error("invalid_request_error", "No such invoice", "invoice")
         if inv["status"] != "draft":
             return 400, self._error("invalid_request_error", "The invoice is not a draft", "invoice")
-        obj = copy.deepcopy(self.fixtures["invoiceitem"])
+        obj = blank(stripe.InvoiceItem)
         amount = int(p["amount"])
         obj.update(
             id=self._new_id("ii"),
@@ -148,8 +146,9 @@ class StripeStandIn:
             quantity_decimal="1",
         )
         self.items[obj["id"]] = obj
-        line = copy.deepcopy(self.fixtures["invoice"]["lines"]["data"][0])
+        line = blank(stripe.InvoiceLineItem)
         line.update(
+            quantity=1,
             id=self._new_id("il"),
             amount=amount,
             currency=obj["currency"],
@@ -173,7 +172,7 @@ class StripeStandIn:
         inv = self.invoices.get(p.get("invoice", ""))
         if inv is None or inv["status"] not in ("open", "paid"):
             return 400, self._error("invalid_request_error", "Invoice cannot be credited", "invoice")
-        obj = copy.deepcopy(self.fixtures["credit_note"])
+        obj = blank(stripe.CreditNote)
         amount = int(p["amount"])
         obj.update(
             id=self._new_id("cn"),
@@ -232,8 +231,15 @@ class StripeStandIn:
     # ---- webhooks ---------------------------------------------------------------------
 
     def event(self, kind: str, obj: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
-        ev = copy.deepcopy(self.fixtures["event"])
-        ev.update(id=self._new_id("evt"), type=kind, created=created or int(time.time()), data={"object": obj})
+        ev = blank(stripe.Event)
+        ev.update(
+            api_version=stripe.api_version,
+            request={"id": None, "idempotency_key": None},
+            id=self._new_id("evt"),
+            type=kind,
+            created=created or int(time.time()),
+            data={"object": obj},
+        )
         return ev
 
     def sign(self, payload: bytes, *, timestamp: int | None = None, secret: str | None = None) -> str:

@@ -1,0 +1,104 @@
+"""How billing's documents read from outside: typed read-models validated from the ORM rows.
+
+The public names differ from the columns in two places: an invoice's or credit note's `number` is
+its label ("HQ-000042") and an invoice's `sequence` is the integer behind it. The aliases accept the
+column name (from an ORM row) and the public name (from a dump of the model itself, as an
+idempotent replay or a response re-validation makes), in that order for `number`, so a dump never
+reads the label as the sequence."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from domain.models.invoice import Invoice, InvoiceLine
+
+
+class BillingRunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    period: str
+    status: str
+    clients_total: int
+    clients_done: int
+    invoices_count: int
+    credit_notes_count: int
+    error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class InvoiceLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    position: int
+    kind: str
+    trueup: bool
+    lease_id: uuid.UUID | None
+    description: str
+    quantity: int
+    unit_price_minor: int
+    days: int | None
+    period_days: int | None
+    service_start: date | None
+    service_end: date | None
+    amount_minor: int
+    tax_minor: int
+
+
+class InvoiceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    number: str | None = Field(validation_alias=AliasChoices("number_label", "number"))
+    sequence: int | None = Field(validation_alias=AliasChoices("sequence", "number"))
+    client_id: uuid.UUID
+    site_id: uuid.UUID
+    period: str
+    status: str
+    currency: str
+    issue_date: date | None
+    due_date: date | None
+    issued_at: datetime | None
+    subtotal_minor: int
+    tax_minor: int
+    total_minor: int
+    paid_at: datetime | None
+    payment_failed_at: datetime | None
+    voided_at: datetime | None
+    stripe_invoice_id: str | None
+    stripe_state: str
+    stripe_mismatch: bool
+    lines: list[InvoiceLineOut] | None = None
+
+    @classmethod
+    def of(cls, inv: Invoice, lines: Iterable[InvoiceLine] | None = None) -> InvoiceOut:
+        """The invoice, with its lines when given (the list leaves them out: `lines` is null there)."""
+        out = cls.model_validate(inv)
+        if lines is not None:
+            out.lines = [InvoiceLineOut.model_validate(x) for x in lines]
+        return out
+
+
+class InvoicePage(BaseModel):
+    items: list[InvoiceOut]
+    next_cursor: str | None = None
+
+
+class CreditNoteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    invoice_id: uuid.UUID
+    client_id: uuid.UUID
+    number: str | None = Field(validation_alias=AliasChoices("number_label", "number"))
+    kind: str
+    status: str
+    reason: str
+    currency: str
+    amount_minor: int
+    tax_minor: int
+    total_minor: int
+    issue_date: date | None
+    stripe_credit_note_id: str | None
