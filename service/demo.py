@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.leasing.schemas import AddOnIn, LeaseCreate
 from domain.models import Device, Site
 from domain.services import catalog, clients, leases
 from domain.services.audit import SystemActor
@@ -207,7 +208,7 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
             lease = await leases.create_lease(
                 session,
                 actor,
-                leases.LeaseRequest(
+                LeaseCreate(
                     client_id=client.id,
                     team_id=team.id,
                     site_id=site.id,
@@ -217,7 +218,7 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
                     end_date=None,
                     seat_count=6 + 2 * ti,
                     seat_ids=None,
-                    add_ons=[{"code": "extra_monitor", "quantity": 2}],
+                    add_ons=[AddOnIn(code="extra_monitor", quantity=2)],
                     discount_pct=Decimal("5"),
                 ),
                 is_staff=True,
@@ -233,7 +234,7 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
             await leases.create_lease(
                 session,
                 actor,
-                leases.LeaseRequest(
+                LeaseCreate(
                     client_id=client.id,
                     team_id=team.id,
                     site_id=site.id,
