@@ -225,8 +225,8 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
                 discount_threshold_pct=Decimal("10"),
             )
             counts["leases"] += 1
-            held = (await leases.lease_views(session, [lease]))[0]["seats"]
-            await leases.set_assignments(session, actor, lease, [(s["id"], m.id) for s, m in zip(held, members, strict=False)])
+            held = (await leases.lease_views(session, [lease]))[0].seats
+            await leases.set_assignments(session, actor, lease, [(s.id, m.id) for s, m in zip(held, members, strict=False)])
         # a lease starting next month and one waiting for a discount approval
         site = made[0]["site"]
         first_next = _first_of_next_month(site_today(site))

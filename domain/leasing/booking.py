@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import (
     and_,
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import events
 from domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from domain.leasing.schemas import AddOnIn, LeaseCreate
+from domain.leasing.schemas import Lease as LeaseOut
 from domain.leasing.seats import insert_seats
 from domain.leasing.state import LIVE_STATUSES, advance_status
 from domain.leasing.views import SeatPeriod, lease_view
@@ -136,7 +136,7 @@ async def book_lease(
     discount_threshold_pct: Decimal,
     limits: ClientLimits | None = None,
     now: datetime | None = None,
-) -> tuple[Lease, dict[str, Any]]:
+) -> tuple[Lease, LeaseOut]:
     """Create a lease and hold its seats; returns the lease and its API view (built from what
     the booking already has in hand, the same shape as ``lease_views``). Wakes the provisioning
     reconciler on commit (folded into its first query).

@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import ValidationFailed
+from domain.leasing.schemas import Lease as LeaseOut
 from domain.leasing.views import lease_filter, lease_views
 from domain.models import Client, Floor, Lease, LeaseAmendment, LeaseSeat, Member, Plan, Seat, SeatAssignment, Site, Team
 
@@ -120,7 +121,7 @@ async def seat_labels(session: AsyncSession, seat_ids: Sequence[uuid.UUID]) -> l
 
 
 class LeaseDetail(NamedTuple):
-    view: dict[str, Any]
+    view: LeaseOut
     floors: list[Floor]  # the floors of its current seats, by level
     assignments: dict[uuid.UUID, uuid.UUID]  # seat → member
     members: list[Member]  # the client's active members, by name
@@ -130,7 +131,7 @@ class LeaseDetail(NamedTuple):
 async def lease_detail(session: AsyncSession, lease: Lease) -> LeaseDetail:
     """What the admin's lease page shows beyond the lease itself."""
     view = (await lease_views(session, [lease]))[0]
-    floor_ids = {x["floor_id"] for x in view["seats"]}
+    floor_ids = {x.floor_id for x in view.seats}
     floors = list((await session.scalars(select(Floor).where(Floor.id.in_(floor_ids)).order_by(Floor.level))).all())
     assignments = {a.seat_id: a.member_id for a in await lease_assignments(session, lease.id)}
     members = list(

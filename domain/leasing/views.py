@@ -14,6 +14,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.leasing.schemas import AddOn, LeaseSeatPeriod, SeatBrief
+from domain.leasing.schemas import Lease as LeaseOut
 from domain.models import (
     Inclusion,
     Lease,
@@ -42,44 +44,38 @@ def lease_view(
     periods: Sequence[SeatPeriod],
     add_ons: Sequence[tuple[Inclusion, int]],
     today: date | None = None,
-) -> dict[str, Any]:
+) -> LeaseOut:
     """The API shape of one lease from its seat periods (in label order) and add-ons."""
     ref = today or max(site_today(site), lease.start_date)
-    current: dict[uuid.UUID, dict[str, Any]] = {}
+    current: dict[uuid.UUID, SeatPeriod] = {}
     for r in periods:
         if r.end_date is None or r.end_date >= ref or lease.status == "ended":
-            current[r.id] = {"id": r.id, "label": r.label, "floor_id": r.floor_id, "zone": r.zone}
-    return {
-        "id": lease.id,
-        "client_id": lease.client_id,
-        "team_id": lease.team_id,
-        "site_id": lease.site_id,
-        "plan_id": lease.plan_id,
-        "shift": lease.shift_code,
-        "start_date": lease.start_date,
-        "end_date": lease.end_date,
-        "status": lease.status,
-        "seats": list(current.values()),
-        "seat_periods": [
-            {"seat_id": r.id, "label": r.label, "start_date": r.start_date, "end_date": r.end_date} for r in periods
+            current[r.id] = r
+    return LeaseOut(
+        id=lease.id,
+        client_id=lease.client_id,
+        team_id=lease.team_id,
+        site_id=lease.site_id,
+        plan_id=lease.plan_id,
+        shift=lease.shift_code,
+        start_date=lease.start_date,
+        end_date=lease.end_date,
+        status=lease.status,
+        seats=[SeatBrief.model_validate(r) for r in current.values()],
+        seat_periods=[
+            LeaseSeatPeriod(seat_id=r.id, label=r.label, start_date=r.start_date, end_date=r.end_date) for r in periods
         ],
-        "add_ons": [
-            {
-                "code": inc.code,
-                "name": inc.name,
-                "billing": inc.billing,
-                "unit_price_minor": inc.unit_price_minor,
-                "quantity": qty,
-            }
+        add_ons=[
+            AddOn(code=inc.code, name=inc.name, billing=inc.billing, unit_price_minor=inc.unit_price_minor, quantity=qty)
             for inc, qty in add_ons
         ],
         # as stored (numeric(5,2)): the same text before and after a round trip through the table
-        "discount_pct": str(Decimal(lease.discount_pct).quantize(_PCT)),
-        "currency": site.currency,
-    }
+        discount_pct=str(Decimal(lease.discount_pct).quantize(_PCT)),
+        currency=site.currency,
+    )
 
 
-async def lease_views(session: AsyncSession, leases: Sequence[Lease], *, today: date | None = None) -> list[dict[str, Any]]:
+async def lease_views(session: AsyncSession, leases: Sequence[Lease], *, today: date | None = None) -> list[LeaseOut]:
     """The API shape of leases, loaded in a fixed number of queries."""
     if not leases:
         return []

@@ -302,7 +302,7 @@ async def detail_context(session: AsyncSession, lease: Lease) -> dict[str, Any]:
     plan = await session.get(Plan, lease.plan_id)
     today = catalog.site_today(site)
     day = lease.start_date if today < lease.start_date else (min(today, lease.end_date) if lease.end_date else today)
-    seat_ids = {x["id"] for x in view["seats"]}
+    seat_ids = {x.id for x in view.seats}
     maps = []
     shift = await catalog.get_shift(session, site.id, lease.shift_code)
     for floor in detail.floors:

@@ -45,7 +45,7 @@ def client_limits(request: Request) -> ClientLimits:
 
 
 async def _view(session: SessionDep, lease: LeaseRow) -> s.Lease:
-    return s.Lease.model_validate((await views_.lease_views(session, [lease]))[0])
+    return (await views_.lease_views(session, [lease]))[0]
 
 
 CREATE_LEASE_DESCRIPTION = """Book a lease. Roles: admin, facility_staff, client_admin (and a client's machine
@@ -84,7 +84,7 @@ async def create_lease(
             discount_threshold_pct=settings.discount_approval_threshold_pct,
             limits=client_limits(request),
         )
-        return s.Lease.model_validate(view)
+        return view
 
     return await idem.run(session, str(user.subject), body, make)
 
@@ -105,7 +105,7 @@ async def list_leases(
         client_id = user.client_id
     rows, nxt = await queries.lease_page(session, client_id=client_id, status=status, site_id=site_id, cursor=cursor, limit=limit)
     views = await views_.lease_views(session, rows)
-    return s.Page(items=[s.Lease.model_validate(v) for v in views], next_cursor=nxt)
+    return s.Page(items=views, next_cursor=nxt)
 
 
 @router.get("/{lease_id}", response_model=s.Lease)
