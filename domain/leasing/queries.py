@@ -12,9 +12,26 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import ValidationFailed
+from domain.leasing.availability import count_free_seats, free_seats
 from domain.leasing.schemas import Lease as LeaseOut
+from domain.leasing.schemas import LeaseCreate
 from domain.leasing.views import lease_filter, lease_views
-from domain.models import Client, Floor, Lease, LeaseAmendment, LeaseSeat, Member, Plan, Seat, SeatAssignment, Site, Team
+from domain.models import (
+    Client,
+    Floor,
+    Inclusion,
+    Lease,
+    LeaseAmendment,
+    LeaseSeat,
+    Member,
+    Plan,
+    Seat,
+    SeatAssignment,
+    Shift,
+    Site,
+    Team,
+)
+from domain.services.catalog import get_shift, plan_inclusions, shift_window
 
 
 async def lease_page(
@@ -153,3 +170,45 @@ async def lease_detail(session: AsyncSession, lease: Lease) -> LeaseDetail:
 
 async def site_plans(session: AsyncSession, site_id: uuid.UUID) -> list[Plan]:
     return list((await session.scalars(select(Plan).where(Plan.site_id == site_id).order_by(Plan.name))).all())
+
+
+class BookingPreview(NamedTuple):
+    site: Site
+    plan: Plan
+    shift: Shift
+    add_ons: list[tuple[Inclusion, int]]
+    included: list[Inclusion]  # what the plan's seat price includes
+    free: int  # seats free for that shift and dates now
+    seats: int  # seats asked for
+
+
+async def preview_booking(session: AsyncSession, body: LeaseCreate) -> BookingPreview:
+    """What a booking would take, checked against what is free now (the admin shows it with a quote
+    before the booking itself); writes nothing. A refusal is a ValidationFailed naming the field."""
+    site = await session.get(Site, body.site_id)
+    plan = await session.get(Plan, body.plan_id)
+    if site is None:
+        raise ValidationFailed("no such site", field="site_id")
+    if plan is None or plan.site_id != site.id:
+        raise ValidationFailed("choose a plan of this site", field="plan_id")
+    shift = await get_shift(session, site.id, body.shift)
+    incs = {i.code: i for i in (await plan_inclusions(session, [plan.id]))[plan.id]}
+    add_ons: list[tuple[Inclusion, int]] = []
+    for a in body.add_ons:
+        inc = incs.get(a.code)
+        if inc is None or inc.billing == "included":
+            raise ValidationFailed(f"{a.code} is not an add-on of this plan", field="add_ons")
+        add_ons.append((inc, a.quantity))
+    window = shift_window(shift)
+    free = await count_free_seats(session, site.id, window, body.start_date, body.end_date)
+    seats = body.seat_count if body.seat_count is not None else len(body.seat_ids or [])
+    if body.seat_count is not None and body.seat_count > free:
+        raise ValidationFailed(f"only {free} seats are free for that shift and dates", field="seat_count")
+    if body.seat_ids:
+        free_ids = {x.id for x in await free_seats(session, site.id, window, body.start_date, body.end_date)}
+        taken = [x for x in body.seat_ids if x not in free_ids]
+        if taken:
+            labels = await seat_labels(session, taken)
+            raise ValidationFailed(f"not free for that shift and dates: {', '.join(sorted(labels))}", field="seat_ids")
+    included = [i for i in incs.values() if i.billing == "included"]
+    return BookingPreview(site, plan, shift, add_ons, included, free, seats)

@@ -17,13 +17,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError
-from domain.leasing import availability, booking, floor_map, lifecycle, queries, state
+from domain.leasing import booking, floor_map, lifecycle, queries, state
 from domain.models import (
     Client,
-    Inclusion,
     Lease,
     Plan,
-    Site,
     Team,
 )
 from domain.services import catalog
@@ -206,45 +204,23 @@ async def build_request(session: AsyncSession, values: dict[str, Any]) -> tuple[
 
 async def preview(session: AsyncSession, body: s.LeaseCreate, threshold: Decimal) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """What the booking would cost and whether the seats are free now; writes nothing."""
-    site = await session.get(Site, body.site_id)
-    plan = await session.get(Plan, body.plan_id)
-    if site is None:
-        return None, {"site_id": "no such site"}
-    if plan is None or plan.site_id != site.id:
-        return None, {"plan_id": "choose a plan of this site"}
     try:
-        shift = await catalog.get_shift(session, site.id, body.shift)
+        p = await queries.preview_booking(session, body)
     except DomainError as exc:
-        return None, {"shift": exc.detail}
-    incs = {i.code: i for i in (await catalog.plan_inclusions(session, [plan.id]))[plan.id]}
-    add_ons: list[tuple[Inclusion, int]] = []
-    for a in body.add_ons:
-        inc = incs.get(a.code)
-        if inc is None or inc.billing == "included":
-            return None, {"add_ons": f"{a.code} is not an add-on of this plan"}
-        add_ons.append((inc, a.quantity))
-    window = catalog.shift_window(shift)
-    free = await availability.count_free_seats(session, site.id, window, body.start_date, body.end_date)
-    seats = body.seat_count if body.seat_count is not None else len(body.seat_ids or [])
-    if body.seat_count is not None and body.seat_count > free:
-        return None, {"seat_count": f"only {free} seats are free for that shift and dates"}
-    if body.seat_ids:
-        free_ids = {x.id for x in await availability.free_seats(session, site.id, window, body.start_date, body.end_date)}
-        taken = [x for x in body.seat_ids if x not in free_ids]
-        if taken:
-            labels = await queries.seat_labels(session, taken)
-            return None, {"seat_labels": f"not free for that shift and dates: {', '.join(sorted(labels))}"}
+        field = exc.field or "__all__"
+        return None, {FORM_FIELD.get(field, field): exc.detail}
     quote = first_invoice(
-        site,
-        plan,
-        seats=seats,
+        p.site,
+        p.plan,
+        seats=p.seats,
         start=body.start_date,
         end=body.end_date,
-        add_ons=add_ons,
-        included=[i for i in incs.values() if i.billing == "included"],
+        add_ons=p.add_ons,
+        included=p.included,
         discount_pct=body.discount_pct,
-        shift=shift.code,
+        shift=p.shift.code,
     )
+    free, seats = p.free, p.seats
     return {
         "quote": quote,
         "free": free,
