@@ -7,6 +7,7 @@ import html
 import re
 from datetime import date, timedelta
 
+import asyncpg
 import httpx
 
 from tests.admin.conftest import PASSWORD
@@ -27,14 +28,14 @@ def _admin_post(http: httpx.Client, lease_id: str, action: str, data: dict[str, 
 
 
 async def test_ending_before_the_start_is_refused_alike_by_the_api_and_the_admin(
-    live_http: httpx.Client, staff: Api, db: object
+    live_http: httpx.Client, staff: Api, db: asyncpg.Pool
 ) -> None:
     w = await make_world(staff, zones=1, seats_per_zone=4)
     lease = await staff.post("/v1/leases", lease_body(w, seat_count=1, start_date="2031-06-01"))
     api = await staff.call("POST", f"/v1/leases/{lease['id']}/end", 422, json={"end_date": "2031-05-01"})
     detail = api.json()["detail"]
     assert "before the lease start" in detail
-    email, _ = await make_user(db, "admin", password=PASSWORD)  # type: ignore[arg-type]
+    email, _ = await make_user(db, "admin", password=PASSWORD)
     admin_login(live_http, email)
     r = _admin_post(live_http, lease["id"], "end", {"end_date": "2031-05-01"})
     assert r.status_code == 422
@@ -43,7 +44,7 @@ async def test_ending_before_the_start_is_refused_alike_by_the_api_and_the_admin
 
 
 async def test_cancelling_a_started_lease_is_refused_alike_by_the_api_and_the_admin(
-    live_http: httpx.Client, staff: Api, db: object
+    live_http: httpx.Client, staff: Api, db: asyncpg.Pool
 ) -> None:
     w = await make_world(staff, zones=1, seats_per_zone=4)
     started = (date.today() - timedelta(days=3)).isoformat()
@@ -52,7 +53,7 @@ async def test_cancelling_a_started_lease_is_refused_alike_by_the_api_and_the_ad
     api = await staff.call("POST", f"/v1/leases/{lease['id']}/cancel", 409)
     detail = api.json()["detail"]
     assert "has not started" in detail
-    email, _ = await make_user(db, "admin", password=PASSWORD)  # type: ignore[arg-type]
+    email, _ = await make_user(db, "admin", password=PASSWORD)
     admin_login(live_http, email)
     r = _admin_post(live_http, lease["id"], "cancel", {})
     assert r.status_code == 422
