@@ -93,6 +93,21 @@ def held_sql(seg: str, day: str, lo: str, hi: str) -> str:
     )
 
 
+def held_on_day_sql(seg: str, window: tuple[int, int], day: str) -> str:
+    """SQL: the lease_seat_segments row ``seg`` holds a minute that a lease of ``window`` on the one
+    date ``day`` (a SQL date expression) would hold. ``_conflicting_rows``'s test, written as text
+    for the seat map's raw query: the parts come from ``occupancy_segments`` (the window's own part
+    on ``day``, a night's morning tail on the day after), the windows as integer literals."""
+    tests = []
+    for i, part in enumerate(occupancy_segments(window, date.min, date.min)):
+        d = day if i == 0 else f"({day} + 1)"
+        tests.append(
+            f"({seg}.start_date <= {d} AND coalesce({seg}.end_date, 'infinity'::date) >= {d}"
+            f" AND {seg}.win_lo < {int(part.hi)} AND {seg}.win_hi > {int(part.lo)})"
+        )
+    return "(" + " OR ".join(tests) + ")"
+
+
 def _free(site_id: Any, window: tuple[int, int], start: Any, end: Any | None) -> tuple[ColumnElement[bool], ...]:
     return Seat.site_id == site_id, Seat.status == "active", ~_conflicting_rows(site_id, window, start, end)
 

@@ -1,5 +1,5 @@
 """The seat map's read-model: every seat of a floor with its state on a date (and shift) and who
-holds it. "Held" is availability's rule (``held_sql``): a stored occupancy segment of the seat
+holds it. "Held" is availability's rule (``held_on_day_sql``): a stored occupancy segment of the seat
 overlaps what a lease of the shift on that date would hold, a night's morning tail included."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.leasing.availability import held_sql
+from domain.leasing.availability import held_on_day_sql
 from domain.models import Floor, Shift, Site
 from domain.services.catalog import shift_window
 
@@ -72,21 +72,30 @@ FLOOR_SEATS_SQL = """
 SELECT id, label, zone, x, y, status FROM seats WHERE floor_id = $1 AND ($2::uuid IS NULL OR id = $2)
 ORDER BY zone, y, x
 """
-# the lease rows holding the floor's seats on day $2 in the window [$4, $5) ($4 = $5: any time of the
-# day); only live rows have segments (voided rows and cancelled leases hold nothing). One row per
-# lease_seats row, though a night's own part and its tail may both meet a whole day.
-FLOOR_HOLDERS_SQL = f"""
-SELECT DISTINCT ls.id, ls.seat_id, ls.window_start_min, ls.window_end_min, l.id AS lease_id, l.shift_code, l.status,
+# the lease rows holding the floor's seats on day $2 in the shift's window (any time of the day
+# when no shift is chosen): a stored occupancy segment of the row meets what a lease of the window on
+# that day would hold. Only live rows have segments (voided rows and cancelled leases hold nothing);
+# a row's segments lie within its dates and the day after its end, which narrows the rows to test.
+_FLOOR_HOLDERS_SQL = """
+SELECT ls.seat_id, ls.window_start_min, ls.window_end_min, l.id AS lease_id, l.shift_code, l.status,
        l.start_date, l.end_date, c.legal_name
-FROM lease_seat_segments g
-JOIN lease_seats ls ON ls.id = g.lease_seat_id
-JOIN seats s ON s.id = g.seat_id
+FROM lease_seats ls
+JOIN seats s ON s.id = ls.seat_id
 JOIN leases l ON l.id = ls.lease_id
 JOIN clients c ON c.id = l.client_id
-WHERE g.site_id = $6 AND coalesce(g.end_date, 'infinity'::date) >= $2::date
-  AND s.floor_id = $1 AND ($3::uuid IS NULL OR s.id = $3) AND l.status <> 'cancelled'
-  AND {held_sql("g", "$2::date", "$4::int", "$5::int")}
+WHERE s.floor_id = $1 AND ($3::uuid IS NULL OR s.id = $3) AND NOT ls.voided AND l.status <> 'cancelled'
+  AND ls.start_date <= $2::date + 1 AND (ls.end_date IS NULL OR ls.end_date >= $2::date - 1)
+  AND EXISTS (SELECT 1 FROM lease_seat_segments g WHERE g.lease_seat_id = ls.id AND {held})
 """
+# one statement text per window (a handful of shifts), each prepared once by asyncpg
+_holders_sql: dict[tuple[int, int], str] = {}
+
+
+def floor_holders_sql(window: tuple[int, int]) -> str:
+    sql = _holders_sql.get(window)
+    if sql is None:
+        sql = _holders_sql[window] = _FLOOR_HOLDERS_SQL.format(held=held_on_day_sql("g", window, "$2::date"))
+    return sql
 
 
 async def _driver(session: AsyncSession) -> Any:
@@ -105,18 +114,18 @@ async def load_floor_map(
     conn = await _driver(session)
     seats = await conn.fetch(FLOOR_SEATS_SQL, floor.id, only_seat)
     window = shift_window(shift) if shift is not None else None
-    lo, hi = window if window is not None else (0, 0)
-    rows = await conn.fetch(FLOOR_HOLDERS_SQL, floor.id, day, only_seat, lo, hi, site.id)
+    # no shift chosen: held at any minute of the day (an equal start and end is the whole day)
+    rows = await conn.fetch(floor_holders_sql(window or (0, 0)), floor.id, day, only_seat)
     holders: dict[uuid.UUID, list[Holder]] = defaultdict(list)
     for r in rows:
-        holders[r[1]].append(Holder(r[4], r[5], r[9], r[6], r[7], r[8], (r[2], r[3])))
+        holders[r[0]].append(Holder(r[3], r[4], r[8], r[5], r[6], r[7], (r[1], r[2])))
     views = []
     for sid, label, zone, x, y, status in seats:
         hs = holders.get(sid)
         if hs is None:
             views.append(SeatView(sid, label, zone, x, y, status, [], "free" if status == "active" else status))
         else:
-            hs.sort(key=lambda h: (h.window, str(h.lease_id)))
+            hs.sort(key=lambda h: h.window)
             views.append(SeatView(sid, label, zone, x, y, status, hs, seat_state(status, hs, window)))
     return FloorMap(site, floor, day, shift, views)
 
