@@ -64,7 +64,6 @@ async def worker_main(database_url: str, scim_url: str) -> None:
     """A worker process: the reconciler with its NOTIFY listener, until stdin closes."""
     from provisioning.worker import make_reconciler, run_forever
     from service.db import make_engine, make_sessionmaker
-    from service.settings import Settings
 
     engine = make_engine(database_url, pool_size=5)
     maker = make_sessionmaker(engine)
@@ -74,7 +73,7 @@ async def worker_main(database_url: str, scim_url: str) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_reader(sys.stdin.fileno(), lambda: (sys.stdin.read(), stop.set()))
-    await run_forever(maker, Settings(), stop, reconciler=rec)
+    await run_forever(maker, rec.config, stop, reconciler=rec)
     for p in rec.providers.values():
         await p.aclose()
     await engine.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.calc import Month
 from billing.db import driver
+from billing.numbering import next_numbers, save_numbers
 from domain.errors import InvalidState, NotFound, ValidationFailed
 from domain.models.invoice import CreditNote, Invoice, InvoiceLine
 from domain.models.site import Site
@@ -112,8 +113,6 @@ def _document_date(site: Site, inv: Invoice) -> date:
 
 
 async def _take_number(session: AsyncSession, site: Site, kind: str) -> int:
-    from billing.run import next_numbers, save_numbers
-
     conn = await driver(session)
     numbers = await next_numbers(conn, [site.id], kind)
     n = numbers[site.id]
@@ -244,8 +243,6 @@ async def void_invoice(session: AsyncSession, actor: Actor, inv: Invoice, reason
 
 async def insert_deposit_refund(conn: Any, lease: Any, amount: int, month: Month, threshold_minor: int) -> int:
     """The credit note that gives a finished lease's deposit back (once: `dedupe_key`). Returns 1 if created."""
-    from billing.run import next_numbers, save_numbers
-
     inv = await conn.fetchrow(
         """SELECT i.id, i.client_id, i.site_id, i.currency, s.code FROM invoice_lines il
            JOIN invoices i ON i.id = il.invoice_id JOIN sites s ON s.id = i.site_id

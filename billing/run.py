@@ -23,13 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import calc, charges
 from billing.calc import Billed, LeaseFacts, Month
+from billing.config import DEFAULT_BATCH
 from billing.db import driver
+from billing.invoices import insert_deposit_refund
+from billing.numbering import next_numbers, save_numbers
 from domain.errors import ValidationFailed
 from domain.models.invoice import BillingRun
 from domain.services.audit import Actor, record
 
 LOOKBACK_MONTHS = 12
-DEFAULT_BATCH = 250
 
 LINE_COLUMNS = (
     "id",
@@ -219,29 +221,6 @@ async def _load_billed(conn: Any, lease_ids: list[uuid.UUID]) -> dict[uuid.UUID,
     return billed
 
 
-async def next_numbers(conn: Any, site_ids: list[uuid.UUID], kind: str) -> dict[uuid.UUID, int]:
-    """Lock the issuers' counters (in a fixed order, so two runs cannot deadlock)."""
-    site_ids = sorted(set(site_ids))
-    await conn.executemany(
-        "INSERT INTO billing_number_sequences (site_id, kind, next_number) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING",
-        [(s, kind) for s in site_ids],
-    )
-    rows = await conn.fetch(
-        "SELECT site_id, next_number FROM billing_number_sequences WHERE kind = $2 AND site_id = ANY($1::uuid[]) "
-        "ORDER BY site_id FOR UPDATE",
-        site_ids,
-        kind,
-    )
-    return {r["site_id"]: r["next_number"] for r in rows}
-
-
-async def save_numbers(conn: Any, numbers: dict[uuid.UUID, int], kind: str) -> None:
-    await conn.executemany(
-        "UPDATE billing_number_sequences SET next_number = $2 WHERE site_id = $1 AND kind = $3",
-        [(s, n, kind) for s, n in numbers.items()],
-    )
-
-
 async def _bill_batch(
     conn: Any,
     run_id: uuid.UUID,
@@ -396,8 +375,6 @@ async def _bill_batch(
         await save_numbers(conn, note_numbers, "credit_note")
         created_notes += len(notes)
     if refunds:
-        from billing.invoices import insert_deposit_refund
-
         for r, amount in refunds:
             created_notes += await insert_deposit_refund(conn, r, amount, month, credit_threshold)
     return len(invoices), created_notes

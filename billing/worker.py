@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import webhooks
+from billing.config import BillingSettings
 from billing.db import driver
 from billing.run import claim_run, execute_run
 from billing.stripe_gateway import StripeGateway, is_retryable
-from service.settings import Settings
 
 logger = logging.getLogger("seatlease.billing")
 
@@ -33,14 +33,14 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(MAX_BACKOFF_SECONDS, 5 * 2 ** max(0, attempts - 1)))
 
 
-def gateway_for(settings: Settings, *, timeout: float = 20.0) -> StripeGateway | None:
+def gateway_for(settings: BillingSettings, *, timeout: float = 20.0) -> StripeGateway | None:
     if not settings.stripe_api_key:
         return None
     return StripeGateway(settings.stripe_api_key, settings.stripe_api_base, timeout=timeout)
 
 
 async def run_once(
-    maker: async_sessionmaker[AsyncSession], settings: Settings, gateway: StripeGateway | None = None
+    maker: async_sessionmaker[AsyncSession], settings: BillingSettings, gateway: StripeGateway | None = None
 ) -> dict[str, Any]:
     result: dict[str, Any] = {
         "runs": 0,

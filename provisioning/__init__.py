@@ -15,6 +15,12 @@
 * `worker.py`: `run_once` (each worker tick) and `run_forever` (LISTEN seatlease_leases). Nothing a
   pass raises ends `run_forever`: it is logged with its cause and retried after a capped back-off;
   `service/worker.py` supervises the task and restarts it should it end.
+* `credentials.py`: what people do to provisioning, as use-cases the API and the admin both call:
+  the one-time reveal of a secret (`reveal_secret`), a retry (`retry_credential`), confirming a
+  held mass revocation (`confirm_guard`); each audits and wakes the reconciler itself. Also the
+  read-models of credentials (a lease's, the paged list, the admin's queue) and of guards.
+* `kpis.py`: lead time, revocation lag and the counts, typed (`schemas.ProvisioningKpis`), for
+  /v1/provisioning/kpis, /metrics and the admin; `schemas.py` holds the read-models' shapes.
 * `liveness.py`: each worker loop's row in `worker_liveness` (last completed pass, failed passes,
   last error, sites its last pass skipped), read by `/healthz` (200 ok; 200 "degraded" naming stale
   workers or skipped sites; 503 "down" when the database does not answer) and `/metrics`.
@@ -26,6 +32,7 @@
 
 Settings: SCIM_BASE_URL, SCIM_TOKEN, RADIUS_DATABASE_URL, BADGE_WEBHOOK_URL,
 BADGE_WEBHOOK_SECRET, SEATLEASE_SECRET_KEY (seals the secrets), the settings of the provisioning
-block of service/settings.py (guard, pass retry, timeouts, liveness), and the other SEATLEASE_PROV_*
-tuning variables read in `config.py`. A target whose setting is empty is not provisioned.
+block of service/settings.py (guard, pass retry, timeouts, liveness, and the other SEATLEASE_PROV_*
+tuning variables), which the service hands down as a `config.ProvisioningConfig`. A target whose
+setting is empty is not provisioned.
 """

@@ -1,21 +1,9 @@
-"""Tuning of the reconciler: read from the environment beside the shared settings."""
+"""What provisioning needs to know: targets and tuning of the reconciler. A plain typed model the service
+builds from its settings (service/settings.py `Settings.provisioning()`); nothing here reads the environment."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-
-from service.settings import Settings
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw not in (None, "") else default
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
 
 
 @dataclass
@@ -58,33 +46,9 @@ class ProvisioningConfig:
     # badges are valid until the lease ends, or this far ahead for an open-ended lease (renewed daily)
     badge_validity_days: int = 7
     badge_renew_before_days: int = 2
+    # a worker's liveness row is deleted once it has not been written for this long (a worker gone)
+    worker_prune_seconds: float = 86400.0
     extra: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ProvisioningConfig:
-        return cls(
-            secret_key=settings.secret_key,
-            scim_base_url=settings.scim_base_url,
-            scim_token=settings.scim_token,
-            radius_database_url=settings.radius_database_url,
-            badge_webhook_url=settings.badge_webhook_url,
-            badge_webhook_secret=settings.badge_webhook_secret,
-            backoff_base_seconds=_env_float("SEATLEASE_PROV_BACKOFF_BASE", 2.0),
-            backoff_cap_seconds=_env_float("SEATLEASE_PROV_BACKOFF_CAP", 300.0),
-            max_attempts=_env_int("SEATLEASE_PROV_MAX_ATTEMPTS", 8),
-            failed_retry_seconds=_env_float("SEATLEASE_PROV_FAILED_RETRY", 900.0),
-            delete_grace_seconds=_env_float("SEATLEASE_PROV_DELETE_GRACE", 7 * 86400.0),
-            mass_revoke_share=settings.prov_drift_guard_share,
-            mass_revoke_min=settings.prov_drift_guard_min,
-            pass_retry_base_seconds=settings.prov_pass_retry_base_seconds,
-            pass_retry_cap_seconds=settings.prov_pass_retry_cap_seconds,
-            statement_timeout_seconds=settings.prov_statement_timeout_seconds,
-            lock_timeout_seconds=settings.prov_lock_timeout_seconds,
-            sweep_interval_seconds=_env_float("SEATLEASE_PROV_SWEEP_INTERVAL", 60.0),
-            batch_size=_env_int("SEATLEASE_PROV_BATCH", 64),
-            concurrency=_env_int("SEATLEASE_PROV_CONCURRENCY", 8),
-            parallel_batches=_env_int("SEATLEASE_PROV_PARALLEL_BATCHES", 2),
-        )
 
     @property
     def enabled_kinds(self) -> list[str]:

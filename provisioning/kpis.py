@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from provisioning.schemas import DurationStats, ProvisioningKpis
+
 # lead time: from when a credential became due (lease active and member seated) to first granted;
 # revocation lag: from when it stopped being due (lease ended, seat released, member removed) to disabled
 _STATS = """
@@ -19,14 +21,19 @@ FROM (SELECT EXTRACT(EPOCH FROM ({end} - {start}))::float8 AS v FROM credentials
 """
 
 
-def _stats(row: Any) -> dict[str, Any]:
+def _stats(row: Any) -> DurationStats:
     def r(x: Any) -> float | None:
         return None if x is None else round(max(0.0, float(x)), 3)
 
-    return {"p50_seconds": r(row.p50), "p99_seconds": r(row.p99), "max_seconds": r(row.max), "count": int(row.n)}
+    return DurationStats(p50_seconds=r(row.p50), p99_seconds=r(row.p99), max_seconds=r(row.max), count=int(row.n))
 
 
 async def kpis(session: AsyncSession) -> dict[str, Any]:
+    """The figures as a plain mapping, for reports that merge them with others'."""
+    return (await read_kpis(session)).model_dump()
+
+
+async def read_kpis(session: AsyncSession) -> ProvisioningKpis:
     lead = (await session.execute(text(_STATS.format(start="desired_since", end="first_granted_at")))).one()
     lag = (await session.execute(text(_STATS.format(start="revoke_requested_at", end="disabled_at")))).one()
     counts = (
@@ -44,14 +51,20 @@ async def kpis(session: AsyncSession) -> dict[str, Any]:
     devices_out = int(await session.scalar(text("SELECT count(*) FROM devices WHERE return_due_at IS NOT NULL")) or 0)
     shortages = int(await session.scalar(text("SELECT count(*) FROM device_shortages WHERE resolved_at IS NULL")) or 0)
     guards = int(await session.scalar(text("SELECT count(*) FROM revocation_guards WHERE status = 'pending'")) or 0)
-    return {
-        "provisioning_lead_time": _stats(lead),
-        "revocation_lag": _stats(lag),
-        "credentials_active_without_lease": int(counts.without_lease),
-        "credentials_failed": int(counts.failed),
-        "credentials_pending_grant": int(counts.pending_grant),
-        "credentials_pending_revoke": int(counts.pending_revoke),
-        "devices_out_for_return": devices_out,
-        "seats_short_of_devices": shortages,
-        "mass_revocations_awaiting_confirmation": guards,
-    }
+    return ProvisioningKpis(
+        provisioning_lead_time=_stats(lead),
+        revocation_lag=_stats(lag),
+        credentials_active_without_lease=int(counts.without_lease),
+        credentials_failed=int(counts.failed),
+        credentials_pending_grant=int(counts.pending_grant),
+        credentials_pending_revoke=int(counts.pending_revoke),
+        devices_out_for_return=devices_out,
+        seats_short_of_devices=shortages,
+        mass_revocations_awaiting_confirmation=guards,
+    )
+
+
+async def credentials_by_state(session: AsyncSession) -> dict[str, int]:
+    """How many credentials are in each state (states with none are absent)."""
+    rows = await session.execute(text("SELECT state, count(*) FROM credentials GROUP BY state"))
+    return {str(state): int(n) for state, n in rows.tuples()}

@@ -23,7 +23,6 @@ from provisioning.providers.base import Provider
 from provisioning.providers.radius import RadiusSql
 from provisioning.providers.scim import ScimDirectory
 from provisioning.reconciler import Reconciler
-from service.settings import Settings
 
 logger = logging.getLogger("seatlease.provisioning")
 CHANNEL = LEASES_CHANNEL
@@ -56,9 +55,8 @@ def make_reconciler(maker: async_sessionmaker[AsyncSession], config: Provisionin
     return reconciler
 
 
-def reconciler_for(maker: async_sessionmaker[AsyncSession], settings: Settings) -> Reconciler:
+def reconciler_for(maker: async_sessionmaker[AsyncSession], config: ProvisioningConfig) -> Reconciler:
     """One reconciler (and its HTTP clients and pools) per session maker and configuration."""
-    config = ProvisioningConfig.from_settings(settings)
     key = (
         id(maker),
         (
@@ -74,8 +72,8 @@ def reconciler_for(maker: async_sessionmaker[AsyncSession], settings: Settings) 
     return _reconcilers[key]
 
 
-async def run_once(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
-    return await reconciler_for(maker, settings).run_once()
+async def run_once(maker: async_sessionmaker[AsyncSession], config: ProvisioningConfig) -> dict[str, Any]:
+    return await reconciler_for(maker, config).run_once()
 
 
 def _listen_url(maker: async_sessionmaker[AsyncSession]) -> str:
@@ -122,7 +120,7 @@ def pass_report(result: dict[str, Any]) -> dict[str, Any]:
 
 async def run_forever(
     maker: async_sessionmaker[AsyncSession],
-    settings: Settings,
+    config: ProvisioningConfig,
     stop: asyncio.Event | None = None,
     *,
     reconciler: Reconciler | None = None,
@@ -134,8 +132,8 @@ async def run_forever(
     worker's liveness row, and the pass is retried after a capped exponential back-off. A pass
     that completes records its time (`worker_liveness.last_pass_at`)."""
     stop = stop or asyncio.Event()
-    rec = reconciler or reconciler_for(maker, settings)
-    liveness = Liveness(maker, "reconciler", worker_id=worker_id, prune_seconds=settings.worker_prune_seconds)
+    rec = reconciler or reconciler_for(maker, config)
+    liveness = Liveness(maker, "reconciler", worker_id=worker_id, prune_seconds=config.worker_prune_seconds)
     wake = asyncio.Event()
     conn: asyncpg.Connection | None = None
     failures = 0

@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from service.admin import routes as admin
+from service.api import auth, billing, clients, leases, ops, provisioning, sites, users
 from service.db import make_engine, make_sessionmaker
 from service.embedded import resolve_database_url
 from service.errors import install_error_handlers
@@ -36,11 +38,11 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         _bind(app, database_url, settings)
     install_error_handlers(app)
 
-    from service.api import auth, clients, leases, ops, sites, users
-
     for module in (auth, sites, clients, leases, ops, users):
         app.include_router(module.router)
-    _include_optional(app)
+    # billing, provisioning and the admin ship in this package: they are always there
+    for part in (billing, provisioning, admin):
+        part.install(app)
     return app
 
 
@@ -56,17 +58,3 @@ def _bind(app: FastAPI, database_url: str, settings: Settings) -> None:
     )
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.database_url = database_url
-
-
-def _include_optional(app: FastAPI) -> None:
-    """Routers of the billing, provisioning and admin parts (each registers itself here)."""
-    import importlib
-
-    for name in ("service.api.billing", "service.api.provisioning", "service.admin.routes"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.install(app)

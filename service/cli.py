@@ -287,7 +287,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_billing_run(args: argparse.Namespace) -> int:
-    from billing.cli import billing_run_command
+    from service.cli_billing import billing_run_command
     from service.migrate import upgrade
 
     url = _database_url(get_settings())
@@ -296,7 +296,7 @@ def cmd_billing_run(args: argparse.Namespace) -> int:
 
 
 def cmd_statements_export(args: argparse.Namespace) -> int:
-    from billing.cli import statements_export_command
+    from service.cli_billing import statements_export_command
     from service.migrate import upgrade
 
     url = _database_url(get_settings())

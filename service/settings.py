@@ -7,8 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from billing.config import DEFAULT_BATCH, BillingSettings
+from provisioning.config import ProvisioningConfig
 
 MIN_SECRET_KEY_BYTES = 32
 MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
@@ -65,6 +68,9 @@ class Settings(BaseSettings):
     # Seats are billed in advance: a run for a month is accepted from this many days before the
     # month starts (on the UTC calendar, as one run bills every site), and for any past month.
     billing_advance_days: int = Field(default=10, ge=0, alias="SEATLEASE_BILLING_ADVANCE_DAYS")
+    # clients billed per transaction of `seatlease billing run`, and its pause between batches
+    billing_batch_size: int = Field(default=DEFAULT_BATCH, alias="SEATLEASE_BILLING_BATCH")
+    billing_pause_seconds: float = Field(default=0.0, alias="SEATLEASE_BILLING_PAUSE")
 
     # --- provisioning: liveness, supervision, the drift guard ---
     # /healthz says "degraded" (HTTP 200) when a worker's last completed pass is older than this
@@ -84,6 +90,39 @@ class Settings(BaseSettings):
     # share of the active credentials AND at least this many; a share of 1 or more turns the guard off
     prov_drift_guard_share: float = Field(default=0.1, ge=0, alias="SEATLEASE_PROV_DRIFT_GUARD_SHARE")
     prov_drift_guard_min: int = Field(default=20, ge=1, alias="SEATLEASE_PROV_DRIFT_GUARD_MIN")
+    # a credential's grant or revoke is retried after base * 2^(attempt-1) seconds, at most the cap; after
+    # max attempts it is `failed` and retried every `failed retry` seconds
+    prov_backoff_base_seconds: float = Field(default=2.0, alias="SEATLEASE_PROV_BACKOFF_BASE")
+    prov_backoff_cap_seconds: float = Field(default=300.0, alias="SEATLEASE_PROV_BACKOFF_CAP")
+    prov_max_attempts: int = Field(default=8, alias="SEATLEASE_PROV_MAX_ATTEMPTS")
+    prov_failed_retry_seconds: float = Field(default=900.0, alias="SEATLEASE_PROV_FAILED_RETRY")
+    # a revoked credential is disabled at once and deleted after this grace period
+    prov_delete_grace_seconds: float = Field(default=7 * 86400.0, alias="SEATLEASE_PROV_DELETE_GRACE")
+    # how often each worker compares what the targets hold with what they should
+    prov_sweep_interval_seconds: float = Field(default=60.0, alias="SEATLEASE_PROV_SWEEP_INTERVAL")
+    prov_batch_size: int = Field(default=64, alias="SEATLEASE_PROV_BATCH")
+    prov_concurrency: int = Field(default=8, alias="SEATLEASE_PROV_CONCURRENCY")
+    prov_parallel_batches: int = Field(default=2, alias="SEATLEASE_PROV_PARALLEL_BATCHES")
+
+    @field_validator(
+        "prov_backoff_base_seconds",
+        "prov_backoff_cap_seconds",
+        "prov_max_attempts",
+        "prov_failed_retry_seconds",
+        "prov_delete_grace_seconds",
+        "prov_sweep_interval_seconds",
+        "prov_batch_size",
+        "prov_concurrency",
+        "prov_parallel_batches",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_default(cls, value: object, info: ValidationInfo) -> object:
+        # these were read by provisioning itself, which took an empty variable for "unset"; still so
+        if value == "" and info.field_name is not None:
+            return cls.model_fields[info.field_name].default
+        return value
+
     # --- leasing (trust issue: seat caps, cancellation fees) ---
     # The most seats a client's own bookings may hold when the client has no seat_cap of its own.
     client_seat_cap_default: int = Field(default=200, ge=0, alias="SEATLEASE_CLIENT_SEAT_CAP")
@@ -120,6 +159,44 @@ class Settings(BaseSettings):
     db_lock_timeout_ms: int = Field(default=10_000, ge=0, alias="SEATLEASE_DB_LOCK_TIMEOUT_MS")
     # `Retry-After` of a 503 answered because the database is unavailable or busy
     db_retry_after_seconds: int = Field(default=5, ge=1, le=3600, alias="SEATLEASE_DB_RETRY_AFTER")
+
+    # --- the parts' own typed settings, composed here (nothing below service reads the environment) ---
+    def billing(self) -> BillingSettings:
+        return BillingSettings(
+            advance_days=self.billing_advance_days,
+            credit_note_approval_threshold_minor=self.credit_note_approval_threshold_minor,
+            stripe_api_key=self.stripe_api_key,
+            stripe_api_base=self.stripe_api_base,
+            run_batch_size=self.billing_batch_size,
+            run_pause_seconds=self.billing_pause_seconds,
+        )
+
+    def provisioning(self) -> ProvisioningConfig:
+        """Raises SecretKeyMissing without a usable key: it seals the credentials' secrets."""
+        return ProvisioningConfig(
+            secret_key=self.secret_key,
+            scim_base_url=self.scim_base_url,
+            scim_token=self.scim_token,
+            radius_database_url=self.radius_database_url,
+            badge_webhook_url=self.badge_webhook_url,
+            badge_webhook_secret=self.badge_webhook_secret,
+            backoff_base_seconds=self.prov_backoff_base_seconds,
+            backoff_cap_seconds=self.prov_backoff_cap_seconds,
+            max_attempts=self.prov_max_attempts,
+            failed_retry_seconds=self.prov_failed_retry_seconds,
+            delete_grace_seconds=self.prov_delete_grace_seconds,
+            mass_revoke_share=self.prov_drift_guard_share,
+            mass_revoke_min=self.prov_drift_guard_min,
+            pass_retry_base_seconds=self.prov_pass_retry_base_seconds,
+            pass_retry_cap_seconds=self.prov_pass_retry_cap_seconds,
+            statement_timeout_seconds=self.prov_statement_timeout_seconds,
+            lock_timeout_seconds=self.prov_lock_timeout_seconds,
+            sweep_interval_seconds=self.prov_sweep_interval_seconds,
+            batch_size=self.prov_batch_size,
+            concurrency=self.prov_concurrency,
+            parallel_batches=self.prov_parallel_batches,
+            worker_prune_seconds=self.worker_prune_seconds,
+        )
 
 
 _current: Settings | None = None

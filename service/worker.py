@@ -7,7 +7,7 @@ claims its rows with FOR UPDATE SKIP LOCKED.
 from __future__ import annotations
 
 import asyncio
-import importlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -15,8 +15,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from billing import worker as billing_worker
 from domain.services.audit import SystemActor
 from domain.services.leases import advance_lease_states
+from provisioning import worker as provisioning_worker
+from provisioning.liveness import Liveness
 from service.settings import Settings
 
 logger = logging.getLogger("seatlease.worker")
@@ -31,24 +34,24 @@ async def lease_transitions(maker: async_sessionmaker[AsyncSession], settings: S
         return await advance_lease_states(session, SystemActor("worker"))
 
 
-def _optional(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return None
+async def _provisioning_pass(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
+    return await provisioning_worker.run_once(maker, settings.provisioning())
+
+
+async def _billing_pass(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
+    return await billing_worker.run_once(maker, settings.billing())
+
+
+# Each part's pass keeps its own name (`provisioning.worker.run_once`): that is what the log, the
+# report's `failed_jobs` and the liveness row say when it fails.
+_NAME = ("__module__", "__name__", "__qualname__")
+provisioning_pass: Job = functools.update_wrapper(_provisioning_pass, provisioning_worker.run_once, assigned=_NAME, updated=())
+billing_pass: Job = functools.update_wrapper(_billing_pass, billing_worker.run_once, assigned=_NAME, updated=())
 
 
 def jobs(*, with_provisioning: bool = True) -> list[Job]:
-    """Lease transitions first, then each part's `worker.run_once` where that part exists."""
-    found: list[Job] = [lease_transitions]
-    names = ("provisioning.worker", "billing.worker") if with_provisioning else ("billing.worker",)
-    for name in names:
-        module = _optional(name)
-        if module is not None:
-            found.append(module.run_once)
-    return found
+    """Lease transitions first, then the provisioning pass (unless its own loop runs), then billing."""
+    return [lease_transitions, provisioning_pass, billing_pass] if with_provisioning else [lease_transitions, billing_pass]
 
 
 async def run_pass(
@@ -87,16 +90,11 @@ async def run_forever(maker: async_sessionmaker[AsyncSession], settings: Setting
     The reconciler's task is supervised: should it end or raise for any reason while the worker is
     not stopping, that is logged and it is started again (after a capped back-off when it keeps
     ending). Nothing a periodic pass raises ends this loop; each pass records its liveness."""
-    from provisioning.liveness import Liveness  # service → provisioning, as for the jobs
-
     stop = stop or asyncio.Event()
-    provisioning = _optional("provisioning.worker")
     liveness = Liveness(maker, "periodic", prune_seconds=settings.worker_prune_seconds)
 
-    def start() -> asyncio.Task[None] | None:
-        if provisioning is None:
-            return None
-        return asyncio.create_task(provisioning.run_forever(maker, settings, stop), name=RECONCILER_TASK)
+    def start() -> asyncio.Task[None]:
+        return asyncio.create_task(provisioning_worker.run_forever(maker, settings.provisioning(), stop), name=RECONCILER_TASK)
 
     reconciler = start()
     started = time.monotonic()
@@ -104,7 +102,7 @@ async def run_forever(maker: async_sessionmaker[AsyncSession], settings: Setting
     try:
         while not stop.is_set():
             try:
-                report = await run_pass(maker, settings, with_provisioning=reconciler is None)
+                report = await run_pass(maker, settings, with_provisioning=False)  # its own loop runs it
                 if report["failed_jobs"]:
                     await liveness.failed(RuntimeError(f"jobs failed: {', '.join(report['failed_jobs'])}"))
                 else:
@@ -113,7 +111,7 @@ async def run_forever(maker: async_sessionmaker[AsyncSession], settings: Setting
                 logger.exception("worker pass failed")
                 await liveness.failed(exc)
             await _pause(stop, settings.worker_interval_seconds, reconciler)
-            if reconciler is not None and reconciler.done() and not stop.is_set():
+            if reconciler.done() and not stop.is_set():
                 _log_end(reconciler)
                 restarts = 0 if time.monotonic() - started > 300 else restarts + 1
                 delay = min(60.0, 2.0**restarts - 1)
@@ -125,10 +123,9 @@ async def run_forever(maker: async_sessionmaker[AsyncSession], settings: Setting
                     started = time.monotonic()
     finally:
         stop.set()
-        if reconciler is not None:
-            await asyncio.wait([reconciler])
-            if not reconciler.cancelled() and reconciler.exception() is not None:
-                logger.error("the provisioning reconciler failed while stopping", exc_info=reconciler.exception())
+        await asyncio.wait([reconciler])
+        if not reconciler.cancelled() and reconciler.exception() is not None:
+            logger.error("the provisioning reconciler failed while stopping", exc_info=reconciler.exception())
         await liveness.gone()
 
 

@@ -241,8 +241,9 @@ async def test_300_concurrent_wrong_logins_do_not_take_the_service_down(
     # Argon2 takes 64 MiB per hash: two at a time, not one per thread of a 40-thread pool (2.5 GiB)
     assert peak_rss - rss_before < 400 * 1024
     # no connection waits on a hash: a login holding one while hashing keeps it "idle in transaction"
-    # through the flood (the old code held its whole pool of 40 so); here only the first burst shows
-    assert statistics.median(idle_in_tx or [0]) <= 2
+    # through the flood (the old code held its whole pool of 40 so, median 34); here at most the
+    # sign-in transactions the gate lets through at once sit between their two statements
+    assert statistics.median(idle_in_tx or [0]) <= get_settings().login_db_concurrency
     assert during
     assert all(s == 200 for s, _ in during)
     assert all(s == 200 for s, _ in after)

@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Client, Device, Lease, LeaseSeat, Site
-from domain.services import catalog, leases, reports
+from domain.models import Client, Lease, LeaseSeat, Site
+from domain.services import catalog, devices, leases, reports
 from service.admin import integrations
 from service.admin.seatmap import site_shifts
 from service.admin.web import Staff, render
@@ -113,18 +113,8 @@ async def dashboard(request: Request, user: Staff, session: SessionDep) -> HTMLR
     by_site: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in occupancy:
         by_site[row["site_code"]].append(row)
-    devices_out = list(
-        (
-            await session.execute(
-                select(Device, Site.code)
-                .join(Site, Site.id == Device.site_id)
-                .where(Device.return_due_at.is_not(None))
-                .order_by(Device.return_due_at)
-                .limit(10)
-            )
-        ).all()
-    )
-    devices_out_count = await session.scalar(select(func.count(Device.id)).where(Device.return_due_at.is_not(None)))
+    devices_out = await devices.out_for_return(session, limit=10)
+    devices_out_count = await devices.count_out_for_return(session)
     ctx = {
         "today": today,
         "sites": sites,

@@ -1,46 +1,56 @@
-"""The admin's view of the optional parts (provisioning, billing): each page or panel that needs one
-asks here first, so the admin works the same with or without them."""
+"""The admin's way to the billing and provisioning parts. Both ship in this package, so they are
+imported plainly and are always there; the name-based `module` / `attr` remain only for the admin
+pages that still look their helpers up by name (each should import what it calls instead)."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import logging
 from types import ModuleType
 from typing import Any
 
-logger = logging.getLogger("seatlease.admin")
+import billing.calc
+import billing.db
+import billing.invoices
+import billing.run
+import billing.statements
+import domain.models.credential
+import domain.models.invoice
+import provisioning.kpis
+import service.api.billing
+import service.api.provisioning
 
-
-def _module(name: str) -> ModuleType | None:
-    try:
-        if importlib.util.find_spec(name) is None:
-            return None
-    except ModuleNotFoundError:
-        return None
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        logger.warning("admin: %s is present but does not import", name, exc_info=True)
-        return None
+_MODULES: dict[str, ModuleType] = {
+    m.__name__: m
+    for m in (
+        billing.calc,
+        billing.db,
+        billing.invoices,
+        billing.run,
+        billing.statements,
+        domain.models.credential,
+        domain.models.invoice,
+        provisioning.kpis,
+        service.api.billing,
+        service.api.provisioning,
+    )
+}
 
 
 def provisioning_available() -> bool:
-    return _module("domain.models.credential") is not None and _module("service.api.provisioning") is not None
+    return True
 
 
 def billing_available() -> bool:
-    return _module("domain.models.invoice") is not None and _module("billing.run") is not None
+    return True
 
 
-def provisioning_kpis_module() -> ModuleType | None:
-    return _module("provisioning.kpis")
+def provisioning_kpis_module() -> ModuleType:
+    return provisioning.kpis
 
 
 def module(name: str) -> ModuleType | None:
-    return _module(name)
+    return _MODULES.get(name)
 
 
 def attr(name: str, attribute: str) -> Any:
-    mod = _module(name)
+    mod = _MODULES.get(name)
     return getattr(mod, attribute, None) if mod is not None else None

@@ -1,4 +1,4 @@
-"""Clients, their teams and members; devices and their returns."""
+"""Clients, their teams and members."""
 
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Client, Device, Lease, Member, Seat, Site, Team
+from domain.models import Client, Lease, Member, Site, Team
 from domain.services import clients as svc
 from domain.services.leases import notify_leases_changed
 from service.admin.web import CsrfForm, Ops, Staff, attempt, redirect, render, validate_form
-from service.api import ops as api_ops
 from service.api import schemas as s
 from service.db import SessionDep
-from service.idempotency import Idempotency
 
 router = APIRouter()
 
@@ -167,66 +165,3 @@ async def remove_member(request: Request, member_id: uuid.UUID, user: Ops, sessi
 
     await attempt(session, work)
     return redirect(request, f"/admin/clients/{member.client_id}", f"{member.name} removed; their access is revoked")
-
-
-# ---- devices -------------------------------------------------------------------------------
-
-
-async def _devices_page(
-    request: Request,
-    session: AsyncSession,
-    params: dict[str, Any],
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    stmt = select(Device, Site.code, Seat.label).join(Site, Site.id == Device.site_id).outerjoin(Seat, Seat.id == Device.seat_id)
-    status = params.get("status") or ""
-    if status in ("in_stock", "assigned", "in_repair", "retired"):
-        stmt = stmt.where(Device.status == status)
-    if params.get("awaiting_return"):
-        stmt = stmt.where(Device.return_due_at.is_not(None))
-    if params.get("kind"):
-        stmt = stmt.where(Device.kind == str(params["kind"])[:32])
-    rows = (await session.execute(stmt.order_by(Device.return_due_at.asc().nulls_last(), Device.serial).limit(500))).all()
-    sites = (await session.scalars(select(Site).order_by(Site.code))).all()
-    out_count = await session.scalar(select(func.count()).where(Device.return_due_at.is_not(None)))
-    return render(
-        request,
-        "devices.html",
-        {
-            "rows": rows,
-            "sites": sites,
-            "f": params,
-            "errors": errors or {},
-            "v": values or {},
-            "out_count": out_count,
-            "flash": request.query_params.get("flash"),
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/devices", response_class=HTMLResponse)
-async def devices_page(request: Request, user: Ops, session: SessionDep) -> HTMLResponse:
-    params = {k: v for k, v in request.query_params.items() if k in ("status", "awaiting_return", "kind")}
-    return await _devices_page(request, session, params)
-
-
-@router.post("/devices", response_model=None)
-async def create_device(request: Request, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
-    values = {k: str(v).strip() for k, v in form.items()}
-    body, errors = validate_form(s.DeviceCreate, {k: values.get(k, "") for k in ("serial", "kind", "model", "site_id")})
-    if body is not None:
-        _, error = await attempt(session, lambda: api_ops.create_device(body, user, session, Idempotency(request, None)))
-        if error is None:
-            return redirect(request, "/admin/devices", f"Device {body.serial} added")
-        errors = {error.field or "__all__": error.detail}
-    return await _devices_page(request, session, {}, errors=errors, values=values, status_code=422)
-
-
-@router.post("/devices/{device_id}/returned", response_model=None)
-async def device_returned(request: Request, device_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
-    await api_ops.update_device(device_id, s.DeviceUpdate(returned=True), user, session)
-    return redirect(request, "/admin/devices?awaiting_return=1", "Device back in stock")

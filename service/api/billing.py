@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import uuid
 from datetime import date, datetime
@@ -21,6 +20,7 @@ from billing import statements, webhooks
 from billing.db import driver
 from domain.errors import Forbidden, NotFound, ValidationFailed
 from domain.models.invoice import BillingRun, CreditNote, Invoice
+from provisioning import kpis as provisioning_kpis
 from service.api.deps import Cursor, Limit, QueryDate, paginate
 from service.api.schemas import PERIOD_PATTERN, TEXT_PATTERN
 from service.auth import FinanceUser, StaffOrFinance, TenantReader
@@ -359,16 +359,11 @@ async def ar_aging(user: StaffOrFinance, session: SessionDep, as_of: QueryDate |
 async def kpis(
     user: StaffOrFinance, session: SessionDep, period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None
 ) -> Any:
-    """The facility's KPIs: billing figures here, provisioning's merged in where that part is installed."""
+    """The facility's KPIs: billing figures here, provisioning's merged in."""
     conn = await driver(session)
     out: dict[str, Any] = {"billing": await billing_reports.billing_kpis(conn, period)}
     out["receivables_aging"] = (await statements.ar_aging(conn, date.today()))["totals"]
-    try:
-        prov = importlib.import_module("provisioning.kpis")
-    except ModuleNotFoundError:
-        prov = None
-    if prov is not None:
-        out.update(await prov.kpis(session))
+    out.update(await provisioning_kpis.kpis(session))
     return jsonable_encoder(out)
 
 

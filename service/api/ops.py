@@ -12,14 +12,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from domain.errors import ValidationFailed
-from domain.models import AuditEvent, Device, Site
-from domain.services import reports
-from domain.services.audit import record, snapshot
-from domain.services.lookup import get_or_404
+from domain.models import AuditEvent
+from domain.services import devices, reports
 from provisioning import liveness
 from service.api import schemas as s
-from service.api.deps import Cursor, Limit, QueryDate, QueryDateTime, paginate
+from service.api.deps import Cursor, Limit, QueryDate, QueryDateTime
 from service.auth import AdminUser, StaffOrFinance, StaffUser
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
@@ -61,19 +58,8 @@ async def healthz(request: Request) -> JSONResponse:
 
 @router.post("/v1/devices", status_code=201, response_model=s.Device)
 async def create_device(body: s.DeviceCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
-    if await session.get(Site, body.site_id) is None:
-        raise ValidationFailed("no such site", field="site_id")
-    if body.status == "assigned":
-        raise ValidationFailed("a device is assigned by a lease, not created assigned", field="status")
-
     async def make() -> s.Device:
-        if await session.scalar(select(Device.id).where(Device.serial == body.serial)):
-            raise ValidationFailed("a device with this serial exists", field="serial")
-        device = Device(**body.model_dump())
-        session.add(device)
-        await session.flush()
-        await record(session, user, "device.create", "device", device.id, after=snapshot(device))
-        return s.Device.model_validate(device)
+        return s.Device.model_validate(await devices.create_device(session, user, **body.model_dump()))
 
     return await idem.run(session, str(user.subject), body, make)
 
@@ -89,35 +75,15 @@ async def list_devices(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> s.Page[s.Device]:
-    stmt = select(Device)
-    if site_id:
-        stmt = stmt.where(Device.site_id == site_id)
-    if status:
-        stmt = stmt.where(Device.status == status)
-    if kind:
-        stmt = stmt.where(Device.kind == kind)
-    if awaiting_return is not None:
-        stmt = stmt.where(Device.return_due_at.is_not(None) if awaiting_return else Device.return_due_at.is_(None))
-    rows, nxt = await paginate(session, stmt, Device.id, cursor, limit)
+    rows, nxt = await devices.list_devices(
+        session, site_id=site_id, status=status, kind=kind, awaiting_return=awaiting_return, cursor=cursor, limit=limit
+    )
     return s.Page(items=[s.Device.model_validate(r) for r in rows], next_cursor=nxt)
 
 
 @router.patch("/v1/devices/{device_id}", response_model=s.Device)
 async def update_device(device_id: uuid.UUID, body: s.DeviceUpdate, user: StaffUser, session: SessionDep) -> s.Device:
-    device = await get_or_404(session, Device, device_id, "device")
-    before = snapshot(device)
-    if body.returned:
-        device.status, device.seat_id, device.lease_id, device.return_due_at = "in_stock", None, None, None
-    if body.status is not None:
-        if body.status == "assigned" and device.status != "assigned":
-            raise ValidationFailed("a device is assigned by a lease", field="status")
-        if body.status != "assigned":
-            device.seat_id, device.lease_id, device.return_due_at = None, None, None
-        device.status = body.status
-    if body.model is not None:
-        device.model = body.model
-    await session.flush()
-    await record(session, user, "device.update", "device", device.id, before=before, after=snapshot(device))
+    device = await devices.update_device(session, user, device_id, status=body.status, model=body.model, returned=body.returned)
     return s.Device.model_validate(device)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from billing.cli import statements_export_command
+from service.cli_billing import statements_export_command
 from tests.billing.conftest import invoices_of, run_month
 from tests.factories import lease_body, make_world
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from tests.factories import make_world, uniq
 
 REPO = Path(__file__).resolve().parents[2]
-RUN = "import sys; from billing.cli import billing_run_command; sys.exit(billing_run_command(sys.argv[1], sys.argv[2]))"
+RUN = "import sys; from service.cli_billing import billing_run_command; sys.exit(billing_run_command(sys.argv[1], sys.argv[2]))"
 CLIENTS = 30
 
 

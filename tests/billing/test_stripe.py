@@ -158,7 +158,7 @@ async def test_worker_runs_queued_runs_and_without_key_keeps_invoices_internal(s
     async with maker() as session, session.begin():
         run = await create_run(session, SystemActor("test"), f"{y}-05", advance_days=36500)
     calls = len(standin.requests)
-    result = await worker.run_once(maker, Settings(STRIPE_API_KEY=None))
+    result = await worker.run_once(maker, Settings(STRIPE_API_KEY=None).billing())
     assert result["runs"] == 1
     assert result["invoices_synced"] == 0
     row = await db.fetchrow("SELECT status, invoices_count FROM billing_runs WHERE id = $1", run.id)
@@ -172,7 +172,7 @@ async def test_worker_runs_queued_runs_and_without_key_keeps_invoices_internal(s
 async def test_worker_with_settings_pushes_through_stripe_api_base(staff, finance, fresh_year, db, maker, standin):
     _, inv = await billed(staff, finance, fresh_year, db)
     settings = Settings(STRIPE_API_KEY="sk_test_standin", STRIPE_API_BASE=standin.base_url)
-    result = await worker.run_once(maker, settings)
+    result = await worker.run_once(maker, settings.billing())
     assert result["invoices_synced"] >= 1
     assert (await finance.get(f"/v1/invoices/{inv['id']}"))["stripe_state"] == "synced"
 

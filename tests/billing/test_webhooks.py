@@ -369,6 +369,6 @@ async def test_worker_pass_handles_events_through_settings(
     await db.execute(
         "UPDATE stripe_events SET next_attempt_at = now() + interval '1 day' WHERE state = 'pending' AND id <> $1", ev
     )
-    result = await worker.run_once(maker, Settings(STRIPE_API_KEY="sk_test_standin", STRIPE_API_BASE=standin.base_url))
+    result = await worker.run_once(maker, Settings(STRIPE_API_KEY="sk_test_standin", STRIPE_API_BASE=standin.base_url).billing())
     assert result["events_done"] >= 1
     assert (await finance.get(f"/v1/invoices/{inv['id']}"))["status"] == "paid"

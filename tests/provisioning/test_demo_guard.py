@@ -13,7 +13,6 @@ from domain.models import Client, Lease
 from domain.services import leases
 from domain.services.audit import SystemActor
 from domain.services.catalog import get_site, site_today
-from provisioning.config import ProvisioningConfig
 from provisioning.desired import derive
 from service.db import make_engine, make_sessionmaker
 from service.demo import seed_demo
@@ -41,11 +40,11 @@ async def _scenario(url: str, settings: Settings) -> None:
         "badge_webhook_secret": "whsec-demo",
         "radius_database_url": url,
     }
-    defaults = ProvisioningConfig.from_settings(settings.model_copy(update=targets))
+    defaults = settings.model_copy(update=targets).provisioning()
     # the strictest share there is, above the shipped floor of 20 (if this trips nothing, the defaults
     # trip nothing); then the shipped defaults
     configs = [
-        ProvisioningConfig.from_settings(settings.model_copy(update={**targets, "prov_drift_guard_share": 0.000001})),
+        settings.model_copy(update={**targets, "prov_drift_guard_share": 0.000001}).provisioning(),
         defaults,
     ]
     assert defaults.enabled_kinds == ["directory", "badge", "wifi"]

@@ -74,7 +74,7 @@ async def test_reconciler_survives_a_held_pool_and_a_locked_table(staff, db, app
     )
     worker_id = f"test-fault:{uuid.uuid4().hex[:8]}"
     stop = asyncio.Event()
-    task = asyncio.create_task(run_forever(maker, app.state.settings, stop, reconciler=rec, worker_id=worker_id))
+    task = asyncio.create_task(run_forever(maker, app.state.settings.provisioning(), stop, reconciler=rec, worker_id=worker_id))
     try:
         one = await seated_lease(staff, await make_world(staff), seats=2)
         two = await seated_lease(staff, await make_world(staff), seats=2)

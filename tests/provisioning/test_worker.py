@@ -18,7 +18,7 @@ async def test_notify_wakes_the_reconciler(staff, db, app, maker, reconcilers):
     # sweeps every hour: only a NOTIFY can explain a prompt grant
     rec = reconcilers(radius_database_url=None, sweep_interval_seconds=3600)
     stop = asyncio.Event()
-    task = asyncio.create_task(run_forever(maker, app.state.settings, stop, reconciler=rec))
+    task = asyncio.create_task(run_forever(maker, app.state.settings.provisioning(), stop, reconciler=rec))
     try:
         await asyncio.sleep(0.5)  # the first pass has run and the listener waits
         w = await make_world(staff)

@@ -1,18 +1,17 @@
-"""CLI glue: `seatlease billing run --period` and `seatlease statements export --period --out`."""
+"""`seatlease billing run --period` and `seatlease statements export --period --out`: parse, call
+billing's use-cases, show progress on stderr and the outcome on stdout."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
 from billing.calc import Month
-from billing.db import driver
-from billing.run import DEFAULT_BATCH, billable_month, execute_run, open_run_for
-from billing.statements import journal_csv, journal_rows, statement, statement_csv, statement_pdf
+from billing.exports import export_statements
+from billing.run import billable_month, execute_run, open_run_for
 from domain.errors import ValidationFailed
 from domain.services.audit import SystemActor
 from service.db import make_engine, make_sessionmaker
@@ -32,15 +31,12 @@ def billing_run_command(database_url: str, period: str) -> int:
     """Bill a month with a progress bar; resumes an unfinished run of the same month. Exit code 0 on success."""
     if _month(period) is None:
         return 2
-    settings = get_settings()
+    settings = get_settings().billing()
     try:
-        billable_month(period, advance_days=settings.billing_advance_days)
+        billable_month(period, advance_days=settings.advance_days)
     except ValidationFailed as exc:
         sys.stderr.write(f"{exc.field}: {exc.detail}\n")
         return 2
-    batch = int(os.environ.get("SEATLEASE_BILLING_BATCH", DEFAULT_BATCH))
-    # a pause between batches lets a busy database breathe (and lets tests stop a run half-way)
-    pause = float(os.environ.get("SEATLEASE_BILLING_PAUSE", "0"))
 
     async def main() -> int:
         engine = make_engine(to_async_url(database_url), pool_size=2)
@@ -53,13 +49,13 @@ def billing_run_command(database_url: str, period: str) -> int:
             bar.refresh()
 
         try:
-            run_id = await open_run_for(maker, SystemActor("cli"), period, advance_days=settings.billing_advance_days)
+            run_id = await open_run_for(maker, SystemActor("cli"), period, advance_days=settings.advance_days)
             result = await execute_run(
                 maker,
                 run_id,
-                batch_size=batch,
+                batch_size=settings.run_batch_size,
                 progress=progress,
-                pause_seconds=pause,
+                pause_seconds=settings.run_pause_seconds,
                 credit_threshold=settings.credit_note_approval_threshold_minor,
             )
         except Exception as exc:
@@ -92,28 +88,18 @@ def statements_export_command(database_url: str, period: str, out_dir: str) -> i
         maker = make_sessionmaker(engine)
         try:
             async with maker() as session, session.begin():
-                conn = await driver(session)
-                clients = await conn.fetch(
-                    """SELECT DISTINCT c.id, c.legal_name FROM clients c WHERE EXISTS (
-                         SELECT 1 FROM invoices i WHERE i.client_id = c.id AND i.status <> 'draft'
-                           AND i.issue_date <= $1) ORDER BY c.legal_name""",
-                    month.last,
+                done = await export_statements(
+                    session,
+                    month,
+                    out,
+                    progress=lambda clients: tqdm(clients, unit="client", desc=f"statements {period}", file=sys.stderr),
                 )
-                for c in tqdm(clients, unit="client", desc=f"statements {period}", file=sys.stderr):
-                    st = await statement(conn, c["id"], month)
-                    stem = f"statement-{period}-{c['id']}"
-                    (out / f"{stem}.csv").write_text(statement_csv(st), encoding="utf-8")
-                    (out / f"{stem}.pdf").write_bytes(statement_pdf(st))
-                rows = await journal_rows(conn, month)
-                (out / f"journal-{period}.csv").write_text(journal_csv(rows), encoding="utf-8")
         finally:
             await engine.dispose()
-        debit = sum(r[4] for r in rows)
-        credit = sum(r[5] for r in rows)
         sys.stdout.write(
-            f"{len(clients)} statements and journal-{period}.csv ({len(rows)} lines, debits {debit} = "
-            f"credits {credit}) written to {out}\n"
+            f"{done.statements} statements and journal-{period}.csv ({done.journal_lines} lines, debits {done.debits} = "
+            f"credits {done.credits}) written to {out}\n"
         )
-        return 0 if debit == credit else 1
+        return 0 if done.balanced else 1
 
     return asyncio.run(main())

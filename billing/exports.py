@@ -1,0 +1,57 @@
+"""The month's statements export: every client's statement (PDF and CSV) and one journal CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing.calc import Month
+from billing.db import driver
+from billing.statements import journal_csv, journal_rows, statement, statement_csv, statement_pdf
+
+
+@dataclass(frozen=True)
+class StatementsExport:
+    statements: int
+    journal_lines: int
+    debits: int
+    credits: int
+
+    @property
+    def balanced(self) -> bool:
+        return self.debits == self.credits
+
+
+async def export_statements(
+    session: AsyncSession,
+    month: Month,
+    out: Path,
+    *,
+    progress: Callable[[list[Any]], Iterable[Any]] = iter,
+) -> StatementsExport:
+    """Writes `statement-<period>-<client>.csv/.pdf` for every client with an issued document up to the
+    month's end, and `journal-<period>.csv`. `progress` wraps the clients (the CLI's progress bar)."""
+    conn = await driver(session)
+    clients = await conn.fetch(
+        """SELECT DISTINCT c.id, c.legal_name FROM clients c WHERE EXISTS (
+             SELECT 1 FROM invoices i WHERE i.client_id = c.id AND i.status <> 'draft'
+               AND i.issue_date <= $1) ORDER BY c.legal_name""",
+        month.last,
+    )
+    for c in progress(list(clients)):
+        st = await statement(conn, c["id"], month)
+        stem = f"statement-{month}-{c['id']}"
+        (out / f"{stem}.csv").write_text(statement_csv(st), encoding="utf-8")
+        (out / f"{stem}.pdf").write_bytes(statement_pdf(st))
+    rows = await journal_rows(conn, month)
+    (out / f"journal-{month}.csv").write_text(journal_csv(rows), encoding="utf-8")
+    return StatementsExport(
+        statements=len(clients),
+        journal_lines=len(rows),
+        debits=sum(r[4] for r in rows),
+        credits=sum(r[5] for r in rows),
+    )

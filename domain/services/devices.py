@@ -1,0 +1,168 @@
+"""Devices: the inventory staff add and update, and the read-models the API and the admin show.
+
+Placing a device on a leased seat and marking it for return are the provisioning pass's work
+(`provisioning/providers/devices.py`); people only add devices, take them back, or change their
+status to one a lease does not set.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import ValidationFailed
+from domain.models import Device, DeviceShortage, Seat, Site
+from domain.services.audit import Actor, record, snapshot
+from domain.services.lookup import get_or_404
+from domain.services.paging import keyset_page
+
+DEVICE_STATUSES = ("in_stock", "assigned", "in_repair", "retired")
+
+
+async def create_device(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    serial: str,
+    kind: str,
+    model: str,
+    site_id: uuid.UUID,
+    status: str = "in_stock",
+) -> Device:
+    """A new device in stock (or in repair, or retired): never `assigned`, which only a lease does."""
+    if await session.get(Site, site_id) is None:
+        raise ValidationFailed("no such site", field="site_id")
+    if status == "assigned":
+        raise ValidationFailed("a device is assigned by a lease, not created assigned", field="status")
+    if await session.scalar(select(Device.id).where(Device.serial == serial)):
+        raise ValidationFailed("a device with this serial exists", field="serial")
+    device = Device(serial=serial, kind=kind, model=model, site_id=site_id, status=status)
+    session.add(device)
+    await session.flush()
+    await record(session, actor, "device.create", "device", device.id, after=snapshot(device))
+    return device
+
+
+async def update_device(
+    session: AsyncSession,
+    actor: Actor,
+    device_id: uuid.UUID,
+    *,
+    status: str | None = None,
+    model: str | None = None,
+    returned: bool | None = None,
+) -> Device:
+    """Back in stock (`returned`), a new status, or a new model name; audited with before and after.
+
+    Any status but `assigned` takes the device off its seat and lease; `assigned` is only kept, never
+    set, because a lease assigns."""
+    device = await get_or_404(session, Device, device_id, "device")
+    before = snapshot(device)
+    if returned:
+        device.status, device.seat_id, device.lease_id, device.return_due_at = "in_stock", None, None, None
+    if status is not None:
+        if status == "assigned" and device.status != "assigned":
+            raise ValidationFailed("a device is assigned by a lease", field="status")
+        if status != "assigned":
+            device.seat_id, device.lease_id, device.return_due_at = None, None, None
+        device.status = status
+    if model is not None:
+        device.model = model
+    await session.flush()
+    await record(session, actor, "device.update", "device", device.id, before=before, after=snapshot(device))
+    return device
+
+
+async def list_devices(
+    session: AsyncSession,
+    *,
+    site_id: uuid.UUID | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    awaiting_return: bool | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> tuple[list[Device], str | None]:
+    """A page of devices by id, filtered; and the cursor of the next page."""
+    stmt = select(Device)
+    if site_id:
+        stmt = stmt.where(Device.site_id == site_id)
+    if status:
+        stmt = stmt.where(Device.status == status)
+    if kind:
+        stmt = stmt.where(Device.kind == kind)
+    if awaiting_return is not None:
+        stmt = stmt.where(Device.return_due_at.is_not(None) if awaiting_return else Device.return_due_at.is_(None))
+    return await keyset_page(session, stmt, Device.id, cursor, limit)
+
+
+class DeviceRow(NamedTuple):
+    """A device with where it is, for the inventory screen."""
+
+    device: Device
+    site_code: str
+    seat_label: str | None
+
+
+class OutForReturn(NamedTuple):
+    device: Device
+    site_code: str
+
+
+class Inventory(NamedTuple):
+    """The inventory screen: its devices, the sites a new one can go to, how many are to collect."""
+
+    rows: list[DeviceRow]
+    sites: list[Site]
+    out_count: int
+
+
+async def inventory(
+    session: AsyncSession, *, status: str | None = None, awaiting_return: bool = False, kind: str | None = None
+) -> Inventory:
+    """Devices to collect first, then by serial (at most 500)."""
+    stmt = select(Device, Site.code, Seat.label).join(Site, Site.id == Device.site_id).outerjoin(Seat, Seat.id == Device.seat_id)
+    if status in DEVICE_STATUSES:
+        stmt = stmt.where(Device.status == status)
+    if awaiting_return:
+        stmt = stmt.where(Device.return_due_at.is_not(None))
+    if kind:
+        stmt = stmt.where(Device.kind == kind[:32])
+    rows = await session.execute(stmt.order_by(Device.return_due_at.asc().nulls_last(), Device.serial).limit(500))
+    sites = list((await session.scalars(select(Site).order_by(Site.code))).all())
+    return Inventory([DeviceRow(*r) for r in rows.tuples()], sites, await count_out_for_return(session))
+
+
+async def count_out_for_return(session: AsyncSession) -> int:
+    """Devices marked to come back from leases that no longer hold their seat."""
+    return int(await session.scalar(select(func.count(Device.id)).where(Device.return_due_at.is_not(None))) or 0)
+
+
+async def out_for_return(session: AsyncSession, limit: int = 10) -> list[OutForReturn]:
+    """The devices to collect soonest, with their site."""
+    rows = await session.execute(
+        select(Device, Site.code)
+        .join(Site, Site.id == Device.site_id)
+        .where(Device.return_due_at.is_not(None))
+        .order_by(Device.return_due_at)
+        .limit(limit)
+    )
+    return [OutForReturn(*r) for r in rows.tuples()]
+
+
+async def lease_devices(session: AsyncSession, lease_id: uuid.UUID) -> list[Device]:
+    return list((await session.scalars(select(Device).where(Device.lease_id == lease_id).order_by(Device.serial))).all())
+
+
+async def open_shortages(session: AsyncSession, lease_id: uuid.UUID) -> list[DeviceShortage]:
+    """The seats of a lease still short of a device kind its plan includes."""
+    return list(
+        (
+            await session.scalars(
+                select(DeviceShortage).where(DeviceShortage.lease_id == lease_id, DeviceShortage.resolved_at.is_(None))
+            )
+        ).all()
+    )
