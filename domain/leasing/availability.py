@@ -79,20 +79,6 @@ def _conflicting_rows(site_id: Any, window: tuple[int, int], start: Any, end: An
     )
 
 
-def held_sql(seg: str, day: str, lo: str, hi: str) -> str:
-    """SQL: the lease_seat_segments row ``seg`` holds a minute that a lease of the daily window
-    [``lo``, ``hi``) on the one date ``day`` would hold (a night's morning tail included).
-
-    The same rule as ``_conflicting_rows``, for readers that write SQL and take the window from a
-    row (the occupancy report) or a parameter (the seat map): ``lease_seat_segments_of`` is the SQL
-    twin of ``occupancy_segments`` (migration 0008_night_tail). ``lo = hi`` asks for the whole day."""
-    return (
-        f"EXISTS (SELECT 1 FROM lease_seat_segments_of({day}, {day}, {lo}, {hi}) q "
-        f"WHERE {seg}.start_date <= q.end_date AND coalesce({seg}.end_date, 'infinity'::date) >= q.start_date "
-        f"AND {seg}.win_lo < q.win_hi AND {seg}.win_hi > q.win_lo)"
-    )
-
-
 def held_on_day_sql(seg: str, window: tuple[int, int], day: str) -> str:
     """SQL: the lease_seat_segments row ``seg`` holds a minute that a lease of ``window`` on the one
     date ``day`` (a SQL date expression) would hold. ``_conflicting_rows``'s test, written as text

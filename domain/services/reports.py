@@ -9,7 +9,20 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.leasing.availability import held_sql
+
+def held_sql(seg: str, day: str, lo: str, hi: str) -> str:
+    """SQL: the lease_seat_segments row ``seg`` holds a minute that a lease of the daily window
+    [``lo``, ``hi``) on the one date ``day`` would hold (a night's morning tail included).
+
+    The rule of availability (domain/leasing/availability.py ``_conflicting_rows``) and the seat map
+    (``held_on_day_sql``), for a window read from each row (the shift's): ``lease_seat_segments_of``
+    is the SQL twin of ``occupancy_segments`` (migration 0008_night_tail)."""
+    return (
+        f"EXISTS (SELECT 1 FROM lease_seat_segments_of({day}, {day}, {lo}, {hi}) q "
+        f"WHERE {seg}.start_date <= q.end_date AND coalesce({seg}.end_date, 'infinity'::date) >= q.start_date "
+        f"AND {seg}.win_lo < q.win_hi AND {seg}.win_hi > q.win_lo)"
+    )
+
 
 _SHIFT_LO = "(extract(hour FROM sh.starts_at) * 60 + extract(minute FROM sh.starts_at))::int"
 _SHIFT_HI = "(extract(hour FROM sh.ends_at) * 60 + extract(minute FROM sh.ends_at))::int"

@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from domain.errors import ValidationFailed
+from domain.leasing import availability as leasing_availability
 from domain.models import Floor as FloorRow
 from domain.models import Seat as SeatRow
 from domain.models import Shift as ShiftRow
 from domain.models import Site as SiteRow
-from domain.services import catalog, leases
+from domain.services import catalog
 from service.api import schemas as s
 from service.api.deps import Cursor, Limit, QueryDate, paginate
 from service.auth import AnyUser, StaffUser
@@ -166,5 +167,5 @@ async def availability(
         raise ValidationFailed("end is before start", field="end")
     site = await catalog.get_site(session, site_id)
     window = catalog.shift_window(await catalog.get_shift(session, site.id, shift))
-    count, rows = await leases.search_free_seats(session, site.id, window, start, end, limit=seats)
+    count, rows = await leasing_availability.search_free_seats(session, site.id, window, start, end, limit=seats)
     return s.Availability(free_count=count, seats=[s.SeatBrief.model_validate(r) for r in rows])
