@@ -51,8 +51,8 @@ from sqlalchemy import bindparam  # noqa: E402
 from sqlalchemy.dialects import postgresql  # noqa: E402
 from sqlalchemy.types import Date, Integer  # noqa: E402
 
+from domain.leasing.availability import free_seats_page_stmt  # noqa: E402
 from domain.models import Seat  # noqa: E402
-from domain.services.leases import free_seats_page_stmt  # noqa: E402
 from service.auth import hash_secret  # noqa: E402
 from service.embedded import with_database  # noqa: E402
 from service.migrate import upgrade  # noqa: E402

@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.leasing import booking, lifecycle, views
+from domain.leasing.schemas import AddOnIn, LeaseCreate
 from domain.models import Device, Site
-from domain.services import catalog, clients, leases
+from domain.services import catalog, clients
 from domain.services.audit import SystemActor
 from domain.services.catalog import site_today
 
@@ -204,10 +206,10 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
             plan = made[ti % 2 if ci == 0 else 0]["plans"][ti % 2]
             today = site_today(site)
             start = (today.replace(day=1) - timedelta(days=45)).replace(day=1)
-            lease = await leases.create_lease(
+            lease = await booking.create_lease(
                 session,
                 actor,
-                leases.LeaseRequest(
+                LeaseCreate(
                     client_id=client.id,
                     team_id=team.id,
                     site_id=site.id,
@@ -217,23 +219,23 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
                     end_date=None,
                     seat_count=6 + 2 * ti,
                     seat_ids=None,
-                    add_ons=[{"code": "extra_monitor", "quantity": 2}],
+                    add_ons=[AddOnIn(code="extra_monitor", quantity=2)],
                     discount_pct=Decimal("5"),
                 ),
                 is_staff=True,
                 discount_threshold_pct=Decimal("10"),
             )
             counts["leases"] += 1
-            held = (await leases.lease_views(session, [lease]))[0]["seats"]
-            await leases.set_assignments(session, actor, lease, [(s["id"], m.id) for s, m in zip(held, members, strict=False)])
+            held = (await views.lease_views(session, [lease]))[0].seats
+            await lifecycle.set_assignments(session, actor, lease, [(s.id, m.id) for s, m in zip(held, members, strict=False)])
         # a lease starting next month and one waiting for a discount approval
         site = made[0]["site"]
         first_next = _first_of_next_month(site_today(site))
         for discount, count in ((Decimal("0"), 4), (Decimal("15"), 10)):
-            await leases.create_lease(
+            await booking.create_lease(
                 session,
                 actor,
-                leases.LeaseRequest(
+                LeaseCreate(
                     client_id=client.id,
                     team_id=team.id,
                     site_id=site.id,

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import worker as billing_worker
+from domain.leasing.worker_pass import advance_lease_states
 from domain.services.audit import SystemActor
-from domain.services.leases import advance_lease_states
 from provisioning import worker as provisioning_worker
 from provisioning.liveness import Liveness
 from service.settings import Settings

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql
 
+from domain.leasing.availability import free_seats_page_stmt
 from domain.rules.shifts import DAY_MINUTES, leases_conflict
-from domain.services.leases import free_seats_page_stmt
 from tests.factories import Api, lease_body, make_world
 
 # ---- the oracle: which absolute minutes a lease of one seat holds, written out plainly ----------

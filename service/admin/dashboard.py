@@ -12,9 +12,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.leasing import availability
 from domain.models import Site
 from domain.models.user import Role
-from domain.services import catalog, devices, leases, reports
+from domain.services import catalog, devices, reports
 from service.admin import integrations
 from service.admin.web import Staff, render
 from service.db import SessionDep
@@ -39,8 +40,8 @@ async def free_seats_table(session: AsyncSession, sites: list[Site]) -> list[dic
                 {
                     "site": site,
                     "shift": shift.code,
-                    "now": await leases.count_free_seats(session, site.id, window, today, today),
-                    "next_month": await leases.count_free_seats(session, site.id, window, nm_start, nm_end),
+                    "now": await availability.count_free_seats(session, site.id, window, today, today),
+                    "next_month": await availability.count_free_seats(session, site.id, window, nm_start, nm_end),
                 }
             )
     return out

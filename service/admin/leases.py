@@ -1,11 +1,11 @@
 """Leases: the list, booking with a price preview, the detail page and its lifecycle actions.
 
-Every change goes through domain.services.leases, the same functions the API calls; the forms
-are checked by the API's own schemas."""
+Every change goes through the leasing aggregate's use-cases (domain/leasing/), the same functions
+with the same input models the API uses; what the pages show comes from its read-models
+(domain/leasing/queries.py, floor_map.py)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -13,38 +13,26 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import DomainError
+from domain.leasing import floor_map, lifecycle, queries, state
 from domain.models import (
     Client,
-    Floor,
-    Inclusion,
     Lease,
-    LeaseAmendment,
-    LeaseSeat,
-    Member,
     Plan,
-    Seat,
-    SeatAssignment,
-    Site,
     Team,
 )
 from domain.services import catalog
-from domain.services import leases as svc
-from service.admin.pricing import first_invoice
-from service.admin.seatmap import load_floor_map, render_svg, site_floors, site_shifts
-from service.admin.web import CsrfForm, Finance, Ops, Staff, attempt, blank_to_none, redirect, render, validate_form
+from service.admin import lease_booking
+from service.admin.lease_booking import FORM_FIELD, split_labels
+from service.admin.seatmap import load_floor_map, render_svg
+from service.admin.web import CsrfForm, Finance, Ops, Staff, attempt, redirect, render, validate_form
 from service.api import schemas as s
-from service.auth import Principal
 from service.db import SessionDep
 
 router = APIRouter()
 
 STATUSES = ("pending_approval", "confirmed", "active", "ended", "cancelled")
-# a domain error's field, as the form names it
-FORM_FIELD = {"seat_ids": "seat_labels", "client_id": "team_id", "add_ons": "add_ons", "effective": "effective"}
 
 
 # ---- list ----------------------------------------------------------------------------------
@@ -61,34 +49,17 @@ async def lease_list(
     q: Annotated[str | None, Query(max_length=100)] = None,
     starts_from: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
-    seats = (
-        select(func.count(func.distinct(LeaseSeat.seat_id)))
-        .where(LeaseSeat.lease_id == Lease.id, LeaseSeat.voided.is_(False))
-        .scalar_subquery()
-    )
-    stmt = (
-        select(Lease, Client.legal_name, Site.code, Team.name, seats.label("seats"))
-        .join(Client, Client.id == Lease.client_id)
-        .join(Site, Site.id == Lease.site_id)
-        .join(Team, Team.id == Lease.team_id)
-    )
     errors: dict[str, str] = {}
-    if status in STATUSES:
-        stmt = stmt.where(Lease.status == status)
-    if site_id:
-        stmt = stmt.where(Lease.site_id == _uuid(site_id, "site_id", errors))
-    if client_id:
-        stmt = stmt.where(Lease.client_id == _uuid(client_id, "client_id", errors))
-    if q:
-        stmt = stmt.where(Client.legal_name.ilike(f"%{_like(q)}%"))
-    if starts_from:
-        try:
-            stmt = stmt.where(Lease.start_date >= date.fromisoformat(starts_from))
-        except ValueError:
-            errors["starts_from"] = "not a date (YYYY-MM-DD)"
-    rows = [] if errors else (await session.execute(stmt.order_by(Lease.start_date.desc(), Lease.id).limit(300))).all()
-    sites = (await session.scalars(select(Site).order_by(Site.code))).all()
-    clients = (await session.scalars(select(Client).order_by(Client.legal_name))).all()
+    f = queries.LeaseListFilter(
+        status=status if status in STATUSES else None,
+        site_id=_uuid(site_id, "site_id", errors) if site_id else None,
+        client_id=_uuid(client_id, "client_id", errors) if client_id else None,
+        client_name_contains=q or None,
+        starts_from=_day(starts_from, "starts_from", errors) if starts_from else None,
+    )
+    rows = [] if errors else await queries.lease_list(session, f)
+    sites = await floor_map.all_sites(session)
+    clients = await queries.all_clients(session)
     return render(
         request,
         "leases.html",
@@ -119,255 +90,39 @@ def _uuid(value: str, name: str, errors: dict[str, str]) -> uuid.UUID | None:
         return None
 
 
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-# ---- booking -------------------------------------------------------------------------------
-
-
-async def form_context(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
-    """Choices of the booking form for the chosen site, and the map to pick seats on."""
-    sites = list((await session.scalars(select(Site).order_by(Site.code))).all())
-    site = next((x for x in sites if str(x.id) == values.get("site_id")), sites[0] if sites else None)
-    ctx: dict[str, Any] = {
-        "sites": sites,
-        "site": site,
-        "plans": [],
-        "shifts": [],
-        "inclusions": {},
-        "floors": [],
-        "teams": [],
-        "svg": None,
-    }
-    teams = (
-        await session.execute(
-            select(Team, Client.legal_name).join(Client, Client.id == Team.client_id).order_by(Client.legal_name, Team.name)
-        )
-    ).all()
-    ctx["teams"] = teams
-    if site is None:
-        return ctx
-    values["site_id"] = str(site.id)
-    plans = list((await session.scalars(select(Plan).where(Plan.site_id == site.id).order_by(Plan.name))).all())
-    ctx["plans"] = plans
-    incs = await catalog.plan_inclusions(session, [p.id for p in plans])
-    ctx["inclusions"] = {str(pid): [i for i in v if i.billing != "included"] for pid, v in incs.items()}
-    ctx["included"] = {str(pid): [i for i in v if i.billing == "included"] for pid, v in incs.items()}
-    ctx["shifts"] = await site_shifts(session, site.id)
-    floors = await site_floors(session, site.id)
-    ctx["floors"] = floors
-    if floors:
-        floor = next((f for f in floors if str(f.id) == values.get("floor_id")), floors[0])
-        values["floor_id"] = str(floor.id)
-        try:
-            day = date.fromisoformat(str(values.get("start_date") or ""))
-        except ValueError:
-            day = catalog.site_today(site)
-        shift = next((x for x in ctx["shifts"] if x.code == values.get("shift")), None)
-        fm = await load_floor_map(session, site, floor, day, shift)
-        ctx["svg"] = render_svg(fm, picked=set(split_labels(str(values.get("seat_labels") or ""))))
-        ctx["map_day"], ctx["map_shift"] = day, shift.code if shift else ""
-    return ctx
-
-
-def split_labels(text: str) -> list[str]:
-    return [x for x in re.split(r"[\s,;]+", text.strip()) if x]
-
-
-async def build_request(session: AsyncSession, values: dict[str, Any]) -> tuple[s.LeaseCreate | None, dict[str, str]]:
-    """The form, turned into the API's LeaseCreate: labels become seat ids, the team names the client."""
-    errors: dict[str, str] = {}
-    data: dict[str, Any] = blank_to_none(
-        {k: values.get(k) for k in ("site_id", "team_id", "plan_id", "shift", "start_date", "end_date")},
-        "site_id",
-        "team_id",
-        "plan_id",
-        "shift",
-        "start_date",
-        "end_date",
-    )
-    team = None
-    if data["team_id"]:
-        try:
-            team = await session.get(Team, uuid.UUID(str(data["team_id"])))
-        except ValueError:
-            team = None
-    if team is None:
-        errors["team_id"] = "choose the client's team"
-    else:
-        data["client_id"] = str(team.client_id)
-    if values.get("seat_mode") == "pick":
-        labels = split_labels(str(values.get("seat_labels") or ""))
-        if not labels:
-            errors["seat_labels"] = "pick seats on the map or type their labels"
-        elif data["site_id"]:
-            try:
-                site_uuid = uuid.UUID(str(data["site_id"]))
-                found = dict(
-                    (await session.execute(select(Seat.label, Seat.id).where(Seat.site_id == site_uuid, Seat.label.in_(labels))))
-                    .tuples()
-                    .all()
-                )
-                missing = [x for x in labels if x not in found]
-                if missing:
-                    errors["seat_labels"] = f"no seat {missing[0]} on this site"
-                data["seat_ids"] = [str(found[x]) for x in labels if x in found] or None
-            except ValueError:
-                pass
-    else:
-        data["seat_count"] = values.get("seat_count") or None
-        if data["seat_count"] is None:
-            errors["seat_count"] = "how many seats?"
-    add_ons = []
-    prefix = f"addon.{data['plan_id']}."
-    for key, qty in values.items():
-        if key.startswith(prefix) and str(qty).strip() not in ("", "0"):
-            add_ons.append({"code": key.removeprefix(prefix), "quantity": str(qty).strip()})
-    data["add_ons"] = add_ons
-    data["discount_pct"] = str(values.get("discount_pct") or "0").strip() or "0"
-    body, schema_errors = validate_form(s.LeaseCreate, {k: v for k, v in data.items() if v is not None or k == "end_date"})
-    for k, v in schema_errors.items():
-        errors.setdefault(FORM_FIELD.get(k, k), v)
-    return (body if not errors else None), errors
-
-
-async def preview(session: AsyncSession, body: s.LeaseCreate, threshold: Decimal) -> tuple[dict[str, Any] | None, dict[str, str]]:
-    """What the booking would cost and whether the seats are free now; writes nothing."""
-    site = await session.get(Site, body.site_id)
-    plan = await session.get(Plan, body.plan_id)
-    if site is None:
-        return None, {"site_id": "no such site"}
-    if plan is None or plan.site_id != site.id:
-        return None, {"plan_id": "choose a plan of this site"}
+def _day(value: str, name: str, errors: dict[str, str]) -> date | None:
     try:
-        shift = await catalog.get_shift(session, site.id, body.shift)
-    except DomainError as exc:
-        return None, {"shift": exc.detail}
-    incs = {i.code: i for i in (await catalog.plan_inclusions(session, [plan.id]))[plan.id]}
-    add_ons: list[tuple[Inclusion, int]] = []
-    for a in body.add_ons:
-        inc = incs.get(a.code)
-        if inc is None or inc.billing == "included":
-            return None, {"add_ons": f"{a.code} is not an add-on of this plan"}
-        add_ons.append((inc, a.quantity))
-    window = catalog.shift_window(shift)
-    free = await svc.count_free_seats(session, site.id, window, body.start_date, body.end_date)
-    seats = body.seat_count if body.seat_count is not None else len(body.seat_ids or [])
-    if body.seat_count is not None and body.seat_count > free:
-        return None, {"seat_count": f"only {free} seats are free for that shift and dates"}
-    if body.seat_ids:
-        free_ids = {x.id for x in await svc.free_seats(session, site.id, window, body.start_date, body.end_date)}
-        taken = [str(x) for x in body.seat_ids if x not in free_ids]
-        if taken:
-            labels = (
-                await session.scalars(select(Seat.label).where(Seat.id.in_(body.seat_ids)).where(Seat.id.not_in(free_ids)))
-            ).all()
-            return None, {"seat_labels": f"not free for that shift and dates: {', '.join(sorted(labels))}"}
-    quote = first_invoice(
-        site,
-        plan,
-        seats=seats,
-        start=body.start_date,
-        end=body.end_date,
-        add_ons=add_ons,
-        included=[i for i in incs.values() if i.billing == "included"],
-        discount_pct=body.discount_pct,
-        shift=shift.code,
-    )
-    return {
-        "quote": quote,
-        "free": free,
-        "seats": seats,
-        "needs_approval": body.discount_pct > threshold,
-        "threshold": threshold,
-    }, {}
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[name] = "not a date (YYYY-MM-DD)"
+        return None
 
 
-@router.get("/leases/new", response_class=HTMLResponse)
-async def new_lease(request: Request, user: Ops, session: SessionDep) -> HTMLResponse:
-    values: dict[str, Any] = {k: v for k, v in request.query_params.items() if len(v) < 5000}
-    values.setdefault("seat_mode", "pick" if values.get("seat_labels") else "count")
-    values.setdefault("shift", "DAY")
-    ctx = await form_context(session, values)
-    values.setdefault("start_date", catalog.site_today(ctx["site"]).isoformat() if ctx["site"] else "")
-    return render(request, "lease_new.html", {"v": values, "errors": {}, **ctx})
-
-
-@router.post("/leases/new", response_model=None)
-async def submit_lease(request: Request, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
-    values = {k: str(v) for k, v in form.items()}
-    action = values.pop("action", "preview")
-    threshold = request.app.state.settings.discount_approval_threshold_pct
-    body, errors = await build_request(session, values)
-    result = None
-    if body is not None:
-        result, errors = await preview(session, body, threshold)
-    if body is not None and not errors and action == "confirm":
-        lease, error = await attempt(session, lambda: _create(session, user, body, threshold))
-        if error is None:
-            return redirect(request, f"/admin/leases/{lease.id}", "Lease booked")
-        errors = {FORM_FIELD.get(error.field or "", error.field or "__all__"): error.detail}
-        result = None
-    ctx = await form_context(session, values)
-    return render(
-        request, "lease_new.html", {"v": values, "errors": errors, "preview": result, **ctx}, status_code=422 if errors else 200
-    )
-
-
-async def _create(session: AsyncSession, user: Principal, body: s.LeaseCreate, threshold: Decimal) -> Lease:
-    req = svc.LeaseRequest(
-        client_id=body.client_id,
-        team_id=body.team_id,
-        site_id=body.site_id,
-        plan_id=body.plan_id,
-        shift=body.shift,
-        start_date=body.start_date,
-        end_date=body.end_date,
-        seat_count=body.seat_count,
-        seat_ids=body.seat_ids,
-        add_ons=[a.model_dump() for a in body.add_ons],
-        discount_pct=body.discount_pct,
-    )
-    lease = await svc.create_lease(session, user, req, is_staff=True, discount_threshold_pct=threshold)
-    await svc.notify_leases_changed(session)
-    return lease
+# the booking form (its /leases/new routes come before /leases/{lease_id})
+router.include_router(lease_booking.router)
 
 
 # ---- detail and actions --------------------------------------------------------------------
 
 
 async def detail_context(session: AsyncSession, lease: Lease) -> dict[str, Any]:
-    view = (await svc.lease_views(session, [lease]))[0]
+    detail = await queries.lease_detail(session, lease)
+    view = detail.view
     site = await catalog.get_site(session, lease.site_id)
     client = await session.get(Client, lease.client_id)
     team = await session.get(Team, lease.team_id)
     plan = await session.get(Plan, lease.plan_id)
     today = catalog.site_today(site)
     day = lease.start_date if today < lease.start_date else (min(today, lease.end_date) if lease.end_date else today)
-    seat_ids = {x["id"] for x in view["seats"]}
+    seat_ids = {x.id for x in view.seats}
     maps = []
     shift = await catalog.get_shift(session, site.id, lease.shift_code)
-    floor_ids = {x["floor_id"] for x in view["seats"]}
-    for floor in (await session.scalars(select(Floor).where(Floor.id.in_(floor_ids)).order_by(Floor.level))).all():
+    for floor in detail.floors:
         fm = await load_floor_map(session, site, floor, day, shift)
         maps.append({"floor": floor, "svg": render_svg(fm, highlight=seat_ids)})
-    assignments = {
-        a.seat_id: a.member_id
-        for a in (await session.scalars(select(SeatAssignment).where(SeatAssignment.lease_id == lease.id))).all()
-    }
-    members = list(
-        (
-            await session.scalars(
-                select(Member).where(Member.client_id == lease.client_id, Member.active.is_(True)).order_by(Member.name)
-            )
-        ).all()
-    )
-    amendments = (
-        await session.scalars(
-            select(LeaseAmendment).where(LeaseAmendment.lease_id == lease.id).order_by(LeaseAmendment.created_at)
-        )
-    ).all()
+    assignments = detail.assignments
+    members = detail.members
+    amendments = detail.amendments
     from service.admin import finance, provisioning
 
     return {
@@ -398,7 +153,7 @@ async def _detail(
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    lease = await svc.get_lease(session, lease_id)
+    lease = await state.get_lease(session, lease_id)
     ctx = await detail_context(session, lease)
     return render(
         request,
@@ -417,13 +172,9 @@ async def _act(
     request: Request, session: SessionDep, lease_id: uuid.UUID, values: dict[str, Any], done: str, work: Any
 ) -> Response:
     """Run one lifecycle action; a domain error shows next to the action's field, nothing kept."""
-    lease = await svc.get_lease(session, lease_id, for_update=True)
+    lease = await state.get_lease(session, lease_id, for_update=True)
 
-    async def run() -> None:
-        await work(lease)
-        await svc.notify_leases_changed(session)
-
-    _, error = await attempt(session, run)
+    _, error = await attempt(session, lambda: work(lease))
     if error is None:
         return redirect(request, f"/admin/leases/{lease_id}", done)
     await session.refresh(lease)
@@ -453,33 +204,33 @@ async def end_lease(request: Request, lease_id: uuid.UUID, user: Ops, session: S
         lease_id,
         form,
         f"Lease ends on {end}",
-        lambda lease: svc.end_lease(session, user, lease, end, is_staff=True),
+        lambda lease: lifecycle.end_lease(session, user, lease, end, is_staff=True),
     )
 
 
 @router.post("/leases/{lease_id}/cancel", response_model=None)
 async def cancel_lease(request: Request, lease_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
-    return await _act(request, session, lease_id, form, "Lease cancelled", lambda lease: svc.cancel_lease(session, user, lease))
+    return await _act(
+        request, session, lease_id, form, "Lease cancelled", lambda lease: lifecycle.cancel_lease(session, user, lease)
+    )
 
 
 @router.post("/leases/{lease_id}/approve", response_model=None)
 async def approve_lease(request: Request, lease_id: uuid.UUID, user: Finance, session: SessionDep, form: CsrfForm) -> Response:
-    return await _act(request, session, lease_id, form, "Lease approved", lambda lease: svc.approve_lease(session, user, lease))
+    return await _act(
+        request, session, lease_id, form, "Lease approved", lambda lease: lifecycle.approve_lease(session, user, lease)
+    )
 
 
 @router.post("/leases/{lease_id}/seats", response_model=None)
 async def add_seats(request: Request, lease_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
     errors: dict[str, str] = {}
     effective = _date(form, "effective", errors)
-    lease = await svc.get_lease(session, lease_id)
+    lease = await state.get_lease(session, lease_id)
     data: dict[str, Any] = {"effective": effective.isoformat() if effective else None}
     labels = split_labels(str(form.get("add_labels") or ""))
     if labels:
-        found = dict(
-            (await session.execute(select(Seat.label, Seat.id).where(Seat.site_id == lease.site_id, Seat.label.in_(labels))))
-            .tuples()
-            .all()
-        )
+        found = await queries.seat_ids_by_label(session, lease.site_id, labels)
         missing = [x for x in labels if x not in found]
         if missing:
             errors["add_labels"] = f"no seat {missing[0]} on this site"
@@ -497,7 +248,7 @@ async def add_seats(request: Request, lease_id: uuid.UUID, user: Ops, session: S
         lease_id,
         form,
         "Seats added",
-        lambda lease: svc.add_seats(
+        lambda lease: lifecycle.add_seats(
             session, user, lease, seat_count=body.seat_count, seat_ids=body.seat_ids, effective=body.effective, is_staff=True
         ),
     )
@@ -517,7 +268,7 @@ async def release_seat(
         lease_id,
         form,
         "Seat released",
-        lambda lease: svc.release_seat(session, user, lease, seat_id, effective=effective, is_staff=True),
+        lambda lease: lifecycle.release_seat(session, user, lease, seat_id, effective=effective, is_staff=True),
     )
 
 
@@ -531,7 +282,12 @@ async def put_assignments(request: Request, lease_id: uuid.UUID, user: Ops, sess
     except ValueError:
         return await _detail(request, session, lease_id, errors={"assignments": "not a valid choice"}, status_code=422)
     return await _act(
-        request, session, lease_id, form, "Assignments saved", lambda lease: svc.set_assignments(session, user, lease, pairs)
+        request,
+        session,
+        lease_id,
+        form,
+        "Assignments saved",
+        lambda lease: lifecycle.set_assignments(session, user, lease, pairs),
     )
 
 

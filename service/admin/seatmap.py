@@ -1,11 +1,13 @@
 """The seat map: every seat of a floor drawn at its position as SVG, coloured by its state on a
-date (and shift), with who holds it; seats go into and out of maintenance from the map."""
+date (and shift), with who holds it; seats go into and out of maintenance from the map.
+
+What the map shows is the leasing aggregate's read-model (domain/leasing/floor_map.py); this module
+draws it."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date
 from html import escape
 from typing import Annotated, Any
@@ -13,13 +15,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.db import driver
 from domain.errors import NotFound, ValidationFailed
+from domain.leasing import floor_map
+from domain.leasing.floor_map import FloorMap as FloorMap
+from domain.leasing.floor_map import SeatView as SeatView
+from domain.leasing.floor_map import load_floor_map as load_floor_map
+from domain.leasing.floor_map import site_floors as site_floors
+from domain.leasing.floor_map import site_shifts as site_shifts
 from domain.models import Floor, Shift, Site
-from domain.rules.shifts import windows_overlap
 from domain.services import catalog
 from service.admin.web import CsrfForm, Ops, Staff, redirect, render
 from service.db import SessionDep
@@ -31,100 +36,6 @@ SEAT_W, SEAT_H = 34, 24
 ZONE_GAP_CELLS = 1
 ZONE_HEADER = 22
 MAX_ROW_CELLS = 36
-
-
-@dataclass
-class Holder:
-    lease_id: uuid.UUID
-    shift: str
-    client: str
-    status: str
-    start: date
-    end: date | None
-    window: tuple[int, int]
-
-
-@dataclass
-class SeatView:
-    id: uuid.UUID
-    label: str
-    zone: str
-    x: int
-    y: int
-    status: str
-    holders: list[Holder] = field(default_factory=list)
-    state: str = "free"
-
-
-@dataclass
-class FloorMap:
-    site: Site
-    floor: Floor
-    day: date
-    shift: Shift | None
-    seats: list[SeatView]
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = defaultdict(int)
-        for s in self.seats:
-            out[s.state] += 1
-        return dict(out)
-
-
-def seat_state(status: str, holders: list[Holder], window: tuple[int, int] | None) -> str:
-    """free, leased (the chosen shift), leased-full / leased-partial (all shifts), maintenance, retired."""
-    if status != "active":
-        return status
-    if not holders:
-        return "free"
-    if window is not None:
-        return "leased"
-    full = any(h.window[0] == h.window[1] for h in holders)
-    return "leased-full" if full else "leased-partial"
-
-
-FLOOR_SEATS_SQL = """
-SELECT id, label, zone, x, y, status FROM seats WHERE floor_id = $1 AND ($2::uuid IS NULL OR id = $2)
-ORDER BY zone, y, x
-"""
-# the lease rows holding the floor's seats on a day (voided rows and cancelled leases hold nothing)
-FLOOR_HOLDERS_SQL = """
-SELECT ls.seat_id, ls.window_start_min, ls.window_end_min, l.id AS lease_id, l.shift_code, l.status,
-       l.start_date, l.end_date, c.legal_name
-FROM lease_seats ls
-JOIN seats s ON s.id = ls.seat_id
-JOIN leases l ON l.id = ls.lease_id
-JOIN clients c ON c.id = l.client_id
-WHERE s.floor_id = $1 AND ($3::uuid IS NULL OR s.id = $3) AND NOT ls.voided AND l.status <> 'cancelled'
-  AND ls.start_date <= $2 AND (ls.end_date IS NULL OR ls.end_date >= $2)
-"""
-
-
-async def load_floor_map(
-    session: AsyncSession, site: Site, floor: Floor, day: date, shift: Shift | None, *, only_seat: uuid.UUID | None = None
-) -> FloorMap:
-    """Two queries whatever the floor's size: its seats, and the lease rows holding them on `day`
-    (`only_seat`: just that seat of the floor, for its panel)."""
-    # plain records: SQLAlchemy's per-row result processing would cost more than the query
-    conn = await driver(session)
-    seats = await conn.fetch(FLOOR_SEATS_SQL, floor.id, only_seat)
-    rows = await conn.fetch(FLOOR_HOLDERS_SQL, floor.id, day, only_seat)
-    window = catalog.shift_window(shift) if shift is not None else None
-    holders: dict[uuid.UUID, list[Holder]] = defaultdict(list)
-    for r in rows:
-        w = (r[1], r[2])
-        if window is not None and not windows_overlap(w, window):
-            continue
-        holders[r[0]].append(Holder(r[3], r[4], r[8], r[5], r[6], r[7], w))
-    views = []
-    for sid, label, zone, x, y, status in seats:
-        hs = holders.get(sid)
-        if hs is None:
-            views.append(SeatView(sid, label, zone, x, y, status, [], "free" if status == "active" else status))
-        else:
-            hs.sort(key=lambda h: h.window)
-            views.append(SeatView(sid, label, zone, x, y, status, hs, seat_state(status, hs, window)))
-    return FloorMap(site, floor, day, shift, views)
 
 
 def render_svg(fm: FloorMap, *, highlight: set[uuid.UUID] | None = None, picked: set[str] | None = None) -> Markup:
@@ -196,14 +107,6 @@ def parse_day(value: str | None, default: date) -> date:
         raise ValidationFailed("not a date (YYYY-MM-DD)", field="day") from exc
 
 
-async def site_shifts(session: AsyncSession, site_id: uuid.UUID) -> list[Shift]:
-    return list((await session.scalars(select(Shift).where(Shift.site_id == site_id).order_by(Shift.starts_at))).all())
-
-
-async def site_floors(session: AsyncSession, site_id: uuid.UUID) -> list[Floor]:
-    return list((await session.scalars(select(Floor).where(Floor.site_id == site_id).order_by(Floor.level, Floor.name))).all())
-
-
 async def resolve_shift(session: AsyncSession, site: Site, code: str | None) -> Shift | None:
     if not code:
         return None
@@ -212,7 +115,8 @@ async def resolve_shift(session: AsyncSession, site: Site, code: str | None) -> 
 
 @router.get("/map", response_model=None)
 async def map_index(user: Staff, session: SessionDep) -> Response:
-    site = await session.scalar(select(Site).order_by(Site.code).limit(1))
+    sites = await floor_map.all_sites(session)
+    site = sites[0] if sites else None
     if site is None:
         return RedirectResponse("/admin/?flash=No+site+yet", status_code=303)
     return RedirectResponse(f"/admin/sites/{site.id}/map", status_code=303)
@@ -232,7 +136,7 @@ async def floor_map_page(
     site = await catalog.get_site(session, site_id)
     floors = await site_floors(session, site.id)
     shifts = await site_shifts(session, site.id)
-    sites = (await session.scalars(select(Site).order_by(Site.code))).all()
+    sites = await floor_map.all_sites(session)
     the_day = parse_day(day, catalog.site_today(site))
     if not floors:
         return render(

@@ -9,16 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
-from sqlalchemy import select
 
 from domain.errors import NotFound
+from domain.leasing import booking, lifecycle, queries, state
+from domain.leasing import views as views_
 from domain.models import Lease as LeaseRow
-from domain.models import SeatAssignment
 from domain.services import charges as charges_svc
-from domain.services import leases as svc
 from domain.services.charges import ClientLimits
 from service.api import schemas as s
-from service.api.deps import Cursor, Limit, QueryDate, paginate
+from service.api.deps import Cursor, Limit, QueryDate
 from service.auth import ClientWriter, FinanceUser, Principal, StaffUser, TenantReader
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
@@ -30,7 +29,7 @@ LeaseStatus = Annotated[str | None, Query(pattern="^(pending_approval|confirmed|
 
 async def load_lease(session: SessionDep, lease_id: uuid.UUID, user: Principal, *, for_update: bool = False) -> LeaseRow:
     """Fetch under the tenant filter first: another tenant's lease does not exist."""
-    lease = await svc.get_lease(session, lease_id, for_update=for_update)
+    lease = await state.get_lease(session, lease_id, for_update=for_update)
     user.require_client(lease.client_id, "lease")
     return lease
 
@@ -46,7 +45,7 @@ def client_limits(request: Request) -> ClientLimits:
 
 
 async def _view(session: SessionDep, lease: LeaseRow) -> s.Lease:
-    return s.Lease.model_validate((await svc.lease_views(session, [lease]))[0])
+    return (await views_.lease_views(session, [lease]))[0]
 
 
 CREATE_LEASE_DESCRIPTION = """Book a lease. Roles: admin, facility_staff, client_admin (and a client's machine
@@ -77,30 +76,15 @@ async def create_lease(
     settings = request.app.state.settings
 
     async def make() -> s.Lease:
-        req = svc.LeaseRequest(
-            client_id=body.client_id,
-            team_id=body.team_id,
-            site_id=body.site_id,
-            plan_id=body.plan_id,
-            shift=body.shift,
-            start_date=body.start_date,
-            end_date=body.end_date,
-            seat_count=body.seat_count,
-            seat_ids=body.seat_ids,
-            add_ons=[a.model_dump() for a in body.add_ons],
-            # given or not: a client may not give one at all
-            discount_pct=body.discount_pct if "discount_pct" in body.model_fields_set else None,
-        )
-        # book_lease also wakes the provisioning reconciler on commit
-        _lease, view = await svc.book_lease(
+        _lease, view = await booking.book_lease(
             session,
             user,
-            req,
+            body,
             is_staff=user.is_staff,
             discount_threshold_pct=settings.discount_approval_threshold_pct,
             limits=client_limits(request),
         )
-        return s.Lease.model_validate(view)
+        return view
 
     return await idem.run(session, str(user.subject), body, make)
 
@@ -119,10 +103,9 @@ async def list_leases(
         if client_id is not None and client_id != user.client_id:
             return s.Page(items=[])
         client_id = user.client_id
-    stmt = select(LeaseRow).where(*svc.lease_filter(client_id, status, site_id))
-    rows, nxt = await paginate(session, stmt, LeaseRow.id, cursor, limit)
-    views = await svc.lease_views(session, rows)
-    return s.Page(items=[s.Lease.model_validate(v) for v in views], next_cursor=nxt)
+    rows, nxt = await queries.lease_page(session, client_id=client_id, status=status, site_id=site_id, cursor=cursor, limit=limit)
+    views = await views_.lease_views(session, rows)
+    return s.Page(items=views, next_cursor=nxt)
 
 
 @router.get("/{lease_id}", response_model=s.Lease)
@@ -144,7 +127,7 @@ async def add_seats(
     lease = await load_lease(session, lease_id, user, for_update=True)
 
     async def make() -> s.Lease:
-        await svc.add_seats(
+        await lifecycle.add_seats(
             session,
             user,
             lease,
@@ -154,7 +137,6 @@ async def add_seats(
             is_staff=user.is_staff,
             limits=client_limits(request),
         )
-        await svc.notify_leases_changed(session)
         return await _view(session, lease)
 
     return await idem.run(session, str(user.subject), body, make)
@@ -169,16 +151,14 @@ async def release_seat(
     effective: QueryDate,
 ) -> s.Lease:
     lease = await load_lease(session, lease_id, user, for_update=True)
-    await svc.release_seat(session, user, lease, seat_id, effective=effective, is_staff=user.is_staff)
-    await svc.notify_leases_changed(session)
+    await lifecycle.release_seat(session, user, lease, seat_id, effective=effective, is_staff=user.is_staff)
     return await _view(session, lease)
 
 
 @router.post("/{lease_id}/end", response_model=s.Lease)
 async def end_lease(lease_id: uuid.UUID, body: s.LeaseEnd, user: ClientWriter, session: SessionDep) -> s.Lease:
     lease = await load_lease(session, lease_id, user, for_update=True)
-    await svc.end_lease(session, user, lease, body.end_date, is_staff=user.is_staff)
-    await svc.notify_leases_changed(session)
+    await lifecycle.end_lease(session, user, lease, body.end_date, is_staff=user.is_staff)
     return await _view(session, lease)
 
 
@@ -189,16 +169,14 @@ async def cancel_lease(lease_id: uuid.UUID, user: ClientWriter, session: Session
     months of the seat price after discount × seats, billed on its next invoice (see
     GET /v1/leases/{id}/charges); staff cancelling charge none."""
     lease = await load_lease(session, lease_id, user, for_update=True)
-    await svc.cancel_lease(session, user, lease, is_staff=user.is_staff, limits=client_limits(request))
-    await svc.notify_leases_changed(session)
+    await lifecycle.cancel_lease(session, user, lease, is_staff=user.is_staff, limits=client_limits(request))
     return await _view(session, lease)
 
 
 @router.post("/{lease_id}/approve", response_model=s.Lease)
 async def approve_lease(lease_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> s.Lease:
     lease = await load_lease(session, lease_id, user, for_update=True)
-    await svc.approve_lease(session, user, lease)
-    await svc.notify_leases_changed(session)
+    await lifecycle.approve_lease(session, user, lease)
     return await _view(session, lease)
 
 
@@ -208,15 +186,14 @@ async def put_assignments(
 ) -> list[s.AssignmentOut]:
     """Who sits where: replaces the lease's assignments with this list."""
     lease = await load_lease(session, lease_id, user, for_update=True)
-    rows = await svc.set_assignments(session, user, lease, [(a.seat_id, a.member_id) for a in body])
+    rows = await lifecycle.set_assignments(session, user, lease, [(a.seat_id, a.member_id) for a in body])
     return [s.AssignmentOut.model_validate(r) for r in rows]
 
 
 @router.get("/{lease_id}/assignments", response_model=list[s.AssignmentOut])
 async def get_assignments(lease_id: uuid.UUID, user: TenantReader, session: SessionDep) -> list[s.AssignmentOut]:
     lease = await load_lease(session, lease_id, user)
-    rows = (await session.scalars(select(SeatAssignment).where(SeatAssignment.lease_id == lease.id))).all()
-    return [s.AssignmentOut.model_validate(r) for r in rows]
+    return [s.AssignmentOut.model_validate(r) for r in await queries.lease_assignments(session, lease.id)]
 
 
 class Charge(s.Out):

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from domain.errors import ValidationFailed
-from domain.services import catalog, leases
+from domain.leasing import availability as leasing_availability
+from domain.services import catalog
 from service.api import schemas as s
 from service.api.deps import Cursor, Limit, QueryDate
 from service.auth import AnyUser, StaffUser
@@ -152,5 +153,5 @@ async def availability(
         raise ValidationFailed("end is before start", field="end")
     site = await catalog.get_site(session, site_id)
     window = catalog.shift_window(await catalog.get_shift(session, site.id, shift))
-    count, rows = await leases.search_free_seats(session, site.id, window, start, end, limit=seats)
+    count, rows = await leasing_availability.search_free_seats(session, site.id, window, start, end, limit=seats)
     return s.Availability(free_count=count, seats=[s.SeatBrief.model_validate(r) for r in rows])

@@ -9,8 +9,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
+from domain.leasing import lifecycle as leases
 from domain.models import Client, Lease
-from domain.services import leases
 from domain.services.audit import SystemActor
 from domain.services.catalog import get_site, site_today
 from provisioning.desired import derive

@@ -1,0 +1,209 @@
+"""Availability: which seats are free for a shift window and a term.
+
+"Free" is read from the same table the exclusion constraint guards (lease_seat_segments), with the
+same rule (``_conflicting_rows``), so a seat shown free is exactly a seat a booking can take."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
+
+from domain.models import (
+    LeaseSeatSegment,
+    Seat,
+)
+from domain.rules.allocation import ZoneKey
+from domain.rules.shifts import occupancy_segments
+
+# 'infinity' as a literal, not a bind, so that the expression matches ix_lease_seat_segments_site_live
+_OPEN_END = literal_column("'infinity'::date", Date)
+
+
+def _next_day(d: Any) -> Any:
+    """The day after a date or after a SQL date expression (a bind parameter)."""
+    if isinstance(d, date):
+        return d + timedelta(days=1)
+    return type_coerce(d + literal_column("1", Integer), Date)
+
+
+def _conflicting_rows(site_id: Any, window: tuple[int, int], start: Any, end: Any | None) -> ColumnElement[bool]:
+    """A live lease of Seat.id holds some minute that a lease of this window and term would.
+
+    The rule is domain/rules/shifts.py ``leases_conflict``: the asked lease's occupancy segments
+    (``occupancy_segments``: its window on its dates, and a night's morning tail on the next
+    dates) against the stored segments of every live lease seat (table lease_seat_segments, the
+    one the exclusion constraint guards, migration 0008_night_tail), so a seat shown free is
+    exactly a seat the database lets a booking take. ``start``/``end`` may be SQL bind parameters:
+    the tail's dates are computed in SQL.
+
+    The date overlap is written on the columns: for inclusive ranges with NULL as the open end,
+    ``daterange(s1, e1, '[]') && daterange(s2, e2, '[]')`` is ``s1 <= e2 AND coalesce(e1, inf) >= s2``.
+    In this form PostgreSQL reads one site's segments still running on or after the start from
+    the index ix_lease_seat_segments_site_live alone and skips the past."""
+    seg = LeaseSeatSegment
+    tests: list[ColumnElement[bool]] = []
+    for i, part in enumerate(occupancy_segments(window, date.min, None if end is None else date.min)):
+        # part 0 is on the asked dates, part 1 (a night's tail) on the dates one later
+        s_ = start if i == 0 else _next_day(start)
+        conds: list[ColumnElement[bool]] = [seg.win_lo < part.hi, seg.win_hi > part.lo]
+        if i:
+            conds.append(func.coalesce(seg.end_date, _OPEN_END) >= s_)
+        if end is not None:
+            conds.append(seg.start_date <= (end if i == 0 else _next_day(end)))
+        tests.append(and_(*conds))
+    return exists().where(
+        seg.site_id == site_id,
+        seg.seat_id == Seat.id,
+        # every part starts on or after ``start``: this bound serves the index range scan
+        func.coalesce(seg.end_date, _OPEN_END) >= start,
+        or_(*tests),
+    )
+
+
+def held_on_day_sql(seg: str, window: tuple[int, int], day: str) -> str:
+    """SQL: the lease_seat_segments row ``seg`` holds a minute that a lease of ``window`` on the one
+    date ``day`` (a SQL date expression) would hold. ``_conflicting_rows``'s test, written as text
+    for the seat map's raw query: the parts come from ``occupancy_segments`` (the window's own part
+    on ``day``, a night's morning tail on the day after), the windows as integer literals."""
+    tests = []
+    for i, part in enumerate(occupancy_segments(window, date.min, date.min)):
+        d = day if i == 0 else f"({day} + 1)"
+        tests.append(
+            f"({seg}.start_date <= {d} AND coalesce({seg}.end_date, 'infinity'::date) >= {d}"
+            f" AND {seg}.win_lo < {int(part.hi)} AND {seg}.win_hi > {int(part.lo)})"
+        )
+    return "(" + " OR ".join(tests) + ")"
+
+
+def _free(site_id: Any, window: tuple[int, int], start: Any, end: Any | None) -> tuple[ColumnElement[bool], ...]:
+    return Seat.site_id == site_id, Seat.status == "active", ~_conflicting_rows(site_id, window, start, end)
+
+
+_MAP_ORDER = (Seat.floor_id, Seat.zone, Seat.y, Seat.x)
+
+
+async def free_seats(
+    session: AsyncSession,
+    site_id: uuid.UUID,
+    window: tuple[int, int],
+    start: date,
+    end: date | None,
+    *,
+    limit: int | None = None,
+) -> list[Seat]:
+    stmt = select(Seat).where(*_free(site_id, window, start, end)).order_by(*_MAP_ORDER)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list((await session.scalars(stmt)).all())
+
+
+async def count_free_seats(
+    session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None
+) -> int:
+    stmt = select(func.count(Seat.id)).where(*_free(site_id, window, start, end))
+    return int(await session.scalar(stmt) or 0)
+
+
+_SITE = bindparam("site", type_=Seat.site_id.type)
+_START, _END = bindparam("start", type_=Date()), bindparam("end", type_=Date())
+# the booking statement, built once per (shift window, bounded term): building the free-seat
+# test costs more Python than running it does
+_zone_stmts: dict[tuple[tuple[int, int], bool], Any] = {}
+
+
+class ZoneSeats(NamedTuple):
+    """The free seats of one zone as PostgreSQL sends them: the ids as one bytes string (16 bytes
+    each; decoding thousands of UUIDs per booking cost more than the rest of it), parallel arrays
+    of the map positions. Labels are read back for the chosen seats only (``_hold``)."""
+
+    ids: bytes
+    xs: list[int]
+    ys: list[int]
+
+    def seat_id(self, i: int) -> bytes:
+        return self.ids[16 * i : 16 * i + 16]
+
+
+def _zones_stmt(window: tuple[int, int], bounded: bool) -> Any:
+    stmt = _zone_stmts.get((window, bounded))
+    if stmt is None:
+        # the aggregates of one group see its rows in one order, so the arrays line up; the arrays
+        # come back as asyncpg builds them (no per-item result processing)
+        stmt = _zone_stmts[window, bounded] = (
+            select(
+                Seat.floor_id,
+                Seat.zone,
+                func.string_agg(func.uuid_send(Seat.id), literal(b"")),
+                *(type_coerce(func.array_agg(c), NullType()) for c in (Seat.x, Seat.y)),
+            )
+            # 'active' as a literal: the partial index ix_seats_site_id_map serves any plan
+            .where(
+                Seat.site_id == _SITE,
+                Seat.status == literal_column("'active'"),
+                ~_conflicting_rows(_SITE, window, _START, _END if bounded else None),
+            )
+            .group_by(Seat.floor_id, Seat.zone)
+        )
+    return stmt
+
+
+async def free_zones(
+    session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None
+) -> dict[ZoneKey, ZoneSeats]:
+    """The free seats of the site, one row per (floor, zone) with arrays: far cheaper to move and
+    decode than a row per seat. The allocator chooses floors and zones from the counts and turns
+    the arrays of only the zones it looks at into ``FreeSeat``s."""
+    conn = await session.connection()
+    rows = (await conn.execute(_zones_stmt(window, end is not None), {"site": site_id, "start": start, "end": end})).all()
+    return {(f, z): ZoneSeats(ids, xs, ys) for f, z, ids, xs, ys in rows}
+
+
+class FreeSeatRow(NamedTuple):
+    id: uuid.UUID
+    label: str
+    floor_id: uuid.UUID
+    zone: str
+
+
+def free_seats_page_stmt(
+    site_id: Any, window: tuple[int, int], start: Any, end: Any | None, limit: Any
+) -> Select[uuid.UUID, str, uuid.UUID, str, int]:
+    """The first ``limit`` free seats in map order, each row with the number of all free seats.
+
+    Only the columns an availability answer shows, and 'active' as a literal, so that the seats
+    come from the partial covering index ix_seats_site_id_map without visiting the table."""
+    return (
+        select(Seat.id, Seat.label, Seat.floor_id, Seat.zone, func.count().over().label("free_count"))
+        .where(
+            Seat.site_id == site_id, Seat.status == literal_column("'active'"), ~_conflicting_rows(site_id, window, start, end)
+        )
+        .order_by(*_MAP_ORDER)
+        .limit(limit)
+    )
+
+
+async def search_free_seats(
+    session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None, *, limit: int
+) -> tuple[int, list[FreeSeatRow]]:
+    """Availability in one query: (how many seats are free, the first ``limit`` of them)."""
+    rows = (await session.execute(free_seats_page_stmt(site_id, window, start, end, limit))).all()
+    return (int(rows[0][4]) if rows else 0), [FreeSeatRow(*r[:4]) for r in rows]

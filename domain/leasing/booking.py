@@ -1,0 +1,217 @@
+"""Booking: ``book_lease`` takes the one input model ``LeaseCreate`` from every edge, checks it,
+writes the lease and its seats, audits it and wakes the reconciler, once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import events
+from domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from domain.leasing.schemas import AddOnIn, LeaseCreate
+from domain.leasing.schemas import Lease as LeaseOut
+from domain.leasing.seats import insert_seats
+from domain.leasing.state import LIVE_STATUSES, advance_status
+from domain.leasing.views import SeatPeriod, lease_view
+from domain.models import (
+    Client,
+    Inclusion,
+    Lease,
+    LeaseAddOn,
+    LeaseSeat,
+    Plan,
+    Shift,
+    Site,
+    Team,
+)
+from domain.services.audit import Actor, record, snapshot
+from domain.services.catalog import shift_window, site_today
+from domain.services.charges import ClientLimits
+
+
+class SeatCapExceeded(Conflict):
+    title = "Seat cap exceeded"
+    type_suffix = "seat-cap-exceeded"
+
+
+async def enforce_seat_cap(
+    session: AsyncSession, client_id: uuid.UUID, wanted: int, default_cap: int, today: date, field: str
+) -> None:
+    """A client's own bookings may hold at most its seat cap (clients.seat_cap, else the default).
+
+    Seats held: the lease_seats rows of the client's pending_approval/confirmed/active leases that
+    are not voided and not over (end date today or later, or none) -- a seat held by two of its
+    leases (a DAY and a NIGHT lease of one seat) counts twice, once per lease seat. The client row
+    is locked (FOR NO KEY UPDATE: other writers' foreign-key checks on it do not wait) before the
+    count, so concurrent bookings of one client queue here and each counts what the others
+    committed: the total never passes the cap."""
+    cap = (
+        await session.execute(
+            select(Client.seat_cap).where(Client.id == client_id).with_for_update(key_share=True)  # FOR NO KEY UPDATE
+        )
+    ).scalar_one()
+    cap = default_cap if cap is None else cap
+    held = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(LeaseSeat)
+            .join(Lease, Lease.id == LeaseSeat.lease_id)
+            .where(
+                Lease.client_id == client_id,
+                Lease.status.in_(LIVE_STATUSES),
+                LeaseSeat.voided.is_(False),
+                or_(LeaseSeat.end_date.is_(None), LeaseSeat.end_date >= today),
+            )
+        )
+        or 0
+    )
+    if held + wanted > cap:
+        raise SeatCapExceeded(
+            f"the client may hold at most {cap} seats: it holds {held} and asks for {wanted} more",
+            field=field,
+            seat_cap=cap,
+            seats_held=held,
+            seats_requested=wanted,
+        )
+
+
+def wanted_seats(seat_count: int | None, seat_ids: Sequence[uuid.UUID] | None) -> tuple[int, str]:
+    return (len(seat_ids), "seat_ids") if seat_ids is not None else (int(seat_count or 0), "seat_count")
+
+
+async def _load_booking(
+    session: AsyncSession, req: LeaseCreate
+) -> tuple[Site | None, Client | None, Team | None, Plan | None, Shift | None]:
+    """The site, client, team, plan and shift of a booking in one query (each None when missing).
+
+    The same query queues the wake-up of the provisioning reconciler (``events.leases_changed``):
+    PostgreSQL delivers it only if the booking commits."""
+    one = select(literal(1).label("one")).subquery()
+    stmt = (
+        select(Site, Client, Team, Plan, Shift, events.leases_changed_expr())
+        .select_from(one)
+        .outerjoin(Site, Site.id == req.site_id)
+        .outerjoin(Client, Client.id == req.client_id)
+        .outerjoin(Team, Team.id == req.team_id)
+        .outerjoin(Plan, Plan.id == req.plan_id)
+        .outerjoin(Shift, and_(Shift.site_id == req.site_id, Shift.code == req.shift))
+    )
+    row = (await session.execute(stmt)).one()
+    return row[0], row[1], row[2], row[3], row[4]
+
+
+async def create_lease(
+    session: AsyncSession,
+    actor: Actor,
+    req: LeaseCreate,
+    *,
+    is_staff: bool,
+    discount_threshold_pct: Decimal,
+    limits: ClientLimits | None = None,
+    now: datetime | None = None,
+) -> Lease:
+    lease, _view = await book_lease(
+        session, actor, req, is_staff=is_staff, discount_threshold_pct=discount_threshold_pct, limits=limits, now=now
+    )
+    return lease
+
+
+async def book_lease(
+    session: AsyncSession,
+    actor: Actor,
+    req: LeaseCreate,
+    *,
+    is_staff: bool,
+    discount_threshold_pct: Decimal,
+    limits: ClientLimits | None = None,
+    now: datetime | None = None,
+) -> tuple[Lease, LeaseOut]:
+    """Create a lease and hold its seats; returns the lease and its API view (built from what
+    the booking already has in hand, the same shape as ``lease_views``). Wakes the provisioning
+    reconciler on commit (folded into its first query).
+
+    A client's own booking (not staff) may not carry a discount at all (403 naming
+    ``discount_pct``) and may not take the client past its seat cap (``enforce_seat_cap``)."""
+    # given or not (any value, even 0): a client may not give one at all (PRODUCT.md rule 7)
+    if not is_staff and "discount_pct" in req.model_fields_set:
+        raise Forbidden("a discount is a commercial term that only staff set; leave discount_pct out", field="discount_pct")
+    discount = req.discount_pct
+    site, client, team, plan, shift = await _load_booking(session, req)
+    if site is None:
+        raise ValidationFailed("no such site", field="site_id")
+    if client is None:
+        raise NotFound("client not found")
+    if team is None or team.client_id != client.id:
+        raise ValidationFailed("no such team for this client", field="team_id")
+    if plan is None or plan.site_id != site.id:
+        raise ValidationFailed("no such plan on this site", field="plan_id")
+    if shift is None:
+        raise ValidationFailed(f"no shift {req.shift} on this site", field="shift")
+    today = site_today(site, now)
+    if not is_staff and req.start_date < today:
+        raise ValidationFailed("a lease cannot start in the past", field="start_date")
+    add_ons = await _resolve_add_ons(session, plan, req.add_ons)
+    if not is_staff:
+        wanted, field = wanted_seats(req.seat_count, req.seat_ids)
+        await enforce_seat_cap(session, client.id, wanted, (limits or ClientLimits()).seat_cap_default, today, field)
+
+    status = "pending_approval" if discount > discount_threshold_pct else "confirmed"
+    lease = Lease(
+        id=uuid.uuid4(),
+        client_id=client.id,
+        team_id=team.id,
+        site_id=site.id,
+        plan_id=plan.id,
+        shift_id=shift.id,
+        shift_code=shift.code,
+        start_date=req.start_date,
+        end_date=req.end_date,
+        status=status,
+        discount_pct=discount,
+        created_by=actor.subject,
+    )
+    session.add(lease)
+    await session.flush()
+    window = shift_window(shift)
+    held = await insert_seats(
+        session, lease, window, req.start_date, req.end_date, seat_count=req.seat_count, seat_ids=req.seat_ids
+    )
+    for inc, qty in add_ons:
+        session.add(LeaseAddOn(lease_id=lease.id, inclusion_id=inc.id, quantity=qty))
+    if status == "confirmed":
+        advance_status(lease, today)
+    if add_ons or lease.status != status:
+        await session.flush()
+    await record(session, actor, "lease.create", "lease", lease.id, after=snapshot(lease), client_id=client.id)
+    periods = sorted(
+        (SeatPeriod(h.seat_id, h.label, h.floor_id, h.zone, req.start_date, req.end_date) for h in held),
+        key=lambda p: p.label,
+    )
+    return lease, lease_view(lease, site, periods, [(inc, qty) for inc, qty in add_ons])
+
+
+async def _resolve_add_ons(session: AsyncSession, plan: Plan, wanted: Sequence[AddOnIn]) -> list[tuple[Inclusion, int]]:
+    if not wanted:
+        return []
+    codes = [w.code for w in wanted]
+    if len(set(codes)) != len(codes):
+        raise ValidationFailed("each add-on once", field="add_ons")
+    incs = {i.code: i for i in (await session.scalars(select(Inclusion).where(Inclusion.plan_id == plan.id))).all()}
+    out = []
+    for w in wanted:
+        inc = incs.get(w.code)
+        if inc is None or inc.billing == "included":
+            raise ValidationFailed(f"{w.code} is not an add-on of this plan", field="add_ons")
+        out.append((inc, w.quantity))
+    return out

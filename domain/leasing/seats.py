@@ -1,0 +1,252 @@
+"""Seat locks and inserts: how a lease takes its seats.
+
+No double booking is enforced by PostgreSQL (the exclusion constraint on lease_seats); this module
+never checks-then-inserts to decide whether a seat is free: it inserts, and a refusal is a lost race."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import cast
+
+from sqlalchemy import (
+    String,
+    Table,
+    insert,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import SeatsUnavailable, ValidationFailed
+from domain.leasing.availability import ZoneSeats, free_zones
+from domain.models import (
+    Lease,
+    LeaseSeat,
+    Seat,
+)
+from domain.rules.allocation import FreeSeat, ZoneKey, ZonePlan
+
+ALLOCATION_ATTEMPTS = 12
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return None
+
+
+# Advisory-lock class of seat bookings. Two transactions that insert conflicting rows at the same
+# moment would each wait for the other inside the exclusion constraint's check (a deadlock that
+# PostgreSQL breaks only after deadlock_timeout); taking a per-seat lock first, always in one
+# order, makes them queue instead. The exclusion constraint still decides what is free.
+SEAT_LOCK_CLASS = 23975
+
+
+def _seat_lock_key(seat_id: uuid.UUID) -> int:
+    return int.from_bytes(seat_id.bytes[:4], "big", signed=True)
+
+
+async def lock_seats(session: AsyncSession, seat_ids: Sequence[uuid.UUID], *, wait: bool = True) -> set[uuid.UUID]:
+    """Take the booking locks of these seats (held to the end of the transaction), in one global order.
+
+    With ``wait=False`` nothing blocks: the seats another booking is holding right now are returned."""
+    keys = sorted({_seat_lock_key(s) for s in seat_ids})
+    if not keys:
+        return set()
+    if wait:
+        await session.execute(
+            text("SELECT count(pg_advisory_xact_lock(:cls, k)) FROM unnest(CAST(:keys AS int[])) AS k"),
+            {"cls": SEAT_LOCK_CLASS, "keys": keys},
+        )
+        return set()
+    busy = set(
+        (
+            await session.execute(
+                text("SELECT k FROM unnest(CAST(:keys AS int[])) AS k WHERE NOT pg_try_advisory_xact_lock(:cls, k)"),
+                {"cls": SEAT_LOCK_CLASS, "keys": keys},
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return {s for s in seat_ids if _seat_lock_key(s) in busy}
+
+
+@dataclass(frozen=True)
+class HeldSeat:
+    """A seat a lease now holds, with what its view shows."""
+
+    seat_id: uuid.UUID
+    label: str
+    floor_id: uuid.UUID
+    zone: str
+
+
+async def _hold(
+    session: AsyncSession,
+    lease: Lease,
+    seat_ids: Sequence[uuid.UUID],
+    window: tuple[int, int],
+    start: date,
+    end: date | None,
+) -> dict[uuid.UUID, str] | None:
+    """Insert the rows (one statement) in a savepoint and return the seats' labels; None when the
+    exclusion constraint refuses them."""
+    values = [
+        {
+            "id": uuid.uuid4(),
+            "lease_id": lease.id,
+            "seat_id": sid,
+            "start_date": start,
+            "end_date": end,
+            "window_start_min": window[0],
+            "window_end_min": window[1],
+            "voided": False,
+        }
+        for sid in sorted(seat_ids)
+    ]
+    table = cast(Table, LeaseSeat.__table__)
+    # (SQLAlchemy does not correlate a subquery in RETURNING: written out)
+    label = literal_column("(SELECT seats.label FROM seats WHERE seats.id = lease_seats.seat_id)", String())
+    try:
+        async with session.begin_nested():
+            conn = await session.connection()
+            held = (await conn.execute(insert(table).values(values).returning(table.c.seat_id, label))).all()
+    except IntegrityError as exc:
+        if sqlstate(exc) != "23P01":
+            raise
+        return None
+    except DBAPIError as exc:
+        # a deadlock with a writer that does not take the seat locks: treat it as a lost race
+        if sqlstate(exc) != "40P01":
+            raise
+        return None
+    return {seat_id: lbl for seat_id, lbl in held}
+
+
+class _FreeSeatReader:
+    """Allocation against the database: the free seats per zone are read once per attempt (and
+    kept for a re-pick around busy seats); the plan chooses from the counts and looks at the
+    seats of only the zones it must score. Seat ids stay 16-byte strings until chosen."""
+
+    def __init__(self, session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None) -> None:
+        self.session, self.site_id, self.window, self.start, self.end = session, site_id, window, start, end
+        self.zones: dict[ZoneKey, ZoneSeats] = {}
+        self._spots: dict[ZoneKey, list[FreeSeat]] = {}
+
+    async def refresh(self) -> None:
+        self.zones = await free_zones(self.session, self.site_id, self.window, self.start, self.end)
+        self._spots = {}
+
+    @property
+    def free_count(self) -> int:
+        return sum(len(z.xs) for z in self.zones.values())
+
+    def _seats(self, key: ZoneKey) -> list[FreeSeat]:
+        spots = self._spots.get(key)
+        if spots is None:
+            zone = self.zones[key]
+            floor, name = key
+            spots = self._spots[key] = [
+                FreeSeat(zone.seat_id(i), floor, name, x, y) for i, (x, y) in enumerate(zip(zone.xs, zone.ys, strict=True))
+            ]
+        return spots
+
+    def allocate(self, n: int, zones: set[ZoneKey] | None, exclude: set[bytes]) -> list[FreeSeat] | None:
+        def usable(key: ZoneKey) -> list[FreeSeat]:
+            seats = self._seats(key)
+            return [fs for fs in seats if fs.id not in exclude] if exclude else seats
+
+        in_scope = [z for z in self.zones if zones is None or z in zones]
+        # zones looked at already, less the busy seats, count by what is left of them
+        known = {z: usable(z) for z in in_scope if z in self._spots}
+        plan = ZonePlan({z: len(self.zones[z].xs) for z in in_scope}, n, known=known)
+        while wanted := plan.wanted():
+            plan.add({z: usable(z) for z in wanted})
+        return plan.result()
+
+    def allocate_near(self, n: int, near: set[tuple[uuid.UUID, str]] | None, busy: set[uuid.UUID]) -> list[FreeSeat] | None:
+        """Allocate in the lease's own zones if they can hold n, else on its floors, else anywhere."""
+        exclude = {b.bytes for b in busy}
+        if near:
+            near_floors = {f for f, _ in near}
+            scopes: list[set[ZoneKey]] = [set(near), {z for z in self.zones if z[0] in near_floors}]
+            for scope in scopes:
+                chosen = self.allocate(n, scope, exclude)
+                if chosen is not None:
+                    return chosen
+        return self.allocate(n, None, exclude)
+
+
+async def insert_seats(
+    session: AsyncSession,
+    lease: Lease,
+    window: tuple[int, int],
+    start: date,
+    end: date | None,
+    *,
+    seat_count: int | None,
+    seat_ids: Sequence[uuid.UUID] | None,
+    near: set[tuple[uuid.UUID, str]] | None = None,
+) -> list[HeldSeat]:
+    """Hold seats for the lease; PostgreSQL refuses a double booking, and for a seat count
+    we pick again from what is still free (another booking may have won the race).
+
+    ``near`` are the (floor, zone) pairs the lease already sits in: added seats go there first."""
+    if seat_ids is not None:
+        seats = (await session.scalars(select(Seat).where(Seat.id.in_(seat_ids)))).all()
+        found = {s.id: s for s in seats if s.site_id == lease.site_id}
+        missing = [str(i) for i in seat_ids if i not in found]
+        if missing:
+            raise ValidationFailed(f"no such seat on this site: {missing[0]}", field="seat_ids")
+        blocked = [s.label for s in found.values() if s.status != "active"]
+        if blocked:
+            raise SeatsUnavailable(f"seats not bookable (maintenance or retired): {', '.join(blocked)}", field="seat_ids")
+        await lock_seats(session, seat_ids)
+        if await _hold(session, lease, seat_ids, window, start, end) is None:
+            raise SeatsUnavailable("one or more of the seats are not free for that window", field="seat_ids")
+        return [HeldSeat(sid, found[sid].label, found[sid].floor_id, found[sid].zone) for sid in seat_ids]
+
+    assert seat_count is not None
+    busy: set[uuid.UUID] = set()
+    reader = _FreeSeatReader(session, lease.site_id, window, start, end)
+    fresh = False
+    for _attempt in range(ALLOCATION_ATTEMPTS):
+        if not fresh:  # read again only after the database refused a pick
+            await reader.refresh()
+            fresh = True
+        # first steer around seats that concurrent bookings are holding right now
+        chosen = reader.allocate_near(seat_count, near, busy)
+        wait = False
+        if chosen is None and busy:  # only busy seats fit: queue behind their bookings
+            chosen = reader.allocate_near(seat_count, near, set())
+            wait = True
+        if chosen is None:
+            free_count = reader.free_count
+            raise SeatsUnavailable(
+                f"only {free_count} seats are free for that window; {seat_count} requested",
+                field="seat_count",
+                free_count=free_count,
+            )
+        ids = [uuid.UUID(bytes=fs.id) for fs in chosen]  # type: ignore[arg-type]
+        taken = await lock_seats(session, ids, wait=wait)
+        if taken:
+            busy |= taken
+            continue
+        labels = await _hold(session, lease, ids, window, start, end)
+        if labels is not None:
+            return [
+                HeldSeat(sid, labels[sid], fs.floor, fs.zone)  # type: ignore[arg-type]
+                for sid, fs in zip(ids, chosen, strict=True)
+            ]
+        # the savepoint rolled back these rows; read what is free and allocate again
+        fresh = False
+    raise SeatsUnavailable("the seats were taken by concurrent bookings; try again", field="seat_count")

@@ -1,0 +1,118 @@
+"""Read-models of leases: the API's lease shape, loaded in a fixed number of queries, and its filters."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    and_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.leasing.schemas import AddOn, LeaseSeatPeriod, SeatBrief
+from domain.leasing.schemas import Lease as LeaseOut
+from domain.models import (
+    Inclusion,
+    Lease,
+    LeaseAddOn,
+    LeaseSeat,
+    Seat,
+    Site,
+)
+from domain.services.catalog import site_today
+
+_PCT = Decimal("0.01")
+
+
+class SeatPeriod(NamedTuple):
+    id: uuid.UUID  # the seat
+    label: str
+    floor_id: uuid.UUID
+    zone: str
+    start_date: date
+    end_date: date | None
+
+
+def lease_view(
+    lease: Lease,
+    site: Site,
+    periods: Sequence[SeatPeriod],
+    add_ons: Sequence[tuple[Inclusion, int]],
+    today: date | None = None,
+) -> LeaseOut:
+    """The API shape of one lease from its seat periods (in label order) and add-ons."""
+    ref = today or max(site_today(site), lease.start_date)
+    current: dict[uuid.UUID, SeatPeriod] = {}
+    for r in periods:
+        if r.end_date is None or r.end_date >= ref or lease.status == "ended":
+            current[r.id] = r
+    return LeaseOut(
+        id=lease.id,
+        client_id=lease.client_id,
+        team_id=lease.team_id,
+        site_id=lease.site_id,
+        plan_id=lease.plan_id,
+        shift=lease.shift_code,
+        start_date=lease.start_date,
+        end_date=lease.end_date,
+        status=lease.status,
+        seats=[SeatBrief.model_validate(r) for r in current.values()],
+        seat_periods=[
+            LeaseSeatPeriod(seat_id=r.id, label=r.label, start_date=r.start_date, end_date=r.end_date) for r in periods
+        ],
+        add_ons=[
+            AddOn(code=inc.code, name=inc.name, billing=inc.billing, unit_price_minor=inc.unit_price_minor, quantity=qty)
+            for inc, qty in add_ons
+        ],
+        # as stored (numeric(5,2)): the same text before and after a round trip through the table
+        discount_pct=str(Decimal(lease.discount_pct).quantize(_PCT)),
+        currency=site.currency,
+    )
+
+
+async def lease_views(session: AsyncSession, leases: Sequence[Lease], *, today: date | None = None) -> list[LeaseOut]:
+    """The API shape of leases, loaded in a fixed number of queries."""
+    if not leases:
+        return []
+    ids = [lease.id for lease in leases]
+    seat_rows = (
+        await session.execute(
+            select(LeaseSeat.lease_id, Seat.id, Seat.label, Seat.floor_id, Seat.zone, LeaseSeat.start_date, LeaseSeat.end_date)
+            .join(Seat, Seat.id == LeaseSeat.seat_id)
+            .where(LeaseSeat.lease_id.in_(ids), LeaseSeat.voided.is_(False))
+            .order_by(Seat.label, LeaseSeat.start_date)
+        )
+    ).all()
+    addon_rows = (
+        await session.execute(
+            select(LeaseAddOn.lease_id, LeaseAddOn.quantity, Inclusion)
+            .join(Inclusion, Inclusion.id == LeaseAddOn.inclusion_id)
+            .where(LeaseAddOn.lease_id.in_(ids))
+        )
+    ).all()
+    sites = {s.id: s for s in (await session.scalars(select(Site).where(Site.id.in_({lease.site_id for lease in leases})))).all()}
+    periods: dict[uuid.UUID, list[SeatPeriod]] = {}
+    for r in seat_rows:
+        periods.setdefault(r[0], []).append(SeatPeriod(*r[1:]))
+    add_ons: dict[uuid.UUID, list[tuple[Inclusion, int]]] = {}
+    for lid, qty, inc in addon_rows:
+        add_ons.setdefault(lid, []).append((inc, qty))
+    return [
+        lease_view(lease, sites[lease.site_id], periods.get(lease.id, []), add_ons.get(lease.id, []), today) for lease in leases
+    ]
+
+
+def lease_filter(client_id: uuid.UUID | None, status: str | None, site_id: uuid.UUID | None) -> list[Any]:
+    conds: list[Any] = []
+    if client_id is not None:
+        conds.append(Lease.client_id == client_id)
+    if status is not None:
+        conds.append(Lease.status == status)
+    if site_id is not None:
+        conds.append(Lease.site_id == site_id)
+    return [and_(*conds)] if conds else []
