@@ -16,7 +16,7 @@ from domain.leasing import availability
 from domain.models import Site
 from domain.models.user import Role
 from domain.services import catalog, devices, reports
-from service.admin import integrations
+from provisioning import kpis as provisioning_kpis
 from service.admin.web import Staff, render
 from service.db import SessionDep
 
@@ -48,13 +48,10 @@ async def free_seats_table(session: AsyncSession, sites: list[Site]) -> list[dic
 
 
 async def provisioning_panel(session: AsyncSession) -> dict[str, Any] | None:
-    """KPIs of the provisioning part, when it is installed; a failure here never breaks the page."""
-    mod = integrations.provisioning_kpis_module()
-    if mod is None or not hasattr(mod, "kpis"):
-        return None
+    """The provisioning KPIs; a failure here never breaks the page."""
     try:
         async with session.begin_nested():
-            result = await mod.kpis(session)
+            result = await provisioning_kpis.kpis(session)
     except Exception:
         logger.warning("admin: provisioning KPIs failed", exc_info=True)
         return {"error": "provisioning figures are unavailable right now"}

@@ -1,5 +1,5 @@
 """The price preview of a booking: the lease's first invoice, computed by billing's own pure line
-math (billing.calc) for a lease that does not exist yet. Without the billing part there is no price."""
+math (billing.calc) for a lease that does not exist yet."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from billing import calc
 from domain.models import Inclusion, Plan, Site
 from domain.models.lease import LeaseStatus
-from service.admin import integrations
 
 
 @dataclass
@@ -37,10 +37,7 @@ def first_invoice(
     included: list[Inclusion],
     discount_pct: Decimal,
     shift: str,
-) -> Quote | None:
-    calc = integrations.module("billing.calc")
-    if calc is None:
-        return None
+) -> Quote:
     facts = calc.LeaseFacts(
         lease_id=uuid.UUID(int=0),
         plan_name=plan.name,

@@ -297,21 +297,16 @@ def _quote(text: str) -> str:
 
 
 def nav_items() -> list[tuple[str, str, str]]:
-    """(label, path, who) of the side navigation; optional parts show when they are installed."""
-    from service.admin import integrations
-
-    items = [
+    """(label, path, who) of the side navigation."""
+    return [
         ("Dashboard", "/admin/", "all"),
         ("Seat map", "/admin/map", "all"),
         ("Leases", "/admin/leases", "all"),
         ("Clients", "/admin/clients", "all"),
         ("Devices", "/admin/devices", "ops"),
+        ("Provisioning", "/admin/provisioning", "ops"),
+        ("Billing", "/admin/billing", "finance"),
     ]
-    if integrations.provisioning_available():
-        items.append(("Provisioning", "/admin/provisioning", "ops"))
-    if integrations.billing_available():
-        items.append(("Billing", "/admin/billing", "finance"))
-    return items
 
 
 # ---- forms ---------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 
-from service.admin import integrations
 from tests.admin.conftest import PASSWORD, login, shot
 from tests.billing.conftest import drive_runs
 from tests.conftest import make_user
@@ -282,12 +281,10 @@ async def test_main_pages_render_for_screenshots(page, staff, db):
 
 async def test_retry_a_failed_credential(page, staff, db):
     """Enabled once the provisioning part provides credentials and a retry service."""
-    import pytest
 
     from service.admin.provisioning import retry_function
 
-    if not integrations.provisioning_available() or retry_function() is None:
-        pytest.skip("provisioning (Credential model and a retry_credential service) is not installed yet")
+    assert retry_function() is not None
     w = await make_world(staff)
     lease = await staff.post("/v1/leases", lease_body(w, seat_count=1, start_date="2031-01-01"))
     cred_id = uuid.uuid4()
@@ -312,10 +309,7 @@ async def test_retry_a_failed_credential(page, staff, db):
 
 async def test_finance_starts_a_billing_run_watches_it_and_downloads_a_statement(page, staff, db, app):
     """Enabled when the billing part is installed."""
-    import pytest
 
-    if not integrations.billing_available():
-        pytest.skip("billing is not installed")
     w = await make_world(staff)
     await staff.post("/v1/leases", lease_body(w, seat_count=2, start_date="2031-01-01"))
     await login(page, await staff_login(db, "finance"))

@@ -7,16 +7,11 @@ import itertools
 import re
 from typing import Any
 
-import pytest
-
 from domain.rules.money import format_money
-from service.admin import integrations
 from tests.admin.conftest import login, shot
 from tests.admin.test_admin_browser import staff_login
 from tests.billing.conftest import app_of, drive_runs
 from tests.factories import Api, World, lease_body, make_world
-
-pytestmark = pytest.mark.skipif(not integrations.billing_available(), reason="billing is not installed")
 
 # a billing run bills every client with a lease in its month: these years are billed by no other test
 _years = itertools.count(2061)
