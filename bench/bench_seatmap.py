@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-from common import (  # noqa: E402
+import asyncpg
+import httpx
+from common import (
     DEFAULT_DATA_DIR,
     child_server,
     free_port,
@@ -45,8 +45,8 @@ from common import (  # noqa: E402
     verdict,
 )
 
-from service.auth import hash_secret  # noqa: E402
-from service.migrate import upgrade  # noqa: E402
+from service.auth import hash_secret
+from service.migrate import upgrade
 
 EMAIL = "bench-admin@seatlease-example.com"
 PASSWORD = "bench admin password"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import asyncpg
 import httpx
 
 from tests.admin.conftest import PASSWORD
@@ -17,7 +18,7 @@ def admin_login(http: httpx.Client, email: str, next_: str = "/admin/") -> httpx
     return http.post("/admin/login", data={"csrf_token": token.group(1), "email": email, "password": PASSWORD, "next": next_})
 
 
-async def test_login_never_redirects_off_the_admin(live_http, db):
+async def test_login_never_redirects_off_the_admin(live_http: httpx.Client, db: asyncpg.Pool) -> None:
     email, _ = await make_user(db, "facility_staff", password=PASSWORD)
     r = admin_login(live_http, email, next_="//evil.example.com/admin")
     assert r.status_code == 303
@@ -27,7 +28,7 @@ async def test_login_never_redirects_off_the_admin(live_http, db):
     assert "SameSite=lax" in set_cookie or "SameSite=Lax" in set_cookie
 
 
-async def test_wrong_password_is_a_form_error_not_a_crash(live_http, db):
+async def test_wrong_password_is_a_form_error_not_a_crash(live_http: httpx.Client, db: asyncpg.Pool) -> None:
     email, _ = await make_user(db, "finance", password=PASSWORD)
     page = live_http.get("/admin/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -38,7 +39,9 @@ async def test_wrong_password_is_a_form_error_not_a_crash(live_http, db):
     assert f'value="{email}"' in r.text  # what was typed stays
 
 
-async def test_admin_errors_are_pages_and_api_errors_stay_problem_json(live_http, db, http):
+async def test_admin_errors_are_pages_and_api_errors_stay_problem_json(
+    live_http: httpx.Client, db: asyncpg.Pool, http: httpx.AsyncClient
+) -> None:
     email, _ = await make_user(db, "admin", password=PASSWORD)
     admin_login(live_http, email)
     r = live_http.get("/admin/leases/00000000-0000-0000-0000-000000000000")
@@ -54,7 +57,7 @@ async def test_admin_errors_are_pages_and_api_errors_stay_problem_json(live_http
     assert r.headers["content-type"] == "application/problem+json"
 
 
-async def test_admin_static_files_are_served_by_the_app(live_http):
+async def test_admin_static_files_are_served_by_the_app(live_http: httpx.Client) -> None:
     r = live_http.get("/admin/static/admin.css")
     assert r.status_code == 200
     assert "seatmap" in r.text

@@ -63,7 +63,9 @@ async def _audits(db: asyncpg.Pool, action: str, object_id: Any) -> int:
     )
 
 
-async def test_retry_gives_the_same_answer_from_the_api_and_the_admin(live_http, db, staff):
+async def test_retry_gives_the_same_answer_from_the_api_and_the_admin(
+    live_http: httpx.Client, db: asyncpg.Pool, staff: Api
+) -> None:
     token = await _admin(live_http, db)
 
     def admin_retry(cred_id: uuid.UUID) -> str:
@@ -107,7 +109,7 @@ async def test_retry_gives_the_same_answer_from_the_api_and_the_admin(live_http,
     assert admin_retry(unknown) == "Retry refused: credential not found"
 
 
-async def test_a_guard_that_is_not_pending_cannot_be_confirmed(staff, db):
+async def test_a_guard_that_is_not_pending_cannot_be_confirmed(staff: Api, db: asyncpg.Pool) -> None:
     guard_id = uuid.uuid4()
     await db.execute(
         "INSERT INTO revocation_guards (id, status, would_revoke, total_active) VALUES ($1, 'dismissed', 30, 40)", guard_id
@@ -118,7 +120,9 @@ async def test_a_guard_that_is_not_pending_cannot_be_confirmed(staff, db):
     assert await _audits(db, "provisioning.mass_revoke_confirmed", guard_id) == 0
 
 
-async def test_devices_give_the_same_answer_from_the_api_and_the_admin(live_http, db, staff):
+async def test_devices_give_the_same_answer_from_the_api_and_the_admin(
+    live_http: httpx.Client, db: asyncpg.Pool, staff: Api
+) -> None:
     await _admin(live_http, db)
     token = _csrf(live_http, "/admin/devices")
     w = await make_world(staff)

@@ -305,14 +305,14 @@ class StripeStandIn:
                         first = standin.idempotency.get(key)
                     if first is not None:
                         if first[0] != fingerprint:
-                            body = standin._error(
+                            error = standin._error(
                                 "idempotency_error",
                                 "Keys for idempotent requests can only be used with the same parameters they were first "
                                 f"used with. Try using a key other than '{key}' if you meant to execute a different "
                                 "request.",
                                 None,
                             )
-                            self._answer(400, json.dumps(body).encode())
+                            self._answer(400, json.dumps(error).encode())
                             return
                         self._answer(first[1], first[2], replayed=True)
                         return
@@ -327,13 +327,13 @@ class StripeStandIn:
                     return
                 self._answer(status, body)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._serve("GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._serve("POST")
 
-            def do_DELETE(self) -> None:  # noqa: N802
+            def do_DELETE(self) -> None:
                 self._serve("DELETE")
 
         return Handler

@@ -9,16 +9,21 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.factories import make_world, uniq
+import asyncpg
+
+from tests.factories import Api, make_world, uniq
 
 REPO = Path(__file__).resolve().parents[2]
 RUN = "import sys; from service.cli_billing import billing_run_command; sys.exit(billing_run_command(sys.argv[1], sys.argv[2]))"
 CLIENTS = 30
 
 
-async def test_run_killed_half_way_then_rerun_bills_each_client_once(staff, db, database_url, fresh_year):
+async def test_run_killed_half_way_then_rerun_bills_each_client_once(
+    staff: Api, db: asyncpg.Pool, database_url: str, fresh_year: Callable[..., int]
+) -> None:
     y = fresh_year()
     period = f"{y}-03"
     w = await make_world(staff, seats_per_zone=20)
