@@ -183,7 +183,8 @@ async def active_accounts(client: httpx.AsyncClient, tag: str) -> int:
     return int(r.json()["totalResults"])
 
 
-async def wait_until(fn: Any, timeout: float) -> float:
+async def wait_until(fn: Any, timeout: float) -> float:  # noqa: ASYNC109 - see below
+    # polls between the workers' passes (asyncio.timeout would cancel one half-way) and returns the time taken
     started = time.perf_counter()
     while not await fn():
         if time.perf_counter() - started > timeout:

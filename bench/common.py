@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from service.embedded import start_embedded, to_async_url, with_database
+from service.embedded import start_embedded, to_async_url, with_database  # noqa: E402
 
 DEFAULT_DATA_DIR = Path(os.environ.get("SEATLEASE_BENCH_DATA_DIR", "/tmp/seatlease-bench"))
 

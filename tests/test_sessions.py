@@ -171,7 +171,7 @@ async def test_a_client_admin_disables_only_its_own_tenants_logins(
     viewer_id = await db.fetchval("SELECT id FROM users WHERE email = $1", viewer_email)
     stranger_email, _ = await make_user(db, "client_viewer", uuid.UUID(other["id"]))
     stranger_id = await db.fetchval("SELECT id FROM users WHERE email = $1", stranger_email)
-    staff_email, staff_pw = await make_user(db, "admin")
+    staff_email, _ = await make_user(db, "admin")
     staff_id = await user_id(db, staff_email)
 
     for target in (stranger_id, staff_id):  # not its tenant's: as if it did not exist

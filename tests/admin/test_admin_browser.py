@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 
@@ -239,12 +240,15 @@ async def test_session_cookie_flags_csrf_and_logout(
     assert cookie["sameSite"] == "Lax"
     assert cookie["path"] == "/admin"
     # a POST without the CSRF token is refused even with the session cookie
-    r = live_http.post(
-        "/admin/clients", data={"legal_name": "X", "billing_email": "x@example.com"}, cookies={"sl_admin": cookie["value"]}
+    r = await asyncio.to_thread(
+        live_http.post,
+        "/admin/clients",
+        data={"legal_name": "X", "billing_email": "x@example.com"},
+        cookies={"sl_admin": cookie["value"]},
     )
     assert r.status_code == 403
     # a tampered cookie is no session
-    r = live_http.get("/admin/", cookies={"sl_admin": cookie["value"][:-2] + "AA"})
+    r = await asyncio.to_thread(live_http.get, "/admin/", cookies={"sl_admin": cookie["value"][:-2] + "AA"})
     assert r.status_code == 303
     # logout ends the session in the browser
     await page.click("text=Sign out")

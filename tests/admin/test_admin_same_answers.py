@@ -3,6 +3,7 @@ same answer from both edges (over plain HTTP, no browser)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
@@ -129,14 +130,18 @@ async def test_devices_give_the_same_answer_from_the_api_and_the_admin(
     serial = f"SN-{uuid.uuid4().hex[:10]}"
 
     # added in the admin; the same serial again is refused by both, on the serial field
-    r = live_http.post(
-        "/admin/devices", data={"csrf_token": token, "serial": serial, "kind": "monitor", "model": "", "site_id": w.site["id"]}
+    r = await asyncio.to_thread(
+        live_http.post,
+        "/admin/devices",
+        data={"csrf_token": token, "serial": serial, "kind": "monitor", "model": "", "site_id": w.site["id"]},
     )
     assert _flash(r) == f"Device {serial} added"
     r = await staff.call("POST", "/v1/devices", 422, json={"serial": serial, "kind": "monitor", "site_id": w.site["id"]})
     assert "a device with this serial exists" in r.text
-    r = live_http.post(
-        "/admin/devices", data={"csrf_token": token, "serial": serial, "kind": "monitor", "model": "", "site_id": w.site["id"]}
+    r = await asyncio.to_thread(
+        live_http.post,
+        "/admin/devices",
+        data={"csrf_token": token, "serial": serial, "kind": "monitor", "model": "", "site_id": w.site["id"]},
     )
     assert r.status_code == 422
     assert "a device with this serial exists" in r.text
@@ -145,7 +150,8 @@ async def test_devices_give_the_same_answer_from_the_api_and_the_admin(
         "POST", "/v1/devices", 422, json={"serial": serial + "x", "kind": "monitor", "site_id": str(uuid.uuid4())}
     )
     assert "no such site" in r.text
-    r = live_http.post(
+    r = await asyncio.to_thread(
+        live_http.post,
         "/admin/devices",
         data={"csrf_token": token, "serial": serial + "x", "kind": "monitor", "model": "", "site_id": str(uuid.uuid4())},
     )
@@ -155,13 +161,16 @@ async def test_devices_give_the_same_answer_from_the_api_and_the_admin(
     listed = await staff.get("/v1/devices", params={"site_id": w.site["id"]})
     (device,) = [d for d in listed["items"] if d["serial"] == serial]
     assert device["status"] == "in_stock"
-    assert serial in live_http.get("/admin/devices", params={"kind": "monitor"}).text
+    assert serial in (await asyncio.to_thread(live_http.get, "/admin/devices", params={"kind": "monitor"})).text
 
     # a device due back: the admin's "returned" and the API's PATCH returned=true do the same
     api_device = await staff.post("/v1/devices", {"serial": serial + "-api", "kind": "monitor", "site_id": w.site["id"]})
     for d in (device, api_device):
         await db.execute("UPDATE devices SET status = 'assigned', return_due_at = now() WHERE id = $1", uuid.UUID(d["id"]))
-    assert _flash(live_http.post(f"/admin/devices/{device['id']}/returned", data={"csrf_token": token})) == "Device back in stock"
+    assert (
+        _flash(await asyncio.to_thread(live_http.post, f"/admin/devices/{device['id']}/returned", data={"csrf_token": token}))
+        == "Device back in stock"
+    )
     back = await staff.call("PATCH", f"/v1/devices/{api_device['id']}", 200, json={"returned": True})
     assert back.json()["status"] == "in_stock"
     for d in (device, api_device):

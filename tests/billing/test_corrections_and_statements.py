@@ -133,17 +133,25 @@ async def test_statement_json_csv_pdf(staff: Api, finance: Api, fresh_year: Call
     assert r.status_code == 200
     assert r.content.startswith(b"%PDF")
     pdf = tmp_path / "statement.pdf"
-    pdf.write_bytes(r.content)
+    await asyncio.to_thread(pdf.write_bytes, r.content)
     if shutil.which("pdftotext") is None:
         pytest.skip("poppler-utils (pdftotext, pdftoppm) not installed")
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    done = await asyncio.to_thread(
+        subprocess.run, ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    )
+    text = done.stdout
     assert w.client["legal_name"] in text
     assert feb["number"] in text
     assert "Aging" in text
     assert f"{sec['closing_balance_minor'] / 100:,.2f}".replace(",", "") in text.replace(",", "")
-    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True)
-    png = next(tmp_path.glob("page*.png"))
-    assert png.stat().st_size > 5_000  # a rendered page with content, not a blank one
+    await asyncio.to_thread(
+        subprocess.run, ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True
+    )
+    assert await asyncio.to_thread(_first_page_size, tmp_path) > 5_000  # a rendered page with content, not a blank one
+
+
+def _first_page_size(folder: Path) -> int:
+    return next(folder.glob("page*.png")).stat().st_size
 
 
 async def test_ar_aging_buckets(staff: Api, finance: Api, fresh_year: Callable[..., int]) -> None:
@@ -170,9 +178,9 @@ async def test_statements_export_writes_pdfs_csvs_and_a_balanced_journal(
     out = tmp_path / "export"
     code = await asyncio.to_thread(statements_export_command, database_url, f"{y}-01", str(out))
     assert code == 0
-    assert (out / f"statement-{y}-01-{w.client['id']}.pdf").read_bytes().startswith(b"%PDF")
-    assert (out / f"statement-{y}-01-{w.client['id']}.csv").read_text().startswith("currency,section")
-    rows = list(csv.DictReader(io.StringIO(Path(out / f"journal-{y}-01.csv").read_text())))
+    assert (await asyncio.to_thread((out / f"statement-{y}-01-{w.client['id']}.pdf").read_bytes)).startswith(b"%PDF")
+    assert (await asyncio.to_thread((out / f"statement-{y}-01-{w.client['id']}.csv").read_text)).startswith("currency,section")
+    rows = list(csv.DictReader(io.StringIO(await asyncio.to_thread((out / f"journal-{y}-01.csv").read_text))))
     assert rows
     for cur in {r["currency"] for r in rows}:
         mine = [r for r in rows if r["currency"] == cur]

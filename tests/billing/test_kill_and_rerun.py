@@ -54,16 +54,16 @@ async def test_run_killed_half_way_then_rerun_bills_each_client_once(
         )
 
     env = {**os.environ, "SEATLEASE_BILLING_BATCH": "2", "SEATLEASE_BILLING_PAUSE": "0.4"}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", RUN, database_url, period], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", RUN, database_url, period, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     deadline = time.monotonic() + 60
     while await count() < 4:
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        assert proc.returncode is None, (await proc.stderr.read()).decode() if proc.stderr else ""
         assert time.monotonic() < deadline, "the run never got going"
         await asyncio.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait(timeout=10) == -signal.SIGKILL
+    assert await asyncio.wait_for(proc.wait(), 10) == -signal.SIGKILL
     half = await count()
     assert 0 < half < CLIENTS, half
     run = await db.fetchrow("SELECT status, clients_done FROM billing_runs WHERE period = $1", period)

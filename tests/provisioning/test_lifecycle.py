@@ -28,7 +28,7 @@ async def creds_of(staff: Api, lease_id: str) -> list[dict]:
 async def test_lease_start_grants_and_lease_end_revokes(
     staff: Api, scim: tuple[FlakyScim, str], badges: tuple[BadgeReceiver, str], reconcilers: Callable[..., Reconciler]
 ) -> None:
-    server, url = scim
+    _, url = scim
     receiver, _ = badges
     rec = reconcilers()
     w = await make_world(staff)

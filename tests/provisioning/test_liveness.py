@@ -38,7 +38,8 @@ async def _scim_active(url: str, lease_creds: list[Any]) -> list[bool]:
         return [(await c.get(f"{url}/Users/{r['external_id']}")).json()["active"] for r in lease_creds]
 
 
-async def _wait(check: Any, timeout: float, what: str) -> float:
+async def _wait(check: Any, timeout: float, what: str) -> float:  # noqa: ASYNC109 - see below
+    # polls (asyncio.timeout would cancel a check half-way), returns the time taken and fails naming `what`
     started = time.monotonic()
     while not await check():
         assert time.monotonic() - started < timeout, what
