@@ -48,7 +48,7 @@ from common import (
 )
 from pydantic import BaseModel
 from sqlalchemy import bindparam
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.types import Date, Integer
 
 from domain.leasing.availability import free_seats_page_stmt
@@ -250,7 +250,7 @@ class Compiled:
     """A SQLAlchemy statement as asyncpg text; named binds are filled from a dict at call time."""
 
     def __init__(self, stmt: Any) -> None:
-        compiled = stmt.compile(dialect=postgresql.asyncpg.dialect())  # type: ignore[attr-defined]
+        compiled = stmt.compile(dialect=PGDialect_asyncpg())
         self.sql = str(compiled)
         self.names = list(compiled.positiontup or [])
         self.defaults = dict(compiled.params)

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ def far_month() -> Month:
 
 
 @pytest.fixture
-def default_window(app: Any) -> Any:
+def default_window(app: FastAPI) -> Iterator[int]:
     """The suite bills far-future months of its own (tests/conftest.py widens the window); here, the default."""
     old = app.state.settings.billing_advance_days
     app.state.settings.billing_advance_days = DEFAULT_ADVANCE_DAYS

@@ -8,12 +8,13 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import worker
@@ -36,14 +37,14 @@ def clean_standin(standin: StripeStandIn) -> None:
 
 
 @pytest.fixture
-def webhook_secret(app: Any, standin: StripeStandIn) -> Any:
+def webhook_secret(app: FastAPI, standin: StripeStandIn) -> Iterator[str]:
     old = app.state.settings.stripe_webhook_secret
     app.state.settings.stripe_webhook_secret = standin.webhook_secret
     yield standin.webhook_secret
     app.state.settings.stripe_webhook_secret = old
 
 
-async def post_event(http: httpx.AsyncClient, payload: bytes, signature: str) -> Any:
+async def post_event(http: httpx.AsyncClient, payload: bytes, signature: str) -> httpx.Response:
     return await http.post(
         "/v1/billing/stripe/webhook", content=payload, headers={"Stripe-Signature": signature, "Content-Type": "application/json"}
     )
