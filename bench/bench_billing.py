@@ -22,16 +22,16 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import asyncpg  # noqa: E402
-from common import plain_url, recreate_database, server_url, verdict  # noqa: E402
+import asyncpg
+from common import plain_url, recreate_database, server_url, verdict
 
-from billing.calc import Month  # noqa: E402
-from billing.db import driver  # noqa: E402
-from billing.run import create_run, execute_run  # noqa: E402
-from billing.statements import statement, statement_csv, statement_pdf  # noqa: E402
-from domain.services.audit import SystemActor  # noqa: E402
-from service.db import make_engine, make_sessionmaker  # noqa: E402
-from service.migrate import upgrade  # noqa: E402
+from billing.calc import Month
+from billing.db import driver
+from billing.run import create_run, execute_run
+from billing.statements import statement, statement_csv, statement_pdf
+from domain.services.audit import SystemActor
+from service.db import make_engine, make_sessionmaker
+from service.migrate import upgrade
 
 SITES = [
     ("MNL", "Asia/Manila", "PHP", "0.12", 1_500_000),
@@ -143,7 +143,7 @@ async def generate(url: str, clients: int, seats_per_client: int, period: Month)
         await conn.close()
 
 
-async def bench_size(server: str, clients: int, seats_per_client: int, period: Month) -> tuple[float, int, int, str]:
+async def bench_size(server: str, clients: int, seats_per_client: int, period: Month) -> tuple[float, float, int, int, str]:
     name = f"bench_billing_{clients}"
     url = await recreate_database(server, name)
     t0 = time.perf_counter()
@@ -213,7 +213,7 @@ async def main() -> None:
     server = server_url()
     print(f"billing run, Stripe off, period {period}")
     small, cpu_small, n_small, seats_small, url_small = await bench_size(server, args.clients, args.seats_per_client, period)
-    big, cpu_big, n_big, seats_big, _ = await bench_size(server, args.clients * 2, args.seats_per_client, period)
+    big, cpu_big, _, seats_big, _ = await bench_size(server, args.clients * 2, args.seats_per_client, period)
     print(
         f"size x{seats_big / seats_small:.2f} -> wall time x{big / small:.2f}, CPU time x{cpu_big / cpu_small:.2f} "
         "(2.00 = linear; CPU time is steadier on a shared machine)"

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-from common import (  # noqa: E402
+import asyncpg
+import httpx
+from common import (
     DEFAULT_DATA_DIR,
     child_server,
     database_exists,
@@ -46,16 +46,16 @@ from common import (  # noqa: E402
     summary_ms,
     verdict,
 )
-from pydantic import BaseModel  # noqa: E402
-from sqlalchemy import bindparam  # noqa: E402
-from sqlalchemy.dialects import postgresql  # noqa: E402
-from sqlalchemy.types import Date, Integer  # noqa: E402
+from pydantic import BaseModel
+from sqlalchemy import bindparam
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.types import Date, Integer
 
-from domain.leasing.availability import free_seats_page_stmt  # noqa: E402
-from domain.models import Seat  # noqa: E402
-from service.auth import hash_secret  # noqa: E402
-from service.embedded import with_database  # noqa: E402
-from service.migrate import upgrade  # noqa: E402
+from domain.leasing.availability import free_seats_page_stmt
+from domain.models import Seat
+from service.auth import hash_secret
+from service.embedded import with_database
+from service.migrate import upgrade
 
 STAFF_EMAIL = "bench-staff@seatlease-example.com"
 STAFF_PASSWORD = "bench staff password"
@@ -250,7 +250,7 @@ class Compiled:
     """A SQLAlchemy statement as asyncpg text; named binds are filled from a dict at call time."""
 
     def __init__(self, stmt: Any) -> None:
-        compiled = stmt.compile(dialect=postgresql.asyncpg.dialect())  # type: ignore[attr-defined]
+        compiled = stmt.compile(dialect=PGDialect_asyncpg())
         self.sql = str(compiled)
         self.names = list(compiled.positiontup or [])
         self.defaults = dict(compiled.params)

@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-from common import ROOT, child_server, free_port, plain_url, recreate_database, server_url  # noqa: E402
+import asyncpg
+import httpx
+from common import ROOT, child_server, free_port, plain_url, recreate_database, server_url
 
 SECRET_KEY = "bench-secret-key-" + "x" * 24
 # the bare loop keeps as many calls in flight as one worker (concurrency x parallel batches)
@@ -72,7 +72,12 @@ async def worker_main(database_url: str, scim_url: str) -> None:
     print("ready", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    loop.add_reader(sys.stdin.fileno(), lambda: (sys.stdin.read(), stop.set()))
+
+    def on_stdin() -> None:  # closed by the parent: stop
+        sys.stdin.read()
+        stop.set()
+
+    loop.add_reader(sys.stdin.fileno(), on_stdin)
     await run_forever(maker, rec.config, stop, reconciler=rec)
     for p in rec.providers.values():
         await p.aclose()
@@ -178,7 +183,8 @@ async def active_accounts(client: httpx.AsyncClient, tag: str) -> int:
     return int(r.json()["totalResults"])
 
 
-async def wait_until(fn: Any, timeout: float) -> float:
+async def wait_until(fn: Any, timeout: float) -> float:  # noqa: ASYNC109 - see below
+    # polls between the workers' passes (asyncio.timeout would cancel one half-way) and returns the time taken
     started = time.perf_counter()
     while not await fn():
         if time.perf_counter() - started > timeout:

@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-from common import (  # noqa: E402
+import asyncpg
+import httpx
+from common import (
     DEFAULT_DATA_DIR,
     child_server,
     free_port,
@@ -45,8 +45,8 @@ from common import (  # noqa: E402
     verdict,
 )
 
-from service.auth import hash_secret  # noqa: E402
-from service.migrate import upgrade  # noqa: E402
+from service.auth import hash_secret
+from service.migrate import upgrade
 
 EMAIL = "bench-admin@seatlease-example.com"
 PASSWORD = "bench admin password"
@@ -215,15 +215,17 @@ def main(args: argparse.Namespace) -> None:
     )
     port = free_port()
     site = w["site"]
-    with child_server([str(Path(__file__).resolve()), "--serve", "--url", url, "--port", str(port)], port, "/healthz") as base:
-        with httpx.Client(base_url=base, timeout=30) as http:
-            admin_login(http)
-            n = args.requests
-            big_all = summary_ms(timed(http, f"/admin/sites/{site}/map?floor_id={w['big']}", n, "1F-J-100"))
-            big_day = summary_ms(timed(http, f"/admin/sites/{site}/map?floor_id={w['big']}&shift=DAY", n, "1F-J-100"))
-            small = summary_ms(timed(http, f"/admin/sites/{site}/map?floor_id={w['small']}", n, "2F-A-020"))
-            health = summary_ms(timed(http, "/healthz", n, "ok"))
-            page_bytes = len(http.get(f"/admin/sites/{site}/map?floor_id={w['big']}").content)
+    with (
+        child_server([str(Path(__file__).resolve()), "--serve", "--url", url, "--port", str(port)], port, "/healthz") as base,
+        httpx.Client(base_url=base, timeout=30) as http,
+    ):
+        admin_login(http)
+        n = args.requests
+        big_all = summary_ms(timed(http, f"/admin/sites/{site}/map?floor_id={w['big']}", n, "1F-J-100"))
+        big_day = summary_ms(timed(http, f"/admin/sites/{site}/map?floor_id={w['big']}&shift=DAY", n, "1F-J-100"))
+        small = summary_ms(timed(http, f"/admin/sites/{site}/map?floor_id={w['small']}", n, "2F-A-020"))
+        health = summary_ms(timed(http, "/healthz", n, "ok"))
+        page_bytes = len(http.get(f"/admin/sites/{site}/map?floor_id={w['big']}").content)
     svg = summary_ms(render_only(url, w, n))
     print(f"\nsequential GETs over loopback, {n} each (after 5 warm-up requests):")
     print(f"  seat map, {w['seats']:,} seats, all shifts    {fmt(big_all)}   page {page_bytes / 1024:.0f} KiB")

@@ -8,5 +8,5 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp/seatlease-runtime-$(id -u)}
 mkdir -p "$XDG_RUNTIME_DIR"
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== import-linter"; .venv/bin/lint-imports
-echo "== mypy"; .venv/bin/mypy service domain billing provisioning
+echo "== mypy"; .venv/bin/mypy service domain billing provisioning tests bench
 echo "== pytest"; .venv/bin/pytest "$@"

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from service.auth import hash_secret
 from service.embedded import start_embedded, to_async_url, with_database
 from service.migrate import upgrade
-from tests.factories import Api
+from tests.factories import Api, ClientLogin
 
 # every server needs a real key (no default exists); one per run, for this process and the CLI it starts
 os.environ["SEATLEASE_SECRET_KEY"] = secrets.token_urlsafe(48)
@@ -130,7 +130,7 @@ async def finance(http: httpx.AsyncClient, db: asyncpg.Pool) -> Api:
 
 
 @pytest.fixture
-async def client_login(http: httpx.AsyncClient, db: asyncpg.Pool):  # type: ignore[no-untyped-def]
+async def client_login(http: httpx.AsyncClient, db: asyncpg.Pool) -> ClientLogin:
     """A factory: a logged-in API for a client user of the given client."""
 
     async def login(client_id: str, role: str = "client_admin") -> Api:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -29,6 +29,12 @@ class Api:
 
     async def post(self, path: str, json: Any = None, expect: int | None = 201, **kw: Any) -> Any:
         return (await self.call("POST", path, expect, json=json, **kw)).json()
+
+
+class ClientLogin(Protocol):
+    """The `client_login` fixture: a logged-in API for a new user of the given client."""
+
+    async def __call__(self, client_id: str, role: str = "client_admin") -> Api: ...
 
 
 def uniq(prefix: str = "") -> str:

@@ -39,9 +39,9 @@ def dynamic_imports_of_ours(files: list[Path], root: Path = ROOT) -> list[str]:
         below_service = path.relative_to(root).parts[0] in BELOW_SERVICE
         for node in ast.walk(tree):
             where = f"{path.relative_to(root)}:{getattr(node, 'lineno', 0)}"
-            if below_service and isinstance(node, ast.Import) and any(a.name.startswith("importlib") for a in node.names):
-                found.append(where)
-            elif below_service and isinstance(node, ast.ImportFrom) and (node.module or "").startswith("importlib"):
+            if (below_service and isinstance(node, ast.Import) and any(a.name.startswith("importlib") for a in node.names)) or (
+                below_service and isinstance(node, ast.ImportFrom) and (node.module or "").startswith("importlib")
+            ):
                 found.append(where)
             elif isinstance(node, ast.Call):
                 name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")

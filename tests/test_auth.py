@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from jose import jwt
@@ -15,7 +16,7 @@ from jose import jwt
 from service.auth import ALGORITHM, hash_secret
 from service.settings import get_settings
 from tests.conftest import make_user, token_for
-from tests.factories import Api, lease_body, make_world, uniq
+from tests.factories import Api, ClientLogin, lease_body, make_world, uniq
 
 
 def _claims(**over: Any) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def _is_problem(r: httpx.Response, status: int) -> bool:
     return r.status_code == status and r.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_password_grant_and_wrong_password(http: httpx.AsyncClient, db) -> None:  # type: ignore[no-untyped-def]
+async def test_password_grant_and_wrong_password(http: httpx.AsyncClient, db: asyncpg.Pool) -> None:
     email, password = await make_user(db, "facility_staff")
     r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": email.upper(), "password": password})
     assert r.status_code == 200, r.text
@@ -80,14 +81,14 @@ async def test_password_grant_and_wrong_password(http: httpx.AsyncClient, db) ->
     assert r.json()["field"] == "grant_type"
 
 
-async def test_a_deactivated_login_gets_no_token(http: httpx.AsyncClient, db) -> None:  # type: ignore[no-untyped-def]
+async def test_a_deactivated_login_gets_no_token(http: httpx.AsyncClient, db: asyncpg.Pool) -> None:
     email, password = await make_user(db, "finance")
     await db.execute("UPDATE users SET active = false WHERE email = $1", email)
     r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": email, "password": password})
     assert _is_problem(r, 401)
 
 
-async def test_client_credentials_grant(http: httpx.AsyncClient, db, staff: Api) -> None:  # type: ignore[no-untyped-def]
+async def test_client_credentials_grant(http: httpx.AsyncClient, db: asyncpg.Pool, staff: Api) -> None:
     mine = await staff.post("/v1/clients", {"legal_name": f"Machine {uniq()}", "billing_email": "m@machine-example.com"})
     other = await staff.post("/v1/clients", {"legal_name": f"Other {uniq()}", "billing_email": "o@machine-example.com"})
     key, secret = f"ck_{uuid.uuid4().hex[:12]}", f"cs_{uuid.uuid4().hex}"
@@ -153,7 +154,7 @@ async def test_forged_and_stale_tokens_are_refused(http: httpx.AsyncClient, name
     assert _is_problem(r, 401), (name, r.status_code, r.text)
 
 
-async def test_the_right_token_is_accepted(http: httpx.AsyncClient, db) -> None:  # type: ignore[no-untyped-def]
+async def test_the_right_token_is_accepted(http: httpx.AsyncClient, db: asyncpg.Pool) -> None:
     """The control for the forged tokens: the same claims, signed as the server signs, pass."""
     email, _ = await make_user(db, "admin")
     user_id = await db.fetchval("SELECT id FROM users WHERE email = $1", email)
@@ -167,7 +168,7 @@ async def test_no_token_or_another_scheme(http: httpx.AsyncClient) -> None:
     assert _is_problem(await http.get("/v1/sites", headers={"Authorization": "Basic YWRtaW46YWRtaW4="}), 401)
 
 
-async def test_roles(http: httpx.AsyncClient, db, admin: Api, client_login) -> None:  # type: ignore[no-untyped-def]
+async def test_roles(http: httpx.AsyncClient, db: asyncpg.Pool, admin: Api, client_login: ClientLogin) -> None:
     w = await make_world(admin)
     cid = w.client["id"]
     roles = {role: Api(http, await token_for(http, *await make_user(db, role))) for role in ("facility_staff", "finance")}
@@ -239,11 +240,11 @@ async def test_roles(http: httpx.AsyncClient, db, admin: Api, client_login) -> N
 
 async def test_metrics_need_a_staff_token_or_the_scrape_token(
     http: httpx.AsyncClient,
-    db,
-    database_url: str,  # type: ignore[no-untyped-def]
+    db: asyncpg.Pool,
+    database_url: str,
     staff: Api,
     finance: Api,
-    client_login,
+    client_login: ClientLogin,
 ) -> None:
     from pydantic import SecretStr
 
@@ -283,8 +284,8 @@ async def test_metrics_need_a_staff_token_or_the_scrape_token(
 # ---- creating a client's login reveals nothing about staff or other tenants -----------------------
 
 
-async def test_creating_a_client_login_never_reveals_a_staff_or_other_tenants_email(  # type: ignore[no-untyped-def]
-    http: httpx.AsyncClient, db, staff: Api, client_login
+async def test_creating_a_client_login_never_reveals_a_staff_or_other_tenants_email(
+    http: httpx.AsyncClient, db: asyncpg.Pool, staff: Api, client_login: ClientLogin
 ) -> None:
     mine = await staff.post("/v1/clients", {"legal_name": f"Mine {uniq()}", "billing_email": "a@mine-example.com"})
     other = await staff.post("/v1/clients", {"legal_name": f"Other {uniq()}", "billing_email": "o@other-example.com"})
@@ -335,7 +336,7 @@ async def test_creating_a_client_login_never_reveals_a_staff_or_other_tenants_em
     assert _is_problem(r, 401)
 
 
-async def test_a_password_that_opens_two_logins_opens_neither(http: httpx.AsyncClient, db, staff: Api) -> None:  # type: ignore[no-untyped-def]
+async def test_a_password_that_opens_two_logins_opens_neither(http: httpx.AsyncClient, db: asyncpg.Pool, staff: Api) -> None:
     """A tenant that guessed a staff password gains nothing: the login is refused, not resolved to staff."""
     client = await staff.post("/v1/clients", {"legal_name": f"Twin {uniq()}", "billing_email": "t@twin-example.com"})
     staff_email, password = await make_user(db, "admin")

@@ -8,6 +8,8 @@ import random
 import uuid
 from datetime import date, timedelta
 
+import asyncpg
+
 from domain.rules.shifts import leases_conflict
 from tests.factories import Api, lease_body, make_world
 
@@ -19,7 +21,7 @@ def _day(rng: random.Random) -> date:
     return BASE + timedelta(days=rng.randrange(0, 90))
 
 
-async def test_availability_matches_the_rule(staff: Api, db) -> None:  # type: ignore[no-untyped-def]
+async def test_availability_matches_the_rule(staff: Api, db: asyncpg.Pool) -> None:
     rng = random.Random(7)
     w = await make_world(staff, zones=2, seats_per_zone=4, columns=4)
     seats = [s["id"] for s in w.seats]

@@ -86,7 +86,7 @@ def test_migrate_user_create_and_up_no_demo(fresh_db: str, tmp_path: Path) -> No
 
     port = _free_port()
     proc = subprocess.Popen(
-        SEATLEASE + ["up", "--no-demo", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*SEATLEASE, "up", "--no-demo", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -109,7 +109,7 @@ def test_up_on_embedded_database_with_demo(tmp_path: Path) -> None:
     env["SEATLEASE_DATA_DIR"] = str(tmp_path / "data")
     port = _free_port()
     proc = subprocess.Popen(
-        SEATLEASE + ["up", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*SEATLEASE, "up", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from service.auth import hash_secret
 from tests.billing.conftest import invoices_of, run_month
-from tests.factories import Api, World, lease_body, make_world
+from tests.factories import Api, ClientLogin, World, lease_body, make_world
 
 
 def _problem(r: httpx.Response, status: int) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def _in_days(w: World, days: int) -> str:
 
 
 async def test_a_client_booking_with_a_discount_is_refused_naming_the_field(
-    staff: Api, client_login: Any, http: httpx.AsyncClient, db: asyncpg.Pool
+    staff: Api, client_login: ClientLogin, http: httpx.AsyncClient, db: asyncpg.Pool
 ) -> None:
     w = await make_world(staff, zones=1, seats_per_zone=6)
     admin = await client_login(w.client["id"])
@@ -80,7 +80,7 @@ async def test_the_openapi_description_says_who_sets_a_discount(http: httpx.Asyn
 # ---- 2. a client cannot hoard ---------------------------------------------------------------------
 
 
-async def test_staff_set_the_seat_cap_and_it_is_audited(staff: Api, admin: Api, client_login: Any) -> None:
+async def test_staff_set_the_seat_cap_and_it_is_audited(staff: Api, admin: Api, client_login: ClientLogin) -> None:
     w = await make_world(staff, zones=1, seats_per_zone=2)
     cid = w.client["id"]
     assert (await staff.get(f"/v1/clients/{cid}"))["seat_cap"] is None
@@ -99,7 +99,7 @@ async def test_staff_set_the_seat_cap_and_it_is_audited(staff: Api, admin: Api, 
 
 
 async def test_concurrent_client_bookings_never_pass_the_cap(
-    staff: Api, client_login: Any, http: httpx.AsyncClient, db: asyncpg.Pool
+    staff: Api, client_login: ClientLogin, http: httpx.AsyncClient, db: asyncpg.Pool
 ) -> None:
     w = await make_world(staff, zones=2, seats_per_zone=10)
     cid = w.client["id"]
@@ -156,7 +156,7 @@ async def test_concurrent_client_bookings_never_pass_the_cap(
 
 
 async def test_the_default_cap_comes_from_the_settings(
-    staff: Api, client_login: Any, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+    staff: Api, client_login: ClientLogin, app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = await make_world(staff, zones=1, seats_per_zone=6)
     monkeypatch.setattr(app.state.settings, "client_seat_cap_default", 3)
@@ -170,7 +170,9 @@ async def test_the_default_cap_comes_from_the_settings(
 # ---- 3. cancellation fee ------------------------------------------------------------------------------
 
 
-async def test_a_late_client_cancellation_is_billed_once_on_the_next_invoice(staff: Api, finance: Api, client_login: Any) -> None:
+async def test_a_late_client_cancellation_is_billed_once_on_the_next_invoice(
+    staff: Api, finance: Api, client_login: ClientLogin
+) -> None:
     w = await make_world(staff, zones=1, seats_per_zone=10)
     client = await client_login(w.client["id"])
 

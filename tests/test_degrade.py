@@ -81,7 +81,7 @@ class Proxy:
 
 def _upstream(database_url: str) -> tuple[str, int] | str:
     parts = urlsplit(database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
-    host = (parse_qs(parts.query).get("host") or [None])[0]
+    host = next(iter(parse_qs(parts.query).get("host") or []), None)
     if host and host.startswith("/"):
         sockets = [p for p in glob.glob(f"{host}/.s.PGSQL.*") if not p.endswith(".lock")]
         return sockets[0]

@@ -11,7 +11,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_compose_shape():
+def test_compose_shape() -> None:
     spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = spec["services"]
     assert {"postgres", "api", "worker"} <= set(services)
@@ -22,7 +22,7 @@ def test_compose_shape():
 
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not installed")
-def test_compose_file_validates():
+def test_compose_file_validates() -> None:
     result = subprocess.run(
         ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
         env={**os.environ, "SEATLEASE_SECRET_KEY": "ci-check"},

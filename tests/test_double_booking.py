@@ -8,6 +8,8 @@ from datetime import date
 from itertools import combinations
 from typing import Any
 
+import asyncpg
+
 from domain.rules.shifts import leases_conflict
 from tests.factories import Api, lease_body, make_world
 
@@ -80,7 +82,7 @@ def _is_problem(r: Any, status: int) -> bool:
     )
 
 
-async def test_fifty_plus_concurrent_conflicting_bookings(staff: Api, db) -> None:  # type: ignore[no-untyped-def]
+async def test_fifty_plus_concurrent_conflicting_bookings(staff: Api, db: asyncpg.Pool) -> None:
     w = await make_world(staff, zones=1, seats_per_zone=4)
     seat_ids = [s["id"] for s in w.seats]
     requests = []

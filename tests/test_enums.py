@@ -9,6 +9,7 @@ import re
 from enum import StrEnum
 from typing import Any
 
+import asyncpg
 import pytest
 
 from domain.models import (
@@ -60,7 +61,7 @@ CONSTRAINTS: list[tuple[str, type[StrEnum]]] = [
 
 
 @pytest.mark.parametrize(("name", "enum"), CONSTRAINTS, ids=[c for c, _ in CONSTRAINTS])
-async def test_check_constraint_allows_exactly_the_enum(db: Any, name: str, enum: type[StrEnum]) -> None:
+async def test_check_constraint_allows_exactly_the_enum(db: asyncpg.Pool, name: str, enum: type[StrEnum]) -> None:
     definition = await db.fetchval("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = $1", name)
     assert definition is not None, f"no constraint {name}"
     allowed = set(re.findall(r"'([a-z_]+)'", definition))

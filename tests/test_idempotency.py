@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import asyncpg
+
 from tests.factories import Api, lease_body, make_world, uniq
 
 
-async def test_same_key_same_body_replays_the_first_answer(staff: Api, db) -> None:  # type: ignore[no-untyped-def]
+async def test_same_key_same_body_replays_the_first_answer(staff: Api, db: asyncpg.Pool) -> None:
     key = uuid.uuid4().hex
     body = {"legal_name": f"Replay {uniq()} Ltd", "billing_email": "ap@replay-example.com"}
     first = await staff.call("POST", "/v1/clients", 201, json=body, headers={"Idempotency-Key": key})
@@ -46,7 +48,7 @@ async def test_a_failed_request_does_not_burn_its_key(staff: Api) -> None:
     assert r.status_code == 409, "the failure was not stored as the answer; the request ran again"
 
 
-async def test_twenty_concurrent_duplicates_create_one_lease(staff: Api, db) -> None:  # type: ignore[no-untyped-def]
+async def test_twenty_concurrent_duplicates_create_one_lease(staff: Api, db: asyncpg.Pool) -> None:
     w = await make_world(staff, zones=2, seats_per_zone=10)
     key = uuid.uuid4().hex
     body = lease_body(w, seat_count=1, start_date="2031-02-01")
@@ -67,7 +69,7 @@ async def test_twenty_concurrent_duplicates_create_one_lease(staff: Api, db) -> 
     )
 
 
-async def test_twenty_concurrent_duplicate_clients(staff: Api, db) -> None:  # type: ignore[no-untyped-def]
+async def test_twenty_concurrent_duplicate_clients(staff: Api, db: asyncpg.Pool) -> None:
     key = uuid.uuid4().hex
     body = {"legal_name": f"Concurrent {uniq()}", "billing_email": "ap@concurrent-example.com"}
     responses = await asyncio.gather(

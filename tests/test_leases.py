@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
 import pytest
 
-from tests.factories import Api, lease_body, make_world
+from tests.factories import Api, ClientLogin, lease_body, make_world
 
 
 def _problem(r: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
@@ -35,7 +35,9 @@ async def _audit(db: asyncpg.Pool, object_id: str) -> list[str]:
     return [r["action"] for r in rows]
 
 
-async def test_discount_above_threshold_waits_for_finance(staff: Api, finance: Api, client_login, db) -> None:  # type: ignore[no-untyped-def]
+async def test_discount_above_threshold_waits_for_finance(
+    staff: Api, finance: Api, client_login: ClientLogin, db: asyncpg.Pool
+) -> None:
     w = await make_world(staff)
     at_threshold = await staff.post("/v1/leases", lease_body(w, seat_count=1, discount_pct="10"))
     assert at_threshold["status"] == "confirmed"
@@ -62,7 +64,7 @@ async def test_discount_above_threshold_waits_for_finance(staff: Api, finance: A
     assert _problem(r, 403)["field"] == "discount_pct"
 
 
-async def test_amendments_add_and_release_seats(staff: Api, db) -> None:  # type: ignore[no-untyped-def]
+async def test_amendments_add_and_release_seats(staff: Api, db: asyncpg.Pool) -> None:
     w = await make_world(staff, zones=1, seats_per_zone=6)
     lease = await staff.post("/v1/leases", lease_body(w, seat_count=2, start_date="2031-01-01", end_date="2031-12-31"))
     first = {s["id"] for s in lease["seats"]}
@@ -128,7 +130,7 @@ async def test_amendments_add_and_release_seats(staff: Api, db) -> None:  # type
     assert await _audit(db, lease["id"]) == ["lease.create", "lease.seats_added", "lease.seats_added", "lease.seat_released"]
 
 
-async def test_staff_may_back_date_clients_may_not(staff: Api, client_login) -> None:  # type: ignore[no-untyped-def]
+async def test_staff_may_back_date_clients_may_not(staff: Api, client_login: ClientLogin) -> None:
     w = await make_world(staff)
     today = _today()
     client = await client_login(w.client["id"])
@@ -185,7 +187,7 @@ async def test_end_cannot_extend_over_the_next_lease(staff: Api) -> None:
     assert shorter["seat_periods"][0]["end_date"] == "2031-01-15"
 
 
-async def test_cancel_only_before_start(staff: Api, client_login, db) -> None:  # type: ignore[no-untyped-def]
+async def test_cancel_only_before_start(staff: Api, client_login: ClientLogin, db: asyncpg.Pool) -> None:
     w = await make_world(staff, zones=1, seats_per_zone=4)
     client = await client_login(w.client["id"])
     lease = await client.post("/v1/leases", lease_body(w, seat_count=4, start_date="2031-01-01"))
@@ -204,7 +206,7 @@ async def test_cancel_only_before_start(staff: Api, client_login, db) -> None:  
     _problem(await client.call("GET", "/v1/leases", params={"status": "bogus"}), 422, "status")
 
 
-async def test_assignments(staff: Api, client_login, db) -> None:  # type: ignore[no-untyped-def]
+async def test_assignments(staff: Api, client_login: ClientLogin, db: asyncpg.Pool) -> None:
     w = await make_world(staff)
     other = await make_world(staff)
     client = await client_login(w.client["id"])
@@ -245,7 +247,7 @@ async def test_assignments(staff: Api, client_login, db) -> None:  # type: ignor
     assert await client.get(path) == []
 
 
-async def test_audit_events_are_append_only(staff: Api, admin: Api, db) -> None:  # type: ignore[no-untyped-def]
+async def test_audit_events_are_append_only(staff: Api, admin: Api, db: asyncpg.Pool) -> None:
     w = await make_world(staff)
     events = await admin.get("/v1/audit-events", params={"object_type": "site", "object_id": w.site["id"]})
     assert [e["action"] for e in events["items"]] == ["site.create"]
@@ -386,7 +388,7 @@ async def test_added_seats_sit_with_the_lease(staff: Api) -> None:
     async def book(ids: list[str]) -> dict[str, Any]:
         body = lease_body(w, seat_ids=ids, start_date="2031-01-01")
         body.pop("seat_count")
-        return await staff.post("/v1/leases", body)  # type: ignore[no-any-return]
+        return cast(dict[str, Any], await staff.post("/v1/leases", body))
 
     lease = await book(zone_a[:2])
     await book(zone_b[:5])  # zone B is now the tighter fit for a single seat

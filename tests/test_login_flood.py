@@ -56,7 +56,7 @@ def is_throttled(r: httpx.Response) -> bool:
     return True
 
 
-async def test_an_account_is_throttled_after_five_failures_and_an_unknown_one_alike(app: FastAPI, db) -> None:  # type: ignore[no-untyped-def]
+async def test_an_account_is_throttled_after_five_failures_and_an_unknown_one_alike(app: FastAPI, db: asyncpg.Pool) -> None:
     email, password = await make_user(db, "facility_staff")
     unknown = f"nobody-{uuid.uuid4().hex[:8]}@seatlease-example.com"
     async with at(app, addr()) as c, at(app, addr()) as elsewhere:
@@ -73,7 +73,7 @@ async def test_an_account_is_throttled_after_five_failures_and_an_unknown_one_al
     assert not any(email in k["key"] or unknown in k["key"] for k in keys)
 
 
-async def test_a_successful_login_resets_the_account_count(app: FastAPI, db) -> None:  # type: ignore[no-untyped-def]
+async def test_a_successful_login_resets_the_account_count(app: FastAPI, db: asyncpg.Pool) -> None:
     email, password = await make_user(db, "finance")
     async with at(app, addr()) as c:
         for _ in range(4):
@@ -84,7 +84,7 @@ async def test_a_successful_login_resets_the_account_count(app: FastAPI, db) -> 
         assert is_throttled(await login(c, email, WRONG))
 
 
-async def test_an_address_is_throttled_after_twenty_failures_across_accounts(app: FastAPI, db) -> None:  # type: ignore[no-untyped-def]
+async def test_an_address_is_throttled_after_twenty_failures_across_accounts(app: FastAPI, db: asyncpg.Pool) -> None:
     email, password = await make_user(db, "facility_staff")
     async with at(app, addr()) as c, at(app, addr()) as other:
         names = [f"guess-{i}-{uuid.uuid4().hex[:6]}@seatlease-example.com" for i in range(20)]
@@ -94,7 +94,7 @@ async def test_an_address_is_throttled_after_twenty_failures_across_accounts(app
         assert (await login(other, email, password)).status_code == 200  # the account is not
 
 
-async def test_the_admin_form_uses_the_same_throttle(app: FastAPI, db) -> None:  # type: ignore[no-untyped-def]
+async def test_the_admin_form_uses_the_same_throttle(app: FastAPI, db: asyncpg.Pool) -> None:
     email, password = await make_user(db, "admin")
     async with at(app, addr()) as c, at(app, addr()) as browser:
         for _ in range(5):

@@ -43,7 +43,7 @@ def test_alembic_check_catches_drift(server_url: str) -> None:
         asyncio.run(sql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def test_the_exclusion_constraint_and_append_only_trigger_exist(db) -> None:  # type: ignore[no-untyped-def]
+async def test_the_exclusion_constraint_and_append_only_trigger_exist(db: asyncpg.Pool) -> None:
     # since 0008_night_tail the constraint guards the occupancy segments the lease_seats triggers keep
     con = await db.fetchval(
         "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'ex_lease_seat_segments_no_double_booking'"

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
+import httpx
 import pytest
 import schemathesis
+from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
@@ -28,7 +30,7 @@ from tests.factories import Api, lease_body, make_world, uniq
 
 
 @pytest.fixture(scope="session")
-def fuzz_app(database_url: str) -> Iterator[Any]:
+def fuzz_app(database_url: str) -> FastAPI:
     """An app of its own: schemathesis calls it from its own event loop, one request at a time."""
     from service.app import create_app
 
@@ -82,7 +84,7 @@ def positive_data_acceptance_but_data_rules(ctx: Any, response: Any, case: Any) 
             field = None
         if field in RULE_FIELDS.get(case.operation.label, set()):
             return None
-    return positive_data_acceptance(ctx, response, case)  # type: ignore[no-any-return]
+    return positive_data_acceptance(ctx, response, case)  # type: ignore[no-any-return]  # schemathesis's check is untyped
 
 
 CHECKS = [
@@ -126,7 +128,7 @@ SESSION_ENDING = ("/v1/auth/logout", "/v1/auth/password")
 
 
 @pytest.fixture(scope="session")
-async def throwaway_admin(http: Any, db: Any) -> Api:
+async def throwaway_admin(http: httpx.AsyncClient, db: asyncpg.Pool) -> Api:
     """An admin of its own for the operations that end the caller's sessions."""
     from tests.conftest import make_user, token_for
 
@@ -145,7 +147,7 @@ EXAMPLES = int(os.environ.get("SEATLEASE_FUZZ_EXAMPLES", "4"))  # per operation;
     suppress_health_check=list(HealthCheck),
 )
 def test_api_never_errors_and_keeps_its_schema(
-    case: Any, admin: Api, fuzz_app: Any, fuzz_ids: dict[str, str], throwaway_admin: Api
+    case: Any, admin: Api, fuzz_app: FastAPI, fuzz_ids: dict[str, str], throwaway_admin: Api
 ) -> None:
     for name, value in (case.path_parameters or {}).items():
         if name in fuzz_ids and _is_uuid(value):

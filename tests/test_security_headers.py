@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 
@@ -31,7 +32,9 @@ def assert_secure(r: httpx.Response, *, hsts: bool) -> None:
         assert "strict-transport-security" not in r.headers
 
 
-async def test_login_and_signed_in_pages_send_the_security_headers(app: FastAPI, http: httpx.AsyncClient, db) -> None:  # type: ignore[no-untyped-def]
+async def test_login_and_signed_in_pages_send_the_security_headers(
+    app: FastAPI, http: httpx.AsyncClient, db: asyncpg.Pool
+) -> None:
     r = await http.get("/admin/login")
     assert r.status_code == 200
     assert_secure(r, hsts=False)

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from service.auth import hash_secret
 from tests.conftest import make_user, token_for
-from tests.factories import Api, uniq
+from tests.factories import Api, ClientLogin, uniq
 
 PASSWORD = "correct horse battery"
 
@@ -58,7 +58,9 @@ async def user_id(db: asyncpg.Pool, email: str) -> uuid.UUID:
     return uuid.UUID(str(await db.fetchval("SELECT id FROM users WHERE email = $1 AND client_id IS NULL", email)))
 
 
-async def test_disabling_a_login_ends_its_tokens_and_admin_session_at_once(http, db, app, admin: Api) -> None:  # type: ignore[no-untyped-def]
+async def test_disabling_a_login_ends_its_tokens_and_admin_session_at_once(
+    http: httpx.AsyncClient, db: asyncpg.Pool, app: FastAPI, admin: Api
+) -> None:
     email, password = await make_user(db, "facility_staff")
     token, other_token = await token_for(http, email, password), await token_for(http, email, password)
     cookie = await admin_cookie(app, email)
@@ -92,7 +94,7 @@ async def test_disabling_a_login_ends_its_tokens_and_admin_session_at_once(http,
     assert r.status_code == 404
 
 
-async def test_changing_a_password_ends_its_sessions(http, db, app) -> None:  # type: ignore[no-untyped-def]
+async def test_changing_a_password_ends_its_sessions(http: httpx.AsyncClient, db: asyncpg.Pool, app: FastAPI) -> None:
     email, password = await make_user(db, "finance")
     token = await token_for(http, email, password)
     cookie = await admin_cookie(app, email)
@@ -121,7 +123,7 @@ async def test_changing_a_password_ends_its_sessions(http, db, app) -> None:  # 
     assert "a brand new secret" not in stored
 
 
-async def test_logout_ends_every_session_of_the_caller(http, db, app) -> None:  # type: ignore[no-untyped-def]
+async def test_logout_ends_every_session_of_the_caller(http: httpx.AsyncClient, db: asyncpg.Pool, app: FastAPI) -> None:
     email, password = await make_user(db, "admin")
     first, second = await token_for(http, email, password), await token_for(http, email, password)
     cookie = await admin_cookie(app, email)
@@ -136,7 +138,9 @@ async def test_logout_ends_every_session_of_the_caller(http, db, app) -> None:  
     assert await api_ok(http, bystander) == 200  # only the caller's sessions end
 
 
-async def test_the_admin_sign_out_ends_the_api_tokens_too(http, db, app, fresh: httpx.AsyncClient) -> None:  # type: ignore[no-untyped-def]
+async def test_the_admin_sign_out_ends_the_api_tokens_too(
+    http: httpx.AsyncClient, db: asyncpg.Pool, app: FastAPI, fresh: httpx.AsyncClient
+) -> None:
     email, password = await make_user(db, "facility_staff")
     token = await token_for(http, email, password)
     page = await fresh.get("/admin/login")
@@ -156,7 +160,9 @@ async def test_the_admin_sign_out_ends_the_api_tokens_too(http, db, app, fresh: 
     assert await api_ok(http, token) == 401
 
 
-async def test_a_client_admin_disables_only_its_own_tenants_logins(http, db, staff: Api, client_login) -> None:  # type: ignore[no-untyped-def]
+async def test_a_client_admin_disables_only_its_own_tenants_logins(
+    http: httpx.AsyncClient, db: asyncpg.Pool, staff: Api, client_login: ClientLogin
+) -> None:
     mine = await staff.post("/v1/clients", {"legal_name": f"Mine {uniq()}", "billing_email": "a@mine-example.com"})
     other = await staff.post("/v1/clients", {"legal_name": f"Other {uniq()}", "billing_email": "o@other-example.com"})
     boss = await client_login(mine["id"], "client_admin")
@@ -165,7 +171,7 @@ async def test_a_client_admin_disables_only_its_own_tenants_logins(http, db, sta
     viewer_id = await db.fetchval("SELECT id FROM users WHERE email = $1", viewer_email)
     stranger_email, _ = await make_user(db, "client_viewer", uuid.UUID(other["id"]))
     stranger_id = await db.fetchval("SELECT id FROM users WHERE email = $1", stranger_email)
-    staff_email, staff_pw = await make_user(db, "admin")
+    staff_email, _ = await make_user(db, "admin")
     staff_id = await user_id(db, staff_email)
 
     for target in (stranger_id, staff_id):  # not its tenant's: as if it did not exist
@@ -182,7 +188,7 @@ async def test_a_client_admin_disables_only_its_own_tenants_logins(http, db, sta
     assert await api_ok(http, viewer_token) == 401
 
 
-async def test_a_machine_client_stops_working_when_deactivated(http, db, staff: Api) -> None:  # type: ignore[no-untyped-def]
+async def test_a_machine_client_stops_working_when_deactivated(http: httpx.AsyncClient, db: asyncpg.Pool, staff: Api) -> None:
     client = await staff.post("/v1/clients", {"legal_name": f"Robot {uniq()}", "billing_email": "r@robot-example.com"})
     key, secret = f"ck_{uuid.uuid4().hex[:12]}", f"cs_{uuid.uuid4().hex}"
     await db.execute(

@@ -1,7 +1,7 @@
-from tests.factories import lease_body, make_world
+from tests.factories import Api, lease_body, make_world
 
 
-async def test_book_a_lease_end_to_end(staff):
+async def test_book_a_lease_end_to_end(staff: Api) -> None:
     w = await make_world(staff)
     lease = await staff.post("/v1/leases", lease_body(w, seat_count=3))
     assert lease["status"] == "confirmed"

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 import pytest
@@ -338,7 +339,7 @@ def test_migrate_needs_no_key(fresh_db: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-async def test_a_token_signed_with_the_old_constant_is_refused(http: httpx.AsyncClient, db) -> None:  # type: ignore[no-untyped-def]
+async def test_a_token_signed_with_the_old_constant_is_refused(http: httpx.AsyncClient, db: asyncpg.Pool) -> None:
     email, _ = await make_user(db, "admin")
     user_id = await db.fetchval("SELECT id FROM users WHERE email = $1", email)
     s = get_settings()

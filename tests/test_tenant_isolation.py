@@ -13,9 +13,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.billing.conftest import app_of, drive_runs
-from tests.factories import Api, World, lease_body, make_world, uniq
+from tests.factories import Api, ClientLogin, World, lease_body, make_world, uniq
 
 TENANT = "tenant"  # the client role may use it on its own objects: another tenant's answer is 404
 NEVER = "never"  # the client role may never use it: 403 (404 is fine too)
@@ -197,9 +198,9 @@ def _fill(path: str, ids: dict[str, str]) -> str:
 
 async def test_every_route_with_an_id_refuses_another_tenant(
     http: httpx.AsyncClient,
-    app: Any,
+    app: FastAPI,
     staff: Api,
-    client_login: Any,
+    client_login: ClientLogin,
     tenant_a: TenantA,
 ) -> None:
     schema = (await http.get("/openapi.json")).json()
@@ -258,7 +259,7 @@ async def test_every_route_with_an_id_refuses_another_tenant(
     assert len(members["items"]) == 3
 
 
-async def test_lists_show_only_the_callers_own_objects(staff: Api, client_login: Any, tenant_a: TenantA) -> None:
+async def test_lists_show_only_the_callers_own_objects(staff: Api, client_login: ClientLogin, tenant_a: TenantA) -> None:
     other = await make_world(staff)
     intruder = await client_login(other.client["id"], "client_admin")
     a_client = tenant_a.ids["client_id"]

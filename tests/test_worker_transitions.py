@@ -7,10 +7,11 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from fastapi import FastAPI
 
 from service.worker import lease_transitions
-from tests.factories import Api, lease_body, make_world
+from tests.factories import Api, World, lease_body, make_world
 
 EAST, WEST = "Pacific/Kiritimati", "Pacific/Pago_Pago"  # UTC+14 and UTC-11: always a day or more apart
 
@@ -19,7 +20,7 @@ def _today(tz: str) -> date:
     return datetime.now(UTC).astimezone(ZoneInfo(tz)).date()
 
 
-async def _lease(staff: Api, db, w, status: str, start: date, end: date | None) -> str:  # type: ignore[no-untyped-def]
+async def _lease(staff: Api, db: asyncpg.Pool, w: World, status: str, start: date, end: date | None) -> str:
     """A lease booked far ahead, then moved to the dates under test (time passing, in SQL)."""
     taken = {
         r["seat_id"]
@@ -39,7 +40,7 @@ async def _lease(staff: Api, db, w, status: str, start: date, end: date | None) 
     return made["id"]
 
 
-async def test_transitions_follow_the_site_calendar(staff: Api, db, app: FastAPI) -> None:  # type: ignore[no-untyped-def]
+async def test_transitions_follow_the_site_calendar(staff: Api, db: asyncpg.Pool, app: FastAPI) -> None:
     east = await make_world(staff, timezone=EAST, zones=1, seats_per_zone=10)
     west = await make_world(staff, timezone=WEST, zones=1, seats_per_zone=10)
     te, tw = _today(EAST), _today(WEST)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from playwright.async_api import Browser, Locator, Page
 
 CHROMIUM = os.environ.get("SEATLEASE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -55,8 +57,8 @@ def live_server(database_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists():
+async def browser() -> AsyncIterator[Browser]:
+    if not await asyncio.to_thread(Path(CHROMIUM).exists):
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the browser tests")
     from playwright.async_api import async_playwright
 
@@ -74,7 +76,7 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Any:
 
 
 @pytest.fixture
-async def page(request: Any, browser: Any, live_server: str) -> AsyncIterator[Any]:
+async def page(request: pytest.FixtureRequest, browser: Browser, live_server: str) -> AsyncIterator[Page]:
     context = await browser.new_context(base_url=live_server, viewport={"width": 1400, "height": 900})
     context.set_default_timeout(15_000)
     pg = await context.new_page()
@@ -89,14 +91,28 @@ async def page(request: Any, browser: Any, live_server: str) -> AsyncIterator[An
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-async def login(page: Any, email: str, password: str = PASSWORD) -> None:
+async def login(page: Page, email: str, password: str = PASSWORD) -> None:
     await page.goto("/admin/login")
     await page.fill("input[name=email]", email)
     await page.fill("input[name=password]", password)
     await page.click("button[type=submit]")
 
 
-async def shot(page: Any, name: str) -> Path:
+async def text_of(locator: Locator) -> str:
+    """The element's text; the element is there, so it has one."""
+    text = await locator.text_content()
+    assert text is not None
+    return text
+
+
+async def attr(locator: Locator, name: str) -> str:
+    """An attribute the page always renders on this element."""
+    value = await locator.get_attribute(name)
+    assert value is not None, name
+    return value
+
+
+async def shot(page: Page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
-from typing import Any
 
+import asyncpg
 import httpx
+from fastapi import FastAPI
+from playwright.async_api import Page
 
-from tests.admin.conftest import PASSWORD, login, shot
+from tests.admin.conftest import PASSWORD, attr, login, shot, text_of
 from tests.billing.conftest import drive_runs
 from tests.conftest import make_user
-from tests.factories import lease_body, make_world
+from tests.factories import Api, lease_body, make_world
 
 
-async def staff_login(db: Any, role: str = "facility_staff") -> str:
+async def staff_login(db: asyncpg.Pool, role: str = "facility_staff") -> str:
     email, _ = await make_user(db, role, password=PASSWORD)
     return email
 
 
-async def test_log_in_and_read_the_dashboard(page, staff, db):
+async def test_log_in_and_read_the_dashboard(page: Page, staff: Api, db: asyncpg.Pool) -> None:
     w = await make_world(staff)
     await staff.post("/v1/leases", lease_body(w, seat_count=4, shift="FULL", start_date="2020-01-01"))
     await login(page, await staff_login(db))
@@ -27,19 +30,19 @@ async def test_log_in_and_read_the_dashboard(page, staff, db):
     assert await page.locator("h1").inner_text() == "Dashboard"
     chart = page.locator(f'#occupancy svg[aria-label="Occupancy of {w.site["code"]} by shift"]')
     # 4 of the site's 20 seats are leased all day: 20% on every shift
-    assert (await chart.text_content()).count("20% · 4/20") == 3
+    assert (await text_of(chart)).count("20% · 4/20") == 3
     free = await page.locator("#free-seats").inner_text()
     assert re.search(rf"{w.site['code']}\s+FULL\s+16\s+16", free), free
     await shot(page, "dashboard")
 
 
-async def test_find_a_seat_on_the_map_and_put_it_into_maintenance(page, staff, db):
+async def test_find_a_seat_on_the_map_and_put_it_into_maintenance(page: Page, staff: Api, db: asyncpg.Pool) -> None:
     w = await make_world(staff)
     await login(page, await staff_login(db))
     await page.goto(f"/admin/sites/{w.site['id']}/map")
     seat = page.locator('g.seat[data-label="1F-A-003"]')
     assert await seat.get_attribute("data-state") == "free"
-    assert "1F-A-003: free" in await seat.locator("title").text_content()
+    assert "1F-A-003: free" in await text_of(seat.locator("title"))
     await seat.click()
     panel = page.locator("#seat-panel")
     await panel.locator("h2", has_text="1F-A-003").wait_for()
@@ -63,7 +66,7 @@ async def test_find_a_seat_on_the_map_and_put_it_into_maintenance(page, staff, d
     assert await seat.get_attribute("data-state") == "free"
 
 
-async def test_without_htmx_the_map_still_works_by_page_loads(page, staff, db):
+async def test_without_htmx_the_map_still_works_by_page_loads(page: Page, staff: Api, db: asyncpg.Pool) -> None:
     """The vendored libraries may be missing (no npm on the machine): forms post and pages reload."""
     w = await make_world(staff)
     await page.route("**/admin/static/vendor/**", lambda route: route.abort())
@@ -78,7 +81,7 @@ async def test_without_htmx_the_map_still_works_by_page_loads(page, staff, db):
     assert await page.locator("#seat-panel .badge").inner_text() == "maintenance"
 
 
-async def test_book_a_lease_through_the_form_see_it_on_the_map_and_end_it(page, staff, db):
+async def test_book_a_lease_through_the_form_see_it_on_the_map_and_end_it(page: Page, staff: Api, db: asyncpg.Pool) -> None:
     w = await make_world(staff)
     await login(page, await staff_login(db))
     await page.goto(f"/admin/leases/new?site_id={w.site['id']}&shift=NIGHT&start_date=2031-03-10")
@@ -114,7 +117,7 @@ async def test_book_a_lease_through_the_form_see_it_on_the_map_and_end_it(page, 
     await page.goto(f"/admin/sites/{w.site['id']}/map?shift=NIGHT&day=2031-03-20")
     seat = page.locator('g.seat[data-label="1F-B-001"]')
     assert await seat.get_attribute("data-state") == "leased"
-    assert w.client["legal_name"] in await seat.locator("title").text_content()
+    assert w.client["legal_name"] in await text_of(seat.locator("title"))
     # by day the same seat is free
     await page.goto(f"/admin/sites/{w.site['id']}/map?shift=DAY&day=2031-03-20")
     assert await page.locator('g.seat[data-label="1F-B-001"]').get_attribute("data-state") == "free"
@@ -133,7 +136,9 @@ async def test_book_a_lease_through_the_form_see_it_on_the_map_and_end_it(page, 
     assert (await staff.get(f"/v1/leases/{lease_id}"))["end_date"] == "2031-03-15"
 
 
-async def test_a_form_with_bad_input_shows_errors_next_to_fields_and_keeps_what_was_typed(page, staff, db):
+async def test_a_form_with_bad_input_shows_errors_next_to_fields_and_keeps_what_was_typed(
+    page: Page, staff: Api, db: asyncpg.Pool
+) -> None:
     w = await make_world(staff)
     await login(page, await staff_login(db))
     await page.goto(f"/admin/leases/new?site_id={w.site['id']}")
@@ -174,7 +179,7 @@ async def test_a_form_with_bad_input_shows_errors_next_to_fields_and_keeps_what_
     assert await page.input_value("input[name=legal_name]") == "Nightowl Contact Center"
 
 
-async def test_a_client_login_cannot_open_the_admin(page, staff, db, live_server):
+async def test_a_client_login_cannot_open_the_admin(page: Page, staff: Api, db: asyncpg.Pool, live_server: str) -> None:
     w = await make_world(staff)
     email, _ = await make_user(db, "client_admin", uuid.UUID(w.client["id"]), password=PASSWORD)
     await login(page, email)
@@ -191,7 +196,9 @@ async def test_a_client_login_cannot_open_the_admin(page, staff, db, live_server
         assert r.headers["location"].startswith("/admin/login")
 
 
-async def test_roles_limit_what_a_page_offers_and_what_a_post_may_do(page, staff, db, live_server):
+async def test_roles_limit_what_a_page_offers_and_what_a_post_may_do(
+    page: Page, staff: Api, db: asyncpg.Pool, live_server: str
+) -> None:
     w = await make_world(staff)
     pending = await staff.post("/v1/leases", lease_body(w, discount_pct="25", start_date="2031-07-01"))
     assert pending["status"] == "pending_approval"
@@ -199,7 +206,7 @@ async def test_roles_limit_what_a_page_offers_and_what_a_post_may_do(page, staff
     await login(page, await staff_login(db))
     await page.goto(f"/admin/leases/{pending['id']}")
     assert await page.locator("#approve-btn").count() == 0
-    csrf = await page.locator('meta[name="csrf-token"]').get_attribute("content")
+    csrf = await attr(page.locator('meta[name="csrf-token"]'), "content")
     r = await page.request.post(f"/admin/leases/{pending['id']}/approve", form={"csrf_token": csrf})
     assert r.status == 403
     await page.context.clear_cookies()
@@ -213,8 +220,8 @@ async def test_roles_limit_what_a_page_offers_and_what_a_post_may_do(page, staff
     await page.locator('g.seat[data-label="1F-A-001"]').click()
     await page.locator("#seat-panel h2").wait_for()
     assert await page.get_by_role("button", name="Put into maintenance").count() == 0
-    csrf = await page.locator('meta[name="csrf-token"]').get_attribute("content")
-    seat_id = await page.locator('g.seat[data-label="1F-A-001"]').get_attribute("data-seat")
+    csrf = await attr(page.locator('meta[name="csrf-token"]'), "content")
+    seat_id = await attr(page.locator('g.seat[data-label="1F-A-001"]'), "data-seat")
     r = await page.request.post(f"/admin/seats/{seat_id}/status", form={"csrf_token": csrf, "status": "maintenance"})
     assert r.status == 403
     body = await r.text()
@@ -222,7 +229,9 @@ async def test_roles_limit_what_a_page_offers_and_what_a_post_may_do(page, staff
     assert "Traceback" not in body
 
 
-async def test_session_cookie_flags_csrf_and_logout(page, db, live_server, live_http):
+async def test_session_cookie_flags_csrf_and_logout(
+    page: Page, db: asyncpg.Pool, live_server: str, live_http: httpx.Client
+) -> None:
     email = await staff_login(db)
     await login(page, email)
     await page.wait_for_url(re.compile(r".*/admin/$"))
@@ -231,12 +240,15 @@ async def test_session_cookie_flags_csrf_and_logout(page, db, live_server, live_
     assert cookie["sameSite"] == "Lax"
     assert cookie["path"] == "/admin"
     # a POST without the CSRF token is refused even with the session cookie
-    r = live_http.post(
-        "/admin/clients", data={"legal_name": "X", "billing_email": "x@example.com"}, cookies={"sl_admin": cookie["value"]}
+    r = await asyncio.to_thread(
+        live_http.post,
+        "/admin/clients",
+        data={"legal_name": "X", "billing_email": "x@example.com"},
+        cookies={"sl_admin": cookie["value"]},
     )
     assert r.status_code == 403
     # a tampered cookie is no session
-    r = live_http.get("/admin/", cookies={"sl_admin": cookie["value"][:-2] + "AA"})
+    r = await asyncio.to_thread(live_http.get, "/admin/", cookies={"sl_admin": cookie["value"][:-2] + "AA"})
     assert r.status_code == 303
     # logout ends the session in the browser
     await page.click("text=Sign out")
@@ -245,7 +257,7 @@ async def test_session_cookie_flags_csrf_and_logout(page, db, live_server, live_
     assert "/admin/login" in page.url
 
 
-async def test_main_pages_render_for_screenshots(page, staff, db):
+async def test_main_pages_render_for_screenshots(page: Page, staff: Api, db: asyncpg.Pool) -> None:
     w = await make_world(staff)
     await staff.post("/v1/leases", lease_body(w, seat_count=3, start_date="2031-02-01"))
     await staff.post("/v1/devices", {"serial": f"SN-{uuid.uuid4().hex[:8]}", "kind": "pc", "site_id": w.site["id"]})
@@ -279,7 +291,7 @@ async def test_main_pages_render_for_screenshots(page, staff, db):
     await shot(page, "seat-map-shifts")
 
 
-async def test_retry_a_failed_credential(page, staff, db):
+async def test_retry_a_failed_credential(page: Page, staff: Api, db: asyncpg.Pool) -> None:
     """Enabled once the provisioning part provides credentials and a retry service."""
 
     from service.admin.provisioning import retry_function
@@ -307,7 +319,9 @@ async def test_retry_a_failed_credential(page, staff, db):
     assert state != "failed"
 
 
-async def test_finance_starts_a_billing_run_watches_it_and_downloads_a_statement(page, staff, db, app):
+async def test_finance_starts_a_billing_run_watches_it_and_downloads_a_statement(
+    page: Page, staff: Api, db: asyncpg.Pool, app: FastAPI
+) -> None:
     """Enabled when the billing part is installed."""
 
     w = await make_world(staff)
@@ -325,11 +339,11 @@ async def test_finance_starts_a_billing_run_watches_it_and_downloads_a_statement
     row = page.locator("#invoices tbody tr", has_text=w.client["legal_name"])
     assert await row.count() == 1
     await shot(page, "billing")
-    pdf = await page.request.get(await row.get_by_role("link", name="PDF").get_attribute("href"))
+    pdf = await page.request.get(await attr(row.get_by_role("link", name="PDF"), "href"))
     assert pdf.status == 200
     assert pdf.headers["content-type"] == "application/pdf"
     assert (await pdf.body()).startswith(b"%PDF")
-    csv = await page.request.get(await row.get_by_role("link", name="CSV").get_attribute("href"))
+    csv = await page.request.get(await attr(row.get_by_role("link", name="CSV"), "href"))
     assert csv.status == 200
     assert "Standard seat (DAY)" in await csv.text()
     # finance reads the month on the dashboard: invoiced and receivables aging

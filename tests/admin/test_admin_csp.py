@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import asyncpg
+from playwright.async_api import Page
+
 from tests.admin.conftest import PASSWORD, login
 from tests.conftest import make_user
-from tests.factories import lease_body, make_world
+from tests.factories import Api, lease_body, make_world
 
 
-async def test_no_page_breaks_the_content_security_policy(page: Any, staff: Any, db: Any) -> None:
+async def test_no_page_breaks_the_content_security_policy(page: Page, staff: Api, db: asyncpg.Pool) -> None:
     w = await make_world(staff)
     lease = await staff.post("/v1/leases", lease_body(w, seat_count=2, start_date="2031-03-01"))
     violations: list[str] = []

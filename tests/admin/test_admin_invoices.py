@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Any
+from typing import Any, cast
+
+import asyncpg
+from playwright.async_api import Page
 
 from domain.rules.money import format_money
-from tests.admin.conftest import login, shot
+from tests.admin.conftest import attr, login, shot
 from tests.admin.test_admin_browser import staff_login
 from tests.billing.conftest import app_of, drive_runs
 from tests.factories import Api, World, lease_body, make_world
@@ -27,14 +30,14 @@ async def bill(finance: Api, period: str) -> None:
 async def invoice_of(finance: Api, w: World, period: str) -> dict[str, Any]:
     page = await finance.get("/v1/invoices", params={"client_id": w.client["id"], "period": period})
     (item,) = page["items"]
-    return await finance.get(f"/v1/invoices/{item['id']}")  # type: ignore[no-any-return]
+    return cast(dict[str, Any], await finance.get(f"/v1/invoices/{item['id']}"))
 
 
 async def credit_notes(finance: Api, invoice_id: str) -> list[dict[str, Any]]:
-    return await finance.get(f"/v1/invoices/{invoice_id}/credit-notes")  # type: ignore[no-any-return]
+    return cast(list[dict[str, Any]], await finance.get(f"/v1/invoices/{invoice_id}/credit-notes"))
 
 
-async def test_finance_reads_credits_approves_and_voids(page: Any, staff: Api, finance: Api, db: Any) -> None:
+async def test_finance_reads_credits_approves_and_voids(page: Page, staff: Api, finance: Api, db: asyncpg.Pool) -> None:
     y = next(_years)
     wa, wb = await make_world(staff), await make_world(staff)
     lease_a = await staff.post("/v1/leases", lease_body(wa, seat_count=2, start_date=f"{y}-01-01"))
@@ -148,7 +151,7 @@ async def test_finance_reads_credits_approves_and_voids(page: Any, staff: Api, f
 
 
 async def test_facility_staff_cannot_credit_and_a_double_submit_credits_once(
-    page: Any, staff: Api, finance: Api, db: Any
+    page: Page, staff: Api, finance: Api, db: asyncpg.Pool
 ) -> None:
     y = next(_years)
     w = await make_world(staff)
@@ -164,12 +167,12 @@ async def test_facility_staff_cannot_credit_and_a_double_submit_credits_once(
     assert await page.locator("#invoices a").count() == 0
     r = await page.request.get(f"/admin/invoices/{inv['id']}")
     assert r.status == 403
-    csrf = await page.locator('meta[name="csrf-token"]').get_attribute("content")
-    for path, form in (
+    csrf = await attr(page.locator('meta[name="csrf-token"]'), "content")
+    for path, fields in (
         (f"/admin/invoices/{inv['id']}/credit-notes", {"amount": "10.00", "reason": "x"}),
         (f"/admin/invoices/{inv['id']}/void", {"confirm": "yes", "void_reason": "x"}),
     ):
-        r = await page.request.post(path, form={"csrf_token": csrf, **form})
+        r = await page.request.post(path, form={"csrf_token": csrf, **fields})
         assert r.status == 403
         assert "Traceback" not in await r.text()
     assert await credit_notes(finance, inv["id"]) == []
@@ -180,9 +183,15 @@ async def test_facility_staff_cannot_credit_and_a_double_submit_credits_once(
     await login(page, await staff_login(db, "finance"))
     await page.wait_for_url(re.compile(r".*/admin/$"))
     await page.goto(f"/admin/invoices/{inv['id']}")
-    csrf = await page.locator('meta[name="csrf-token"]').get_attribute("content")
-    key = await page.locator("#credit-form input[name=form_key]").get_attribute("value")
-    form = {"csrf_token": csrf, "form_key": key, "credit_kind": "partial", "amount": "50", "reason": "late keys"}
+    csrf = await attr(page.locator('meta[name="csrf-token"]'), "content")
+    key = await attr(page.locator("#credit-form input[name=form_key]"), "value")
+    form: dict[str, str | float | bool] = {
+        "csrf_token": csrf,
+        "form_key": key,
+        "credit_kind": "partial",
+        "amount": "50",
+        "reason": "late keys",
+    }
     for _ in range(2):
         r = await page.request.post(f"/admin/invoices/{inv['id']}/credit-notes", form=form, max_redirects=0)
         assert r.status == 303

@@ -3,6 +3,7 @@ same answer from both edges (over plain HTTP, no browser)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
@@ -63,7 +64,9 @@ async def _audits(db: asyncpg.Pool, action: str, object_id: Any) -> int:
     )
 
 
-async def test_retry_gives_the_same_answer_from_the_api_and_the_admin(live_http, db, staff):
+async def test_retry_gives_the_same_answer_from_the_api_and_the_admin(
+    live_http: httpx.Client, db: asyncpg.Pool, staff: Api
+) -> None:
     token = await _admin(live_http, db)
 
     def admin_retry(cred_id: uuid.UUID) -> str:
@@ -107,7 +110,7 @@ async def test_retry_gives_the_same_answer_from_the_api_and_the_admin(live_http,
     assert admin_retry(unknown) == "Retry refused: credential not found"
 
 
-async def test_a_guard_that_is_not_pending_cannot_be_confirmed(staff, db):
+async def test_a_guard_that_is_not_pending_cannot_be_confirmed(staff: Api, db: asyncpg.Pool) -> None:
     guard_id = uuid.uuid4()
     await db.execute(
         "INSERT INTO revocation_guards (id, status, would_revoke, total_active) VALUES ($1, 'dismissed', 30, 40)", guard_id
@@ -118,21 +121,27 @@ async def test_a_guard_that_is_not_pending_cannot_be_confirmed(staff, db):
     assert await _audits(db, "provisioning.mass_revoke_confirmed", guard_id) == 0
 
 
-async def test_devices_give_the_same_answer_from_the_api_and_the_admin(live_http, db, staff):
+async def test_devices_give_the_same_answer_from_the_api_and_the_admin(
+    live_http: httpx.Client, db: asyncpg.Pool, staff: Api
+) -> None:
     await _admin(live_http, db)
     token = _csrf(live_http, "/admin/devices")
     w = await make_world(staff)
     serial = f"SN-{uuid.uuid4().hex[:10]}"
 
     # added in the admin; the same serial again is refused by both, on the serial field
-    r = live_http.post(
-        "/admin/devices", data={"csrf_token": token, "serial": serial, "kind": "monitor", "model": "", "site_id": w.site["id"]}
+    r = await asyncio.to_thread(
+        live_http.post,
+        "/admin/devices",
+        data={"csrf_token": token, "serial": serial, "kind": "monitor", "model": "", "site_id": w.site["id"]},
     )
     assert _flash(r) == f"Device {serial} added"
     r = await staff.call("POST", "/v1/devices", 422, json={"serial": serial, "kind": "monitor", "site_id": w.site["id"]})
     assert "a device with this serial exists" in r.text
-    r = live_http.post(
-        "/admin/devices", data={"csrf_token": token, "serial": serial, "kind": "monitor", "model": "", "site_id": w.site["id"]}
+    r = await asyncio.to_thread(
+        live_http.post,
+        "/admin/devices",
+        data={"csrf_token": token, "serial": serial, "kind": "monitor", "model": "", "site_id": w.site["id"]},
     )
     assert r.status_code == 422
     assert "a device with this serial exists" in r.text
@@ -141,7 +150,8 @@ async def test_devices_give_the_same_answer_from_the_api_and_the_admin(live_http
         "POST", "/v1/devices", 422, json={"serial": serial + "x", "kind": "monitor", "site_id": str(uuid.uuid4())}
     )
     assert "no such site" in r.text
-    r = live_http.post(
+    r = await asyncio.to_thread(
+        live_http.post,
         "/admin/devices",
         data={"csrf_token": token, "serial": serial + "x", "kind": "monitor", "model": "", "site_id": str(uuid.uuid4())},
     )
@@ -151,13 +161,16 @@ async def test_devices_give_the_same_answer_from_the_api_and_the_admin(live_http
     listed = await staff.get("/v1/devices", params={"site_id": w.site["id"]})
     (device,) = [d for d in listed["items"] if d["serial"] == serial]
     assert device["status"] == "in_stock"
-    assert serial in live_http.get("/admin/devices", params={"kind": "monitor"}).text
+    assert serial in (await asyncio.to_thread(live_http.get, "/admin/devices", params={"kind": "monitor"})).text
 
     # a device due back: the admin's "returned" and the API's PATCH returned=true do the same
     api_device = await staff.post("/v1/devices", {"serial": serial + "-api", "kind": "monitor", "site_id": w.site["id"]})
     for d in (device, api_device):
         await db.execute("UPDATE devices SET status = 'assigned', return_due_at = now() WHERE id = $1", uuid.UUID(d["id"]))
-    assert _flash(live_http.post(f"/admin/devices/{device['id']}/returned", data={"csrf_token": token})) == "Device back in stock"
+    assert (
+        _flash(await asyncio.to_thread(live_http.post, f"/admin/devices/{device['id']}/returned", data={"csrf_token": token}))
+        == "Device back in stock"
+    )
     back = await staff.call("PATCH", f"/v1/devices/{api_device['id']}", 200, json={"returned": True})
     assert back.json()["status"] == "in_stock"
     for d in (device, api_device):

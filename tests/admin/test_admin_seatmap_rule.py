@@ -3,6 +3,7 @@ occupancy segments, a night's morning tail included) for the map, availability a
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import asyncpg
@@ -29,7 +30,7 @@ async def test_the_map_holds_a_seat_when_availability_does(live_http: httpx.Clie
             f"/v1/sites/{w.site['id']}/availability", params={"shift": "DAWN", "start": day, "end": day, "seats": 10}
         )
         assert (seat["id"] not in {s["id"] for s in avail["seats"]}) is held, day
-        panel = live_http.get(f"/admin/seats/{seat['id']}/panel", params={"day": day, "shift": "DAWN"})
+        panel = await asyncio.to_thread(live_http.get, f"/admin/seats/{seat['id']}/panel", params={"day": day, "shift": "DAWN"})
         assert panel.status_code == 200
         state = re.search(r'data-seat-state="([^"]+)"', panel.text)
         assert state is not None

@@ -10,6 +10,7 @@ import asyncio
 import re
 from typing import Any
 
+import asyncpg
 import httpx
 
 from domain.events import LEASES_CHANNEL
@@ -19,7 +20,7 @@ from tests.conftest import make_user
 from tests.factories import Api, make_world
 
 
-async def _removals(db: Any, member_id: str) -> int:
+async def _removals(db: asyncpg.Pool, member_id: str) -> int:
     return int(
         await db.fetchval(
             "SELECT count(*) FROM audit_events WHERE action = 'member.remove' AND object_id = $1",
@@ -31,7 +32,7 @@ async def _removals(db: Any, member_id: str) -> int:
 class WakeUps:
     """Counts the reconciler's wake-ups (NOTIFY on the leases channel) while it listens."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: asyncpg.Pool) -> None:
         self.db = db
         self.count = 0
 
@@ -49,7 +50,7 @@ class WakeUps:
         await self.db.release(self.conn)
 
 
-async def test_api_removes_a_member_once_then_409(staff: Api, db: Any) -> None:
+async def test_api_removes_a_member_once_then_409(staff: Api, db: asyncpg.Pool) -> None:
     w = await make_world(staff)
     member = w.members[0]["id"]
     async with WakeUps(db) as wake:
@@ -77,7 +78,7 @@ def _remove_in_admin(live_http: httpx.Client, client_id: str, member_id: str) ->
     return _post_in_admin(live_http, client_id, f"/admin/members/{member_id}/remove")
 
 
-async def test_admin_removes_a_member_once_then_409(staff: Api, db: Any, live_http: httpx.Client) -> None:
+async def test_admin_removes_a_member_once_then_409(staff: Api, db: asyncpg.Pool, live_http: httpx.Client) -> None:
     w = await make_world(staff)
     member = w.members[0]["id"]
     email, _ = await make_user(db, "facility_staff", password=PASSWORD)
@@ -98,7 +99,9 @@ async def test_admin_removes_a_member_once_then_409(staff: Api, db: Any, live_ht
     assert await _removals(db, member) == 1
 
 
-async def test_duplicate_team_and_member_get_the_same_answer_in_both_edges(staff: Api, db: Any, live_http: httpx.Client) -> None:
+async def test_duplicate_team_and_member_get_the_same_answer_in_both_edges(
+    staff: Api, db: asyncpg.Pool, live_http: httpx.Client
+) -> None:
     w = await make_world(staff)
     email, _ = await make_user(db, "facility_staff", password=PASSWORD)
     assert admin_login(live_http, email).status_code == 303

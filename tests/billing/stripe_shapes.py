@@ -76,7 +76,7 @@ def conforms(value: Any, tp: Any) -> bool:
     cls = _class_of(tp)
     if isinstance(cls, type) and issubclass(cls, stripe.ListObject):
         return isinstance(value, dict) and value.get("object") == "list" and isinstance(value.get("data"), list)
-    if isinstance(cls, type) and issubclass(cls, stripe.StripeObject) or cls is dict:
+    if (isinstance(cls, type) and issubclass(cls, stripe.StripeObject)) or cls is dict:
         return isinstance(value, dict)
     if cls is list:
         return isinstance(value, list)

@@ -195,6 +195,24 @@ class StripeStandIn:
     def _error(kind: str, message: str, param: str | None) -> dict[str, Any]:
         return {"error": {"type": kind, "message": message, "param": param}}
 
+    def _invoice_action(self, method: str, inv: dict[str, Any], action: str | None) -> tuple[int, dict[str, Any]] | None:
+        """GET an invoice or POST one of its actions; None for anything else (a 404)."""
+        if method == "GET" and action is None:
+            return 200, inv
+        if method == "POST" and action == "finalize":
+            return self._finalize(inv)
+        if method == "POST" and action == "send":
+            if inv["status"] != "open":
+                return 400, self._error("invalid_request_error", "Only open invoices can be sent", None)
+            self.sent.add(inv["id"])
+            return 200, inv
+        if method == "POST" and action == "void":
+            if inv["status"] not in ("open", "uncollectible"):
+                return 400, self._error("invalid_request_error", "Only open invoices can be voided", None)
+            inv["status"] = "void"
+            return 200, inv
+        return None
+
     def route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self.lock:
             if method == "POST" and path == "/v1/customers":
@@ -207,22 +225,9 @@ class StripeStandIn:
                 return self._credit_note(params)
             m = re.fullmatch(r"/v1/invoices/(in_\w+)(?:/(finalize|send|void))?", path)
             if m and m.group(1) in self.invoices:
-                inv = self.invoices[m.group(1)]
-                action = m.group(2)
-                if method == "GET" and action is None:
-                    return 200, inv
-                if method == "POST" and action == "finalize":
-                    return self._finalize(inv)
-                if method == "POST" and action == "send":
-                    if inv["status"] != "open":
-                        return 400, self._error("invalid_request_error", "Only open invoices can be sent", None)
-                    self.sent.add(inv["id"])
-                    return 200, inv
-                if method == "POST" and action == "void":
-                    if inv["status"] not in ("open", "uncollectible"):
-                        return 400, self._error("invalid_request_error", "Only open invoices can be voided", None)
-                    inv["status"] = "void"
-                    return 200, inv
+                answer = self._invoice_action(method, self.invoices[m.group(1)], m.group(2))
+                if answer is not None:
+                    return answer
             m = re.fullmatch(r"/v1/customers/(cus_\w+)", path)
             if method == "GET" and m and m.group(1) in self.customers:
                 return 200, self.customers[m.group(1)]
@@ -260,80 +265,96 @@ class StripeStandIn:
     # ---- HTTP ---------------------------------------------------------------------------
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
-        standin = self
+        return type("Handler", (_Handler,), {"standin": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+class _Handler(BaseHTTPRequestHandler):
+    """Stripe's HTTP API over the stand-in of the subclass `StripeStandIn._handler` makes."""
 
-            def _answer(self, status: int, body: bytes, replayed: bool = False) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Request-Id", f"req_{secrets.token_hex(8)}")
-                if replayed:
-                    self.send_header("Idempotent-Replayed", "true")
-                self.end_headers()
-                self.wfile.write(body)
+    standin: StripeStandIn
+    protocol_version = "HTTP/1.1"
 
-            def _serve(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode() if length else ""
-                path, _, query = self.path.partition("?")
-                params = _unflatten(parse_qsl(raw or query, keep_blank_values=True))
-                key = self.headers.get("Idempotency-Key")
-                with standin.lock:
-                    standin.requests.append((method, path, key))
-                    failure = standin.failures.pop(0) if standin.failures else None
-                if failure == "timeout":
-                    time.sleep(standin.timeout_seconds)
-                    self.close_connection = True
-                    return
-                if failure in ("500", "429"):
-                    status = int(failure)
-                    kind = "api_error" if status == 500 else "rate_limit_error"
-                    self._answer(status, json.dumps(standin._error(kind, f"stand-in {failure}", None)).encode())
-                    return
-                if not (self.headers.get("Authorization") or "").startswith("Bearer sk_"):
-                    self._answer(401, json.dumps(standin._error("invalid_request_error", "Invalid API Key", None)).encode())
-                    return
-                fingerprint = hashlib.sha256(f"{method} {path} {json.dumps(params, sort_keys=True)}".encode()).hexdigest()
-                if key and method == "POST":
-                    with standin.lock:
-                        first = standin.idempotency.get(key)
-                    if first is not None:
-                        if first[0] != fingerprint:
-                            body = standin._error(
-                                "idempotency_error",
-                                "Keys for idempotent requests can only be used with the same parameters they were first "
-                                f"used with. Try using a key other than '{key}' if you meant to execute a different "
-                                "request.",
-                                None,
-                            )
-                            self._answer(400, json.dumps(body).encode())
-                            return
-                        self._answer(first[1], first[2], replayed=True)
-                        return
-                status, obj = standin.route(method, path, params)
-                body = json.dumps(obj).encode()
-                if key and method == "POST" and status < 500:
-                    with standin.lock:
-                        standin.idempotency[key] = (fingerprint, status, body)
-                if failure == "lost":
-                    time.sleep(standin.timeout_seconds)
-                    self.close_connection = True
-                    return
-                self._answer(status, body)
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
-            def do_GET(self) -> None:  # noqa: N802
-                self._serve("GET")
+    def _answer(self, status: int, body: bytes, replayed: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Request-Id", f"req_{secrets.token_hex(8)}")
+        if replayed:
+            self.send_header("Idempotent-Replayed", "true")
+        self.end_headers()
+        self.wfile.write(body)
 
-            def do_POST(self) -> None:  # noqa: N802
-                self._serve("POST")
+    def _serve(self, method: str) -> None:
+        standin = self.standin
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode() if length else ""
+        path, _, query = self.path.partition("?")
+        params = _unflatten(parse_qsl(raw or query, keep_blank_values=True))
+        key = self.headers.get("Idempotency-Key")
+        with standin.lock:
+            standin.requests.append((method, path, key))
+            failure = standin.failures.pop(0) if standin.failures else None
+        if self._failed_or_refused(failure):
+            return
+        fingerprint = hashlib.sha256(f"{method} {path} {json.dumps(params, sort_keys=True)}".encode()).hexdigest()
+        if key and method == "POST" and self._replayed(key, fingerprint):
+            return
+        status, obj = standin.route(method, path, params)
+        body = json.dumps(obj).encode()
+        if key and method == "POST" and status < 500:
+            with standin.lock:
+                standin.idempotency[key] = (fingerprint, status, body)
+        if failure == "lost":
+            time.sleep(standin.timeout_seconds)
+            self.close_connection = True
+            return
+        self._answer(status, body)
 
-            def do_DELETE(self) -> None:  # noqa: N802
-                self._serve("DELETE")
+    def _failed_or_refused(self, failure: str | None) -> bool:
+        """Answer an injected failure before the request is handled, or a missing API key; True if answered."""
+        standin = self.standin
+        if failure == "timeout":
+            time.sleep(standin.timeout_seconds)
+            self.close_connection = True
+            return True
+        if failure in ("500", "429"):
+            status = int(failure)
+            kind = "api_error" if status == 500 else "rate_limit_error"
+            self._answer(status, json.dumps(standin._error(kind, f"stand-in {failure}", None)).encode())
+            return True
+        if not (self.headers.get("Authorization") or "").startswith("Bearer sk_"):
+            self._answer(401, json.dumps(standin._error("invalid_request_error", "Invalid API Key", None)).encode())
+            return True
+        return False
 
-        return Handler
+    def _replayed(self, key: str, fingerprint: str) -> bool:
+        """Stripe's idempotency: the first answer again for the same key and parameters, an error for
+        other parameters; True if answered."""
+        with self.standin.lock:
+            first = self.standin.idempotency.get(key)
+        if first is None:
+            return False
+        if first[0] != fingerprint:
+            error = self.standin._error(
+                "idempotency_error",
+                "Keys for idempotent requests can only be used with the same parameters they were first "
+                f"used with. Try using a key other than '{key}' if you meant to execute a different "
+                "request.",
+                None,
+            )
+            self._answer(400, json.dumps(error).encode())
+            return True
+        self._answer(first[1], first[2], replayed=True)
+        return True
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pytest
 
 from tests.billing import oracle
 from tests.billing.conftest import invoices_of, run_month
-from tests.factories import lease_body, make_world
+from tests.factories import Api, lease_body, make_world
 
 
-def by_kind(inv, kind, trueup=False):
+def by_kind(inv: dict[str, Any], kind: str, trueup: bool = False) -> list[dict[str, Any]]:
     return [x for x in inv["lines"] if x["kind"] == kind and x["trueup"] == trueup]
 
 
-async def test_month_run_bills_every_part_of_a_lease(staff, finance, fresh_year):
+async def test_month_run_bills_every_part_of_a_lease(staff: Api, finance: Api, fresh_year: Callable[..., int]) -> None:
     y = fresh_year()
     w = await make_world(staff)
     await staff.post(
@@ -66,7 +68,7 @@ async def test_month_run_bills_every_part_of_a_lease(staff, finance, fresh_year)
     assert same == inv
 
 
-async def test_changes_after_invoicing_become_dated_trueups(staff, finance, fresh_year):
+async def test_changes_after_invoicing_become_dated_trueups(staff: Api, finance: Api, fresh_year: Callable[..., int]) -> None:
     y = fresh_year()
     w = await make_world(staff)
     lease = await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-01-01", seat_count=1))
@@ -112,7 +114,18 @@ CASES = [
 
 
 @pytest.mark.parametrize(("tz", "currency", "rate", "price", "start", "end", "leap"), CASES)
-async def test_edge_cases_against_the_oracle(staff, finance, fresh_year, tz, currency, rate, price, start, end, leap):
+async def test_edge_cases_against_the_oracle(
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    tz: str,
+    currency: str,
+    rate: str,
+    price: int,
+    start: tuple[int, int],
+    end: tuple[int, int] | None,
+    leap: bool | None,
+) -> None:
     y = fresh_year(leap=leap)
     w = await make_world(staff, timezone=tz, currency=currency, tax_rate=rate)
     plan = await staff.post(
@@ -142,7 +155,7 @@ async def test_edge_cases_against_the_oracle(staff, finance, fresh_year, tz, cur
     assert inv["lines"][0]["period_days"] == len(oracle.month_days(y, start[0]))
 
 
-async def test_year_rollover(staff, finance, fresh_year):
+async def test_year_rollover(staff: Api, finance: Api, fresh_year: Callable[..., int]) -> None:
     y = fresh_year()
     w = await make_world(staff, currency="USD", tax_rate="0")
     await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-12-20", seat_count=1))
@@ -156,7 +169,7 @@ async def test_year_rollover(staff, finance, fresh_year):
     assert jan["sequence"] == dec["sequence"] + 1
 
 
-async def test_bad_period_is_a_problem_naming_the_field(finance):
+async def test_bad_period_is_a_problem_naming_the_field(finance: Api) -> None:
     r = await finance.call("POST", "/v1/billing/runs", json={"period": "2031-13"})
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -166,12 +179,12 @@ async def test_bad_period_is_a_problem_naming_the_field(finance):
     assert "period" in r.text
 
 
-async def test_only_finance_runs_billing(staff):
+async def test_only_finance_runs_billing(staff: Api) -> None:
     r = await staff.call("POST", "/v1/billing/runs", json={"period": "2031-01"})
     assert r.status_code == 403
 
 
-async def test_seat_added_and_released_in_the_same_month(staff, finance, fresh_year):
+async def test_seat_added_and_released_in_the_same_month(staff: Api, finance: Api, fresh_year: Callable[..., int]) -> None:
     y = fresh_year()
     w = await make_world(staff)
     lease = await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-06-01", seat_count=2))

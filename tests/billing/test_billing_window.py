@@ -9,11 +9,15 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import httpx
 import pytest
+from fastapi import FastAPI
 
 from billing.calc import Month
 from billing.run import billable_month
@@ -21,6 +25,7 @@ from domain.errors import ValidationFailed
 from service.settings import Settings
 from tests.billing.conftest import drive_runs
 from tests.conftest import make_user
+from tests.factories import Api
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_ADVANCE_DAYS = Settings.model_fields["billing_advance_days"].default
@@ -36,7 +41,7 @@ def far_month() -> Month:
 
 
 @pytest.fixture
-def default_window(app: Any) -> Any:
+def default_window(app: FastAPI) -> Iterator[int]:
     """The suite bills far-future months of its own (tests/conftest.py widens the window); here, the default."""
     old = app.state.settings.billing_advance_days
     app.state.settings.billing_advance_days = DEFAULT_ADVANCE_DAYS
@@ -44,7 +49,7 @@ def default_window(app: Any) -> Any:
     app.state.settings.billing_advance_days = old
 
 
-async def footprint(db: Any, period: str) -> tuple[Any, ...]:
+async def footprint(db: asyncpg.Pool, period: str) -> tuple[Any, ...]:
     """The number counters and what exists for the period: none of it may move on a refusal."""
     counters = await db.fetch("SELECT site_id, kind, next_number FROM billing_number_sequences ORDER BY 1, 2")
     runs = await db.fetchval("SELECT count(*) FROM billing_runs WHERE period = $1", period)
@@ -72,7 +77,9 @@ def test_the_rule_at_its_edges() -> None:
     assert Settings(SEATLEASE_BILLING_ADVANCE_DAYS="3").billing_advance_days == 3
 
 
-async def test_api_refuses_a_far_future_period_and_takes_no_numbers(finance, db, app, default_window):
+async def test_api_refuses_a_far_future_period_and_takes_no_numbers(
+    finance: Api, db: asyncpg.Pool, app: FastAPI, default_window: int
+) -> None:
     period = str(far_month())
     before = await footprint(db, period)
     r = await finance.call("POST", "/v1/billing/runs", json={"period": period})
@@ -96,7 +103,9 @@ async def test_api_refuses_a_far_future_period_and_takes_no_numbers(finance, db,
     await drive_runs(app)  # the API queues the run; a worker bills it
 
 
-async def test_admin_billing_page_refuses_a_far_future_period(http, db, default_window):
+async def test_admin_billing_page_refuses_a_far_future_period(
+    http: httpx.AsyncClient, db: asyncpg.Pool, default_window: int
+) -> None:
     period = str(far_month())
     email, password = await make_user(db, "finance")
     page = await http.get("/admin/login")
@@ -133,7 +142,7 @@ def cli(period: str, database_url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_cli_refuses_a_far_future_period_and_takes_no_numbers(db, database_url):
+async def test_cli_refuses_a_far_future_period_and_takes_no_numbers(db: asyncpg.Pool, database_url: str) -> None:
     period = str(far_month())
     before = await footprint(db, period)
     refused = await asyncio.to_thread(cli, period, database_url)

@@ -22,21 +22,25 @@ def facts(
     end: date | None = None,
     discount: str = "0",
     status: str = "active",
-    **kw: object,
+    setup: int = 0,
+    deposit: int = 0,
+    add_ons: tuple[calc.AddOnFacts, ...] = (),
+    included: tuple[calc.IncludedFacts, ...] = (),
 ) -> LeaseFacts:
     return LeaseFacts(
         lease_id=uuid.uuid4(),
         plan_name="Standard",
         shift="DAY",
         monthly_price_minor=price,
-        setup_fee_minor=kw.pop("setup", 0),
-        deposit_months=kw.pop("deposit", 0),  # type: ignore[arg-type]
+        setup_fee_minor=setup,
+        deposit_months=deposit,
         start_date=start or min(s for s, _ in seats),
         end_date=end,
         status=status,
         discount_pct=Decimal(discount),
         seats=tuple(SeatSpan(s, e) for s, e in seats),
-        **kw,  # type: ignore[arg-type]
+        add_ons=add_ons,
+        included=included,
     )
 
 
@@ -53,7 +57,7 @@ spans = st.tuples(st.dates(date(2030, 11, 1), date(2031, 4, 30)), st.integers(0,
     st.integers(1, 10_000_000),
     st.sampled_from([(2031, 1), (2031, 2), (2032, 2), (2030, 12), (2031, 3)]),
 )
-def test_seat_lines_match_the_day_walking_oracle(raw, price, ym):
+def test_seat_lines_match_the_day_walking_oracle(raw: list[tuple[date, int, bool]], price: int, ym: tuple[int, int]) -> None:
     seats = [(s, None if open_ else s + timedelta(days=n)) for s, n, open_ in raw]
     f = facts(seats, price=price)
     assert seat_total(f, Month(*ym)) == oracle.seat_charge(price, seats, *ym)
@@ -61,11 +65,11 @@ def test_seat_lines_match_the_day_walking_oracle(raw, price, ym):
 
 @settings(max_examples=200, deadline=None)
 @given(st.integers(-(10**9), 10**9), st.sampled_from(["0.12", "0.0825", "0.10", "0", "0.075"]))
-def test_tax_per_line_matches_oracle(amount, rate):
+def test_tax_per_line_matches_oracle(amount: int, rate: str) -> None:
     assert calc.with_tax([calc.Line("seat", "x", 1, amount, amount)], Decimal(rate))[0].tax_minor == oracle.tax(amount, rate)
 
 
-def test_month_arithmetic_across_year_rollover_and_leap_years():
+def test_month_arithmetic_across_year_rollover_and_leap_years() -> None:
     assert Month(2031, 12).next() == Month(2032, 1)
     assert Month(2032, 1).prev() == Month(2031, 12)
     assert Month(2032, 2).days == 29
@@ -74,20 +78,20 @@ def test_month_arithmetic_across_year_rollover_and_leap_years():
     assert Month(2000, 2).days == 29
 
 
-def test_one_day_lease_on_the_last_day_of_a_leap_february():
+def test_one_day_lease_on_the_last_day_of_a_leap_february() -> None:
     f = facts([(date(2032, 2, 29), date(2032, 2, 29))], price=2_900_000)
     (line,) = calc.seat_lines(f, Month(2032, 2))
     assert (line.days, line.period_days, line.amount_minor) == (1, 29, 100_000)
 
 
-def test_seats_with_identical_spans_are_grouped_and_others_are_not():
+def test_seats_with_identical_spans_are_grouped_and_others_are_not() -> None:
     f = facts([(date(2031, 1, 1), None), (date(2031, 1, 1), None), (date(2031, 1, 10), date(2031, 1, 20))])
     lines = calc.seat_lines(f, Month(2031, 1))
     assert [(x.quantity, x.days) for x in lines] == [(2, 31), (1, 11)]
     assert lines[1].amount_minor == oracle.rhu(1_500_000 * 11, 31)
 
 
-def test_discount_setup_deposit_and_inclusions():
+def test_discount_setup_deposit_and_inclusions() -> None:
     f = facts(
         [(date(2031, 1, 16), None)] * 2,
         setup=250_000,
@@ -132,7 +136,7 @@ def test_discount_setup_deposit_and_inclusions():
     assert not any(x.trueup for x in feb)
 
 
-def test_back_dated_end_before_an_invoiced_month_is_credited_by_trueup():
+def test_back_dated_end_before_an_invoiced_month_is_credited_by_trueup() -> None:
     jan, feb, mar = Month(2031, 1), Month(2031, 2), Month(2031, 3)
     before = facts([(date(2031, 1, 1), None)])
     billed = Billed()
@@ -150,17 +154,17 @@ def test_back_dated_end_before_an_invoiced_month_is_credited_by_trueup():
     assert ups[feb.first].amount_minor == -1_500_000
 
 
-def test_seat_added_and_released_in_the_same_month():
+def test_seat_added_and_released_in_the_same_month() -> None:
     f = facts([(date(2031, 3, 1), None), (date(2031, 3, 5), date(2031, 3, 9))], start=date(2031, 3, 1))
     assert seat_total(f, Month(2031, 3)) == 1_500_000 + oracle.rhu(1_500_000 * 5, 31)
 
 
-def test_cancelled_or_pending_leases_bill_nothing():
+def test_cancelled_or_pending_leases_bill_nothing() -> None:
     for status in ("cancelled", "pending_approval"):
         assert calc.lease_lines(facts([(date(2031, 1, 1), None)], status=status), Month(2031, 1), Billed(), []) == []
 
 
-def test_deposit_refund_once_the_lease_is_over():
+def test_deposit_refund_once_the_lease_is_over() -> None:
     f = facts([(date(2031, 1, 1), date(2031, 1, 31))], end=date(2031, 1, 31), deposit=1)
     b = Billed(deposit_minor=1_500_000, setup_billed=True)
     assert calc.deposit_refund_due(f, Month(2031, 1), b) == 0
@@ -178,14 +182,16 @@ def test_deposit_refund_once_the_lease_is_over():
     st.integers(-(10**12), 10**12),
     st.decimals(min_value=0, max_value=1, places=4),
 )
-def test_fast_integer_rounding_equals_the_money_rules(price, qty, days, period_days, amount, rate):
+def test_fast_integer_rounding_equals_the_money_rules(
+    price: int, qty: int, days: int, period_days: int, amount: int, rate: Decimal
+) -> None:
     from domain.rules import money
 
     assert calc.prorate(price, qty, days, period_days) == money.prorate(price, qty, days, period_days)
     assert calc.tax_on(amount, rate) == money.tax_on(amount, rate)
 
 
-def test_money_in_statements_follows_the_currency_exponent():
+def test_money_in_statements_follows_the_currency_exponent() -> None:
     from billing.statements import bucket_for, major
 
     assert major(45_000, "JPY") == "45000"
@@ -211,10 +217,12 @@ def test_money_in_statements_follows_the_currency_exponent():
     st.sampled_from(["0", "7.5", "10"]),
     st.sampled_from(["0", "12.5"]),
 )
-def test_trueups_bring_every_invoiced_month_to_what_it_should_have_been(old_raw, new_raw, d_old, d_new):
+def test_trueups_bring_every_invoiced_month_to_what_it_should_have_been(
+    old_raw: list[tuple[date, int, bool]], new_raw: list[tuple[date, int, bool]], d_old: str, d_new: str
+) -> None:
     """Whatever changed after invoicing, billed + true-ups == what the lease now says, month by month."""
 
-    def seats(raw):
+    def seats(raw: list[tuple[date, int, bool]]) -> list[tuple[date, date | None]]:
         return [(s, None if open_ else s + timedelta(days=n)) for s, n, open_ in raw]
 
     months = [Month(2030, 11), Month(2030, 12), Month(2031, 1), Month(2031, 2)]

@@ -7,16 +7,18 @@ import csv
 import io
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from service.cli_billing import statements_export_command
 from tests.billing.conftest import invoices_of, run_month
-from tests.factories import lease_body, make_world
+from tests.factories import Api, ClientLogin, World, lease_body, make_world
 
 
-async def billed_world(staff, finance, y, **lease_kw):
+async def billed_world(staff: Api, finance: Api, y: int, **lease_kw: Any) -> tuple[World, dict[str, Any]]:
     w = await make_world(staff)
     await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-01-01", seat_count=2, **lease_kw))
     await run_month(finance, f"{y}-01")
@@ -24,7 +26,7 @@ async def billed_world(staff, finance, y, **lease_kw):
     return w, inv
 
 
-async def test_credit_notes_partial_whole_and_approval(staff, finance, fresh_year):
+async def test_credit_notes_partial_whole_and_approval(staff: Api, finance: Api, fresh_year: Callable[..., int]) -> None:
     y = fresh_year()
     w, inv = await billed_world(staff, finance, y)
     assert inv["total_minor"] > 5_000_000  # above the approval threshold
@@ -55,7 +57,7 @@ async def test_credit_notes_partial_whole_and_approval(staff, finance, fresh_yea
     assert kpis["billing"]["invoice_turnaround"]["invoices"] >= 1
 
 
-async def test_void_keeps_the_number_and_next_run_rebills(staff, finance, fresh_year):
+async def test_void_keeps_the_number_and_next_run_rebills(staff: Api, finance: Api, fresh_year: Callable[..., int]) -> None:
     y = fresh_year()
     w, inv = await billed_world(staff, finance, y)
     voided = await finance.post(f"/v1/invoices/{inv['id']}/void", {"reason": "issued by mistake"}, expect=200)
@@ -73,7 +75,9 @@ async def test_void_keeps_the_number_and_next_run_rebills(staff, finance, fresh_
     assert {x["kind"] for x in feb["lines"] if not x["trueup"]} >= {"seat", "setup_fee", "deposit"}
 
 
-async def test_client_users_see_only_their_own_invoices_and_statements(staff, finance, fresh_year, client_login):
+async def test_client_users_see_only_their_own_invoices_and_statements(
+    staff: Api, finance: Api, fresh_year: Callable[..., int], client_login: ClientLogin
+) -> None:
     y = fresh_year()
     wa, inv_a = await billed_world(staff, finance, y)
     wb = await make_world(staff)
@@ -93,7 +97,7 @@ async def test_client_users_see_only_their_own_invoices_and_statements(staff, fi
     await a.post(f"/v1/invoices/{inv_a['id']}/void", {"reason": "please"}, expect=403)
 
 
-async def test_statement_json_csv_pdf(staff, finance, fresh_year, tmp_path):
+async def test_statement_json_csv_pdf(staff: Api, finance: Api, fresh_year: Callable[..., int], tmp_path: Path) -> None:
     y = fresh_year()
     w, jan = await billed_world(staff, finance, y, add_ons=[{"code": "extra_monitor", "quantity": 1}])
     await run_month(finance, f"{y}-02")
@@ -129,20 +133,28 @@ async def test_statement_json_csv_pdf(staff, finance, fresh_year, tmp_path):
     assert r.status_code == 200
     assert r.content.startswith(b"%PDF")
     pdf = tmp_path / "statement.pdf"
-    pdf.write_bytes(r.content)
+    await asyncio.to_thread(pdf.write_bytes, r.content)
     if shutil.which("pdftotext") is None:
         pytest.skip("poppler-utils (pdftotext, pdftoppm) not installed")
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    done = await asyncio.to_thread(
+        subprocess.run, ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    )
+    text = done.stdout
     assert w.client["legal_name"] in text
     assert feb["number"] in text
     assert "Aging" in text
     assert f"{sec['closing_balance_minor'] / 100:,.2f}".replace(",", "") in text.replace(",", "")
-    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True)
-    png = next(tmp_path.glob("page*.png"))
-    assert png.stat().st_size > 5_000  # a rendered page with content, not a blank one
+    await asyncio.to_thread(
+        subprocess.run, ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True
+    )
+    assert await asyncio.to_thread(_first_page_size, tmp_path) > 5_000  # a rendered page with content, not a blank one
 
 
-async def test_ar_aging_buckets(staff, finance, fresh_year):
+def _first_page_size(folder: Path) -> int:
+    return next(folder.glob("page*.png")).stat().st_size
+
+
+async def test_ar_aging_buckets(staff: Api, finance: Api, fresh_year: Callable[..., int]) -> None:
     y = fresh_year()
     w, inv = await billed_world(staff, finance, y)
     aging = await finance.get("/v1/reports/ar-aging", params={"as_of": f"{y}-03-15"})
@@ -157,16 +169,18 @@ async def test_ar_aging_buckets(staff, finance, fresh_year):
     assert "as_of" in bad.text
 
 
-async def test_statements_export_writes_pdfs_csvs_and_a_balanced_journal(staff, finance, fresh_year, tmp_path, database_url):
+async def test_statements_export_writes_pdfs_csvs_and_a_balanced_journal(
+    staff: Api, finance: Api, fresh_year: Callable[..., int], tmp_path: Path, database_url: str
+) -> None:
     y = fresh_year()
     w, inv = await billed_world(staff, finance, y, discount_pct="5")
     await finance.post(f"/v1/invoices/{inv['id']}/credit-notes", {"reason": "goodwill", "amount_minor": 50_000})
     out = tmp_path / "export"
     code = await asyncio.to_thread(statements_export_command, database_url, f"{y}-01", str(out))
     assert code == 0
-    assert (out / f"statement-{y}-01-{w.client['id']}.pdf").read_bytes().startswith(b"%PDF")
-    assert (out / f"statement-{y}-01-{w.client['id']}.csv").read_text().startswith("currency,section")
-    rows = list(csv.DictReader(io.StringIO(Path(out / f"journal-{y}-01.csv").read_text())))
+    assert (await asyncio.to_thread((out / f"statement-{y}-01-{w.client['id']}.pdf").read_bytes)).startswith(b"%PDF")
+    assert (await asyncio.to_thread((out / f"statement-{y}-01-{w.client['id']}.csv").read_text)).startswith("currency,section")
+    rows = list(csv.DictReader(io.StringIO(await asyncio.to_thread((out / f"journal-{y}-01.csv").read_text))))
     assert rows
     for cur in {r["currency"] for r in rows}:
         mine = [r for r in rows if r["currency"] == cur]

@@ -9,16 +9,21 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.factories import make_world, uniq
+import asyncpg
+
+from tests.factories import Api, make_world, uniq
 
 REPO = Path(__file__).resolve().parents[2]
 RUN = "import sys; from service.cli_billing import billing_run_command; sys.exit(billing_run_command(sys.argv[1], sys.argv[2]))"
 CLIENTS = 30
 
 
-async def test_run_killed_half_way_then_rerun_bills_each_client_once(staff, db, database_url, fresh_year):
+async def test_run_killed_half_way_then_rerun_bills_each_client_once(
+    staff: Api, db: asyncpg.Pool, database_url: str, fresh_year: Callable[..., int]
+) -> None:
     y = fresh_year()
     period = f"{y}-03"
     w = await make_world(staff, seats_per_zone=20)
@@ -49,16 +54,16 @@ async def test_run_killed_half_way_then_rerun_bills_each_client_once(staff, db, 
         )
 
     env = {**os.environ, "SEATLEASE_BILLING_BATCH": "2", "SEATLEASE_BILLING_PAUSE": "0.4"}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", RUN, database_url, period], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", RUN, database_url, period, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     deadline = time.monotonic() + 60
     while await count() < 4:
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        assert proc.returncode is None, (await proc.stderr.read()).decode() if proc.stderr else ""
         assert time.monotonic() < deadline, "the run never got going"
         await asyncio.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait(timeout=10) == -signal.SIGKILL
+    assert await asyncio.wait_for(proc.wait(), 10) == -signal.SIGKILL
     half = await count()
     assert 0 < half < CLIENTS, half
     run = await db.fetchrow("SELECT status, clients_done FROM billing_runs WHERE period = $1", period)

@@ -4,9 +4,13 @@ idempotency, mismatch flagging (webhooks: test_webhooks.py)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
+import asyncpg
 import pytest
 import stripe
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import worker
 from billing.run import create_run
@@ -15,26 +19,28 @@ from domain.services.audit import SystemActor
 from service.settings import Settings
 from tests.billing import stripe_shapes as shapes
 from tests.billing.conftest import invoices_of, run_month
-from tests.factories import lease_body, make_world
+from tests.billing.stripe_standin import StripeStandIn
+from tests.factories import Api, World, lease_body, make_world
 
 # what the gateway, the worker and the webhook handler read of a Stripe invoice
 INVOICE_FIELDS_USED = ("id", "object", "status", "amount_due", "amount_paid", "currency", "metadata", "customer", "lines")
 
 
 @pytest.fixture
-def gateway(standin):
+def gateway(standin: StripeStandIn) -> StripeGateway:
     return StripeGateway("sk_test_standin", standin.base_url, timeout=0.5)
 
 
 @pytest.fixture(autouse=True)
-def clean_standin(standin):
+def clean_standin(standin: StripeStandIn) -> None:
     standin.failures.clear()
     standin.amount_due_skew = 0
     standin.timeout_seconds = 1.5
-    return
 
 
-async def billed(staff, finance, fresh_year, db, **kw):
+async def billed(
+    staff: Api, finance: Api, fresh_year: Callable[..., int], db: asyncpg.Pool, **kw: Any
+) -> tuple[World, dict[str, Any]]:
     y = fresh_year()
     w = await make_world(staff)
     await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-01-01", seat_count=2, **kw))
@@ -49,8 +55,10 @@ async def billed(staff, finance, fresh_year, db, **kw):
     return w, inv
 
 
-async def push_until_quiet(maker, gateway, db, invoice_id):
-    outcomes = []
+async def push_until_quiet(
+    maker: async_sessionmaker[AsyncSession], gateway: StripeGateway, db: asyncpg.Pool, invoice_id: str
+) -> list[str]:
+    outcomes: list[str] = []
     for _ in range(10):
         # back-off moved it into the future: let it be due now
         await db.execute(
@@ -64,7 +72,15 @@ async def push_until_quiet(maker, gateway, db, invoice_id):
     return outcomes
 
 
-async def test_push_creates_customer_items_finalizes_and_sends(staff, finance, fresh_year, db, maker, gateway, standin):
+async def test_push_creates_customer_items_finalizes_and_sends(
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+) -> None:
     w, inv = await billed(staff, finance, fresh_year, db)
     assert await push_until_quiet(maker, gateway, db, inv["id"]) == ["synced"]
     got = await finance.get(f"/v1/invoices/{inv['id']}")
@@ -91,7 +107,15 @@ async def test_push_creates_customer_items_finalizes_and_sends(staff, finance, f
     assert remote_cn["invoice"] == remote["id"]
 
 
-async def test_outage_delays_but_never_duplicates(staff, finance, fresh_year, db, maker, gateway, standin):
+async def test_outage_delays_but_never_duplicates(
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+) -> None:
     w, inv = await billed(staff, finance, fresh_year, db)
     before = len(standin.invoices)
     # timeouts, 500s, 429s, and requests that Stripe carried out but whose answer was lost
@@ -133,9 +157,9 @@ async def test_outage_delays_but_never_duplicates(staff, finance, fresh_year, db
     assert sum(1 for c in standin.customers.values() if c["metadata"].get("seatlease_client_id") == w.client["id"]) == 1
 
 
-async def test_same_key_other_params_is_stripes_idempotency_error(gateway):
+async def test_same_key_other_params_is_stripes_idempotency_error(gateway: StripeGateway) -> None:
     client = gateway.client
-    opts = {"idempotency_key": f"test-{uuid.uuid4()}"}
+    opts: stripe.RequestOptions = {"idempotency_key": f"test-{uuid.uuid4()}"}
     a = await client.v1.customers.create_async({"name": "A"}, opts)
     b = await client.v1.customers.create_async({"name": "A"}, opts)
     assert a.id == b.id
@@ -143,7 +167,15 @@ async def test_same_key_other_params_is_stripes_idempotency_error(gateway):
         await client.v1.customers.create_async({"name": "B"}, opts)
 
 
-async def test_amount_mismatch_is_flagged_not_sent(staff, finance, fresh_year, db, maker, gateway, standin):
+async def test_amount_mismatch_is_flagged_not_sent(
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+) -> None:
     _, inv = await billed(staff, finance, fresh_year, db)
     standin.amount_due_skew = 1
     assert await push_until_quiet(maker, gateway, db, inv["id"]) == ["failed"]
@@ -155,7 +187,14 @@ async def test_amount_mismatch_is_flagged_not_sent(staff, finance, fresh_year, d
     assert kpis["billing"]["stripe_mismatches"] >= 1
 
 
-async def test_worker_runs_queued_runs_and_without_key_keeps_invoices_internal(staff, finance, fresh_year, db, maker, standin):
+async def test_worker_runs_queued_runs_and_without_key_keeps_invoices_internal(
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    standin: StripeStandIn,
+) -> None:
     y = fresh_year()
     w = await make_world(staff)
     await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-05-01", seat_count=1))
@@ -173,7 +212,14 @@ async def test_worker_runs_queued_runs_and_without_key_keeps_invoices_internal(s
     assert len(standin.requests) == calls  # nothing went out
 
 
-async def test_worker_with_settings_pushes_through_stripe_api_base(staff, finance, fresh_year, db, maker, standin):
+async def test_worker_with_settings_pushes_through_stripe_api_base(
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    standin: StripeStandIn,
+) -> None:
     _, inv = await billed(staff, finance, fresh_year, db)
     settings = Settings(STRIPE_API_KEY="sk_test_standin", STRIPE_API_BASE=standin.base_url)
     result = await worker.run_once(maker, settings.billing())
@@ -181,7 +227,15 @@ async def test_worker_with_settings_pushes_through_stripe_api_base(staff, financ
     assert (await finance.get(f"/v1/invoices/{inv['id']}"))["stripe_state"] == "synced"
 
 
-async def test_void_is_pushed_to_stripe(staff, finance, fresh_year, db, maker, gateway, standin):
+async def test_void_is_pushed_to_stripe(
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+) -> None:
     _, inv = await billed(staff, finance, fresh_year, db)
     await push_until_quiet(maker, gateway, db, inv["id"])
     await finance.post(f"/v1/invoices/{inv['id']}/void", {"reason": "duplicate"}, expect=200)
@@ -192,7 +246,7 @@ async def test_void_is_pushed_to_stripe(staff, finance, fresh_year, db, maker, g
     assert standin.invoices[got["stripe_invoice_id"]]["status"] == "void"
 
 
-async def test_standin_answers_in_the_shapes_of_stripes_fixtures(gateway, standin):
+async def test_standin_answers_in_the_shapes_of_stripes_fixtures(gateway: StripeGateway, standin: StripeStandIn) -> None:
     """The stand-in's answers, checked against the `stripe` SDK's own typed resources: every field is
     one the SDK declares, and the fields seatlease reads (gateway, worker, webhooks) are there with
     the SDK's types."""
@@ -206,7 +260,7 @@ async def test_standin_answers_in_the_shapes_of_stripes_fixtures(gateway, standi
     note = await client.v1.credit_notes.create_async({"invoice": inv.id, "amount": 100})
     # days_until_due is part of Stripe's invoice object for send_invoice collection
     invoice = {k: v for k, v in standin.invoices[inv.id].items() if k != "days_until_due"}
-    answers = [
+    answers: list[tuple[dict[str, Any], type[stripe.StripeObject], tuple[str, ...]]] = [
         (standin.customers[cus.id], stripe.Customer, ("id", "object", "name", "email", "metadata")),
         (standin.items[item.id], stripe.InvoiceItem, ("id", "object", "amount", "currency", "customer", "invoice")),
         (invoice, stripe.Invoice, INVOICE_FIELDS_USED),

@@ -4,30 +4,39 @@ invoice as credit notes against the invoices they correct, through real billing 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import calc, worker
 from billing.stripe_gateway import StripeGateway
 from tests.billing import oracle
 from tests.billing.conftest import invoices_of, run_month
+from tests.billing.stripe_standin import StripeStandIn
 from tests.billing.test_stripe import push_until_quiet
-from tests.factories import lease_body, make_world
+from tests.factories import Api, lease_body, make_world
 
 
 def line_total(x: dict[str, Any]) -> int:
     return int(x["amount_minor"]) + int(x["tax_minor"])
 
 
-async def trueup_notes(finance: Any, invoice_id: str) -> list[dict[str, Any]]:
+async def trueup_notes(finance: Api, invoice_id: str) -> list[dict[str, Any]]:
     return [n for n in await finance.get(f"/v1/invoices/{invoice_id}/credit-notes") if n["kind"] == "trueup"]
 
 
 async def test_excess_trueup_credit_becomes_a_credit_note_on_the_corrected_invoice(
-    staff, finance, fresh_year, db, maker, standin
-):
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    standin: StripeStandIn,
+) -> None:
     y = fresh_year()
     w = await make_world(staff)
     await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-01-01", seat_count=1))
@@ -99,7 +108,9 @@ async def test_excess_trueup_credit_becomes_a_credit_note_on_the_corrected_invoi
     await finance.post(f"/v1/invoices/{feb['id']}/void", {"reason": "x"}, expect=409)
 
 
-async def test_a_month_of_credits_only_is_a_zero_invoice_and_a_credit_note(staff, finance, fresh_year):
+async def test_a_month_of_credits_only_is_a_zero_invoice_and_a_credit_note(
+    staff: Api, finance: Api, fresh_year: Callable[..., int]
+) -> None:
     y = fresh_year()
     w = await make_world(staff)
     lease = await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-01-01", seat_count=2))
@@ -123,7 +134,7 @@ async def test_a_month_of_credits_only_is_a_zero_invoice_and_a_credit_note(staff
     tax=st.integers(-(10**8), 10**8),
     weights=st.lists(st.integers(1, 10**9), min_size=1, max_size=5),
 )
-def test_excess_split_sums_exactly_and_keeps_tax_within_each_part(total, tax, weights):
+def test_excess_split_sums_exactly_and_keeps_tax_within_each_part(total: int, tax: int, weights: list[int]) -> None:
     t = calc.Totals(total - tax, tax, total)
     excess = calc.excess_credit(t)
     if total >= 0:

@@ -8,14 +8,20 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import asyncpg
+import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import worker
 from billing.stripe_gateway import StripeGateway
 from tests.billing.stripe_standin import StripeStandIn
 from tests.billing.test_stripe import billed, push_until_quiet
+from tests.factories import Api
 
 
 @pytest.fixture
@@ -31,20 +37,20 @@ def clean_standin(standin: StripeStandIn) -> None:
 
 
 @pytest.fixture
-def webhook_secret(app: Any, standin: StripeStandIn) -> Any:
+def webhook_secret(app: FastAPI, standin: StripeStandIn) -> Iterator[str]:
     old = app.state.settings.stripe_webhook_secret
     app.state.settings.stripe_webhook_secret = standin.webhook_secret
     yield standin.webhook_secret
     app.state.settings.stripe_webhook_secret = old
 
 
-async def post_event(http: Any, payload: bytes, signature: str) -> Any:
+async def post_event(http: httpx.AsyncClient, payload: bytes, signature: str) -> httpx.Response:
     return await http.post(
         "/v1/billing/stripe/webhook", content=payload, headers={"Stripe-Signature": signature, "Content-Type": "application/json"}
     )
 
 
-async def deliver(http: Any, standin: StripeStandIn, kind: str, obj: dict[str, Any], **kw: Any) -> str:
+async def deliver(http: httpx.AsyncClient, standin: StripeStandIn, kind: str, obj: dict[str, Any], **kw: Any) -> str:
     payload = json.dumps(standin.event(kind, obj, **kw)).encode()
     r = await post_event(http, payload, standin.sign(payload))
     assert r.status_code == 200, r.text
@@ -52,7 +58,9 @@ async def deliver(http: Any, standin: StripeStandIn, kind: str, obj: dict[str, A
     return str(r.json()["id"])
 
 
-async def handle(maker: Any, gateway: StripeGateway, db: Any, event_id: str) -> tuple[str | None, Any]:
+async def handle(
+    maker: async_sessionmaker[AsyncSession], gateway: StripeGateway, db: asyncpg.Pool, event_id: str
+) -> tuple[str | None, Any]:
     """One worker step on this event only (other tests' pending events are parked for a day)."""
     await db.execute(
         "UPDATE stripe_events SET next_attempt_at = CASE WHEN id = $1 THEN now() "
@@ -66,14 +74,21 @@ async def handle(maker: Any, gateway: StripeGateway, db: Any, event_id: str) -> 
     return step, row
 
 
-async def pushed(staff: Any, finance: Any, fresh_year: Any, db: Any, maker: Any, gateway: StripeGateway) -> Any:
+async def pushed(
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+) -> Any:
     _, inv = await billed(staff, finance, fresh_year, db)
     assert await push_until_quiet(maker, gateway, db, inv["id"]) == ["synced"]
     sid = (await finance.get(f"/v1/invoices/{inv['id']}"))["stripe_invoice_id"]
     return inv, sid
 
 
-async def payments(db: Any, invoice_id: str) -> list[int]:
+async def payments(db: asyncpg.Pool, invoice_id: str) -> list[int]:
     rows = await db.fetch("SELECT amount_minor FROM payments WHERE invoice_id = $1 ORDER BY amount_minor", uuid.UUID(invoice_id))
     return [r["amount_minor"] for r in rows]
 
@@ -130,8 +145,16 @@ def _malformed(standin: StripeStandIn) -> list[tuple[str, bytes, str]]:
 
 
 async def test_signed_malformed_events_are_400_stored_rejected_and_nothing_applied(
-    staff, finance, fresh_year, db, maker, gateway, standin, http, webhook_secret
-):
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+    http: httpx.AsyncClient,
+    webhook_secret: str,
+) -> None:
     inv, sid = await pushed(staff, finance, fresh_year, db, maker, gateway)
     standin.pay(sid)  # if anything were applied from these events, the invoice would turn paid
     before = await finance.get(f"/v1/invoices/{inv['id']}")
@@ -171,8 +194,16 @@ async def test_signed_malformed_events_are_400_stored_rejected_and_nothing_appli
 
 
 async def test_bad_signatures_are_400_and_not_stored(
-    staff, finance, fresh_year, db, maker, gateway, standin, http, webhook_secret
-):
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+    http: httpx.AsyncClient,
+    webhook_secret: str,
+) -> None:
     inv, sid = await pushed(staff, finance, fresh_year, db, maker, gateway)
     payload = json.dumps(standin.event("invoice.paid", standin.pay(sid))).encode()
     event_id = json.loads(payload)["id"]
@@ -204,8 +235,16 @@ async def test_bad_signatures_are_400_and_not_stored(
 
 
 async def test_duplicate_and_concurrent_deliveries_are_applied_once(
-    staff, finance, fresh_year, db, maker, gateway, standin, http, webhook_secret
-):
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+    http: httpx.AsyncClient,
+    webhook_secret: str,
+) -> None:
     inv, sid = await pushed(staff, finance, fresh_year, db, maker, gateway)
     payload = json.dumps(standin.event("invoice.paid", standin.pay(sid))).encode()
     answers = await asyncio.gather(*(post_event(http, payload, standin.sign(payload)) for _ in range(8)))
@@ -242,8 +281,16 @@ async def test_duplicate_and_concurrent_deliveries_are_applied_once(
 
 
 async def test_out_of_order_events_converge_to_stripes_state(
-    staff, finance, fresh_year, db, maker, gateway, standin, http, webhook_secret
-):
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+    http: httpx.AsyncClient,
+    webhook_secret: str,
+) -> None:
     inv, sid = await pushed(staff, finance, fresh_year, db, maker, gateway)
     open_snapshot = dict(standin.invoices[sid])
     paid = await deliver(http, standin, "invoice.paid", standin.pay(sid))
@@ -259,7 +306,17 @@ async def test_out_of_order_events_converge_to_stripes_state(
     assert await payments(db, inv["id"]) == [inv["total_minor"]]
 
 
-async def test_payment_failed_then_void(staff, finance, fresh_year, db, maker, gateway, standin, http, webhook_secret):
+async def test_payment_failed_then_void(
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+    http: httpx.AsyncClient,
+    webhook_secret: str,
+) -> None:
     inv, sid = await pushed(staff, finance, fresh_year, db, maker, gateway)
     ev = await deliver(http, standin, "invoice.payment_failed", standin.invoices[sid])
     assert (await handle(maker, gateway, db, ev))[1]["outcome"] == "payment failed"
@@ -277,8 +334,16 @@ async def test_payment_failed_then_void(staff, finance, fresh_year, db, maker, g
 
 
 async def test_event_before_the_invoice_is_linked_waits_then_applies(
-    staff, finance, fresh_year, db, maker, gateway, standin, http, webhook_secret
-):
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+    http: httpx.AsyncClient,
+    webhook_secret: str,
+) -> None:
     _, inv = await billed(staff, finance, fresh_year, db)
     # the push creates the customer, then the Stripe invoice, whose answer is lost: Stripe has the
     # invoice (with our id in its metadata), our row has no Stripe id yet
@@ -304,8 +369,17 @@ async def test_event_before_the_invoice_is_linked_waits_then_applies(
 
 @pytest.mark.parametrize("case", ["open", "partial", "negative", "other currency"])
 async def test_an_event_claiming_paid_is_believed_only_when_stripe_says_the_whole_amount_is_paid(
-    staff, finance, fresh_year, db, maker, gateway, standin, http, webhook_secret, case
-):
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+    http: httpx.AsyncClient,
+    webhook_secret: str,
+    case: str,
+) -> None:
     inv, sid = await pushed(staff, finance, fresh_year, db, maker, gateway)
     total = inv["total_minor"]
     remote = standin.invoices[sid]
@@ -337,8 +411,16 @@ async def test_an_event_claiming_paid_is_believed_only_when_stripe_says_the_whol
 
 
 async def test_stripe_down_while_handling_is_retried_later_then_applied(
-    staff, finance, fresh_year, db, maker, gateway, standin, http, webhook_secret
-):
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+    http: httpx.AsyncClient,
+    webhook_secret: str,
+) -> None:
     inv, sid = await pushed(staff, finance, fresh_year, db, maker, gateway)
     ev = await deliver(http, standin, "invoice.paid", standin.pay(sid))
     for attempt, failure in enumerate(("timeout", "500", "429"), start=1):
@@ -360,8 +442,16 @@ async def test_stripe_down_while_handling_is_retried_later_then_applied(
 
 
 async def test_worker_pass_handles_events_through_settings(
-    staff, finance, fresh_year, db, maker, gateway, standin, http, webhook_secret
-):
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+    http: httpx.AsyncClient,
+    webhook_secret: str,
+) -> None:
     from service.settings import Settings
 
     inv, sid = await pushed(staff, finance, fresh_year, db, maker, gateway)

@@ -27,8 +27,10 @@ async def seated_lease(staff: Api, w: World, seats: int = 3, **kw: Any) -> dict[
     return lease
 
 
-async def until(rec: Reconciler, check: Callable[[], Any], *, timeout: float = 30.0) -> None:
+async def until(rec: Reconciler, check: Callable[[], Any], *, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - see below
     """Run reconciler passes until `check()` (sync or async) is true."""
+    # the deadline is checked between passes, so no pass is cancelled half-way (as asyncio.timeout
+    # would do), and the failure says what did not converge
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         await rec.run_once(sweep=False)

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import uvicorn
@@ -23,7 +24,7 @@ Scope = dict[str, Any]
 class ThreadServer:
     """An ASGI app served by uvicorn on 127.0.0.1 in a thread with its own event loop."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:  # an ASGI app
         self.server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False)
         )

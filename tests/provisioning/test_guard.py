@@ -5,9 +5,13 @@ removed or unassigned is revoked at once, however many credentials it takes with
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
+
+from provisioning.reconciler import Reconciler
 from tests.factories import Api, World, lease_body, make_world, uniq
 from tests.provisioning.helpers import site_today
 
@@ -35,7 +39,7 @@ async def _seated(staff: Api, w: World, seats: int) -> dict[str, Any]:
     return lease
 
 
-async def _desired(db, lease_id: str) -> list[bool]:  # type: ignore[no-untyped-def]
+async def _desired(db: asyncpg.Pool, lease_id: str) -> list[bool]:
     return [r["desired"] for r in await db.fetch("SELECT desired FROM credentials WHERE lease_id = $1", uuid.UUID(lease_id))]
 
 
@@ -43,7 +47,9 @@ async def _end(staff: Api, lease: dict[str, Any]) -> None:
     await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()}, expect=200)
 
 
-async def test_ending_one_clients_big_lease_revokes_it_all_with_no_guard(staff, db, reconcilers):
+async def test_ending_one_clients_big_lease_revokes_it_all_with_no_guard(
+    staff: Api, db: asyncpg.Pool, reconcilers: Callable[..., Reconciler]
+) -> None:
     big_w, small_w = await _world(staff, 60, 60), await _world(staff, 40, 40)
     big, small = await _seated(staff, big_w, 60), await _seated(staff, small_w, 40)
     # a guard as strict as it gets, above a floor of 20: 60 revocations at once would trip it before
@@ -65,7 +71,9 @@ async def test_ending_one_clients_big_lease_revokes_it_all_with_no_guard(staff, 
     await rec.derive()
 
 
-async def test_drift_is_held_alone_and_everything_else_goes_on(staff, db, reconcilers):
+async def test_drift_is_held_alone_and_everything_else_goes_on(
+    staff: Api, db: asyncpg.Pool, reconcilers: Callable[..., Reconciler]
+) -> None:
     drift_w, other_w, new_w = await _world(staff, 30, 30), await _world(staff, 5, 5), await _world(staff, 3, 3)
     drifting, other = await _seated(staff, drift_w, 30), await _seated(staff, other_w, 5)
     rec = reconcilers(**DIRECTORY_ONLY, mass_revoke_share=0.000001, mass_revoke_min=20)
@@ -111,7 +119,9 @@ async def test_drift_is_held_alone_and_everything_else_goes_on(staff, db, reconc
     await rec.derive()
 
 
-async def test_drift_under_the_floor_is_revoked_without_a_hold(staff, db, reconcilers):
+async def test_drift_under_the_floor_is_revoked_without_a_hold(
+    staff: Api, db: asyncpg.Pool, reconcilers: Callable[..., Reconciler]
+) -> None:
     w = await _world(staff, 5, 5)
     lease = await _seated(staff, w, 5)
     rec = reconcilers(**DIRECTORY_ONLY, mass_revoke_share=0.000001, mass_revoke_min=20)
@@ -130,7 +140,9 @@ async def test_drift_under_the_floor_is_revoked_without_a_hold(staff, db, reconc
     await rec.derive()
 
 
-async def test_seat_release_member_removal_and_unassignment_are_business_events(staff, db, reconcilers):
+async def test_seat_release_member_removal_and_unassignment_are_business_events(
+    staff: Api, db: asyncpg.Pool, reconcilers: Callable[..., Reconciler]
+) -> None:
     w = await _world(staff, 4, 4)
     lease = await _seated(staff, w, 4)
     rec = reconcilers(**DIRECTORY_ONLY, mass_revoke_share=0.000001, mass_revoke_min=1)  # any drift at all trips

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
 
-from tests.factories import make_world
+from provisioning.reconciler import Reconciler
+from tests.factories import Api, make_world
 from tests.provisioning.helpers import seated_lease, site_today, until
+from tests.provisioning.servers import BadgeReceiver, FlakyScim
 
 
 async def scim_user(url: str, credential_id: str) -> dict | None:
@@ -18,12 +21,14 @@ async def scim_user(url: str, credential_id: str) -> dict | None:
         return found[0] if found else None
 
 
-async def creds_of(staff, lease_id: str) -> list[dict]:
+async def creds_of(staff: Api, lease_id: str) -> list[dict]:
     return (await staff.get(f"/v1/leases/{lease_id}/credentials"))["items"]
 
 
-async def test_lease_start_grants_and_lease_end_revokes(staff, scim, badges, reconcilers):
-    server, url = scim
+async def test_lease_start_grants_and_lease_end_revokes(
+    staff: Api, scim: tuple[FlakyScim, str], badges: tuple[BadgeReceiver, str], reconcilers: Callable[..., Reconciler]
+) -> None:
+    _, url = scim
     receiver, _ = badges
     rec = reconcilers()
     w = await make_world(staff)
@@ -48,8 +53,8 @@ async def test_lease_start_grants_and_lease_end_revokes(staff, scim, badges, rec
             assert receiver.holders[c["id"]]["access_groups"] == c["access_groups"]
             assert c["access_groups"][0].endswith(":DAY")
     # the directory groups exist per client and per site, with the members in them
-    async with httpx.AsyncClient() as c:
-        groups = (await c.get(f"{url}/Groups", params={"filter": f'displayName eq "seatlease-client-{w.client["id"]}"'})).json()
+    async with httpx.AsyncClient() as web:
+        groups = (await web.get(f"{url}/Groups", params={"filter": f'displayName eq "seatlease-client-{w.client["id"]}"'})).json()
     members = {m["value"] for m in groups["Resources"][0]["members"]}
     assert {c["external_id"] for c in items if c["kind"] == "directory"} <= members
 
@@ -74,7 +79,7 @@ async def test_lease_start_grants_and_lease_end_revokes(staff, scim, badges, rec
     assert kpis["revocation_lag"]["count"] >= 3
 
 
-async def test_delete_after_grace_period(staff, scim, reconcilers):
+async def test_delete_after_grace_period(staff: Api, scim: tuple[FlakyScim, str], reconcilers: Callable[..., Reconciler]) -> None:
     _, url = scim
     rec = reconcilers(delete_grace_seconds=0.3)
     w = await make_world(staff)
@@ -88,12 +93,14 @@ async def test_delete_after_grace_period(staff, scim, reconcilers):
             assert await scim_user(url, c["id"]) is None
 
 
-async def _states(staff, lease_id: str, states: set[str]) -> bool:
+async def _states(staff: Api, lease_id: str, states: set[str]) -> bool:
     items = await creds_of(staff, lease_id)
     return bool(items) and {c["state"] for c in items} <= states
 
 
-async def test_member_removal_seat_release_and_reassignment(staff, scim, reconcilers):
+async def test_member_removal_seat_release_and_reassignment(
+    staff: Api, scim: tuple[FlakyScim, str], reconcilers: Callable[..., Reconciler]
+) -> None:
     _, url = scim
     rec = reconcilers()
     w = await make_world(staff)
@@ -123,7 +130,7 @@ async def test_member_removal_seat_release_and_reassignment(staff, scim, reconci
             assert user["active"] is (c["member_id"] == m2)
 
 
-async def test_cancelled_lease_never_grants(staff, reconcilers):
+async def test_cancelled_lease_never_grants(staff: Api, reconcilers: Callable[..., Reconciler]) -> None:
     rec = reconcilers()
     w = await make_world(staff)
     future = (site_today() + timedelta(days=30)).isoformat()

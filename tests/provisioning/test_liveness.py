@@ -9,12 +9,16 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import httpx
-from sqlalchemy.ext.asyncio import create_async_engine
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
 
+from provisioning.config import ProvisioningConfig
 from provisioning.liveness import Liveness
 from provisioning.worker import make_reconciler, run_forever
 from service.app import create_app
@@ -23,6 +27,7 @@ from service.worker import RECONCILER_TASK
 from service.worker import run_forever as service_run_forever
 from tests.factories import Api, make_world
 from tests.provisioning.helpers import seated_lease, site_today
+from tests.provisioning.servers import FlakyScim
 
 logger = logging.getLogger("tests.provisioning.liveness")
 DIRECTORY_ONLY = {"badge_webhook_url": None, "radius_database_url": None}
@@ -33,7 +38,8 @@ async def _scim_active(url: str, lease_creds: list[Any]) -> list[bool]:
         return [(await c.get(f"{url}/Users/{r['external_id']}")).json()["active"] for r in lease_creds]
 
 
-async def _wait(check: Any, timeout: float, what: str) -> float:
+async def _wait(check: Any, timeout: float, what: str) -> float:  # noqa: ASYNC109 - see below
+    # polls (asyncio.timeout would cancel a check half-way), returns the time taken and fails naming `what`
     started = time.monotonic()
     while not await check():
         assert time.monotonic() - started < timeout, what
@@ -41,13 +47,13 @@ async def _wait(check: Any, timeout: float, what: str) -> float:
     return time.monotonic() - started
 
 
-async def _directory(db, lease: dict[str, Any]) -> list[Any]:  # type: ignore[no-untyped-def]
+async def _directory(db: asyncpg.Pool, lease: dict[str, Any]) -> list[Any]:
     return await db.fetch(
         "SELECT * FROM credentials WHERE lease_id = $1 AND kind = 'directory' ORDER BY id", uuid.UUID(lease["id"])
     )
 
 
-async def _passed_since(db, worker_id: str, at: Any) -> bool:  # type: ignore[no-untyped-def]
+async def _passed_since(db: asyncpg.Pool, worker_id: str, at: Any) -> bool:
     last = await db.fetchval("SELECT last_pass_at FROM worker_liveness WHERE id = $1", worker_id)
     return last is not None and last > at
 
@@ -56,7 +62,14 @@ async def _end(staff: Api, lease: dict[str, Any]) -> None:
     await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()}, expect=200)
 
 
-async def test_reconciler_survives_a_held_pool_and_a_locked_table(staff, db, app, database_url, scim, prov_config):
+async def test_reconciler_survives_a_held_pool_and_a_locked_table(
+    staff: Api,
+    db: asyncpg.Pool,
+    app: FastAPI,
+    database_url: str,
+    scim: tuple[FlakyScim, str],
+    prov_config: Callable[..., ProvisioningConfig],
+) -> None:
     _, url = scim
     # the worker's own engine: a small pool that gives up quickly
     engine = create_async_engine(database_url, pool_size=2, max_overflow=0, pool_timeout=0.5)
@@ -86,7 +99,7 @@ async def test_reconciler_survives_a_held_pool_and_a_locked_table(staff, db, app
         await _wait(granted, 20, "not granted")
 
         # fault 1: every connection of the worker's pool held, far past its pool timeout
-        held = []
+        held: list[AsyncConnection] = []
         while len(held) < 2:
             try:
                 held.append(await engine.connect())
@@ -147,7 +160,9 @@ async def test_reconciler_survives_a_held_pool_and_a_locked_table(staff, db, app
     assert task.exception() is None
 
 
-async def test_the_worker_restarts_a_reconciler_task_that_ended(staff, db, app, maker, scim):
+async def test_the_worker_restarts_a_reconciler_task_that_ended(
+    staff: Api, db: asyncpg.Pool, app: FastAPI, maker: async_sessionmaker[AsyncSession], scim: tuple[FlakyScim, str]
+) -> None:
     _, scim_url = scim
     settings = app.state.settings.model_copy(
         update={
@@ -195,7 +210,14 @@ async def _health(app_: Any) -> httpx.Response:
         return await c.get("/healthz")
 
 
-async def test_healthz_names_stale_workers_and_answers_when_the_database_does_not(http, staff, db, app, maker, database_url):
+async def test_healthz_names_stale_workers_and_answers_when_the_database_does_not(
+    http: httpx.AsyncClient,
+    staff: Api,
+    db: asyncpg.Pool,
+    app: FastAPI,
+    maker: async_sessionmaker[AsyncSession],
+    database_url: str,
+) -> None:
     await db.execute("DELETE FROM worker_liveness")
     r = await http.get("/healthz")
     assert r.status_code == 200

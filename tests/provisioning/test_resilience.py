@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+import asyncpg
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.factories import make_world
+from provisioning.config import ProvisioningConfig
+from provisioning.reconciler import Reconciler
+from tests.factories import Api, make_world
 from tests.provisioning.helpers import seated_lease, site_today
+from tests.provisioning.servers import FlakyScim
 
 
-async def _creds(db, lease_ids: list[str]) -> list:
+async def _creds(db: asyncpg.Pool, lease_ids: list[str]) -> list[asyncpg.Record]:
     return await db.fetch("SELECT * FROM credentials WHERE lease_id = ANY($1::uuid[])", lease_ids)
 
 
-async def _run_until(recs, check, timeout: float = 60.0) -> None:
+async def _run_until(
+    recs: list[Reconciler],
+    check: Callable[[], Awaitable[bool]],
+    timeout: float = 60.0,  # noqa: ASYNC109 - see below
+) -> None:
+    # the deadline is checked between passes of the workers, never cancelling one half-way as asyncio.timeout would
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not await check():
@@ -26,7 +37,9 @@ async def _run_until(recs, check, timeout: float = 60.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_flaky_scim_two_workers_converge_and_lose_nothing(staff, db, scim, reconcilers):
+async def test_flaky_scim_two_workers_converge_and_lose_nothing(
+    staff: Api, db: asyncpg.Pool, scim: tuple[FlakyScim, str], reconcilers: Callable[..., Reconciler]
+) -> None:
     server, url = scim
     # two workers side by side, short client timeouts so a held answer times out
     recs = [reconcilers(badge_webhook_url=None, radius_database_url=None, http_timeout_seconds=1.0) for _ in range(2)]
@@ -90,7 +103,9 @@ async def test_flaky_scim_two_workers_converge_and_lose_nothing(staff, db, scim,
     assert disabled == 9
 
 
-async def test_failed_after_cap_then_retry_recovers(staff, db, scim, reconcilers):
+async def test_failed_after_cap_then_retry_recovers(
+    staff: Api, db: asyncpg.Pool, scim: tuple[FlakyScim, str], reconcilers: Callable[..., Reconciler]
+) -> None:
     # nothing listens on this port: every call fails
     dead = reconcilers(
         scim_base_url="http://127.0.0.1:9/v2",
@@ -129,7 +144,7 @@ async def test_failed_after_cap_then_retry_recovers(staff, db, scim, reconcilers
     assert (await staff.call("POST", f"/v1/provisioning/credentials/{uuid.uuid4()}/retry")).status_code == 404
 
 
-async def test_backoff_grows_and_is_capped(prov_config):
+async def test_backoff_grows_and_is_capped(prov_config: Callable[..., ProvisioningConfig]) -> None:
     from provisioning.reconciler import backoff_seconds
 
     cfg = prov_config(backoff_base_seconds=1, backoff_cap_seconds=30, max_attempts=10, failed_retry_seconds=600)
@@ -140,8 +155,10 @@ async def test_backoff_grows_and_is_capped(prov_config):
     assert delays[-1] == 600
 
 
-async def test_sweep_finds_incidents_and_drift(staff, db, scim, reconcilers):
-    server, url = scim
+async def test_sweep_finds_incidents_and_drift(
+    staff: Api, db: asyncpg.Pool, scim: tuple[FlakyScim, str], reconcilers: Callable[..., Reconciler]
+) -> None:
+    _, url = scim
     rec = reconcilers(badge_webhook_url=None, radius_database_url=None)
     w = await make_world(staff)
     lease = await seated_lease(staff, w, seats=2)
@@ -197,7 +214,9 @@ async def test_sweep_finds_incidents_and_drift(staff, db, scim, reconcilers):
     assert all(i["actor"] == "provisioning" for i in incidents)
 
 
-async def test_mass_revocation_guard_waits_for_confirmation(staff, db, scim, reconcilers):
+async def test_mass_revocation_guard_waits_for_confirmation(
+    staff: Api, db: asyncpg.Pool, scim: tuple[FlakyScim, str], reconcilers: Callable[..., Reconciler]
+) -> None:
     rec = reconcilers(badge_webhook_url=None, radius_database_url=None)
     w = await make_world(staff)
     lease = await seated_lease(staff, w)
@@ -226,7 +245,13 @@ async def test_mass_revocation_guard_waits_for_confirmation(staff, db, scim, rec
     assert all(not r["desired"] and r["state"] == "revoking" for r in states)
 
 
-async def test_a_stale_sweep_never_cuts_the_grace_period_short(staff, db, maker, scim, reconcilers):
+async def test_a_stale_sweep_never_cuts_the_grace_period_short(
+    staff: Api,
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    scim: tuple[FlakyScim, str],
+    reconcilers: Callable[..., Reconciler],
+) -> None:
     """The sweep reads our rows, then lists the target; a worker may disable a credential in
     between. Seeing it 'active, not yet disabled' then must not make its delete due at once."""
     from sqlalchemy import select
@@ -261,6 +286,7 @@ async def test_a_stale_sweep_never_cuts_the_grace_period_short(staff, db, maker,
         )
     provider = rec.providers["directory"]
     actual = await provider.read_actual()  # still active there
+    assert actual is not None  # the directory can be listed
     assert stale[0].disabled_at is None
     await rec.run_once(sweep=False)  # a worker disables it meanwhile, deleting only after the grace period
     row = await db.fetchrow("SELECT * FROM credentials WHERE lease_id = $1", uuid.UUID(lease["id"]))

@@ -5,12 +5,25 @@ from __future__ import annotations
 import importlib.util
 import logging
 import uuid
+from collections.abc import Callable
 
-from tests.factories import make_world
+import asyncpg
+import httpx
+import pytest
+
+from provisioning.reconciler import Reconciler
+from tests.factories import Api, ClientLogin, make_world
 from tests.provisioning.helpers import seated_lease, until
 
 
-async def test_secret_revealed_once_never_stored_nor_logged(staff, db, http, client_login, reconcilers, caplog):
+async def test_secret_revealed_once_never_stored_nor_logged(
+    staff: Api,
+    db: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    client_login: ClientLogin,
+    reconcilers: Callable[..., Reconciler],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, every level
     rec = reconcilers()
     w = await make_world(staff)
@@ -79,12 +92,12 @@ async def test_secret_revealed_once_never_stored_nor_logged(staff, db, http, cli
     assert len(audit) == 1
 
 
-async def _all_revoking(staff, lease_id: str) -> bool:
+async def _all_revoking(staff: Api, lease_id: str) -> bool:
     items = (await staff.get(f"/v1/leases/{lease_id}/credentials"))["items"]
     return all(c["state"] == "revoking" for c in items)
 
 
-async def test_reveal_before_provisioning_and_unknown(staff, reconcilers):
+async def test_reveal_before_provisioning_and_unknown(staff: Api, reconcilers: Callable[..., Reconciler]) -> None:
     w = await make_world(staff)
     lease = await seated_lease(staff, w, seats=1)
     rec = reconcilers(scim_base_url="http://127.0.0.1:9/v2", badge_webhook_url=None, radius_database_url=None)
@@ -100,7 +113,7 @@ async def test_reveal_before_provisioning_and_unknown(staff, reconcilers):
     assert "state" in r.text
 
 
-async def test_operations_routes_need_staff(staff, client_login, finance):
+async def test_operations_routes_need_staff(staff: Api, client_login: ClientLogin, finance: Api) -> None:
     w = await make_world(staff)
     owner = await client_login(w.client["id"])
     await owner.call("GET", "/v1/provisioning/credentials", 403)
@@ -114,7 +127,7 @@ async def test_operations_routes_need_staff(staff, client_login, finance):
         assert "p99_seconds" in merged["revocation_lag"]
 
 
-async def test_kpis_and_prometheus_metrics(staff, http, reconcilers):
+async def test_kpis_and_prometheus_metrics(staff: Api, http: httpx.AsyncClient, reconcilers: Callable[..., Reconciler]) -> None:
     rec = reconcilers(radius_database_url=None)
     w = await make_world(staff)
     lease = await seated_lease(staff, w, seats=1)

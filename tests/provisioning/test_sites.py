@@ -7,23 +7,29 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from provisioning.reconciler import Reconciler
 from service.worker import lease_transitions
 from service.worker import run_forever as service_run_forever
 from tests.factories import Api, World, lease_body, make_world, uniq
 from tests.provisioning.helpers import seated_lease, until
+from tests.provisioning.servers import FlakyScim
 
 BAD_TZ = "Mars/Olympus_Mons"
 
 
 @pytest.mark.parametrize("tz", ["posix/Asia/Manila", "right/UTC", "localtime", "posixrules", "Factory", BAD_TZ])
-async def test_a_site_time_zone_is_a_real_iana_zone(staff: Api, db, tz: str) -> None:  # type: ignore[no-untyped-def]
+async def test_a_site_time_zone_is_a_real_iana_zone(staff: Api, db: asyncpg.Pool, tz: str) -> None:
     body = {"code": uniq("TZ"), "name": "Site", "timezone": tz, "currency": "PHP", "tax_rate": "0.12"}
     r = await staff.call("POST", "/v1/sites", json=body)
     assert r.status_code == 422, r.text
@@ -44,7 +50,7 @@ def _today(tz: str) -> date:
     return datetime.now(UTC).astimezone(ZoneInfo(tz)).date()
 
 
-async def _moved(staff: Api, db, w: World, status: str, start: date, end: date | None) -> str:  # type: ignore[no-untyped-def]
+async def _moved(staff: Api, db: asyncpg.Pool, w: World, status: str, start: date, end: date | None) -> str:
     """A lease booked far ahead, then moved to the dates under test (time passing, in SQL)."""
     taken = {
         r["seat_id"]
@@ -63,11 +69,19 @@ async def _moved(staff: Api, db, w: World, status: str, start: date, end: date |
     return str(lid)
 
 
-async def _status(db, lease_id: str) -> str:  # type: ignore[no-untyped-def]
+async def _status(db: asyncpg.Pool, lease_id: str) -> str:
     return str(await db.fetchval("SELECT status FROM leases WHERE id = $1", uuid.UUID(lease_id)))
 
 
-async def test_a_site_with_a_bad_time_zone_is_skipped_and_reported(staff, http, db, app, maker, scim, reconcilers):
+async def test_a_site_with_a_bad_time_zone_is_skipped_and_reported(
+    staff: Api,
+    http: httpx.AsyncClient,
+    db: asyncpg.Pool,
+    app: FastAPI,
+    maker: async_sessionmaker[AsyncSession],
+    scim: tuple[FlakyScim, str],
+    reconcilers: Callable[..., Reconciler],
+) -> None:
     _, scim_url = scim
     good, bad = await make_world(staff), await make_world(staff)
     tz = good.site["timezone"]

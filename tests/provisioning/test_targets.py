@@ -6,20 +6,27 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import httpx
 
 from provisioning.providers.badges import SIGNATURE_HEADER, sign
-from tests.factories import make_world
+from provisioning.reconciler import Reconciler
+from tests.factories import Api, make_world
+from tests.provisioning import freeradius
 from tests.provisioning.helpers import seated_lease, site_today, until
+from tests.provisioning.servers import BadgeReceiver
 
 
-async def _states(staff, lease_id: str, kind: str) -> list[dict]:
+async def _states(staff: Api, lease_id: str, kind: str) -> list[dict]:
     return [c for c in (await staff.get(f"/v1/leases/{lease_id}/credentials"))["items"] if c["kind"] == kind]
 
 
-async def test_wifi_login_accepted_after_grant_rejected_after_revoke(staff, radius_server, reconcilers, db):
+async def test_wifi_login_accepted_after_grant_rejected_after_revoke(
+    staff: Api, radius_server: freeradius.FreeRadius, reconcilers: Callable[..., Reconciler], db: asyncpg.Pool
+) -> None:
     rec = reconcilers(scim_base_url=None, badge_webhook_url=None)
     w = await make_world(staff)
     lease = await seated_lease(staff, w, seats=1)
@@ -46,13 +53,14 @@ async def test_wifi_login_accepted_after_grant_rejected_after_revoke(staff, radi
     assert "Received Access-Accept" not in out
 
 
-async def test_radius_sweep_disables_login_without_lease(radius_server, radius_db, reconcilers, db):
-    import asyncpg
-
+async def test_radius_sweep_disables_login_without_lease(
+    radius_server: freeradius.FreeRadius, radius_db: str | None, reconcilers: Callable[..., Reconciler], db: asyncpg.Pool
+) -> None:
     rec = reconcilers(scim_base_url=None, badge_webhook_url=None)
     from provisioning.secrets import ssha256
 
     login = f"sl-intruder-{uuid.uuid4().hex[:6]}"
+    assert radius_db is not None  # the radius_server fixture skips without one
     conn = await asyncpg.connect(radius_db.replace("postgresql+asyncpg://", "postgresql://"))
     await conn.execute(
         "INSERT INTO radcheck (username, attribute, op, value) VALUES ($1, 'SSHA2-256-Password', ':=', $2)",
@@ -72,7 +80,9 @@ async def test_radius_sweep_disables_login_without_lease(radius_server, radius_d
     )
 
 
-async def test_badges_are_signed_and_carry_validity(staff, badges, reconcilers):
+async def test_badges_are_signed_and_carry_validity(
+    staff: Api, badges: tuple[BadgeReceiver, str], reconcilers: Callable[..., Reconciler]
+) -> None:
     receiver, url = badges
     rec = reconcilers(scim_base_url=None, radius_database_url=None)
     w = await make_world(staff)
@@ -97,9 +107,11 @@ async def test_badges_are_signed_and_carry_validity(staff, badges, reconcilers):
 
     # the receiver really verifies: a forged or stale signature is refused
     body = json.dumps({"event_id": "x", "holder_id": "x", "action": "grant", "access_groups": ["a"]}).encode()
-    async with httpx.AsyncClient() as c:
-        forged = await c.post(url, content=body, headers={SIGNATURE_HEADER: sign("wrong-secret", body, int(time.time()))})
-        stale = await c.post(url, content=body, headers={SIGNATURE_HEADER: sign(receiver.secret, body, int(time.time()) - 3600)})
+    async with httpx.AsyncClient() as web:
+        forged = await web.post(url, content=body, headers={SIGNATURE_HEADER: sign("wrong-secret", body, int(time.time()))})
+        stale = await web.post(
+            url, content=body, headers={SIGNATURE_HEADER: sign(receiver.secret, body, int(time.time()) - 3600)}
+        )
     assert forged.status_code == 401
     assert stale.status_code == 401
 
@@ -114,7 +126,9 @@ async def test_badges_are_signed_and_carry_validity(staff, badges, reconcilers):
         assert not receiver.active(c["id"])
 
 
-async def test_devices_assigned_flagged_and_returned(staff, db, reconcilers):
+async def test_devices_assigned_flagged_and_returned(
+    staff: Api, db: asyncpg.Pool, reconcilers: Callable[..., Reconciler]
+) -> None:
     rec = reconcilers(scim_base_url=None, radius_database_url=None, badge_webhook_url=None)
     w = await make_world(staff)
     # one PC in stock for two seats; no headsets at all
@@ -155,7 +169,9 @@ async def test_devices_assigned_flagged_and_returned(staff, db, reconcilers):
     assert returned.json()["status"] == "in_stock"
 
 
-async def test_open_ended_badge_is_renewed_before_it_expires(staff, db, badges, reconcilers):
+async def test_open_ended_badge_is_renewed_before_it_expires(
+    staff: Api, db: asyncpg.Pool, badges: tuple[BadgeReceiver, str], reconcilers: Callable[..., Reconciler]
+) -> None:
     receiver, _ = badges
     rec = reconcilers(scim_base_url=None, radius_database_url=None, badge_validity_days=7, badge_renew_before_days=2)
     w = await make_world(staff)

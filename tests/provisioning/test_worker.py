@@ -5,16 +5,25 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
+import asyncpg
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from provisioning.reconciler import Reconciler
 from provisioning.worker import run_forever
 from service.worker import jobs
 from service.worker import run_forever as service_run_forever
-from tests.factories import make_world
+from tests.factories import Api, make_world
 from tests.provisioning.helpers import seated_lease, site_today
+from tests.provisioning.servers import FlakyScim
 
 
-async def test_notify_wakes_the_reconciler(staff, db, app, maker, reconcilers):
+async def test_notify_wakes_the_reconciler(
+    staff: Api, db: asyncpg.Pool, app: FastAPI, maker: async_sessionmaker[AsyncSession], reconcilers: Callable[..., Reconciler]
+) -> None:
     # sweeps every hour: only a NOTIFY can explain a prompt grant
     rec = reconcilers(radius_database_url=None, sweep_interval_seconds=3600)
     stop = asyncio.Event()
@@ -37,11 +46,13 @@ async def test_notify_wakes_the_reconciler(staff, db, app, maker, reconcilers):
     assert task.exception() is None
 
 
-def test_service_worker_runs_the_provisioning_pass():
+def test_service_worker_runs_the_provisioning_pass() -> None:
     assert "provisioning.worker" in {job.__module__ for job in jobs()}
 
 
-async def test_seatlease_worker_grants_and_revokes_through_its_listener(staff, db, app, maker, scim):
+async def test_seatlease_worker_grants_and_revokes_through_its_listener(
+    staff: Api, db: asyncpg.Pool, app: FastAPI, maker: async_sessionmaker[AsyncSession], scim: tuple[FlakyScim, str]
+) -> None:
     """`service.worker.run_forever` (what `seatlease worker` and `seatlease up` run): its periodic
     pass is an hour apart here, so only the reconciler's LISTEN/NOTIFY loop explains prompt work."""
     _, scim_url = scim

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
+import asyncpg
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -95,7 +96,7 @@ def test_a_night_holds_the_morning_after_its_last_date_not_before_its_first() ->
     assert not leases_conflict((1260, 0), first, last, full, after, None)  # ends at midnight: no tail
 
 
-async def test_sql_seat_window_agrees_with_the_python_rule(db) -> None:  # type: ignore[no-untyped-def]
+async def test_sql_seat_window_agrees_with_the_python_rule(db: asyncpg.Pool) -> None:
     """The exclusion constraint uses `seat_window`; it must say exactly what the Python rule says."""
     edges = [0, 1, 359, 360, 361, 719, 720, 900, 1259, 1260, 1380, 1438, 1439]
     pairs = [(a, b) for a in edges for b in edges]
