@@ -78,14 +78,9 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 
 
 async def _has_admin(url: str) -> bool:
-    from sqlalchemy import select
+    from domain.services import users
 
-    from domain.models import User
-
-    async def has_admin(session: Any) -> bool:
-        return bool(await session.scalar(select(User.id).where(User.role == "admin").limit(1)))
-
-    result: bool = await _with_session(url, has_admin)
+    result: bool = await _with_session(url, users.any_admin)
     return result
 
 
