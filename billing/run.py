@@ -222,7 +222,7 @@ async def _load_billed(conn: Any, lease_ids: list[uuid.UUID]) -> dict[uuid.UUID,
     return billed
 
 
-async def _bill_batch(
+async def _bill_batch(  # noqa: C901 — one batch is one transaction: facts, lines, excess credit, numbers and writes read best in order
     session: AsyncSession,
     conn: Any,
     run_id: uuid.UUID,

@@ -118,7 +118,8 @@ async def statement(conn: Any, client_id: uuid.UUID, month: Month) -> dict[str, 
            ORDER BY invoice_id, position""",
         [i["id"] for i in invoices],
     ):
-        lines[r["invoice_id"]].append({k: r[k] for k in r.keys() if k != "invoice_id"})
+        # an asyncpg Record iterates over its values, not its keys
+        lines[r["invoice_id"]].append({k: r[k] for k in r.keys() if k != "invoice_id"})  # noqa: SIM118
     notes = await conn.fetch(
         """SELECT c.id, c.number_label, c.kind, c.reason, c.currency, c.issue_date, c.amount_minor, c.tax_minor,
                   c.total_minor, i.number_label AS invoice_number

@@ -184,10 +184,7 @@ class Reconciler:
 
     async def _apply(self, row: Credential, spec: CredentialSpec) -> Outcome:
         provider = self.providers[row.kind]
-        if row.desired:
-            op = "grant"
-        else:
-            op = "disable" if row.disabled_at is None else "delete"
+        op = "grant" if row.desired else "disable" if row.disabled_at is None else "delete"
         try:
             if op == "grant":
                 if provider.needs_secret and (row.first_granted_at is None or row.external_id is None):

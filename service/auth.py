@@ -29,7 +29,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jose import JWTError, jwt
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import Forbidden, NotFound, Unauthorized
@@ -285,7 +284,7 @@ async def verify_own_password(request: Request, principal: Principal, secret: st
     throttled: users.TooManyAttempts | None = None
     stored: str | None = None
     async with _db_gate(settings), maker() as session, session.begin():
-        stored = await session.scalar(text("SELECT password_hash FROM users WHERE id = :id"), {"id": principal.subject})
+        stored = await users.password_hash_of(session, principal.subject)
         try:
             await users.reserve_login_attempt(session, principal.label, address, login_limits(settings))
         except users.TooManyAttempts as exc:

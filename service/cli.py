@@ -78,14 +78,9 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 
 
 async def _has_admin(url: str) -> bool:
-    from sqlalchemy import select
+    from domain.services import users
 
-    from domain.models import User
-
-    async def has_admin(session: Any) -> bool:
-        return bool(await session.scalar(select(User.id).where(User.role == "admin").limit(1)))
-
-    result: bool = await _with_session(url, has_admin)
+    result: bool = await _with_session(url, users.any_admin)
     return result
 
 
@@ -236,7 +231,8 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) ->
         stop = asyncio.Event()
 
         async def announce() -> None:
-            while not server.started and not server.should_exit:
+            # uvicorn has no event for "listening": a 50 ms look at its flags
+            while not server.started and not server.should_exit:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             if server.started:
                 print(f"seatlease is running on {base}  (admin: {base}/admin, API docs: {base}/docs)", flush=True)
@@ -256,7 +252,7 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) ->
 
 async def _worker(app: Any, settings: Settings, stop: asyncio.Event, run_forever: Any) -> None:
     # the app's lifespan binds the engine on startup; wait for it
-    while not hasattr(app.state, "sessionmaker") and not stop.is_set():
+    while not hasattr(app.state, "sessionmaker") and not stop.is_set():  # noqa: ASYNC110 (the lifespan sets no event)
         await asyncio.sleep(0.1)
     await run_forever(app.state.sessionmaker, settings, stop)
 

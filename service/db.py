@@ -9,6 +9,7 @@ SQLAlchemy `DBAPIError` that `service.errors` answers with 503 + `Retry-After`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -90,10 +91,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
             await session.commit()
         except BaseException:
-            try:
+            # the connection is gone: nothing to roll back; the first error is the answer
+            with contextlib.suppress(exc.DBAPIError):
                 await session.rollback()
-            except exc.DBAPIError:
-                pass  # the connection is gone: nothing to roll back; the first error is the answer
             raise
 
 

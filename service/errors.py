@@ -157,81 +157,91 @@ def _document_problems(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    extra = dict(exc.extra)
+    if exc.field:
+        extra["field"] = exc.field
+        extra.setdefault("errors", [{"field": exc.field, "message": exc.detail}])
+    return problem(exc.status, exc.title, exc.detail, type_=TYPE_BASE + exc.type_suffix, **extra)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return validation_problem(list(exc.errors()))
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}.get(exc.status_code, "Error")
+    # keep what the exception carries: `WWW-Authenticate`, `Retry-After`, `Allow` on 405
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return problem(exc.status_code, title, str(exc.detail), headers=headers)
+
+
+async def _integrity(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, IntegrityError)
+    code = _sqlstate(exc)
+    if code == "23P01":
+        return problem(409, "Seats unavailable", "the seats are not free for that window", type_=TYPE_BASE + "seats-unavailable")
+    if code == "23505":
+        return problem(409, "Conflict", "an object with these unique values already exists", type_=TYPE_BASE + "conflict")
+    if code == "23503":
+        return problem(422, "Validation failed", "a referenced object does not exist", type_=TYPE_BASE + "validation")
+    logger.warning("integrity error %s", code)
+    return problem(409, "Conflict", "the change conflicts with existing data", type_=TYPE_BASE + "conflict")
+
+
+async def _dbapi(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    code = _sqlstate(exc)
+    if code and code.startswith("22"):  # data exception: out of range, bad format
+        return problem(422, "Validation failed", "a value is out of range", type_=TYPE_BASE + "validation")
+    if code in ("40001", "40P01"):  # serialization failure, deadlock: a lost race, nothing changed
+        return problem(409, "Conflict", "a concurrent change got there first; try again", type_=TYPE_BASE + "conflict")
+    return _unavailable_or_bug(request, exc)
+
+
+def _unavailable_or_bug(request: Request, exc: Exception) -> JSONResponse:
+    if database_unavailable(exc):
+        logger.warning(
+            "database unavailable on %s %s: %s: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+            str(exc).splitlines()[0] if str(exc) else "",
+        )
+        return unavailable_problem(request)
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _internal()
+
+
+async def _below(request: Request, exc: Exception) -> JSONResponse:
+    """The pool's wait timed out; a socket or the driver failed below SQLAlchemy's translation."""
+    return _unavailable_or_bug(request, exc)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if database_unavailable(exc):  # e.g. wrapped by a library in an exception of its own
+        return unavailable_problem(request)
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _internal()
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    _document_problems(app)
-
-    @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        extra = dict(exc.extra)
-        if exc.field:
-            extra["field"] = exc.field
-            extra.setdefault("errors", [{"field": exc.field, "message": exc.detail}])
-        return problem(exc.status, exc.title, exc.detail, type_=TYPE_BASE + exc.type_suffix, **extra)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return validation_problem(list(exc.errors()))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden"}.get(exc.status_code, "Error")
-        # keep what the exception carries: `WWW-Authenticate`, `Retry-After`, `Allow` on 405
-        headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
-        return problem(exc.status_code, title, str(exc.detail), headers=headers)
-
-    @app.exception_handler(IntegrityError)
-    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
-        code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
-        if code == "23P01":
-            return problem(
-                409, "Seats unavailable", "the seats are not free for that window", type_=TYPE_BASE + "seats-unavailable"
-            )
-        if code == "23505":
-            return problem(409, "Conflict", "an object with these unique values already exists", type_=TYPE_BASE + "conflict")
-        if code == "23503":
-            return problem(422, "Validation failed", "a referenced object does not exist", type_=TYPE_BASE + "validation")
-        logger.warning("integrity error %s", code)
-        return problem(409, "Conflict", "the change conflicts with existing data", type_=TYPE_BASE + "conflict")
-
-    @app.exception_handler(DBAPIError)
-    async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
-        code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
-        if code and code.startswith("22"):  # data exception: out of range, bad format
-            return problem(422, "Validation failed", "a value is out of range", type_=TYPE_BASE + "validation")
-        if code in ("40001", "40P01"):  # serialization failure, deadlock: a lost race, nothing changed
-            return problem(409, "Conflict", "a concurrent change got there first; try again", type_=TYPE_BASE + "conflict")
-        return _unavailable_or_bug(request, exc)
-
-    def _unavailable_or_bug(request: Request, exc: Exception) -> JSONResponse:
-        if database_unavailable(exc):
-            logger.warning(
-                "database unavailable on %s %s: %s: %s",
-                request.method,
-                request.url.path,
-                type(exc).__name__,
-                str(exc).splitlines()[0] if str(exc) else "",
-            )
-            return unavailable_problem(request)
-        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return _internal()
-
-    # the pool's wait timed out; a socket or the driver failed below SQLAlchemy's translation
     import asyncpg
 
+    _document_problems(app)
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(DBAPIError, _dbapi)
     for exc_type in (PoolTimeoutError, OSError, EOFError, asyncpg.exceptions.InterfaceError, asyncpg.exceptions.PostgresError):
-
-        @app.exception_handler(exc_type)
-        async def _below(request: Request, exc: Exception) -> JSONResponse:
-            return _unavailable_or_bug(request, exc)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if database_unavailable(exc):  # e.g. wrapped by a library in an exception of its own
-            return unavailable_problem(request)
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _internal()
+        app.add_exception_handler(exc_type, _below)
+    app.add_exception_handler(Exception, _unexpected)
 
 
 def _allowed_methods(request: Request) -> str:

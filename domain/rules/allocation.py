@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, combinations
+from itertools import accumulate, combinations, pairwise
 
 # above this many floor combinations, take the largest floors (still the fewest floors)
 MAX_FLOOR_COMBINATIONS = 2000
@@ -38,7 +38,7 @@ def _compactness(seats: Sequence[FreeSeat]) -> tuple[int, int, int]:
         by_row[s.y].append(s.x)
     for xs in by_row.values():
         xs.sort()
-        gaps += sum(b - a - 1 for a, b in zip(xs, xs[1:], strict=False))
+        gaps += sum(b - a - 1 for a, b in pairwise(xs))
     return (len(rows), gaps, rows[-1] - rows[0] if rows else 0)
 
 
@@ -102,10 +102,7 @@ def _candidates(sizes: Mapping[ZoneKey, int], n: int) -> list[_Candidate]:
     k = next(i for i in range(1, len(ordered_sizes) + 1) if sum(ordered_sizes[:i]) >= n)
     floor_ids = sorted(floors, key=lambda f: (-floor_free[f], str(f)))
     combos: Sequence[tuple[Hashable, ...]] | combinations[Hashable]
-    if math.comb(len(floor_ids), k) > MAX_FLOOR_COMBINATIONS:
-        combos = [tuple(floor_ids[:k])]
-    else:
-        combos = combinations(floor_ids, k)
+    combos = [tuple(floor_ids[:k])] if math.comb(len(floor_ids), k) > MAX_FLOOR_COMBINATIONS else combinations(floor_ids, k)
 
     found: list[tuple[int, _Candidate]] = []
     best_m: int | None = None
@@ -189,7 +186,7 @@ class ZonePlan:
             got = self._blocks[zone, remaining] = (_compactness(block), block)
         return got
 
-    def _decide(self) -> tuple[_Candidate | None, list[ZoneKey]]:
+    def _decide(self) -> tuple[_Candidate | None, list[ZoneKey]]:  # noqa: C901 — the allocation decision is a ranked list of cases, each tested by the Hypothesis oracle
         if self._decided is not None:
             return self._decided
         cands = _candidates(self.sizes, self.n)

@@ -13,11 +13,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError, NotFound
 from domain.models import ApiClient, User
+from domain.models.user import Role
 from domain.services.audit import Actor, record, snapshot
 from domain.services.lookup import get_or_404
 
@@ -230,3 +231,14 @@ async def login_succeeded(session: AsyncSession, account: str, address: str | No
     await session.execute(text("DELETE FROM login_failures WHERE key = :k"), {"k": acct})
     if addr:
         await session.execute(text("UPDATE login_failures SET failures = GREATEST(failures - 1, 0) WHERE key = :k"), {"k": addr})
+
+
+async def password_hash_of(session: AsyncSession, user_id: uuid.UUID) -> str | None:
+    """The stored hash a signed-in user's current password is checked against."""
+    found: str | None = await session.scalar(select(User.password_hash).where(User.id == user_id))
+    return found
+
+
+async def any_admin(session: AsyncSession) -> bool:
+    """Whether some admin login exists (the first start creates one when none does)."""
+    return bool(await session.scalar(select(User.id).where(User.role == Role.ADMIN).limit(1)))

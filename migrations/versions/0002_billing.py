@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """billing
 
 Revision ID: 0002_billing

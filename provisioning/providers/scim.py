@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import httpx
@@ -85,10 +85,8 @@ class ScimDirectory:
             raise ProviderError(f"SCIM {method} {path.split('/')[0]}: {type(exc).__name__}") from exc
         if r.status_code not in ok:
             detail = ""
-            try:
+            with suppress(ValueError):
                 detail = str(r.json().get("detail") or "")[:200]
-            except ValueError:
-                pass
             raise ProviderError(f"SCIM {method} {path.split('/')[0]} answered {r.status_code} {detail}".strip())
         return r
 

@@ -79,6 +79,30 @@ def split_labels(text: str) -> list[str]:
     return [x for x in re.split(r"[\s,;]+", text.strip()) if x]
 
 
+async def _seat_choice(session: AsyncSession, values: dict[str, Any], data: dict[str, Any], errors: dict[str, str]) -> None:
+    """Seats picked on the map (labels become ids) or a number of seats placed together."""
+    if values.get("seat_mode") != "pick":
+        data["seat_count"] = values.get("seat_count") or None
+        if data["seat_count"] is None:
+            errors["seat_count"] = "how many seats?"
+        return
+    labels = split_labels(str(values.get("seat_labels") or ""))
+    if not labels:
+        errors["seat_labels"] = "pick seats on the map or type their labels"
+        return
+    if not data["site_id"]:
+        return
+    try:
+        site_uuid = uuid.UUID(str(data["site_id"]))
+    except ValueError:
+        return
+    found = await queries.seat_ids_by_label(session, site_uuid, labels)
+    missing = [x for x in labels if x not in found]
+    if missing:
+        errors["seat_labels"] = f"no seat {missing[0]} on this site"
+    data["seat_ids"] = [str(found[x]) for x in labels if x in found] or None
+
+
 async def build_request(session: AsyncSession, values: dict[str, Any]) -> tuple[s.LeaseCreate | None, dict[str, str]]:
     """The form, turned into the API's LeaseCreate: labels become seat ids, the team names the client."""
     errors: dict[str, str] = {}
@@ -101,24 +125,7 @@ async def build_request(session: AsyncSession, values: dict[str, Any]) -> tuple[
         errors["team_id"] = "choose the client's team"
     else:
         data["client_id"] = str(team.client_id)
-    if values.get("seat_mode") == "pick":
-        labels = split_labels(str(values.get("seat_labels") or ""))
-        if not labels:
-            errors["seat_labels"] = "pick seats on the map or type their labels"
-        elif data["site_id"]:
-            try:
-                site_uuid = uuid.UUID(str(data["site_id"]))
-                found = await queries.seat_ids_by_label(session, site_uuid, labels)
-                missing = [x for x in labels if x not in found]
-                if missing:
-                    errors["seat_labels"] = f"no seat {missing[0]} on this site"
-                data["seat_ids"] = [str(found[x]) for x in labels if x in found] or None
-            except ValueError:
-                pass
-    else:
-        data["seat_count"] = values.get("seat_count") or None
-        if data["seat_count"] is None:
-            errors["seat_count"] = "how many seats?"
+    await _seat_choice(session, values, data, errors)
     add_ons = []
     prefix = f"addon.{data['plan_id']}."
     for key, qty in values.items():

@@ -42,7 +42,7 @@ templates.env.globals["money"] = lambda amount, currency: format_money(int(amoun
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
-    s = int(round(seconds))
+    s = round(seconds)
     if s < 60:
         return f"{s}s"
     if s < 3600:
