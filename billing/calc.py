@@ -21,7 +21,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
 
-from domain.rules.money import apply_discount
+from domain.rules.money import apply_discount, div_half_up, prorate
 
 BILLABLE_STATUSES = frozenset({"confirmed", "active", "ended"})
 # the kinds that recur every month and are trued up when a month changes after invoicing
@@ -140,28 +140,6 @@ class Billed:
     setup_billed: bool = False
     deposit_minor: int = 0
     deposit_refunded: bool = False
-
-
-def div_half_up(numerator: int, denominator: int) -> int:
-    """`round_half_up(numerator / denominator)` in integers (the same rule as domain.rules.money,
-    without building a Fraction per line: the run computes hundreds of thousands of these)."""
-    if denominator < 0:
-        numerator, denominator = -numerator, -denominator
-    q, r = divmod(abs(numerator), denominator)
-    if 2 * r >= denominator:
-        q += 1
-    return q if numerator >= 0 else -q
-
-
-def prorate(unit_price_minor: int, quantity: int, days: int, period_days: int) -> int:
-    """Rule 4: `round_half_up(unit_price × quantity × d / D)`."""
-    return div_half_up(unit_price_minor * quantity * days, period_days)
-
-
-def tax_on(amount_minor: int, rate: Decimal | Fraction) -> int:
-    """Rule 4: `round_half_up(line × rate)`."""
-    r = Fraction(rate)
-    return div_half_up(amount_minor * r.numerator, r.denominator)
 
 
 def clip(start: date, end: date | None, month: Month) -> tuple[date, date] | None:

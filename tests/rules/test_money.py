@@ -80,3 +80,17 @@ def test_format_money_uses_the_currency_exponent() -> None:
     assert format_money(1234, "XOF") == "XOF 1,234"
     assert format_money(1234, "TND") == "TND 1.234"
     assert format_money(1234, "PYG") == "PYG 1,234"
+
+
+@given(
+    st.fractions(max_denominator=10**6).filter(lambda f: abs(f) < 10**12),
+    st.integers(-(10**12), 10**12),
+    st.decimals(min_value=0, max_value=100, places=2),
+)
+def test_the_fast_rules_are_the_slow_oracle(value: Fraction, amount: int, pct: Decimal) -> None:
+    """domain/rules/money.py rounds in integers for speed; tests/rules/money_oracle.py in Fractions."""
+    from tests.rules import money_oracle
+
+    assert round_half_up(value) == money_oracle.round_half_up(value)
+    assert apply_discount(amount, pct) == money_oracle.apply_discount(amount, pct)
+    assert tax_on(amount, pct / 100) == money_oracle.tax_on(amount, pct / 100)
