@@ -24,7 +24,7 @@
 * `liveness.py`: each worker loop's row in `worker_liveness` (last completed pass, failed passes,
   last error, sites its last pass skipped), read by `/healthz` (200 ok; 200 "degraded" naming stale
   workers or skipped sites; 503 "down" when the database does not answer) and `/metrics`.
-* Site isolation: the desired-state pass (and the lease-state pass in domain/services/leases.py)
+* Site isolation: the desired-state pass (and the lease-state pass in domain/leasing/worker_pass.py)
   works site by site in savepoints; a site whose data makes it fail is skipped and reported.
 * The drift guard: revocations explained by a lease event (ended, cancelled, seat released, member
   removed or unassigned) go through at once; drift alone is held above SEATLEASE_PROV_DRIFT_GUARD_SHARE

@@ -18,7 +18,7 @@ class Client(IdMixin, TimestampMixin, Base):
     tax_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    # the most seats the client's own bookings may hold (domain/services/leases.py ``enforce_seat_cap``);
+    # the most seats the client's own bookings may hold (domain/leasing/booking.py ``enforce_seat_cap``);
     # NULL = the setting ``client_seat_cap_default``; staff set it per client
     seat_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
 

@@ -95,7 +95,7 @@ class LeaseSeatSegment(Base):
     ``lease_seat_segments_of``, the SQL twin of domain/rules/shifts.py ``occupancy_segments``: a
     shift that crosses midnight also holds the morning after each of its dates. The exclusion
     constraint ex_lease_seat_segments_no_double_booking (same migration) refuses two overlapping
-    segments of one seat; availability reads this table too (domain/services/leases.py).
+    segments of one seat; availability reads this table too (domain/leasing/availability.py).
     """
 
     __tablename__ = "lease_seat_segments"
