@@ -90,43 +90,34 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID, *, tenant: uuid.UU
     return user
 
 
-async def set_active(session: AsyncSession, actor: Actor, user: User, active: bool) -> User:
-    """Disable or enable a login; disabling ends its sessions at once."""
-    before = snapshot(user)
-    user.active = active
+async def _set_active(session: AsyncSession, actor: Actor, account: User | ApiClient, active: bool, kind: str) -> None:
+    """Disable or enable an account; disabling ends its sessions at once (the token version moves)."""
+    before = snapshot(account)
+    account.active = active
     await session.flush()
     if not active:
-        await _bump(session, User, user.id)
+        await _bump(session, type(account), account.id)
     await record(
         session,
         actor,
-        "user.enable" if active else "user.disable",
-        "user",
-        user.id,
+        f"{kind}.enable" if active else f"{kind}.disable",
+        kind,
+        account.id,
         before=before,
-        after=snapshot(user),
-        client_id=user.client_id,
+        after=snapshot(account),
+        client_id=account.client_id,
     )
+
+
+async def set_active(session: AsyncSession, actor: Actor, user: User, active: bool) -> User:
+    """Disable or enable a login; disabling ends its sessions at once."""
+    await _set_active(session, actor, user, active, "user")
     await session.refresh(user)
     return user
 
 
 async def set_api_client_active(session: AsyncSession, actor: Actor, api_client: ApiClient, active: bool) -> None:
-    before = snapshot(api_client)
-    api_client.active = active
-    await session.flush()
-    if not active:
-        await _bump(session, ApiClient, api_client.id)
-    await record(
-        session,
-        actor,
-        "api_client.enable" if active else "api_client.disable",
-        "api_client",
-        api_client.id,
-        before=before,
-        after=snapshot(api_client),
-        client_id=api_client.client_id,
-    )
+    await _set_active(session, actor, api_client, active, "api_client")
 
 
 # ---- password logins ---------------------------------------------------------------------------
