@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing import reports, statements
 from billing.calc import Month
 from billing.db import driver
-from domain.errors import ValidationFailed
 from domain.models import Client, Site, User
 from domain.models.invoice import BillingRun, CreditNote, Invoice, InvoiceLine, Payment
+from domain.services.paging import keyset_page
 
 
 class InvoiceFilter(NamedTuple):
@@ -40,16 +40,7 @@ async def invoice_page(
         stmt = stmt.where(Invoice.status == where.status)
     if where.site_id is not None:
         stmt = stmt.where(Invoice.site_id == where.site_id)
-    if cursor:
-        try:
-            after = uuid.UUID(cursor)
-        except ValueError as exc:
-            raise ValidationFailed("not a cursor from a previous page", field="cursor") from exc
-        stmt = stmt.where(Invoice.id > after)
-    rows = list((await session.scalars(stmt.order_by(Invoice.id).limit(limit + 1))).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (str(rows[-1].id) if more and rows else None)
+    return await keyset_page(session, stmt, Invoice.id, cursor, limit)
 
 
 async def invoice_lines(session: AsyncSession, invoice_id: uuid.UUID) -> list[InvoiceLine]:

@@ -32,6 +32,7 @@ from domain.models import (
     Team,
 )
 from domain.services.catalog import get_shift, plan_inclusions, shift_window
+from domain.services.paging import keyset_page
 
 
 async def lease_page(
@@ -45,16 +46,7 @@ async def lease_page(
 ) -> tuple[list[Lease], str | None]:
     """One page of leases by id (keyset paging): the rows and the `next_cursor` (the last id), None on the last page."""
     stmt = select(Lease).where(*lease_filter(client_id, status, site_id))
-    if cursor:
-        try:
-            after = uuid.UUID(cursor)
-        except ValueError as exc:
-            raise ValidationFailed("not a cursor from a previous page", field="cursor") from exc
-        stmt = stmt.where(Lease.id > after)
-    rows = list((await session.scalars(stmt.order_by(Lease.id).limit(limit + 1))).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (str(rows[-1].id) if more and rows else None)
+    return await keyset_page(session, stmt, Lease.id, cursor, limit)
 
 
 async def lease_assignments(session: AsyncSession, lease_id: uuid.UUID) -> list[SeatAssignment]:
