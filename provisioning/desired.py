@@ -30,6 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import events
+from domain.models.held import lease_seat_held_sql
 from domain.services.audit import SystemActor, record
 from domain.services.isolation import failure, site_local
 from provisioning.config import ProvisioningConfig
@@ -41,22 +42,24 @@ ACTOR = SystemActor("provisioning")
 DERIVE_LOCK = "seatlease:provisioning:derive"
 SECRET_KINDS = ("directory", "wifi")
 
-# one row per (lease, member) of the site `:site` that must hold credentials on its date `:today`
-DESIRED_SQL = """
+# one row per (lease, member) of the site `:site` that must hold credentials on its date `:today`: the
+# lease seat holds its seat that day (seat_held: a night shift's last morning included); a badge is
+# valid until the end of the last day the seat is held
+DESIRED_SQL = f"""
 SELECT DISTINCT ON (l.id, sa.member_id)
        l.id AS lease_id, sa.member_id, sa.seat_id, l.client_id, l.site_id, s.code AS site_code,
        s.timezone AS tz, l.shift_code, f.name AS floor_name, m.email,
        GREATEST(COALESCE(l.activated_at, sa.created_at), sa.created_at) AS desired_since,
-       ls.end_date AS seat_end
+       (SELECT CASE WHEN bool_or(g.end_date IS NULL) THEN NULL ELSE max(g.end_date) END
+        FROM lease_seat_segments g WHERE g.lease_seat_id = ls.id) AS seat_end
 FROM leases l
 JOIN sites s ON s.id = l.site_id
 JOIN seat_assignments sa ON sa.lease_id = l.id
 JOIN members m ON m.id = sa.member_id AND m.active
 JOIN seats st ON st.id = sa.seat_id
 JOIN floors f ON f.id = st.floor_id
-JOIN lease_seats ls ON ls.lease_id = l.id AND ls.seat_id = sa.seat_id AND NOT ls.voided
-     AND ls.start_date <= CAST(:today AS date)
-     AND (ls.end_date IS NULL OR ls.end_date >= CAST(:today AS date))
+JOIN lease_seats ls ON ls.lease_id = l.id AND ls.seat_id = sa.seat_id
+     AND {lease_seat_held_sql("ls", "CAST(:today AS date)", "CAST(:today AS date)")}
 WHERE l.status = 'active' AND l.site_id = :site
 ORDER BY l.id, sa.member_id, ls.end_date DESC NULLS FIRST
 """
@@ -109,7 +112,7 @@ SELECT c.id, (
     l.status IN ('ended', 'cancelled')
     OR NOT m.active
     OR EXISTS (SELECT 1 FROM lease_seats ls WHERE ls.lease_id = c.lease_id AND ls.seat_id = c.seat_id
-               AND (ls.voided OR ls.end_date < CAST(:today AS date)))
+               AND NOT {lease_seat_held_sql("ls", "CAST(:today AS date)")})
     OR (NOT EXISTS (SELECT 1 FROM seat_assignments sa WHERE sa.lease_id = c.lease_id AND sa.member_id = c.member_id)
         AND EXISTS (SELECT 1 FROM audit_events a WHERE a.object_id = c.lease_id::text AND a.object_type = 'lease'
                     AND a.action IN ('lease.assignments', 'lease.seat_released', 'lease.end', 'lease.cancel')

@@ -1,26 +1,23 @@
 """Availability: which seats are free for a shift window and a term.
 
 "Free" is read from the same table the exclusion constraint guards (lease_seat_segments), with the
-same rule (``_conflicting_rows``), so a seat shown free is exactly a seat a booking can take."""
+same rule (``seat_held``, domain/models/held.py), so a seat shown free is exactly a seat a booking can take."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Date,
-    Integer,
     Select,
-    and_,
     bindparam,
     exists,
     func,
     literal,
     literal_column,
-    or_,
     select,
     type_coerce,
 )
@@ -31,67 +28,31 @@ from domain.models import (
     LeaseSeatSegment,
     Seat,
 )
+from domain.models.held import held
 from domain.rules.allocation import ZoneKey
-from domain.rules.shifts import occupancy_segments
 
 # 'infinity' as a literal, not a bind, so that the expression matches ix_lease_seat_segments_site_live
 _OPEN_END = literal_column("'infinity'::date", Date)
 
 
-def _next_day(d: Any) -> Any:
-    """The day after a date or after a SQL date expression (a bind parameter)."""
-    if isinstance(d, date):
-        return d + timedelta(days=1)
-    return type_coerce(d + literal_column("1", Integer), Date)
-
-
 def _conflicting_rows(site_id: Any, window: tuple[int, int], start: Any, end: Any | None) -> ColumnElement[bool]:
     """A live lease of Seat.id holds some minute that a lease of this window and term would.
 
-    The rule is domain/rules/shifts.py ``leases_conflict``: the asked lease's occupancy segments
-    (``occupancy_segments``: its window on its dates, and a night's morning tail on the next
-    dates) against the stored segments of every live lease seat (table lease_seat_segments, the
-    one the exclusion constraint guards, migration 0008_night_tail), so a seat shown free is
-    exactly a seat the database lets a booking take. ``start``/``end`` may be SQL bind parameters:
-    the tail's dates are computed in SQL.
+    The rule is ``seat_held`` (domain/models/held.py), over the stored segments of every live
+    lease seat (table lease_seat_segments, the one the exclusion constraint guards), so a seat
+    shown free is exactly a seat the database lets a booking take. ``start``/``end`` may be SQL
+    bind parameters.
 
-    The date overlap is written on the columns: for inclusive ranges with NULL as the open end,
-    ``daterange(s1, e1, '[]') && daterange(s2, e2, '[]')`` is ``s1 <= e2 AND coalesce(e1, inf) >= s2``.
-    In this form PostgreSQL reads one site's segments still running on or after the start from
-    the index ix_lease_seat_segments_site_live alone and skips the past."""
+    Every part of what the asked lease holds starts on or after ``start``, so only segments still
+    running then can meet it: that bound, written on the indexed expression, lets PostgreSQL read
+    one site's segments from the index ix_lease_seat_segments_site_live alone and skip the past."""
     seg = LeaseSeatSegment
-    tests: list[ColumnElement[bool]] = []
-    for i, part in enumerate(occupancy_segments(window, date.min, None if end is None else date.min)):
-        # part 0 is on the asked dates, part 1 (a night's tail) on the dates one later
-        s_ = start if i == 0 else _next_day(start)
-        conds: list[ColumnElement[bool]] = [seg.win_lo < part.hi, seg.win_hi > part.lo]
-        if i:
-            conds.append(func.coalesce(seg.end_date, _OPEN_END) >= s_)
-        if end is not None:
-            conds.append(seg.start_date <= (end if i == 0 else _next_day(end)))
-        tests.append(and_(*conds))
     return exists().where(
         seg.site_id == site_id,
         seg.seat_id == Seat.id,
-        # every part starts on or after ``start``: this bound serves the index range scan
         func.coalesce(seg.end_date, _OPEN_END) >= start,
-        or_(*tests),
+        held(seg, start, end, window),
     )
-
-
-def held_on_day_sql(seg: str, window: tuple[int, int], day: str) -> str:
-    """SQL: the lease_seat_segments row ``seg`` holds a minute that a lease of ``window`` on the one
-    date ``day`` (a SQL date expression) would hold. ``_conflicting_rows``'s test, written as text
-    for the seat map's raw query: the parts come from ``occupancy_segments`` (the window's own part
-    on ``day``, a night's morning tail on the day after), the windows as integer literals."""
-    tests = []
-    for i, part in enumerate(occupancy_segments(window, date.min, date.min)):
-        d = day if i == 0 else f"({day} + 1)"
-        tests.append(
-            f"({seg}.start_date <= {d} AND coalesce({seg}.end_date, 'infinity'::date) >= {d}"
-            f" AND {seg}.win_lo < {int(part.hi)} AND {seg}.win_hi > {int(part.lo)})"
-        )
-    return "(" + " OR ".join(tests) + ")"
 
 
 def _free(site_id: Any, window: tuple[int, int], start: Any, end: Any | None) -> tuple[ColumnElement[bool], ...]:

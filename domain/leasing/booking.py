@@ -190,7 +190,7 @@ async def book_lease(
     for inc, qty in add_ons:
         session.add(LeaseAddOn(lease_id=lease.id, inclusion_id=inc.id, quantity=qty))
     if status == "confirmed":
-        advance_status(lease, today)
+        await advance_status(session, lease, today)
     if add_ons or lease.status != status:
         await session.flush()
     await record(session, actor, "lease.create", "lease", lease.id, after=snapshot(lease), client_id=client.id)

@@ -1,5 +1,5 @@
 """The seat map's read-model: every seat of a floor with its state on a date (and shift) and who
-holds it. "Held" is availability's rule (``held_on_day_sql``): a stored occupancy segment of the seat
+holds it. "Held" is the one rule (``seat_held``, domain/models/held.py): a stored occupancy segment of the seat
 overlaps what a lease of the shift on that date would hold, a night's morning tail included."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.leasing.availability import held_on_day_sql
 from domain.models import Floor, Shift, Site
+from domain.models.held import window_held_sql
 from domain.services.catalog import shift_window
 
 
@@ -94,7 +94,7 @@ _holders_sql: dict[tuple[int, int], str] = {}
 def floor_holders_sql(window: tuple[int, int]) -> str:
     sql = _holders_sql.get(window)
     if sql is None:
-        sql = _holders_sql[window] = _FLOOR_HOLDERS_SQL.format(held=held_on_day_sql("g", window, "$2::date"))
+        sql = _holders_sql[window] = _FLOOR_HOLDERS_SQL.format(held=window_held_sql("g", window, "$2::date"))
     return sql
 
 

@@ -190,7 +190,7 @@ async def end_lease(
             actor_id=actor.subject,
         )
     )
-    advance_status(lease, today)
+    await advance_status(session, lease, today)
     lease.updated_at = datetime.now(UTC)
     await session.flush()
     await record(session, actor, "lease.end", "lease", lease.id, before=before, after=snapshot(lease), client_id=lease.client_id)
@@ -238,7 +238,7 @@ async def approve_lease(session: AsyncSession, actor: Actor, lease: Lease, *, no
     before = snapshot(lease)
     lease.status = "confirmed"
     lease.approved_by = actor.subject
-    advance_status(lease, site_today(await lease_site(session, lease), now))
+    await advance_status(session, lease, site_today(await lease_site(session, lease), now))
     await session.flush()
     await record(
         session, actor, "lease.approve", "lease", lease.id, before=before, after=snapshot(lease), client_id=lease.client_id

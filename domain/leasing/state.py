@@ -5,27 +5,45 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidState
 from domain.models import (
     Lease,
+    LeaseSeat,
+    LeaseSeatSegment,
     Site,
 )
+from domain.models.held import ANY_TIME, held
 from domain.services.lookup import get_or_404
 
 LIVE_STATUSES = ("pending_approval", "confirmed", "active")
 
 
-def advance_status(lease: Lease, today: date) -> None:
-    """confirmed → active on the start date; active → ended after the end date."""
+def holds_a_seat_from(lease_id: Any, day: Any) -> ColumnElement[bool]:
+    """Some live seat of the lease is held on ``day`` or later (the one rule, ``seat_held``): the
+    morning after a night shift's last date is still the lease's."""
+    return exists().where(
+        LeaseSeat.lease_id == lease_id,
+        LeaseSeatSegment.lease_seat_id == LeaseSeat.id,
+        held(LeaseSeatSegment, day, None, ANY_TIME),
+    )
+
+
+async def advance_status(session: AsyncSession, lease: Lease, today: date) -> None:
+    """confirmed → active on the start date; active → ended once none of its seats is held any more
+    (the worker's pass, domain/leasing/worker_pass.py, moves the rest the same way)."""
     if lease.status == "confirmed" and lease.start_date <= today:
         lease.status = "active"
         lease.activated_at = datetime.now(UTC)
     if lease.status == "active" and lease.end_date is not None and lease.end_date < today:
-        lease.status = "ended"
-        lease.ended_at = datetime.now(UTC)
+        await session.flush()  # the seats' segments as the triggers write them
+        if not await session.scalar(select(holds_a_seat_from(lease.id, today))):
+            lease.status = "ended"
+            lease.ended_at = datetime.now(UTC)
 
 
 async def get_lease(session: AsyncSession, lease_id: uuid.UUID, *, for_update: bool = False) -> Lease:

@@ -13,6 +13,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import events
+from domain.leasing.state import holds_a_seat_from
 from domain.models import (
     Lease,
     Site,
@@ -24,7 +25,8 @@ logger = logging.getLogger("seatlease.worker")
 
 
 async def advance_lease_states(session: AsyncSession, actor: Actor) -> dict[str, Any]:
-    """The worker's pass: confirmed → active on the start date, → ended after the end date,
+    """The worker's pass: confirmed → active on the start date, → ended once no seat of the lease is
+    held any more (after the end date, or after the morning that follows it for a night shift),
     each on the site's own calendar. Idempotent.
 
     Site by site, each in a savepoint: a site whose records make the pass fail (e.g. a time zone
@@ -55,6 +57,7 @@ async def advance_lease_states(session: AsyncSession, actor: Actor) -> dict[str,
                             Lease.status == "active",
                             Lease.end_date.is_not(None),
                             Lease.end_date < local_today,
+                            ~holds_a_seat_from(Lease.id, local_today),
                         )
                         .values(status="ended", ended_at=func.now())
                         .returning(Lease.id, Lease.client_id)

@@ -13,16 +13,17 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.models.held import lease_seat_held_sql
 from domain.services.audit import SystemActor, record
 
 ACTOR = SystemActor("provisioning")
 
-LIVE_SEATS = """
+# the seats the site's active leases hold today (seat_held: a night shift's last morning included)
+LIVE_SEATS = f"""
 SELECT DISTINCT l.id AS lease_id, ls.seat_id, l.site_id, l.plan_id, l.client_id
 FROM leases l
-JOIN lease_seats ls ON ls.lease_id = l.id AND NOT ls.voided
-     AND ls.start_date <= CAST(:today AS date)
-     AND (ls.end_date IS NULL OR ls.end_date >= CAST(:today AS date))
+JOIN lease_seats ls ON ls.lease_id = l.id
+     AND {lease_seat_held_sql("ls", "CAST(:today AS date)", "CAST(:today AS date)")}
 WHERE l.status = 'active' AND l.site_id = :site
 """
 
