@@ -42,7 +42,8 @@ async def test_wifi_login_accepted_after_grant_rejected_after_revoke(
     assert "Received Access-Accept" in out
     assert "Received Access-Reject" in await asyncio.to_thread(radius_server.radtest, cred["login"], secret + "x")
 
-    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()}, expect=200)
+    # ended two days ago: a night shift ended yesterday would still hold this morning (its tail)
+    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=2)).isoformat()}, expect=200)
 
     async def revoked() -> bool:
         return (await _states(staff, lease["id"], "wifi"))[0]["state"] == "revoking"
@@ -115,7 +116,8 @@ async def test_badges_are_signed_and_carry_validity(
     assert forged.status_code == 401
     assert stale.status_code == 401
 
-    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()}, expect=200)
+    # ended two days ago: a night shift ended yesterday would still hold this morning (its tail)
+    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=2)).isoformat()}, expect=200)
 
     async def revoked() -> bool:
         return all(c["state"] == "revoking" for c in await _states(staff, lease["id"], "badge"))
@@ -159,7 +161,8 @@ async def test_devices_assigned_flagged_and_returned(
     assert len(view["devices"]) == 2
     assert {s["device_kind"] for s in view["device_shortages"]} == {"headset"}
 
-    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=1)).isoformat()}, expect=200)
+    # ended two days ago: a night shift ended yesterday would still hold this morning (its tail)
+    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=2)).isoformat()}, expect=200)
     await rec.run_once(sweep=False)
     view = await staff.get(f"/v1/leases/{lease['id']}/credentials")
     assert all(d["return_due_at"] is not None for d in view["devices"])
