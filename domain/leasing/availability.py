@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Integer,
     Select,
     bindparam,
     exists,
@@ -24,12 +25,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
+from domain.errors import ValidationFailed
 from domain.models import (
     LeaseSeatSegment,
     Seat,
 )
 from domain.models.held import held
 from domain.rules.allocation import ZoneKey
+from domain.services.catalog import site_shift_window
 
 # 'infinity' as a literal, not a bind, so that the expression matches ix_lease_seat_segments_site_live
 _OPEN_END = literal_column("'infinity'::date", Date)
@@ -162,9 +165,35 @@ def free_seats_page_stmt(
     )
 
 
+_LIMIT = bindparam("lim", type_=Integer())
+# the search statement, built once per (shift window, bounded term), as the booking one
+_page_stmts: dict[tuple[tuple[int, int], bool], Any] = {}
+
+
+def _page_stmt(window: tuple[int, int], bounded: bool) -> Any:
+    stmt = _page_stmts.get((window, bounded))
+    if stmt is None:
+        stmt = _page_stmts[window, bounded] = free_seats_page_stmt(_SITE, window, _START, _END if bounded else None, _LIMIT)
+    return stmt
+
+
 async def search_free_seats(
     session: AsyncSession, site_id: uuid.UUID, window: tuple[int, int], start: date, end: date | None, *, limit: int
 ) -> tuple[int, list[FreeSeatRow]]:
     """Availability in one query: (how many seats are free, the first ``limit`` of them)."""
-    rows = (await session.execute(free_seats_page_stmt(site_id, window, start, end, limit))).all()
+    params: dict[str, Any] = {"site": site_id, "start": start, "lim": limit}
+    if end is not None:
+        params["end"] = end
+    rows = (await session.execute(_page_stmt(window, end is not None), params)).all()
     return (int(rows[0][4]) if rows else 0), [FreeSeatRow(*r[:4]) for r in rows]
+
+
+async def search(
+    session: AsyncSession, site_id: uuid.UUID, shift_code: str, start: date, end: date | None, *, limit: int
+) -> tuple[int, list[FreeSeatRow]]:
+    """The availability search: the free seats of a site for one of its shifts and a term (``end``
+    None: open-ended). 404 for an unknown site, 422 naming ``shift`` for an unknown shift."""
+    if end is not None and end < start:
+        raise ValidationFailed("end is before start", field="end")
+    window = await site_shift_window(session, site_id, shift_code)
+    return await search_free_seats(session, site_id, window, start, end, limit=limit)

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from domain.errors import ValidationFailed
 from domain.leasing import availability as leasing_availability
 from domain.services import catalog
 from service.api import schemas as s
@@ -149,9 +148,5 @@ async def availability(
     seats: Annotated[int, Query(ge=1, le=2000, description="how many seats to list")] = 50,
 ) -> s.Availability:
     """Free seats for a shift and date window (`end` empty = open-ended)."""
-    if end is not None and end < start:
-        raise ValidationFailed("end is before start", field="end")
-    site = await catalog.get_site(session, site_id)
-    window = catalog.shift_window(await catalog.get_shift(session, site.id, shift))
-    count, rows = await leasing_availability.search_free_seats(session, site.id, window, start, end, limit=seats)
+    count, rows = await leasing_availability.search(session, site_id, shift, start, end, limit=seats)
     return s.Availability(free_count=count, seats=[s.SeatBrief.model_validate(r) for r in rows])
