@@ -14,17 +14,47 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event, exc
+from sqlalchemy import URL, event, exc
 from sqlalchemy.engine.interfaces import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from service.dburl import parse_database_url
 
 # network failures below the driver: asyncpg lets these through untranslated
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError, EOFError)
 
 
+def engine_arguments(
+    url: str,
+    *,
+    application_name: str,
+    connect_timeout: float = 5.0,
+    statement_timeout_ms: int = 30_000,
+    lock_timeout_ms: int = 10_000,
+) -> tuple[URL, dict[str, Any]]:
+    """The SQLAlchemy URL (no query: SQLAlchemy would pass each parameter to asyncpg as is) and the
+    `connect_args` for DATABASE_URL-like ``url``, from `service.dburl` (the one translation)."""
+    target = parse_database_url(url)
+    args = target.connect_kwargs(
+        application_name=application_name,
+        connect_timeout=connect_timeout,
+        server_settings={"statement_timeout": str(int(statement_timeout_ms)), "lock_timeout": str(int(lock_timeout_ms))},
+    )
+    sa_url = URL.create(
+        "postgresql+asyncpg",
+        username=target.user,
+        password=target.password,
+        host=None if (target.host or "").startswith("/") else target.host,
+        port=target.port,
+        database=target.database,
+    )
+    return sa_url, args
+
+
 def make_engine(
     url: str,
     *,
+    application_name: str = "seatlease",
     pool_size: int = 20,
     max_overflow: int = 20,
     pool_timeout: float = 5.0,
@@ -32,21 +62,22 @@ def make_engine(
     statement_timeout_ms: int = 30_000,
     lock_timeout_ms: int = 10_000,
 ) -> AsyncEngine:
-    """`statement_timeout`/`lock_timeout` of 0 mean none (PostgreSQL's own meaning)."""
-    engine = create_async_engine(
+    """`statement_timeout`/`lock_timeout` of 0 mean none (PostgreSQL's own meaning). ``url`` is
+    DATABASE_URL as operators write it (see `service.dburl`); what it names wins over the arguments."""
+    sa_url, connect_args = engine_arguments(
         url,
+        application_name=application_name,
+        connect_timeout=connect_timeout,
+        statement_timeout_ms=statement_timeout_ms,
+        lock_timeout_ms=lock_timeout_ms,
+    )
+    engine = create_async_engine(
+        sa_url,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_pre_ping=True,
-        connect_args={
-            "timeout": connect_timeout,
-            "server_settings": {
-                "application_name": "seatlease",
-                "statement_timeout": str(int(statement_timeout_ms)),
-                "lock_timeout": str(int(lock_timeout_ms)),
-            },
-        },
+        connect_args=connect_args,
     )
     _translate_network_errors(engine)
     return engine
