@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from sqlalchemy import URL, event, exc
@@ -19,6 +19,9 @@ from sqlalchemy.engine.interfaces import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from service.dburl import parse_database_url
+from service.settings import Settings
+
+Role = Literal["api", "worker", "cli"]
 
 # network failures below the driver: asyncpg lets these through untranslated
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError, EOFError)
@@ -81,6 +84,26 @@ def make_engine(
     )
     _translate_network_errors(engine)
     return engine
+
+
+def engine_for(url: str, settings: Settings, role: Role) -> AsyncEngine:
+    """The engine of an API replica, a worker or a CLI command: its pool size from the settings,
+    the same timeouts for all, and the process's name (`application_name`) unless the URL names one."""
+    pool_size, max_overflow = {
+        "api": (settings.db_pool_size, settings.db_max_overflow),
+        "worker": (settings.worker_db_pool_size, settings.worker_db_max_overflow),
+        "cli": (settings.cli_db_pool_size, settings.cli_db_max_overflow),
+    }[role]
+    return make_engine(
+        url,
+        application_name=role,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_timeout=settings.db_connect_timeout_seconds,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+        lock_timeout_ms=settings.db_lock_timeout_ms,
+    )
 
 
 def _translate_network_errors(engine: AsyncEngine) -> None:
