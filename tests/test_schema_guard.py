@@ -191,3 +191,35 @@ def test_a_worker_that_cannot_reach_the_database_says_so_in_one_line() -> None:
     env = _env(DATABASE_URL="postgresql://nobody:secret@127.0.0.1:9/nothing?connect_timeout=2")
     line = _refused(_run([SEATLEASE, "worker", "--once"], env), "cannot connect to the database at 127.0.0.1:9/nothing")
     assert "secret" not in line
+
+
+def test_an_api_whose_database_is_away_at_start_starts_and_answers_503() -> None:
+    """Degrade, never break: only a schema that is known to be wrong stops an API replica."""
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = _env(DATABASE_URL="postgresql://nobody:secret@127.0.0.1:9/nothing?connect_timeout=2")
+    proc = subprocess.Popen(
+        [UVICORN, "service.asgi:app", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.communicate()
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+        assert r.status_code == 503
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "cannot connect to the database at 127.0.0.1:9/nothing" in err
+    assert "secret" not in err
