@@ -117,3 +117,27 @@ def test_the_compose_postgres_fits_three_api_replicas_and_two_workers() -> None:
     need = 3 * (s.db_pool_size + s.db_max_overflow) + 2 * (s.worker_db_pool_size + s.worker_db_max_overflow + 1) + 10
     assert need <= max_connections - 3, (need, max_connections)
     assert "8002:8000" in spec["services"]["api"]["ports"][0]  # a third replica has a port
+
+
+async def test_an_engine_applies_the_settings_and_the_urls_options_win(database_url: str) -> None:
+    from sqlalchemy import text
+
+    from service.db import engine_for
+    from service.settings import get_settings
+
+    settings = get_settings().model_copy(update={"db_statement_timeout_ms": 12_345, "db_lock_timeout_ms": 2_345})
+    show = text(
+        "SELECT current_setting('statement_timeout'), current_setting('lock_timeout'), current_setting('application_name')"
+    )
+    sep = "&" if "?" in database_url else "?"
+    for url, expected in (
+        (database_url, ("12345ms", "2345ms", "worker")),
+        (f"{database_url}{sep}options=-c%20statement_timeout%3D7s&application_name=nightly", ("7s", "2345ms", "nightly")),
+    ):
+        engine = engine_for(url, settings, "worker")
+        try:
+            async with engine.connect() as conn:
+                assert tuple((await conn.execute(show)).one()) == expected
+            assert engine.pool.size() == settings.worker_db_pool_size  # type: ignore[attr-defined]
+        finally:
+            await engine.dispose()
