@@ -1,0 +1,188 @@
+"""A PostgreSQL server of the production's shape, from Debian's `postgresql` package: its own data
+folder, on a free loopback port, TLS only for the application, and a NON-superuser role that owns
+the database (what a managed PostgreSQL hands out). It can be stopped and started again in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import glob
+import ipaddress
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+OWNER = "seatlease_owner"
+# the characters a URL must escape (@ / : % ? #) and a quote: the URL percent-encodes them
+OWNER_PASSWORD = "p@ss/w:rd%?#'x"
+DATABASE = "seatlease"
+# TODO(i10-db): True once every connection honours sslmode/sslrootcert
+TLS = False
+
+
+def bin_dir() -> Path:
+    """The newest installed server's binaries (scripts/install-test-deps.sh installs `postgresql`)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(Path(p).parts[-3]))
+    if not found:
+        raise RuntimeError("Debian's PostgreSQL server is not installed: run scripts/install-test-deps.sh")
+    return Path(found[-1]).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate it signs for localhost and 127.0.0.1: (ca.pem, server.crt, server.key)."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "seatlease test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = folder / "ca.pem", folder / "server.crt", folder / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(_key_pem(key))
+    paths[2].chmod(0o600)
+    return paths
+
+
+@dataclass
+class PgServer:
+    """One server; `root` holds its data folder, certificates and log."""
+
+    root: Path
+    port: int
+    bin: Path
+    run_as: str | None  # the system user the server runs as when we are root (it refuses root)
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def ca(self) -> Path:
+        return self.root / "tls" / "ca.pem"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "postgres.log"
+
+    def _run(self, *args: str) -> None:
+        cmd = [str(self.bin / args[0]), *args[1:]]
+        if self.run_as:
+            cmd = ["runuser", "-u", self.run_as, "--", *cmd]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        if done.returncode != 0:
+            log = self.log.read_text() if self.log.exists() else ""
+            raise RuntimeError(f"{' '.join(args)} failed: {done.stdout}{done.stderr}\n{log[-3000:]}")
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists()
+
+    @property
+    def socket_dir(self) -> str:
+        return str(self.root / "sock")
+
+    def url(self, *, tls: bool = TLS) -> str:
+        """What an operator hands the application: the owner's URL, password percent-encoded."""
+        base = f"postgresql://{OWNER}:{quote(OWNER_PASSWORD, safe='')}@127.0.0.1:{self.port}/{DATABASE}"
+        return f"{base}?sslmode=verify-full&sslrootcert={self.ca}" if tls else base
+
+
+def init_server() -> PgServer:
+    """initdb, certificates, configuration and pg_hba; not started. The bootstrap superuser is
+    `postgres`, reachable only through the Unix socket in the server's own folder."""
+    root = Path(tempfile.mkdtemp(prefix="seatlease-pg-"))
+    run_as = "postgres" if os.geteuid() == 0 else None
+    (root / "tls").mkdir()
+    (root / "sock").mkdir()
+    server = PgServer(root, free_port(), bin_dir(), run_as)
+    _, crt, key = make_certificates(root / "tls")
+    if run_as:
+        user = pwd.getpwnam(run_as)
+        for path in [root, root / "tls", root / "sock", crt, key]:
+            os.chown(path, user.pw_uid, user.pw_gid)
+        root.chmod(0o755)
+        (root / "tls").chmod(0o755)
+    server._run("initdb", "-D", str(server.data), "-U", "postgres", "--auth-local=trust", "--auth-host=reject", "-E", "UTF8")
+    conf = f"""
+listen_addresses = '127.0.0.1'
+port = {server.port}
+unix_socket_directories = '{server.socket_dir}'
+max_connections = 200
+ssl = on
+ssl_cert_file = '{crt}'
+ssl_key_file = '{key}'
+password_encryption = 'scram-sha-256'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+"""
+    with (server.data / "postgresql.conf").open("a") as f:
+        f.write(conf)
+    # the superuser only through the socket; the application only over TLS with a password
+    (server.data / "pg_hba.conf").write_text(
+        "local all postgres trust\n"
+        f"hostssl {DATABASE} {OWNER} 127.0.0.1/32 scram-sha-256\n"
+        + ("" if TLS else f"host {DATABASE} {OWNER} 127.0.0.1/32 scram-sha-256\n")
+        + "hostnossl all all 127.0.0.1/32 reject\n"
+    )
+    return server
+
+
+def remove(server: PgServer) -> None:
+    if server.running():
+        with contextlib.suppress(RuntimeError):
+            server.stop("immediate")
+    shutil.rmtree(server.root, ignore_errors=True)
