@@ -30,7 +30,7 @@ STAFF_PASSWORD = "a long staff passphrase"
 class SlowScim(FlakyScim):
     """The SCIM server with a directory's latency, so a worker can be killed half-way through its work."""
 
-    latency = 0.15
+    latency = 0.3
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":

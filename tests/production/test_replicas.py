@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import random
+import signal
+import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
+import psutil
 import pytest
 
-from tests.factories import Api, lease_body, make_world
-from tests.production.conftest import Cluster
+from tests.factories import Api, World, lease_body, make_world, uniq
+from tests.production.conftest import Cluster, Proc, SlowScim
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -98,3 +102,139 @@ async def test_concurrent_bookings_across_both_apis_never_overlap(apis: list[Api
 
 def _pairs(lease: dict[str, Any], members: list[dict[str, Any]]) -> list[dict[str, str]]:
     return [{"seat_id": s["id"], "member_id": m["id"]} for s, m in zip(lease["seats"], members, strict=True)]
+
+
+async def _claimed_by(cluster: Cluster, owner_db: asyncpg.Pool) -> list[Proc]:
+    """The worker processes whose transaction holds claimed credential rows right now (locked FOR
+    UPDATE while the targets are called; the table's RowShareLock shows it): by the connection's port."""
+    ports = {
+        r["client_port"]
+        for r in await owner_db.fetch(
+            "SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+            "WHERE l.relation = 'credentials'::regclass AND l.mode = 'RowShareLock' AND l.granted"
+        )
+    }
+    holders = []
+    for w in cluster.workers:
+        if w.popen.poll() is None:
+            local = {c.laddr.port for c in psutil.Process(w.popen.pid).net_connections(kind="tcp") if c.laddr}
+            if local & ports:
+                holders.append(w)
+    return holders
+
+
+async def _seated_leases(apis: list[Api], w: World, leases: int, seats: int) -> list[dict[str, Any]]:
+    """`leases` active leases (started ten days ago) of `seats` seats, a member at every seat."""
+    members = list(w.members)
+    while len(members) < leases * seats:
+        members.append(
+            await apis[0].post(
+                f"/v1/teams/{w.team['id']}/members",
+                {"name": f"Agent {len(members)}", "email": f"a{len(members)}-{uniq().lower()}@client-example.com"},
+            )
+        )
+    start = (datetime.now(ZoneInfo(w.site["timezone"])).date() - timedelta(days=10)).isoformat()
+    body = lease_body(w, shift="FULL", start_date=start, seat_count=seats)
+    made = [await apis[i % 2].post("/v1/leases", body) for i in range(leases)]
+    assert {x["status"] for x in made} == {"active"}
+    # all at once, through both APIs: the workers get the whole load together
+    await asyncio.gather(
+        *(
+            apis[i % 2].call("PUT", f"/v1/leases/{x['id']}/assignments", 200, json=_pairs(x, members[i * seats :][:seats]))
+            for i, x in enumerate(made)
+        )
+    )
+    return made
+
+
+async def _all_active(owner_db: asyncpg.Pool, lease_ids: list[uuid.UUID], expected: int, seconds: float) -> list[asyncpg.Record]:
+    deadline = time.monotonic() + seconds
+    while True:
+        rows = await owner_db.fetch(
+            "SELECT id, state, external_id FROM credentials WHERE lease_id = ANY($1::uuid[]) AND kind = 'directory'", lease_ids
+        )
+        if len(rows) == expected and all(r["state"] == "active" for r in rows):
+            return rows
+        assert time.monotonic() < deadline, f"not provisioned: {sorted(r['state'] for r in rows)}"
+        await asyncio.sleep(0.2)
+
+
+async def test_provisioning_survives_a_worker_killed_half_way(
+    cluster: Cluster, apis: list[Api], owner_db: asyncpg.Pool, scim: tuple[SlowScim, str]
+) -> None:
+    directory, scim_url = scim
+    w = await make_world(apis[1], seats_per_zone=12)
+    leases = await _seated_leases(apis, w, leases=8, seats=3)
+    lease_ids = [uuid.UUID(x["id"]) for x in leases]
+
+    # SIGKILL a worker while it holds claimed rows and some accounts already exist
+    deadline = time.monotonic() + 30
+    while True:
+        holders = await _claimed_by(cluster, owner_db)
+        if holders and sum(directory.creates.values()) >= 2:
+            break
+        assert time.monotonic() < deadline, "no worker was ever caught with claimed rows"
+        await asyncio.sleep(0.02)
+    victim = holders[0]
+    victim.popen.send_signal(signal.SIGKILL)
+    victim.popen.wait(timeout=10)
+    done_before = await owner_db.fetchval(
+        "SELECT count(*) FROM credentials WHERE lease_id = ANY($1::uuid[]) AND state = 'active'", lease_ids
+    )
+    assert done_before < 24, "the work was over before the kill"
+
+    rows = await _all_active(owner_db, lease_ids, expected=24, seconds=60)
+    # each credential is one account at the target, created once, active, and the one it points at
+    async with httpx.AsyncClient(timeout=30) as c:
+        for r in rows:
+            found = (await c.get(f"{scim_url}/Users", params={"filter": f'externalId eq "{r["id"]}"'})).json()["Resources"]
+            assert len(found) == 1, "exactly one account per credential"
+            assert found[0]["id"] == r["external_id"]
+            assert found[0]["active"] is True
+            assert directory.creates[str(r["id"])] == 1, "created once"
+    granted = await owner_db.fetch(
+        "SELECT object_id, count(*) AS n FROM audit_events WHERE action = 'credential.granted' "
+        "AND object_id = ANY($1::text[]) GROUP BY object_id",
+        [str(r["id"]) for r in rows],
+    )
+    assert sorted(g["n"] for g in granted) == [1] * 24
+
+
+async def test_one_billing_run_asked_through_both_apis_and_the_cli(
+    cluster: Cluster, apis: list[Api], owner_db: asyncpg.Pool
+) -> None:
+    w = await make_world(apis[0], seats_per_zone=5)
+    for i in range(8):
+        about = {"legal_name": f"Billed {uniq()} Inc.", "billing_email": "ap@client-example.com", "payment_terms_days": 30}
+        c = await apis[i % 2].post("/v1/clients", about)
+        t = await apis[i % 2].post(f"/v1/clients/{c['id']}/teams", {"name": "Team"})
+        body = {"client_id": c["id"], "team_id": t["id"], "site_id": w.site["id"], "plan_id": w.plan["id"]}
+        await apis[i % 2].post("/v1/leases", {**body, "shift": "FULL", "start_date": "2031-02-01", "seat_count": 1})
+    period = "2031-02"
+
+    cli = asyncio.create_task(asyncio.to_thread(cluster.run, "billing", "run", "--period", period))
+    asked = await asyncio.gather(*(api.call("POST", "/v1/billing/runs", json={"period": period}) for api in apis))
+    assert [r.status_code for r in asked] == [202, 202], [r.text for r in asked]
+    done = await cli
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    deadline = time.monotonic() + 90
+    for r in asked:
+        run_id = r.json()["id"]
+        while (run := await apis[0].get(f"/v1/billing/runs/{run_id}"))["status"] != "done":
+            assert run["status"] in ("queued", "running"), run
+            assert time.monotonic() < deadline, run
+            await asyncio.sleep(0.3)
+
+    invoices = await owner_db.fetch("SELECT client_id, site_id, number FROM invoices WHERE period = $1", period)
+    billed = await owner_db.fetch(
+        "SELECT DISTINCT client_id, site_id FROM leases WHERE status IN ('confirmed', 'active') AND start_date <= '2031-02-28'"
+    )
+    # one invoice per client and site, every client with seats that month billed
+    assert sorted((r["client_id"], r["site_id"]) for r in invoices) == sorted((r["client_id"], r["site_id"]) for r in billed)
+    assert len(billed) >= 10
+    for site in {r["site_id"] for r in invoices}:
+        numbers = sorted(r["number"] for r in invoices if r["site_id"] == site)
+        assert numbers == list(range(1, len(numbers) + 1)), numbers  # gapless
+    runs = await owner_db.fetch("SELECT status FROM billing_runs WHERE period = $1", period)
+    assert {r["status"] for r in runs} == {"done"}
