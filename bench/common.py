@@ -19,13 +19,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from service.dburl import connect  # noqa: E402
 from service.embedded import start_embedded, to_async_url, with_database  # noqa: E402
 
 DEFAULT_DATA_DIR = Path(os.environ.get("SEATLEASE_BENCH_DATA_DIR", "/tmp/seatlease-bench"))
@@ -44,7 +44,7 @@ def server_url(data_dir: Path = DEFAULT_DATA_DIR) -> str:
 
 
 async def database_exists(server: str, name: str) -> bool:
-    conn = await asyncpg.connect(plain_url(with_database(server, "postgres")))
+    conn = await connect(with_database(server, "postgres"), application_name="bench")
     try:
         return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
     finally:
@@ -53,7 +53,7 @@ async def database_exists(server: str, name: str) -> bool:
 
 async def recreate_database(server: str, name: str) -> str:
     """Drop and create database ``name`` on the server; return its SQLAlchemy URL."""
-    conn = await asyncpg.connect(plain_url(with_database(server, "postgres")))
+    conn = await connect(with_database(server, "postgres"), application_name="bench")
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{name}"')

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import domain.models  # noqa: F401  (registers every table)
 from domain.models.base import Base
+from service.db import engine_arguments
 
 config = context.config
 target_metadata = Base.metadata
@@ -38,7 +39,15 @@ def do_run_migrations(connection: Connection) -> None:
 async def run_async_migrations() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url must be set"
-    engine = create_async_engine(url, poolclass=pool.NullPool)
+    # DATABASE_URL as operators write it (sslmode, connect_timeout, ...), translated as every engine's;
+    # no statement timeout (a migration may rewrite a big table), the lock timeout is set below
+    sa_url, connect_args = engine_arguments(
+        url,
+        application_name=config.attributes.get("application_name", "cli"),
+        statement_timeout_ms=0,
+        lock_timeout_ms=0,
+    )
+    engine = create_async_engine(sa_url, poolclass=pool.NullPool, connect_args=connect_args)
     async with engine.connect() as connection:
         await connection.run_sync(do_run_migrations)
     await engine.dispose()

@@ -76,9 +76,15 @@ async def run_once(maker: async_sessionmaker[AsyncSession], config: Provisioning
     return await reconciler_for(maker, config).run_once()
 
 
-def _listen_url(maker: async_sessionmaker[AsyncSession]) -> str:
-    engine = maker.kw["bind"]
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+async def _listen_connection(maker: async_sessionmaker[AsyncSession]) -> asyncpg.Connection:
+    """A connection of its own for LISTEN, opened by the worker's engine (so with the same TLS,
+    timeouts and application_name as every other) and detached from its pool: held while the
+    worker runs, closed by us. (Closing the SQLAlchemy handle would close it, so it is dropped.)"""
+    handle = await maker.kw["bind"].connect()
+    raw = await handle.get_raw_connection()
+    conn: asyncpg.Connection = raw.driver_connection
+    raw.detach()
+    return conn
 
 
 def retry_delay(config: ProvisioningConfig, failures: int) -> float:
@@ -93,7 +99,7 @@ async def _listener(
     if conn is not None and not conn.is_closed():
         return conn
     try:
-        conn = await asyncpg.connect(_listen_url(maker), timeout=5)
+        conn = await _listen_connection(maker)
         await conn.add_listener(CHANNEL, on_notify)
         return conn
     except Exception as exc:

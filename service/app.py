@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,21 +10,32 @@ from fastapi import FastAPI
 
 from service.admin import routes as admin
 from service.api import auth, billing, clients, leases, ops, provisioning, sites, users
-from service.db import make_engine, make_sessionmaker
-from service.embedded import resolve_database_url
+from service.db import engine_for, make_sessionmaker
 from service.errors import install_error_handlers
+from service.schema import DatabaseUnreachable, DatabaseUrlMissing, require_current_schema
 from service.settings import Settings, get_settings, require_secret_key
+
+logger = logging.getLogger("seatlease.api")
 
 
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
-    """The app; raises SecretKeyMissing without a usable SEATLEASE_SECRET_KEY (no known key, ever)."""
+    """The app; raises SecretKeyMissing without a usable SEATLEASE_SECRET_KEY (no known key, ever).
+
+    On DATABASE_URL (``database_url`` overrides it); never an embedded database (`seatlease up`
+    passes its own). Its start-up refuses a schema other than the code's (SchemaNotCurrent); a
+    database that does not answer yet is only logged: requests answer 503 until it does."""
     settings = settings or get_settings()
     require_secret_key(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not hasattr(app.state, "engine"):
-            _bind(app, database_url or resolve_database_url(settings.data_dir, settings.database_url), settings)
+            if not settings.database_url:
+                raise DatabaseUrlMissing()
+            _bind(app, settings.database_url, settings)
+        if not getattr(app.state, "schema_checked", False):
+            await check_schema_at_start(app.state.database_url, settings)
+            app.state.schema_checked = True
         yield
         await app.state.engine.dispose()
 
@@ -46,15 +58,15 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     return app
 
 
+async def check_schema_at_start(database_url: str, settings: Settings) -> None:
+    """Raise SchemaNotCurrent when the schema is not the code's; a silent database is only logged."""
+    try:
+        await require_current_schema(database_url, application_name="api", connect_timeout=settings.db_connect_timeout_seconds)
+    except DatabaseUnreachable as exc:
+        logger.warning("%s; starting anyway (requests answer 503 until it answers; the schema is not checked)", exc)
+
+
 def _bind(app: FastAPI, database_url: str, settings: Settings) -> None:
-    app.state.engine = make_engine(
-        database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_seconds,
-        connect_timeout=settings.db_connect_timeout_seconds,
-        statement_timeout_ms=settings.db_statement_timeout_ms,
-        lock_timeout_ms=settings.db_lock_timeout_ms,
-    )
+    app.state.engine = engine_for(database_url, settings, "api")
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.database_url = database_url

@@ -14,29 +14,42 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from service.dburl import DatabaseUrlError
 from service.embedded import resolve_database_url
+from service.schema import DatabaseUnreachable, DatabaseUrlMissing, SchemaNotCurrent, require_current_schema
 from service.settings import SecretKeyMissing, Settings, get_settings, require_secret_key, use_settings
 
 STAFF_ROLES = ("admin", "facility_staff", "finance")
 
 
 def _database_url(settings: Settings) -> str:
-    return resolve_database_url(settings.data_dir, settings.database_url)
+    """DATABASE_URL; without it, a refusal (the embedded database is for `seatlease up` only: a
+    replica that lost its DATABASE_URL must not start an empty database beside the real one)."""
+    if not settings.database_url:
+        raise DatabaseUrlMissing()
+    return settings.database_url
+
+
+def _current_database_url(settings: Settings, role: str = "cli") -> str:
+    """DATABASE_URL, once its schema is found to be the code's (else SchemaNotCurrent: migrating
+    is `seatlease migrate`'s job alone, never a side effect of another command)."""
+    url = _database_url(settings)
+    asyncio.run(require_current_schema(url, application_name=role, connect_timeout=settings.db_connect_timeout_seconds))
+    return url
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from service.migrate import upgrade
 
-    url = _database_url(get_settings())
-    upgrade(url)
+    upgrade(_database_url(get_settings()))
     print("database migrated")
     return 0
 
 
 async def _with_session(url: str, fn: Any) -> Any:
-    from service.db import make_engine, make_sessionmaker
+    from service.db import engine_for, make_sessionmaker
 
-    engine = make_engine(url, pool_size=2)
+    engine = engine_for(url, get_settings(), "cli")
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             return await fn(session)
@@ -61,13 +74,11 @@ async def _create_user(url: str, email: str, password: str, role: str) -> str:
 
 def cmd_user_create(args: argparse.Namespace) -> int:
     from domain.errors import DomainError
-    from service.migrate import upgrade
 
     if len(args.password) < 10:
         print("error: --password must be at least 10 characters", file=sys.stderr)
         return 2
-    url = _database_url(get_settings())
-    upgrade(url)
+    url = _current_database_url(get_settings())
     try:
         user_id = asyncio.run(_create_user(url, args.email, args.password, args.role))
     except DomainError as exc:
@@ -214,7 +225,8 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) ->
     from service.migrate import upgrade
     from service.worker import run_forever
 
-    url = _database_url(settings)
+    # the demo's one process: it migrates its own database (embedded, or DATABASE_URL's)
+    url = resolve_database_url(settings.data_dir, settings.database_url)
     upgrade(url)
     if not args.no_demo:
         counts = asyncio.run(_seed(url))
@@ -258,17 +270,15 @@ async def _worker(app: Any, settings: Settings, stop: asyncio.Event, run_forever
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from service.db import make_engine, make_sessionmaker
-    from service.migrate import upgrade
+    from service.db import engine_for, make_sessionmaker
     from service.worker import run_forever, run_pass
 
     settings = get_settings()
     require_secret_key(settings)
-    url = _database_url(settings)
-    upgrade(url)
+    url = _current_database_url(settings, "worker")
 
     async def main() -> None:
-        engine = make_engine(url, pool_size=5)
+        engine = engine_for(url, settings, "worker")
         maker = make_sessionmaker(engine)
         try:
             if args.once:
@@ -284,20 +294,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_billing_run(args: argparse.Namespace) -> int:
     from service.cli_billing import billing_run_command
-    from service.migrate import upgrade
 
-    url = _database_url(get_settings())
-    upgrade(url)
-    return billing_run_command(url, args.period)
+    return billing_run_command(_current_database_url(get_settings()), args.period)
 
 
 def cmd_statements_export(args: argparse.Namespace) -> int:
     from service.cli_billing import statements_export_command
-    from service.migrate import upgrade
 
-    url = _database_url(get_settings())
-    upgrade(url)
-    return statements_export_command(url, args.period, args.out)
+    return statements_export_command(_current_database_url(get_settings()), args.period, args.out)
 
 
 def _period(value: str) -> str:
@@ -318,7 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--no-demo", action="store_true", help="start with an empty database")
     up.set_defaults(func=cmd_up)
 
-    sub.add_parser("migrate", help="apply the migrations to DATABASE_URL or the embedded database").set_defaults(func=cmd_migrate)
+    sub.add_parser(
+        "migrate", help="apply the migrations to DATABASE_URL (the only command that changes the schema)"
+    ).set_defaults(func=cmd_migrate)
 
     worker = sub.add_parser("worker", help="run the background worker (several may run side by side)")
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
@@ -351,9 +357,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except SecretKeyMissing as exc:
+    except (SecretKeyMissing, DatabaseUrlMissing, DatabaseUrlError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (SchemaNotCurrent, DatabaseUnreachable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return code
 
 

@@ -14,8 +14,7 @@ from billing.exports import export_statements
 from billing.run import billable_month, execute_run, open_run_for
 from domain.errors import ValidationFailed
 from domain.services.audit import SystemActor
-from service.db import make_engine, make_sessionmaker
-from service.embedded import to_async_url
+from service.db import engine_for, make_sessionmaker
 from service.settings import get_settings
 
 
@@ -39,7 +38,7 @@ def billing_run_command(database_url: str, period: str) -> int:
         return 2
 
     async def main() -> int:
-        engine = make_engine(to_async_url(database_url), pool_size=2)
+        engine = engine_for(database_url, get_settings(), "cli")
         maker = make_sessionmaker(engine)
         bar = tqdm(total=0, unit="client", desc=f"billing {period}", file=sys.stderr)
 
@@ -84,7 +83,7 @@ def statements_export_command(database_url: str, period: str, out_dir: str) -> i
     out.mkdir(parents=True, exist_ok=True)
 
     async def main() -> int:
-        engine = make_engine(to_async_url(database_url), pool_size=2)
+        engine = engine_for(database_url, get_settings(), "cli")
         maker = make_sessionmaker(engine)
         try:
             async with maker() as session, session.begin():

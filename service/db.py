@@ -11,20 +11,53 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
-from sqlalchemy import event, exc
+from sqlalchemy import URL, event, exc
 from sqlalchemy.engine.interfaces import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from service.dburl import parse_database_url
+from service.settings import Settings
+
+Role = Literal["api", "worker", "cli"]
 
 # network failures below the driver: asyncpg lets these through untranslated
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError, EOFError)
 
 
+def engine_arguments(
+    url: str,
+    *,
+    application_name: str,
+    connect_timeout: float = 5.0,
+    statement_timeout_ms: int = 30_000,
+    lock_timeout_ms: int = 10_000,
+) -> tuple[URL, dict[str, Any]]:
+    """The SQLAlchemy URL (no query: SQLAlchemy would pass each parameter to asyncpg as is) and the
+    `connect_args` for DATABASE_URL-like ``url``, from `service.dburl` (the one translation)."""
+    target = parse_database_url(url)
+    args = target.connect_kwargs(
+        application_name=application_name,
+        connect_timeout=connect_timeout,
+        server_settings={"statement_timeout": str(int(statement_timeout_ms)), "lock_timeout": str(int(lock_timeout_ms))},
+    )
+    sa_url = URL.create(
+        "postgresql+asyncpg",
+        username=target.user,
+        password=target.password,
+        host=None if (target.host or "").startswith("/") else target.host,
+        port=target.port,
+        database=target.database,
+    )
+    return sa_url, args
+
+
 def make_engine(
     url: str,
     *,
+    application_name: str = "seatlease",
     pool_size: int = 20,
     max_overflow: int = 20,
     pool_timeout: float = 5.0,
@@ -32,24 +65,45 @@ def make_engine(
     statement_timeout_ms: int = 30_000,
     lock_timeout_ms: int = 10_000,
 ) -> AsyncEngine:
-    """`statement_timeout`/`lock_timeout` of 0 mean none (PostgreSQL's own meaning)."""
-    engine = create_async_engine(
+    """`statement_timeout`/`lock_timeout` of 0 mean none (PostgreSQL's own meaning). ``url`` is
+    DATABASE_URL as operators write it (see `service.dburl`); what it names wins over the arguments."""
+    sa_url, connect_args = engine_arguments(
         url,
+        application_name=application_name,
+        connect_timeout=connect_timeout,
+        statement_timeout_ms=statement_timeout_ms,
+        lock_timeout_ms=lock_timeout_ms,
+    )
+    engine = create_async_engine(
+        sa_url,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_pre_ping=True,
-        connect_args={
-            "timeout": connect_timeout,
-            "server_settings": {
-                "application_name": "seatlease",
-                "statement_timeout": str(int(statement_timeout_ms)),
-                "lock_timeout": str(int(lock_timeout_ms)),
-            },
-        },
+        connect_args=connect_args,
     )
     _translate_network_errors(engine)
     return engine
+
+
+def engine_for(url: str, settings: Settings, role: Role) -> AsyncEngine:
+    """The engine of an API replica, a worker or a CLI command: its pool size from the settings,
+    the same timeouts for all, and the process's name (`application_name`) unless the URL names one."""
+    pool_size, max_overflow = {
+        "api": (settings.db_pool_size, settings.db_max_overflow),
+        "worker": (settings.worker_db_pool_size, settings.worker_db_max_overflow),
+        "cli": (settings.cli_db_pool_size, settings.cli_db_max_overflow),
+    }[role]
+    return make_engine(
+        url,
+        application_name=role,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_timeout=settings.db_connect_timeout_seconds,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+        lock_timeout_ms=settings.db_lock_timeout_ms,
+    )
 
 
 def _translate_network_errors(engine: AsyncEngine) -> None:

@@ -160,6 +160,14 @@ class Settings(BaseSettings):
     # `Retry-After` of a 503 answered because the database is unavailable or busy
     db_retry_after_seconds: int = Field(default=5, ge=1, le=3600, alias="SEATLEASE_DB_RETRY_AFTER")
 
+    # --- production database: pools per kind of process (README "Production") ---
+    # The API's pool is db_pool_size + db_max_overflow above; a worker's is this (its LISTEN
+    # connection is one more), a CLI command's (billing run, statements export, user create) this.
+    worker_db_pool_size: int = Field(default=5, ge=1, alias="SEATLEASE_WORKER_DB_POOL_SIZE")
+    worker_db_max_overflow: int = Field(default=5, ge=0, alias="SEATLEASE_WORKER_DB_MAX_OVERFLOW")
+    cli_db_pool_size: int = Field(default=2, ge=1, alias="SEATLEASE_CLI_DB_POOL_SIZE")
+    cli_db_max_overflow: int = Field(default=2, ge=0, alias="SEATLEASE_CLI_DB_MAX_OVERFLOW")
+
     # --- the parts' own typed settings, composed here (nothing below service reads the environment) ---
     def billing(self) -> BillingSettings:
         return BillingSettings(

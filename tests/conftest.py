@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from service.auth import hash_secret
+from service.dburl import connect_kwargs
 from service.embedded import start_embedded, to_async_url, with_database
 from service.migrate import upgrade
 from tests.factories import Api, ClientLogin
@@ -34,7 +35,7 @@ def _plain(url: str) -> str:
 
 def _on_server(server_url: str, sql: str) -> None:
     async def run() -> None:
-        conn = await asyncpg.connect(_plain(with_database(server_url, "postgres")))
+        conn = await asyncpg.connect(**connect_kwargs(with_database(server_url, "postgres"), application_name="tests"))
         try:
             await conn.execute(sql)
         finally:
@@ -88,7 +89,7 @@ async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="session")
 async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(_plain(database_url), min_size=1, max_size=5)
+    pool = await asyncpg.create_pool(**connect_kwargs(database_url, application_name="tests"), min_size=1, max_size=5)
     yield pool
     await pool.close()
 

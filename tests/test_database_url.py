@@ -1,0 +1,102 @@
+"""DATABASE_URL as PostgreSQL users write it: the pure translation (service.dburl)."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.dburl import DatabaseUrlError, TlsSpec, parse_database_url, tls_argument
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql", "postgresql+asyncpg"])
+def test_every_scheme_and_a_percent_encoded_password(scheme: str) -> None:
+    t = parse_database_url(f"{scheme}://sea%20lease:p%40ss%2Fw%3Ard@db.example.com:6432/seat%2Dlease")
+    assert (t.user, t.password, t.host, t.port, t.database) == ("sea lease", "p@ss/w:rd", "db.example.com", 6432, "seat-lease")
+    kwargs = t.connect_kwargs()
+    assert kwargs["password"] == "p@ss/w:rd"
+    assert "ssl" not in kwargs  # asyncpg's default: prefer
+
+
+def test_a_socket_folder_and_an_empty_password() -> None:
+    t = parse_database_url("postgresql://postgres:@/postgres?host=/tmp/pg/sock")
+    assert (t.host, t.password, t.database) == ("/tmp/pg/sock", None, "postgres")
+    assert parse_database_url("postgresql://u@%2Frun%2Fpostgresql/db").host == "/run/postgresql"
+
+
+def test_ipv6_host() -> None:
+    assert parse_database_url("postgresql://u:p@[::1]:5433/db").host == "::1"
+
+
+def test_libpq_parameters_become_asyncpg_arguments() -> None:
+    t = parse_database_url(
+        "postgresql://u:p@h/db?connect_timeout=7&application_name=billing-box"
+        "&options=-c%20statement_timeout%3D5s%20-csearch_path%3Dpublic&target_session_attrs=read-write"
+    )
+    kwargs = t.connect_kwargs(
+        application_name="api", connect_timeout=5, server_settings={"statement_timeout": "30000", "lock_timeout": "10000"}
+    )
+    assert kwargs["timeout"] == 7
+    assert kwargs["target_session_attrs"] == "read-write"
+    # what the URL names wins over the process's defaults; the rest of the defaults stay
+    assert kwargs["server_settings"] == {
+        "statement_timeout": "5s",
+        "search_path": "public",
+        "lock_timeout": "10000",
+        "application_name": "billing-box",
+    }
+
+
+def test_the_process_names_itself_when_the_url_does_not() -> None:
+    kwargs = parse_database_url("postgresql://u@h/db").connect_kwargs(application_name="worker", connect_timeout=5)
+    assert kwargs["server_settings"] == {"application_name": "worker"}
+    assert kwargs["timeout"] == 5
+
+
+@pytest.mark.parametrize(
+    ("query", "mode"),
+    [
+        ("sslmode=disable", "disable"),
+        ("sslmode=allow", "allow"),
+        ("sslmode=prefer", "prefer"),
+        ("sslmode=require", "require"),
+        ("ssl=require", "require"),
+        ("ssl=true", "require"),
+        ("sslmode=verify-ca", "verify-ca"),
+        ("sslmode=verify-full", "verify-full"),
+    ],
+)
+def test_sslmode_and_its_ssl_spelling(query: str, mode: str) -> None:
+    assert parse_database_url(f"postgresql://u@h/db?{query}").tls.mode == mode
+
+
+def test_encryption_modes_without_files_go_to_asyncpg_as_libpq_words() -> None:
+    assert tls_argument(TlsSpec(mode="disable")) is False
+    assert tls_argument(TlsSpec()) is None
+    for mode in ("allow", "prefer", "require"):
+        assert tls_argument(TlsSpec(mode=mode)) == mode
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://u@h/db", "postgresql://"),
+        ("postgresql://u@h/db?sslmode=required", "sslmode must be one of"),
+        ("postgresql://u@h/db?sslmode=require&ssl=disable", "disagree"),
+        ("postgresql://u@h/db?prepared_statement_cache_size=0", "unknown parameter 'prepared_statement_cache_size'"),
+        ("postgresql://u@h/db?connect_timeout=soon", "connect_timeout"),
+        ("postgresql://u@h/db?options=-x", "options"),
+        ("postgresql://u@h/db?sslkey=/k.pem", "sslkey needs sslcert"),
+        ("postgresql://u@h:notaport/db", "not a valid URL"),
+        ("postgresql://u@h/db?sslmode=require&sslmode=disable", "twice"),
+    ],
+)
+def test_a_wrong_url_is_one_clear_error(url: str, says: str) -> None:
+    with pytest.raises(DatabaseUrlError) as err:
+        parse_database_url(url)
+    assert says in str(err.value)
+
+
+def test_a_missing_root_certificate_is_named() -> None:
+    t = parse_database_url("postgresql://u:secret@h/db?sslmode=verify-full&sslrootcert=/nowhere/ca.pem")
+    with pytest.raises(DatabaseUrlError, match=r"/nowhere/ca\.pem") as err:
+        t.connect_kwargs()
+    assert "secret" not in str(err.value)
