@@ -28,8 +28,7 @@ OWNER = "seatlease_owner"
 # the characters a URL must escape (@ / : % ? #) and a quote: the URL percent-encodes them
 OWNER_PASSWORD = "p@ss/w:rd%?#'x"
 DATABASE = "seatlease"
-# TODO(i10-db): True once every connection honours sslmode/sslrootcert
-TLS = False
+TLS = True  # False: a plain URL, and pg_hba lets the owner in without TLS (to tell a TLS fault from others)
 
 
 def bin_dir() -> Path:
