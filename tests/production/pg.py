@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import glob
 import ipaddress
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -20,9 +18,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from tests.tls_postgres import _ca, _cert_pem, _free_port, _key_pem, _system_user, pg_bin
 
 OWNER = "seatlease_owner"
 # the characters a URL must escape (@ / : % ? #) and a quote: the URL percent-encodes them
@@ -31,50 +31,24 @@ DATABASE = "seatlease"
 TLS = True  # False: a plain URL, and pg_hba lets the owner in without TLS (to tell a TLS fault from others)
 
 
-def bin_dir() -> Path:
-    """The newest installed server's binaries (scripts/install-test-deps.sh installs `postgresql`)."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(Path(p).parts[-3]))
-    if not found:
-        raise RuntimeError("Debian's PostgreSQL server is not installed: run scripts/install-test-deps.sh")
-    return Path(found[-1]).parent
-
-
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return _free_port()
 
 
 def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
     """A CA and a server certificate it signs for localhost and 127.0.0.1: (ca.pem, server.crt, server.key)."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "seatlease test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
+    ca_key, ca = _ca("seatlease test CA")
     key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
+        .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=2))
+        .not_valid_after(now + dt.timedelta(days=1))
+        # the address too: the URL names 127.0.0.1, and verify-full checks it
         .add_extension(
             x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
@@ -83,8 +57,8 @@ def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
         .sign(ca_key, hashes.SHA256())
     )
     paths = folder / "ca.pem", folder / "server.crt", folder / "server.key"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[0].write_bytes(_cert_pem(ca))
+    paths[1].write_bytes(_cert_pem(cert))
     paths[2].write_bytes(_key_pem(key))
     paths[2].chmod(0o600)
     return paths
@@ -143,10 +117,10 @@ def init_server() -> PgServer:
     """initdb, certificates, configuration and pg_hba; not started. The bootstrap superuser is
     `postgres`, reachable only through the Unix socket in the server's own folder."""
     root = Path(tempfile.mkdtemp(prefix="seatlease-pg-"))
-    run_as = "postgres" if os.geteuid() == 0 else None
+    run_as = _system_user()
     (root / "tls").mkdir()
     (root / "sock").mkdir()
-    server = PgServer(root, free_port(), bin_dir(), run_as)
+    server = PgServer(root, free_port(), pg_bin(), run_as)
     _, crt, key = make_certificates(root / "tls")
     if run_as:
         user = pwd.getpwnam(run_as)
