@@ -87,9 +87,7 @@ class PgServer:
 
     def _run(self, *args: str) -> None:
         cmd = [str(self.bin / args[0]), *args[1:]]
-        if self.run_as:
-            cmd = ["runuser", "-u", self.run_as, "--", *cmd]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False, user=self.run_as)
         if done.returncode != 0:
             log = self.log.read_text() if self.log.exists() else ""
             raise RuntimeError(f"{' '.join(args)} failed: {done.stdout}{done.stderr}\n{log[-3000:]}")
