@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from service.dburl import DatabaseUrlError, TlsSpec, parse_database_url, tls_argument
 
@@ -100,3 +103,41 @@ def test_a_missing_root_certificate_is_named() -> None:
     with pytest.raises(DatabaseUrlError, match=r"/nowhere/ca\.pem") as err:
         t.connect_kwargs()
     assert "secret" not in str(err.value)
+
+
+def test_the_compose_postgres_fits_three_api_replicas_and_two_workers() -> None:
+    """README's formula with the default pools: api x (pool + overflow) + workers x (pool + overflow +
+    LISTEN) + 10 for migrate and the CLI <= max_connections - superuser_reserved_connections."""
+    from service.settings import Settings
+
+    spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "docker-compose.yml").read_text())
+    command = spec["services"]["postgres"]["command"]
+    max_connections = int(next(c.split("=", 1)[1] for c in command if c.startswith("max_connections=")))
+    s = Settings(DATABASE_URL="postgresql://u@h/db")
+    need = 3 * (s.db_pool_size + s.db_max_overflow) + 2 * (s.worker_db_pool_size + s.worker_db_max_overflow + 1) + 10
+    assert need <= max_connections - 3, (need, max_connections)
+    assert "8002:8000" in spec["services"]["api"]["ports"][0]  # a third replica has a port
+
+
+async def test_an_engine_applies_the_settings_and_the_urls_options_win(database_url: str) -> None:
+    from sqlalchemy import text
+
+    from service.db import engine_for
+    from service.settings import get_settings
+
+    settings = get_settings().model_copy(update={"db_statement_timeout_ms": 12_345, "db_lock_timeout_ms": 2_345})
+    show = text(
+        "SELECT current_setting('statement_timeout'), current_setting('lock_timeout'), current_setting('application_name')"
+    )
+    sep = "&" if "?" in database_url else "?"
+    for url, expected in (
+        (database_url, ("12345ms", "2345ms", "worker")),
+        (f"{database_url}{sep}options=-c%20statement_timeout%3D7s&application_name=nightly", ("7s", "2345ms", "nightly")),
+    ):
+        engine = engine_for(url, settings, "worker")
+        try:
+            async with engine.connect() as conn:
+                assert tuple((await conn.execute(show)).one()) == expected
+            assert engine.pool.size() == settings.worker_db_pool_size  # type: ignore[attr-defined]
+        finally:
+            await engine.dispose()

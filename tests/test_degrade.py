@@ -23,9 +23,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from service.dburl import connect
 from service.errors import PROBLEM
 from service.settings import get_settings
-from tests.conftest import _plain, make_user
+from tests.conftest import make_user
 
 
 class Proxy:
@@ -191,7 +192,7 @@ async def test_stopped_database_answers_503_everywhere_and_recovers_without_rest
 
 
 async def _locker(database_url: str, sql: str) -> asyncpg.Connection:
-    conn = await asyncpg.connect(_plain(database_url))
+    conn = await connect(database_url)
     await conn.execute("BEGIN")
     await conn.execute(sql)
     return conn

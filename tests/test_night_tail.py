@@ -216,11 +216,12 @@ SELECT l.id AS lease_id, seat.id AS seat_id FROM l, seat
 def test_the_migration_converts_rows_and_stops_on_rows_that_already_conflict(server_url: str) -> None:
     from alembic import command
 
+    from service.dburl import connect
     from service.embedded import with_database
     from service.migrate import alembic_config
 
     async def sql(db: str, statement: str, *args: Any) -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(with_database(server_url, db).replace("postgresql+asyncpg://", "postgresql://", 1))
+        conn = await connect(with_database(server_url, db))
         try:
             return list(await conn.fetch(statement, *args))
         finally:

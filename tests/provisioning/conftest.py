@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,6 +17,7 @@ from provisioning.config import ProvisioningConfig
 from provisioning.reconciler import Reconciler
 from provisioning.worker import make_reconciler
 from service.db import make_engine, make_sessionmaker
+from service.dburl import connect
 from service.embedded import with_database
 from tests.provisioning import freeradius
 from tests.provisioning.servers import BadgeReceiver, FlakyScim, ThreadServer
@@ -53,18 +53,18 @@ def radius_db(server_url: str) -> Iterator[str | None]:
         yield None
         return
     name = f"radius_{uuid.uuid4().hex[:10]}"
-    admin = _plain(with_database(server_url, "postgres"))
+    admin = with_database(server_url, "postgres")
 
     async def setup() -> None:
-        conn = await asyncpg.connect(admin)
+        conn = await connect(admin)
         await conn.execute(f'CREATE DATABASE "{name}"')
         await conn.close()
-        conn = await asyncpg.connect(_plain(with_database(server_url, name)))
+        conn = await connect(with_database(server_url, name))
         await conn.execute(RADIUS_SCHEMA.read_text())
         await conn.close()
 
     async def drop() -> None:
-        conn = await asyncpg.connect(admin)
+        conn = await connect(admin)
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.close()
 
