@@ -164,11 +164,13 @@ async def run_forever(
             conn = await _listener(maker, conn, on_notify, on_lost)
             wake.clear()
             sweep = True if relisten and conn is not None else None
+            relisten = relisten and not sweep  # a loss during this pass asks for another sweep
             try:
                 result = await rec.run_once(sweep=sweep)
                 # a pass that ran out of budget leaves work due: go again at once
                 due = await rec.seconds_until_due()
             except Exception as exc:
+                relisten = relisten or bool(sweep)
                 failures += 1
                 delay = retry_delay(rec.config, failures)
                 logger.exception("provisioning pass failed (%d in a row); retrying in %.1f s", failures, delay)
@@ -176,8 +178,6 @@ async def run_forever(
                 await _pause(stop, delay)
                 continue
             failures = 0
-            if sweep:
-                relisten = False
             await liveness.passed(pass_report(result))
             timeout = rec.config.sweep_interval_seconds if due is None else min(max(due, 0.25), rec.config.sweep_interval_seconds)
             if conn is None:  # no NOTIFY will come: poll
