@@ -93,14 +93,16 @@ def retry_delay(config: ProvisioningConfig, failures: int) -> float:
 
 
 async def _listener(
-    maker: async_sessionmaker[AsyncSession], conn: asyncpg.Connection | None, on_notify: Any
+    maker: async_sessionmaker[AsyncSession], conn: asyncpg.Connection | None, on_notify: Any, on_lost: Any
 ) -> asyncpg.Connection | None:
-    """The LISTEN connection, (re)opened when needed; None while it cannot be (passes then poll)."""
+    """The LISTEN connection, (re)opened when needed; None while it cannot be (passes then poll).
+    `on_lost` is called when the connection ends (the server restarted, the network cut it)."""
     if conn is not None and not conn.is_closed():
         return conn
     try:
         conn = await _listen_connection(maker)
         await conn.add_listener(CHANNEL, on_notify)
+        conn.add_termination_listener(on_lost)
         return conn
     except Exception as exc:
         logger.warning("provisioning listener: cannot listen (%s: %s); polling until it can", type(exc).__name__, exc)
@@ -143,19 +145,32 @@ async def run_forever(
     wake = asyncio.Event()
     conn: asyncpg.Connection | None = None
     failures = 0
+    # the listener was lost: a NOTIFY sent meanwhile reached no one, so the first pass that has a
+    # listener again also sweeps (derive runs on every pass; the sweep checks the targets too)
+    relisten = False
 
     def on_notify(*_: Any) -> None:
         wake.set()
 
+    def on_lost(*_: Any) -> None:
+        # wake at once to listen again; waiting for the next sweep (an hour apart, say) would lose
+        # every lease change made in between
+        nonlocal relisten
+        relisten = not stop.is_set()
+        wake.set()
+
     try:
         while not stop.is_set():
-            conn = await _listener(maker, conn, on_notify)
+            conn = await _listener(maker, conn, on_notify, on_lost)
             wake.clear()
+            sweep = True if relisten and conn is not None else None
+            relisten = relisten and not sweep  # a loss during this pass asks for another sweep
             try:
-                result = await rec.run_once()
+                result = await rec.run_once(sweep=sweep)
                 # a pass that ran out of budget leaves work due: go again at once
                 due = await rec.seconds_until_due()
             except Exception as exc:
+                relisten = relisten or bool(sweep)
                 failures += 1
                 delay = retry_delay(rec.config, failures)
                 logger.exception("provisioning pass failed (%d in a row); retrying in %.1f s", failures, delay)

@@ -46,6 +46,38 @@ async def test_notify_wakes_the_reconciler(
     assert task.exception() is None
 
 
+async def test_a_dropped_listener_listens_again_at_once(
+    staff: Api, db: asyncpg.Pool, app: FastAPI, maker: async_sessionmaker[AsyncSession], reconcilers: Callable[..., Reconciler]
+) -> None:
+    """The database ends the LISTEN connection (a restart, a failover, a cut) while the reconciler
+    waits for its next sweep, an hour away: it must listen again at once, or every lease change
+    until then is lost."""
+    rec = reconcilers(radius_database_url=None, sweep_interval_seconds=3600)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_forever(maker, app.state.settings.provisioning(), stop, reconciler=rec))
+    listening = "FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %' AND pid <> pg_backend_pid()"
+    try:
+        deadline = time.monotonic() + 15
+        while not await db.fetchval(f"SELECT count(*) {listening}"):
+            assert time.monotonic() < deadline, "never listened"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1)  # its first pass is over: it waits for a NOTIFY or the sweep
+        assert await db.fetchval(f"SELECT count(pg_terminate_backend(pid)) {listening}") == 1
+        w = await make_world(staff)
+        lease = await seated_lease(staff, w, seats=2)
+        deadline = time.monotonic() + 15
+        while True:
+            rows = await db.fetch("SELECT state FROM credentials WHERE lease_id = $1", uuid.UUID(lease["id"]))
+            if len(rows) == 4 and all(r["state"] == "active" for r in rows):
+                break
+            assert time.monotonic() < deadline, f"the lease change was lost: {[r['state'] for r in rows]}"
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    assert task.exception() is None
+
+
 def test_service_worker_runs_the_provisioning_pass() -> None:
     assert "provisioning.worker" in {job.__module__ for job in jobs()}
 
