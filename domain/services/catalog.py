@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
@@ -244,12 +245,38 @@ async def list_seats(
     return await keyset_page(session, stmt, Seat.id, cursor, limit)
 
 
-class PlanView(NamedTuple):
-    """A plan as it is shown: with its site's currency and its inclusions."""
+@dataclass(frozen=True)
+class PlanView:
+    """A plan as it is shown: with its site's currency and its inclusions. The response schema
+    (`catalog_schemas.Plan`) reads it attribute by attribute."""
 
     plan: Plan
     currency: str
     inclusions: list[Inclusion]
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.plan.id
+
+    @property
+    def site_id(self) -> uuid.UUID:
+        return self.plan.site_id
+
+    @property
+    def name(self) -> str:
+        return self.plan.name
+
+    @property
+    def monthly_price_minor(self) -> int:
+        return self.plan.monthly_price_minor
+
+    @property
+    def setup_fee_minor(self) -> int:
+        return self.plan.setup_fee_minor
+
+    @property
+    def deposit_months(self) -> int:
+        return self.plan.deposit_months
 
 
 async def plan_views(session: AsyncSession, plans: Sequence[Plan]) -> list[PlanView]:
