@@ -52,7 +52,7 @@ async def create_client(request: Request, user: Ops, session: SessionDep, form: 
     values = {k: str(v).strip() for k, v in form.items()}
     body, errors = validate_form(ClientCreate, {**values, "payment_terms_days": values.get("payment_terms_days") or 30})
     if body is not None:
-        client, error = await attempt(session, lambda: svc.create_client(session, user, body.model_dump()))
+        client, error = await attempt(session, lambda: svc.create_client(session, user, body))
         if error is None:
             return redirect(request, f"/admin/clients/{client.id}", "Client created")
         errors = {error.field or "__all__": error.detail}
@@ -102,7 +102,7 @@ async def create_team(request: Request, client_id: uuid.UUID, user: Ops, session
     body, errors = validate_form(TeamCreate, {"name": str(form.get("team_name") or "").strip()})
     errors = {"team_name": next(iter(errors.values()))} if errors else {}
     if body is not None:
-        _, error = await attempt(session, lambda: svc.create_team(session, user, client, body.name))
+        _, error = await attempt(session, lambda: svc.create_team(session, user, client, body))
         if error is None:
             return redirect(request, f"/admin/clients/{client_id}", f"Team {body.name} created")
         errors = {"team_name": error.detail}
@@ -118,7 +118,7 @@ async def create_member(request: Request, team_id: uuid.UUID, user: Ops, session
         {"name": values.get("name", ""), "email": values.get("email", ""), "employee_id": values.get("employee_id", "")},
     )
     if body is not None:
-        _, error = await attempt(session, lambda: svc.create_member(session, user, team, body.model_dump()))
+        _, error = await attempt(session, lambda: svc.create_member(session, user, team, body))
         if error is None:
             return redirect(request, f"/admin/clients/{team.client_id}", f"{body.name} added to {team.name}")
         errors = {error.field or "__all__": error.detail}

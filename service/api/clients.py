@@ -36,7 +36,7 @@ async def create_plan(body: PlanCreate, user: StaffUser, session: SessionDep, id
     site = await catalog.site_for(session, body.site_id)
 
     async def make() -> Plan:
-        plan = await catalog.create_plan(session, user, site, body.model_dump())
+        plan = await catalog.create_plan(session, user, site, body)
         (view,) = await catalog.plan_views(session, [plan])
         return Plan.model_validate(view)
 
@@ -60,7 +60,7 @@ async def get_plan(plan_id: uuid.UUID, user: AnyUser, session: SessionDep) -> Pl
 @router.post("/clients", status_code=201, response_model=Client)
 async def create_client(body: ClientCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
     async def make() -> Client:
-        return Client.model_validate(await clients.create_client(session, user, body.model_dump()))
+        return Client.model_validate(await clients.create_client(session, user, body))
 
     return await idem.run(session, str(user.subject), body, make)
 
@@ -83,8 +83,7 @@ async def update_client(client_id: uuid.UUID, body: ClientUpdate, user: StaffUse
     """Staff only: change a client's details, or its `seat_cap` (the most seats its own bookings may
     hold; `null` restores the default of the setting SEATLEASE_CLIENT_SEAT_CAP). Audited."""
     client = await clients.get_client(session, client_id, for_update=True)
-    changes = body.model_dump(exclude_unset=True)
-    return Client.model_validate(await clients.update_client(session, user, client, changes))
+    return Client.model_validate(await clients.update_client(session, user, client, body))
 
 
 @router.post("/clients/{client_id}/users", status_code=201, response_model=User)
@@ -121,7 +120,7 @@ async def create_team(
     client = await clients.get_client(session, client_id)
 
     async def make() -> Team:
-        return Team.model_validate(await clients.create_team(session, user, client, body.name))
+        return Team.model_validate(await clients.create_team(session, user, client, body))
 
     return await idem.run(session, str(user.subject), body, make)
 
@@ -145,7 +144,7 @@ async def create_member(
     user.require_client(team.client_id, "team")
 
     async def make() -> Member:
-        return Member.model_validate(await clients.create_member(session, user, team, body.model_dump()))
+        return Member.model_validate(await clients.create_member(session, user, team, body))
 
     return await idem.run(session, str(user.subject), body, make)
 

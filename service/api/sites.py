@@ -37,7 +37,7 @@ router = APIRouter(prefix="/v1", tags=["sites"])
 @router.post("/sites", status_code=201, response_model=Site)
 async def create_site(body: SiteCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
     async def make() -> Site:
-        return Site.model_validate(await catalog.create_site(session, user, body.model_dump()))
+        return Site.model_validate(await catalog.create_site(session, user, body))
 
     return await idem.run(session, str(user.subject), body, make)
 
@@ -56,8 +56,7 @@ async def get_site(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> Si
 @router.patch("/sites/{site_id}", response_model=Site)
 async def update_site(site_id: uuid.UUID, body: SiteUpdate, user: StaffUser, session: SessionDep) -> Site:
     site = await catalog.get_site(session, site_id)
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    return Site.model_validate(await catalog.update_site(session, user, site, changes))
+    return Site.model_validate(await catalog.update_site(session, user, site, body))
 
 
 @router.post("/sites/{site_id}/floors", status_code=201, response_model=Floor)
@@ -71,7 +70,7 @@ async def create_floor(
     site = await catalog.get_site(session, site_id)
 
     async def make() -> Floor:
-        return Floor.model_validate(await catalog.create_floor(session, user, site, body.name, body.level))
+        return Floor.model_validate(await catalog.create_floor(session, user, site, body))
 
     return await idem.run(session, str(user.subject), body, make)
 
@@ -94,7 +93,7 @@ async def create_shift(
     site = await catalog.get_site(session, site_id)
 
     async def make() -> Shift:
-        return Shift.model_validate(await catalog.create_shift(session, user, site, body.model_dump()))
+        return Shift.model_validate(await catalog.create_shift(session, user, site, body))
 
     return await idem.run(session, str(user.subject), body, make)
 
@@ -118,10 +117,7 @@ async def create_seats(
     floor = await catalog.floor_on_site(session, site, body.floor_id)
 
     async def make() -> Page[Seat]:
-        labels = body.labels if body.labels is not None else [body.label or ""]
-        seats = await catalog.create_seats(
-            session, user, site, floor, body.zone, labels, x=body.x, y=body.y, columns=body.columns
-        )
+        seats = await catalog.create_seats(session, user, site, floor, body)
         return Page(items=[Seat.model_validate(x) for x in seats])
 
     return await idem.run(session, str(user.subject), body, make)
@@ -148,8 +144,7 @@ async def list_seats(
 @router.patch("/seats/{seat_id}", response_model=Seat)
 async def update_seat(seat_id: uuid.UUID, body: SeatUpdate, user: StaffUser, session: SessionDep) -> Seat:
     seat = await catalog.get_seat(session, seat_id)
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    return Seat.model_validate(await catalog.update_seat(session, user, seat, changes))
+    return Seat.model_validate(await catalog.update_seat(session, user, seat, body))
 
 
 @router.get("/sites/{site_id}/availability", response_model=Availability)
