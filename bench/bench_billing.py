@@ -28,7 +28,8 @@ from common import plain_url, recreate_database, server_url, verdict
 from billing.calc import Month
 from billing.db import driver
 from billing.run import create_run, execute_run
-from billing.statements import statement, statement_csv, statement_pdf
+from billing.statement_render import statement_csv, statement_pdf
+from billing.statements import statement
 from domain.services.audit import SystemActor
 from service.db import make_engine, make_sessionmaker
 from service.migrate import upgrade

@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.calc import Month
 from billing.db import driver
-from billing.statements import journal_csv, journal_rows, statement, statement_csv, statement_pdf
+from billing.journal import journal_csv, journal_rows
+from billing.statement_render import statement_csv, statement_pdf
+from billing.statements import statement
 
 
 @dataclass(frozen=True)

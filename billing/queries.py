@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing import reports, statements
+from billing import aging, reports, statements
 from billing.calc import Month
 from billing.db import driver
 from domain.models import Client, Site, User
@@ -140,7 +140,7 @@ async def invoiced_this_month(session: AsyncSession, today: date) -> list[Invoic
 
 async def ar_aging(session: AsyncSession, as_of: date) -> dict[str, Any]:
     """Receivables by client and currency in the buckets current / 1–30 / 31–60 / 61–90 / 90+ days past due."""
-    result: dict[str, Any] = await statements.ar_aging(await driver(session), as_of)
+    result: dict[str, Any] = await aging.ar_aging(await driver(session), as_of)
     return result
 
 
@@ -148,7 +148,7 @@ async def billing_kpis(session: AsyncSession, period: str | None, today: date) -
     conn = await driver(session)
     return {
         "billing": await reports.billing_kpis(conn, period),
-        "receivables_aging": (await statements.ar_aging(conn, today))["totals"],
+        "receivables_aging": (await aging.ar_aging(conn, today))["totals"],
     }
 
 

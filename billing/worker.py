@@ -20,13 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from billing import webhooks
 from billing.config import BillingSettings
 from billing.db import driver
-from billing.run import claim_run, execute_run
+from billing.drive import drive_next
 from billing.stripe_gateway import StripeGateway, is_retryable
+from domain.services.audit import SystemActor
 
 logger = logging.getLogger("seatlease.billing")
 
 MAX_BACKOFF_SECONDS = 3600
 BATCH = 50
+# who claims a billing run in the audit log
+RUN_DRIVER = SystemActor("worker")
 
 
 def backoff(attempts: int) -> timedelta:
@@ -50,9 +53,7 @@ async def run_once(
         "events_done": 0,
         "events_retry": 0,
     }
-    run_id = await claim_run(maker)
-    if run_id is not None:
-        await execute_run(maker, run_id, credit_threshold=settings.credit_note_approval_threshold_minor)
+    if await drive_next(maker, RUN_DRIVER, settings) is not None:
         result["runs"] = 1
     gateway = gateway or gateway_for(settings)
     if gateway is None:

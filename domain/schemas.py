@@ -3,7 +3,7 @@
 Pydantic's lax mode would take `true` as 1, `"100"` as 100 and `1700000000` as a date; these types
 take a JSON integer, a JSON boolean, a `YYYY-MM-DD` string, and say so in the OpenAPI schema. (The
 admin's forms parse text into the same models with `strict=False`.) They live in domain so that each
-aggregate's schemas sit next to it; service/api/schemas.py re-exports them.
+aggregate's schemas sit next to it (domain/leasing/schemas.py, domain/services/*_schemas.py, …).
 """
 
 from __future__ import annotations

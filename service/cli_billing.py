@@ -10,12 +10,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from billing.calc import Month
+from billing.drive import drive_run, queue_run_for
 from billing.exports import export_statements
-from billing.run import billable_month, execute_run, open_run_for
+from billing.run import billable_month
 from domain.errors import ValidationFailed
 from domain.services.audit import SystemActor
 from service.db import engine_for, make_sessionmaker
 from service.settings import get_settings
+
+CLI = SystemActor("cli")
 
 
 def _month(period: str) -> Month | None:
@@ -27,7 +30,8 @@ def _month(period: str) -> Month | None:
 
 
 def billing_run_command(database_url: str, period: str) -> int:
-    """Bill a month with a progress bar; resumes an unfinished run of the same month. Exit code 0 on success."""
+    """Bill a month with a progress bar; resumes an unfinished run of the same month (also one a killed
+    process left running). Exit code 0 on success."""
     if _month(period) is None:
         return 2
     settings = get_settings().billing()
@@ -48,15 +52,10 @@ def billing_run_command(database_url: str, period: str) -> int:
             bar.refresh()
 
         try:
-            run_id = await open_run_for(maker, SystemActor("cli"), period, advance_days=settings.advance_days)
-            result = await execute_run(
-                maker,
-                run_id,
-                batch_size=settings.run_batch_size,
-                progress=progress,
-                pause_seconds=settings.run_pause_seconds,
-                credit_threshold=settings.credit_note_approval_threshold_minor,
-            )
+            # queued like any run, then driven through the worker's own path: when a worker holds
+            # the run, this waits for it and reports the finished run
+            run_id = await queue_run_for(maker, CLI, period, advance_days=settings.advance_days)
+            result = await drive_run(maker, CLI, run_id, settings, progress)
         except Exception as exc:
             bar.close()
             sys.stderr.write(f"billing run failed: {type(exc).__name__}: {exc}\n")

@@ -6,15 +6,16 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.leasing import booking, lifecycle, views
 from domain.leasing.schemas import AddOnIn, LeaseCreate
-from domain.models import Device, Site
+from domain.models import Device
 from domain.services import catalog, clients
 from domain.services.audit import SystemActor
 from domain.services.catalog import site_today
+from domain.services.catalog_schemas import FloorCreate, PlanCreate, SeatCreate, ShiftCreate, SiteCreate
+from domain.services.client_schemas import ClientCreate, MemberCreate, TeamCreate
 
 SITES: list[dict[str, Any]] = [
     {
@@ -73,24 +74,27 @@ CLIENTS = [
 
 async def seed_demo(session: AsyncSession) -> dict[str, int]:  # noqa: C901 — a straight-line script of demo data: many loops, no decisions
     """Fill an empty database; does nothing when a site exists."""
-    if await session.scalar(select(Site.id).limit(1)):
+    sites, _ = await catalog.list_sites(session, cursor=None, limit=1)
+    if sites:
         return {}
     actor = SystemActor("demo-seed")
     counts = {"sites": 0, "seats": 0, "clients": 0, "leases": 0, "devices": 0}
     made: list[dict[str, Any]] = []
     for spec in SITES:
-        site = await catalog.create_site(session, actor, dict(spec["site"]))
+        site = await catalog.create_site(session, actor, SiteCreate.model_validate(spec["site"]))
         counts["sites"] += 1
         for code, starts, ends in (("DAY", time(6), time(15)), ("MID", time(14), time(23)), ("NIGHT", time(21), time(6))):
             await catalog.create_shift(
-                session, actor, site, {"code": code, "name": code.title(), "starts_at": starts, "ends_at": ends}
+                session, actor, site, ShiftCreate(code=code, name=code.title(), starts_at=starts, ends_at=ends)
             )
         seats = []
         for fname, level in spec["floors"]:
-            floor = await catalog.create_floor(session, actor, site, fname, level)
+            floor = await catalog.create_floor(session, actor, site, FloorCreate(name=fname, level=level))
             for zi, zone in enumerate(spec["zones"]):
                 labels = [f"{fname}-{zone}-{i:03d}" for i in range(1, spec["seats_per_zone"] + 1)]
-                rows = await catalog.create_seats(session, actor, site, floor, zone, labels, columns=8)
+                rows = await catalog.create_seats(
+                    session, actor, site, floor, SeatCreate(floor_id=floor.id, zone=zone, labels=labels, columns=8)
+                )
                 for seat in rows:  # zones side by side on the map, an aisle between them
                     seat.x += zi * 10
                 seats.extend(rows)
@@ -103,69 +107,71 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:  # noqa: C901 — 
                     session,
                     actor,
                     site,
-                    {
-                        "site_id": site.id,
-                        "name": name,
-                        "monthly_price_minor": price,
-                        "setup_fee_minor": setup,
-                        "deposit_months": deposit,
-                        "inclusions": [
-                            {
-                                "code": "power",
-                                "name": "Power with UPS and generator backup",
-                                "kind": "power",
-                                "billing": "included",
-                                "unit_price_minor": 0,
-                                "device_kind": None,
-                                "quantity_per_seat": 1,
-                            },
-                            {
-                                "code": "internet",
-                                "name": "Shared fibre internet",
-                                "kind": "internet",
-                                "billing": "included",
-                                "unit_price_minor": 0,
-                                "device_kind": None,
-                                "quantity_per_seat": 1,
-                            },
-                            {
-                                "code": "pc",
-                                "name": "Desktop PC",
-                                "kind": "device",
-                                "billing": "included",
-                                "unit_price_minor": 0,
-                                "device_kind": "pc",
-                                "quantity_per_seat": 1,
-                            },
-                            {
-                                "code": "headset",
-                                "name": "Noise-cancelling headset",
-                                "kind": "device",
-                                "billing": "included",
-                                "unit_price_minor": 0,
-                                "device_kind": "headset",
-                                "quantity_per_seat": 1,
-                            },
-                            {
-                                "code": "extra_monitor",
-                                "name": "Extra monitor",
-                                "kind": "device",
-                                "billing": "monthly",
-                                "unit_price_minor": spec["monitor"],
-                                "device_kind": "monitor",
-                                "quantity_per_seat": 1,
-                            },
-                            {
-                                "code": "dedicated_line",
-                                "name": "Dedicated 100 Mbps line",
-                                "kind": "internet",
-                                "billing": "monthly",
-                                "unit_price_minor": spec["line"],
-                                "device_kind": None,
-                                "quantity_per_seat": 1,
-                            },
-                        ],
-                    },
+                    PlanCreate.model_validate(
+                        {
+                            "site_id": site.id,
+                            "name": name,
+                            "monthly_price_minor": price,
+                            "setup_fee_minor": setup,
+                            "deposit_months": deposit,
+                            "inclusions": [
+                                {
+                                    "code": "power",
+                                    "name": "Power with UPS and generator backup",
+                                    "kind": "power",
+                                    "billing": "included",
+                                    "unit_price_minor": 0,
+                                    "device_kind": None,
+                                    "quantity_per_seat": 1,
+                                },
+                                {
+                                    "code": "internet",
+                                    "name": "Shared fibre internet",
+                                    "kind": "internet",
+                                    "billing": "included",
+                                    "unit_price_minor": 0,
+                                    "device_kind": None,
+                                    "quantity_per_seat": 1,
+                                },
+                                {
+                                    "code": "pc",
+                                    "name": "Desktop PC",
+                                    "kind": "device",
+                                    "billing": "included",
+                                    "unit_price_minor": 0,
+                                    "device_kind": "pc",
+                                    "quantity_per_seat": 1,
+                                },
+                                {
+                                    "code": "headset",
+                                    "name": "Noise-cancelling headset",
+                                    "kind": "device",
+                                    "billing": "included",
+                                    "unit_price_minor": 0,
+                                    "device_kind": "headset",
+                                    "quantity_per_seat": 1,
+                                },
+                                {
+                                    "code": "extra_monitor",
+                                    "name": "Extra monitor",
+                                    "kind": "device",
+                                    "billing": "monthly",
+                                    "unit_price_minor": spec["monitor"],
+                                    "device_kind": "monitor",
+                                    "quantity_per_seat": 1,
+                                },
+                                {
+                                    "code": "dedicated_line",
+                                    "name": "Dedicated 100 Mbps line",
+                                    "kind": "internet",
+                                    "billing": "monthly",
+                                    "unit_price_minor": spec["line"],
+                                    "device_kind": None,
+                                    "quantity_per_seat": 1,
+                                },
+                            ],
+                        }
+                    ),
                 )
             )
         for kind, n in (("pc", 60), ("headset", 60), ("monitor", 20)):
@@ -184,21 +190,21 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:  # noqa: C901 — 
 
     for ci, (legal, email, tax_id, terms, team_specs) in enumerate(CLIENTS):
         client = await clients.create_client(
-            session, actor, {"legal_name": legal, "billing_email": email, "tax_id": tax_id, "payment_terms_days": terms}
+            session, actor, ClientCreate(legal_name=legal, billing_email=email, tax_id=tax_id, payment_terms_days=terms)
         )
         counts["clients"] += 1
         for ti, (team_name, shift) in enumerate(team_specs):
-            team = await clients.create_team(session, actor, client, team_name)
+            team = await clients.create_team(session, actor, client, TeamCreate(name=team_name))
             members = [
                 await clients.create_member(
                     session,
                     actor,
                     team,
-                    {
-                        "name": f"{first} {last}",
-                        "email": f"{first.lower()}.{last.lower()}{ti}{i}@{email.split('@')[1]}",
-                        "employee_id": f"{legal[:2].upper()}{ti}{i:03d}",
-                    },
+                    MemberCreate(
+                        name=f"{first} {last}",
+                        email=f"{first.lower()}.{last.lower()}{ti}{i}@{email.split('@')[1]}",
+                        employee_id=f"{legal[:2].upper()}{ti}{i:03d}",
+                    ),
                 )
                 for i, (first, last) in enumerate(_names(ci * 2 + ti))
             ]

@@ -80,13 +80,13 @@ def test_the_api_accepts_exactly_the_enum_values() -> None:
     plain strings FastAPI hands it); they must stay the enums' values."""
     from typing import get_args
 
-    from service.api import schemas as s
+    from domain.services import catalog_schemas, client_schemas, device_schemas
 
     def literal(annotation: Any) -> set[str]:
         return {a for a in get_args(annotation) if isinstance(a, str)}
 
-    assert literal(s.SeatStatus) == set(SeatStatus)
-    assert literal(s.DeviceStatus) == set(DeviceStatus)
-    assert literal(s.ClientUserCreate.model_fields["role"].annotation) == set(CLIENT_ROLES)
-    assert literal(s.InclusionIn.model_fields["kind"].annotation) == set(InclusionKind)
-    assert literal(s.InclusionIn.model_fields["billing"].annotation) == set(InclusionBilling)
+    assert literal(catalog_schemas.SeatStatus) == set(SeatStatus)
+    assert literal(device_schemas.DeviceStatus) == set(DeviceStatus)
+    assert literal(client_schemas.ClientUserCreate.model_fields["role"].annotation) == set(CLIENT_ROLES)
+    assert literal(catalog_schemas.InclusionIn.model_fields["kind"].annotation) == set(InclusionKind)
+    assert literal(catalog_schemas.InclusionIn.model_fields["billing"].annotation) == set(InclusionBilling)

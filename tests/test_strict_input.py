@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from service.api.schemas import CURRENCIES
+from domain.rules.money import CURRENCIES
 from tests.factories import Api, World, lease_body, make_world, uniq
 
 

@@ -1,7 +1,6 @@
 """The leasing aggregate's request and response schemas: one input model per use-case.
 
-`LeaseCreate` is what `book_lease` takes, from the API's body and the admin's booking form alike;
-service/api/schemas.py re-exports these names.
+`LeaseCreate` is what `book_lease` takes, from the API's body and the admin's booking form alike.
 """
 
 from __future__ import annotations
@@ -21,6 +20,12 @@ class SeatBrief(Out):
     label: str
     floor_id: uuid.UUID
     zone: str
+
+
+# the free seats of a site for a shift and dates (domain/leasing/availability.py)
+class Availability(BaseModel):
+    free_count: int
+    seats: list[SeatBrief]
 
 
 class AddOnIn(Strict):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
@@ -16,6 +16,7 @@ from domain.models import Floor, Inclusion, Plan, Seat, Shift, Site
 from domain.rules.shifts import minutes
 from domain.rules.timezones import is_site_timezone
 from domain.services.audit import Actor, record, snapshot
+from domain.services.catalog_schemas import FloorCreate, PlanCreate, SeatCreate, SeatUpdate, ShiftCreate, SiteCreate, SiteUpdate
 from domain.services.lookup import get_or_404
 from domain.services.paging import keyset_page
 
@@ -42,7 +43,8 @@ async def get_site(session: AsyncSession, site_id: uuid.UUID) -> Site:
     return await get_or_404(session, Site, site_id, "site")
 
 
-async def create_site(session: AsyncSession, actor: Actor, data: dict[str, Any]) -> Site:
+async def create_site(session: AsyncSession, actor: Actor, body: SiteCreate) -> Site:
+    data = body.model_dump()
     await check_timezone(session, data["timezone"])
     exists = await session.scalar(select(Site.id).where(Site.code == data["code"]))
     if exists:
@@ -56,7 +58,9 @@ async def create_site(session: AsyncSession, actor: Actor, data: dict[str, Any])
     return site
 
 
-async def update_site(session: AsyncSession, actor: Actor, site: Site, changes: dict[str, Any]) -> Site:
+async def update_site(session: AsyncSession, actor: Actor, site: Site, body: SiteUpdate) -> Site:
+    """The fields given (a field left out keeps its value)."""
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if "timezone" in changes:
         await check_timezone(session, changes["timezone"])
     before = snapshot(site)
@@ -67,7 +71,8 @@ async def update_site(session: AsyncSession, actor: Actor, site: Site, changes: 
     return site
 
 
-async def create_floor(session: AsyncSession, actor: Actor, site: Site, name: str, level: int) -> Floor:
+async def create_floor(session: AsyncSession, actor: Actor, site: Site, body: FloorCreate) -> Floor:
+    name, level = body.name, body.level
     if await session.scalar(select(Floor.id).where(Floor.site_id == site.id, Floor.name == name)):
         raise Conflict(f"floor {name} exists on this site", field="name")
     floor = Floor(site_id=site.id, name=name, level=level)
@@ -81,7 +86,8 @@ async def get_floor(session: AsyncSession, floor_id: uuid.UUID) -> Floor:
     return await get_or_404(session, Floor, floor_id, "floor")
 
 
-async def create_shift(session: AsyncSession, actor: Actor, site: Site, data: dict[str, Any]) -> Shift:
+async def create_shift(session: AsyncSession, actor: Actor, site: Site, body: ShiftCreate) -> Shift:
+    data = body.model_dump()
     if data["code"].upper() == FULL:
         raise Conflict("FULL exists on every site", field="code")
     if data["starts_at"] == data["ends_at"]:
@@ -118,18 +124,11 @@ def shift_window(shift: Shift) -> tuple[int, int]:
     return minutes(shift.starts_at), minutes(shift.ends_at)
 
 
-async def create_seats(
-    session: AsyncSession,
-    actor: Actor,
-    site: Site,
-    floor: Floor,
-    zone: str,
-    labels: Sequence[str],
-    *,
-    x: int | None = None,
-    y: int | None = None,
-    columns: int = 10,
-) -> list[Seat]:
+async def create_seats(session: AsyncSession, actor: Actor, site: Site, floor: Floor, body: SeatCreate) -> list[Seat]:
+    """Seats on `floor` (the one `body.floor_id` names, looked up by the caller): `body.labels` laid out
+    below what the zone has, `columns` to a row; or one `body.label`, at (x, y) when both are given."""
+    zone, x, y, columns = body.zone, body.x, body.y, body.columns
+    labels: Sequence[str] = body.labels if body.labels is not None else [body.label or ""]
     if floor.site_id != site.id:
         raise ValidationFailed("floor is not on this site", field="floor_id")
     taken = set((await session.scalars(select(Seat.label).where(Seat.site_id == site.id, Seat.label.in_(labels)))).all())
@@ -162,7 +161,9 @@ async def get_seat(session: AsyncSession, seat_id: uuid.UUID) -> Seat:
     return await get_or_404(session, Seat, seat_id, "seat")
 
 
-async def update_seat(session: AsyncSession, actor: Actor, seat: Seat, changes: dict[str, Any]) -> Seat:
+async def update_seat(session: AsyncSession, actor: Actor, seat: Seat, body: SeatUpdate) -> Seat:
+    """The fields given (a field left out keeps its value)."""
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
     before = snapshot(seat)
     for k, v in changes.items():
         setattr(seat, k, v)
@@ -171,7 +172,8 @@ async def update_seat(session: AsyncSession, actor: Actor, seat: Seat, changes: 
     return seat
 
 
-async def create_plan(session: AsyncSession, actor: Actor, site: Site, data: dict[str, Any]) -> Plan:
+async def create_plan(session: AsyncSession, actor: Actor, site: Site, body: PlanCreate) -> Plan:
+    data = body.model_dump()
     inclusions = data.pop("inclusions", [])
     if await session.scalar(select(Plan.id).where(Plan.site_id == site.id, Plan.name == data["name"])):
         raise Conflict(f"plan {data['name']} exists on this site", field="name")
@@ -256,12 +258,38 @@ async def list_seats(
     return await keyset_page(session, stmt, Seat.id, cursor, limit)
 
 
-class PlanView(NamedTuple):
-    """A plan as it is shown: with its site's currency and its inclusions."""
+@dataclass(frozen=True)
+class PlanView:
+    """A plan as it is shown: with its site's currency and its inclusions. The response schema
+    (`catalog_schemas.Plan`) reads it attribute by attribute."""
 
     plan: Plan
     currency: str
     inclusions: list[Inclusion]
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.plan.id
+
+    @property
+    def site_id(self) -> uuid.UUID:
+        return self.plan.site_id
+
+    @property
+    def name(self) -> str:
+        return self.plan.name
+
+    @property
+    def monthly_price_minor(self) -> int:
+        return self.plan.monthly_price_minor
+
+    @property
+    def setup_fee_minor(self) -> int:
+        return self.plan.setup_fee_minor
+
+    @property
+    def deposit_months(self) -> int:
+        return self.plan.deposit_months
 
 
 async def plan_views(session: AsyncSession, plans: Sequence[Plan]) -> list[PlanView]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +14,7 @@ from domain.errors import Conflict, InvalidState, ValidationFailed
 from domain.models import Client, Lease, Member, SeatAssignment, Site, Team, User
 from domain.models.lease import LIVE_LEASE_STATUSES
 from domain.services.audit import Actor, record, snapshot
+from domain.services.client_schemas import ClientCreate, ClientUpdate, MemberCreate, TeamCreate
 from domain.services.lookup import get_or_404
 from domain.services.paging import keyset_page
 
@@ -22,8 +23,8 @@ async def get_client(session: AsyncSession, client_id: uuid.UUID, *, for_update:
     return await get_or_404(session, Client, client_id, "client", for_update=for_update)
 
 
-async def create_client(session: AsyncSession, actor: Actor, data: dict[str, Any]) -> Client:
-    client = Client(**data)
+async def create_client(session: AsyncSession, actor: Actor, body: ClientCreate) -> Client:
+    client = Client(**body.model_dump())
     session.add(client)
     await session.flush()
     await record(session, actor, "client.create", "client", client.id, after=snapshot(client), client_id=client.id)
@@ -34,8 +35,10 @@ async def create_client(session: AsyncSession, actor: Actor, data: dict[str, Any
 NULLABLE_CLIENT_FIELDS = frozenset({"seat_cap"})
 
 
-async def update_client(session: AsyncSession, actor: Actor, client: Client, changes: dict[str, Any]) -> Client:
-    """Staff change a client's details or its seat cap (``seat_cap`` None = the default cap); audited."""
+async def update_client(session: AsyncSession, actor: Actor, client: Client, body: ClientUpdate) -> Client:
+    """Staff change a client's details or its seat cap (``seat_cap`` None = the default cap); audited.
+    Only the fields given change."""
+    changes = body.model_dump(exclude_unset=True)
     for k, v in changes.items():
         if v is None and k not in NULLABLE_CLIENT_FIELDS:
             raise ValidationFailed(f"{k} cannot be null", field=k)
@@ -70,7 +73,8 @@ async def create_user(
     return user
 
 
-async def create_team(session: AsyncSession, actor: Actor, client: Client, name: str) -> Team:
+async def create_team(session: AsyncSession, actor: Actor, client: Client, body: TeamCreate) -> Team:
+    name = body.name
     if await session.scalar(select(Team.id).where(Team.client_id == client.id, Team.name == name)):
         raise Conflict("a team with this name exists", field="name")
     team = Team(client_id=client.id, name=name)
@@ -84,7 +88,8 @@ async def get_team(session: AsyncSession, team_id: uuid.UUID) -> Team:
     return await get_or_404(session, Team, team_id, "team")
 
 
-async def create_member(session: AsyncSession, actor: Actor, team: Team, data: dict[str, Any]) -> Member:
+async def create_member(session: AsyncSession, actor: Actor, team: Team, body: MemberCreate) -> Member:
+    data = body.model_dump()
     email = data["email"].lower()
     if await session.scalar(select(Member.id).where(Member.client_id == team.client_id, Member.email == email)):
         raise Conflict("a member with this email exists for this client", field="email")

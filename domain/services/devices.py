@@ -16,61 +16,45 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import ValidationFailed
 from domain.models import Device, DeviceShortage, Seat, Site
 from domain.services.audit import Actor, record, snapshot
+from domain.services.device_schemas import DeviceCreate, DeviceUpdate
 from domain.services.lookup import get_or_404
 from domain.services.paging import keyset_page
 
 DEVICE_STATUSES = ("in_stock", "assigned", "in_repair", "retired")
 
 
-async def create_device(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    serial: str,
-    kind: str,
-    model: str,
-    site_id: uuid.UUID,
-    status: str = "in_stock",
-) -> Device:
+async def create_device(session: AsyncSession, actor: Actor, data: DeviceCreate) -> Device:
     """A new device in stock (or in repair, or retired): never `assigned`, which only a lease does."""
-    if await session.get(Site, site_id) is None:
+    if await session.get(Site, data.site_id) is None:
         raise ValidationFailed("no such site", field="site_id")
-    if status == "assigned":
+    if data.status == "assigned":
         raise ValidationFailed("a device is assigned by a lease, not created assigned", field="status")
-    if await session.scalar(select(Device.id).where(Device.serial == serial)):
+    if await session.scalar(select(Device.id).where(Device.serial == data.serial)):
         raise ValidationFailed("a device with this serial exists", field="serial")
-    device = Device(serial=serial, kind=kind, model=model, site_id=site_id, status=status)
+    device = Device(**data.model_dump())
     session.add(device)
     await session.flush()
     await record(session, actor, "device.create", "device", device.id, after=snapshot(device))
     return device
 
 
-async def update_device(
-    session: AsyncSession,
-    actor: Actor,
-    device_id: uuid.UUID,
-    *,
-    status: str | None = None,
-    model: str | None = None,
-    returned: bool | None = None,
-) -> Device:
+async def update_device(session: AsyncSession, actor: Actor, device_id: uuid.UUID, changes: DeviceUpdate) -> Device:
     """Back in stock (`returned`), a new status, or a new model name; audited with before and after.
 
     Any status but `assigned` takes the device off its seat and lease; `assigned` is only kept, never
     set, because a lease assigns."""
     device = await get_or_404(session, Device, device_id, "device")
     before = snapshot(device)
-    if returned:
+    if changes.returned:
         device.status, device.seat_id, device.lease_id, device.return_due_at = "in_stock", None, None, None
-    if status is not None:
-        if status == "assigned" and device.status != "assigned":
+    if changes.status is not None:
+        if changes.status == "assigned" and device.status != "assigned":
             raise ValidationFailed("a device is assigned by a lease", field="status")
-        if status != "assigned":
+        if changes.status != "assigned":
             device.seat_id, device.lease_id, device.return_due_at = None, None, None
-        device.status = status
-    if model is not None:
-        device.model = model
+        device.status = changes.status
+    if changes.model is not None:
+        device.model = changes.model
     await session.flush()
     await record(session, actor, "device.update", "device", device.id, before=before, after=snapshot(device))
     return device

@@ -82,6 +82,12 @@ async def change_password(session: AsyncSession, actor: Actor, user: User, passw
     await record(session, actor, "user.password_change", "user", user.id, client_id=user.client_id)
 
 
+async def active_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    """The login by id, when it is active (an admin session is loaded this way on every request)."""
+    user: User | None = await session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+    return user
+
+
 async def get_user(session: AsyncSession, user_id: uuid.UUID, *, tenant: uuid.UUID | None, staff: bool) -> User:
     """A login, row-locked. ``staff`` sees every login; anyone else only its tenant's (others: 404)."""
     user = await get_or_404(session, User, user_id, "user", for_update=True)

@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.services import devices
+from domain.services.device_schemas import DeviceCreate, DeviceUpdate
 from service.admin.web import CsrfForm, Ops, attempt, redirect, render, validate_form
-from service.api import schemas as s
 from service.db import SessionDep
 
 router = APIRouter()
@@ -59,9 +59,9 @@ async def devices_page(request: Request, user: Ops, session: SessionDep) -> HTML
 @router.post("/devices", response_model=None)
 async def create_device(request: Request, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
     values = {k: str(v).strip() for k, v in form.items()}
-    body, errors = validate_form(s.DeviceCreate, {k: values.get(k, "") for k in ("serial", "kind", "model", "site_id")})
+    body, errors = validate_form(DeviceCreate, {k: values.get(k, "") for k in ("serial", "kind", "model", "site_id")})
     if body is not None:
-        _, error = await attempt(session, lambda: devices.create_device(session, user, **body.model_dump()))
+        _, error = await attempt(session, lambda: devices.create_device(session, user, body))
         if error is None:
             return redirect(request, "/admin/devices", f"Device {body.serial} added")
         errors = {error.field or "__all__": error.detail}
@@ -70,5 +70,5 @@ async def create_device(request: Request, user: Ops, session: SessionDep, form: 
 
 @router.post("/devices/{device_id}/returned", response_model=None)
 async def device_returned(request: Request, device_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
-    await devices.update_device(session, user, device_id, returned=True)
+    await devices.update_device(session, user, device_id, DeviceUpdate(returned=True))
     return redirect(request, "/admin/devices?awaiting_return=1", "Device back in stock")

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import invoices as billing_invoices
 from billing import queries as billing_queries
-from billing import statements
+from billing import statement_render
 from billing.run import create_run, parse_period
 from domain.errors import NotFound
 from domain.models import Client
@@ -102,12 +102,12 @@ async def statement(client_id: uuid.UUID, period: str, fmt: str, user: Finance, 
     name = f"statement-{period}-{client_id}"
     if fmt == "csv":
         return Response(
-            statements.statement_csv(st),
+            statement_render.statement_csv(st),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     return Response(
-        statements.statement_pdf(st),
+        statement_render.statement_pdf(st),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
     )

@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import invoices as svc
 from billing import queries as billing_queries
+from billing.schemas import CreditNoteCreate, VoidBody
 from domain.errors import NotFound
 from domain.models import Client, Site
 from domain.models.invoice import CreditNote
 from domain.rules.money import format_money, minor_unit_exponent
 from domain.services.lookup import get_or_404
 from service.admin.web import CsrfForm, Finance, attempt, redirect, render, validate_form
-from service.api.billing import CreditNoteCreate, VoidBody
 from service.db import SessionDep
 from service.idempotency import Idempotency
 

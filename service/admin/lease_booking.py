@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError
 from domain.leasing import booking, floor_map, queries
+from domain.leasing.schemas import LeaseCreate
 from domain.models import (
     Lease,
     Team,
@@ -25,7 +26,6 @@ from domain.services import catalog
 from service.admin.pricing import first_invoice
 from service.admin.seatmap import load_floor_map, render_svg, site_floors, site_shifts
 from service.admin.web import CsrfForm, Ops, attempt, blank_to_none, redirect, render, validate_form
-from service.api import schemas as s
 from service.auth import Principal
 from service.db import SessionDep
 
@@ -103,7 +103,7 @@ async def _seat_choice(session: AsyncSession, values: dict[str, Any], data: dict
     data["seat_ids"] = [str(found[x]) for x in labels if x in found] or None
 
 
-async def build_request(session: AsyncSession, values: dict[str, Any]) -> tuple[s.LeaseCreate | None, dict[str, str]]:
+async def build_request(session: AsyncSession, values: dict[str, Any]) -> tuple[LeaseCreate | None, dict[str, str]]:
     """The form, turned into the API's LeaseCreate: labels become seat ids, the team names the client."""
     errors: dict[str, str] = {}
     data: dict[str, Any] = blank_to_none(
@@ -133,13 +133,13 @@ async def build_request(session: AsyncSession, values: dict[str, Any]) -> tuple[
             add_ons.append({"code": key.removeprefix(prefix), "quantity": str(qty).strip()})
     data["add_ons"] = add_ons
     data["discount_pct"] = str(values.get("discount_pct") or "0").strip() or "0"
-    body, schema_errors = validate_form(s.LeaseCreate, {k: v for k, v in data.items() if v is not None or k == "end_date"})
+    body, schema_errors = validate_form(LeaseCreate, {k: v for k, v in data.items() if v is not None or k == "end_date"})
     for k, v in schema_errors.items():
         errors.setdefault(FORM_FIELD.get(k, k), v)
     return (body if not errors else None), errors
 
 
-async def preview(session: AsyncSession, body: s.LeaseCreate, threshold: Decimal) -> tuple[dict[str, Any] | None, dict[str, str]]:
+async def preview(session: AsyncSession, body: LeaseCreate, threshold: Decimal) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """What the booking would cost and whether the seats are free now; writes nothing."""
     try:
         p = await queries.preview_booking(session, body)
@@ -198,6 +198,6 @@ async def submit_lease(request: Request, user: Ops, session: SessionDep, form: C
     )
 
 
-async def _create(session: AsyncSession, user: Principal, body: s.LeaseCreate, threshold: Decimal) -> Lease:
+async def _create(session: AsyncSession, user: Principal, body: LeaseCreate, threshold: Decimal) -> Lease:
     """The API's use-case with the API's model: the admin books as staff."""
     return await booking.create_lease(session, user, body, is_staff=True, discount_threshold_pct=threshold)

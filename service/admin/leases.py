@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.leasing import floor_map, lifecycle, queries, state
+from domain.leasing.schemas import LeaseEnd, SeatsAdd
 from domain.models import (
     Client,
     Lease,
@@ -27,7 +28,6 @@ from service.admin import lease_booking
 from service.admin.lease_booking import FORM_FIELD, split_labels
 from service.admin.seatmap import load_floor_map, render_svg
 from service.admin.web import CsrfForm, Finance, Ops, Staff, attempt, redirect, render, validate_form
-from service.api import schemas as s
 from service.db import SessionDep
 
 router = APIRouter()
@@ -185,7 +185,7 @@ async def _act(
 
 
 def _date(values: dict[str, Any], name: str, errors: dict[str, str]) -> date | None:
-    body, errs = validate_form(s.LeaseEnd, {"end_date": values.get(name) or None})
+    body, errs = validate_form(LeaseEnd, {"end_date": values.get(name) or None})
     if errs or body is None:
         errors[name] = next(iter(errs.values()), "not a date")
         return None
@@ -237,7 +237,7 @@ async def add_seats(request: Request, lease_id: uuid.UUID, user: Ops, session: S
         data["seat_ids"] = [str(found[x]) for x in labels if x in found]
     else:
         data["seat_count"] = form.get("add_count") or None
-    body, errs = validate_form(s.SeatsAdd, data)
+    body, errs = validate_form(SeatsAdd, data)
     for k, v in errs.items():
         errors.setdefault({"seat_count": "add_count", "seat_ids": "add_labels"}.get(k, k), v)
     if errors or body is None:

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Member
 from domain.services import clients as svc
+from domain.services.client_schemas import ClientCreate, MemberCreate, TeamCreate
 from service.admin.web import CsrfForm, Ops, Staff, attempt, redirect, render, validate_form
-from service.api import schemas as s
 from service.db import SessionDep
 
 router = APIRouter()
@@ -50,9 +50,9 @@ async def clients_page(
 @router.post("/clients", response_model=None)
 async def create_client(request: Request, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
     values = {k: str(v).strip() for k, v in form.items()}
-    body, errors = validate_form(s.ClientCreate, {**values, "payment_terms_days": values.get("payment_terms_days") or 30})
+    body, errors = validate_form(ClientCreate, {**values, "payment_terms_days": values.get("payment_terms_days") or 30})
     if body is not None:
-        client, error = await attempt(session, lambda: svc.create_client(session, user, body.model_dump()))
+        client, error = await attempt(session, lambda: svc.create_client(session, user, body))
         if error is None:
             return redirect(request, f"/admin/clients/{client.id}", "Client created")
         errors = {error.field or "__all__": error.detail}
@@ -99,10 +99,10 @@ async def client_page(request: Request, client_id: uuid.UUID, user: Staff, sessi
 @router.post("/clients/{client_id}/teams", response_model=None)
 async def create_team(request: Request, client_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
     client = await svc.get_client(session, client_id)
-    body, errors = validate_form(s.TeamCreate, {"name": str(form.get("team_name") or "").strip()})
+    body, errors = validate_form(TeamCreate, {"name": str(form.get("team_name") or "").strip()})
     errors = {"team_name": next(iter(errors.values()))} if errors else {}
     if body is not None:
-        _, error = await attempt(session, lambda: svc.create_team(session, user, client, body.name))
+        _, error = await attempt(session, lambda: svc.create_team(session, user, client, body))
         if error is None:
             return redirect(request, f"/admin/clients/{client_id}", f"Team {body.name} created")
         errors = {"team_name": error.detail}
@@ -114,11 +114,11 @@ async def create_member(request: Request, team_id: uuid.UUID, user: Ops, session
     team = await svc.get_team(session, team_id)
     values = {k: str(v).strip() for k, v in form.items()}
     body, errors = validate_form(
-        s.MemberCreate,
+        MemberCreate,
         {"name": values.get("name", ""), "email": values.get("email", ""), "employee_id": values.get("employee_id", "")},
     )
     if body is not None:
-        _, error = await attempt(session, lambda: svc.create_member(session, user, team, body.model_dump()))
+        _, error = await attempt(session, lambda: svc.create_member(session, user, team, body))
         if error is None:
             return redirect(request, f"/admin/clients/{team.client_id}", f"{body.name} added to {team.name}")
         errors = {error.field or "__all__": error.detail}

@@ -26,6 +26,7 @@ from domain.leasing.floor_map import site_floors as site_floors
 from domain.leasing.floor_map import site_shifts as site_shifts
 from domain.models import Floor, Shift, Site
 from domain.services import catalog
+from domain.services.catalog_schemas import SeatUpdate
 from service.admin.web import CsrfForm, Ops, Staff, redirect, render
 from service.db import SessionDep
 
@@ -203,7 +204,7 @@ async def seat_status(request: Request, seat_id: uuid.UUID, user: Ops, session: 
     seat = await catalog.get_seat(session, seat_id)
     if seat.status == "retired":
         raise ValidationFailed("a retired seat stays retired", field="status")
-    await catalog.update_seat(session, user, seat, {"status": status})
+    await catalog.update_seat(session, user, seat, SeatUpdate.model_validate({"status": status}))
     site = await catalog.get_site(session, seat.site_id)
     day = parse_day(str(form.get("day") or ""), catalog.site_today(site))
     shift_code = str(form.get("shift") or "")

@@ -17,13 +17,12 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError, Forbidden
-from domain.models import User
 from domain.models.user import STAFF_ROLES
 from domain.rules.money import format_money
+from domain.services import users
 from service.auth import Principal, role_gate
 from service.db import SessionDep
 
@@ -229,7 +228,7 @@ async def current_staff(request: Request, session: SessionDep) -> Principal:
     except (KeyError, ValueError) as exc:
         raise LoginRequired() from exc
     # one primary-key lookup: a disabled account, a new password or a logout ends the session
-    user = await session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+    user = await users.active_user(session, user_id)
     if user is None or user.role not in STAFF_ROLES or data.get("v") != user.token_version:
         raise LoginRequired()
     request.state.admin_session = data

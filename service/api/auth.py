@@ -6,12 +6,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from domain.errors import ValidationFailed
 from domain.models import ApiClient, User
 from domain.services import users
-from service.api.schemas import Token
+from domain.services.user_schemas import PasswordChange
 from service.auth import (
     AnyUser,
     UnboundUser,
@@ -24,6 +24,13 @@ from service.db import SessionDep
 from service.errors import TYPE_BASE, problem
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+
+# the OAuth2 token response (RFC 6749 section 5.1): the HTTP edge's own shape, no use-case's
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
 
 
 def _throttled(exc: users.TooManyAttempts) -> JSONResponse:
@@ -80,13 +87,6 @@ async def logout(user: AnyUser, session: SessionDep) -> Response:
     else:
         await users.end_sessions(session, user, await session.get_one(User, user.subject))
     return Response(status_code=204)
-
-
-class PasswordChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    current_password: str = Field(min_length=1, max_length=200)
-    new_password: str = Field(min_length=10, max_length=200)
 
 
 @router.post("/password", status_code=204, responses=_THROTTLED)

@@ -9,46 +9,27 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Header, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from billing import invoices as inv_service
 from billing import queries as billing_queries
 from billing import run as billing_run
-from billing import statements, webhooks
+from billing import statement_render, webhooks
 from billing.read_models import BillingRunOut, CreditNoteOut, InvoiceOut, InvoicePage
+from billing.schemas import BillingRunCreate, CreditNoteCreate, VoidBody
 from domain.errors import Forbidden, ValidationFailed
 from domain.models import Client
 from domain.models.invoice import BillingRun, Invoice
+from domain.schemas import PERIOD_PATTERN
 from domain.services.lookup import get_or_404
 from provisioning import kpis as provisioning_kpis
 from service.api.deps import Cursor, Limit, QueryDate
-from service.api.schemas import PERIOD_PATTERN, TEXT_PATTERN
 from service.auth import FinanceUser, StaffOrFinance, TenantReader
 from service.db import SessionDep
 from service.errors import TYPE_BASE, problem
 from service.idempotency import IdempotencyDep
 
 router = APIRouter(prefix="/v1", tags=["billing"])
-
-Period = Annotated[str, Field(pattern=PERIOD_PATTERN, examples=["2031-01"])]
-
-
-class BillingRunCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    period: Period
-
-
-class CreditNoteCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=500, pattern=TEXT_PATTERN)
-    amount_minor: int | None = Field(
-        default=None, gt=0, le=10**15, description="credit before tax; omit to credit the whole remaining invoice"
-    )
-
-
-class VoidBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(default="voided", min_length=1, max_length=500, pattern=TEXT_PATTERN)
 
 
 @router.post("/billing/runs", status_code=202, response_model=BillingRunOut)
@@ -175,13 +156,13 @@ async def client_statement(
     name = f"statement-{period}-{client_id}"
     if wanted == "csv":
         return Response(
-            statements.statement_csv(st),
+            statement_render.statement_csv(st),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     if wanted == "pdf":
         return Response(
-            statements.statement_pdf(st),
+            statement_render.statement_pdf(st),
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
         )

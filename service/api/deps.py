@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Query
 
+from domain.schemas import PERIOD_PATTERN, UUID_PATTERN, SafeDate, SafeDateTime
 from domain.services.paging import keyset_page
-from service.api.schemas import PERIOD_PATTERN, UUID_PATTERN, SafeDate, SafeDateTime
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 # the `next_cursor` of a previous page: the last id of that page

@@ -13,10 +13,11 @@ from pydantic import Field
 from domain.errors import NotFound
 from domain.leasing import booking, lifecycle, queries, state
 from domain.leasing import views as views_
+from domain.leasing.schemas import Assignment, AssignmentOut, Lease, LeaseCreate, LeaseEnd, SeatsAdd
 from domain.models import Lease as LeaseRow
+from domain.schemas import Out, Page, Strict
 from domain.services import charges as charges_svc
 from domain.services.charges import ClientLimits
-from service.api import schemas as s
 from service.api.deps import Cursor, Limit, QueryDate
 from service.auth import ClientWriter, FinanceUser, Principal, StaffUser, TenantReader
 from service.db import SessionDep
@@ -44,7 +45,7 @@ def client_limits(request: Request) -> ClientLimits:
     )
 
 
-async def _view(session: SessionDep, lease: LeaseRow) -> s.Lease:
+async def _view(session: SessionDep, lease: LeaseRow) -> Lease:
     return (await views_.lease_views(session, [lease]))[0]
 
 
@@ -64,9 +65,9 @@ clients) for their own client.
 """
 
 
-@router.post("", status_code=201, response_model=s.Lease, description=CREATE_LEASE_DESCRIPTION)
+@router.post("", status_code=201, response_model=Lease, description=CREATE_LEASE_DESCRIPTION)
 async def create_lease(
-    body: s.LeaseCreate,
+    body: LeaseCreate,
     user: ClientWriter,
     session: SessionDep,
     request: Request,
@@ -75,7 +76,7 @@ async def create_lease(
     user.require_client(body.client_id, "client")
     settings = request.app.state.settings
 
-    async def make() -> s.Lease:
+    async def make() -> Lease:
         _lease, view = await booking.book_lease(
             session,
             user,
@@ -89,7 +90,7 @@ async def create_lease(
     return await idem.run(session, str(user.subject), body, make)
 
 
-@router.get("", response_model=s.Page[s.Lease])
+@router.get("", response_model=Page[Lease])
 async def list_leases(
     user: TenantReader,
     session: SessionDep,
@@ -98,25 +99,25 @@ async def list_leases(
     site_id: uuid.UUID | None = None,
     cursor: Cursor = None,
     limit: Limit = 100,
-) -> s.Page[s.Lease]:
+) -> Page[Lease]:
     if user.is_client:
         if client_id is not None and client_id != user.client_id:
-            return s.Page(items=[])
+            return Page(items=[])
         client_id = user.client_id
     rows, nxt = await queries.lease_page(session, client_id=client_id, status=status, site_id=site_id, cursor=cursor, limit=limit)
     views = await views_.lease_views(session, rows)
-    return s.Page(items=views, next_cursor=nxt)
+    return Page(items=views, next_cursor=nxt)
 
 
-@router.get("/{lease_id}", response_model=s.Lease)
-async def get_lease(lease_id: uuid.UUID, user: TenantReader, session: SessionDep) -> s.Lease:
+@router.get("/{lease_id}", response_model=Lease)
+async def get_lease(lease_id: uuid.UUID, user: TenantReader, session: SessionDep) -> Lease:
     return await _view(session, await load_lease(session, lease_id, user))
 
 
-@router.post("/{lease_id}/seats", status_code=201, response_model=s.Lease)
+@router.post("/{lease_id}/seats", status_code=201, response_model=Lease)
 async def add_seats(
     lease_id: uuid.UUID,
-    body: s.SeatsAdd,
+    body: SeatsAdd,
     user: ClientWriter,
     session: SessionDep,
     idem: IdempotencyDep,
@@ -126,7 +127,7 @@ async def add_seats(
     `seat-cap-exceeded`, as for POST /v1/leases)."""
     lease = await load_lease(session, lease_id, user, for_update=True)
 
-    async def make() -> s.Lease:
+    async def make() -> Lease:
         await lifecycle.add_seats(
             session,
             user,
@@ -142,28 +143,28 @@ async def add_seats(
     return await idem.run(session, str(user.subject), body, make)
 
 
-@router.delete("/{lease_id}/seats/{seat_id}", response_model=s.Lease)
+@router.delete("/{lease_id}/seats/{seat_id}", response_model=Lease)
 async def release_seat(
     lease_id: uuid.UUID,
     seat_id: uuid.UUID,
     user: ClientWriter,
     session: SessionDep,
     effective: QueryDate,
-) -> s.Lease:
+) -> Lease:
     lease = await load_lease(session, lease_id, user, for_update=True)
     await lifecycle.release_seat(session, user, lease, seat_id, effective=effective, is_staff=user.is_staff)
     return await _view(session, lease)
 
 
-@router.post("/{lease_id}/end", response_model=s.Lease)
-async def end_lease(lease_id: uuid.UUID, body: s.LeaseEnd, user: ClientWriter, session: SessionDep) -> s.Lease:
+@router.post("/{lease_id}/end", response_model=Lease)
+async def end_lease(lease_id: uuid.UUID, body: LeaseEnd, user: ClientWriter, session: SessionDep) -> Lease:
     lease = await load_lease(session, lease_id, user, for_update=True)
     await lifecycle.end_lease(session, user, lease, body.end_date, is_staff=user.is_staff)
     return await _view(session, lease)
 
 
-@router.post("/{lease_id}/cancel", response_model=s.Lease)
-async def cancel_lease(lease_id: uuid.UUID, user: ClientWriter, session: SessionDep, request: Request) -> s.Lease:
+@router.post("/{lease_id}/cancel", response_model=Lease)
+async def cancel_lease(lease_id: uuid.UUID, user: ClientWriter, session: SessionDep, request: Request) -> Lease:
     """Cancel a lease that has not started. A client cancelling SEATLEASE_CANCELLATION_FEE_DAYS (14)
     days or fewer before the start owes a cancellation fee of SEATLEASE_CANCELLATION_FEE_MONTHS (1)
     months of the seat price after discount × seats, billed on its next invoice (see
@@ -173,30 +174,30 @@ async def cancel_lease(lease_id: uuid.UUID, user: ClientWriter, session: Session
     return await _view(session, lease)
 
 
-@router.post("/{lease_id}/approve", response_model=s.Lease)
-async def approve_lease(lease_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> s.Lease:
+@router.post("/{lease_id}/approve", response_model=Lease)
+async def approve_lease(lease_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> Lease:
     lease = await load_lease(session, lease_id, user, for_update=True)
     await lifecycle.approve_lease(session, user, lease)
     return await _view(session, lease)
 
 
-@router.put("/{lease_id}/assignments", response_model=list[s.AssignmentOut])
+@router.put("/{lease_id}/assignments", response_model=list[AssignmentOut])
 async def put_assignments(
-    lease_id: uuid.UUID, body: list[s.Assignment], user: ClientWriter, session: SessionDep
-) -> list[s.AssignmentOut]:
+    lease_id: uuid.UUID, body: list[Assignment], user: ClientWriter, session: SessionDep
+) -> list[AssignmentOut]:
     """Who sits where: replaces the lease's assignments with this list."""
     lease = await load_lease(session, lease_id, user, for_update=True)
     rows = await lifecycle.set_assignments(session, user, lease, [(a.seat_id, a.member_id) for a in body])
-    return [s.AssignmentOut.model_validate(r) for r in rows]
+    return [AssignmentOut.model_validate(r) for r in rows]
 
 
-@router.get("/{lease_id}/assignments", response_model=list[s.AssignmentOut])
-async def get_assignments(lease_id: uuid.UUID, user: TenantReader, session: SessionDep) -> list[s.AssignmentOut]:
+@router.get("/{lease_id}/assignments", response_model=list[AssignmentOut])
+async def get_assignments(lease_id: uuid.UUID, user: TenantReader, session: SessionDep) -> list[AssignmentOut]:
     lease = await load_lease(session, lease_id, user)
-    return [s.AssignmentOut.model_validate(r) for r in await queries.lease_assignments(session, lease.id)]
+    return [AssignmentOut.model_validate(r) for r in await queries.lease_assignments(session, lease.id)]
 
 
-class Charge(s.Out):
+class Charge(Out):
     id: uuid.UUID
     client_id: uuid.UUID
     site_id: uuid.UUID
@@ -211,15 +212,15 @@ class Charge(s.Out):
     invoice_id: uuid.UUID | None
 
 
-class ChargeWaive(s.Strict):
+class ChargeWaive(Strict):
     reason: str = Field(min_length=1, max_length=500)
 
 
-@router.get("/{lease_id}/charges", response_model=s.Page[Charge])
-async def list_charges(lease_id: uuid.UUID, user: TenantReader, session: SessionDep) -> s.Page[Charge]:
+@router.get("/{lease_id}/charges", response_model=Page[Charge])
+async def list_charges(lease_id: uuid.UUID, user: TenantReader, session: SessionDep) -> Page[Charge]:
     """One-off charges of the lease (a cancellation fee): staff; a client its own."""
     lease = await load_lease(session, lease_id, user)
-    return s.Page(items=[Charge.model_validate(c) for c in await charges_svc.lease_charges(session, lease.id)])
+    return Page(items=[Charge.model_validate(c) for c in await charges_svc.lease_charges(session, lease.id)])
 
 
 @router.post("/{lease_id}/charges/{charge_id}/waive", response_model=Charge)

@@ -11,9 +11,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from domain.schemas import TEXT_PATTERN, Page
 from domain.services import audit, devices, reports
+from domain.services.device_schemas import Device, DeviceCreate, DeviceStatus, DeviceUpdate
+from domain.services.report_schemas import AuditEventOut, Occupancy, OccupancyRow
 from provisioning import liveness
-from service.api import schemas as s
 from service.api.deps import Cursor, Limit, QueryDate, QueryDateTime
 from service.auth import AdminUser, StaffOrFinance, StaffUser
 from service.db import SessionDep
@@ -54,49 +56,49 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse(jsonable_encoder(body), headers=headers)
 
 
-@router.post("/v1/devices", status_code=201, response_model=s.Device)
-async def create_device(body: s.DeviceCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
-    async def make() -> s.Device:
-        return s.Device.model_validate(await devices.create_device(session, user, **body.model_dump()))
+@router.post("/v1/devices", status_code=201, response_model=Device)
+async def create_device(body: DeviceCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
+    async def make() -> Device:
+        return Device.model_validate(await devices.create_device(session, user, body))
 
     return await idem.run(session, str(user.subject), body, make)
 
 
-@router.get("/v1/devices", response_model=s.Page[s.Device])
+@router.get("/v1/devices", response_model=Page[Device])
 async def list_devices(
     user: StaffUser,
     session: SessionDep,
     site_id: uuid.UUID | None = None,
-    status: s.DeviceStatus | None = None,
-    kind: Annotated[str | None, Query(max_length=32, pattern=s.TEXT_PATTERN)] = None,
+    status: DeviceStatus | None = None,
+    kind: Annotated[str | None, Query(max_length=32, pattern=TEXT_PATTERN)] = None,
     awaiting_return: bool | None = None,
     cursor: Cursor = None,
     limit: Limit = 100,
-) -> s.Page[s.Device]:
+) -> Page[Device]:
     rows, nxt = await devices.list_devices(
         session, site_id=site_id, status=status, kind=kind, awaiting_return=awaiting_return, cursor=cursor, limit=limit
     )
-    return s.Page(items=[s.Device.model_validate(r) for r in rows], next_cursor=nxt)
+    return Page(items=[Device.model_validate(r) for r in rows], next_cursor=nxt)
 
 
-@router.patch("/v1/devices/{device_id}", response_model=s.Device)
-async def update_device(device_id: uuid.UUID, body: s.DeviceUpdate, user: StaffUser, session: SessionDep) -> s.Device:
-    device = await devices.update_device(session, user, device_id, status=body.status, model=body.model, returned=body.returned)
-    return s.Device.model_validate(device)
+@router.patch("/v1/devices/{device_id}", response_model=Device)
+async def update_device(device_id: uuid.UUID, body: DeviceUpdate, user: StaffUser, session: SessionDep) -> Device:
+    device = await devices.update_device(session, user, device_id, body)
+    return Device.model_validate(device)
 
 
-@router.get("/v1/audit-events", response_model=s.Page[s.AuditEventOut])
+@router.get("/v1/audit-events", response_model=Page[AuditEventOut])
 async def audit_events(
     user: AdminUser,
     session: SessionDep,
-    object_type: Annotated[str | None, Query(max_length=64, pattern=s.TEXT_PATTERN)] = None,
-    object_id: Annotated[str | None, Query(max_length=64, pattern=s.TEXT_PATTERN)] = None,
+    object_type: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN)] = None,
+    object_id: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN)] = None,
     actor_id: uuid.UUID | None = None,
     since: QueryDateTime | None = None,
     until: QueryDateTime | None = None,
     cursor: Annotated[int | None, Query(ge=0)] = None,
     limit: Limit = 100,
-) -> s.Page[s.AuditEventOut]:
+) -> Page[AuditEventOut]:
     rows, nxt = await audit.list_events(
         session,
         object_type=object_type,
@@ -107,19 +109,19 @@ async def audit_events(
         before_id=cursor,
         limit=limit,
     )
-    return s.Page(items=[s.AuditEventOut.model_validate(r) for r in rows], next_cursor=nxt)
+    return Page(items=[AuditEventOut.model_validate(r) for r in rows], next_cursor=nxt)
 
 
-@router.get("/v1/reports/occupancy", response_model=s.Occupancy)
+@router.get("/v1/reports/occupancy", response_model=Occupancy)
 async def occupancy(
     user: StaffOrFinance,
     session: SessionDep,
     site_id: uuid.UUID | None = None,
     day: Annotated[QueryDate | None, Query(alias="date")] = None,
-) -> s.Occupancy:
+) -> Occupancy:
     """Seats leased over seats in service, by site, floor and shift, on a date (default today, UTC)."""
     day = day or datetime.now(UTC).date()
-    return s.Occupancy(
+    return Occupancy(
         date=day,
-        items=[s.OccupancyRow.model_validate(r, from_attributes=True) for r in await reports.occupancy(session, day, site_id)],
+        items=[OccupancyRow.model_validate(r, from_attributes=True) for r in await reports.occupancy(session, day, site_id)],
     )

@@ -9,8 +9,22 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from domain.leasing import availability as leasing_availability
+from domain.leasing.schemas import Availability, SeatBrief
+from domain.schemas import TEXT_PATTERN, Page
 from domain.services import catalog
-from service.api import schemas as s
+from domain.services.catalog_schemas import (
+    Floor,
+    FloorCreate,
+    Seat,
+    SeatCreate,
+    SeatStatus,
+    SeatUpdate,
+    Shift,
+    ShiftCreate,
+    Site,
+    SiteCreate,
+    SiteUpdate,
+)
 from service.api.deps import Cursor, Limit, QueryDate
 from service.auth import AnyUser, StaffUser
 from service.db import SessionDep
@@ -19,82 +33,81 @@ from service.idempotency import IdempotencyDep
 router = APIRouter(prefix="/v1", tags=["sites"])
 
 
-@router.post("/sites", status_code=201, response_model=s.Site)
-async def create_site(body: s.SiteCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
-    async def make() -> s.Site:
-        return s.Site.model_validate(await catalog.create_site(session, user, body.model_dump()))
+@router.post("/sites", status_code=201, response_model=Site)
+async def create_site(body: SiteCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
+    async def make() -> Site:
+        return Site.model_validate(await catalog.create_site(session, user, body))
 
     return await idem.run(session, str(user.subject), body, make)
 
 
-@router.get("/sites", response_model=s.Page[s.Site])
-async def list_sites(user: AnyUser, session: SessionDep, cursor: Cursor = None, limit: Limit = 100) -> s.Page[s.Site]:
+@router.get("/sites", response_model=Page[Site])
+async def list_sites(user: AnyUser, session: SessionDep, cursor: Cursor = None, limit: Limit = 100) -> Page[Site]:
     rows, nxt = await catalog.list_sites(session, cursor=cursor, limit=limit)
-    return s.Page(items=[s.Site.model_validate(r) for r in rows], next_cursor=nxt)
+    return Page(items=[Site.model_validate(r) for r in rows], next_cursor=nxt)
 
 
-@router.get("/sites/{site_id}", response_model=s.Site)
-async def get_site(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> s.Site:
-    return s.Site.model_validate(await catalog.get_site(session, site_id))
+@router.get("/sites/{site_id}", response_model=Site)
+async def get_site(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> Site:
+    return Site.model_validate(await catalog.get_site(session, site_id))
 
 
-@router.patch("/sites/{site_id}", response_model=s.Site)
-async def update_site(site_id: uuid.UUID, body: s.SiteUpdate, user: StaffUser, session: SessionDep) -> s.Site:
+@router.patch("/sites/{site_id}", response_model=Site)
+async def update_site(site_id: uuid.UUID, body: SiteUpdate, user: StaffUser, session: SessionDep) -> Site:
     site = await catalog.get_site(session, site_id)
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    return s.Site.model_validate(await catalog.update_site(session, user, site, changes))
+    return Site.model_validate(await catalog.update_site(session, user, site, body))
 
 
-@router.post("/sites/{site_id}/floors", status_code=201, response_model=s.Floor)
+@router.post("/sites/{site_id}/floors", status_code=201, response_model=Floor)
 async def create_floor(
     site_id: uuid.UUID,
-    body: s.FloorCreate,
+    body: FloorCreate,
     user: StaffUser,
     session: SessionDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
     site = await catalog.get_site(session, site_id)
 
-    async def make() -> s.Floor:
-        return s.Floor.model_validate(await catalog.create_floor(session, user, site, body.name, body.level))
+    async def make() -> Floor:
+        return Floor.model_validate(await catalog.create_floor(session, user, site, body))
 
     return await idem.run(session, str(user.subject), body, make)
 
 
-@router.get("/sites/{site_id}/floors", response_model=s.Page[s.Floor])
-async def list_floors(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> s.Page[s.Floor]:
+@router.get("/sites/{site_id}/floors", response_model=Page[Floor])
+async def list_floors(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> Page[Floor]:
     await catalog.get_site(session, site_id)
     rows = await catalog.list_floors(session, site_id)
-    return s.Page(items=[s.Floor.model_validate(r) for r in rows])
+    return Page(items=[Floor.model_validate(r) for r in rows])
 
 
-@router.post("/sites/{site_id}/shifts", status_code=201, response_model=s.Shift)
+@router.post("/sites/{site_id}/shifts", status_code=201, response_model=Shift)
 async def create_shift(
     site_id: uuid.UUID,
-    body: s.ShiftCreate,
+    body: ShiftCreate,
     user: StaffUser,
     session: SessionDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
     site = await catalog.get_site(session, site_id)
 
-    async def make() -> s.Shift:
-        return s.Shift.model_validate(await catalog.create_shift(session, user, site, body.model_dump()))
+    async def make() -> Shift:
+        return Shift.model_validate(await catalog.create_shift(session, user, site, body))
 
     return await idem.run(session, str(user.subject), body, make)
 
 
-@router.get("/sites/{site_id}/shifts", response_model=s.Page[s.Shift])
-async def list_shifts(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> s.Page[s.Shift]:
+@router.get("/sites/{site_id}/shifts", response_model=Page[Shift])
+async def list_shifts(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> Page[Shift]:
     await catalog.get_site(session, site_id)
     rows = await catalog.list_shifts(session, site_id)
-    return s.Page(items=[s.Shift.model_validate(r) for r in rows])
+    return Page(items=[Shift.model_validate(r) for r in rows])
 
 
-@router.post("/sites/{site_id}/seats", status_code=201, response_model=s.Page[s.Seat])
+@router.post("/sites/{site_id}/seats", status_code=201, response_model=Page[Seat])
 async def create_seats(
     site_id: uuid.UUID,
-    body: s.SeatCreate,
+    body: SeatCreate,
     user: StaffUser,
     session: SessionDep,
     idem: IdempotencyDep,
@@ -102,42 +115,38 @@ async def create_seats(
     site = await catalog.get_site(session, site_id)
     floor = await catalog.floor_on_site(session, site, body.floor_id)
 
-    async def make() -> s.Page[s.Seat]:
-        labels = body.labels if body.labels is not None else [body.label or ""]
-        seats = await catalog.create_seats(
-            session, user, site, floor, body.zone, labels, x=body.x, y=body.y, columns=body.columns
-        )
-        return s.Page(items=[s.Seat.model_validate(x) for x in seats])
+    async def make() -> Page[Seat]:
+        seats = await catalog.create_seats(session, user, site, floor, body)
+        return Page(items=[Seat.model_validate(x) for x in seats])
 
     return await idem.run(session, str(user.subject), body, make)
 
 
-@router.get("/sites/{site_id}/seats", response_model=s.Page[s.Seat])
+@router.get("/sites/{site_id}/seats", response_model=Page[Seat])
 async def list_seats(
     site_id: uuid.UUID,
     user: AnyUser,
     session: SessionDep,
     floor_id: uuid.UUID | None = None,
-    zone: Annotated[str | None, Query(max_length=32, pattern=s.TEXT_PATTERN)] = None,
-    status: s.SeatStatus | None = None,
+    zone: Annotated[str | None, Query(max_length=32, pattern=TEXT_PATTERN)] = None,
+    status: SeatStatus | None = None,
     cursor: Cursor = None,
     limit: Limit = 500,
-) -> s.Page[s.Seat]:
+) -> Page[Seat]:
     await catalog.get_site(session, site_id)
     rows, nxt = await catalog.list_seats(
         session, site_id, floor_id=floor_id, zone=zone, status=status, cursor=cursor, limit=limit
     )
-    return s.Page(items=[s.Seat.model_validate(r) for r in rows], next_cursor=nxt)
+    return Page(items=[Seat.model_validate(r) for r in rows], next_cursor=nxt)
 
 
-@router.patch("/seats/{seat_id}", response_model=s.Seat)
-async def update_seat(seat_id: uuid.UUID, body: s.SeatUpdate, user: StaffUser, session: SessionDep) -> s.Seat:
+@router.patch("/seats/{seat_id}", response_model=Seat)
+async def update_seat(seat_id: uuid.UUID, body: SeatUpdate, user: StaffUser, session: SessionDep) -> Seat:
     seat = await catalog.get_seat(session, seat_id)
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    return s.Seat.model_validate(await catalog.update_seat(session, user, seat, changes))
+    return Seat.model_validate(await catalog.update_seat(session, user, seat, body))
 
 
-@router.get("/sites/{site_id}/availability", response_model=s.Availability)
+@router.get("/sites/{site_id}/availability", response_model=Availability)
 async def availability(
     site_id: uuid.UUID,
     user: AnyUser,
@@ -146,7 +155,7 @@ async def availability(
     start: QueryDate,
     end: QueryDate | None = None,
     seats: Annotated[int, Query(ge=1, le=2000, description="how many seats to list")] = 50,
-) -> s.Availability:
+) -> Availability:
     """Free seats for a shift and date window (`end` empty = open-ended)."""
     count, rows = await leasing_availability.search(session, site_id, shift, start, end, limit=seats)
-    return s.Availability(free_count=count, seats=[s.SeatBrief.model_validate(r) for r in rows])
+    return Availability(free_count=count, seats=[SeatBrief.model_validate(r) for r in rows])

@@ -6,32 +6,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
 
 from domain.models.user import Role
 from domain.services import users
+from domain.services.user_schemas import UserOut, UserUpdate
 from service.auth import Principal, require_roles
 from service.db import SessionDep
 
 router = APIRouter(prefix="/v1", tags=["users"])
 
 UserAdmin = Annotated[Principal, require_roles(Role.ADMIN, Role.CLIENT_ADMIN)]
-
-
-class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    active: bool
-
-
-class UserOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    email: str
-    role: Role
-    client_id: uuid.UUID | None
-    active: bool
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)

@@ -13,7 +13,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing.run import claim_run, execute_run
+from billing.config import BillingSettings
+from billing.drive import drive_next
+from domain.services.audit import SystemActor
 from tests.billing.stripe_standin import StripeStandIn
 from tests.factories import Api
 
@@ -45,19 +47,20 @@ def standin() -> Iterator[StripeStandIn]:
 
 
 async def drive_runs(app: FastAPI) -> int:
-    """A worker's pass over the billing runs: claim each queued run (as the worker does, FOR UPDATE
-    SKIP LOCKED) and bill it, until none is left. The API and the admin only queue runs. Returns
-    how many runs were billed; one that fails is marked failed by the run itself, as in a worker."""
+    """A worker's pass over the billing runs: claim each queued run (through the worker's own
+    `billing.drive.drive_next`) and bill it, until none is left. The API and the admin only queue
+    runs. Returns how many runs were billed; one that fails is marked failed by the run itself, as
+    in a worker."""
     maker = app.state.sessionmaker
-    threshold = app.state.settings.credit_note_approval_threshold_minor
+    settings: BillingSettings = app.state.settings.billing()
     billed = 0
-    while (run_id := await claim_run(maker)) is not None:
+    while True:
         try:
-            await execute_run(maker, run_id, credit_threshold=threshold)
+            if await drive_next(maker, SystemActor("worker"), settings) is None:
+                return billed
         except Exception:
-            logging.getLogger("seatlease.billing").exception("billing run %s failed", run_id)
+            logging.getLogger("seatlease.billing").exception("billing run failed")
         billed += 1
-    return billed
 
 
 def app_of(api: Api) -> FastAPI:

@@ -195,7 +195,8 @@ def test_fast_integer_rounding_equals_the_slow_oracle(
 
 
 def test_money_in_statements_follows_the_currency_exponent() -> None:
-    from billing.statements import bucket_for, major
+    from billing.aging import bucket_for
+    from billing.statement_render import major
 
     assert major(45_000, "JPY") == "45000"
     assert major(123_457, "USD") == "1234.57"
