@@ -19,7 +19,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import SeatsUnavailable, ValidationFailed
@@ -31,7 +31,10 @@ from domain.models import (
 )
 from domain.rules.allocation import FreeSeat, ZoneKey, ZonePlan
 
-ALLOCATION_ATTEMPTS = 12
+# Times the database may refuse a pick (each refusal is another booking committing some of the
+# seats since they were read: progress) before a booking gives up; steering around busy seats
+# does not count (it is bounded by the seats there are).
+ALLOCATION_REFUSALS = 100
 
 
 def sqlstate(exc: BaseException) -> str | None:
@@ -90,16 +93,33 @@ class HeldSeat:
     zone: str
 
 
-async def _hold(
+class _Busy(Exception):
+    """Rolls an attempt's savepoint back (and with it the locks it took) when seats are busy."""
+
+    def __init__(self, seats: set[uuid.UUID]) -> None:
+        self.seats = seats
+
+
+async def _take(
     session: AsyncSession,
     lease: Lease,
     seat_ids: Sequence[uuid.UUID],
     window: tuple[int, int],
     start: date,
     end: date | None,
-) -> dict[uuid.UUID, str] | None:
-    """Insert the rows (one statement) in a savepoint and return the seats' labels; None when the
-    exclusion constraint refuses them."""
+    *,
+    wait: bool,
+) -> dict[uuid.UUID, str] | set[uuid.UUID] | None:
+    """One attempt at these seats, in a savepoint: take their booking locks (all in one statement,
+    in one global order), then insert the rows (one statement) and return the seats' labels.
+
+    Nothing of a failed attempt is kept, the locks included (PostgreSQL releases the advisory
+    locks taken in a savepoint that rolls back): the seats another booking is holding right now
+    (only without ``wait``) are returned as a set, and None means the exclusion constraint refused
+    the rows (a booking that committed since the free seats were read). Because a transaction
+    never holds a seat lock from an earlier attempt when it waits for one, and waits only in one
+    statement in key order, two bookings can never wait for each other (no deadlock), and a
+    booking inserts only rows of seats it has locked (no wait inside the constraint's check)."""
     values = [
         {
             "id": uuid.uuid4(),
@@ -118,15 +138,15 @@ async def _hold(
     label = literal_column("(SELECT seats.label FROM seats WHERE seats.id = lease_seats.seat_id)", String())
     try:
         async with session.begin_nested():
+            busy = await lock_seats(session, seat_ids, wait=wait)
+            if busy:
+                raise _Busy(busy)
             conn = await session.connection()
             held = (await conn.execute(insert(table).values(values).returning(table.c.seat_id, label))).all()
+    except _Busy as exc:
+        return exc.seats
     except IntegrityError as exc:
         if sqlstate(exc) != "23P01":
-            raise
-        return None
-    except DBAPIError as exc:
-        # a deadlock with a writer that does not take the seat locks: treat it as a lost race
-        if sqlstate(exc) != "40P01":
             raise
         return None
     return {seat_id: lbl for seat_id, lbl in held}
@@ -210,26 +230,29 @@ async def insert_seats(
         blocked = [s.label for s in found.values() if s.status != "active"]
         if blocked:
             raise SeatsUnavailable(f"seats not bookable (maintenance or retired): {', '.join(blocked)}", field="seat_ids")
-        await lock_seats(session, seat_ids)
-        if await _hold(session, lease, seat_ids, window, start, end) is None:
+        # a booking of named seats waits for their locks (it holds no other seat lock)
+        held = await _take(session, lease, seat_ids, window, start, end, wait=True)
+        if not isinstance(held, dict):
             raise SeatsUnavailable("one or more of the seats are not free for that window", field="seat_ids")
         return [HeldSeat(sid, found[sid].label, found[sid].floor_id, found[sid].zone) for sid in seat_ids]
 
     assert seat_count is not None
     busy: set[uuid.UUID] = set()
     reader = _FreeSeatReader(session, lease.site_id, window, start, end)
-    fresh = False
-    for _attempt in range(ALLOCATION_ATTEMPTS):
+    fresh, refusals = False, 0
+    while refusals <= ALLOCATION_REFUSALS:
         if not fresh:  # read again only after the database refused a pick
             await reader.refresh()
-            fresh = True
-        # first steer around seats that concurrent bookings are holding right now
+            busy, fresh = set(), True
+        # first steer around seats that concurrent bookings are holding right now (more seats,
+        # other seats: the plan takes the next best)
         chosen = reader.allocate_near(seat_count, near, busy)
         wait = False
         if chosen is None and busy:  # only busy seats fit: queue behind their bookings
             chosen = reader.allocate_near(seat_count, near, set())
             wait = True
         if chosen is None:
+            # read from committed rows only, so these seats are really taken: a true refusal
             free_count = reader.free_count
             raise SeatsUnavailable(
                 f"only {free_count} seats are free for that window; {seat_count} requested",
@@ -237,16 +260,15 @@ async def insert_seats(
                 free_count=free_count,
             )
         ids = [uuid.UUID(bytes=fs.id) for fs in chosen]  # type: ignore[arg-type]
-        taken = await lock_seats(session, ids, wait=wait)
-        if taken:
-            busy |= taken
-            continue
-        labels = await _hold(session, lease, ids, window, start, end)
-        if labels is not None:
+        taken = await _take(session, lease, ids, window, start, end, wait=wait)
+        if isinstance(taken, dict):
             return [
-                HeldSeat(sid, labels[sid], fs.floor, fs.zone)  # type: ignore[arg-type]
+                HeldSeat(sid, taken[sid], fs.floor, fs.zone)  # type: ignore[arg-type]
                 for sid, fs in zip(ids, chosen, strict=True)
             ]
-        # the savepoint rolled back these rows; read what is free and allocate again
-        fresh = False
+        if taken is not None:
+            busy |= taken
+            continue
+        # another booking committed some of these seats since they were read: read and pick again
+        fresh, refusals = False, refusals + 1
     raise SeatsUnavailable("the seats were taken by concurrent bookings; try again", field="seat_count")
