@@ -9,13 +9,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
 
 from sqlalchemy import (
-    String,
-    Table,
-    insert,
-    literal_column,
     select,
     text,
 )
@@ -26,7 +21,6 @@ from domain.errors import SeatsUnavailable, ValidationFailed
 from domain.leasing.availability import ZoneSeats, free_zones
 from domain.models import (
     Lease,
-    LeaseSeat,
     Seat,
 )
 from domain.rules.allocation import FreeSeat, ZoneKey, ZonePlan
@@ -93,63 +87,84 @@ class HeldSeat:
     zone: str
 
 
-class _Busy(Exception):
-    """Rolls an attempt's savepoint back (and with it the locks it took) when seats are busy."""
+# One attempt at a set of seats: try their locks and, only when every one was free, insert the
+# rows (the CTE's locks are all tried before the insert decides); answers the busy lock keys, or
+# the inserted seats with their labels. The triggers on lease_seats fill in site_id and write the
+# occupancy segments that the exclusion constraint guards.
+_TAKE = text(
+    """WITH lk AS MATERIALIZED (
+         SELECT k, pg_try_advisory_xact_lock(:cls, k) AS ok FROM unnest(CAST(:keys AS int[])) AS k
+       ), ins AS (
+         INSERT INTO lease_seats (lease_id, seat_id, start_date, end_date, window_start_min, window_end_min, voided)
+         SELECT CAST(:lease AS uuid), s, CAST(:start AS date), CAST(:end AS date), CAST(:ws AS int), CAST(:we AS int), false
+         FROM unnest(CAST(:seats AS uuid[])) AS s
+         WHERE NOT EXISTS (SELECT FROM lk WHERE NOT lk.ok)
+         RETURNING seat_id, (SELECT seats.label FROM seats WHERE seats.id = lease_seats.seat_id) AS label
+       )
+       SELECT NULL::uuid AS seat_id, NULL::text AS label, k AS busy FROM lk WHERE NOT lk.ok
+       UNION ALL
+       SELECT seat_id, label, NULL FROM ins"""
+)
 
-    def __init__(self, seats: set[uuid.UUID]) -> None:
-        self.seats = seats
 
+class _Attempts:
+    """The savepoint that a booking's failed attempts roll back to, and with it the locks they took
+    (PostgreSQL releases the advisory locks taken in a savepoint that rolls back) and their rows.
+    Set once: a rolled-back-to savepoint stays, and a successful attempt leaves it to the commit."""
 
-async def _take(
-    session: AsyncSession,
-    lease: Lease,
-    seat_ids: Sequence[uuid.UUID],
-    window: tuple[int, int],
-    start: date,
-    end: date | None,
-    *,
-    wait: bool,
-) -> dict[uuid.UUID, str] | set[uuid.UUID] | None:
-    """One attempt at these seats, in a savepoint: take their booking locks (all in one statement,
-    in one global order), then insert the rows (one statement) and return the seats' labels.
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.open = False
 
-    Nothing of a failed attempt is kept, the locks included (PostgreSQL releases the advisory
-    locks taken in a savepoint that rolls back): the seats another booking is holding right now
-    (only without ``wait``) are returned as a set, and None means the exclusion constraint refused
-    the rows (a booking that committed since the free seats were read). Because a transaction
-    never holds a seat lock from an earlier attempt when it waits for one, and waits only in one
-    statement in key order, two bookings can never wait for each other (no deadlock), and a
-    booking inserts only rows of seats it has locked (no wait inside the constraint's check)."""
-    values = [
-        {
-            "id": uuid.uuid4(),
-            "lease_id": lease.id,
-            "seat_id": sid,
-            "start_date": start,
-            "end_date": end,
-            "window_start_min": window[0],
-            "window_end_min": window[1],
-            "voided": False,
-        }
-        for sid in sorted(seat_ids)
-    ]
-    table = cast(Table, LeaseSeat.__table__)
-    # (SQLAlchemy does not correlate a subquery in RETURNING: written out)
-    label = literal_column("(SELECT seats.label FROM seats WHERE seats.id = lease_seats.seat_id)", String())
-    try:
-        async with session.begin_nested():
-            busy = await lock_seats(session, seat_ids, wait=wait)
-            if busy:
-                raise _Busy(busy)
-            conn = await session.connection()
-            held = (await conn.execute(insert(table).values(values).returning(table.c.seat_id, label))).all()
-    except _Busy as exc:
-        return exc.seats
-    except IntegrityError as exc:
-        if sqlstate(exc) != "23P01":
-            raise
-        return None
-    return {seat_id: lbl for seat_id, lbl in held}
+    async def take(
+        self,
+        lease: Lease,
+        seat_ids: Sequence[uuid.UUID],
+        window: tuple[int, int],
+        start: date,
+        end: date | None,
+        *,
+        wait: bool,
+    ) -> dict[uuid.UUID, str] | set[uuid.UUID] | None:
+        """One attempt at these seats: their booking locks, then their rows, in one statement, and
+        the seats' labels. Nothing of a failed attempt is kept: the seats another booking is
+        holding right now are returned as a set (only without ``wait``), and None means the
+        exclusion constraint refused the rows (a booking that committed since the free seats were
+        read). A booking never holds a seat lock from an earlier attempt when it waits for one, and
+        waits only in one statement in key order, so two bookings can never wait for each other (no
+        deadlock); it inserts only rows of seats it has locked (no wait inside the constraint's check)."""
+        conn = await self.session.connection()
+        if not self.open:
+            await conn.exec_driver_sql("SAVEPOINT seat_pick")
+            self.open = True
+        try:
+            if wait:  # queue behind the bookings holding them: their rows are visible after
+                await lock_seats(self.session, seat_ids)
+            rows = (
+                await conn.execute(
+                    _TAKE,
+                    {
+                        "cls": SEAT_LOCK_CLASS,
+                        "keys": sorted({_seat_lock_key(s) for s in seat_ids}),
+                        "lease": lease.id,
+                        "start": start,
+                        "end": end,
+                        "ws": window[0],
+                        "we": window[1],
+                        "seats": sorted(seat_ids),
+                    },
+                )
+            ).all()
+        except IntegrityError as exc:
+            await conn.exec_driver_sql("ROLLBACK TO SAVEPOINT seat_pick")
+            if sqlstate(exc) != "23P01":
+                raise
+            return None
+        busy = {r.busy for r in rows if r.busy is not None}
+        if busy:
+            await conn.exec_driver_sql("ROLLBACK TO SAVEPOINT seat_pick")
+            return {s for s in seat_ids if _seat_lock_key(s) in busy}
+        return {r.seat_id: r.label for r in rows}
 
 
 class _FreeSeatReader:
@@ -231,7 +246,7 @@ async def insert_seats(
         if blocked:
             raise SeatsUnavailable(f"seats not bookable (maintenance or retired): {', '.join(blocked)}", field="seat_ids")
         # a booking of named seats waits for their locks (it holds no other seat lock)
-        held = await _take(session, lease, seat_ids, window, start, end, wait=True)
+        held = await _Attempts(session).take(lease, seat_ids, window, start, end, wait=True)
         if not isinstance(held, dict):
             raise SeatsUnavailable("one or more of the seats are not free for that window", field="seat_ids")
         return [HeldSeat(sid, found[sid].label, found[sid].floor_id, found[sid].zone) for sid in seat_ids]
@@ -239,6 +254,7 @@ async def insert_seats(
     assert seat_count is not None
     busy: set[uuid.UUID] = set()
     reader = _FreeSeatReader(session, lease.site_id, window, start, end)
+    attempts = _Attempts(session)
     fresh, refusals = False, 0
     while refusals <= ALLOCATION_REFUSALS:
         if not fresh:  # read again only after the database refused a pick
@@ -260,7 +276,7 @@ async def insert_seats(
                 free_count=free_count,
             )
         ids = [uuid.UUID(bytes=fs.id) for fs in chosen]  # type: ignore[arg-type]
-        taken = await _take(session, lease, ids, window, start, end, wait=wait)
+        taken = await attempts.take(lease, ids, window, start, end, wait=wait)
         if isinstance(taken, dict):
             return [
                 HeldSeat(sid, taken[sid], fs.floor, fs.zone)  # type: ignore[arg-type]
