@@ -1,7 +1,14 @@
 """Seat locks and inserts: how a lease takes its seats.
 
 No double booking is enforced by PostgreSQL (the exclusion constraint on lease_seats); this module
-never checks-then-inserts to decide whether a seat is free: it inserts, and a refusal is a lost race."""
+never checks-then-inserts to decide whether a seat is free: it inserts, and a refusal is a lost race.
+
+No false refusal under contention (issue 10): a seat-count booking reads the free seats, picks,
+and takes the pick's seat locks and rows in one statement that never waits; seats that concurrent
+bookings hold right now are steered around (the next best pick), and only when nothing else fits
+does it queue behind them, holding no seat lock of its own while it waits (a failed pick is rolled
+back to a savepoint, its locks with it). So it never deadlocks, and it answers "not free" only
+when the committed rows leave fewer free seats than it asks for."""
 
 from __future__ import annotations
 
@@ -51,30 +58,16 @@ def _seat_lock_key(seat_id: uuid.UUID) -> int:
     return int.from_bytes(seat_id.bytes[:4], "big", signed=True)
 
 
-async def lock_seats(session: AsyncSession, seat_ids: Sequence[uuid.UUID], *, wait: bool = True) -> set[uuid.UUID]:
-    """Take the booking locks of these seats (held to the end of the transaction), in one global order.
-
-    With ``wait=False`` nothing blocks: the seats another booking is holding right now are returned."""
+async def lock_seats(session: AsyncSession, seat_ids: Sequence[uuid.UUID]) -> None:
+    """Wait for and take the booking locks of these seats (held to the end of the transaction), in
+    one statement, in one global order (the lock key's). A caller holds no other seat lock when it
+    calls this, so no two transactions ever wait for each other's seat locks."""
     keys = sorted({_seat_lock_key(s) for s in seat_ids})
-    if not keys:
-        return set()
-    if wait:
+    if keys:
         await session.execute(
             text("SELECT count(pg_advisory_xact_lock(:cls, k)) FROM unnest(CAST(:keys AS int[])) AS k"),
             {"cls": SEAT_LOCK_CLASS, "keys": keys},
         )
-        return set()
-    busy = set(
-        (
-            await session.execute(
-                text("SELECT k FROM unnest(CAST(:keys AS int[])) AS k WHERE NOT pg_try_advisory_xact_lock(:cls, k)"),
-                {"cls": SEAT_LOCK_CLASS, "keys": keys},
-            )
-        )
-        .scalars()
-        .all()
-    )
-    return {s for s in seat_ids if _seat_lock_key(s) in busy}
 
 
 @dataclass(frozen=True)
