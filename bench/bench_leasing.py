@@ -611,7 +611,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--booking-seconds", type=float, default=15.0, help="at most this long per run")
     p.add_argument("--explain", action="store_true", help="print the availability query plan")
     p.add_argument("--only", choices=("availability", "booking"), help="run only this part")
-    p.add_argument("--rounds", type=int, default=1, help="booking: rounds of app then bare (median ratio)")
+    p.add_argument("--rounds", type=int, default=3, help="booking: rounds of app then bare (median ratio)")
     p.add_argument("--serve", choices=("app", "bare"), help=argparse.SUPPRESS)
     p.add_argument("--url", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, help=argparse.SUPPRESS)
