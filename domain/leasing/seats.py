@@ -1,7 +1,14 @@
 """Seat locks and inserts: how a lease takes its seats.
 
 No double booking is enforced by PostgreSQL (the exclusion constraint on lease_seats); this module
-never checks-then-inserts to decide whether a seat is free: it inserts, and a refusal is a lost race."""
+never checks-then-inserts to decide whether a seat is free: it inserts, and a refusal is a lost race.
+
+No false refusal under contention (issue 10): a seat-count booking reads the free seats, picks,
+and takes the pick's seat locks and rows in one statement that never waits; seats that concurrent
+bookings hold right now are steered around (the next best pick), and only when nothing else fits
+does it queue behind them, holding no seat lock of its own while it waits (a failed pick is rolled
+back to a savepoint, its locks with it). So it never deadlocks, and it answers "not free" only
+when the committed rows leave fewer free seats than it asks for."""
 
 from __future__ import annotations
 
@@ -9,29 +16,26 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
 
 from sqlalchemy import (
-    String,
-    Table,
-    insert,
-    literal_column,
     select,
     text,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import SeatsUnavailable, ValidationFailed
 from domain.leasing.availability import ZoneSeats, free_zones
 from domain.models import (
     Lease,
-    LeaseSeat,
     Seat,
 )
 from domain.rules.allocation import FreeSeat, ZoneKey, ZonePlan
 
-ALLOCATION_ATTEMPTS = 12
+# Times the database may refuse a pick (each refusal is another booking committing some of the
+# seats since they were read: progress) before a booking gives up; steering around busy seats
+# does not count (it is bounded by the seats there are).
+ALLOCATION_REFUSALS = 100
 
 
 def sqlstate(exc: BaseException) -> str | None:
@@ -54,30 +58,16 @@ def _seat_lock_key(seat_id: uuid.UUID) -> int:
     return int.from_bytes(seat_id.bytes[:4], "big", signed=True)
 
 
-async def lock_seats(session: AsyncSession, seat_ids: Sequence[uuid.UUID], *, wait: bool = True) -> set[uuid.UUID]:
-    """Take the booking locks of these seats (held to the end of the transaction), in one global order.
-
-    With ``wait=False`` nothing blocks: the seats another booking is holding right now are returned."""
+async def lock_seats(session: AsyncSession, seat_ids: Sequence[uuid.UUID]) -> None:
+    """Wait for and take the booking locks of these seats (held to the end of the transaction), in
+    one statement, in one global order (the lock key's). A caller holds no other seat lock when it
+    calls this, so no two transactions ever wait for each other's seat locks."""
     keys = sorted({_seat_lock_key(s) for s in seat_ids})
-    if not keys:
-        return set()
-    if wait:
+    if keys:
         await session.execute(
             text("SELECT count(pg_advisory_xact_lock(:cls, k)) FROM unnest(CAST(:keys AS int[])) AS k"),
             {"cls": SEAT_LOCK_CLASS, "keys": keys},
         )
-        return set()
-    busy = set(
-        (
-            await session.execute(
-                text("SELECT k FROM unnest(CAST(:keys AS int[])) AS k WHERE NOT pg_try_advisory_xact_lock(:cls, k)"),
-                {"cls": SEAT_LOCK_CLASS, "keys": keys},
-            )
-        )
-        .scalars()
-        .all()
-    )
-    return {s for s in seat_ids if _seat_lock_key(s) in busy}
 
 
 @dataclass(frozen=True)
@@ -90,46 +80,84 @@ class HeldSeat:
     zone: str
 
 
-async def _hold(
-    session: AsyncSession,
-    lease: Lease,
-    seat_ids: Sequence[uuid.UUID],
-    window: tuple[int, int],
-    start: date,
-    end: date | None,
-) -> dict[uuid.UUID, str] | None:
-    """Insert the rows (one statement) in a savepoint and return the seats' labels; None when the
-    exclusion constraint refuses them."""
-    values = [
-        {
-            "id": uuid.uuid4(),
-            "lease_id": lease.id,
-            "seat_id": sid,
-            "start_date": start,
-            "end_date": end,
-            "window_start_min": window[0],
-            "window_end_min": window[1],
-            "voided": False,
-        }
-        for sid in sorted(seat_ids)
-    ]
-    table = cast(Table, LeaseSeat.__table__)
-    # (SQLAlchemy does not correlate a subquery in RETURNING: written out)
-    label = literal_column("(SELECT seats.label FROM seats WHERE seats.id = lease_seats.seat_id)", String())
-    try:
-        async with session.begin_nested():
-            conn = await session.connection()
-            held = (await conn.execute(insert(table).values(values).returning(table.c.seat_id, label))).all()
-    except IntegrityError as exc:
-        if sqlstate(exc) != "23P01":
-            raise
-        return None
-    except DBAPIError as exc:
-        # a deadlock with a writer that does not take the seat locks: treat it as a lost race
-        if sqlstate(exc) != "40P01":
-            raise
-        return None
-    return {seat_id: lbl for seat_id, lbl in held}
+# One attempt at a set of seats: try their locks and, only when every one was free, insert the
+# rows (the CTE's locks are all tried before the insert decides); answers the busy lock keys, or
+# the inserted seats with their labels. The triggers on lease_seats fill in site_id and write the
+# occupancy segments that the exclusion constraint guards.
+_TAKE = text(
+    """WITH lk AS MATERIALIZED (
+         SELECT k, pg_try_advisory_xact_lock(:cls, k) AS ok FROM unnest(CAST(:keys AS int[])) AS k
+       ), ins AS (
+         INSERT INTO lease_seats (lease_id, seat_id, start_date, end_date, window_start_min, window_end_min, voided)
+         SELECT CAST(:lease AS uuid), s, CAST(:start AS date), CAST(:end AS date), CAST(:ws AS int), CAST(:we AS int), false
+         FROM unnest(CAST(:seats AS uuid[])) AS s
+         WHERE NOT EXISTS (SELECT FROM lk WHERE NOT lk.ok)
+         RETURNING seat_id, (SELECT seats.label FROM seats WHERE seats.id = lease_seats.seat_id) AS label
+       )
+       SELECT NULL::uuid AS seat_id, NULL::text AS label, k AS busy FROM lk WHERE NOT lk.ok
+       UNION ALL
+       SELECT seat_id, label, NULL FROM ins"""
+)
+
+
+class _Attempts:
+    """The savepoint that a booking's failed attempts roll back to, and with it the locks they took
+    (PostgreSQL releases the advisory locks taken in a savepoint that rolls back) and their rows.
+    Set once: a rolled-back-to savepoint stays, and a successful attempt leaves it to the commit."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.open = False
+
+    async def take(
+        self,
+        lease: Lease,
+        seat_ids: Sequence[uuid.UUID],
+        window: tuple[int, int],
+        start: date,
+        end: date | None,
+        *,
+        wait: bool,
+    ) -> dict[uuid.UUID, str] | set[uuid.UUID] | None:
+        """One attempt at these seats: their booking locks, then their rows, in one statement, and
+        the seats' labels. Nothing of a failed attempt is kept: the seats another booking is
+        holding right now are returned as a set (only without ``wait``), and None means the
+        exclusion constraint refused the rows (a booking that committed since the free seats were
+        read). A booking never holds a seat lock from an earlier attempt when it waits for one, and
+        waits only in one statement in key order, so two bookings can never wait for each other (no
+        deadlock); it inserts only rows of seats it has locked (no wait inside the constraint's check)."""
+        conn = await self.session.connection()
+        if not self.open:
+            await conn.exec_driver_sql("SAVEPOINT seat_pick")
+            self.open = True
+        try:
+            if wait:  # queue behind the bookings holding them: their rows are visible after
+                await lock_seats(self.session, seat_ids)
+            rows = (
+                await conn.execute(
+                    _TAKE,
+                    {
+                        "cls": SEAT_LOCK_CLASS,
+                        "keys": sorted({_seat_lock_key(s) for s in seat_ids}),
+                        "lease": lease.id,
+                        "start": start,
+                        "end": end,
+                        "ws": window[0],
+                        "we": window[1],
+                        "seats": sorted(seat_ids),
+                    },
+                )
+            ).all()
+        except IntegrityError as exc:
+            await conn.exec_driver_sql("ROLLBACK TO SAVEPOINT seat_pick")
+            if sqlstate(exc) != "23P01":
+                raise
+            return None
+        busy = {r.busy for r in rows if r.busy is not None}
+        if busy:
+            await conn.exec_driver_sql("ROLLBACK TO SAVEPOINT seat_pick")
+            return {s for s in seat_ids if _seat_lock_key(s) in busy}
+        return {r.seat_id: r.label for r in rows}
 
 
 class _FreeSeatReader:
@@ -210,26 +238,30 @@ async def insert_seats(
         blocked = [s.label for s in found.values() if s.status != "active"]
         if blocked:
             raise SeatsUnavailable(f"seats not bookable (maintenance or retired): {', '.join(blocked)}", field="seat_ids")
-        await lock_seats(session, seat_ids)
-        if await _hold(session, lease, seat_ids, window, start, end) is None:
+        # a booking of named seats waits for their locks (it holds no other seat lock)
+        held = await _Attempts(session).take(lease, seat_ids, window, start, end, wait=True)
+        if not isinstance(held, dict):
             raise SeatsUnavailable("one or more of the seats are not free for that window", field="seat_ids")
         return [HeldSeat(sid, found[sid].label, found[sid].floor_id, found[sid].zone) for sid in seat_ids]
 
     assert seat_count is not None
     busy: set[uuid.UUID] = set()
     reader = _FreeSeatReader(session, lease.site_id, window, start, end)
-    fresh = False
-    for _attempt in range(ALLOCATION_ATTEMPTS):
+    attempts = _Attempts(session)
+    fresh, refusals = False, 0
+    while refusals <= ALLOCATION_REFUSALS:
         if not fresh:  # read again only after the database refused a pick
             await reader.refresh()
-            fresh = True
-        # first steer around seats that concurrent bookings are holding right now
+            busy, fresh = set(), True
+        # first steer around seats that concurrent bookings are holding right now (more seats,
+        # other seats: the plan takes the next best)
         chosen = reader.allocate_near(seat_count, near, busy)
         wait = False
         if chosen is None and busy:  # only busy seats fit: queue behind their bookings
             chosen = reader.allocate_near(seat_count, near, set())
             wait = True
         if chosen is None:
+            # read from committed rows only, so these seats are really taken: a true refusal
             free_count = reader.free_count
             raise SeatsUnavailable(
                 f"only {free_count} seats are free for that window; {seat_count} requested",
@@ -237,16 +269,15 @@ async def insert_seats(
                 free_count=free_count,
             )
         ids = [uuid.UUID(bytes=fs.id) for fs in chosen]  # type: ignore[arg-type]
-        taken = await lock_seats(session, ids, wait=wait)
-        if taken:
-            busy |= taken
-            continue
-        labels = await _hold(session, lease, ids, window, start, end)
-        if labels is not None:
+        taken = await attempts.take(lease, ids, window, start, end, wait=wait)
+        if isinstance(taken, dict):
             return [
-                HeldSeat(sid, labels[sid], fs.floor, fs.zone)  # type: ignore[arg-type]
+                HeldSeat(sid, taken[sid], fs.floor, fs.zone)  # type: ignore[arg-type]
                 for sid, fs in zip(ids, chosen, strict=True)
             ]
-        # the savepoint rolled back these rows; read what is free and allocate again
-        fresh = False
+        if taken is not None:
+            busy |= taken
+            continue
+        # another booking committed some of these seats since they were read: read and pick again
+        fresh, refusals = False, refusals + 1
     raise SeatsUnavailable("the seats were taken by concurrent bookings; try again", field="seat_count")
