@@ -23,7 +23,7 @@ from billing.calc import Month
 from billing.config import DEFAULT_BATCH
 from billing.db import driver
 from billing.run_batch import bill_batch
-from billing.run_facts import CANDIDATES_SQL, invoiced_months
+from billing.run_facts import CANDIDATES_SQL, Prepared, invoiced_months, prepare_batch
 from domain.errors import ValidationFailed
 from domain.models.invoice import BillingRun
 from domain.services.audit import Actor, record
@@ -132,12 +132,19 @@ async def execute_run(
     if progress:
         progress(done, total)
     created = notes = 0
+    batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
+    # the next batch is read and computed (on a connection of its own) while this one is written:
+    # the run's Python work overlaps the database's
+    ahead: asyncio.Task[Prepared] | None = None
     try:
-        for i in range(0, len(todo), batch_size):
-            batch = todo[i : i + batch_size]
+        for i, batch in enumerate(batches):
+            prep = await (ahead or _prepare(maker, batch, month, invoiced, lookback))
+            ahead = None
+            if i + 1 < len(batches):
+                ahead = asyncio.create_task(_prepare(maker, batches[i + 1], month, invoiced, lookback))
             async with maker() as session, session.begin():
                 conn = await driver(session)
-                n_inv, n_cn = await bill_batch(session, conn, run_id, month, batch, invoiced, lookback, credit_threshold)
+                n_inv, n_cn = await bill_batch(session, conn, run_id, month, prep, credit_threshold)
                 created += n_inv
                 notes += n_cn
                 done += len(batch)
@@ -152,7 +159,12 @@ async def execute_run(
                 progress(done, total)
             if pause_seconds:
                 await asyncio.sleep(pause_seconds)
-    except Exception as exc:
+    except BaseException as exc:
+        if ahead is not None:
+            ahead.cancel()
+            await asyncio.gather(ahead, return_exceptions=True)
+        if not isinstance(exc, Exception):
+            raise
         async with maker() as session, session.begin():
             conn = await driver(session)
             await conn.execute(
@@ -171,6 +183,13 @@ async def execute_run(
             count,
         )
     return RunResult(run_id, str(month), total, done, created, int(count), notes, "done")
+
+
+async def _prepare(
+    maker: async_sessionmaker[AsyncSession], batch: list[uuid.UUID], month: Month, invoiced: list[Month], lookback: date
+) -> Prepared:
+    async with maker() as session, session.begin():
+        return await prepare_batch(await driver(session), batch, month, invoiced, lookback)
 
 
 CLAIM_SQL = """

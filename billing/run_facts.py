@@ -1,12 +1,12 @@
 """What a billing run reads: the clients to bill, the months already invoiced, and per batch of
-clients the facts of their leases and what earlier invoices already charged them.
-
-Reads only, in the batch's transaction; billing/run_batch.py turns them into documents."""
+clients the facts of their leases and what earlier invoices already charged them, turned into
+taxed lines (`prepare_batch`). Reads only, no lock; billing/run_batch.py issues the documents."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -120,3 +120,41 @@ async def load_billed(conn: Any, lease_ids: list[uuid.UUID]) -> dict[uuid.UUID, 
     ):
         billed[uuid.UUID(r["dedupe_key"].split(":", 1)[1])].deposit_refunded = True
     return billed
+
+
+SITES_SQL = "SELECT id, code, currency, tax_rate, timezone FROM sites WHERE id = ANY($1::uuid[])"
+TERMS_SQL = "SELECT id, payment_terms_days FROM clients WHERE id = ANY($1::uuid[])"
+
+
+@dataclass
+class Prepared:
+    """A batch's reads and arithmetic, done before its transaction takes any lock (and, in a run,
+    while the previous batch is being written): every client's lease lines per issuing site, taxed.
+    Nothing here depends on what the run writes: the batches bill disjoint clients, and the clients
+    another run billed meanwhile are dropped once the counters are locked (billing/run_batch.py)."""
+
+    client_ids: list[uuid.UUID]
+    per_invoice: dict[tuple[uuid.UUID, uuid.UUID], list[calc.Line]] = field(default_factory=dict)
+    refunds: list[tuple[Any, int]] = field(default_factory=list)
+    sites: dict[uuid.UUID, Any] = field(default_factory=dict)
+    terms: dict[uuid.UUID, int] = field(default_factory=dict)
+
+
+async def prepare_batch(conn: Any, client_ids: list[uuid.UUID], month: Month, invoiced: list[Month], lookback: date) -> Prepared:
+    facts = await load_facts(conn, client_ids, month, lookback)
+    billed = await load_billed(conn, [f.lease_id for _, f in facts])
+    prep = Prepared(client_ids)
+    prep.sites = {r["id"]: r for r in await conn.fetch(SITES_SQL, sorted({r["site_id"] for r, _ in facts}))}
+    prep.terms = {r["id"]: r["payment_terms_days"] for r in await conn.fetch(TERMS_SQL, client_ids)}
+    untaxed: dict[tuple[uuid.UUID, uuid.UUID], list[calc.Line]] = defaultdict(list)
+    for r, f in facts:
+        b = billed.get(f.lease_id, Billed())
+        lines = calc.lease_lines(f, month, b, invoiced)
+        if lines:
+            untaxed[(r["client_id"], r["site_id"])].extend(lines)
+        refund = calc.deposit_refund_due(f, month, b)
+        if refund:
+            prep.refunds.append((r, refund))
+    # tax is per line, so lines taxed now and charges taxed at write time add up the same
+    prep.per_invoice = {key: calc.with_tax(lines, Decimal(prep.sites[key[1]]["tax_rate"])) for key, lines in untaxed.items()}
+    return prep
