@@ -22,7 +22,7 @@ from billing import calc, charges
 from billing.calc import Month
 from billing.invoices import insert_deposit_refund
 from billing.numbering import next_numbers, save_numbers
-from billing.run_facts import SITES_SQL, TERMS_SQL, Prepared
+from billing.run_facts import SITES_SQL, Prepared
 from domain.services.audit import AuditEntry, SystemActor, record_many
 
 # the author of what a run issues (the run itself was created, and audited, by whoever queued it)
@@ -98,32 +98,28 @@ async def bill_batch(
     site_ids = sorted({site for _, site in prep.per_invoice} | {c["site_id"] for c in fees})
 
     numbers = await next_numbers(conn, site_ids, "invoice")
-    # counters are locked: a concurrent run cannot be issuing for these sites, so what exists now is final
-    done = {
-        r["client_id"]
-        for r in await conn.fetch(
-            "SELECT DISTINCT client_id FROM invoices WHERE period = $1 AND client_id = ANY($2::uuid[])",
-            str(month),
-            prep.client_ids,
-        )
-    }
+    # counters are locked: a concurrent run cannot be issuing for these sites, so what exists now is
+    # final; now() is the transaction's time, when every invoice of the batch is issued
+    state = await conn.fetchrow(
+        "SELECT now() AS now, ARRAY(SELECT DISTINCT client_id FROM invoices WHERE period = $1 AND client_id = ANY($2::uuid[]))"
+        " AS done",
+        str(month),
+        prep.client_ids,
+    )
+    done = set(state["done"])
     per_invoice = {key: list(lines) for key, lines in prep.per_invoice.items() if key[0] not in done}
     refunds = [(r, amount) for r, amount in prep.refunds if r["client_id"] not in done]
     fees = [c for c in fees if c["client_id"] not in done]
     for c in fees:
         key = (c["client_id"], c["site_id"])
         per_invoice.setdefault(key, []).extend(calc.with_tax([charges.charge_line(c)], Decimal(sites[key[1]]["tax_rate"])))
-    terms = prep.terms
-    if any(client not in terms for client, _ in per_invoice):  # a client with charges only
-        terms = {r["id"]: r["payment_terms_days"] for r in await conn.fetch(TERMS_SQL, prep.client_ids)}
 
-    # the transaction's time: when every invoice of the batch is issued
-    batch = Batch(run_id, month, await conn.fetchval("SELECT now()"))
+    batch = Batch(run_id, month, state["now"])
     for (client_id, site_id), lines in sorted(per_invoice.items(), key=lambda kv: (str(kv[0][1]), str(kv[0][0]))):
         site = sites[site_id]
         number = numbers[site_id]
         numbers[site_id] = number + 1
-        await _invoice(conn, batch, client_id, site, number, terms[client_id], lines)
+        await _invoice(conn, batch, client_id, site, number, prep.terms[client_id], lines)
 
     if batch.invoices:
         await conn.copy_records_to_table("invoices", records=batch.invoices, columns=list(INVOICE_COLUMNS))

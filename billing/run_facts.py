@@ -47,11 +47,12 @@ ORDER BY l.client_id, l.site_id, l.start_date, l.id
 """
 
 # seats of one lease with the same dates are alike to the calculation: the database counts them,
-# so a lease of 20 seats costs one row, not 20, to read and decode
+# so a lease of 20 seats costs one row, not 20, to read and decode; in the order calc wants them
 SEATS_SQL = """
 SELECT lease_id, start_date, end_date, count(*)::int AS n FROM lease_seats
 WHERE lease_id = ANY($1::uuid[]) AND NOT voided AND start_date <= $2 AND (end_date IS NULL OR end_date >= $3)
 GROUP BY lease_id, start_date, end_date
+ORDER BY lease_id, start_date, end_date NULLS LAST
 """
 
 
@@ -96,7 +97,7 @@ async def load_facts(conn: Any, client_ids: list[uuid.UUID], month: Month, lookb
                     end_date=r["end_date"],
                     status=r["status"],
                     discount_pct=Decimal(r["discount_pct"]),
-                    seats=tuple(sorted(seats[r["id"]], key=lambda s: (s.start, s.end or date.max))),
+                    seats=tuple(seats[r["id"]]),  # sorted by (start, end), open-ended last
                     add_ons=tuple(add_ons[r["id"]]),
                     included=included[r["plan_id"]],
                 ),
