@@ -291,7 +291,7 @@ async def main() -> None:
     ap.add_argument("--seats-per-client", type=int, default=20)
     ap.add_argument("--period", default="2026-03")
     ap.add_argument("--statements", type=int, default=300, help="statements to render (0: none)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs of each size (medians are reported)")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each size (medians are reported)")
     ap.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="clients per transaction of the run")
     args = ap.parse_args()
     period = Month.parse(args.period)
