@@ -72,7 +72,6 @@ async def load_facts(conn: Any, client_ids: list[uuid.UUID], month: Month, lookb
         lease_ids,
     ):
         add_ons[r["lease_id"]].append(calc.AddOnFacts(r["code"], r["name"], r["billing"], r["unit_price_minor"], r["quantity"]))
-    included: dict[uuid.UUID, tuple[calc.IncludedFacts, ...]] = defaultdict(tuple)
     grouped: dict[uuid.UUID, list[calc.IncludedFacts]] = defaultdict(list)
     for r in await conn.fetch(
         """SELECT plan_id, code, name, quantity_per_seat FROM inclusions
@@ -80,7 +79,7 @@ async def load_facts(conn: Any, client_ids: list[uuid.UUID], month: Month, lookb
         list({r["plan_id"] for r in leases}),
     ):
         grouped[r["plan_id"]].append(calc.IncludedFacts(r["code"], r["name"], r["quantity_per_seat"]))
-    included.update((k, tuple(v)) for k, v in grouped.items())
+    included = {plan: tuple(facts) for plan, facts in grouped.items()}  # one tuple per plan, shared by its leases
     out = []
     for r in leases:
         out.append(
@@ -99,7 +98,7 @@ async def load_facts(conn: Any, client_ids: list[uuid.UUID], month: Month, lookb
                     discount_pct=Decimal(r["discount_pct"]),
                     seats=tuple(seats[r["id"]]),  # sorted by (start, end), open-ended last
                     add_ons=tuple(add_ons[r["id"]]),
-                    included=included[r["plan_id"]],
+                    included=included.get(r["plan_id"], ()),
                 ),
             )
         )
