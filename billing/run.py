@@ -198,20 +198,3 @@ async def _prepare(
 ) -> Prepared:
     async with maker() as session, session.begin():
         return await prepare_batch(await driver(session), batch, month, invoiced, lookback)
-
-
-CLAIM_SQL = """
-UPDATE billing_runs SET status = 'running', heartbeat_at = now()
-WHERE id = (SELECT id FROM billing_runs
-            WHERE status = 'queued' OR (status = 'running' AND heartbeat_at < now() - interval '2 minutes')
-            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-RETURNING id
-"""
-
-
-async def claim_run(maker: async_sessionmaker[AsyncSession]) -> uuid.UUID | None:
-    """A queued run, or one whose executor stopped sending heartbeats (crashed)."""
-    async with maker() as session, session.begin():
-        conn = await driver(session)
-        found = await conn.fetchval(CLAIM_SQL)
-        return uuid.UUID(str(found)) if found else None

@@ -13,6 +13,7 @@ from typing import Any
 
 from billing import calc
 from billing.calc import Billed, LeaseFacts, Month
+from domain.models.held import shift_days_sql
 
 LOOKBACK_MONTHS = 12
 
@@ -46,11 +47,12 @@ WHERE l.client_id = ANY($1::uuid[]) AND l.start_date <= $2
 ORDER BY l.client_id, l.site_id, l.start_date, l.id
 """
 
-# seats of one lease with the same dates are alike to the calculation: the database counts them,
+# the lease seats with a shift starting from the look-back to the month's end (held.py, the one
+# rule); seats of one lease with the same dates are alike to the calculation: the database counts them,
 # so a lease of 20 seats costs one row, not 20, to read and decode; in the order calc wants them
-SEATS_SQL = """
-SELECT lease_id, start_date, end_date, count(*)::int AS n FROM lease_seats
-WHERE lease_id = ANY($1::uuid[]) AND NOT voided AND start_date <= $2 AND (end_date IS NULL OR end_date >= $3)
+SEATS_SQL = f"""
+SELECT lease_id, start_date, end_date, count(*)::int AS n FROM lease_seats ls
+WHERE lease_id = ANY($1::uuid[]) AND NOT voided AND {shift_days_sql("ls", "$3::date", "$2::date")}
 GROUP BY lease_id, start_date, end_date
 ORDER BY lease_id, start_date, end_date NULLS LAST
 """

@@ -8,7 +8,8 @@ domain/rules/shifts.py ``occupancy_segments`` / ``leases_conflict``.
 
 Readers: availability and booking (domain/leasing/availability.py), the seat map
 (domain/leasing/floor_map.py), occupancy (domain/services/reports.py), the lease-state pass
-(domain/leasing/worker_pass.py), provisioning's desired state and devices, and the billing run.
+(domain/leasing/worker_pass.py), provisioning's desired state and devices, and the billing run
+(``shift_days_sql``: the days a lease seat's shifts start on).
 They call it through these builders, never restate it.
 """
 
@@ -61,3 +62,12 @@ def lease_seat_held_sql(ls: str, start: str, end: str = "NULL") -> str:
     ``end`` (``'NULL'``: any day from ``start`` on). Voided rows hold nothing (they have no segments)."""
     inner = held_sql("held_g", start, end, "0", "0")
     return f"EXISTS (SELECT 1 FROM lease_seat_segments held_g WHERE held_g.lease_seat_id = {ls}.id AND {inner})"
+
+
+def shift_days_sql(ls: str, start: str, end: str) -> str:
+    """SQL: the lease_seats row ``ls`` has a shift starting on some day from ``start`` to ``end``.
+
+    A shift belongs to the date it starts (PRODUCT.md rule 1: a night's morning tail is part of the
+    day before), so what billing charges for is the row's own dates, asked of the rule by whole
+    days: ``seat_held`` with both windows the whole day is the overlap of the two date ranges."""
+    return f"seat_held({ls}.start_date, {ls}.end_date, 0, 1440, {start}, {end}, 0, 0)"
