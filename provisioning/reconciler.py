@@ -1,9 +1,15 @@
 """The reconciler: converges what the target systems hold to the desired credentials.
 
 Work is driven by the credential rows: a row is due when `next_attempt_at <= now()`. Workers
-claim due rows with `FOR UPDATE SKIP LOCKED` and keep them locked while they call the targets,
-so two workers never apply the same row; every call is idempotent (our credential id travels as
-the target's external id), so a crash between the call and the commit only repeats a no-op.
+claim due rows in batches with `FOR UPDATE SKIP LOCKED` and keep them locked while they call the
+targets, so two workers never apply the same row; every call is idempotent (our credential id
+travels as the target's external id), so a crash between the call and the commit only repeats a
+no-op. A claim is the claiming transaction: it ends with the worker's connection (a killed worker
+releases its rows at once) or, for a worker that stops answering, after `claim_expiry_seconds`
+without a word (PostgreSQL's idle_in_transaction_session_timeout); a working worker renews it.
+
+Within a worker, several claimed batches share one bound on the target calls in flight, so the
+calls go on while a finished batch is written back (one flush per batch) and the next is claimed.
 """
 
 from __future__ import annotations
@@ -109,78 +115,108 @@ class Reconciler:
         return None if value is None else max(0.0, float(value))
 
     async def drain(self, *, budget_seconds: float = 30.0) -> int:
-        """Work off what is due, in `parallel_batches` lanes, each claiming its own rows."""
+        """Work off what is due: `parallel_batches + 1` lanes each claim and work their own batch,
+        all under one bound of `in_flight` target calls (see ProvisioningConfig)."""
         deadline = time.monotonic() + budget_seconds
+        calls = asyncio.Semaphore(self.config.in_flight)
 
         async def lane() -> int:
             done = 0
             while time.monotonic() < deadline:
-                n = await self.process_batch()
+                n = await self.process_batch(calls)
                 done += n
                 if n == 0:
                     break
             return done
 
-        return sum(await asyncio.gather(*(lane() for _ in range(max(1, self.config.parallel_batches)))))
+        return sum(await asyncio.gather(*(lane() for _ in range(max(1, self.config.parallel_batches) + 1))))
 
-    async def process_batch(self) -> int:
-        kinds = [k for k in self.providers if k in self.config.enabled_kinds] or list(self.providers)
-        async with self.transaction() as session:
-            rows = list(
-                (
-                    await session.scalars(
-                        select(Credential)
-                        .where(Credential.next_attempt_at <= func.now(), Credential.kind.in_(kinds))
-                        .order_by(Credential.next_attempt_at)
-                        .limit(self.config.batch_size)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).all()
+    def _kinds(self) -> list[str]:
+        return [k for k in self.providers if k in self.config.enabled_kinds] or list(self.providers)
+
+    async def claim(self, session: AsyncSession) -> list[tuple[Credential, CredentialSpec]]:
+        """Lock a batch of due rows (skipping rows another worker holds), with what the providers
+        need to know of each, in one round trip; the claim lasts as long as this transaction."""
+        expiry_ms = str(max(1, int(self.config.claim_expiry_seconds * 1000)))
+        await session.execute(text("SELECT set_config('idle_in_transaction_session_timeout', :t, true)"), {"t": expiry_ms})
+        rows = (
+            (
+                await session.execute(
+                    select(Credential, Member.name, Member.email, Member.employee_id, Site.code, Lease.shift_code)
+                    .join(Member, Member.id == Credential.member_id)
+                    .join(Site, Site.id == Credential.site_id)
+                    .outerjoin(Lease, Lease.id == Credential.lease_id)
+                    .where(Credential.next_attempt_at <= func.now(), Credential.kind.in_(self._kinds()))
+                    .order_by(Credential.next_attempt_at)
+                    .limit(self.config.batch_size)
+                    .with_for_update(of=Credential, skip_locked=True)
+                )
             )
-            if not rows:
-                return 0
-            specs = await self._specs(session, rows)
-            sem = asyncio.Semaphore(self.config.concurrency)
-
-            async def work(row: Credential) -> Outcome:
-                async with sem:
-                    return await self._apply(row, specs[row.id])
-
-            outcomes = await asyncio.gather(*(work(r) for r in rows))
-            for row, outcome in zip(rows, outcomes, strict=True):
-                await self._record(session, row, outcome)
-            await session.flush()
-        return len(rows)
-
-    async def _specs(self, session: AsyncSession, rows: list[Credential]) -> dict[uuid.UUID, CredentialSpec]:
-        members = {
-            m.id: m for m in (await session.scalars(select(Member).where(Member.id.in_({r.member_id for r in rows})))).all()
-        }
-        sites = {s.id: s for s in (await session.scalars(select(Site).where(Site.id.in_({r.site_id for r in rows})))).all()}
-        shifts = dict(
-            (await session.execute(select(Lease.id, Lease.shift_code).where(Lease.id.in_({r.lease_id for r in rows}))))
             .tuples()
             .all()
         )
-        out = {}
-        for r in rows:
-            m = members[r.member_id]
-            out[r.id] = CredentialSpec(
-                id=r.id,
-                kind=r.kind,
-                login=r.login,
-                member_name=m.name,
-                member_email=m.email,
-                employee_id=m.employee_id,
-                client_id=r.client_id,
-                site_code=sites[r.site_id].code,
-                shift_code=shifts.get(r.lease_id, ""),
-                access_groups=list(r.access_groups or []),
-                valid_until=r.valid_until,
-                external_id=r.external_id,
-                external_ref=dict(r.external_ref or {}),
+        return [
+            (
+                r,
+                CredentialSpec(
+                    id=r.id,
+                    kind=r.kind,
+                    login=r.login,
+                    member_name=name,
+                    member_email=email,
+                    employee_id=employee_id,
+                    client_id=r.client_id,
+                    site_code=site_code,
+                    shift_code=shift_code or "",
+                    access_groups=list(r.access_groups or []),
+                    valid_until=r.valid_until,
+                    external_id=r.external_id,
+                    external_ref=dict(r.external_ref or {}),
+                ),
             )
-        return out
+            for r, name, email, employee_id, site_code, shift_code in rows
+        ]
+
+    @asynccontextmanager
+    async def _renewing(self, session: AsyncSession) -> AsyncIterator[None]:
+        """Keep the claim of this transaction alive while its target calls run (a statement every
+        third of the expiry resets PostgreSQL's idle timer). Stopped, never cancelled, before the
+        session is used again: a query cancelled half-way would leave its connection unusable."""
+        stop = asyncio.Event()
+
+        async def renew() -> None:
+            every = max(0.05, self.config.claim_expiry_seconds / 3)
+            while True:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=every)
+                    return
+                except TimeoutError:
+                    await session.execute(text("SELECT 1"))
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    async def process_batch(self, calls: asyncio.Semaphore | None = None) -> int:
+        calls = calls or asyncio.Semaphore(self.config.in_flight)
+        async with self.transaction() as session:
+            claimed = await self.claim(session)
+            if not claimed:
+                return 0
+
+            async def work(row: Credential, spec: CredentialSpec) -> Outcome:
+                async with calls:
+                    return await self._apply(row, spec)
+
+            async with self._renewing(session):
+                outcomes = await asyncio.gather(*(work(r, spec) for r, spec in claimed))
+            for (row, _), outcome in zip(claimed, outcomes, strict=True):
+                await self._record(session, row, outcome)
+            await session.flush()
+        return len(claimed)
 
     async def _apply(self, row: Credential, spec: CredentialSpec) -> Outcome:
         provider = self.providers[row.kind]
