@@ -16,23 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.models import Credential, Lease, Member, Site
-from domain.services.audit import SystemActor, record
+from domain.models import Credential
+from domain.services.audit import SystemActor, record, record_many
+from provisioning.claims import Claimed, Outcome, backoff_seconds, claim, settle, write_back
 from provisioning.config import ProvisioningConfig
 from provisioning.desired import derive, summary, try_lock
-from provisioning.providers.base import CredentialSpec, GrantResult, Provider, ProviderError
+from provisioning.providers.base import Provider, ProviderError
 from provisioning.secrets import new_secret, seal, unseal
 
 logger = logging.getLogger("seatlease.provisioning")
@@ -40,21 +39,7 @@ ACTOR = SystemActor("provisioning")
 SWEEP_LOCK = "seatlease:provisioning:sweep:"
 
 
-@dataclass
-class Outcome:
-    ok: bool
-    op: str
-    result: GrantResult | None = None
-    error: str | None = None
-    at: datetime | None = None
-
-
-def backoff_seconds(config: ProvisioningConfig, attempts: int) -> float:
-    """Exponential back-off with jitter, capped; beyond the cap of attempts, the slow retry."""
-    if attempts >= config.max_attempts:
-        return config.failed_retry_seconds
-    delay = min(config.backoff_cap_seconds, config.backoff_base_seconds * 2 ** max(0, attempts - 1))
-    return delay * random.uniform(0.8, 1.2)
+__all__ = ["Reconciler", "backoff_seconds"]
 
 
 class Reconciler:
@@ -134,49 +119,6 @@ class Reconciler:
     def _kinds(self) -> list[str]:
         return [k for k in self.providers if k in self.config.enabled_kinds] or list(self.providers)
 
-    async def claim(self, session: AsyncSession) -> list[tuple[Credential, CredentialSpec]]:
-        """Lock a batch of due rows (skipping rows another worker holds), with what the providers
-        need to know of each, in one round trip; the claim lasts as long as this transaction."""
-        expiry_ms = str(max(1, int(self.config.claim_expiry_seconds * 1000)))
-        await session.execute(text("SELECT set_config('idle_in_transaction_session_timeout', :t, true)"), {"t": expiry_ms})
-        rows = (
-            (
-                await session.execute(
-                    select(Credential, Member.name, Member.email, Member.employee_id, Site.code, Lease.shift_code)
-                    .join(Member, Member.id == Credential.member_id)
-                    .join(Site, Site.id == Credential.site_id)
-                    .outerjoin(Lease, Lease.id == Credential.lease_id)
-                    .where(Credential.next_attempt_at <= func.now(), Credential.kind.in_(self._kinds()))
-                    .order_by(Credential.next_attempt_at)
-                    .limit(self.config.batch_size)
-                    .with_for_update(of=Credential, skip_locked=True)
-                )
-            )
-            .tuples()
-            .all()
-        )
-        return [
-            (
-                r,
-                CredentialSpec(
-                    id=r.id,
-                    kind=r.kind,
-                    login=r.login,
-                    member_name=name,
-                    member_email=email,
-                    employee_id=employee_id,
-                    client_id=r.client_id,
-                    site_code=site_code,
-                    shift_code=shift_code or "",
-                    access_groups=list(r.access_groups or []),
-                    valid_until=r.valid_until,
-                    external_id=r.external_id,
-                    external_ref=dict(r.external_ref or {}),
-                ),
-            )
-            for r, name, email, employee_id, site_code, shift_code in rows
-        ]
-
     @asynccontextmanager
     async def _renewing(self, session: AsyncSession) -> AsyncIterator[None]:
         """Keep the claim of this transaction alive while its target calls run (a statement every
@@ -201,33 +143,35 @@ class Reconciler:
             await task
 
     async def process_batch(self, calls: asyncio.Semaphore | None = None) -> int:
+        """Claim a batch, make its calls (at most `calls` at once across the worker's batches),
+        write the batch back with its audit events, commit: the claim ends with the transaction."""
         calls = calls or asyncio.Semaphore(self.config.in_flight)
         async with self.transaction() as session:
-            claimed = await self.claim(session)
+            claimed = await claim(session, self._kinds(), self.config.batch_size, self.config.claim_expiry_seconds)
             if not claimed:
                 return 0
 
-            async def work(row: Credential, spec: CredentialSpec) -> Outcome:
+            async def work(row: Claimed) -> Outcome:
                 async with calls:
-                    return await self._apply(row, spec)
+                    return await self._apply(row)
 
             async with self._renewing(session):
-                outcomes = await asyncio.gather(*(work(r, spec) for r, spec in claimed))
-            for (row, _), outcome in zip(claimed, outcomes, strict=True):
-                await self._record(session, row, outcome)
-            await session.flush()
+                outcomes = await asyncio.gather(*(work(r) for r in claimed))
+            for row, outcome in zip(claimed, outcomes, strict=True):
+                settle(row, outcome, self.config)
+            await record_many(session, ACTOR, await write_back(session, claimed))
         return len(claimed)
 
-    async def _apply(self, row: Credential, spec: CredentialSpec) -> Outcome:
+    async def _apply(self, row: Claimed) -> Outcome:
         provider = self.providers[row.kind]
         op = "grant" if row.desired else "disable" if row.disabled_at is None else "delete"
         try:
             if op == "grant":
                 if provider.needs_secret and (row.first_granted_at is None or row.external_id is None):
-                    spec.secret = self._secret_for(row)
-                result = await provider.grant(spec)
+                    row.spec.secret = self._secret_for(row)
+                result = await provider.grant(row.spec)
                 return Outcome(True, op, result=result, at=datetime.now(UTC))
-            await provider.revoke(spec, delete=op == "delete")
+            await provider.revoke(row.spec, delete=op == "delete")
             return Outcome(True, op, at=datetime.now(UTC))
         except ProviderError as exc:
             return Outcome(False, op, error=str(exc)[:500])
@@ -235,7 +179,7 @@ class Reconciler:
             logger.warning("provisioning %s of credential %s raised %s", op, row.id, type(exc).__name__)
             return Outcome(False, op, error=f"unexpected {type(exc).__name__}")
 
-    def _secret_for(self, row: Credential) -> str | None:
+    def _secret_for(self, row: Claimed) -> str | None:
         """The credential's sealed secret; a new one when the target must (re)create the account
         and the old one was already revealed and destroyed."""
         if row.secret_ciphertext is not None:
@@ -245,89 +189,8 @@ class Reconciler:
         if row.external_ref and row.external_ref.get("hash"):
             return None
         secret = new_secret()
-        row.secret_ciphertext = seal(self.config.secret_key, secret)
-        row.secret_revealed_at = None
+        row.set(secret_ciphertext=seal(self.config.secret_key, secret), secret_revealed_at=None)
         return secret
-
-    async def _record(self, session: AsyncSession, row: Credential, outcome: Outcome) -> None:
-        now = outcome.at or datetime.now(UTC)
-        row.updated_at = now
-        if not outcome.ok:
-            row.attempts += 1
-            row.last_error = outcome.error
-            if row.attempts >= self.config.max_attempts and row.state != "failed":
-                row.state = "failed"
-                await record(
-                    session,
-                    ACTOR,
-                    "credential.failed",
-                    "credential",
-                    row.id,
-                    after={"kind": row.kind, "op": outcome.op, "error": outcome.error, "attempts": row.attempts},
-                    client_id=row.client_id,
-                )
-            row.next_attempt_at = now + timedelta(seconds=backoff_seconds(self.config, row.attempts))
-            return
-        row.attempts = 0
-        row.last_error = None
-        if outcome.op == "grant":
-            assert outcome.result is not None
-            first = row.first_granted_at is None
-            was = row.state
-            row.state = "active"
-            row.external_id = outcome.result.external_id
-            row.external_ref = outcome.result.external_ref
-            row.first_granted_at = row.first_granted_at or now
-            row.next_attempt_at = None
-            if row.valid_until is not None:
-                renew_at = row.valid_until - timedelta(days=self.config.badge_renew_before_days)
-                row.next_attempt_at = max(renew_at, now + timedelta(hours=1))
-            if first or was != "active":
-                await record(
-                    session,
-                    ACTOR,
-                    "credential.granted",
-                    "credential",
-                    row.id,
-                    after={
-                        "kind": row.kind,
-                        "login": row.login,
-                        "lease_id": row.lease_id,
-                        "member_id": row.member_id,
-                        "external_id": row.external_id,
-                    },
-                    client_id=row.client_id,
-                )
-        elif outcome.op == "disable":
-            row.state = "revoking"
-            row.disabled_at = now
-            row.next_attempt_at = now + timedelta(seconds=self.config.delete_grace_seconds)
-            await record(
-                session,
-                ACTOR,
-                "credential.disabled",
-                "credential",
-                row.id,
-                after={"kind": row.kind, "login": row.login, "lease_id": row.lease_id},
-                client_id=row.client_id,
-            )
-        else:
-            row.state = "revoked"
-            row.revoked_at = now
-            row.next_attempt_at = None
-            row.secret_ciphertext = None
-            # gone from the target: a later grant creates the account afresh, with a new secret
-            row.external_id = None
-            row.external_ref = {}
-            await record(
-                session,
-                ACTOR,
-                "credential.deleted",
-                "credential",
-                row.id,
-                after={"kind": row.kind, "login": row.login, "lease_id": row.lease_id},
-                client_id=row.client_id,
-            )
 
     async def sweep(self) -> dict[str, Any]:
         """Compare what each target holds with our rows: re-grant what drifted, disable what is
