@@ -38,6 +38,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -95,10 +96,29 @@ async def worker_main(database_url: str, scim_url: str, in_flight: int, batch_si
         stop.set()
 
     loop.add_reader(sys.stdin.fileno(), on_stdin)
+    if os.environ.get("BENCH_TRACE"):
+        orig = rec.run_once
+
+        async def traced(**kw: Any) -> Any:
+            t = time.perf_counter()
+            out = await orig(**kw)
+            derived = out.get("derive", {})
+            took = time.perf_counter() - t
+            print(
+                f"[worker {os.getpid()}] pass of {took:.2f} s: {out.get('processed')} processed, "
+                f"{derived.get('revoked')} revoked by its derivation (derived: {derived.get('derived')})",
+                file=sys.stderr,
+                flush=True,
+            )
+            return out
+
+        rec.run_once = traced  # type: ignore[method-assign]
     await run_forever(maker, rec.config, stop, reconciler=rec)
     for p in rec.providers.values():
         await p.aclose()
     await engine.dispose()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"worker {os.getpid()}: {usage.ru_utime + usage.ru_stime:.1f} s of CPU", file=sys.stderr)
 
 
 class Workers:
@@ -208,6 +228,12 @@ async def wait_until(fn: Any, timeout: float) -> float:  # noqa: ASYNC109 - see 
             raise TimeoutError("did not converge")
         await asyncio.sleep(0.1)
     return time.perf_counter() - started
+
+
+async def idle(conn: asyncpg.Connection, n: int) -> bool:
+    """The `n` reconciler loops have each completed a pass."""
+    done = await conn.fetchval("SELECT count(*) FROM worker_liveness WHERE role = 'reconciler' AND passes >= 1")
+    return int(done) >= n
 
 
 async def end_all(conn: asyncpg.Connection, tag: str) -> None:
@@ -334,6 +360,9 @@ async def main(args: argparse.Namespace) -> None:
             for tag, n in (("a", 1), ("b", 2)):
                 workers = Workers(n, url, scim_url, args.in_flight, args.batch_size)
                 workers.wait_ready()
+                # each worker's loop starts with a pass: let it end first, or a derivation half-way
+                # through the sites when the leases end would revoke some now and the rest a pass later
+                await wait_until(lambda n=n: idle(conn, n), 120)
                 await asyncio.sleep(0.5)
                 await end_all(conn, tag)
 
