@@ -160,6 +160,13 @@ class Settings(BaseSettings):
     # `Retry-After` of a 503 answered because the database is unavailable or busy
     db_retry_after_seconds: int = Field(default=5, ge=1, le=3600, alias="SEATLEASE_DB_RETRY_AFTER")
 
+    # --- provisioning speed ---
+    # a reconciler's claimed batch goes to the other workers after this long without a word from its
+    # worker (a frozen process, a lost network; a killed one releases it at once); a working worker
+    # renews its claim however long its calls take. Batch size, calls in flight: SEATLEASE_PROV_BATCH,
+    # SEATLEASE_PROV_CONCURRENCY x SEATLEASE_PROV_PARALLEL_BATCHES above.
+    prov_claim_expiry_seconds: float = Field(default=60.0, gt=0, alias="SEATLEASE_PROV_CLAIM_EXPIRY")
+
     # --- the parts' own typed settings, composed here (nothing below service reads the environment) ---
     def billing(self) -> BillingSettings:
         return BillingSettings(
@@ -196,6 +203,7 @@ class Settings(BaseSettings):
             concurrency=self.prov_concurrency,
             parallel_batches=self.prov_parallel_batches,
             worker_prune_seconds=self.worker_prune_seconds,
+            claim_expiry_seconds=self.prov_claim_expiry_seconds,
         )
 
 

@@ -24,6 +24,7 @@ from scim2_server.memory import AsyncInMemoryStorage
 from scim2_server.utils import load_default_provider
 
 from provisioning.reconciler import Reconciler
+from service.settings import Settings
 from tests.factories import Api, make_world, uniq
 from tests.provisioning.helpers import seated_lease, site_today, until
 from tests.provisioning.servers import ThreadServer
@@ -205,3 +206,9 @@ async def test_a_dead_workers_claimed_batch_is_completed_by_the_other(
         if proc.returncode is None:
             os.kill(proc.pid, signal.SIGKILL)
         await asyncio.wait_for(proc.wait(), timeout=10)
+
+
+def test_the_claim_expiry_is_a_setting() -> None:
+    key = "k" * 40
+    assert Settings(SEATLEASE_SECRET_KEY=key).provisioning().claim_expiry_seconds == 60.0
+    assert Settings(SEATLEASE_SECRET_KEY=key, SEATLEASE_PROV_CLAIM_EXPIRY="7.5").provisioning().claim_expiry_seconds == 7.5
