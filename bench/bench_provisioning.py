@@ -12,14 +12,14 @@ their 9,000 accounts (`--grant` creates them through two workers instead, and ti
 answer of the SCIM server is delayed by `--scim-latency-ms`, as an identity provider across a
 network answers. Then, each on a set of its own:
 
-* bare loop: a plain asyncio loop making the same SCIM calls (one PATCH active=false per
-  account) through an HTTP client configured exactly as the reconciler's (the provider's own
-  client: same limits, keep-alive, headers, timeout), with as many calls in flight as ONE worker
-  is allowed (`--in-flight`), on set C;
 * round 1: one worker process (LISTEN/NOTIFY) is idle; all leases of set A end in one
   transaction; time until the SCIM server holds no active account of set A (the worker's time
   includes noticing the change and deriving the revocations: the bare loop is given the list);
-* round 2: the same with two worker processes and set B.
+* round 2: the same with two worker processes and set B;
+* bare loop: a plain asyncio loop making the same SCIM calls (one PATCH active=false per
+  account) through an HTTP client configured exactly as the reconciler's (the provider's own
+  client: same limits, keep-alive, headers, timeout), with as many calls in flight as ONE worker
+  is allowed (`--in-flight`), on set C (last: a worker's sweep would re-grant a disabled set C).
 
 Goals (issue 10): round 1 within 1.2x the bare loop; two workers at least 1.5x faster than one.
 `--in-flight` defaults to 8 calls per worker: scim2-server here runs on one core and an httpx
