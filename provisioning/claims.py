@@ -84,7 +84,9 @@ def backoff_seconds(config: ProvisioningConfig, attempts: int) -> float:
     return delay * random.uniform(0.8, 1.2)
 
 
-async def claim(session: AsyncSession, kinds: list[str], limit: int, expiry_seconds: float) -> list[Claimed]:
+async def claim(
+    session: AsyncSession, kinds: list[str], limit: int, expiry_seconds: float, *, revocations_only: bool = False
+) -> list[Claimed]:
     """Lock up to `limit` due rows (skipping rows another worker holds) with what the providers need
     to know of each, in one round trip; the claim lasts as long as this transaction, which
     PostgreSQL ends after `expiry_seconds` without a word from its worker."""
@@ -92,12 +94,15 @@ async def claim(session: AsyncSession, kinds: list[str], limit: int, expiry_seco
         text("SELECT set_config('idle_in_transaction_session_timeout', :t, true)"),
         {"t": str(max(1, int(expiry_seconds * 1000)))},
     )
+    due = [Credential.next_attempt_at <= func.now(), Credential.kind.in_(kinds)]
+    if revocations_only:
+        due.append(Credential.desired.is_(False))
     rows = await session.execute(
         select(*(_table.c[name] for name in READ), Member.name, Member.email, Member.employee_id, Site.code, Lease.shift_code)
         .join(Member, Member.id == Credential.member_id)
         .join(Site, Site.id == Credential.site_id)
         .outerjoin(Lease, Lease.id == Credential.lease_id)
-        .where(Credential.next_attempt_at <= func.now(), Credential.kind.in_(kinds))
+        .where(*due)
         .order_by(Credential.next_attempt_at)
         .limit(limit)
         .with_for_update(of=Credential, skip_locked=True)

@@ -85,13 +85,14 @@ class Reconciler:
     async def run_once(self, *, sweep: bool | None = None, budget_seconds: float = 30.0) -> dict[str, Any]:
         """One pass: derive, work off what is due (within a time budget), sweep when due.
 
-        What is already due is worked off while the derivation runs (a worker woken by another's
-        derivation would otherwise first repeat it, with nothing to change, for seconds on a large
-        site list), then what the derivation made due."""
+        The revocations already due are worked off while the derivation runs (a worker woken by
+        another's derivation would otherwise first repeat it, with nothing to change, for seconds on
+        a large site list); the derivation never waits for them, as it locks only desired rows.
+        Then everything due, including what the derivation made due."""
         started = time.monotonic()
         deriving = asyncio.create_task(self.derive())
         try:
-            processed = await self.drain(budget_seconds=budget_seconds)
+            processed = await self.drain(budget_seconds=budget_seconds, revocations_only=True)
         finally:
             out: dict[str, Any] = {"derive": await deriving}
         left = budget_seconds - (time.monotonic() - started)
@@ -113,16 +114,17 @@ class Reconciler:
             )
         return None if value is None else max(0.0, float(value))
 
-    async def drain(self, *, budget_seconds: float = 30.0) -> int:
-        """Work off what is due: `parallel_batches + 1` lanes each claim and work their own batch,
-        all under one bound of `in_flight` target calls (see ProvisioningConfig)."""
+    async def drain(self, *, budget_seconds: float = 30.0, revocations_only: bool = False) -> int:
+        """Work off what is due (only what is no longer desired, with `revocations_only`):
+        `parallel_batches + 1` lanes each claim and work their own batch, all under one bound of
+        `in_flight` target calls (see ProvisioningConfig)."""
         deadline = time.monotonic() + budget_seconds
         calls = asyncio.Semaphore(self.config.in_flight)
 
         async def lane() -> int:
             done = 0
             while time.monotonic() < deadline:
-                n = await self.process_batch(calls)
+                n = await self.process_batch(calls, revocations_only=revocations_only)
                 done += n
                 if n == 0:
                     break
@@ -156,12 +158,13 @@ class Reconciler:
             stop.set()
             await task
 
-    async def process_batch(self, calls: asyncio.Semaphore | None = None) -> int:
+    async def process_batch(self, calls: asyncio.Semaphore | None = None, *, revocations_only: bool = False) -> int:
         """Claim a batch, make its calls (at most `calls` at once across the worker's batches),
         write the batch back with its audit events, commit: the claim ends with the transaction."""
         calls = calls or asyncio.Semaphore(self.config.in_flight)
         async with self.transaction() as session:
-            claimed = await claim(session, self._kinds(), self.config.batch_size, self.config.claim_expiry_seconds)
+            expiry = self.config.claim_expiry_seconds
+            claimed = await claim(session, self._kinds(), self.config.batch_size, expiry, revocations_only=revocations_only)
             if not claimed:
                 return 0
 
