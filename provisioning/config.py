@@ -36,11 +36,12 @@ class ProvisioningConfig:
     lock_timeout_seconds: float = 10.0
     # how often each worker compares what the targets hold with what they should
     sweep_interval_seconds: float = 60.0
+    # rows one worker claims per transaction (FOR UPDATE SKIP LOCKED): smaller batches split the
+    # work between workers more evenly at its tail, larger ones cost fewer round trips
     batch_size: int = 64
-    # calls in flight per batch; a worker has concurrency x parallel_batches in flight at most
+    # a worker has concurrency x parallel_batches target calls in flight at most, shared by
+    # parallel_batches + 1 claimed batches, so that calls go on while one batch is written back
     concurrency: int = 8
-    # batches one worker works on at once (each its own transaction), so that target calls
-    # continue while another batch is being written back
     parallel_batches: int = 2
     http_timeout_seconds: float = 10.0
     # badges are valid until the lease ends, or this far ahead for an open-ended lease (renewed daily)
@@ -49,6 +50,12 @@ class ProvisioningConfig:
     # a worker's liveness row is deleted once it has not been written for this long (a worker gone)
     worker_prune_seconds: float = 86400.0
     extra: dict[str, str] = field(default_factory=dict)
+    # --- provisioning speed ---
+    # a claimed batch is held by its worker's open transaction; a worker that stops answering (a
+    # frozen process, a lost network) has its session ended by PostgreSQL after this long without a
+    # word (idle_in_transaction_session_timeout), which releases the rows to the other workers. A
+    # working worker renews its claim every third of it, however long its target calls take.
+    claim_expiry_seconds: float = 60.0
 
     @property
     def enabled_kinds(self) -> list[str]:
@@ -60,3 +67,8 @@ class ProvisioningConfig:
         if self.radius_database_url:
             kinds.append("wifi")
         return kinds
+
+    @property
+    def in_flight(self) -> int:
+        """Target calls one worker keeps in flight at most (and its HTTP connections per target)."""
+        return max(1, self.concurrency) * max(1, self.parallel_batches)

@@ -1,32 +1,37 @@
 """The reconciler: converges what the target systems hold to the desired credentials.
 
 Work is driven by the credential rows: a row is due when `next_attempt_at <= now()`. Workers
-claim due rows with `FOR UPDATE SKIP LOCKED` and keep them locked while they call the targets,
-so two workers never apply the same row; every call is idempotent (our credential id travels as
-the target's external id), so a crash between the call and the commit only repeats a no-op.
+claim due rows in batches with `FOR UPDATE SKIP LOCKED` and keep them locked while they call the
+targets, so two workers never apply the same row; every call is idempotent (our credential id
+travels as the target's external id), so a crash between the call and the commit only repeats a
+no-op. A claim is the claiming transaction: it ends with the worker's connection (a killed worker
+releases its rows at once) or, for a worker that stops answering, after `claim_expiry_seconds`
+without a word (PostgreSQL's idle_in_transaction_session_timeout); a working worker renews it.
+
+Within a worker, several claimed batches share one bound on the target calls in flight, so the
+calls go on while a finished batch is written back (one flush per batch) and the next is claimed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.models import Credential, Lease, Member, Site
-from domain.services.audit import SystemActor, record
+from domain.models import Credential
+from domain.services.audit import SystemActor, record, record_many
+from provisioning.claims import Claimed, Outcome, backoff_seconds, claim, settle, write_back
 from provisioning.config import ProvisioningConfig
 from provisioning.desired import derive, summary, try_lock
-from provisioning.providers.base import CredentialSpec, GrantResult, Provider, ProviderError
+from provisioning.providers.base import Provider, ProviderError
 from provisioning.secrets import new_secret, seal, unseal
 
 logger = logging.getLogger("seatlease.provisioning")
@@ -34,21 +39,7 @@ ACTOR = SystemActor("provisioning")
 SWEEP_LOCK = "seatlease:provisioning:sweep:"
 
 
-@dataclass
-class Outcome:
-    ok: bool
-    op: str
-    result: GrantResult | None = None
-    error: str | None = None
-    at: datetime | None = None
-
-
-def backoff_seconds(config: ProvisioningConfig, attempts: int) -> float:
-    """Exponential back-off with jitter, capped; beyond the cap of attempts, the slow retry."""
-    if attempts >= config.max_attempts:
-        return config.failed_retry_seconds
-    delay = min(config.backoff_cap_seconds, config.backoff_base_seconds * 2 ** max(0, attempts - 1))
-    return delay * random.uniform(0.8, 1.2)
+__all__ = ["Reconciler", "backoff_seconds"]
 
 
 class Reconciler:
@@ -85,12 +76,27 @@ class Reconciler:
 
     async def derive(self) -> dict[str, Any]:
         async with self.transaction() as session:
+            # the derivation runs the same statements once per site: plan each once (a generic plan
+            # of the prepared statement) instead of once per site; planning the stale-credential
+            # check took longer than running it, seconds on a few hundred sites before any revocation
+            await session.execute(text("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"))
             return summary(await derive(session, self.config))
 
     async def run_once(self, *, sweep: bool | None = None, budget_seconds: float = 30.0) -> dict[str, Any]:
-        """One pass: derive, work off what is due (within a time budget), sweep when due."""
-        out: dict[str, Any] = {"derive": await self.derive()}
-        out["processed"] = await self.drain(budget_seconds=budget_seconds)
+        """One pass: derive, work off what is due (within a time budget), sweep when due.
+
+        The revocations already due are worked off while the derivation runs (a worker woken by
+        another's derivation would otherwise first repeat it, with nothing to change, for seconds on
+        a large site list); the derivation never waits for them, as it locks only desired rows.
+        Then everything due, including what the derivation made due."""
+        started = time.monotonic()
+        deriving = asyncio.create_task(self.derive())
+        try:
+            processed = await self.drain(budget_seconds=budget_seconds, revocations_only=True)
+        finally:
+            out: dict[str, Any] = {"derive": await deriving}
+        left = budget_seconds - (time.monotonic() - started)
+        out["processed"] = processed + (await self.drain(budget_seconds=left) if left > 0 else 0)
         due = self._last_sweep is None or time.monotonic() - self._last_sweep >= self.config.sweep_interval_seconds
         if sweep or (sweep is None and due):
             self._last_sweep = time.monotonic()
@@ -108,90 +114,81 @@ class Reconciler:
             )
         return None if value is None else max(0.0, float(value))
 
-    async def drain(self, *, budget_seconds: float = 30.0) -> int:
-        """Work off what is due, in `parallel_batches` lanes, each claiming its own rows."""
+    async def drain(self, *, budget_seconds: float = 30.0, revocations_only: bool = False) -> int:
+        """Work off what is due (only what is no longer desired, with `revocations_only`):
+        `parallel_batches + 1` lanes each claim and work their own batch, all under one bound of
+        `in_flight` target calls (see ProvisioningConfig)."""
         deadline = time.monotonic() + budget_seconds
+        calls = asyncio.Semaphore(self.config.in_flight)
 
         async def lane() -> int:
             done = 0
             while time.monotonic() < deadline:
-                n = await self.process_batch()
+                n = await self.process_batch(calls, revocations_only=revocations_only)
                 done += n
                 if n == 0:
                     break
             return done
 
-        return sum(await asyncio.gather(*(lane() for _ in range(max(1, self.config.parallel_batches)))))
+        return sum(await asyncio.gather(*(lane() for _ in range(max(1, self.config.parallel_batches) + 1))))
 
-    async def process_batch(self) -> int:
-        kinds = [k for k in self.providers if k in self.config.enabled_kinds] or list(self.providers)
+    def _kinds(self) -> list[str]:
+        return [k for k in self.providers if k in self.config.enabled_kinds] or list(self.providers)
+
+    @asynccontextmanager
+    async def _renewing(self, session: AsyncSession) -> AsyncIterator[None]:
+        """Keep the claim of this transaction alive while its target calls run (a statement every
+        third of the expiry resets PostgreSQL's idle timer). Stopped, never cancelled, before the
+        session is used again: a query cancelled half-way would leave its connection unusable."""
+        stop = asyncio.Event()
+
+        async def renew() -> None:
+            every = max(0.05, self.config.claim_expiry_seconds / 3)
+            while True:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=every)
+                    return
+                except TimeoutError:
+                    await session.execute(text("SELECT 1"))
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    async def process_batch(self, calls: asyncio.Semaphore | None = None, *, revocations_only: bool = False) -> int:
+        """Claim a batch, make its calls (at most `calls` at once across the worker's batches),
+        write the batch back with its audit events, commit: the claim ends with the transaction."""
+        calls = calls or asyncio.Semaphore(self.config.in_flight)
         async with self.transaction() as session:
-            rows = list(
-                (
-                    await session.scalars(
-                        select(Credential)
-                        .where(Credential.next_attempt_at <= func.now(), Credential.kind.in_(kinds))
-                        .order_by(Credential.next_attempt_at)
-                        .limit(self.config.batch_size)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).all()
-            )
-            if not rows:
+            expiry = self.config.claim_expiry_seconds
+            claimed = await claim(session, self._kinds(), self.config.batch_size, expiry, revocations_only=revocations_only)
+            if not claimed:
                 return 0
-            specs = await self._specs(session, rows)
-            sem = asyncio.Semaphore(self.config.concurrency)
 
-            async def work(row: Credential) -> Outcome:
-                async with sem:
-                    return await self._apply(row, specs[row.id])
+            async def work(row: Claimed) -> Outcome:
+                async with calls:
+                    return await self._apply(row)
 
-            outcomes = await asyncio.gather(*(work(r) for r in rows))
-            for row, outcome in zip(rows, outcomes, strict=True):
-                await self._record(session, row, outcome)
-            await session.flush()
-        return len(rows)
+            async with self._renewing(session):
+                outcomes = await asyncio.gather(*(work(r) for r in claimed))
+            for row, outcome in zip(claimed, outcomes, strict=True):
+                settle(row, outcome, self.config)
+            await record_many(session, ACTOR, await write_back(session, claimed))
+        return len(claimed)
 
-    async def _specs(self, session: AsyncSession, rows: list[Credential]) -> dict[uuid.UUID, CredentialSpec]:
-        members = {
-            m.id: m for m in (await session.scalars(select(Member).where(Member.id.in_({r.member_id for r in rows})))).all()
-        }
-        sites = {s.id: s for s in (await session.scalars(select(Site).where(Site.id.in_({r.site_id for r in rows})))).all()}
-        shifts = dict(
-            (await session.execute(select(Lease.id, Lease.shift_code).where(Lease.id.in_({r.lease_id for r in rows}))))
-            .tuples()
-            .all()
-        )
-        out = {}
-        for r in rows:
-            m = members[r.member_id]
-            out[r.id] = CredentialSpec(
-                id=r.id,
-                kind=r.kind,
-                login=r.login,
-                member_name=m.name,
-                member_email=m.email,
-                employee_id=m.employee_id,
-                client_id=r.client_id,
-                site_code=sites[r.site_id].code,
-                shift_code=shifts.get(r.lease_id, ""),
-                access_groups=list(r.access_groups or []),
-                valid_until=r.valid_until,
-                external_id=r.external_id,
-                external_ref=dict(r.external_ref or {}),
-            )
-        return out
-
-    async def _apply(self, row: Credential, spec: CredentialSpec) -> Outcome:
+    async def _apply(self, row: Claimed) -> Outcome:
         provider = self.providers[row.kind]
         op = "grant" if row.desired else "disable" if row.disabled_at is None else "delete"
         try:
             if op == "grant":
                 if provider.needs_secret and (row.first_granted_at is None or row.external_id is None):
-                    spec.secret = self._secret_for(row)
-                result = await provider.grant(spec)
+                    row.spec.secret = self._secret_for(row)
+                result = await provider.grant(row.spec)
                 return Outcome(True, op, result=result, at=datetime.now(UTC))
-            await provider.revoke(spec, delete=op == "delete")
+            await provider.revoke(row.spec, delete=op == "delete")
             return Outcome(True, op, at=datetime.now(UTC))
         except ProviderError as exc:
             return Outcome(False, op, error=str(exc)[:500])
@@ -199,7 +196,7 @@ class Reconciler:
             logger.warning("provisioning %s of credential %s raised %s", op, row.id, type(exc).__name__)
             return Outcome(False, op, error=f"unexpected {type(exc).__name__}")
 
-    def _secret_for(self, row: Credential) -> str | None:
+    def _secret_for(self, row: Claimed) -> str | None:
         """The credential's sealed secret; a new one when the target must (re)create the account
         and the old one was already revealed and destroyed."""
         if row.secret_ciphertext is not None:
@@ -209,89 +206,8 @@ class Reconciler:
         if row.external_ref and row.external_ref.get("hash"):
             return None
         secret = new_secret()
-        row.secret_ciphertext = seal(self.config.secret_key, secret)
-        row.secret_revealed_at = None
+        row.set(secret_ciphertext=seal(self.config.secret_key, secret), secret_revealed_at=None)
         return secret
-
-    async def _record(self, session: AsyncSession, row: Credential, outcome: Outcome) -> None:
-        now = outcome.at or datetime.now(UTC)
-        row.updated_at = now
-        if not outcome.ok:
-            row.attempts += 1
-            row.last_error = outcome.error
-            if row.attempts >= self.config.max_attempts and row.state != "failed":
-                row.state = "failed"
-                await record(
-                    session,
-                    ACTOR,
-                    "credential.failed",
-                    "credential",
-                    row.id,
-                    after={"kind": row.kind, "op": outcome.op, "error": outcome.error, "attempts": row.attempts},
-                    client_id=row.client_id,
-                )
-            row.next_attempt_at = now + timedelta(seconds=backoff_seconds(self.config, row.attempts))
-            return
-        row.attempts = 0
-        row.last_error = None
-        if outcome.op == "grant":
-            assert outcome.result is not None
-            first = row.first_granted_at is None
-            was = row.state
-            row.state = "active"
-            row.external_id = outcome.result.external_id
-            row.external_ref = outcome.result.external_ref
-            row.first_granted_at = row.first_granted_at or now
-            row.next_attempt_at = None
-            if row.valid_until is not None:
-                renew_at = row.valid_until - timedelta(days=self.config.badge_renew_before_days)
-                row.next_attempt_at = max(renew_at, now + timedelta(hours=1))
-            if first or was != "active":
-                await record(
-                    session,
-                    ACTOR,
-                    "credential.granted",
-                    "credential",
-                    row.id,
-                    after={
-                        "kind": row.kind,
-                        "login": row.login,
-                        "lease_id": row.lease_id,
-                        "member_id": row.member_id,
-                        "external_id": row.external_id,
-                    },
-                    client_id=row.client_id,
-                )
-        elif outcome.op == "disable":
-            row.state = "revoking"
-            row.disabled_at = now
-            row.next_attempt_at = now + timedelta(seconds=self.config.delete_grace_seconds)
-            await record(
-                session,
-                ACTOR,
-                "credential.disabled",
-                "credential",
-                row.id,
-                after={"kind": row.kind, "login": row.login, "lease_id": row.lease_id},
-                client_id=row.client_id,
-            )
-        else:
-            row.state = "revoked"
-            row.revoked_at = now
-            row.next_attempt_at = None
-            row.secret_ciphertext = None
-            # gone from the target: a later grant creates the account afresh, with a new secret
-            row.external_id = None
-            row.external_ref = {}
-            await record(
-                session,
-                ACTOR,
-                "credential.deleted",
-                "credential",
-                row.id,
-                after={"kind": row.kind, "login": row.login, "lease_id": row.lease_id},
-                client_id=row.client_id,
-            )
 
     async def sweep(self) -> dict[str, Any]:
         """Compare what each target holds with our rows: re-grant what drifted, disable what is

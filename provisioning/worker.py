@@ -38,7 +38,7 @@ def build_providers(config: ProvisioningConfig, reconciler: Reconciler) -> dict[
             config.scim_token,
             timeout=config.http_timeout_seconds,
             exclusive=reconciler.exclusive,
-            max_connections=config.concurrency * max(1, config.parallel_batches),
+            max_connections=config.in_flight,
         )
     if config.badge_webhook_url and config.badge_webhook_secret:
         providers["badge"] = BadgeWebhooks(

@@ -168,6 +168,13 @@ class Settings(BaseSettings):
     cli_db_pool_size: int = Field(default=2, ge=1, alias="SEATLEASE_CLI_DB_POOL_SIZE")
     cli_db_max_overflow: int = Field(default=2, ge=0, alias="SEATLEASE_CLI_DB_MAX_OVERFLOW")
 
+    # --- provisioning speed ---
+    # a reconciler's claimed batch goes to the other workers after this long without a word from its
+    # worker (a frozen process, a lost network; a killed one releases it at once); a working worker
+    # renews its claim however long its calls take. Batch size, calls in flight: SEATLEASE_PROV_BATCH,
+    # SEATLEASE_PROV_CONCURRENCY x SEATLEASE_PROV_PARALLEL_BATCHES above.
+    prov_claim_expiry_seconds: float = Field(default=60.0, gt=0, alias="SEATLEASE_PROV_CLAIM_EXPIRY")
+
     # --- the parts' own typed settings, composed here (nothing below service reads the environment) ---
     def billing(self) -> BillingSettings:
         return BillingSettings(
@@ -204,6 +211,7 @@ class Settings(BaseSettings):
             concurrency=self.prov_concurrency,
             parallel_batches=self.prov_parallel_batches,
             worker_prune_seconds=self.worker_prune_seconds,
+            claim_expiry_seconds=self.prov_claim_expiry_seconds,
         )
 
 
