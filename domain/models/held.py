@@ -57,11 +57,21 @@ def window_held_sql(seg: str, window: tuple[int, int], day: str) -> str:
     return held_sql(seg, day, day, str(int(window[0])), str(int(window[1])))
 
 
+def lease_seat_may_hold_sql(ls: str, start: str, end: str = "NULL") -> str:
+    """SQL, a cheap necessary condition of ``lease_seat_held_sql`` on the row's own columns: it is
+    live, and its segments (which lie within its dates and the day after its end) can meet the days."""
+    narrow = f"NOT {ls}.voided AND ({ls}.end_date IS NULL OR {ls}.end_date >= ({start}) - 1)"
+    return narrow if end.upper() == "NULL" else f"{narrow} AND {ls}.start_date <= ({end})"
+
+
 def lease_seat_held_sql(ls: str, start: str, end: str = "NULL") -> str:
     """SQL: the lease_seats row ``ls`` holds its seat at some minute of some day from ``start`` to
     ``end`` (``'NULL'``: any day from ``start`` on). Voided rows hold nothing (they have no segments)."""
     inner = held_sql("held_g", start, end, "0", "0")
-    return f"EXISTS (SELECT 1 FROM lease_seat_segments held_g WHERE held_g.lease_seat_id = {ls}.id AND {inner})"
+    return (
+        f"({lease_seat_may_hold_sql(ls, start, end)} AND EXISTS (SELECT 1 FROM lease_seat_segments held_g "
+        f"WHERE held_g.lease_seat_id = {ls}.id AND {inner}))"
+    )
 
 
 def shift_days_sql(ls: str, start: str, end: str) -> str:
