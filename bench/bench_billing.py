@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import asyncpg
 from common import plain_url, recreate_database, server_url, verdict
 
-from billing.calc import Month
 from billing.config import DEFAULT_BATCH
 from billing.db import driver
+from billing.facts import Month
 from billing.run import create_run, execute_run
 from billing.statement_render import statement_csv, statement_pdf
 from billing.statements import statement

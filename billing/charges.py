@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from billing.calc import Line, Month
+from billing.facts import Line, Month
 
 PENDING_WHERE = "invoice_id IS NULL AND waived_at IS NULL AND charge_date <= $1"
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.calc import Month
 from billing.db import driver
+from billing.facts import Month
 from billing.journal import journal_csv, journal_rows
 from billing.statement_render import statement_csv, statement_pdf
 from billing.statements import statement

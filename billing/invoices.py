@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.calc import Month
 from billing.db import driver
+from billing.facts import Month
 from billing.numbering import next_numbers, save_numbers
 from domain.errors import InvalidState, NotFound, ValidationFailed
 from domain.models.invoice import CreditNote, Invoice, InvoiceLine

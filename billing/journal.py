@@ -8,7 +8,7 @@ import io
 from datetime import date
 from typing import Any
 
-from billing.calc import Month
+from billing.facts import Month
 
 JOURNAL_HEADER = ["date", "entry", "account", "currency", "debit_minor", "credit_minor", "reference"]
 

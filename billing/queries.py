@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import aging, reports, statements
-from billing.calc import Month
 from billing.db import driver
+from billing.facts import Month
 from domain.models import Client, Site, User
 from domain.models.invoice import BillingRun, CreditNote, Invoice, InvoiceLine, Payment
 from domain.services.paging import keyset_page

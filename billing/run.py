@@ -20,9 +20,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import charges
-from billing.calc import Month
 from billing.config import DEFAULT_BATCH
 from billing.db import driver
+from billing.facts import Month
 from billing.run_batch import bill_batch
 from billing.run_facts import CANDIDATES_SQL, Prepared, invoiced_months, prepare_batch
 from domain.errors import ValidationFailed

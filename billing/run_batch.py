@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import calc, charges
-from billing.calc import Month
+from billing.facts import Line, Month
 from billing.invoices import insert_deposit_refund
 from billing.numbering import next_numbers, save_numbers
 from billing.run_facts import SITES_SQL, Prepared
@@ -143,7 +143,7 @@ async def bill_batch(
 
 
 async def _invoice(
-    conn: Any, batch: Batch, client_id: uuid.UUID, site: Any, number: int, terms_days: int, lines: list[calc.Line]
+    conn: Any, batch: Batch, client_id: uuid.UUID, site: Any, number: int, terms_days: int, lines: list[Line]
 ) -> None:
     """One invoice of the batch (its lines taxed), its lines and its audit event, in memory."""
     site_id, month = site["id"], batch.month
@@ -225,9 +225,9 @@ async def _carry_excess(
     inv_label: str,
     client_id: uuid.UUID,
     site: Any,
-    lines: list[calc.Line],
+    lines: list[Line],
     excess: calc.Excess,
-) -> calc.Line:
+) -> Line:
     """An invoice whose true-up credits exceed its charges is issued at zero: the excess leaves it
     on a `credit_transfer` line and becomes credit notes against the invoices that billed the
     months being trued up. These credit notes are issued at once, whatever the approval threshold:
@@ -289,7 +289,7 @@ async def _carry_excess(
                 },
             )
         )
-    return calc.Line(
+    return Line(
         kind="credit_transfer",
         description=f"Credit in excess of this invoice's charges, carried to credit note "
         f"{', '.join(labels)} against {', '.join(lbl for (_, lbl), _ in corrected)}",

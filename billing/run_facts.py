@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from billing import calc
-from billing.calc import Billed, LeaseFacts, Month
+from billing.facts import AddOnFacts, Billed, IncludedFacts, LeaseFacts, Line, Month, SeatSpan
 from domain.models.held import shift_days_sql
 
 LOOKBACK_MONTHS = 12
@@ -63,24 +63,24 @@ async def load_facts(conn: Any, client_ids: list[uuid.UUID], month: Month, lookb
     if not leases:
         return []
     lease_ids = [r["id"] for r in leases]
-    seats: dict[uuid.UUID, list[calc.SeatSpan]] = defaultdict(list)
+    seats: dict[uuid.UUID, list[SeatSpan]] = defaultdict(list)
     for r in await conn.fetch(SEATS_SQL, lease_ids, month.last, lookback):
-        seats[r["lease_id"]].extend([calc.SeatSpan(r["start_date"], r["end_date"])] * r["n"])
-    add_ons: dict[uuid.UUID, list[calc.AddOnFacts]] = defaultdict(list)
+        seats[r["lease_id"]].extend([SeatSpan(r["start_date"], r["end_date"])] * r["n"])
+    add_ons: dict[uuid.UUID, list[AddOnFacts]] = defaultdict(list)
     for r in await conn.fetch(
         """SELECT la.lease_id, i.code, i.name, i.billing, i.unit_price_minor, la.quantity
            FROM lease_add_ons la JOIN inclusions i ON i.id = la.inclusion_id
            WHERE la.lease_id = ANY($1::uuid[])""",
         lease_ids,
     ):
-        add_ons[r["lease_id"]].append(calc.AddOnFacts(r["code"], r["name"], r["billing"], r["unit_price_minor"], r["quantity"]))
-    grouped: dict[uuid.UUID, list[calc.IncludedFacts]] = defaultdict(list)
+        add_ons[r["lease_id"]].append(AddOnFacts(r["code"], r["name"], r["billing"], r["unit_price_minor"], r["quantity"]))
+    grouped: dict[uuid.UUID, list[IncludedFacts]] = defaultdict(list)
     for r in await conn.fetch(
         """SELECT plan_id, code, name, quantity_per_seat FROM inclusions
            WHERE billing = 'included' AND plan_id = ANY($1::uuid[])""",
         list({r["plan_id"] for r in leases}),
     ):
-        grouped[r["plan_id"]].append(calc.IncludedFacts(r["code"], r["name"], r["quantity_per_seat"]))
+        grouped[r["plan_id"]].append(IncludedFacts(r["code"], r["name"], r["quantity_per_seat"]))
     included = {plan: tuple(facts) for plan, facts in grouped.items()}  # one tuple per plan, shared by its leases
     out = []
     for r in leases:
@@ -136,7 +136,7 @@ class Prepared:
     another run billed meanwhile are dropped once the counters are locked (billing/run_batch.py)."""
 
     client_ids: list[uuid.UUID]
-    per_invoice: dict[tuple[uuid.UUID, uuid.UUID], list[calc.Line]] = field(default_factory=dict)
+    per_invoice: dict[tuple[uuid.UUID, uuid.UUID], list[Line]] = field(default_factory=dict)
     refunds: list[tuple[Any, int]] = field(default_factory=list)
     sites: dict[uuid.UUID, Any] = field(default_factory=dict)
     terms: dict[uuid.UUID, int] = field(default_factory=dict)
@@ -148,7 +148,7 @@ async def prepare_batch(conn: Any, client_ids: list[uuid.UUID], month: Month, in
     prep = Prepared(client_ids)
     prep.sites = {r["id"]: r for r in await conn.fetch(SITES_SQL, sorted({r["site_id"] for r, _ in facts}))}
     prep.terms = {r["id"]: r["payment_terms_days"] for r in await conn.fetch(TERMS_SQL, client_ids)}
-    untaxed: dict[tuple[uuid.UUID, uuid.UUID], list[calc.Line]] = defaultdict(list)
+    untaxed: dict[tuple[uuid.UUID, uuid.UUID], list[Line]] = defaultdict(list)
     for r, f in facts:
         b = billed.get(f.lease_id, Billed())
         lines = calc.lease_lines(f, month, b, invoiced)

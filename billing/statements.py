@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from billing.aging import BUCKETS, aging_of, open_items
-from billing.calc import Month
+from billing.facts import Month
 
 
 async def statement(conn: Any, client_id: uuid.UUID, month: Month) -> dict[str, Any]:

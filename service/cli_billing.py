@@ -9,9 +9,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from billing.calc import Month
 from billing.drive import drive_run, queue_run_for
 from billing.exports import export_statements
+from billing.facts import Month
 from billing.run import billable_month
 from domain.errors import ValidationFailed
 from domain.services.audit import SystemActor

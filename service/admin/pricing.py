@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from billing import calc
+from billing.facts import AddOnFacts, Billed, IncludedFacts, LeaseFacts, Month, SeatSpan
 from domain.models import Inclusion, Plan, Site
 from domain.models.lease import LeaseStatus
 
@@ -38,7 +39,7 @@ def first_invoice(
     discount_pct: Decimal,
     shift: str,
 ) -> Quote:
-    facts = calc.LeaseFacts(
+    facts = LeaseFacts(
         lease_id=uuid.UUID(int=0),
         plan_name=plan.name,
         shift=shift,
@@ -49,12 +50,12 @@ def first_invoice(
         end_date=end,
         status=LeaseStatus.CONFIRMED,
         discount_pct=discount_pct,
-        seats=tuple(calc.SeatSpan(start, end) for _ in range(seats)),
-        add_ons=tuple(calc.AddOnFacts(i.code, i.name, i.billing, i.unit_price_minor, q) for i, q in add_ons),
-        included=tuple(calc.IncludedFacts(i.code, i.name, i.quantity_per_seat) for i in included),
+        seats=tuple(SeatSpan(start, end) for _ in range(seats)),
+        add_ons=tuple(AddOnFacts(i.code, i.name, i.billing, i.unit_price_minor, q) for i, q in add_ons),
+        included=tuple(IncludedFacts(i.code, i.name, i.quantity_per_seat) for i in included),
     )
-    month = calc.Month.of(start)
-    lines = calc.with_tax(calc.lease_lines(facts, month, calc.Billed(), []), Decimal(site.tax_rate))
+    month = Month.of(start)
+    lines = calc.with_tax(calc.lease_lines(facts, month, Billed(), []), Decimal(site.tax_rate))
     totals = calc.totals(lines)
     following = month.next()
     next_month = None

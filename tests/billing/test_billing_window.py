@@ -19,7 +19,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from billing.calc import Month
+from billing.facts import Month
 from billing.run import billable_month
 from domain.errors import ValidationFailed
 from service.settings import Settings

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from billing import calc
-from billing.calc import Billed, LeaseFacts, Month, SeatSpan
+from billing.facts import AddOnFacts, Billed, IncludedFacts, LeaseFacts, Line, Month, SeatSpan
 from tests.billing import oracle
 
 
@@ -24,8 +24,8 @@ def facts(
     status: str = "active",
     setup: int = 0,
     deposit: int = 0,
-    add_ons: tuple[calc.AddOnFacts, ...] = (),
-    included: tuple[calc.IncludedFacts, ...] = (),
+    add_ons: tuple[AddOnFacts, ...] = (),
+    included: tuple[IncludedFacts, ...] = (),
 ) -> LeaseFacts:
     return LeaseFacts(
         lease_id=uuid.uuid4(),
@@ -66,7 +66,7 @@ def test_seat_lines_match_the_day_walking_oracle(raw: list[tuple[date, int, bool
 @settings(max_examples=200, deadline=None)
 @given(st.integers(-(10**9), 10**9), st.sampled_from(["0.12", "0.0825", "0.10", "0", "0.075"]))
 def test_tax_per_line_matches_oracle(amount: int, rate: str) -> None:
-    assert calc.with_tax([calc.Line("seat", "x", 1, amount, amount)], Decimal(rate))[0].tax_minor == oracle.tax(amount, rate)
+    assert calc.with_tax([Line("seat", "x", 1, amount, amount)], Decimal(rate))[0].tax_minor == oracle.tax(amount, rate)
 
 
 def test_month_arithmetic_across_year_rollover_and_leap_years() -> None:
@@ -98,10 +98,10 @@ def test_discount_setup_deposit_and_inclusions() -> None:
         deposit=1,
         discount="10",
         add_ons=(
-            calc.AddOnFacts("mon", "Extra monitor", "monthly", 50_000, 3),
-            calc.AddOnFacts("ups", "UPS", "one_time", 120_000, 1),
+            AddOnFacts("mon", "Extra monitor", "monthly", 50_000, 3),
+            AddOnFacts("ups", "UPS", "one_time", 120_000, 1),
         ),
-        included=(calc.IncludedFacts("pc", "Desktop PC", 1),),
+        included=(IncludedFacts("pc", "Desktop PC", 1),),
     )
     lines = calc.lease_lines(f, Month(2031, 1), Billed(), [])
     by = {(x.kind): x for x in lines}
