@@ -305,3 +305,56 @@ async def test_a_database_restart_under_load(cluster: Cluster, apis: list[Api], 
     # reconciler's sweep is an hour apart) provisions it
     leases = await _seated_leases(apis, w, leases=1, seats=3)
     await _all_active(owner_db, [uuid.UUID(leases[0]["id"])], expected=3, seconds=30)
+
+
+async def test_three_api_replicas_and_two_workers_at_full_pools_fit_the_compose_postgres(
+    cluster: Cluster, owner_db: asyncpg.Pool
+) -> None:
+    """The compose file's PostgreSQL (``max_connections=200``, as this server) holds three API
+    replicas and two workers with the default pools (the README's formula: 3 x (20 + 20) +
+    2 x (5 + 5 + 1) + 10 = 152): a burst opens every API pool to its limit at once, and no
+    request is refused for want of a connection slot. Last in the module: it replaces the two
+    API processes (their pools are the tests' smaller ones) with three at the defaults."""
+    for p in cluster.apis:
+        p.popen.send_signal(signal.SIGTERM)
+        p.popen.wait(timeout=20)
+    cluster.ensure_workers()
+    defaults = {k: v for k, v in cluster.env.items() if k not in ("SEATLEASE_DB_POOL_SIZE", "SEATLEASE_DB_MAX_OVERFLOW")}
+    replicas = Cluster(cluster.server, defaults)
+    try:
+        replicas.apis = [replicas.start_api(10 + i) for i in range(3)]
+        peak = 0
+        stop = asyncio.Event()
+
+        async def sample() -> None:
+            nonlocal peak
+            while not stop.is_set():
+                n = await owner_db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'api'")
+                peak = max(peak, int(n))
+                await asyncio.sleep(0.02)
+
+        sampler = asyncio.create_task(sample())
+        statuses: dict[int, int] = {}
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        clients = [httpx.AsyncClient(base_url=p.base, timeout=60, limits=limits) for p in replicas.apis]
+        try:
+            headers = {"Authorization": f"Bearer {cluster.token}"}
+            for _ in range(3):  # bursts: each API gets more requests at once than its pool has connections
+                answers = await asyncio.gather(
+                    *(c.get("/v1/reports/occupancy", headers=headers) for c in clients for _ in range(80))
+                )
+                for r in answers:
+                    statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+        finally:
+            stop.set()
+            await sampler
+            for c in clients:
+                await c.aclose()
+        assert statuses == {200: 720}, statuses
+        # the pools really opened well past one replica's share (each may hold 40)
+        assert peak > 60, peak
+        logs = "".join(p.tail() for p in replicas.apis + cluster.workers)
+        assert "too many clients" not in logs
+        assert "remaining connection slots" not in logs
+    finally:
+        replicas.stop()
