@@ -67,22 +67,6 @@ async def create_run(
     return run
 
 
-async def open_run_for(maker: async_sessionmaker[AsyncSession], actor: Actor, period: str, *, advance_days: int) -> uuid.UUID:
-    """The unfinished run of the period to resume (after a crash), or a new one."""
-    month = billable_month(period, advance_days=advance_days)
-    async with maker() as session, session.begin():
-        conn = await driver(session)
-        found = await conn.fetchval(
-            "SELECT id FROM billing_runs WHERE period = $1 AND status IN ('queued','running','failed') "
-            "ORDER BY created_at DESC LIMIT 1 FOR UPDATE SKIP LOCKED",
-            str(month),
-        )
-        if found is not None:
-            return uuid.UUID(str(found))
-        run = await create_run(session, actor, str(month), advance_days=advance_days)
-        return run.id
-
-
 @dataclass
 class RunResult:
     run_id: uuid.UUID

@@ -145,3 +145,17 @@ def lease_body(w: World, **kw: Any) -> dict[str, Any]:
     }
     body.update(kw)
     return body
+
+
+async def clients_with_one_seat(staff: Api, w: World, n: int, start: str, *, name: str = "Client") -> list[str]:
+    """``n`` new clients of the world's site, each with a team and one FULL seat leased from ``start``."""
+    ids = []
+    for _ in range(n):
+        c = await staff.post("/v1/clients", {"legal_name": f"{name} {uniq()}", "billing_email": "ap@client-example.com"})
+        t = await staff.post(f"/v1/clients/{c['id']}/teams", {"name": "Team"})
+        await staff.post(
+            "/v1/leases",
+            lease_body(w, client_id=c["id"], team_id=t["id"], shift="FULL", start_date=start, seat_count=1),
+        )
+        ids.append(c["id"])
+    return ids

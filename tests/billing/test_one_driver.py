@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import worker as billing_worker
 from billing.config import BillingSettings
-from tests.factories import Api, World, make_world, uniq
+from tests.factories import Api, World, clients_with_one_seat, make_world
 
 REPO = Path(__file__).resolve().parents[2]
 RUN = "import sys; from service.cli_billing import billing_run_command; sys.exit(billing_run_command(sys.argv[1], sys.argv[2]))"
@@ -25,27 +25,6 @@ CLIENTS = 10
 # slow enough (batches of 2, a pause between them) that the other party, a process that takes a
 # second or two to start, arrives while one bills
 SLOW = BillingSettings(run_batch_size=2, run_pause_seconds=1.0)
-
-
-async def _clients_with_leases(staff: Api, w: World, period: str) -> list[str]:
-    ids = []
-    for _ in range(CLIENTS):
-        c = await staff.post("/v1/clients", {"legal_name": f"Race {uniq()}", "billing_email": "ap@client-example.com"})
-        t = await staff.post(f"/v1/clients/{c['id']}/teams", {"name": "Team"})
-        await staff.post(
-            "/v1/leases",
-            {
-                "client_id": c["id"],
-                "team_id": t["id"],
-                "site_id": w.site["id"],
-                "plan_id": w.plan["id"],
-                "shift": "FULL",
-                "start_date": f"{period}-01",
-                "seat_count": 1,
-            },
-        )
-        ids.append(c["id"])
-    return ids
 
 
 async def _cli(database_url: str, period: str) -> subprocess.CompletedProcess[str]:
@@ -88,7 +67,7 @@ async def test_a_cli_run_waits_for_the_worker_driving_the_month(
 ) -> None:
     period = f"{fresh_year()}-03"
     w = await make_world(staff, seats_per_zone=20)
-    clients = await _clients_with_leases(staff, w, period)
+    clients = await clients_with_one_seat(staff, w, CLIENTS, f"{period}-01", name="Race")
     run = await finance.post("/v1/billing/runs", {"period": period}, expect=202)
 
     worker = asyncio.create_task(billing_worker.run_once(maker, SLOW))
@@ -116,7 +95,7 @@ async def test_a_cli_run_two_workers_and_the_api_asking_at_once_bill_each_client
 ) -> None:
     period = f"{fresh_year()}-03"
     w = await make_world(staff, seats_per_zone=20)
-    clients = await _clients_with_leases(staff, w, period)
+    clients = await clients_with_one_seat(staff, w, CLIENTS, f"{period}-01", name="Race")
     cli_done = asyncio.Event()
 
     async def worker() -> int:

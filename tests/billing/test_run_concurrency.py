@@ -13,34 +13,18 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing.run import create_run, execute_run, open_run_for
+from billing.drive import queue_run_for
+from billing.run import create_run, execute_run
 from domain.services.audit import SystemActor
 from service.db import make_engine, make_sessionmaker
-from tests.factories import Api, make_world, uniq
+from tests.factories import Api, clients_with_one_seat, make_world
 
 CLIENTS = 10
 
 
 async def lease_clients(staff: Api, year: int) -> tuple[uuid.UUID, list[str]]:
     w = await make_world(staff, seats_per_zone=CLIENTS)
-    clients = []
-    for _ in range(CLIENTS):
-        c = await staff.post("/v1/clients", {"legal_name": f"Contention {uniq()}", "billing_email": "ap@client-example.com"})
-        t = await staff.post(f"/v1/clients/{c['id']}/teams", {"name": "Team"})
-        await staff.post(
-            "/v1/leases",
-            {
-                "client_id": c["id"],
-                "team_id": t["id"],
-                "site_id": w.site["id"],
-                "plan_id": w.plan["id"],
-                "shift": "FULL",
-                "start_date": f"{year}-05-01",
-                "seat_count": 1,
-            },
-        )
-        clients.append(c["id"])
-    return uuid.UUID(w.site["id"]), clients
+    return uuid.UUID(w.site["id"]), await clients_with_one_seat(staff, w, CLIENTS, f"{year}-05-01", name="Contention")
 
 
 async def assert_billed_once(db: asyncpg.Pool, site_id: uuid.UUID, period: str, clients: list[str]) -> None:
@@ -83,7 +67,7 @@ async def test_a_run_cut_short_by_a_lock_timeout_resumes_without_gaps_or_duplica
     engine = make_engine(database_url, pool_size=4, lock_timeout_ms=300)
     maker = make_sessionmaker(engine)
     try:
-        run_id = await open_run_for(maker, SystemActor("test"), period, advance_days=100_000)
+        run_id = await queue_run_for(maker, SystemActor("test"), period, advance_days=100_000)
         task = asyncio.create_task(execute_run(maker, run_id, batch_size=2, pause_seconds=0.3))
         deadline = time.monotonic() + 30
         while await db.fetchval("SELECT count(*) FROM invoices WHERE site_id = $1", site_id) < 2:
@@ -103,7 +87,7 @@ async def test_a_run_cut_short_by_a_lock_timeout_resumes_without_gaps_or_duplica
         assert run["status"] == "failed", run
         assert "LockNotAvailable" in run["error"], run
 
-        again = await open_run_for(maker, SystemActor("test"), period, advance_days=100_000)
+        again = await queue_run_for(maker, SystemActor("test"), period, advance_days=100_000)
         assert again == run_id  # the failed run is the one resumed
         result = await execute_run(maker, again, batch_size=2)
         assert result.status == "done"
