@@ -569,7 +569,9 @@ async def prepare(args: argparse.Namespace) -> str:
     name = args.database
     if args.reuse and await database_exists(server, name):
         print(f"reusing database {name}")
-        return with_database(server, name)
+        url = with_database(server, name)
+        await asyncio.to_thread(upgrade, url)  # a scratch database from older code catches up first
+        return url
     t0 = time.perf_counter()
     url = await recreate_database(server, name)
     await asyncio.to_thread(upgrade, url)
