@@ -40,6 +40,7 @@ from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import asyncpg
@@ -320,6 +321,8 @@ async def bench_availability(base: str, token: str, url: str, args: argparse.Nam
 
     statements = availability_statements()
     conn = await asyncpg.connect(plain_url(url))
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    lean = _Http1(host, int(port), headers)
     try:
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
 
@@ -327,9 +330,14 @@ async def bench_availability(base: str, token: str, url: str, args: argparse.Nam
                 q = {"shift": p["shift"], "start": p["start"].isoformat(), "seats": p["seats"]}
                 if p["end"] is not None:
                     q["end"] = p["end"].isoformat()
-                r = await http.get(f"/v1/sites/{p['site']}/availability", params=q)
-                assert r.status_code == 200, r.text
-                return int(r.json()["free_count"])
+                path = f"/v1/sites/{p['site']}/availability"
+                if args.client == "httpx":
+                    r = await http.get(path, params=q)
+                    status, body = r.status_code, r.content
+                else:
+                    status, body = await lean.get(f"{path}?{urlencode(q)}")
+                assert status == 200, body
+                return int(json.loads(body)["free_count"])
 
             async def direct(p: dict[str, Any]) -> int:
                 q = statements[p["shift"], p["end"] is not None]
@@ -355,6 +363,7 @@ async def bench_availability(base: str, token: str, url: str, args: argparse.Nam
         plan = "\n".join(r[0] for r in rows)
     finally:
         await conn.close()
+        await lean.close()
     if api_counts != sql_counts:
         raise SystemExit("the API and the direct SQL disagree on free seat counts")
     return {
@@ -396,25 +405,24 @@ class _Http1:
         self.writer: asyncio.StreamWriter | None = None
 
     async def post(self, path: str, body: dict[str, Any]) -> int:
+        return (await self.request("POST", path, json.dumps(body).encode()))[0]
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        return await self.request("GET", path, None)
+
+    async def request(self, method: str, path: str, data: bytes | None) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
-        data = json.dumps(body).encode()
-        self.writer.write(
-            (
-                f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(data)}\r\n{self.head}\r\n"
-            ).encode()
-            + data
-        )
+        body_head = "" if data is None else f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+        self.writer.write(f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{body_head}{self.head}\r\n".encode() + (data or b""))
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length = 0
         for line in head.split(b"\r\n")[1:]:
             if line[:15].lower() == b"content-length:":
                 length = int(line[15:])
-        await self.reader.readexactly(length)
-        return status
+        return status, await self.reader.readexactly(length)
 
     async def close(self) -> None:
         if self.writer is not None:
@@ -712,7 +720,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--client",
         choices=("lean", "httpx"),
         default="lean",
-        help="booking load generator: a lean HTTP/1.1 client (default), or httpx (its CPU bounds the bare rate)",
+        help="HTTP client of both parts: a lean HTTP/1.1 client (default), or httpx (its CPU is then part of what is measured)",
     )
     p.add_argument("--rounds", type=int, default=3, help="booking: rounds of app then bare (median ratio)")
     p.add_argument("--serve", choices=("app", "bare"), help=argparse.SUPPRESS)
