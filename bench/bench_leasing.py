@@ -711,7 +711,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seats-per-zone", type=int, default=300)
     p.add_argument("--clients", type=int, default=40)
     p.add_argument("--leases", type=int, default=100_000, help="at least this many past leases")
-    p.add_argument("--availability-requests", type=int, default=300)
+    p.add_argument("--availability-requests", type=int, default=1000, help="sequential searches (p99 is the 10th worst of 1,000)")
     p.add_argument("--concurrency", type=int, default=50)
     p.add_argument("--booking-requests", type=int, default=1500, help="at most this many POSTs per run")
     p.add_argument("--booking-seconds", type=float, default=15.0, help="at most this long per run")
