@@ -150,7 +150,7 @@ async def test_a_client_cannot_end_a_fixed_term_lease_early_staff_can_with_a_fee
     assert done["term_end_date"] == lease["term_end_date"]  # the contract's term, ended early
     (fee,) = (await client.get(f"/v1/leases/{lease['id']}/charges"))["items"]
     assert (fee["kind"], fee["amount_minor"], fee["currency"], fee["invoice_id"]) == (
-        "early_termination_fee",
+        "termination_fee",
         4_500_000,
         "PHP",
         None,

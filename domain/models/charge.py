@@ -12,7 +12,7 @@ from domain.models.base import Base, IdMixin, TimestampMixin, one_of
 
 class ChargeKind(StrEnum):
     CANCELLATION_FEE = "cancellation_fee"
-    EARLY_TERMINATION_FEE = "early_termination_fee"  # staff ending a lease early (issue 11)
+    TERMINATION_FEE = "termination_fee"  # staff ending a lease early (issue 11)
 
 
 class OneOffCharge(IdMixin, TimestampMixin, Base):

@@ -125,7 +125,7 @@ async def charge_early_termination_fee(
     it (billing/charges.py). One per lease: the lease row is locked by the caller, so a second
     early end of the same lease is refused here rather than by the unique key."""
     existing = await session.scalar(
-        select(OneOffCharge.id).where(OneOffCharge.lease_id == lease.id, OneOffCharge.kind == "early_termination_fee")
+        select(OneOffCharge.id).where(OneOffCharge.lease_id == lease.id, OneOffCharge.kind == "termination_fee")
     )
     if existing is not None:
         raise InvalidState(
@@ -136,7 +136,7 @@ async def charge_early_termination_fee(
         client_id=lease.client_id,
         site_id=lease.site_id,
         lease_id=lease.id,
-        kind="early_termination_fee",
+        kind="termination_fee",  # invoice_lines.kind holds 16 characters
         description=f"Early termination fee: lease {lease.shift_code} from {lease.start_date} ended {end_date}: {reason}"[:500],
         amount_minor=amount_minor,
         currency=site.currency,

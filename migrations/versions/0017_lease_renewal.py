@@ -2,7 +2,7 @@
 
 Leases get their contract term (term_end_date, NULL = rolling; term_start_date, NULL = start_date),
 what happens at the term end (renewal_mode manual | auto | lapse) and a rejection reason; one-off
-charges and invoice lines get the kind 'early_termination_fee'.
+charges and invoice lines get the kind 'termination_fee'.
 
 Revision ID: 0017_lease_renewal
 Revises: 0016_lease_terms
@@ -41,10 +41,10 @@ def upgrade() -> None:
 
     op.drop_constraint(op.f("ck_one_off_charges_kind"), "one_off_charges", type_="check")
     op.create_check_constraint(
-        op.f("ck_one_off_charges_kind"), "one_off_charges", "kind IN ('cancellation_fee','early_termination_fee')"
+        op.f("ck_one_off_charges_kind"), "one_off_charges", "kind IN ('cancellation_fee','termination_fee')"
     )
     op.drop_constraint(op.f("ck_invoice_lines_kind"), "invoice_lines", type_="check")
-    op.create_check_constraint(op.f("ck_invoice_lines_kind"), "invoice_lines", f"kind IN ({LINE_KINDS},'early_termination_fee')")
+    op.create_check_constraint(op.f("ck_invoice_lines_kind"), "invoice_lines", f"kind IN ({LINE_KINDS},'termination_fee')")
 
 
 def downgrade() -> None:

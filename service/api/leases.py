@@ -191,7 +191,7 @@ client's machine clients) for their own client's leases.
   malformed payload). Ending it later lengthens the term.
 - **Staff** may end any lease earlier, or as of a past date, giving a `reason` and optionally an
   `early_termination_fee_minor` (needs a reason and an early end): a one-off charge (kind
-  `early_termination_fee`, see GET /v1/leases/{id}/charges) billed on the client's next invoice at the
+  `termination_fee`, see GET /v1/leases/{id}/charges) billed on the client's next invoice at the
   site, waivable until billed. A client sending either field gets **403** naming it. Audited
   (`lease.end` with the reason, the fee as `charge.create`).
 - **409** when the lease is not confirmed or active, or a longer term meets another booking of a seat.
