@@ -111,7 +111,7 @@ async def test_a_renewal_across_the_year_boundary_bills_no_gap_and_no_month_twic
     (dec,) = await invoices_of(finance, w.client["id"], f"{y}-12")
     (jan,) = await invoices_of(finance, w.client["id"], f"{y + 1}-01")
     (feb,) = await invoices_of(finance, w.client["id"], f"{y + 1}-02")
-    held = [(date(y, 7, 16), date(y + 1, 7, 15))] * 3
+    held: list[tuple[date, date | None]] = [(date(y, 7, 16), date(y + 1, 7, 15))] * 3
     assert _sum(_lines(dec, "seat", lease["id"], trueup=False)) == oracle.seat_charge(PRICE, held, y, 12) == 3 * PRICE
     # January was invoiced to the old term end (the 15th) ...
     jan_billed = _sum(_lines(jan, "seat", lease["id"], trueup=False))
