@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, and_, cast, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from domain import events
 from domain.errors import InvalidState, SeatsUnavailable, ValidationFailed
@@ -51,7 +52,13 @@ def up_for_renewal(lease: Lease, today: date, window_days: int) -> bool:
 
 def up_for_renewal_clause(window_days: int) -> ColumnElement[bool]:
     """`up_for_renewal` in SQL, each lease on its own site's calendar."""
-    site_today_ = select(cast(func.timezone(Site.timezone, func.now()), Date)).where(Site.id == Lease.site_id).scalar_subquery()
+    site = aliased(Site)  # the list may join sites itself: correlate the lease only
+    site_today_ = (
+        select(cast(func.timezone(site.timezone, func.now()), Date))
+        .where(site.id == Lease.site_id)
+        .correlate(Lease)
+        .scalar_subquery()
+    )
     return and_(
         Lease.status.in_(RENEWABLE_STATUSES),
         Lease.term_end_date.is_not(None),
