@@ -296,16 +296,24 @@ async def test_renewal_keeps_the_same_seats_without_a_gap(staff: Api, client_log
     )
     assert not {seats[0], seats[1]} & {s["id"] for s in avail["seats"]}
 
+    # a retried renewal with its Idempotency-Key replays the first answer instead of renewing twice
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    first = await staff.call("POST", f"/v1/leases/{lease['id']}/renew", 200, json={}, headers=key)
+    retry = await staff.call("POST", f"/v1/leases/{lease['id']}/renew", 200, json={}, headers=key)
+    assert first.json() == retry.json()
+    assert first.json()["term_end_date"] == "2032-07-15"
+    assert len([a for a in await _amendments(db, lease["id"]) if a["kind"] == "renewed"]) == 2
+
     # an explicit new end date; then another lease takes a seat after the term: no renewal past it
-    again = (await staff.call("POST", f"/v1/leases/{lease['id']}/renew", 200, json={"end_date": "2032-03-31"})).json()
-    assert again["term_end_date"] == "2032-03-31"
-    other = lease_body(w, start_date="2032-04-01", seat_ids=[seats[1]], shift="NIGHT")
+    again = (await staff.call("POST", f"/v1/leases/{lease['id']}/renew", 200, json={"end_date": "2032-09-30"})).json()
+    assert again["term_end_date"] == "2032-09-30"
+    other = lease_body(w, start_date="2032-10-01", seat_ids=[seats[1]], shift="NIGHT")
     other.pop("seat_count")
     await staff.post("/v1/leases", other)
     _problem(await staff.call("POST", f"/v1/leases/{lease['id']}/renew", json={}), 409, "end_date")
     unchanged = await staff.get(f"/v1/leases/{lease['id']}")
-    assert unchanged["term_end_date"] == "2032-03-31"
-    assert {p["end_date"] for p in unchanged["seat_periods"] if p["seat_id"] != seats[2]} == {"2032-03-31"}
+    assert unchanged["term_end_date"] == "2032-09-30"
+    assert {p["end_date"] for p in unchanged["seat_periods"] if p["seat_id"] != seats[2]} == {"2032-09-30"}
 
 
 async def test_what_cannot_be_renewed(staff: Api) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from domain.leasing import lifecycle, notice, renewal
 from domain.leasing.schemas import Lease, LeaseReject, LeaseRenew, NoticeSet, RenewalModeSet
@@ -15,6 +16,7 @@ from domain.models import RenewalMode
 from service.api.leases import RenewalWindow, _view, load_lease
 from service.auth import FinanceUser, StaffUser
 from service.db import SessionDep
+from service.idempotency import IdempotencyDep
 
 router = APIRouter(prefix="/v1/leases", tags=["leases"])
 
@@ -62,8 +64,8 @@ async def set_renewal_mode(
 
 @router.post("/{lease_id}/renew", response_model=Lease)
 async def renew_lease(
-    lease_id: uuid.UUID, body: LeaseRenew, user: StaffUser, session: SessionDep, window: RenewalWindow
-) -> Lease:
+    lease_id: uuid.UUID, body: LeaseRenew, user: StaffUser, session: SessionDep, window: RenewalWindow, idem: IdempotencyDep
+) -> JSONResponse:
     """Renew a fixed-term lease for a new term. Roles: admin, facility_staff.
 
     The new term starts the day after the current term end and runs to `end_date` (default: as long
@@ -74,10 +76,15 @@ async def renew_lease(
 
     422 naming `end_date` when it is not after the current term end; 409 for a rolling lease, one ended
     early, or one not confirmed or active, and 409 `seats-unavailable` when another lease holds a
-    seat after the term end. Retrying a renewal that succeeded renews again: send `end_date` to make a
-    retry safe (the second is refused, the term end having moved)."""
+    seat after the term end. A retry is safe with an `Idempotency-Key` header (the same key and body
+    replay the first answer; without one a second default renewal renews again) or with `end_date`
+    (the second is refused, the term end having moved)."""
     lease = await load_lease(session, lease_id, user, for_update=True)
-    await renewal.renew_lease(
-        session, user, lease, end_date=body.end_date, seat_price_minor=body.seat_price_minor, reason=body.reason
-    )
-    return await _view(session, lease, window)
+
+    async def make() -> Lease:
+        await renewal.renew_lease(
+            session, user, lease, end_date=body.end_date, seat_price_minor=body.seat_price_minor, reason=body.reason
+        )
+        return await _view(session, lease, window)
+
+    return await idem.run(session, str(user.subject), body, make, status_code=200)
