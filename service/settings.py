@@ -177,6 +177,10 @@ class Settings(BaseSettings):
     # SEATLEASE_PROV_CONCURRENCY x SEATLEASE_PROV_PARALLEL_BATCHES above.
     prov_claim_expiry_seconds: float = Field(default=60.0, gt=0, alias="SEATLEASE_PROV_CLAIM_EXPIRY")
 
+    # --- renewal (issue 11: notice, early termination, approvals, renewal) ---
+    # A fixed-term lease shows "up for renewal" from this many days before its term ends.
+    renewal_window_days: int = Field(default=60, ge=0, le=730, alias="SEATLEASE_RENEWAL_WINDOW_DAYS")
+
     # --- the parts' own typed settings, composed here (nothing below service reads the environment) ---
     def billing(self) -> BillingSettings:
         return BillingSettings(

@@ -64,7 +64,10 @@ RULE_FIELDS: dict[str, set[str]] = {
     # references to stored objects, and "end_date is before start_date"
     "POST /v1/leases": {"client_id", "team_id", "site_id", "plan_id", "shift", "seat_ids", "add_ons", "end_date"},
     "POST /v1/leases/{lease_id}/seats": {"effective", "seat_ids"},  # outside the lease term; no such seat
-    "POST /v1/leases/{lease_id}/end": {"end_date"},  # before the lease start
+    # before the lease start; issue 11: a fee needs a reason and an early end
+    "POST /v1/leases/{lease_id}/end": {"end_date", "reason", "early_termination_fee_minor"},
+    # issue 11: a renewal's term ends after the current term end
+    "POST /v1/leases/{lease_id}/renew": {"end_date"},
     "GET /v1/sites/{site_id}/availability": {"shift", "end"},  # no such shift on the site; end before start
     "PATCH /v1/devices/{device_id}": {"status"},  # "a device is assigned by a lease"
     # which fields a grant needs depends on `grant_type`

@@ -53,6 +53,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/leases/{lease_id}/charges"): TENANT,
     ("POST", "/v1/leases/{lease_id}/charges/{charge_id}/waive"): NEVER,
     ("PUT", "/v1/leases/{lease_id}/assignments"): TENANT,
+    # notice, approvals, renewal (issue 11): staff and finance only
+    ("POST", "/v1/leases/{lease_id}/reject"): NEVER,
+    ("PUT", "/v1/leases/{lease_id}/notice"): NEVER,
+    ("PUT", "/v1/leases/{lease_id}/renewal"): NEVER,
+    ("POST", "/v1/leases/{lease_id}/renew"): NEVER,
     ("PATCH", "/v1/devices/{device_id}"): NEVER,
     ("PATCH", "/v1/users/{user_id}"): TENANT,
     # billing
@@ -98,6 +103,10 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/leases/{lease_id}/seats"): {"seat_count": 1, "effective": "2031-06-01"},
         ("POST", "/v1/leases/{lease_id}/end"): {"end_date": "2031-06-30"},
         ("PUT", "/v1/leases/{lease_id}/assignments"): [{"seat_id": a.ids["seat_id"], "member_id": a.ids["member_id"]}],
+        ("POST", "/v1/leases/{lease_id}/reject"): {"reason": "tenant walk"},
+        ("PUT", "/v1/leases/{lease_id}/notice"): {"notice_days": 1},
+        ("PUT", "/v1/leases/{lease_id}/renewal"): {"renewal_mode": "lapse"},
+        ("POST", "/v1/leases/{lease_id}/renew"): {"end_date": "2032-12-31"},
         ("PATCH", "/v1/sites/{site_id}"): {"name": "taken over"},
         ("POST", "/v1/sites/{site_id}/floors"): {"name": uniq("F"), "level": 9},
         ("POST", "/v1/sites/{site_id}/shifts"): {"code": uniq("S"), "starts_at": "01:00", "ends_at": "02:00"},

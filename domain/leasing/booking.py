@@ -177,6 +177,7 @@ async def book_lease(
         shift_code=shift.code,
         start_date=req.start_date,
         end_date=req.end_date,
+        term_end_date=req.end_date,  # booked with an end date: a fixed term (issue 11, renewal)
         status=status,
         discount_pct=discount,
         created_by=actor.subject,

@@ -21,6 +21,7 @@ from domain.models.lease import (
     LeaseSeat,
     LeaseSeatSegment,
     LeaseStatus,
+    RenewalMode,
     SeatAssignment,
 )
 from domain.models.plan import Inclusion, InclusionBilling, InclusionKind, Plan
@@ -53,6 +54,7 @@ __all__ = [
     "Member",
     "OneOffCharge",
     "Plan",
+    "RenewalMode",
     "Role",
     "Seat",
     "SeatAssignment",
