@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -174,6 +175,21 @@ class Settings(BaseSettings):
     # renews its claim however long its calls take. Batch size, calls in flight: SEATLEASE_PROV_BATCH,
     # SEATLEASE_PROV_CONCURRENCY x SEATLEASE_PROV_PARALLEL_BATCHES above.
     prov_claim_expiry_seconds: float = Field(default=60.0, gt=0, alias="SEATLEASE_PROV_CLAIM_EXPIRY")
+
+    # --- proposals and holds (issue 11) ---
+    # A pending approval holds its seats this many hours after booking (or after a proposal's
+    # acceptance), then the worker releases it; a proposal holds them until its own expiry, by
+    # default this many days after it is made.
+    pending_hold_hours: float = Field(default=72.0, gt=0, alias="SEATLEASE_PENDING_HOLD_HOURS")
+    proposal_hold_days: float = Field(default=14.0, gt=0, le=180, alias="SEATLEASE_PROPOSAL_HOLD_DAYS")
+
+    @property
+    def pending_hold(self) -> timedelta:
+        return timedelta(hours=self.pending_hold_hours)
+
+    @property
+    def proposal_hold(self) -> timedelta:
+        return timedelta(days=self.proposal_hold_days)
 
     # --- the parts' own typed settings, composed here (nothing below service reads the environment) ---
     def billing(self) -> BillingSettings:

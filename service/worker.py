@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import worker as billing_worker
+from domain.leasing.holds import release_expired_holds
 from domain.leasing.worker_pass import advance_lease_states
 from domain.services.audit import SystemActor
 from provisioning import worker as provisioning_worker
@@ -31,7 +32,9 @@ Job = Callable[[async_sessionmaker[AsyncSession], Settings], Awaitable[Any]]
 
 async def lease_transitions(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
     async with maker() as session, session.begin():
-        return await advance_lease_states(session, SystemActor("worker"))
+        # --- proposals and holds: expired holds are released before statuses move on ---
+        released = await release_expired_holds(session, SystemActor("worker"), pending_hold=settings.pending_hold)
+        return {**await advance_lease_states(session, SystemActor("worker")), **released}
 
 
 async def _provisioning_pass(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from service.db import SessionDep
 
 router = APIRouter()
 
-STATUSES = ("pending_approval", "confirmed", "active", "ended", "cancelled")
+STATUSES = ("pending_approval", "confirmed", "active", "ended", "cancelled", "proposed")
 
 
 # ---- list ----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from service.idempotency import IdempotencyDep
 
 router = APIRouter(prefix="/v1/leases", tags=["leases"])
 
-LeaseStatus = Annotated[str | None, Query(pattern="^(pending_approval|confirmed|active|ended|cancelled)$")]
+LeaseStatus = Annotated[str | None, Query(pattern="^(pending_approval|confirmed|active|ended|cancelled|proposed)$")]
 
 
 async def load_lease(session: SessionDep, lease_id: uuid.UUID, user: Principal, *, for_update: bool = False) -> LeaseRow:
