@@ -25,6 +25,7 @@ from domain.models import (
 )
 from domain.services import catalog
 from service.admin import lease_booking
+from service.admin import proposals as admin_proposals
 from service.admin.lease_booking import FORM_FIELD, split_labels
 from service.admin.seatmap import load_floor_map, render_svg
 from service.admin.web import CsrfForm, Finance, Ops, Staff, attempt, redirect, render, validate_form
@@ -100,6 +101,7 @@ def _day(value: str, name: str, errors: dict[str, str]) -> date | None:
 
 # the booking form (its /leases/new routes come before /leases/{lease_id})
 router.include_router(lease_booking.router)
+router.include_router(admin_proposals.router)
 
 
 # ---- detail and actions --------------------------------------------------------------------
@@ -155,6 +157,8 @@ async def _detail(
 ) -> HTMLResponse:
     lease = await state.get_lease(session, lease_id)
     ctx = await detail_context(session, lease)
+    # --- proposals and holds ---
+    ctx.update(await admin_proposals.hold_context(session, lease, request.app.state.settings.pending_hold))
     return render(
         request,
         "lease_detail.html",
