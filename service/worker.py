@@ -32,9 +32,14 @@ Job = Callable[[async_sessionmaker[AsyncSession], Settings], Awaitable[Any]]
 
 async def lease_transitions(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
     async with maker() as session, session.begin():
-        # --- proposals and holds: expired holds are released before statuses move on ---
-        released = await release_expired_holds(session, SystemActor("worker"), pending_hold=settings.pending_hold)
-        return {**await advance_lease_states(session, SystemActor("worker")), **released}
+        return await advance_lease_states(session, SystemActor("worker"))
+
+
+# --- proposals and holds ---
+async def release_holds(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
+    """Lapsed proposals and expired pending approvals give their seats back (domain/leasing/holds.py)."""
+    async with maker() as session, session.begin():
+        return await release_expired_holds(session, SystemActor("worker"), pending_hold=settings.pending_hold)
 
 
 async def _provisioning_pass(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
@@ -53,8 +58,10 @@ billing_pass: Job = functools.update_wrapper(_billing_pass, billing_worker.run_o
 
 
 def jobs(*, with_provisioning: bool = True) -> list[Job]:
-    """Lease transitions first, then the provisioning pass (unless its own loop runs), then billing."""
-    return [lease_transitions, provisioning_pass, billing_pass] if with_provisioning else [lease_transitions, billing_pass]
+    """Expired holds released, lease transitions, then the provisioning pass (unless its own loop
+    runs), then billing."""
+    first: list[Job] = [release_holds, lease_transitions]
+    return [*first, provisioning_pass, billing_pass] if with_provisioning else [*first, billing_pass]
 
 
 async def run_pass(
