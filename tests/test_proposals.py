@@ -170,7 +170,8 @@ async def test_a_proposal_lapses_at_its_expiry_and_the_worker_releases_it_once(
     await owner.post(f"/v1/proposals/{prop['id']}/accept", expect=409)
     assert (await staff.get(f"/v1/proposals/{prop['id']}"))["state"] == "lapsed"
     # two workers at once (one of them a whole worker pass): released and audited exactly once
-    _, report = await asyncio.gather(_pass(app), run_pass(app.state.sessionmaker, app.state.settings, with_provisioning=False))
+    worker = run_pass(app.state.sessionmaker, app.state.settings, with_provisioning=False)
+    report: dict[str, Any] = (await asyncio.gather(_pass(app), worker))[1]
     assert report["failed_jobs"] == []
     assert (await _actions(db, prop["id"])).count("lease.hold_expired") == 1
     assert all(r[4] for r in await _seat_rows(db, prop["id"]))
@@ -268,3 +269,17 @@ async def test_the_proposal_pdf_carries_its_terms_and_price(staff: Api, client_l
     assert "21,290.32".replace(",", "") in text.replace(",", "")
     total = prop["price"]["first_invoice"]["total_minor"]
     assert f"{total / 100:.2f}" in text
+
+
+async def test_seats_held_by_a_proposal_are_not_counted_as_leased(staff: Api, finance: Api, client_login: ClientLogin) -> None:
+    w = await make_world(staff, zones=1, seats_per_zone=4)
+    await staff.post("/v1/leases", lease_body(w, seat_count=1, start_date="2031-05-01"))
+    prop = await staff.post("/v1/proposals", lease_body(w, seat_count=2, start_date="2031-05-01"))
+
+    async def leased() -> int:
+        report = await finance.get("/v1/reports/occupancy", params={"site_id": w.site["id"], "date": "2031-05-15"})
+        return int(next(r["seats_leased"] for r in report["items"] if r["shift"] == "DAY"))
+
+    assert await leased() == 1
+    await (await client_login(w.client["id"])).post(f"/v1/proposals/{prop['id']}/accept", expect=200)
+    assert await leased() == 3
