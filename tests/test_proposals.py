@@ -283,3 +283,30 @@ async def test_seats_held_by_a_proposal_are_not_counted_as_leased(staff: Api, fi
     assert await leased() == 1
     await (await client_login(w.client["id"])).post(f"/v1/proposals/{prop['id']}/accept", expect=200)
     assert await leased() == 3
+
+
+async def test_concurrent_proposals_accepts_and_retries(staff: Api, client_login: ClientLogin, db: asyncpg.Pool) -> None:
+    w = await make_world(staff, zones=1, seats_per_zone=3)
+    # two proposals for the same seats at once: the exclusion constraint lets one hold them
+    body = lease_body(w, seat_ids=[_seat(w, "1F-A-001"), _seat(w, "1F-A-002")], start_date="2031-10-01")
+    body.pop("seat_count")
+    rival, team = await _other_client(staff)
+    rival_body = {**body, "client_id": rival["id"], "team_id": team["id"]}
+    a, b = await asyncio.gather(
+        staff.call("POST", "/v1/proposals", json=body), staff.call("POST", "/v1/proposals", json=rival_body)
+    )
+    assert sorted((a.status_code, b.status_code)) == [201, 409], (a.text, b.text)
+    # one Idempotency-Key sent ten times at once: one proposal
+    key = uuid.uuid4().hex
+    retry = lease_body(w, seat_count=1, start_date="2031-10-01")
+    answers = await asyncio.gather(
+        *(staff.call("POST", "/v1/proposals", json=retry, headers={"Idempotency-Key": key}) for _ in range(10))
+    )
+    assert {r.status_code for r in answers} == {201}
+    assert len({r.json()["id"] for r in answers}) == 1
+    prop = answers[0].json()
+    # two accepts at once: one wins, the other is told it is accepted already; audited once
+    owner = await client_login(w.client["id"])
+    x, y = await asyncio.gather(*(owner.call("POST", f"/v1/proposals/{prop['id']}/accept") for _ in range(2)))
+    assert sorted((x.status_code, y.status_code)) == [200, 409]
+    assert (await _actions(db, prop["id"])).count("lease.proposal_accepted") == 1
