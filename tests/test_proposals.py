@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from fastapi import FastAPI
@@ -310,3 +311,21 @@ async def test_concurrent_proposals_accepts_and_retries(staff: Api, client_login
     x, y = await asyncio.gather(*(owner.call("POST", f"/v1/proposals/{prop['id']}/accept") for _ in range(2)))
     assert sorted((x.status_code, y.status_code)) == [200, 409]
     assert (await _actions(db, prop["id"])).count("lease.proposal_accepted") == 1
+
+
+async def test_a_proposal_starting_today_stays_proposed_until_accepted_then_is_active(
+    staff: Api, client_login: ClientLogin, app: FastAPI
+) -> None:
+    from service.worker import lease_transitions
+
+    w = await make_world(staff)
+    today = datetime.now(UTC).astimezone(ZoneInfo(w.site["timezone"])).date().isoformat()
+    prop = await staff.post("/v1/proposals", lease_body(w, seat_count=1, start_date=today))
+    await lease_transitions(app.state.sessionmaker, app.state.settings)
+    assert (await staff.get(f"/v1/leases/{prop['id']}", params={}))["status"] == "proposed"
+    # nobody may be seated on a proposal: no credential before the client signs
+    seat = prop["lease"]["seats"][0]["id"]
+    r = await staff.call("PUT", f"/v1/leases/{prop['id']}/assignments", json=[{"seat_id": seat, "member_id": w.members[0]["id"]}])
+    assert r.status_code == 409
+    accepted = await (await client_login(w.client["id"])).post(f"/v1/proposals/{prop['id']}/accept", expect=200)
+    assert accepted["lease"]["status"] == "active"

@@ -71,6 +71,11 @@ async def test_preview_equals_the_quote_then_propose_download_and_withdraw(
     assert prop["notice_days"] == 45
     assert sorted(s["label"] for s in prop["lease"]["seats"]) == ["1F-A-003", "1F-A-004"]
     assert prop["price"]["first_invoice"] == quote["first_invoice"]
+    # the lease list shows it when asked for proposals, not among the leases
+    await page.goto(f"/admin/leases?status=proposed&client_id={w.client['id']}")
+    assert await page.locator(f'a[href^="/admin/leases/{lease_id}"]').count() >= 1
+    await page.goto(f"/admin/leases?client_id={w.client['id']}")
+    assert await page.locator(f'a[href^="/admin/leases/{lease_id}"]').count() == 0
     # held: the map shows the seats taken
     await page.goto(f"/admin/sites/{w.site['id']}/map?shift=DAY&day=2031-04-20")
     assert await page.locator('g.seat[data-label="1F-A-003"]').get_attribute("data-state") != "free"
