@@ -30,12 +30,11 @@ async def proposal_quote(session: AsyncSession, lease: Lease) -> Quote:
     plan = await session.get(Plan, lease.plan_id)
     assert site is not None
     assert plan is not None
-    seats = int(
-        await session.scalar(
-            select(func.count()).select_from(LeaseSeat).where(LeaseSeat.lease_id == lease.id, LeaseSeat.voided.is_(False))
-        )
-        or 0
-    )
+    rows = select(func.count()).select_from(LeaseSeat).where(LeaseSeat.lease_id == lease.id)
+    if lease.status != "cancelled" or lease.accepted_at is not None:
+        rows = rows.where(LeaseSeat.voided.is_(False))
+    # (a lapsed or withdrawn proposal released its seats: its price stays the one it offered)
+    seats = int(await session.scalar(rows) or 0)
     add_ons = [
         (inc, qty)
         for qty, inc in (
@@ -61,9 +60,11 @@ async def proposal_quote(session: AsyncSession, lease: Lease) -> Quote:
     )
 
 
-async def priced(session: AsyncSession, proposal: Proposal, lease: Lease) -> PricedProposal:
+async def priced(session: AsyncSession, proposal: Proposal, lease: Lease, *, discount_threshold_pct: Decimal) -> PricedProposal:
     q = await proposal_quote(session, lease)
-    price = quote_out(q, seats=len(proposal.lease.seats), free=0, needs_approval=False)
+    # its seats are its own (free_seats is a quote's question); a discount above the threshold waits
+    # for finance once the client accepts
+    price = quote_out(q, seats=q.seats, free=None, needs_approval=Decimal(lease.discount_pct) > discount_threshold_pct)
     return PricedProposal(**proposal.model_dump(), price=price)
 
 

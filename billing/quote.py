@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import calc
@@ -33,6 +33,7 @@ class Quote:
     next_period: str | None = None
     next_lines: list[Line] | None = None
     next_tax_minor: int = 0
+    seats: int = 0
 
 
 def _facts(
@@ -107,6 +108,7 @@ def first_invoice(
         next_period=next_period,
         next_lines=next_lines,
         next_tax_minor=next_tax,
+        seats=seats,
     )
 
 
@@ -150,8 +152,8 @@ class QuoteInvoice(BaseModel):
 class QuoteOut(BaseModel):
     currency: str
     seats: int
-    free_seats: int
-    needs_approval: bool
+    free_seats: int | None = Field(description="seats free now for that shift and dates (a quote; null in a proposal's price)")
+    needs_approval: bool = Field(description="its discount is above the approval threshold: it waits for finance approval")
     deposit_minor: int
     first_invoice: QuoteInvoice
     full_month: QuoteInvoice | None
@@ -173,7 +175,7 @@ def _lines(lines: list[Line]) -> list[QuoteLine]:
     ]
 
 
-def quote_out(q: Quote, *, seats: int, free: int, needs_approval: bool) -> QuoteOut:
+def quote_out(q: Quote, *, seats: int, free: int | None, needs_approval: bool) -> QuoteOut:
     full = None
     if q.next_month_minor is not None and q.next_period is not None and q.next_lines is not None:
         full = QuoteInvoice(

@@ -131,6 +131,8 @@ async def test_a_discount_above_the_threshold_still_waits_for_finance_after_acce
     w = await make_world(staff)
     prop = await staff.post("/v1/proposals", lease_body(w, discount_pct="25", start_date="2031-05-01"))
     assert prop["lease"]["status"] == "proposed"
+    assert prop["price"]["needs_approval"] is True
+    assert prop["price"]["free_seats"] is None
     owner = await client_login(w.client["id"])
     accepted = await owner.post(f"/v1/proposals/{prop['id']}/accept", expect=200)
     assert accepted["lease"]["status"] == "pending_approval"
@@ -146,6 +148,8 @@ async def test_staff_withdraw_a_proposal_and_its_seats_are_free_again(staff: Api
     out = await staff.post(f"/v1/proposals/{prop['id']}/withdraw", expect=200)
     assert out["state"] == "withdrawn"
     assert out["lease"]["status"] == "cancelled"
+    assert out["lease"]["seats"] == []
+    assert out["price"] == prop["price"]  # what it offered, for the record
     await staff.post("/v1/leases", rival_body)
     assert await _actions(db, prop["id"]) == ["lease.propose", "lease.proposal_withdrawn"]
     await staff.post(f"/v1/proposals/{prop['id']}/withdraw", expect=409)

@@ -85,10 +85,12 @@ async def _proposal(session: AsyncSession, lease_id: uuid.UUID, *, for_update: b
 
 
 @router.get("/leases/{lease_id}/proposal.pdf", response_model=None)
-async def proposal_pdf(lease_id: uuid.UUID, user: Staff, session: SessionDep) -> Response:
+async def proposal_pdf(request: Request, lease_id: uuid.UUID, user: Staff, session: SessionDep) -> Response:
     lease = await _proposal(session, lease_id)
     view = (await proposals.proposal_views(session, [lease]))[0]
-    pdf = await proposal_doc.proposal_pdf(session, await proposal_doc.priced(session, view, lease))
+    threshold = request.app.state.settings.discount_approval_threshold_pct
+    priced = await proposal_doc.priced(session, view, lease, discount_threshold_pct=threshold)
+    pdf = await proposal_doc.proposal_pdf(session, priced)
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="proposal-{lease.id}.pdf"'}
     )

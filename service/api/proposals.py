@@ -31,9 +31,10 @@ async def _load(session: SessionDep, proposal_id: uuid.UUID, user: Principal, *,
     return lease
 
 
-async def _priced(session: SessionDep, lease: LeaseRow) -> proposal_doc.PricedProposal:
+async def _priced(session: SessionDep, lease: LeaseRow, request: Request) -> proposal_doc.PricedProposal:
     view = (await proposals.proposal_views(session, [lease]))[0]
-    return await proposal_doc.priced(session, view, lease)
+    threshold = request.app.state.settings.discount_approval_threshold_pct
+    return await proposal_doc.priced(session, view, lease, discount_threshold_pct=threshold)
 
 
 @router.post(
@@ -57,7 +58,7 @@ async def create_proposal(
 
     async def make() -> proposal_doc.PricedProposal:
         lease = await proposals.create_proposal(session, user, body, default_hold=settings.proposal_hold)
-        return await _priced(session, lease)
+        return await _priced(session, lease, request)
 
     return await idem.run(session, str(user.subject), body, make)
 
@@ -70,6 +71,7 @@ async def create_proposal(
     "`open_only=true` keeps those still waiting for an answer.",
 )
 async def list_proposals(
+    request: Request,
     user: TenantReader,
     session: SessionDep,
     client_id: uuid.UUID | None = None,
@@ -82,7 +84,7 @@ async def list_proposals(
             return Page(items=[])
         client_id = user.client_id
     rows, nxt = await proposals.proposal_page(session, client_id=client_id, open_only=open_only, cursor=cursor, limit=limit)
-    return Page(items=[await _priced(session, r) for r in rows], next_cursor=nxt)
+    return Page(items=[await _priced(session, r, request) for r in rows], next_cursor=nxt)
 
 
 @router.get(
@@ -92,8 +94,10 @@ async def list_proposals(
     description="Roles: staff; a client user its own client's (another client's is 404). "
     "`state` is open, accepted, lapsed (expired unanswered: its seats released) or withdrawn.",
 )
-async def get_proposal(proposal_id: uuid.UUID, user: TenantReader, session: SessionDep) -> proposal_doc.PricedProposal:
-    return await _priced(session, await _load(session, proposal_id, user))
+async def get_proposal(
+    proposal_id: uuid.UUID, user: TenantReader, session: SessionDep, request: Request
+) -> proposal_doc.PricedProposal:
+    return await _priced(session, await _load(session, proposal_id, user), request)
 
 
 @router.get(
@@ -103,9 +107,9 @@ async def get_proposal(proposal_id: uuid.UUID, user: TenantReader, session: Sess
     summary="The proposal as a PDF, to send to the client",
     description="Roles: staff; a client user its own client's (another client's is 404).",
 )
-async def proposal_pdf(proposal_id: uuid.UUID, user: TenantReader, session: SessionDep) -> Response:
+async def proposal_pdf(proposal_id: uuid.UUID, user: TenantReader, session: SessionDep, request: Request) -> Response:
     lease = await _load(session, proposal_id, user)
-    pdf = await proposal_doc.proposal_pdf(session, await _priced(session, lease))
+    pdf = await proposal_doc.proposal_pdf(session, await _priced(session, lease, request))
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="proposal-{lease.id}.pdf"'}
     )
@@ -137,7 +141,7 @@ async def accept_proposal(
         discount_threshold_pct=settings.discount_approval_threshold_pct,
         pending_hold=settings.pending_hold,
     )
-    return await _priced(session, lease)
+    return await _priced(session, lease, request)
 
 
 @router.post(
@@ -146,10 +150,12 @@ async def accept_proposal(
     summary="Withdraw an open proposal",
     description="Roles: admin, facility_staff. Its seats are released at once; **409** when it is not open.",
 )
-async def withdraw_proposal(proposal_id: uuid.UUID, user: StaffUser, session: SessionDep) -> proposal_doc.PricedProposal:
+async def withdraw_proposal(
+    proposal_id: uuid.UUID, user: StaffUser, session: SessionDep, request: Request
+) -> proposal_doc.PricedProposal:
     lease = await _load(session, proposal_id, user, for_update=True)
     await proposals.withdraw_proposal(session, user, lease)
-    return await _priced(session, lease)
+    return await _priced(session, lease, request)
 
 
 @router.post(
