@@ -141,3 +141,9 @@ async def leases_ending(session: AsyncSession, today: date, days: int = 30) -> l
 
 async def leases_pending_approval(session: AsyncSession) -> list[LeaseRow]:
     return await _lease_rows(session, Lease.status == LeaseStatus.PENDING_APPROVAL, order=Lease.created_at)
+
+
+# --- proposals and holds ---
+async def open_proposals(session: AsyncSession) -> list[LeaseRow]:
+    """Proposals waiting for their client's answer, the soonest to lapse first."""
+    return await _lease_rows(session, Lease.status == LeaseStatus.PROPOSED, order=Lease.hold_expires_at, limit=50)

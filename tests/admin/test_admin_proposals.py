@@ -71,7 +71,10 @@ async def test_preview_equals_the_quote_then_propose_download_and_withdraw(
     assert prop["notice_days"] == 45
     assert sorted(s["label"] for s in prop["lease"]["seats"]) == ["1F-A-003", "1F-A-004"]
     assert prop["price"]["first_invoice"] == quote["first_invoice"]
-    # the lease list shows it when asked for proposals, not among the leases
+    # the dashboard counts it among the open proposals, and the lease list shows it when asked for
+    # proposals, not among the leases
+    await page.goto("/admin/")
+    assert int(await page.locator("#open-proposals").inner_text()) >= 1
     await page.goto(f"/admin/leases?status=proposed&client_id={w.client['id']}")
     assert await page.locator(f'a[href^="/admin/leases/{lease_id}"]').count() >= 1
     await page.goto(f"/admin/leases?client_id={w.client['id']}")
