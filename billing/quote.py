@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import calc
 from billing.facts import AddOnFacts, Billed, IncludedFacts, LeaseFacts, Line, Month, SeatSpan
+from domain.errors import ValidationFailed
 from domain.leasing.queries import BookingPreview, preview_booking
 from domain.leasing.schemas import LeaseCreate
 from domain.models import Inclusion, Plan, Site
 from domain.models.lease import LeaseStatus
+from domain.services.catalog import site_today
 
 
 @dataclass
@@ -202,9 +204,14 @@ def quote_out(q: Quote, *, seats: int, free: int | None, needs_approval: bool) -
     )
 
 
-async def quote_booking(session: AsyncSession, body: LeaseCreate, *, discount_threshold_pct: Decimal) -> QuoteOut:
+async def quote_booking(
+    session: AsyncSession, body: LeaseCreate, *, discount_threshold_pct: Decimal, is_staff: bool = True
+) -> QuoteOut:
     """``POST /v1/quotes``: what booking ``body`` now would cost; writes nothing. The seats must be
-    free now (a refusal names the field, as the booking's would)."""
+    free now and a client's lease may not start in the past (a refusal names the field, as the
+    booking's would)."""
     p = await preview_booking(session, body)
+    if not is_staff and body.start_date < site_today(p.site):
+        raise ValidationFailed("a lease cannot start in the past", field="start_date")
     q = price_preview(p, body)
     return quote_out(q, seats=p.seats, free=p.free, needs_approval=body.discount_pct > discount_threshold_pct)

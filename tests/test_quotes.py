@@ -84,6 +84,11 @@ async def test_who_may_ask_for_a_quote(staff: Api, finance: Api, client_login: C
     await (await client_login(other["id"])).post("/v1/quotes", lease_body(w), expect=404)
     await (await client_login(w.client["id"], "client_viewer")).post("/v1/quotes", lease_body(w), expect=403)
     await finance.post("/v1/quotes", lease_body(w), expect=403)
+    # a client may not book a start in the past, so gets no quote for one either; staff do
+    r = await owner.call("POST", "/v1/quotes", json=lease_body(w, start_date="2020-01-01"))
+    assert r.status_code == 422
+    assert "start_date" in r.text
+    await staff.post("/v1/quotes", lease_body(w, start_date="2020-01-01"), expect=200)
 
 
 async def test_bad_quotes_are_problems_naming_the_field(staff: Api) -> None:

@@ -165,7 +165,7 @@ async def withdraw_proposal(
     description="""Roles: admin, facility_staff, client_admin (and a client's machine clients) for their own client
 (another client's is 404), as for `POST /v1/leases`, with the same body and the same checks:
 `discount_pct` is for staff only (**403** otherwise), the seats must be free now (**422** naming
-`seat_count` or `seat_ids`).
+`seat_count` or `seat_ids`), and a client's lease may not start in the past (**422** `start_date`).
 
 Nothing is written. The answer is billing's own computation: the first invoice line by line (prorated
 seats, add-ons, discount, setup fee, deposit, tax per line), then a full month (`full_month`, null when
@@ -176,4 +176,6 @@ async def create_quote(body: LeaseCreate, user: ClientWriter, session: SessionDe
     if not user.is_staff and "discount_pct" in body.model_fields_set:
         raise Forbidden("a discount is a commercial term that only staff set; leave discount_pct out", field="discount_pct")
     settings = request.app.state.settings
-    return await quote_booking(session, body, discount_threshold_pct=settings.discount_approval_threshold_pct)
+    return await quote_booking(
+        session, body, discount_threshold_pct=settings.discount_approval_threshold_pct, is_staff=user.is_staff
+    )
