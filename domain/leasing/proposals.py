@@ -11,7 +11,7 @@ re-allocation), staff withdraw it, or the worker lets it lapse at its expiry
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -204,7 +204,7 @@ async def withdraw_proposal(session: AsyncSession, actor: Actor, lease: Lease, *
     lease.updated_at = now
     session.add(
         LeaseAmendment(
-            lease_id=lease.id, kind="proposal_withdrawn", effective_date=_today(lease), details={}, actor_id=actor.subject
+            lease_id=lease.id, kind="proposal_withdrawn", effective_date=lease.start_date, details={}, actor_id=actor.subject
         )
     )
     await session.flush()
@@ -220,7 +220,3 @@ async def withdraw_proposal(session: AsyncSession, actor: Actor, lease: Lease, *
     )
     await events.leases_changed(session)
     return lease
-
-
-def _today(lease: Lease) -> date:
-    return lease.start_date
