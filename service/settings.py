@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -180,6 +181,21 @@ class Settings(BaseSettings):
     # --- renewal (issue 11: notice, early termination, approvals, renewal) ---
     # A fixed-term lease shows "up for renewal" from this many days before its term ends.
     renewal_window_days: int = Field(default=60, ge=0, le=730, alias="SEATLEASE_RENEWAL_WINDOW_DAYS")
+
+    # --- proposals and holds (issue 11) ---
+    # A pending approval holds its seats this many hours after booking (or after a proposal's
+    # acceptance), then the worker releases it; a proposal holds them until its own expiry, by
+    # default this many days after it is made.
+    pending_hold_hours: float = Field(default=72.0, gt=0, alias="SEATLEASE_PENDING_HOLD_HOURS")
+    proposal_hold_days: float = Field(default=14.0, gt=0, le=180, alias="SEATLEASE_PROPOSAL_HOLD_DAYS")
+
+    @property
+    def pending_hold(self) -> timedelta:
+        return timedelta(hours=self.pending_hold_hours)
+
+    @property
+    def proposal_hold(self) -> timedelta:
+        return timedelta(days=self.proposal_hold_days)
 
     # --- the parts' own typed settings, composed here (nothing below service reads the environment) ---
     def billing(self) -> BillingSettings:

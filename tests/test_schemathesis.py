@@ -76,6 +76,19 @@ RULE_FIELDS: dict[str, set[str]] = {
     "POST /v1/billing/runs": {"period"},
     # a webhook is only as valid as its signature with the configured secret
     "POST /v1/billing/stripe/webhook": {"Stripe-Signature"},
+    # proposals and holds: a lease's references and free seats; an expiry in the future, at most 180 days ahead
+    "POST /v1/proposals": {
+        "client_id",
+        "team_id",
+        "site_id",
+        "plan_id",
+        "shift",
+        "seat_ids",
+        "add_ons",
+        "end_date",
+        "expires_at",
+    },
+    "POST /v1/quotes": {"site_id", "plan_id", "shift", "seat_count", "seat_ids", "add_ons", "end_date"},
 }
 
 
@@ -116,6 +129,8 @@ async def fuzz_ids(admin: Api) -> dict[str, str]:
         "lease_id": lease["id"],
         "seat_id": lease["seats"][0]["id"],
         "device_id": device["id"],
+        # proposals and holds
+        "proposal_id": (await admin.post("/v1/proposals", lease_body(w, seat_count=1)))["id"],
     }
 
 

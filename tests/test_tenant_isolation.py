@@ -73,6 +73,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/credentials/{credential_id}/reveal"): TENANT,
     ("POST", "/v1/provisioning/credentials/{credential_id}/retry"): NEVER,
     ("POST", "/v1/provisioning/guards/{guard_id}/confirm"): NEVER,
+    # proposals and holds
+    ("GET", "/v1/proposals/{proposal_id}"): TENANT,
+    ("GET", "/v1/proposals/{proposal_id}/pdf"): TENANT,
+    ("POST", "/v1/proposals/{proposal_id}/accept"): TENANT,
+    ("POST", "/v1/proposals/{proposal_id}/withdraw"): NEVER,
 }
 
 # request details that get a request past validation to the tenant check
@@ -155,6 +160,8 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
             )
         )["id"],
     }
+    # proposals and holds: an open proposal to tenant A
+    ids["proposal_id"] = (await staff.post("/v1/proposals", lease_body(w, seat_count=1, start_date="2031-02-01")))["id"]
     real = set(ids)
 
     # billing: a run for the month makes tenant A an invoice

@@ -16,7 +16,7 @@ from domain.leasing.availability import count_free_seats, free_seats
 from domain.leasing.renewal import DEFAULT_RENEWAL_WINDOW_DAYS, up_for_renewal_clause
 from domain.leasing.schemas import Lease as LeaseOut
 from domain.leasing.schemas import LeaseCreate
-from domain.leasing.views import lease_filter, lease_views
+from domain.leasing.views import lease_filter, lease_views, not_an_open_or_dead_proposal
 from domain.models import (
     Client,
     Floor,
@@ -98,6 +98,8 @@ async def lease_list(session: AsyncSession, f: LeaseListFilter, *, limit: int = 
     )
     if f.status is not None:
         stmt = stmt.where(Lease.status == f.status)
+    if f.status != "proposed":
+        stmt = stmt.where(not_an_open_or_dead_proposal())
     if f.site_id is not None:
         stmt = stmt.where(Lease.site_id == f.site_id)
     if f.client_id is not None:

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     and_,
+    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -136,6 +137,16 @@ def lease_filter(client_id: uuid.UUID | None, status: str | None, site_id: uuid.
         conds.append(Lease.client_id == client_id)
     if status is not None:
         conds.append(Lease.status == status)
+    if status != "proposed":
+        conds.append(not_an_open_or_dead_proposal())
     if site_id is not None:
         conds.append(Lease.site_id == site_id)
     return [and_(*conds)] if conds else []
+
+
+# --- proposals and holds ---
+def not_an_open_or_dead_proposal() -> Any:
+    """A lease list shows leases: a proposal appears there once accepted (an open one only when
+    asked for status ``proposed``, see GET /v1/proposals; one that lapsed or was withdrawn never
+    was a lease)."""
+    return or_(Lease.proposed_at.is_(None), Lease.accepted_at.is_not(None))

@@ -35,6 +35,10 @@ class LeaseStatus(StrEnum):
     ACTIVE = "active"
     ENDED = "ended"
     CANCELLED = "cancelled"
+    # --- proposals and holds ---
+    # a priced offer to a client: its seats are held (lease_seats, the exclusion constraint) until
+    # hold_expires_at; accepted it becomes confirmed with the same rows, lapsed or withdrawn cancelled
+    PROPOSED = "proposed"
 
 
 LEASE_STATUSES: tuple[LeaseStatus, ...] = tuple(LeaseStatus)
@@ -84,6 +88,14 @@ class Lease(IdMixin, TimestampMixin, Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # --- proposals and holds (migration 0018_proposals) ---
+    # A proposal's seats are held until this time, then the worker releases them
+    # (domain/leasing/holds.py); a pending approval without one expires by the setting
+    # SEATLEASE_PENDING_HOLD_HOURS counted from its creation.
+    hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # set when the lease was made as a proposal (stays after acceptance), and when it was accepted
+    proposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     # --- renewal (issue 11: notice, early termination, approvals, renewal) ---
     # The contract's term: a lease booked with an end date is fixed-term (term_end_date = that

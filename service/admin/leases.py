@@ -28,6 +28,7 @@ from domain.rules import renewal as renewal_rules
 from domain.services import catalog
 from domain.services import charges as charges_svc
 from service.admin import lease_booking
+from service.admin import proposals as admin_proposals
 from service.admin.invoices import parse_amount
 from service.admin.lease_booking import FORM_FIELD, split_labels
 from service.admin.seatmap import load_floor_map, render_svg
@@ -39,7 +40,7 @@ router = APIRouter()
 # what the forms call a field the use-cases name (issue 11: the fee is typed in major units)
 FORM_FIELD = {**FORM_FIELD, "early_termination_fee_minor": "early_termination_fee"}
 
-STATUSES = ("pending_approval", "confirmed", "active", "ended", "cancelled")
+STATUSES = ("pending_approval", "confirmed", "active", "ended", "cancelled", "proposed")
 
 
 # ---- list ----------------------------------------------------------------------------------
@@ -121,6 +122,7 @@ def renewal_window(request: Request) -> int:
 
 # the booking form (its /leases/new routes come before /leases/{lease_id})
 router.include_router(lease_booking.router)
+router.include_router(admin_proposals.router)
 
 
 # ---- detail and actions --------------------------------------------------------------------
@@ -180,6 +182,8 @@ async def _detail(
 ) -> HTMLResponse:
     lease = await state.get_lease(session, lease_id)
     ctx = await detail_context(session, lease, renewal_window(request))
+    # --- proposals and holds ---
+    ctx.update(await admin_proposals.hold_context(session, lease, request.app.state.settings.pending_hold))
     return render(
         request,
         "lease_detail.html",

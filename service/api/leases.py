@@ -25,7 +25,7 @@ from service.idempotency import IdempotencyDep
 
 router = APIRouter(prefix="/v1/leases", tags=["leases"])
 
-LeaseStatus = Annotated[str | None, Query(pattern="^(pending_approval|confirmed|active|ended|cancelled)$")]
+LeaseStatus = Annotated[str | None, Query(pattern="^(pending_approval|confirmed|active|ended|cancelled|proposed)$")]
 
 
 async def load_lease(session: SessionDep, lease_id: uuid.UUID, user: Principal, *, for_update: bool = False) -> LeaseRow:
@@ -70,6 +70,8 @@ clients) for their own client.
   `seat_cap`, `seats_held` and `seats_requested`. Staff bookings are not capped.
 - **409** `seats-unavailable` when the seats are not free. A shift that crosses midnight holds the seat
   until its end on the morning after each of its dates, the last one included.
+- A lease waiting for approval holds its seats for SEATLEASE_PENDING_HOLD_HOURS (72) hours after booking;
+  not approved by then, the worker cancels it (audited `lease.hold_expired`) and the seats are free again.
 """
 
 
