@@ -23,6 +23,7 @@ from domain.leasing.schemas import AddOnIn, LeaseCreate
 from domain.leasing.schemas import Lease as LeaseOut
 from domain.leasing.seats import insert_seats
 from domain.leasing.state import LIVE_STATUSES, advance_status
+from domain.leasing.terms import add_price_steps, snapshot_terms
 from domain.leasing.views import SeatPeriod, lease_view
 from domain.models import (
     Client,
@@ -127,6 +128,16 @@ async def create_lease(
     return lease
 
 
+def _no_client_terms(req: LeaseCreate) -> None:
+    """Commercial terms are set by staff: a client's own booking may not give them at all (any
+    value, even 0; PRODUCT.md rules 7 and 11)."""
+    if "discount_pct" in req.model_fields_set:
+        raise Forbidden("a discount is a commercial term that only staff set; leave discount_pct out", field="discount_pct")
+    for term in ("notice_days", "escalation_pct", "price_steps"):
+        if term in req.model_fields_set:
+            raise Forbidden(f"{term} is a commercial term that only staff set; leave it out", field=term)
+
+
 async def book_lease(
     session: AsyncSession,
     actor: Actor,
@@ -143,9 +154,8 @@ async def book_lease(
 
     A client's own booking (not staff) may not carry a discount at all (403 naming
     ``discount_pct``) and may not take the client past its seat cap (``enforce_seat_cap``)."""
-    # given or not (any value, even 0): a client may not give one at all (PRODUCT.md rule 7)
-    if not is_staff and "discount_pct" in req.model_fields_set:
-        raise Forbidden("a discount is a commercial term that only staff set; leave discount_pct out", field="discount_pct")
+    if not is_staff:
+        _no_client_terms(req)
     discount = req.discount_pct
     site, client, team, plan, shift = await _load_booking(session, req)
     if site is None:
@@ -179,26 +189,32 @@ async def book_lease(
         end_date=req.end_date,
         status=status,
         discount_pct=discount,
+        escalation_pct=req.escalation_pct or None,
         created_by=actor.subject,
     )
+    # the lease's own prices from here on: the plan's in force on its start date (issue 11)
+    terms = await snapshot_terms(session, lease, plan, req.notice_days)
     session.add(lease)
     await session.flush()
+    await add_price_steps(session, lease, [(s.effective_date, s.monthly_price_minor) for s in req.price_steps], actor.subject)
     window = shift_window(shift)
     held = await insert_seats(
         session, lease, window, req.start_date, req.end_date, seat_count=req.seat_count, seat_ids=req.seat_ids
     )
-    for inc, qty in add_ons:
-        session.add(LeaseAddOn(lease_id=lease.id, inclusion_id=inc.id, quantity=qty))
+    priced = [(inc, qty, terms.add_on_prices.get(inc.code, inc.unit_price_minor)) for inc, qty in add_ons]
+    for inc, qty, unit_price in priced:
+        session.add(LeaseAddOn(lease_id=lease.id, inclusion_id=inc.id, quantity=qty, unit_price_minor=unit_price))
     if status == "confirmed":
         await advance_status(session, lease, today)
-    if add_ons or lease.status != status:
+    if add_ons or req.price_steps or lease.status != status:
         await session.flush()
     await record(session, actor, "lease.create", "lease", lease.id, after=snapshot(lease), client_id=client.id)
     periods = sorted(
         (SeatPeriod(h.seat_id, h.label, h.floor_id, h.zone, req.start_date, req.end_date) for h in held),
         key=lambda p: p.label,
     )
-    return lease, lease_view(lease, site, periods, [(inc, qty) for inc, qty in add_ons])
+    steps = [(s.effective_date, s.monthly_price_minor, None) for s in sorted(req.price_steps, key=lambda s: s.effective_date)]
+    return lease, lease_view(lease, site, periods, priced, steps=steps)
 
 
 async def _resolve_add_ons(session: AsyncSession, plan: Plan, wanted: Sequence[AddOnIn]) -> list[tuple[Inclusion, int]]:

@@ -12,7 +12,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.schemas import INTEGRAL, Code, FieldError, Out, Percent, SafeDate, SeatCount, SeatIds, Strict, one_of
+from domain.leasing.terms_schemas import NoticeDays, PriceStep, PriceStepIn
+from domain.schemas import INTEGRAL, Code, FieldError, Omittable, Out, Percent, SafeDate, SeatCount, SeatIds, Strict, one_of
 
 
 class SeatBrief(Out):
@@ -55,6 +56,11 @@ class LeaseCreate(Strict):
     seat_ids: SeatIds | None = None
     add_ons: list[AddOnIn] = Field(default_factory=list, max_length=50)
     discount_pct: Percent = Decimal("0")
+    # --- terms (issue 11), staff only like the discount: the notice period (default: the plan's), a
+    # yearly escalation on each anniversary of the start, and a schedule of dated seat prices
+    notice_days: Omittable[NoticeDays] = None
+    escalation_pct: Omittable[Percent] = None
+    price_steps: list[PriceStepIn] = Field(default_factory=list, max_length=40)
 
     @model_validator(mode="after")
     def _shape(self) -> LeaseCreate:
@@ -89,6 +95,13 @@ class Lease(BaseModel):
     add_ons: list[AddOn]
     discount_pct: str
     currency: str
+    # --- terms (issue 11): the lease's own prices, copied from the plan's price in force on its start
+    monthly_price_minor: int
+    setup_fee_minor: int
+    deposit_months: int
+    notice_days: int
+    escalation_pct: str | None
+    price_steps: list[PriceStep]
 
 
 class SeatsAdd(Strict):

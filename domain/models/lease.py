@@ -48,6 +48,9 @@ class Lease(IdMixin, TimestampMixin, Base):
         CheckConstraint(one_of("status", LeaseStatus), name="status"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates"),
         CheckConstraint("discount_pct >= 0 AND discount_pct <= 100", name="discount"),
+        # --- terms (issue 11)
+        CheckConstraint("monthly_price_minor >= 0 AND setup_fee_minor >= 0 AND deposit_months >= 0", name="terms"),
+        CheckConstraint("escalation_pct > 0 AND escalation_pct <= 100", name="escalation"),
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -67,6 +70,15 @@ class Lease(IdMixin, TimestampMixin, Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # --- terms (issue 11): the lease's own commercial terms, copied from the plan's price in force
+    # on its start date when it is booked (domain/leasing/terms.py); billing reads these, never the
+    # plan. Dated price changes are lease_price_steps rows (domain/models/terms.py).
+    monthly_price_minor: Mapped[int] = mapped_column(BigInteger)
+    setup_fee_minor: Mapped[int] = mapped_column(BigInteger)
+    deposit_months: Mapped[int] = mapped_column(Integer)
+    # a yearly raise of the seat price on each anniversary of start_date (domain/rules/pricing.py)
+    escalation_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2), nullable=True)
+    # --- end terms
 
 
 class LeaseSeat(IdMixin, TimestampMixin, Base):
@@ -126,6 +138,8 @@ class LeaseAddOn(IdMixin, Base):
     lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id", ondelete="CASCADE"), index=True)
     inclusion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inclusions.id"))
     quantity: Mapped[int] = mapped_column(Integer)
+    # --- terms (issue 11): the add-on's unit price as the lease was booked (the plan's may change)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
 
 
 class LeaseAmendment(IdMixin, TimestampMixin, Base):

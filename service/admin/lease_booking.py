@@ -156,6 +156,9 @@ async def preview(session: AsyncSession, body: LeaseCreate, threshold: Decimal) 
         included=p.included,
         discount_pct=body.discount_pct,
         shift=p.shift.code,
+        terms=p.terms,
+        escalation_pct=body.escalation_pct,
+        price_steps=tuple(sorted((s.effective_date, s.monthly_price_minor) for s in body.price_steps)),
     )
     free, seats = p.free, p.seats
     return {

@@ -13,6 +13,7 @@ from billing import calc
 from billing.facts import AddOnFacts, Billed, IncludedFacts, LeaseFacts, Month, SeatSpan
 from domain.models import Inclusion, Plan, Site
 from domain.models.lease import LeaseStatus
+from domain.services.plan_prices import PlanTerms
 
 
 @dataclass
@@ -38,21 +39,30 @@ def first_invoice(
     included: list[Inclusion],
     discount_pct: Decimal,
     shift: str,
+    terms: PlanTerms | None = None,
+    escalation_pct: Decimal | None = None,
+    price_steps: tuple[tuple[date, int], ...] = (),
 ) -> Quote:
+    """`terms`: the plan's prices in force on the start date, which the lease would copy (issue 11)."""
+    t = terms or PlanTerms(plan.monthly_price_minor, plan.setup_fee_minor, plan.deposit_months)
     facts = LeaseFacts(
         lease_id=uuid.UUID(int=0),
         plan_name=plan.name,
         shift=shift,
-        monthly_price_minor=plan.monthly_price_minor,
-        setup_fee_minor=plan.setup_fee_minor,
-        deposit_months=plan.deposit_months,
+        monthly_price_minor=t.monthly_price_minor,
+        setup_fee_minor=t.setup_fee_minor,
+        deposit_months=t.deposit_months,
         start_date=start,
         end_date=end,
         status=LeaseStatus.CONFIRMED,
         discount_pct=discount_pct,
         seats=tuple(SeatSpan(start, end) for _ in range(seats)),
-        add_ons=tuple(AddOnFacts(i.code, i.name, i.billing, i.unit_price_minor, q) for i, q in add_ons),
+        add_ons=tuple(
+            AddOnFacts(i.code, i.name, i.billing, t.add_on_prices.get(i.code, i.unit_price_minor), q) for i, q in add_ons
+        ),
         included=tuple(IncludedFacts(i.code, i.name, i.quantity_per_seat) for i in included),
+        price_steps=price_steps,
+        escalation_pct=escalation_pct or None,
     )
     month = Month.of(start)
     lines = calc.with_tax(calc.lease_lines(facts, month, Billed(), []), Decimal(site.tax_rate))
