@@ -147,7 +147,8 @@ async def generate(url: str, clients: int, seats_per_client: int, period: Month)
         )
         await conn.execute(
             """INSERT INTO lease_add_ons (id, lease_id, inclusion_id, quantity, unit_price_minor)
-               SELECT gen_random_uuid(), l.id, i.id, 2, i.unit_price_minor FROM leases l JOIN inclusions i ON i.plan_id = l.plan_id
+               SELECT gen_random_uuid(), l.id, i.id, 2, i.unit_price_minor
+               FROM leases l JOIN inclusions i ON i.plan_id = l.plan_id
                WHERE i.code = 'monitor' AND get_byte(uuid_send(l.id), 0) % 2 = 0"""
         )
         await conn.execute("VACUUM ANALYZE")  # as autovacuum leaves a database that has lived a month

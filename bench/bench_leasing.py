@@ -161,7 +161,8 @@ BUILD_SQL = [
        JOIN bseat s ON s.block = h.block AND s.pos < h.nseats AND (h.status IN ('ended', 'cancelled') OR s.status = 'active')
        JOIN (VALUES ('FULL', 0, 0), ('DAY', 360, 900), ('NIGHT', 1260, 360)) w(code, ws, we) ON w.code = h.shift_code""",
     """INSERT INTO lease_add_ons (lease_id, inclusion_id, quantity, unit_price_minor)
-       SELECT l.id, i.id, 1, i.unit_price_minor FROM leases l JOIN inclusions i ON i.plan_id = l.plan_id AND i.code = 'extra_monitor'
+       SELECT l.id, i.id, 1, i.unit_price_minor
+       FROM leases l JOIN inclusions i ON i.plan_id = l.plan_id AND i.code = 'extra_monitor'
        WHERE hashtext(l.id::text) % 4 = 0""",
     # (the bare baseline writes lease rows; older runs wrote to a table of their own)
     "DROP TABLE IF EXISTS bench_bare_rows",

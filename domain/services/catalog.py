@@ -291,6 +291,10 @@ class PlanView:
     def deposit_months(self) -> int:
         return self.plan.deposit_months
 
+    @property
+    def notice_days(self) -> int:
+        return self.plan.notice_days
+
 
 async def plan_views(session: AsyncSession, plans: Sequence[Plan]) -> list[PlanView]:
     if not plans:
