@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from domain.schemas import INTEGRAL, Money, Omittable, Percent, SafeDate, Strict
 from domain.services.plan_price_schemas import Reason
 
-NoticeDays = Annotated[int, INTEGRAL, Field(strict=True, ge=0, le=365)]
+NoticeDays = Annotated[int, Field(strict=True, ge=0, le=365), INTEGRAL]
 
 
 class PriceStepIn(Strict):

@@ -6,11 +6,16 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from domain.schemas import INTEGRAL, Code, Money, Omittable, SafeDate, Strict
 
 Reason = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*\S[^\x00]*$")]
+
+
+class AddOnPriceIn(Strict):
+    code: Code
+    unit_price_minor: Money
 
 
 class PlanPriceCreate(Strict):
@@ -20,9 +25,19 @@ class PlanPriceCreate(Strict):
     effective_from: SafeDate
     monthly_price_minor: Money
     setup_fee_minor: Omittable[Money] = None
-    deposit_months: Omittable[Annotated[int, INTEGRAL, Field(strict=True, ge=0, le=12)]] = None
-    add_on_prices: dict[Code, Money] = Field(default_factory=dict, max_length=50)
+    deposit_months: Omittable[Annotated[int, Field(strict=True, ge=0, le=12), INTEGRAL]] = None
+    add_on_prices: list[AddOnPriceIn] = Field(default_factory=list, max_length=50)
     reason: Omittable[Reason] = None
+
+    @field_validator("add_on_prices")
+    @classmethod
+    def _each_code_once(cls, v: list[AddOnPriceIn]) -> list[AddOnPriceIn]:
+        if len({a.code for a in v}) != len(v):
+            raise ValueError("each add-on code once")
+        return v
+
+    def add_on_map(self) -> dict[str, int]:
+        return {a.code: a.unit_price_minor for a in self.add_on_prices}
 
 
 class PlanPrice(BaseModel):

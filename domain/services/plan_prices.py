@@ -81,7 +81,7 @@ async def add_plan_price(
         )
     inclusions = await _inclusions(session, plan)
     priced = {i.code for i in inclusions if i.billing in PRICED}
-    unknown = sorted(set(body.add_on_prices) - priced)
+    unknown = sorted(set(body.add_on_map()) - priced)
     if unknown:
         raise ValidationFailed(f"not a priced add-on of this plan: {', '.join(unknown)}", field="add_on_prices")
     current = await price_in_force(session, plan, body.effective_from)
@@ -91,7 +91,7 @@ async def add_plan_price(
         "monthly_price_minor": body.monthly_price_minor,
         "setup_fee_minor": current.setup_fee_minor if body.setup_fee_minor is None else body.setup_fee_minor,
         "deposit_months": current.deposit_months if body.deposit_months is None else body.deposit_months,
-        "add_on_prices": {**current.add_on_prices, **body.add_on_prices},
+        "add_on_prices": {**current.add_on_prices, **body.add_on_map()},
         "reason": body.reason,
         "created_by": actor.subject,
     }

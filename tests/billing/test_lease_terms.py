@@ -63,7 +63,7 @@ async def test_a_dated_plan_price_reaches_new_leases_only(staff: Api, finance: A
         {
             "effective_from": f"{y}-01-10",
             "monthly_price_minor": 1_800_000,
-            "add_on_prices": {"extra_monitor": 60_000},
+            "add_on_prices": [{"code": "extra_monitor", "unit_price_minor": 60_000}],
             "reason": "2040 price list",
         },
     )
@@ -105,7 +105,10 @@ async def test_plan_price_errors_and_roles(staff: Api, finance: Api, client_logi
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "effective_from" in r.text
     r = await staff.call(
-        "POST", path, 422, json={"effective_from": f"{y}-01-01", "monthly_price_minor": 1, "add_on_prices": {"pc": 5}}
+        "POST",
+        path,
+        422,
+        json={"effective_from": f"{y}-01-01", "monthly_price_minor": 1, "add_on_prices": [{"code": "pc", "unit_price_minor": 5}]},
     )
     assert "add_on_prices" in r.text
     await staff.post(path, {"effective_from": f"{y}-01-01", "monthly_price_minor": 1})
