@@ -210,3 +210,8 @@ def terms_view(lease: Lease, steps: Sequence[LeasePriceStep], currency: str, tod
             escalation_pct=pct,
         ),
     )
+
+
+async def lease_terms(session: AsyncSession, lease: Lease, currency: str, today: date) -> LeaseTerms:
+    """The read-model of a lease's terms (the API's GET .../terms and the admin's lease page)."""
+    return terms_view(lease, (await price_steps_of(session, [lease.id]))[lease.id], currency, today)

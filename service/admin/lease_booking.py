@@ -33,6 +33,8 @@ router = APIRouter()
 
 # a domain error's field, as the form names it
 FORM_FIELD = {"seat_ids": "seat_labels", "client_id": "team_id", "add_ons": "add_ons", "effective": "effective"}
+# --- terms (issue 11): the lease page's dated seat price form
+FORM_FIELD |= {"effective_date": "step_date", "monthly_price_minor": "step_price", "escalation_pct": "escalation_pct"}
 
 
 async def form_context(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:

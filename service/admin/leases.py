@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.leasing import floor_map, lifecycle, queries, state
+from domain.leasing import terms as lease_terms
 from domain.leasing.schemas import LeaseEnd, SeatsAdd
 from domain.models import (
     Client,
@@ -141,6 +142,8 @@ async def detail_context(session: AsyncSession, lease: Lease) -> dict[str, Any]:
         "amendments": amendments,
         "credentials": await provisioning.lease_credentials(session, lease.id),
         "invoices": await finance.lease_invoices(session, lease.id),
+        # --- terms (issue 11)
+        "terms": await lease_terms.lease_terms(session, lease, site.currency, today),
     }
 
 

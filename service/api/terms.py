@@ -64,8 +64,7 @@ async def list_plan_prices(plan_id: uuid.UUID, user: StaffOrFinance, session: Se
 
 async def _terms(session: SessionDep, lease: LeaseRow) -> LeaseTerms:
     site = await lease_site(session, lease)
-    steps = (await terms.price_steps_of(session, [lease.id]))[lease.id]
-    return terms.terms_view(lease, steps, site.currency, catalog.site_today(site))
+    return await terms.lease_terms(session, lease, site.currency, catalog.site_today(site))
 
 
 @router.get(
