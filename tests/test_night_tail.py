@@ -207,10 +207,8 @@ p AS (INSERT INTO plans (site_id, name, monthly_price_minor, setup_fee_minor, de
       SELECT id, 'Seat', 100, 0, 0 FROM s RETURNING id, site_id),
 sh AS (INSERT INTO shifts (site_id, code, name, starts_at, ends_at) SELECT id, 'NIGHT', 'Night', '21:00', '06:00' FROM s
        RETURNING id, site_id),
-l AS (INSERT INTO leases (client_id, team_id, site_id, plan_id, shift_id, shift_code, start_date, status,
-                           monthly_price_minor, setup_fee_minor, deposit_months)
-      SELECT t.client_id, t.id, p.site_id, p.id, sh.id, 'NIGHT', '2031-04-01', 'confirmed', 100, 0, 0 FROM t, p, sh
-      RETURNING id)
+l AS (INSERT INTO leases (client_id, team_id, site_id, plan_id, shift_id, shift_code, start_date, status)
+      SELECT t.client_id, t.id, p.site_id, p.id, sh.id, 'NIGHT', '2031-04-01', 'confirmed' FROM t, p, sh RETURNING id)
 SELECT l.id AS lease_id, seat.id AS seat_id FROM l, seat
 """
 

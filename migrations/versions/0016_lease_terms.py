@@ -89,8 +89,8 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_plan_prices_plan_id"), table_name="plan_prices")
     op.drop_table("plan_prices")
     op.drop_column("lease_add_ons", "unit_price_minor")
-    op.drop_constraint("ck_leases_escalation", "leases", type_="check")
-    op.drop_constraint("ck_leases_terms", "leases", type_="check")
+    op.drop_constraint(op.f("ck_leases_escalation"), "leases", type_="check")
+    op.drop_constraint(op.f("ck_leases_terms"), "leases", type_="check")
     for col in ("escalation_pct", "deposit_months", "setup_fee_minor", "monthly_price_minor"):
         op.drop_column("leases", col)
     op.drop_column("plans", "notice_days")
