@@ -135,6 +135,10 @@ async def build_request(session: AsyncSession, values: dict[str, Any]) -> tuple[
             add_ons.append({"code": key.removeprefix(prefix), "quantity": str(qty).strip()})
     data["add_ons"] = add_ons
     data["discount_pct"] = str(values.get("discount_pct") or "0").strip() or "0"
+    # --- terms (issue 11): left empty, the plan's notice period and no escalation
+    for term in ("notice_days", "escalation_pct"):
+        if str(values.get(term) or "").strip():
+            data[term] = str(values[term]).strip()
     body, schema_errors = validate_form(LeaseCreate, {k: v for k, v in data.items() if v is not None or k == "end_date"})
     for k, v in schema_errors.items():
         errors.setdefault(FORM_FIELD.get(k, k), v)

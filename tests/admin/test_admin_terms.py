@@ -78,3 +78,26 @@ async def test_set_a_dated_seat_price_and_an_escalation_on_the_lease_page(page: 
     terms = await staff.get(f"/v1/leases/{lease['id']}/terms")
     assert terms["escalation_pct"] == "5.00"
     assert terms["price_steps"] == [{"effective_date": "2031-07-01", "monthly_price_minor": 1_400_000, "reason": None}]
+
+
+async def test_book_a_lease_with_its_notice_and_escalation_from_the_form(page: Page, staff: Api, db: asyncpg.Pool) -> None:
+    w = await make_world(staff)
+    await login(page, await staff_login(db))
+    await page.goto(f"/admin/leases/new?site_id={w.site['id']}&shift=DAY&start_date=2031-03-10")
+    await page.select_option("#team_id", w.team["id"])
+    await page.check("input[name=seat_mode][value=count]")
+    await page.fill("#seat_count", "1")
+    await page.fill("#notice_days", "400")  # more than a year
+    await page.fill("#escalation_pct", "3")
+    await page.click("#preview-btn")
+    await page.locator("#notice_days-error").wait_for()
+    assert await page.input_value("#escalation_pct") == "3"
+    await page.fill("#notice_days", "60")
+    await page.click("#preview-btn")
+    await page.locator("#preview").wait_for()
+    await page.click("#confirm-btn")
+    await page.get_by_text("Lease booked").wait_for()
+    assert "3.00%" in await text_of(page.locator("#terms-escalation"))
+    lease_id = page.url.rsplit("/", 1)[-1].split("?")[0]
+    terms = await staff.get(f"/v1/leases/{lease_id}/terms")
+    assert (terms["notice_days"], terms["escalation_pct"], terms["monthly_price_minor"]) == (60, "3.00", 1_500_000)

@@ -199,3 +199,23 @@ async def test_a_dated_seat_price_after_invoicing_is_trued_up_and_audited(
     assert [s["monthly_price_minor"] for s in terms["price_steps"]] == [1_300_000]
     r = await staff.call("DELETE", f"/v1/leases/{lease['id']}/price-steps/{y}-01-17", 200)
     assert r.json()["price_steps"] == []
+
+
+async def test_two_staff_adding_a_price_for_the_same_date_at_once(staff: Api, fresh_year: Any) -> None:
+    """The unique key decides: one is added, the other is a 409 naming effective_from; one row."""
+    import asyncio
+
+    y = fresh_year()
+    w = await make_world(staff)
+    path = f"/v1/plans/{w.plan['id']}/prices"
+    answers = await asyncio.gather(
+        *(
+            staff.call("POST", path, json={"effective_from": f"{y}-05-01", "monthly_price_minor": p})
+            for p in (1_600_000, 1_700_000)
+        )
+    )
+    assert sorted(r.status_code for r in answers) == [201, 409]
+    (conflict,) = [r for r in answers if r.status_code == 409]
+    assert conflict.json()["field"] == "effective_from"
+    history = await staff.get(path)
+    assert [x["effective_from"] for x in history["items"]] == [f"{y}-05-01", None]
