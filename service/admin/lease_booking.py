@@ -55,11 +55,11 @@ async def form_context(session: AsyncSession, values: dict[str, Any]) -> dict[st
     if site is None:
         return ctx
     values["site_id"] = str(site.id)
-    plans = await queries.site_plans(session, site.id)
+    # each plan with its prices in force today (issue 11); the preview prices the start date
+    plans = await catalog.plan_views(session, await queries.site_plans(session, site.id))
     ctx["plans"] = plans
-    incs = await catalog.plan_inclusions(session, [p.id for p in plans])
-    ctx["inclusions"] = {str(pid): [i for i in v if i.billing != "included"] for pid, v in incs.items()}
-    ctx["included"] = {str(pid): [i for i in v if i.billing == "included"] for pid, v in incs.items()}
+    ctx["inclusions"] = {str(p.id): [i for i in p.inclusions if i.billing != "included"] for p in plans}
+    ctx["included"] = {str(p.id): [i for i in p.inclusions if i.billing == "included"] for p in plans}
     ctx["shifts"] = await site_shifts(session, site.id)
     floors = await site_floors(session, site.id)
     ctx["floors"] = floors

@@ -219,3 +219,25 @@ async def test_two_staff_adding_a_price_for_the_same_date_at_once(staff: Api, fr
     assert conflict.json()["field"] == "effective_from"
     history = await staff.get(path)
     assert [x["effective_from"] for x in history["items"]] == [f"{y}-05-01", None]
+
+
+async def test_the_plan_shows_its_prices_in_force_today(staff: Api) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    w = await make_world(staff)
+    today = datetime.now(ZoneInfo(w.site["timezone"])).date().isoformat()
+    await staff.post(
+        f"/v1/plans/{w.plan['id']}/prices",
+        {
+            "effective_from": today,
+            "monthly_price_minor": 1_700_000,
+            "add_on_prices": [{"code": "extra_monitor", "unit_price_minor": 70_000}],
+        },
+    )
+    await staff.post(f"/v1/plans/{w.plan['id']}/prices", {"effective_from": "2199-01-01", "monthly_price_minor": 9})
+    plan = await staff.get(f"/v1/plans/{w.plan['id']}")
+    assert (plan["monthly_price_minor"], plan["setup_fee_minor"], plan["deposit_months"]) == (1_700_000, 250_000, 1)
+    assert {i["code"]: i["unit_price_minor"] for i in plan["inclusions"]}["extra_monitor"] == 70_000
+    listed = await staff.get("/v1/plans", params={"site_id": w.site["id"]})
+    assert [p["monthly_price_minor"] for p in listed["items"]] == [1_700_000]
