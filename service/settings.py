@@ -154,6 +154,8 @@ class Settings(BaseSettings):
     # how long a request waits for a pooled connection before answering 503
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0, alias="SEATLEASE_DB_POOL_TIMEOUT")
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0, alias="SEATLEASE_DB_CONNECT_TIMEOUT")
+    # a pooled connection idle this long is pinged before use (0 = before every use); see service/db.py
+    db_ping_idle_seconds: float = Field(default=1.0, ge=0, alias="SEATLEASE_DB_PING_IDLE_SECONDS")
     # PostgreSQL's statement_timeout / lock_timeout per connection, in milliseconds (0 = none)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0, alias="SEATLEASE_DB_STATEMENT_TIMEOUT_MS")
     db_lock_timeout_ms: int = Field(default=10_000, ge=0, alias="SEATLEASE_DB_LOCK_TIMEOUT_MS")
