@@ -14,8 +14,10 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from domain import events
 from domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -32,6 +34,7 @@ from domain.models import (
     LeaseAddOn,
     LeaseSeat,
     Plan,
+    PlanPrice,
     Shift,
     Site,
     Team,
@@ -39,6 +42,7 @@ from domain.models import (
 from domain.services.audit import Actor, record, snapshot
 from domain.services.catalog import shift_window, site_today
 from domain.services.charges import ClientLimits
+from domain.services.plan_prices import in_force_stmt
 
 
 class SeatCapExceeded(Conflict):
@@ -93,23 +97,26 @@ def wanted_seats(seat_count: int | None, seat_ids: Sequence[uuid.UUID] | None) -
 
 async def _load_booking(
     session: AsyncSession, req: LeaseCreate
-) -> tuple[Site | None, Client | None, Team | None, Plan | None, Shift | None]:
-    """The site, client, team, plan and shift of a booking in one query (each None when missing).
+) -> tuple[Site | None, Client | None, Team | None, Plan | None, Shift | None, PlanPrice | None]:
+    """The site, client, team, plan and shift of a booking in one query (each None when missing),
+    with the plan's dated price in force on the start date (None: its prices as created; issue 11).
 
     The same query queues the wake-up of the provisioning reconciler (``events.leases_changed``):
     PostgreSQL delivers it only if the booking commits."""
     one = select(literal(1).label("one")).subquery()
+    price = aliased(PlanPrice, in_force_stmt(req.plan_id, req.start_date).subquery())
     stmt = (
-        select(Site, Client, Team, Plan, Shift, events.leases_changed_expr())
+        select(Site, Client, Team, Plan, Shift, price, events.leases_changed_expr())
         .select_from(one)
         .outerjoin(Site, Site.id == req.site_id)
         .outerjoin(Client, Client.id == req.client_id)
         .outerjoin(Team, Team.id == req.team_id)
         .outerjoin(Plan, Plan.id == req.plan_id)
         .outerjoin(Shift, and_(Shift.site_id == req.site_id, Shift.code == req.shift))
+        .outerjoin(price, true())
     )
     row = (await session.execute(stmt)).one()
-    return row[0], row[1], row[2], row[3], row[4]
+    return row[0], row[1], row[2], row[3], row[4], row[5]
 
 
 async def create_lease(
@@ -157,7 +164,7 @@ async def book_lease(
     if not is_staff:
         _no_client_terms(req)
     discount = req.discount_pct
-    site, client, team, plan, shift = await _load_booking(session, req)
+    site, client, team, plan, shift, price = await _load_booking(session, req)
     if site is None:
         raise ValidationFailed("no such site", field="site_id")
     if client is None:
@@ -193,7 +200,7 @@ async def book_lease(
         created_by=actor.subject,
     )
     # the lease's own prices from here on: the plan's in force on its start date (issue 11)
-    terms = await snapshot_terms(session, lease, plan, req.notice_days)
+    terms = snapshot_terms(lease, plan, price, req.notice_days)
     session.add(lease)
     await session.flush()
     await add_price_steps(session, lease, [(s.effective_date, s.monthly_price_minor) for s in req.price_steps], actor.subject)

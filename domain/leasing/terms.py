@@ -19,18 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import ValidationFailed
 from domain.leasing.state import require_live
 from domain.leasing.terms_schemas import LeaseTerms, PriceStep
-from domain.models import Lease, LeaseAmendment, LeasePriceStep, Plan
+from domain.models import Lease, LeaseAmendment, LeasePriceStep, Plan, PlanPrice
 from domain.rules.pricing import price_on
 from domain.services.audit import Actor, record, snapshot
-from domain.services.plan_prices import PlanTerms, price_in_force
+from domain.services.plan_prices import PlanTerms, terms_of
 
 _PCT = Decimal("0.01")
 
 
-async def snapshot_terms(session: AsyncSession, lease: Lease, plan: Plan, notice_days: int | None) -> PlanTerms:
-    """Copy onto a new lease the plan's prices in force on its start date, and its notice period
-    unless staff set one. Returns them (their add-on prices go onto the lease's add-ons)."""
-    terms = await price_in_force(session, plan, lease.start_date)
+def snapshot_terms(lease: Lease, plan: Plan, price: PlanPrice | None, notice_days: int | None) -> PlanTerms:
+    """Copy onto a new lease the plan's prices in force on its start date (`price`, the plan's
+    dated price then, read with the booking's first query; None: as created), and its notice
+    period unless staff set one. Returns them (their add-on prices go onto the lease's add-ons)."""
+    terms = terms_of(plan, price)
     lease.monthly_price_minor = terms.monthly_price_minor
     lease.setup_fee_minor = terms.setup_fee_minor
     lease.deposit_months = terms.deposit_months

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,18 +44,37 @@ def _base(plan: Plan, inclusions: list[Inclusion]) -> PlanTerms:
     )
 
 
+def terms_of(plan: Plan, row: PlanPrice | None) -> PlanTerms:
+    """The plan's prices from its dated row in force (or as created, with none); add-ons the row
+    does not name keep the inclusion's own unit price (the caller has the inclusions)."""
+    if row is None:
+        return PlanTerms(plan.monthly_price_minor, plan.setup_fee_minor, plan.deposit_months)
+    return PlanTerms(
+        row.monthly_price_minor,
+        row.setup_fee_minor,
+        row.deposit_months,
+        {k: int(v) for k, v in row.add_on_prices.items()},
+        row.effective_from,
+    )
+
+
+def in_force_stmt(plan_id: Any, day: Any) -> Select[Any]:
+    """The plan's dated price in force on `day` (none: the plan's prices as created)."""
+    return (
+        select(PlanPrice)
+        .where(PlanPrice.plan_id == plan_id, PlanPrice.effective_from <= day)
+        .order_by(PlanPrice.effective_from.desc())
+        .limit(1)
+    )
+
+
 async def _inclusions(session: AsyncSession, plan: Plan) -> list[Inclusion]:
     return list((await session.scalars(select(Inclusion).where(Inclusion.plan_id == plan.id).order_by(Inclusion.code))).all())
 
 
 async def price_in_force(session: AsyncSession, plan: Plan, day: date) -> PlanTerms:
     """The plan's prices on `day`: the latest dated price on or before it, else as created."""
-    row = await session.scalar(
-        select(PlanPrice)
-        .where(PlanPrice.plan_id == plan.id, PlanPrice.effective_from <= day)
-        .order_by(PlanPrice.effective_from.desc())
-        .limit(1)
-    )
+    row = await session.scalar(in_force_stmt(plan.id, day))
     base = _base(plan, await _inclusions(session, plan))
     if row is None:
         return base
