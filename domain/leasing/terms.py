@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import ValidationFailed
+from domain.errors import NotFound, ValidationFailed
 from domain.leasing.state import require_live
 from domain.leasing.terms_schemas import LeaseTerms, PriceStep
 from domain.models import Lease, LeaseAmendment, LeasePriceStep, Plan, PlanPrice
@@ -122,8 +122,6 @@ async def set_seat_price_from(
 
 async def remove_price_step(session: AsyncSession, lease: Lease, effective_date: date, actor: Actor) -> None:
     """Drop the lease's price step on that date (404 when there is none)."""
-    from domain.errors import NotFound
-
     require_live(lease)
     step = await session.scalar(
         select(LeasePriceStep).where(LeasePriceStep.lease_id == lease.id, LeasePriceStep.effective_date == effective_date)
@@ -149,7 +147,8 @@ async def set_escalation(
     session: AsyncSession, lease: Lease, escalation_pct: Decimal | None, actor: Actor, reason: str | None = None
 ) -> Lease:
     """The lease's yearly raise on each anniversary of its start (None or 0: none); audited, with a
-    dated amendment on the lease's next anniversary (where it first bites)."""
+    dated amendment dated the lease's start (the anniversaries count from it). Anniversaries already
+    invoiced are trued up by the next run like any dated change."""
     require_live(lease)
     pct = escalation_pct if escalation_pct else None
     before = None if lease.escalation_pct is None else str(Decimal(lease.escalation_pct).quantize(_PCT))
