@@ -31,9 +31,12 @@ BARE_BOOKING_MARKER = uuid.UUID("00000000-0000-4000-8000-0000000ba5e1")
 
 SHIFT_SQL = """SELECT sh.id, sh.code, sh.starts_at, sh.ends_at, pg_notify('seatlease_leases', '')
                FROM shifts sh WHERE sh.site_id = $1 AND sh.code = $2"""
+# the lease copies its plan's prices (issue 11: a lease keeps its own terms)
 LEASE_SQL = """INSERT INTO leases (client_id, team_id, site_id, plan_id, shift_id, shift_code, start_date, end_date,
-                                   status, created_by)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'confirmed', $9) RETURNING id"""
+                                   status, created_by, monthly_price_minor, setup_fee_minor, deposit_months)
+               SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'confirmed', $9, p.monthly_price_minor, p.setup_fee_minor,
+                      p.deposit_months
+               FROM plans p WHERE p.id = $4 RETURNING id"""
 AUDIT_SQL = """INSERT INTO audit_events (actor_id, actor, action, object_type, object_id, client_id, after)
                VALUES ($1, 'bench', 'lease.create', 'lease', $2, $3, $4::jsonb)"""
 

@@ -122,12 +122,13 @@ async def generate(url: str, clients: int, seats_per_client: int, period: Month)
         )
         await conn.execute(
             """INSERT INTO leases (id, client_id, team_id, site_id, plan_id, shift_id, shift_code, start_date, end_date,
-                                   status, discount_pct)
+                                   status, discount_pct, monthly_price_minor, setup_fee_minor, deposit_months)
                SELECT gen_random_uuid(), c.id, c.team_id, s.site_id, s.plan_id, s.shift_id, 'FULL',
                       CASE WHEN c.n % 4 = 0 THEN $2::date + 14 ELSE $2::date - 40 END,
                       CASE WHEN c.n % 10 = 0 THEN $3::date - 5 END,
-                      'active', CASE WHEN c.n % 8 = 0 THEN 5 ELSE 0 END
-               FROM c JOIN s ON s.k = c.n % $1""",
+                      'active', CASE WHEN c.n % 8 = 0 THEN 5 ELSE 0 END, p.monthly_price_minor, p.setup_fee_minor,
+                      p.deposit_months
+               FROM c JOIN s ON s.k = c.n % $1 JOIN plans p ON p.id = s.plan_id""",
             n_sites,
             period.first,
             period.last,
@@ -145,8 +146,9 @@ async def generate(url: str, clients: int, seats_per_client: int, period: Month)
             period.first,
         )
         await conn.execute(
-            """INSERT INTO lease_add_ons (id, lease_id, inclusion_id, quantity)
-               SELECT gen_random_uuid(), l.id, i.id, 2 FROM leases l JOIN inclusions i ON i.plan_id = l.plan_id
+            """INSERT INTO lease_add_ons (id, lease_id, inclusion_id, quantity, unit_price_minor)
+               SELECT gen_random_uuid(), l.id, i.id, 2, i.unit_price_minor
+               FROM leases l JOIN inclusions i ON i.plan_id = l.plan_id
                WHERE i.code = 'monitor' AND get_byte(uuid_send(l.id), 0) % 2 = 0"""
         )
         await conn.execute("VACUUM ANALYZE")  # as autovacuum leaves a database that has lived a month

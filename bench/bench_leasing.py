@@ -145,12 +145,13 @@ BUILD_SQL = [
               current_date + 30 + (b.block % 200)::int, current_date + 210 + (b.block % 200)::int, 'confirmed'
        FROM bblock b WHERE b.block % 5 = 3""",
     """INSERT INTO leases (id, client_id, team_id, site_id, plan_id, shift_id, shift_code, start_date, end_date,
-                           status, activated_at, ended_at, cancelled_at, created_at)
+                           status, activated_at, ended_at, cancelled_at, created_at,
+                           monthly_price_minor, setup_fee_minor, deposit_months)
        SELECT h.id, c.client_id, c.team_id, h.site_id, p.id, sh.id, h.shift_code, h.start_date, h.end_date, h.status,
               CASE WHEN h.status IN ('active', 'ended') THEN h.start_date::timestamptz END,
               CASE WHEN h.status = 'ended' THEN (h.end_date + 1)::timestamptz END,
               CASE WHEN h.status = 'cancelled' THEN (h.start_date - 7)::timestamptz END,
-              (h.start_date - 14)::timestamptz
+              (h.start_date - 14)::timestamptz, p.monthly_price_minor, p.setup_fee_minor, p.deposit_months
        FROM (SELECT * FROM hist UNION ALL SELECT * FROM live) h
        JOIN bclient c ON c.n = h.block % {clients}
        JOIN plans p ON p.site_id = h.site_id
@@ -161,8 +162,9 @@ BUILD_SQL = [
        FROM (SELECT * FROM hist UNION ALL SELECT * FROM live) h
        JOIN bseat s ON s.block = h.block AND s.pos < h.nseats AND (h.status IN ('ended', 'cancelled') OR s.status = 'active')
        JOIN (VALUES ('FULL', 0, 0), ('DAY', 360, 900), ('NIGHT', 1260, 360)) w(code, ws, we) ON w.code = h.shift_code""",
-    """INSERT INTO lease_add_ons (lease_id, inclusion_id, quantity)
-       SELECT l.id, i.id, 1 FROM leases l JOIN inclusions i ON i.plan_id = l.plan_id AND i.code = 'extra_monitor'
+    """INSERT INTO lease_add_ons (lease_id, inclusion_id, quantity, unit_price_minor)
+       SELECT l.id, i.id, 1, i.unit_price_minor
+       FROM leases l JOIN inclusions i ON i.plan_id = l.plan_id AND i.code = 'extra_monitor'
        WHERE hashtext(l.id::text) % 4 = 0""",
     # (the bare baseline writes lease rows; older runs wrote to a table of their own)
     "DROP TABLE IF EXISTS bench_bare_rows",
@@ -218,8 +220,9 @@ class BareBody(BaseModel):
 
 
 BARE_INSERT = """INSERT INTO leases (client_id, team_id, site_id, plan_id, shift_id, shift_code, start_date, end_date,
-                                     status, created_by)
-   SELECT $1, $2, $3, $4, sh.id, sh.code, $6, $7, 'confirmed', $8 FROM shifts sh WHERE sh.site_id = $3 AND sh.code = $5
+                                     status, created_by, monthly_price_minor, setup_fee_minor, deposit_months)
+   SELECT $1, $2, $3, $4, sh.id, sh.code, $6, $7, 'confirmed', $8, p.monthly_price_minor, p.setup_fee_minor, p.deposit_months
+   FROM shifts sh JOIN plans p ON p.id = $4 WHERE sh.site_id = $3 AND sh.code = $5
    RETURNING id, created_at"""
 
 

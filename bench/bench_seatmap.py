@@ -114,8 +114,10 @@ async def build(url: str, seats: int) -> dict[str, Any]:
             for code, ids in plan_leases:
                 lease = uuid.uuid4()
                 await conn.execute(
-                    "INSERT INTO leases (id, client_id, team_id, site_id, plan_id, shift_id, shift_code, start_date, status) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, DATE '2024-01-01', 'active')",
+                    "INSERT INTO leases (id, client_id, team_id, site_id, plan_id, shift_id, shift_code, start_date, status, "
+                    "monthly_price_minor, setup_fee_minor, deposit_months) "
+                    "SELECT $1, $2, $3, $4, $5, $6, $7, DATE '2024-01-01', 'active', p.monthly_price_minor, p.setup_fee_minor, "
+                    "p.deposit_months FROM plans p WHERE p.id = $5",
                     lease,
                     client,
                     team,

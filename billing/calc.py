@@ -43,24 +43,27 @@ def seat_lines(facts: LeaseFacts, month: Month) -> list[Line]:
         if span is not None:
             groups[span] += 1
     lines = []
-    for (s, e), qty in sorted(groups.items()):
-        d = (e - s).days + 1
-        lines.append(
-            Line(
-                kind="seat",
-                description=f"{facts.plan_name} ({facts.shift}) × {qty} seat{'s' if qty != 1 else ''}, {_span_text(s, e)}",
-                quantity=qty,
-                unit_price_minor=facts.monthly_price_minor,
-                amount_minor=prorate(facts.monthly_price_minor, qty, d, month.days),
-                lease_id=facts.lease_id,
-                service_month=month.first,
-                service_start=s,
-                service_end=e,
-                days=d,
-                period_days=month.days,
-                units=qty * d,
+    for (span_s, span_e), qty in sorted(groups.items()):
+        # one line per run of days with one seat price (escalation or a dated price step may
+        # change it mid-month); each run is prorated on its own, as rule 4 says
+        for s, e, price in facts.seat_price_segments(span_s, span_e):
+            d = (e - s).days + 1
+            lines.append(
+                Line(
+                    kind="seat",
+                    description=f"{facts.plan_name} ({facts.shift}) × {qty} seat{'s' if qty != 1 else ''}, {_span_text(s, e)}",
+                    quantity=qty,
+                    unit_price_minor=price,
+                    amount_minor=prorate(price, qty, d, month.days),
+                    lease_id=facts.lease_id,
+                    service_month=month.first,
+                    service_start=s,
+                    service_end=e,
+                    days=d,
+                    period_days=month.days,
+                    units=qty * d,
+                )
             )
-        )
     return lines
 
 

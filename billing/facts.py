@@ -13,6 +13,8 @@ from datetime import date
 from decimal import Decimal
 from functools import cached_property
 
+from domain.rules.pricing import price_segments
+
 BILLABLE_STATUSES = frozenset({"confirmed", "active", "ended"})
 # the kinds that recur every month and are trued up when a month changes after invoicing
 RECURRING_KINDS = ("seat", "addon", "discount")
@@ -94,6 +96,22 @@ class LeaseFacts:
     seats: tuple[SeatSpan, ...]
     add_ons: tuple[AddOnFacts, ...] = ()
     included: tuple[IncludedFacts, ...] = ()
+    # the lease's own price terms beyond its base price (issue 11): dated steps (sorted) and a
+    # yearly escalation percentage; domain/rules/pricing.py says which price holds on which day
+    price_steps: tuple[tuple[date, int], ...] = ()
+    escalation_pct: Decimal | None = None
+
+    def seat_price_segments(self, first: date, last: date) -> list[tuple[date, date, int]]:
+        if not self.price_steps and not self.escalation_pct:
+            return [(first, last, self.monthly_price_minor)]
+        return price_segments(
+            first,
+            last,
+            base_minor=self.monthly_price_minor,
+            start_date=self.start_date,
+            steps=self.price_steps,
+            escalation_pct=self.escalation_pct,
+        )
 
     @property
     def billable(self) -> bool:

@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.quote import Quote, QuoteOut, first_invoice, quote_out
 from billing.statement_render import _esc, major
 from domain.leasing.proposals import Proposal
+from domain.leasing.terms import price_steps_of
 from domain.models import Client, Inclusion, Lease, LeaseAddOn, LeaseSeat, Plan, Site
 from domain.services.catalog import plan_inclusions
+from domain.services.plan_prices import PlanTerms
 
 
 class PricedProposal(Proposal):
@@ -25,7 +27,9 @@ class PricedProposal(Proposal):
 
 
 async def proposal_quote(session: AsyncSession, lease: Lease) -> Quote:
-    """The quote of a proposed lease as it stands: its seats, add-ons and discount at its plan's price."""
+    """The quote of a proposed lease as it stands: its seats, add-ons, discount and its own terms
+    (the prices it copied when it was proposed, its dated prices and escalation), which acceptance
+    keeps: the price offered is the price billed."""
     site = await session.get(Site, lease.site_id)
     plan = await session.get(Plan, lease.plan_id)
     assert site is not None
@@ -35,28 +39,35 @@ async def proposal_quote(session: AsyncSession, lease: Lease) -> Quote:
         rows = rows.where(LeaseSeat.voided.is_(False))
     # (a lapsed or withdrawn proposal released its seats: its price stays the one it offered)
     seats = int(await session.scalar(rows) or 0)
-    add_ons = [
-        (inc, qty)
-        for qty, inc in (
-            await session.execute(
-                select(LeaseAddOn.quantity, Inclusion)
-                .join(Inclusion, Inclusion.id == LeaseAddOn.inclusion_id)
-                .where(LeaseAddOn.lease_id == lease.id)
-                .order_by(Inclusion.code)
-            )
-        ).all()
-    ]
+    priced_add_ons = (
+        await session.execute(
+            select(LeaseAddOn.quantity, LeaseAddOn.unit_price_minor, Inclusion)
+            .join(Inclusion, Inclusion.id == LeaseAddOn.inclusion_id)
+            .where(LeaseAddOn.lease_id == lease.id)
+            .order_by(Inclusion.code)
+        )
+    ).all()
     included = [i for i in (await plan_inclusions(session, [plan.id]))[plan.id] if i.billing == "included"]
+    terms = PlanTerms(
+        lease.monthly_price_minor,
+        lease.setup_fee_minor,
+        lease.deposit_months,
+        {inc.code: unit for _qty, unit, inc in priced_add_ons},
+    )
+    steps = (await price_steps_of(session, [lease.id]))[lease.id]
     return first_invoice(
         site,
         plan,
         seats=seats,
         start=lease.start_date,
         end=lease.end_date,
-        add_ons=add_ons,
+        add_ons=[(inc, qty) for qty, _unit, inc in priced_add_ons],
         included=included,
         discount_pct=Decimal(lease.discount_pct),
         shift=lease.shift_code,
+        terms=terms,
+        escalation_pct=None if lease.escalation_pct is None else Decimal(lease.escalation_pct),
+        price_steps=tuple((s.effective_date, s.monthly_price_minor) for s in steps),
     )
 
 

@@ -20,6 +20,7 @@ from domain.leasing.schemas import LeaseCreate
 from domain.models import Inclusion, Plan, Site
 from domain.models.lease import LeaseStatus
 from domain.services.catalog import site_today
+from domain.services.plan_prices import PlanTerms
 
 
 @dataclass
@@ -48,21 +49,31 @@ def _facts(
     included: list[Inclusion],
     discount_pct: Decimal,
     shift: str,
+    terms: PlanTerms | None = None,
+    escalation_pct: Decimal | None = None,
+    price_steps: tuple[tuple[date, int], ...] = (),
 ) -> LeaseFacts:
+    """``terms``: the prices the lease copies (the plan's in force on its start date, or a proposed
+    lease's own); without them, the plan's as created."""
+    t = terms or PlanTerms(plan.monthly_price_minor, plan.setup_fee_minor, plan.deposit_months)
     return LeaseFacts(
         lease_id=uuid.UUID(int=0),
         plan_name=plan.name,
         shift=shift,
-        monthly_price_minor=plan.monthly_price_minor,
-        setup_fee_minor=plan.setup_fee_minor,
-        deposit_months=plan.deposit_months,
+        monthly_price_minor=t.monthly_price_minor,
+        setup_fee_minor=t.setup_fee_minor,
+        deposit_months=t.deposit_months,
         start_date=start,
         end_date=end,
         status=LeaseStatus.CONFIRMED,
         discount_pct=discount_pct,
         seats=tuple(SeatSpan(start, end) for _ in range(seats)),
-        add_ons=tuple(AddOnFacts(i.code, i.name, i.billing, i.unit_price_minor, q) for i, q in add_ons),
+        add_ons=tuple(
+            AddOnFacts(i.code, i.name, i.billing, t.add_on_prices.get(i.code, i.unit_price_minor), q) for i, q in add_ons
+        ),
         included=tuple(IncludedFacts(i.code, i.name, i.quantity_per_seat) for i in included),
+        price_steps=price_steps,
+        escalation_pct=escalation_pct or None,
     )
 
 
@@ -77,10 +88,23 @@ def first_invoice(
     included: list[Inclusion],
     discount_pct: Decimal,
     shift: str,
+    terms: PlanTerms | None = None,
+    escalation_pct: Decimal | None = None,
+    price_steps: tuple[tuple[date, int], ...] = (),
 ) -> Quote:
     """The first invoice of such a lease as a billing run would build it, and the full month after."""
     facts = _facts(
-        plan, seats=seats, start=start, end=end, add_ons=add_ons, included=included, discount_pct=discount_pct, shift=shift
+        plan,
+        seats=seats,
+        start=start,
+        end=end,
+        add_ons=add_ons,
+        included=included,
+        discount_pct=discount_pct,
+        shift=shift,
+        terms=terms,
+        escalation_pct=escalation_pct,
+        price_steps=price_steps,
     )
     rate = Decimal(site.tax_rate)
     month = Month.of(start)
@@ -126,6 +150,9 @@ def price_preview(p: BookingPreview, body: LeaseCreate) -> Quote:
         included=p.included,
         discount_pct=body.discount_pct,
         shift=p.shift.code,
+        terms=p.terms,
+        escalation_pct=body.escalation_pct,
+        price_steps=tuple(sorted((s.effective_date, s.monthly_price_minor) for s in body.price_steps)),
     )
 
 

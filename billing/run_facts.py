@@ -39,9 +39,12 @@ WHERE l.start_date <= $2 AND (
 ORDER BY l.client_id
 """
 
+# the lease's own prices (issue 11: copied at booking), never the plan's: a plan's new price moves
+# no invoice and no true-up of a lease already booked; the plan gives only its name
 LEASES_SQL = """
 SELECT l.id, l.client_id, l.site_id, l.plan_id, l.shift_code, l.start_date, l.end_date, l.status,
-       l.discount_pct, p.name AS plan_name, p.monthly_price_minor, p.setup_fee_minor, p.deposit_months
+       l.discount_pct, p.name AS plan_name, l.monthly_price_minor, l.setup_fee_minor, l.deposit_months,
+       l.escalation_pct
 FROM leases l JOIN plans p ON p.id = l.plan_id
 WHERE l.client_id = ANY($1::uuid[]) AND l.start_date <= $2
 ORDER BY l.client_id, l.site_id, l.start_date, l.id
@@ -68,12 +71,19 @@ async def load_facts(conn: Any, client_ids: list[uuid.UUID], month: Month, lookb
         seats[r["lease_id"]].extend([SeatSpan(r["start_date"], r["end_date"])] * r["n"])
     add_ons: dict[uuid.UUID, list[AddOnFacts]] = defaultdict(list)
     for r in await conn.fetch(
-        """SELECT la.lease_id, i.code, i.name, i.billing, i.unit_price_minor, la.quantity
+        """SELECT la.lease_id, i.code, i.name, i.billing, la.unit_price_minor, la.quantity
            FROM lease_add_ons la JOIN inclusions i ON i.id = la.inclusion_id
            WHERE la.lease_id = ANY($1::uuid[])""",
         lease_ids,
     ):
         add_ons[r["lease_id"]].append(AddOnFacts(r["code"], r["name"], r["billing"], r["unit_price_minor"], r["quantity"]))
+    steps: dict[uuid.UUID, list[tuple[date, int]]] = defaultdict(list)
+    for r in await conn.fetch(
+        """SELECT lease_id, effective_date, monthly_price_minor FROM lease_price_steps
+           WHERE lease_id = ANY($1::uuid[]) ORDER BY lease_id, effective_date""",
+        lease_ids,
+    ):
+        steps[r["lease_id"]].append((r["effective_date"], r["monthly_price_minor"]))
     grouped: dict[uuid.UUID, list[IncludedFacts]] = defaultdict(list)
     for r in await conn.fetch(
         """SELECT plan_id, code, name, quantity_per_seat FROM inclusions
@@ -101,6 +111,8 @@ async def load_facts(conn: Any, client_ids: list[uuid.UUID], month: Month, lookb
                     seats=tuple(seats[r["id"]]),  # sorted by (start, end), open-ended last
                     add_ons=tuple(add_ons[r["id"]]),
                     included=included.get(r["plan_id"], ()),
+                    price_steps=tuple(steps.get(r["id"], ())),
+                    escalation_pct=None if r["escalation_pct"] is None else Decimal(r["escalation_pct"]),
                 ),
             )
         )

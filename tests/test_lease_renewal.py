@@ -287,7 +287,10 @@ async def test_renewal_keeps_the_same_seats_without_a_gap(staff: Api, client_log
     assert amendment["effective_date"] == date(2031, 7, 16)
     assert '"seat_price_minor": 1650000' in amendment["details"]
     assert '"currency": "PHP"' in amendment["details"]
-    assert [a["action"] for a in await _audit(db, lease["id"])][-1] == "lease.renew"
+    assert [a["action"] for a in await _audit(db, lease["id"])][-2:] == ["lease.renew", "lease.price_step"]
+    # the new price is the lease's seat price from the new term's first day (billing prorates it)
+    terms = await staff.get(f"/v1/leases/{lease['id']}/terms")
+    assert [(s["effective_date"], s["monthly_price_minor"]) for s in terms["price_steps"]] == [("2031-07-16", 1_650_000)]
 
     # the seats are held through the night after the new term's last date
     avail = await staff.get(

@@ -62,7 +62,7 @@ RULE_FIELDS: dict[str, set[str]] = {
     "POST /v1/sites/{site_id}/seats": {"floor_id"},  # "no such floor on this site"
     "POST /v1/sites/{site_id}/shifts": {"ends_at"},  # "a named shift needs a window" (start == end)
     # references to stored objects, and "end_date is before start_date"
-    "POST /v1/leases": {"client_id", "team_id", "site_id", "plan_id", "shift", "seat_ids", "add_ons", "end_date"},
+    "POST /v1/leases": {"client_id", "team_id", "site_id", "plan_id", "shift", "seat_ids", "add_ons", "end_date", "price_steps"},
     "POST /v1/leases/{lease_id}/seats": {"effective", "seat_ids"},  # outside the lease term; no such seat
     # before the lease start; issue 11: a fee needs a reason and an early end
     "POST /v1/leases/{lease_id}/end": {"end_date", "reason", "early_termination_fee_minor"},
@@ -89,6 +89,10 @@ RULE_FIELDS: dict[str, set[str]] = {
         "expires_at",
     },
     "POST /v1/quotes": {"site_id", "plan_id", "shift", "seat_count", "seat_ids", "add_ons", "end_date"},
+    # terms (issue 11): a price takes effect from the site's today on; add-on codes of the stored plan;
+    # a lease's price step falls within its stored term
+    "POST /v1/plans/{plan_id}/prices": {"effective_from", "add_on_prices"},
+    "POST /v1/leases/{lease_id}/price-steps": {"effective_date"},
 }
 
 

@@ -58,6 +58,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PUT", "/v1/leases/{lease_id}/notice"): NEVER,
     ("PUT", "/v1/leases/{lease_id}/renewal"): NEVER,
     ("POST", "/v1/leases/{lease_id}/renew"): NEVER,
+    # terms (issue 11): a client reads its own lease's terms; prices and escalation are staff's
+    ("GET", "/v1/leases/{lease_id}/terms"): TENANT,
+    ("POST", "/v1/leases/{lease_id}/price-steps"): NEVER,
+    ("DELETE", "/v1/leases/{lease_id}/price-steps/{effective_date}"): NEVER,
+    ("PUT", "/v1/leases/{lease_id}/escalation"): NEVER,
+    ("GET", "/v1/plans/{plan_id}/prices"): NEVER,
+    ("POST", "/v1/plans/{plan_id}/prices"): NEVER,
     ("PATCH", "/v1/devices/{device_id}"): NEVER,
     ("PATCH", "/v1/users/{user_id}"): TENANT,
     # billing
@@ -112,6 +119,9 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("PUT", "/v1/leases/{lease_id}/notice"): {"notice_days": 1},
         ("PUT", "/v1/leases/{lease_id}/renewal"): {"renewal_mode": "lapse"},
         ("POST", "/v1/leases/{lease_id}/renew"): {"end_date": "2032-12-31"},
+        ("POST", "/v1/leases/{lease_id}/price-steps"): {"effective_date": "2031-06-01", "monthly_price_minor": 1},
+        ("PUT", "/v1/leases/{lease_id}/escalation"): {"escalation_pct": "50"},
+        ("POST", "/v1/plans/{plan_id}/prices"): {"effective_from": "2099-01-01", "monthly_price_minor": 1},
         ("PATCH", "/v1/sites/{site_id}"): {"name": "taken over"},
         ("POST", "/v1/sites/{site_id}/floors"): {"name": uniq("F"), "level": 9},
         ("POST", "/v1/sites/{site_id}/shifts"): {"code": uniq("S"), "starts_at": "01:00", "ends_at": "02:00"},
@@ -142,6 +152,7 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
     ids = {
         "site_id": w.site["id"],
         "plan_id": w.plan["id"],
+        "effective_date": "2031-06-01",
         "client_id": w.client["id"],
         "team_id": w.team["id"],
         "member_id": w.members[0]["id"],
@@ -268,6 +279,7 @@ async def test_every_route_with_an_id_refuses_another_tenant(
     assert lease["status"] == "confirmed"
     assert lease["end_date"] == "2031-12-31"
     assert len(lease["seats"]) == 2
+    assert (lease["monthly_price_minor"], lease["escalation_pct"], lease["price_steps"]) == (1_500_000, None, [])
     teams = await owner.get(f"/v1/clients/{tenant_a.ids['client_id']}/teams")
     assert [t["id"] for t in teams["items"]] == [tenant_a.ids["team_id"]]
     members = await owner.get(f"/v1/teams/{tenant_a.ids['team_id']}/members")

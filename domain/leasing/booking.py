@@ -14,8 +14,10 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from domain import events
 from domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -23,6 +25,7 @@ from domain.leasing.schemas import AddOnIn, LeaseCreate
 from domain.leasing.schemas import Lease as LeaseOut
 from domain.leasing.seats import insert_seats
 from domain.leasing.state import LIVE_STATUSES, advance_status
+from domain.leasing.terms import add_price_steps, snapshot_terms
 from domain.leasing.views import SeatPeriod, lease_view
 from domain.models import (
     Client,
@@ -31,6 +34,7 @@ from domain.models import (
     LeaseAddOn,
     LeaseSeat,
     Plan,
+    PlanPrice,
     Shift,
     Site,
     Team,
@@ -38,6 +42,7 @@ from domain.models import (
 from domain.services.audit import Actor, record, snapshot
 from domain.services.catalog import shift_window, site_today
 from domain.services.charges import ClientLimits
+from domain.services.plan_prices import in_force_stmt
 
 
 class SeatCapExceeded(Conflict):
@@ -92,23 +97,26 @@ def wanted_seats(seat_count: int | None, seat_ids: Sequence[uuid.UUID] | None) -
 
 async def _load_booking(
     session: AsyncSession, req: LeaseCreate
-) -> tuple[Site | None, Client | None, Team | None, Plan | None, Shift | None]:
-    """The site, client, team, plan and shift of a booking in one query (each None when missing).
+) -> tuple[Site | None, Client | None, Team | None, Plan | None, Shift | None, PlanPrice | None]:
+    """The site, client, team, plan and shift of a booking in one query (each None when missing),
+    with the plan's dated price in force on the start date (None: its prices as created; issue 11).
 
     The same query queues the wake-up of the provisioning reconciler (``events.leases_changed``):
     PostgreSQL delivers it only if the booking commits."""
     one = select(literal(1).label("one")).subquery()
+    price = aliased(PlanPrice, in_force_stmt(req.plan_id, req.start_date).subquery())
     stmt = (
-        select(Site, Client, Team, Plan, Shift, events.leases_changed_expr())
+        select(Site, Client, Team, Plan, Shift, price, events.leases_changed_expr())
         .select_from(one)
         .outerjoin(Site, Site.id == req.site_id)
         .outerjoin(Client, Client.id == req.client_id)
         .outerjoin(Team, Team.id == req.team_id)
         .outerjoin(Plan, Plan.id == req.plan_id)
         .outerjoin(Shift, and_(Shift.site_id == req.site_id, Shift.code == req.shift))
+        .outerjoin(price, true())
     )
     row = (await session.execute(stmt)).one()
-    return row[0], row[1], row[2], row[3], row[4]
+    return row[0], row[1], row[2], row[3], row[4], row[5]
 
 
 async def create_lease(
@@ -125,6 +133,16 @@ async def create_lease(
         session, actor, req, is_staff=is_staff, discount_threshold_pct=discount_threshold_pct, limits=limits, now=now
     )
     return lease
+
+
+def _no_client_terms(req: LeaseCreate) -> None:
+    """Commercial terms are set by staff: a client's own booking may not give them at all (any
+    value, even 0; PRODUCT.md rules 7 and 11)."""
+    if "discount_pct" in req.model_fields_set:
+        raise Forbidden("a discount is a commercial term that only staff set; leave discount_pct out", field="discount_pct")
+    for term in ("notice_days", "escalation_pct", "price_steps"):
+        if term in req.model_fields_set:
+            raise Forbidden(f"{term} is a commercial term that only staff set; leave it out", field=term)
 
 
 async def book_lease(
@@ -147,11 +165,10 @@ async def book_lease(
 
     With ``proposal_expires_at`` (staff only, domain/leasing/proposals.py) the lease is a proposal:
     status ``proposed``, its seats held like any lease's until that time."""
-    # given or not (any value, even 0): a client may not give one at all (PRODUCT.md rule 7)
-    if not is_staff and "discount_pct" in req.model_fields_set:
-        raise Forbidden("a discount is a commercial term that only staff set; leave discount_pct out", field="discount_pct")
+    if not is_staff:
+        _no_client_terms(req)
     discount = req.discount_pct
-    site, client, team, plan, shift = await _load_booking(session, req)
+    site, client, team, plan, shift, price = await _load_booking(session, req)
     if site is None:
         raise ValidationFailed("no such site", field="site_id")
     if client is None:
@@ -184,28 +201,34 @@ async def book_lease(
         term_end_date=req.end_date,  # booked with an end date: a fixed term (issue 11, renewal)
         status=status,
         discount_pct=discount,
+        escalation_pct=req.escalation_pct or None,
         created_by=actor.subject,
         hold_expires_at=proposal_expires_at,
         proposed_at=None if proposal_expires_at is None else (now or datetime.now(UTC)),
     )
+    # the lease's own prices from here on: the plan's in force on its start date (issue 11)
+    terms = snapshot_terms(lease, plan, price, req.notice_days)
     session.add(lease)
     await session.flush()
+    await add_price_steps(session, lease, [(s.effective_date, s.monthly_price_minor) for s in req.price_steps], actor.subject)
     window = shift_window(shift)
     held = await insert_seats(
         session, lease, window, req.start_date, req.end_date, seat_count=req.seat_count, seat_ids=req.seat_ids
     )
-    for inc, qty in add_ons:
-        session.add(LeaseAddOn(lease_id=lease.id, inclusion_id=inc.id, quantity=qty))
+    priced = [(inc, qty, terms.add_on_prices.get(inc.code, inc.unit_price_minor)) for inc, qty in add_ons]
+    for inc, qty, unit_price in priced:
+        session.add(LeaseAddOn(lease_id=lease.id, inclusion_id=inc.id, quantity=qty, unit_price_minor=unit_price))
     if status == "confirmed":
         await advance_status(session, lease, today)
-    if add_ons or lease.status != status:
+    if add_ons or req.price_steps or lease.status != status:
         await session.flush()
     await record(session, actor, _CREATE_ACTION[status], "lease", lease.id, after=snapshot(lease), client_id=client.id)
     periods = sorted(
         (SeatPeriod(h.seat_id, h.label, h.floor_id, h.zone, req.start_date, req.end_date) for h in held),
         key=lambda p: p.label,
     )
-    return lease, lease_view(lease, site, periods, [(inc, qty) for inc, qty in add_ons])
+    steps = [(s.effective_date, s.monthly_price_minor, None) for s in sorted(req.price_steps, key=lambda s: s.effective_date)]
+    return lease, lease_view(lease, site, periods, priced, steps=steps)
 
 
 # --- proposals and holds: a proposal holds its seats as any lease does, until it lapses ---

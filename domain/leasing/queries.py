@@ -34,6 +34,7 @@ from domain.models import (
 )
 from domain.services.catalog import get_shift, plan_inclusions, shift_window
 from domain.services.paging import keyset_page
+from domain.services.plan_prices import PlanTerms, price_in_force
 
 
 async def lease_page(
@@ -188,6 +189,7 @@ class BookingPreview(NamedTuple):
     included: list[Inclusion]  # what the plan's seat price includes
     free: int  # seats free for that shift and dates now
     seats: int  # seats asked for
+    terms: PlanTerms | None = None  # the plan's prices in force on the start date (what the lease would copy)
 
 
 async def preview_booking(session: AsyncSession, body: LeaseCreate) -> BookingPreview:
@@ -219,4 +221,5 @@ async def preview_booking(session: AsyncSession, body: LeaseCreate) -> BookingPr
             labels = await seat_labels(session, taken)
             raise ValidationFailed(f"not free for that shift and dates: {', '.join(sorted(labels))}", field="seat_ids")
     included = [i for i in incs.values() if i.billing == "included"]
-    return BookingPreview(site, plan, shift, add_ons, included, free, seats)
+    terms = await price_in_force(session, plan, body.start_date)
+    return BookingPreview(site, plan, shift, add_ons, included, free, seats, terms)

@@ -6,7 +6,9 @@ not marked to lapse. Staff renew it for a new term (by default as long as the cu
 same seats: the lease's seat rows that run to the term end are extended in place, so the seats are
 held without a gap and never re-allocated; the exclusion constraint refuses the extension when
 another booking holds a seat after the term end (409, nothing changed). A renewal may carry a new
-seat price, recorded in its amendment (``details.seat_price_minor``).
+seat price: the lease's seat price from the new term's first day (a dated price,
+domain/leasing/terms.py ``set_seat_price_from``, so billing prorates it like any dated price), also
+recorded in the renewal's amendment (``details.seat_price_minor``).
 
 The worker's daily pass (domain/leasing/worker_pass.py ``renew_due_leases``) renews the leases set to
 ``auto`` on their term end date, exactly once however many workers run it.
@@ -26,6 +28,7 @@ from domain import events
 from domain.errors import InvalidState, SeatsUnavailable, ValidationFailed
 from domain.leasing.seats import lock_seats, sqlstate
 from domain.leasing.state import lease_site
+from domain.leasing.terms import set_seat_price_from
 from domain.models import Lease, LeaseAmendment, LeaseSeat, RenewalMode, Site
 from domain.rules.renewal import renewal_window_starts, same_term_end
 from domain.services.audit import Actor, record, snapshot
@@ -130,9 +133,7 @@ async def renew_lease(
         "reason": reason,
         "seats": len(rows),
     }
-    if seat_price_minor is not None:
-        # The new term's seat price. Wired to the lease's price schedule by the terms part of
-        # issue 11 (from term_start_date on); recorded here so the renewal says what was agreed.
+    if seat_price_minor is not None:  # the new term's seat price, also on the renewal's record
         details["seat_price_minor"] = seat_price_minor
         details["currency"] = site.currency
     session.add(
@@ -155,6 +156,10 @@ async def renew_lease(
         after={**snapshot(lease), "renewal": details},
         client_id=lease.client_id,
     )
+    if seat_price_minor is not None:  # from the new term's first day (the end was extended above)
+        await set_seat_price_from(
+            session, lease, lease.term_start_date, seat_price_minor, actor, reason=reason or "renewal at a new price"
+        )
     await events.leases_changed(session)
     return lease
 

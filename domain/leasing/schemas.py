@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.leasing.terms_schemas import NoticeDays, PriceStep, PriceStepIn
 from domain.models.lease import RenewalMode
 from domain.schemas import (
     INTEGRAL,
@@ -70,6 +71,11 @@ class LeaseCreate(Strict):
     seat_ids: SeatIds | None = None
     add_ons: list[AddOnIn] = Field(default_factory=list, max_length=50)
     discount_pct: Percent = Decimal("0")
+    # --- terms (issue 11), staff only like the discount: the notice period (default: the plan's), a
+    # yearly escalation on each anniversary of the start, and a schedule of dated seat prices
+    notice_days: Omittable[NoticeDays] = None
+    escalation_pct: Omittable[Percent] = None
+    price_steps: list[PriceStepIn] = Field(default_factory=list, max_length=40)
 
     @model_validator(mode="after")
     def _shape(self) -> LeaseCreate:
@@ -115,6 +121,12 @@ class Lease(BaseModel):
     up_for_renewal: bool = Field(description="a fixed-term lease within the renewal window of its term end")
     renewal_window_starts: date | None = Field(description="the day the lease becomes up for renewal")
     rejection_reason: str | None = Field(description="why finance rejected the lease (then cancelled)")
+    # --- terms (issue 11): the lease's own prices, copied from the plan's price in force on its start
+    monthly_price_minor: int
+    setup_fee_minor: int
+    deposit_months: int
+    escalation_pct: str | None
+    price_steps: list[PriceStep]
 
 
 class SeatsAdd(Strict):

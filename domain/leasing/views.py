@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.leasing.renewal import DEFAULT_RENEWAL_WINDOW_DAYS, term_start, up_for_renewal
 from domain.leasing.schemas import AddOn, LeaseSeatPeriod, SeatBrief
 from domain.leasing.schemas import Lease as LeaseOut
+from domain.leasing.terms_schemas import PriceStep
 from domain.models import (
     Inclusion,
     Lease,
     LeaseAddOn,
+    LeasePriceStep,
     LeaseSeat,
     Seat,
     Site,
@@ -45,11 +47,14 @@ def lease_view(
     lease: Lease,
     site: Site,
     periods: Sequence[SeatPeriod],
-    add_ons: Sequence[tuple[Inclusion, int]],
+    add_ons: Sequence[tuple[Inclusion, int, int]],
     today: date | None = None,
     renewal_window_days: int = DEFAULT_RENEWAL_WINDOW_DAYS,
+    *,
+    steps: Sequence[tuple[date, int, str | None]] = (),
 ) -> LeaseOut:
-    """The API shape of one lease from its seat periods (in label order) and add-ons."""
+    """The API shape of one lease from its seat periods (in label order), add-ons (inclusion,
+    quantity, the lease's own unit price) and dated seat prices (date, price, reason)."""
     ref = today or max(site_today(site), lease.start_date)
     # --- renewal (issue 11) ---
     site_day = today or site_today(site)
@@ -73,8 +78,8 @@ def lease_view(
             LeaseSeatPeriod(seat_id=r.id, label=r.label, start_date=r.start_date, end_date=r.end_date) for r in periods
         ],
         add_ons=[
-            AddOn(code=inc.code, name=inc.name, billing=inc.billing, unit_price_minor=inc.unit_price_minor, quantity=qty)
-            for inc, qty in add_ons
+            AddOn(code=inc.code, name=inc.name, billing=inc.billing, unit_price_minor=unit_price, quantity=qty)
+            for inc, qty, unit_price in add_ons
         ],
         # as stored (numeric(5,2)): the same text before and after a round trip through the table
         discount_pct=str(Decimal(lease.discount_pct).quantize(_PCT)),
@@ -89,6 +94,11 @@ def lease_view(
             renewal_window_starts(lease.term_end_date, renewal_window_days) if lease.term_end_date is not None else None
         ),
         rejection_reason=lease.rejection_reason,
+        monthly_price_minor=lease.monthly_price_minor,
+        setup_fee_minor=lease.setup_fee_minor,
+        deposit_months=lease.deposit_months,
+        escalation_pct=None if lease.escalation_pct is None else str(Decimal(lease.escalation_pct).quantize(_PCT)),
+        price_steps=[PriceStep(effective_date=d, monthly_price_minor=p, reason=r) for d, p, r in steps],
     )
 
 
@@ -113,7 +123,7 @@ async def lease_views(
     ).all()
     addon_rows = (
         await session.execute(
-            select(LeaseAddOn.lease_id, LeaseAddOn.quantity, Inclusion)
+            select(LeaseAddOn.lease_id, LeaseAddOn.quantity, LeaseAddOn.unit_price_minor, Inclusion)
             .join(Inclusion, Inclusion.id == LeaseAddOn.inclusion_id)
             .where(LeaseAddOn.lease_id.in_(ids))
         )
@@ -122,11 +132,30 @@ async def lease_views(
     periods: dict[uuid.UUID, list[SeatPeriod]] = {}
     for r in seat_rows:
         periods.setdefault(r[0], []).append(SeatPeriod(*r[1:]))
-    add_ons: dict[uuid.UUID, list[tuple[Inclusion, int]]] = {}
-    for lid, qty, inc in addon_rows:
-        add_ons.setdefault(lid, []).append((inc, qty))
+    add_ons: dict[uuid.UUID, list[tuple[Inclusion, int, int]]] = {}
+    for lid, qty, unit_price, inc in addon_rows:
+        add_ons.setdefault(lid, []).append((inc, qty, unit_price))
+    steps: dict[uuid.UUID, list[tuple[date, int, str | None]]] = {}
+    for lid, when, price, reason in (
+        await session.execute(
+            select(
+                LeasePriceStep.lease_id, LeasePriceStep.effective_date, LeasePriceStep.monthly_price_minor, LeasePriceStep.reason
+            )
+            .where(LeasePriceStep.lease_id.in_(ids))
+            .order_by(LeasePriceStep.effective_date)
+        )
+    ).all():
+        steps.setdefault(lid, []).append((when, price, reason))
     return [
-        lease_view(lease, sites[lease.site_id], periods.get(lease.id, []), add_ons.get(lease.id, []), today, renewal_window_days)
+        lease_view(
+            lease,
+            sites[lease.site_id],
+            periods.get(lease.id, []),
+            add_ons.get(lease.id, []),
+            today,
+            renewal_window_days,
+            steps=steps.get(lease.id, ()),
+        )
         for lease in leases
     ]
 

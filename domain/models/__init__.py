@@ -26,6 +26,7 @@ from domain.models.lease import (
 )
 from domain.models.plan import Inclusion, InclusionBilling, InclusionKind, Plan
 from domain.models.site import Floor, Seat, SeatStatus, Shift, Site
+from domain.models.terms import LeasePriceStep, PlanPrice
 from domain.models.user import ApiClient, Role, User
 from domain.models.worker import WorkerLiveness
 
@@ -48,12 +49,14 @@ __all__ = [
     "Lease",
     "LeaseAddOn",
     "LeaseAmendment",
+    "LeasePriceStep",
     "LeaseSeat",
     "LeaseSeatSegment",
     "LeaseStatus",
     "Member",
     "OneOffCharge",
     "Plan",
+    "PlanPrice",
     "RenewalMode",
     "Role",
     "Seat",

@@ -69,6 +69,9 @@ class Lease(IdMixin, TimestampMixin, Base):
         CheckConstraint(one_of("renewal_mode", RenewalMode), name="renewal_mode"),
         CheckConstraint("term_end_date IS NULL OR term_end_date >= start_date", name="term_dates"),
         # --- end renewal ---
+        # --- terms (issue 11)
+        CheckConstraint("monthly_price_minor >= 0 AND setup_fee_minor >= 0 AND deposit_months >= 0", name="terms"),
+        CheckConstraint("escalation_pct > 0 AND escalation_pct <= 100", name="escalation"),
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -108,6 +111,16 @@ class Lease(IdMixin, TimestampMixin, Base):
     # why finance rejected a pending lease (a rejected lease is cancelled: its seats are freed)
     rejection_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # --- end renewal ---
+
+    # --- terms (issue 11): the lease's own commercial terms, copied from the plan's price in force
+    # on its start date when it is booked (domain/leasing/terms.py); billing reads these, never the
+    # plan. Dated price changes are lease_price_steps rows (domain/models/terms.py).
+    monthly_price_minor: Mapped[int] = mapped_column(BigInteger)
+    setup_fee_minor: Mapped[int] = mapped_column(BigInteger)
+    deposit_months: Mapped[int] = mapped_column(Integer)
+    # a yearly raise of the seat price on each anniversary of start_date (domain/rules/pricing.py)
+    escalation_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2), nullable=True)
+    # --- end terms
 
 
 class LeaseSeat(IdMixin, TimestampMixin, Base):
@@ -167,6 +180,8 @@ class LeaseAddOn(IdMixin, Base):
     lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id", ondelete="CASCADE"), index=True)
     inclusion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inclusions.id"))
     quantity: Mapped[int] = mapped_column(Integer)
+    # --- terms (issue 11): the add-on's unit price as the lease was booked (the plan's may change)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
 
 
 class LeaseAmendment(IdMixin, TimestampMixin, Base):

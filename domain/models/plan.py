@@ -18,6 +18,8 @@ class Plan(IdMixin, TimestampMixin, Base):
     monthly_price_minor: Mapped[int] = mapped_column(BigInteger)
     setup_fee_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     deposit_months: Mapped[int] = mapped_column(Integer, default=0)
+    # --- terms (issue 11): the notice period a new lease of this plan copies unless staff set one
+    notice_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
 
 
 class InclusionKind(StrEnum):

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, ValidationFailed
-from domain.models import Floor, Inclusion, Plan, Seat, Shift, Site
+from domain.models import Floor, Inclusion, Plan, PlanPrice, Seat, Shift, Site
 from domain.rules.shifts import minutes
 from domain.rules.timezones import is_site_timezone
 from domain.services.audit import Actor, record, snapshot
@@ -261,13 +261,29 @@ async def list_seats(
 
 
 @dataclass(frozen=True)
+class PricedInclusion:
+    """An inclusion as shown today: its unit price is the plan's price in force (issue 11)."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    kind: str
+    billing: str
+    unit_price_minor: int
+    device_kind: str | None
+    quantity_per_seat: int
+
+
+@dataclass(frozen=True)
 class PlanView:
-    """A plan as it is shown: with its site's currency and its inclusions. The response schema
-    (`catalog_schemas.Plan`) reads it attribute by attribute."""
+    """A plan as it is shown: with its site's currency, its inclusions, and the prices in force
+    today on the site's calendar (its latest dated price, else as created; issue 11). The response
+    schema (`catalog_schemas.Plan`) reads it attribute by attribute."""
 
     plan: Plan
     currency: str
-    inclusions: list[Inclusion]
+    inclusions: list[PricedInclusion]
+    price: PlanPrice | None = None
 
     @property
     def id(self) -> uuid.UUID:
@@ -283,15 +299,24 @@ class PlanView:
 
     @property
     def monthly_price_minor(self) -> int:
-        return self.plan.monthly_price_minor
+        return self.price.monthly_price_minor if self.price else self.plan.monthly_price_minor
 
     @property
     def setup_fee_minor(self) -> int:
-        return self.plan.setup_fee_minor
+        return self.price.setup_fee_minor if self.price else self.plan.setup_fee_minor
 
     @property
     def deposit_months(self) -> int:
-        return self.plan.deposit_months
+        return self.price.deposit_months if self.price else self.plan.deposit_months
+
+    @property
+    def notice_days(self) -> int:
+        return self.plan.notice_days
+
+
+def _priced(inc: Inclusion, price: PlanPrice | None) -> PricedInclusion:
+    unit = int(price.add_on_prices.get(inc.code, inc.unit_price_minor)) if price else inc.unit_price_minor
+    return PricedInclusion(inc.id, inc.code, inc.name, inc.kind, inc.billing, unit, inc.device_kind, inc.quantity_per_seat)
 
 
 async def plan_views(session: AsyncSession, plans: Sequence[Plan]) -> list[PlanView]:
@@ -299,7 +324,24 @@ async def plan_views(session: AsyncSession, plans: Sequence[Plan]) -> list[PlanV
         return []
     incs = await plan_inclusions(session, [p.id for p in plans])
     sites = {x.id: x for x in (await session.scalars(select(Site).where(Site.id.in_({p.site_id for p in plans})))).all()}
-    return [PlanView(p, sites[p.site_id].currency, incs[p.id]) for p in plans]
+    today = {sid: site_today(site) for sid, site in sites.items()}
+    # each plan's latest dated price on or before its site's today (a handful of rows per plan)
+    site_of = {p.id: p.site_id for p in plans}
+    latest: dict[uuid.UUID, PlanPrice] = {}
+    for row in (
+        await session.scalars(
+            select(PlanPrice)
+            .where(PlanPrice.plan_id.in_([p.id for p in plans]), PlanPrice.effective_from <= max(today.values()))
+            .order_by(PlanPrice.effective_from)
+        )
+    ).all():
+        if row.effective_from <= today[site_of[row.plan_id]]:
+            latest[row.plan_id] = row
+    out = []
+    for p in plans:
+        price = latest.get(p.id)
+        out.append(PlanView(p, sites[p.site_id].currency, [_priced(i, price) for i in incs[p.id]], price))
+    return out
 
 
 async def list_plans(

@@ -209,6 +209,8 @@ class PlanCreate(Strict):
     setup_fee_minor: Money = 0
     deposit_months: Annotated[int, INTEGRAL] = Field(default=0, strict=True, ge=0, le=12)
     inclusions: list[InclusionIn] = Field(default_factory=list, max_length=50)
+    # --- terms (issue 11): the notice period a new lease copies unless staff set one
+    notice_days: Annotated[int, INTEGRAL] = Field(default=30, strict=True, ge=0, le=365)
 
     @field_validator("inclusions")
     @classmethod
@@ -227,3 +229,4 @@ class Plan(Out):
     setup_fee_minor: int
     deposit_months: int
     inclusions: list[Inclusion]
+    notice_days: int

@@ -56,7 +56,8 @@ async def charge_cancellation_fee(
     )
     plan = await session.get(Plan, lease.plan_id)
     assert plan is not None
-    amount = cancellation_fee_minor(plan.monthly_price_minor, seats, lease.discount_pct, limits.cancellation_fee_months)
+    # the lease's own seat price (issue 11), not the plan's current one
+    amount = cancellation_fee_minor(lease.monthly_price_minor, seats, lease.discount_pct, limits.cancellation_fee_months)
     if amount <= 0:
         return None
     charge = OneOffCharge(

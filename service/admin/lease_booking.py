@@ -24,7 +24,7 @@ from domain.models import (
 )
 from domain.services import catalog
 from service.admin import proposals as admin_proposals
-from service.admin.pricing import first_invoice
+from service.admin.pricing import price_preview
 from service.admin.seatmap import load_floor_map, render_svg, site_floors, site_shifts
 from service.admin.web import CsrfForm, Ops, attempt, blank_to_none, redirect, render, validate_form
 from service.auth import Principal
@@ -34,6 +34,8 @@ router = APIRouter()
 
 # a domain error's field, as the form names it
 FORM_FIELD = {"seat_ids": "seat_labels", "client_id": "team_id", "add_ons": "add_ons", "effective": "effective"}
+# --- terms (issue 11): the lease page's dated seat price form
+FORM_FIELD |= {"effective_date": "step_date", "monthly_price_minor": "step_price", "escalation_pct": "escalation_pct"}
 
 
 async def form_context(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
@@ -54,11 +56,11 @@ async def form_context(session: AsyncSession, values: dict[str, Any]) -> dict[st
     if site is None:
         return ctx
     values["site_id"] = str(site.id)
-    plans = await queries.site_plans(session, site.id)
+    # each plan with its prices in force today (issue 11); the preview prices the start date
+    plans = await catalog.plan_views(session, await queries.site_plans(session, site.id))
     ctx["plans"] = plans
-    incs = await catalog.plan_inclusions(session, [p.id for p in plans])
-    ctx["inclusions"] = {str(pid): [i for i in v if i.billing != "included"] for pid, v in incs.items()}
-    ctx["included"] = {str(pid): [i for i in v if i.billing == "included"] for pid, v in incs.items()}
+    ctx["inclusions"] = {str(p.id): [i for i in p.inclusions if i.billing != "included"] for p in plans}
+    ctx["included"] = {str(p.id): [i for i in p.inclusions if i.billing == "included"] for p in plans}
     ctx["shifts"] = await site_shifts(session, site.id)
     floors = await site_floors(session, site.id)
     ctx["floors"] = floors
@@ -134,6 +136,10 @@ async def build_request(session: AsyncSession, values: dict[str, Any]) -> tuple[
             add_ons.append({"code": key.removeprefix(prefix), "quantity": str(qty).strip()})
     data["add_ons"] = add_ons
     data["discount_pct"] = str(values.get("discount_pct") or "0").strip() or "0"
+    # --- terms (issue 11): left empty, the plan's notice period and no escalation
+    for term in ("notice_days", "escalation_pct"):
+        if str(values.get(term) or "").strip():
+            data[term] = str(values[term]).strip()
     body, schema_errors = validate_form(LeaseCreate, {k: v for k, v in data.items() if v is not None or k == "end_date"})
     for k, v in schema_errors.items():
         errors.setdefault(FORM_FIELD.get(k, k), v)
@@ -147,17 +153,7 @@ async def preview(session: AsyncSession, body: LeaseCreate, threshold: Decimal) 
     except DomainError as exc:
         field = exc.field or "__all__"
         return None, {FORM_FIELD.get(field, field): exc.detail}
-    quote = first_invoice(
-        p.site,
-        p.plan,
-        seats=p.seats,
-        start=body.start_date,
-        end=body.end_date,
-        add_ons=p.add_ons,
-        included=p.included,
-        discount_pct=body.discount_pct,
-        shift=p.shift.code,
-    )
+    quote = price_preview(p, body)
     free, seats = p.free, p.seats
     return {
         "quote": quote,

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.leasing import floor_map, lifecycle, notice, queries, state
+from domain.leasing import terms as lease_terms
 from domain.leasing.renewal import term_start, up_for_renewal
 from domain.leasing.schemas import LeaseEnd, SeatsAdd
 from domain.models import (
@@ -168,6 +169,8 @@ async def detail_context(session: AsyncSession, lease: Lease, renewal_window_day
         "charges": await charges_svc.lease_charges(session, lease.id),
         "same_term_end": renewal_rules.same_term_end(term_start(lease), lease.term_end_date) if lease.term_end_date else None,
         "earliest_notice_end": notice.earliest_notice_end(lease, today),
+        # --- terms (issue 11)
+        "terms": await lease_terms.lease_terms(session, lease, site.currency, today),
     }
 
 

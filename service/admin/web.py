@@ -302,6 +302,7 @@ def nav_items() -> list[tuple[str, str, str]]:
         ("Seat map", "/admin/map", "all"),
         ("Leases", "/admin/leases", "all"),
         ("Clients", "/admin/clients", "all"),
+        ("Plans", "/admin/plans", "all"),
         ("Devices", "/admin/devices", "ops"),
         ("Provisioning", "/admin/provisioning", "ops"),
         ("Billing", "/admin/billing", "finance"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -35,3 +36,48 @@ def seat_charge(price: int, seats: list[tuple[date, date | None]], year: int, mo
 
 def tax(amount: int, rate: str) -> int:
     return rhu(amount * int(Decimal(rate) * 10000), 10000)
+
+
+def seat_price_on(day: date, base: int, start: date, steps: list[tuple[date, int]] | None = None, pct: str | None = None) -> int:
+    """Issue 11's seat price of a lease on one day, the slow way: take the latest dated step on or
+    before the day (else the base, from the start), then walk the years one by one and raise the
+    price by the percentage (Decimal, half up) on each anniversary after that step, up to the day."""
+    price, anchor = base, start
+    for when, p in sorted(steps or []):
+        if when <= day:
+            price, anchor = p, when
+    if pct:
+        years = 1
+        while True:
+            try:
+                ann = date(start.year + years, start.month, start.day)
+            except ValueError:  # 29 February in a common year
+                ann = date(start.year + years, 2, 28)
+            if ann > day:
+                break
+            if ann > anchor:
+                price = int((Decimal(price) * (100 + Decimal(pct)) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            years += 1
+    return price
+
+
+def seat_charge_dated(price_of: Callable[[date], int], seats: list[tuple[date, date | None]], year: int, month: int) -> int:
+    """Like `seat_charge`, with the price read per day: seats held on the same days form a group,
+    and each run of days of one price within the group is prorated on its own (rule 4)."""
+    days = month_days(year, month)
+    groups: Counter[tuple[date, ...]] = Counter()
+    for start, end in seats:
+        held = tuple(d for d in days if start <= d and (end is None or d <= end))
+        if held:
+            groups[held] += 1
+    total = 0
+    for held, qty in groups.items():
+        runs: list[tuple[int, int]] = []  # (price, days)
+        for d in held:
+            p = price_of(d)
+            if runs and runs[-1][0] == p:
+                runs[-1] = (p, runs[-1][1] + 1)
+            else:
+                runs.append((p, 1))
+        total += sum(rhu(p * qty * n, len(days)) for p, n in runs)
+    return total
