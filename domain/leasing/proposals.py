@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select, update
@@ -27,7 +27,7 @@ from domain.leasing.schemas import LeaseCreate
 from domain.leasing.state import advance_status, lease_site
 from domain.leasing.views import lease_views
 from domain.models import Lease, LeaseAmendment, LeaseSeat, SeatAssignment
-from domain.schemas import INTEGRAL, SafeDateTime
+from domain.schemas import SafeDateTime
 from domain.services.audit import Actor, record, snapshot
 from domain.services.catalog import site_today
 from domain.services.paging import keyset_page
@@ -39,15 +39,13 @@ ProposalState = Literal["open", "accepted", "lapsed", "withdrawn"]
 
 
 class ProposalCreate(LeaseCreate):
-    """A lease's booking (the same fields as ``POST /v1/leases``) and how long its seats are held."""
+    """A lease's booking (the same fields as ``POST /v1/leases``, its terms included: notice,
+    escalation, dated prices) and how long its seats are held."""
 
     expires_at: SafeDateTime | None = Field(
         default=None,
         description="until when the seats are held for the client (RFC 3339 with offset); "
         "default: now + SEATLEASE_PROPOSAL_HOLD_DAYS; at most 180 days ahead",
-    )
-    notice_days: Annotated[int, INTEGRAL] | None = Field(
-        default=None, strict=True, ge=0, le=365, description="the lease's notice period in days (default: the lease default)"
     )
 
 
@@ -136,9 +134,6 @@ async def create_proposal(
         now=now,
         proposal_expires_at=expires,
     )
-    if req.notice_days is not None:
-        lease.notice_days = req.notice_days
-        await session.flush()
     return lease
 
 
