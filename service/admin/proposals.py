@@ -39,7 +39,7 @@ def expires_at(site: Site, day: date) -> datetime:
 async def propose(
     session: AsyncSession, user: Principal, body: LeaseCreate, values: dict[str, Any], default_hold: timedelta
 ) -> tuple[Lease | None, dict[str, str]]:
-    """The booking form's "Send as proposal": the form's lease with the day its hold ends and its notice."""
+    """The booking form's "Send as proposal": the form's lease (its terms included) with the day its hold ends."""
     errors: dict[str, str] = {}
     data: dict[str, Any] = body.model_dump(mode="json", exclude_none=True)
     day = str(values.get("proposal_expires_on") or "").strip()
@@ -49,9 +49,6 @@ async def propose(
             data["expires_at"] = expires_at(site, date.fromisoformat(day)).isoformat()
         except ValueError:
             errors["proposal_expires_on"] = "not a date (YYYY-MM-DD)"
-    notice = str(values.get("notice_days") or "").strip()
-    if notice:
-        data["notice_days"] = notice
     req, schema_errors = validate_form(proposals.ProposalCreate, data)
     for k, v in schema_errors.items():
         errors.setdefault({"expires_at": "proposal_expires_on"}.get(k, k), v)
