@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import events
 from domain.models.held import held_sql, lease_seat_held_sql, lease_seat_may_hold_sql
+from domain.models.seat_on import seat_on_sql
 from domain.services.audit import SystemActor, record
 from domain.services.isolation import failure, site_local
 from provisioning.config import ProvisioningConfig
@@ -42,22 +43,24 @@ ACTOR = SystemActor("provisioning")
 DERIVE_LOCK = "seatlease:provisioning:derive"
 SECRET_KINDS = ("directory", "wifi")
 
-# one row per (lease, member) of the site `:site` that must hold credentials on its date `:today`: the
+# one row per (lease, member) of the site `:site` that must hold credentials on its date `:today`, at
+# the seat the member sits at that day (domain/models/seat_on.py: a seat move takes effect on its date): the
 # lease seat holds its seat that day (seat_held: a night shift's last morning included); a badge is
 # valid until the end of the last day the seat is held. One look at the row's segments answers both.
 DESIRED_SQL = f"""
 SELECT DISTINCT ON (l.id, sa.member_id)
-       l.id AS lease_id, sa.member_id, sa.seat_id, l.client_id, l.site_id, s.code AS site_code,
+       l.id AS lease_id, sa.member_id, sat.seat_id, l.client_id, l.site_id, s.code AS site_code,
        s.timezone AS tz, l.shift_code, f.name AS floor_name, m.email,
        GREATEST(COALESCE(l.activated_at, sa.created_at), sa.created_at) AS desired_since,
        h.seat_end
 FROM leases l
 JOIN sites s ON s.id = l.site_id
 JOIN seat_assignments sa ON sa.lease_id = l.id
+CROSS JOIN LATERAL (SELECT {seat_on_sql("sa", "CAST(:today AS date)")} AS seat_id) sat
 JOIN members m ON m.id = sa.member_id AND m.active
-JOIN seats st ON st.id = sa.seat_id
+JOIN seats st ON st.id = sat.seat_id
 JOIN floors f ON f.id = st.floor_id
-JOIN lease_seats ls ON ls.lease_id = l.id AND ls.seat_id = sa.seat_id
+JOIN lease_seats ls ON ls.lease_id = l.id AND ls.seat_id = sat.seat_id
      AND {lease_seat_may_hold_sql("ls", "CAST(:today AS date)", "CAST(:today AS date)")}
 CROSS JOIN LATERAL (
   SELECT bool_or({held_sql("g", "CAST(:today AS date)", "CAST(:today AS date)", "0", "0")}) AS held_today,

@@ -42,7 +42,7 @@ def lease_view(
     lease: Lease,
     site: Site,
     periods: Sequence[SeatPeriod],
-    add_ons: Sequence[tuple[Inclusion, int]],
+    add_ons: Sequence[tuple[Inclusion, int] | tuple[Inclusion, int, date | None, date | None]],
     today: date | None = None,
 ) -> LeaseOut:
     """The API shape of one lease from its seat periods (in label order) and add-ons."""
@@ -66,8 +66,19 @@ def lease_view(
             LeaseSeatPeriod(seat_id=r.id, label=r.label, start_date=r.start_date, end_date=r.end_date) for r in periods
         ],
         add_ons=[
-            AddOn(code=inc.code, name=inc.name, billing=inc.billing, unit_price_minor=inc.unit_price_minor, quantity=qty)
-            for inc, qty in add_ons
+            AddOn(
+                code=a[0].code,
+                name=a[0].name,
+                billing=a[0].billing,
+                unit_price_minor=a[0].unit_price_minor,
+                quantity=a[1],
+                # --- changes during a term: dated add-ons (issue 11) ---
+                start_date=a[2] if len(a) > 2 else None,
+                end_date=a[3] if len(a) > 3 else None,
+            )
+            for a in add_ons
+            # rows over before the reference day are history (GET .../add-ons lists them all)
+            if len(a) < 4 or a[3] is None or a[3] >= ref
         ],
         # as stored (numeric(5,2)): the same text before and after a round trip through the table
         discount_pct=str(Decimal(lease.discount_pct).quantize(_PCT)),
@@ -90,18 +101,19 @@ async def lease_views(session: AsyncSession, leases: Sequence[Lease], *, today: 
     ).all()
     addon_rows = (
         await session.execute(
-            select(LeaseAddOn.lease_id, LeaseAddOn.quantity, Inclusion)
+            select(LeaseAddOn.lease_id, LeaseAddOn.quantity, Inclusion, LeaseAddOn.start_date, LeaseAddOn.end_date)
             .join(Inclusion, Inclusion.id == LeaseAddOn.inclusion_id)
             .where(LeaseAddOn.lease_id.in_(ids))
+            .order_by(Inclusion.code, LeaseAddOn.start_date.asc().nulls_first())
         )
     ).all()
     sites = {s.id: s for s in (await session.scalars(select(Site).where(Site.id.in_({lease.site_id for lease in leases})))).all()}
     periods: dict[uuid.UUID, list[SeatPeriod]] = {}
     for r in seat_rows:
         periods.setdefault(r[0], []).append(SeatPeriod(*r[1:]))
-    add_ons: dict[uuid.UUID, list[tuple[Inclusion, int]]] = {}
-    for lid, qty, inc in addon_rows:
-        add_ons.setdefault(lid, []).append((inc, qty))
+    add_ons: dict[uuid.UUID, list[tuple[Inclusion, int, date | None, date | None]]] = {}
+    for lid, qty, inc, start, end in addon_rows:
+        add_ons.setdefault(lid, []).append((inc, qty, start, end))
     return [
         lease_view(lease, sites[lease.site_id], periods.get(lease.id, []), add_ons.get(lease.id, []), today) for lease in leases
     ]
