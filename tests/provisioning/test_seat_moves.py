@@ -62,8 +62,11 @@ async def test_moved_agent_keeps_badge_and_device_on_the_new_floor_from_the_move
     async def followed() -> bool:
         b = await _badges(staff, lease["id"])
         c = b[m0]
-        return c["seat_id"] == other[0]["id"] and c["state"] == "active" and receiver.active(c["id"]) and any(
-            g.endswith(f":{floor_name[other[0]['floor_id']]}:DAY") for g in receiver.holders[c["id"]]["access_groups"]
+        return (
+            c["seat_id"] == other[0]["id"]
+            and c["state"] == "active"
+            and receiver.active(c["id"])
+            and any(g.endswith(f":{floor_name[other[0]['floor_id']]}:DAY") for g in receiver.holders[c["id"]]["access_groups"])
         )
 
     await until(rec, followed)
@@ -84,11 +87,15 @@ async def test_moved_agent_keeps_badge_and_device_on_the_new_floor_from_the_move
     assert devices[pc_at[first]]["seat_id"] == other[0]["id"], "the PC followed its seat"
     assert devices[pc_at[first]]["return_due_at"] is None
     assert devices[pc_at[second]]["seat_id"] == second, "not before its move's date"
-    moved = await db.fetchval("SELECT count(*) FROM audit_events WHERE action = 'device.move' AND after->>'lease_id' = $1", lease["id"])
+    moved = await db.fetchval(
+        "SELECT count(*) FROM audit_events WHERE action = 'device.move' AND after->>'lease_id' = $1", lease["id"]
+    )
     assert moved == 1
     await rec.run_once(sweep=False)
     assert (
-        await db.fetchval("SELECT count(*) FROM audit_events WHERE action = 'device.move' AND after->>'lease_id' = $1", lease["id"])
+        await db.fetchval(
+            "SELECT count(*) FROM audit_events WHERE action = 'device.move' AND after->>'lease_id' = $1", lease["id"]
+        )
         == 1
     ), "a move carries its devices once"
 
@@ -96,7 +103,8 @@ async def test_moved_agent_keeps_badge_and_device_on_the_new_floor_from_the_move
     rows = {
         (r["seat_id"], r["start_date"], r["end_date"])
         for r in await db.fetch(
-            "SELECT seat_id::text, start_date, end_date FROM lease_seats WHERE lease_id = $1 AND NOT voided", uuid.UUID(lease["id"])
+            "SELECT seat_id::text, start_date, end_date FROM lease_seats WHERE lease_id = $1 AND NOT voided",
+            uuid.UUID(lease["id"]),
         )
     }
     start = today - timedelta(days=10)
