@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -91,15 +91,11 @@ async def test_concurrent_moves_and_bookings_onto_one_seat_exactly_one_wins(staf
             }
 
 
-def lease_start(lease: dict[str, Any]) -> Any:
-    from datetime import date
-
+def lease_start(lease: dict[str, Any]) -> date:
     return date.fromisoformat(lease["start_date"])
 
 
-def lease_end(lease: dict[str, Any]) -> Any:
-    from datetime import date
-
+def lease_end(lease: dict[str, Any]) -> date | None:
     return date.fromisoformat(lease["end_date"]) if lease["end_date"] else None
 
 
@@ -135,11 +131,13 @@ async def test_seat_move_is_one_amendment_and_answers_clear_errors(staff: Api, d
     done = await move()
     assert done.status_code == 201, done.text
     moved = done.json()
-    assert moved["member_id"] == w.members[0]["id"] and moved["to_seat_id"] == free
+    assert moved["member_id"] == w.members[0]["id"]
+    assert moved["to_seat_id"] == free
     amendment = await db.fetchrow(
         "SELECT kind, effective_date, details FROM lease_amendments WHERE id = $1", uuid.UUID(moved["amendment_id"])
     )
-    assert amendment["kind"] == "seat_moved" and str(amendment["effective_date"]) == "2032-02-10"
+    assert amendment["kind"] == "seat_moved"
+    assert str(amendment["effective_date"]) == "2032-02-10"
     assert (
         await db.fetchval("SELECT count(*) FROM audit_events WHERE object_id = $1 AND action = 'lease.seat_moved'", lease["id"])
         == 1
@@ -148,7 +146,8 @@ async def test_seat_move_is_one_amendment_and_answers_clear_errors(staff: Api, d
     assert await staff.get(f"/v1/leases/{lease['id']}/assignments") == [{"seat_id": free, "member_id": w.members[0]["id"]}]
     view = await staff.get(f"/v1/leases/{lease['id']}")
     periods = {(p["seat_id"], p["start_date"], p["end_date"]) for p in view["seat_periods"]}
-    assert (a, "2032-01-01", "2032-02-09") in periods and (free, "2032-02-10", None) in periods
+    assert (a, "2032-01-01", "2032-02-09") in periods
+    assert (free, "2032-02-10", None) in periods
     listed = await staff.get(f"/v1/leases/{lease['id']}/seat-moves")
     assert [m["id"] for m in listed["items"]] == [moved["id"]]
     # the moved seat cannot move again before its move's date (there is nothing to move yet)
@@ -231,7 +230,8 @@ async def test_a_lease_moves_floors_and_agents_keep_their_relative_places(staff:
     assert new_order == sorted(new_order, key=label.__getitem__)
     assert {m["from_seat_id"]: m["to_seat_id"] for m in moves} == dict(zip(held, new_order, strict=True))
     rows = await _live_rows(db, lease["id"])
-    assert len(rows) == 6 and sum(1 for r_ in rows if r_[2] is not None and str(r_[2]) == "2032-03-31") == 3
+    assert len(rows) == 6
+    assert sum(1 for r_ in rows if r_[2] is not None and str(r_[2]) == "2032-03-31") == 3
     # a floor without room for the whole lease: 409, and nothing moves
     big = await staff.post("/v1/leases", lease_body(w, start_date="2032-01-01", end_date="2032-12-31", seat_count=18))
     before = await _live_rows(db, big["id"])

@@ -57,7 +57,8 @@ async def test_moved_agent_keeps_badge_and_device_on_the_new_floor_from_the_move
     later_move = await staff.post(
         f"/v1/leases/{lease['id']}/seat-moves", {"member_id": m1, "to_seat_id": other[1]["id"], "effective": later}
     )
-    assert now_move["member_id"] == m0 and later_move["from_seat_id"] == second
+    assert now_move["member_id"] == m0
+    assert later_move["from_seat_id"] == second
 
     async def followed() -> bool:
         b = await _badges(staff, lease["id"])
