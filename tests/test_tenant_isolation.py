@@ -53,6 +53,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/leases/{lease_id}/charges"): TENANT,
     ("POST", "/v1/leases/{lease_id}/charges/{charge_id}/waive"): NEVER,
     ("PUT", "/v1/leases/{lease_id}/assignments"): TENANT,
+    # changes during a term (issue 11)
+    ("POST", "/v1/leases/{lease_id}/seat-moves"): TENANT,
+    ("GET", "/v1/leases/{lease_id}/seat-moves"): TENANT,
+    ("POST", "/v1/leases/{lease_id}/floor-moves"): NEVER,
+    ("GET", "/v1/leases/{lease_id}/add-ons"): TENANT,
+    ("PUT", "/v1/leases/{lease_id}/add-ons/{code}"): TENANT,
+    ("DELETE", "/v1/leases/{lease_id}/add-ons/{code}"): TENANT,
     ("PATCH", "/v1/devices/{device_id}"): NEVER,
     ("PATCH", "/v1/users/{user_id}"): TENANT,
     # billing
@@ -74,6 +81,7 @@ ROUTES: dict[tuple[str, str], str] = {
 QUERY: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/v1/sites/{site_id}/availability"): {"shift": "DAY", "start": "2031-01-01"},
     ("DELETE", "/v1/leases/{lease_id}/seats/{seat_id}"): {"effective": "2031-06-01"},
+    ("DELETE", "/v1/leases/{lease_id}/add-ons/{code}"): {"effective": "2031-06-01"},
 }
 
 
@@ -98,6 +106,13 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/leases/{lease_id}/seats"): {"seat_count": 1, "effective": "2031-06-01"},
         ("POST", "/v1/leases/{lease_id}/end"): {"end_date": "2031-06-30"},
         ("PUT", "/v1/leases/{lease_id}/assignments"): [{"seat_id": a.ids["seat_id"], "member_id": a.ids["member_id"]}],
+        ("POST", "/v1/leases/{lease_id}/seat-moves"): {
+            "seat_id": a.ids["seat_id"],
+            "to_seat_id": a.world.seats[-1]["id"],
+            "effective": "2031-06-01",
+        },
+        ("POST", "/v1/leases/{lease_id}/floor-moves"): {"floor_id": a.world.floors[0]["id"], "effective": "2031-06-01"},
+        ("PUT", "/v1/leases/{lease_id}/add-ons/{code}"): {"quantity": 1, "effective": "2031-06-01"},
         ("PATCH", "/v1/sites/{site_id}"): {"name": "taken over"},
         ("POST", "/v1/sites/{site_id}/floors"): {"name": uniq("F"), "level": 9},
         ("POST", "/v1/sites/{site_id}/shifts"): {"code": uniq("S"), "starts_at": "01:00", "ends_at": "02:00"},
@@ -189,6 +204,8 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
         else:
             ids[name] = str(uuid.uuid4())  # the route still must not answer anything but 404/403
     ids.setdefault("run_id", str(uuid.uuid4()))
+    ids["code"] = "extra_monitor"  # an add-on code of tenant A's plan (not secret: plans are shared)
+    real.add("code")
     return TenantA(w, ids, real)
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.leasing import floor_map, lifecycle, queries, state
+from domain.leasing import change_queries, floor_map, lifecycle, queries, state
 from domain.leasing.schemas import LeaseEnd, SeatsAdd
 from domain.models import (
     Client,
@@ -141,6 +141,8 @@ async def detail_context(session: AsyncSession, lease: Lease) -> dict[str, Any]:
         "amendments": amendments,
         "credentials": await provisioning.lease_credentials(session, lease.id),
         "invoices": await finance.lease_invoices(session, lease.id),
+        # --- changes during a term (issue 11): service/admin/lease_changes.py, _lease_changes.html ---
+        "changes": await change_queries.lease_changes_view(session, lease),
     }
 
 
