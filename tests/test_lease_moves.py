@@ -150,11 +150,13 @@ async def test_seat_move_is_one_amendment_and_answers_clear_errors(staff: Api, d
     assert (free, "2032-02-10", None) in periods
     listed = await staff.get(f"/v1/leases/{lease['id']}/seat-moves")
     assert [m["id"] for m in listed["items"]] == [moved["id"]]
-    # the moved seat cannot move again before its move's date (there is nothing to move yet)
-    again = await staff.call(
-        "POST", url, json={"seat_id": free, "to_seat_id": _free_seat(w, {a, b, free, maintenance}), "effective": "2032-03-01"}
-    )
+    # a seat's moves go forward in time: not again before its move's date, but after it
+    nxt = _free_seat(w, {a, b, free, maintenance})
+    again = await staff.call("POST", url, json={"seat_id": free, "to_seat_id": nxt, "effective": "2032-02-05"})
     _problem(again, 409, suffix="move-pending")
+    again = await staff.call("POST", url, json={"seat_id": free, "to_seat_id": nxt, "effective": "2032-03-01"})
+    assert again.status_code == 201, again.text
+    assert await staff.get(f"/v1/leases/{lease['id']}/assignments") == [{"seat_id": nxt, "member_id": w.members[0]["id"]}]
     # the old seat is free again from the move's date
     avail = await staff.get(
         f"/v1/sites/{w.site['id']}/availability", params={"shift": "DAY", "start": "2032-02-10", "end": "2032-02-20"}

@@ -34,7 +34,9 @@ async def lease_changes_view(session: AsyncSession, lease: Lease) -> ChangesView
     choices = list(
         (
             await session.scalars(
-                select(Inclusion).where(Inclusion.plan_id == lease.plan_id, Inclusion.billing == "monthly").order_by(Inclusion.code)
+                select(Inclusion)
+                .where(Inclusion.plan_id == lease.plan_id, Inclusion.billing == "monthly")
+                .order_by(Inclusion.code)
             )
         ).all()
     )

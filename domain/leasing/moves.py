@@ -64,28 +64,29 @@ async def _rows_on(session: AsyncSession, lease: Lease, effective: date) -> dict
     return {r.seat_id: r for r in rows}
 
 
-async def _refuse_pending(session: AsyncSession, lease: Lease, seat_ids: Sequence[uuid.UUID], today: date) -> None:
-    """A seat with a move to or from it still to come cannot move again until that date: the seat an
-    agent sits at on a day is then always one step back at most (domain/models/seat_on.py)."""
-    pending = (
+async def _refuse_backwards(session: AsyncSession, lease: Lease, seat_ids: Sequence[uuid.UUID], effective: date) -> None:
+    """A seat's moves go forward in time: a move of a seat with a move to or from it on or after
+    ``effective`` is refused, so that the seat an agent sits at on a day is one walk back through
+    its moves (domain/models/seat_on.py)."""
+    later = (
         await session.execute(
             select(LeaseSeatMove.effective_date, Seat.label)
             .join(Seat, Seat.id == LeaseSeatMove.to_seat_id)
             .where(
                 LeaseSeatMove.lease_id == lease.id,
-                LeaseSeatMove.effective_date > today,
+                LeaseSeatMove.effective_date >= effective,
                 or_(LeaseSeatMove.to_seat_id.in_(seat_ids), LeaseSeatMove.from_seat_id.in_(seat_ids)),
             )
             .order_by(LeaseSeatMove.effective_date.desc())
             .limit(1)
         )
     ).first()
-    if pending is not None:
+    if later is not None:
         raise MovePending(
-            f"a move of this seat (to {pending.label}) takes effect on {pending.effective_date.isoformat()}; "
-            "move it again from that date on",
+            f"this seat has a move (to {later.label}) on {later.effective_date.isoformat()}; "
+            "a further move must take effect after that date",
             field="effective",
-            pending_effective=pending.effective_date.isoformat(),
+            pending_effective=later.effective_date.isoformat(),
         )
 
 
@@ -188,8 +189,8 @@ async def move_seat(
 ) -> LeaseSeatMove:
     """Move one seat of the lease, with the agent assigned to it, to a free seat of the same site
     and shift from ``req.effective``. 409 ``seats-unavailable`` when the target is not free from that
-    date to the lease's end; 409 ``move-pending`` when the seat has a move still to come."""
-    today = await _check_date(session, lease, req.effective, is_staff, now)
+    date to the lease's end; 409 ``move-pending`` when the seat has a move on or after that date."""
+    await _check_date(session, lease, req.effective, is_staff, now)
     seat_id = req.seat_id
     if seat_id is None:
         seat_id = await session.scalar(
@@ -199,7 +200,7 @@ async def move_seat(
             raise ValidationFailed("this member is not assigned to a seat of this lease", field="member_id")
     if seat_id == req.to_seat_id:
         raise ValidationFailed("to_seat_id is the seat being moved", field="to_seat_id")
-    await _refuse_pending(session, lease, [seat_id, req.to_seat_id], today)
+    await _refuse_backwards(session, lease, [seat_id, req.to_seat_id], req.effective)
     rows = await _rows_on(session, lease, req.effective)
     row = rows.get(seat_id)
     if row is None:
@@ -215,7 +216,7 @@ async def move_floor(
     """Move every seat the lease holds on ``req.effective`` to ``req.floor_id`` from that date: to the
     named seats (one per seat held, on that floor) or to seats allocated there together; agents keep
     their relative places (seats in label order map to seats in label order)."""
-    today = await _check_date(session, lease, req.effective, is_staff, now)
+    await _check_date(session, lease, req.effective, is_staff, now)
     floor = await session.get(Floor, req.floor_id)
     if floor is None or floor.site_id != lease.site_id:
         raise ValidationFailed("no such floor on this lease's site", field="floor_id")
@@ -225,7 +226,7 @@ async def move_floor(
     seats = {s.id: s for s in (await session.scalars(select(Seat).where(Seat.id.in_(list(rows_by_seat))))).all()}
     if all(s.floor_id == req.floor_id for s in seats.values()):
         raise ValidationFailed("the lease already sits on that floor", field="floor_id")
-    await _refuse_pending(session, lease, list(rows_by_seat), today)
+    await _refuse_backwards(session, lease, list(rows_by_seat), req.effective)
     rows = sorted(rows_by_seat.values(), key=lambda r: seats[r.seat_id].label)
     targets = None
     if req.seat_ids is not None:

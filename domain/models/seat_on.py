@@ -2,12 +2,14 @@
 
 A seat assignment names the agent's latest seat. A seat move (domain/leasing/moves.py) points the
 assignment at the new seat as soon as it is made; until its date the agent still sits at the old
-seat. So the seat on day D is the old seat of the move to the assigned seat that takes effect after
-D, if there is one, else the assigned seat. A seat has at most one move to it still to come (the
-use-case refuses a second one), so there is never more than one step back to take.
+seat. So the seat on day D is found by walking back from the assigned seat: the latest move into it
+(before the step already taken) that takes effect after D brought the agent there from its old seat,
+and so on; the walk stops at the first seat the agent already sat at on D. The use-case keeps the
+moves of a seat going forward in time (a seat's next move takes effect after its last one), so each
+step goes back in time and the walk ends.
 
 Readers: provisioning's desired state (the credentials and badge groups of the seat on the site's
-today) and the lease read-models.
+today).
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from __future__ import annotations
 
 def seat_on_sql(sa: str, day: str) -> str:
     """SQL: the seat the agent of the seat_assignments row ``sa`` sits at on ``day`` (an SQL date)."""
-    return (
-        f"COALESCE((SELECT mv.from_seat_id FROM lease_seat_moves mv WHERE mv.lease_id = {sa}.lease_id "
-        f"AND mv.to_seat_id = {sa}.seat_id AND mv.effective_date > {day} ORDER BY mv.effective_date LIMIT 1), {sa}.seat_id)"
-    )
+    return f"""(WITH RECURSIVE back(seat, since) AS (
+      SELECT {sa}.seat_id, 'infinity'::date
+      UNION ALL
+      SELECT prev.from_seat_id, prev.effective_date FROM back
+      CROSS JOIN LATERAL (SELECT mv.from_seat_id, mv.effective_date FROM lease_seat_moves mv
+                          WHERE mv.lease_id = {sa}.lease_id AND mv.to_seat_id = back.seat AND mv.effective_date < back.since
+                          ORDER BY mv.effective_date DESC LIMIT 1) prev
+      WHERE prev.effective_date > {day}
+    ) SELECT seat FROM back ORDER BY since LIMIT 1)"""

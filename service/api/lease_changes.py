@@ -36,7 +36,7 @@ the agent's credentials and badge access groups follow on that date, and so do t
 The seat count, and so the bill, does not change. Name the seat by `seat_id` or by the agent at it
 (`member_id`). **409** `seats-unavailable` when `to_seat_id` is not free for the lease's shift from
 that date (a concurrent booking or move of the same seat: exactly one wins); **409** `move-pending`
-when the seat already has a move still to come; **422** naming the field otherwise."""
+when the seat already has a move on or after that date (a seat's moves go forward in time); **422** naming the field otherwise."""
 
 FLOOR_MOVE = """Move every seat the lease holds on `effective` to another floor of its site from that
 date, in one amendment: to the seats named in `seat_ids` (one per seat held, on that floor) or to

@@ -57,6 +57,11 @@ async def test_moved_agent_keeps_badge_and_device_on_the_new_floor_from_the_move
     later_move = await staff.post(
         f"/v1/leases/{lease['id']}/seat-moves", {"member_id": m1, "to_seat_id": other[1]["id"], "effective": later}
     )
+    # and on again the day after: before either date the agent still sits at the first seat
+    await staff.post(
+        f"/v1/leases/{lease['id']}/seat-moves",
+        {"seat_id": other[1]["id"], "to_seat_id": other[2]["id"], "effective": (today + timedelta(days=2)).isoformat()},
+    )
     assert now_move["member_id"] == m0
     assert later_move["from_seat_id"] == second
 
@@ -113,5 +118,6 @@ async def test_moved_agent_keeps_badge_and_device_on_the_new_floor_from_the_move
         (first, start, today - timedelta(days=1)),
         (other[0]["id"], today, None),
         (second, start, today),
-        (other[1]["id"], today + timedelta(days=1), None),
+        (other[1]["id"], today + timedelta(days=1), today + timedelta(days=1)),
+        (other[2]["id"], today + timedelta(days=2), None),
     }
