@@ -73,7 +73,8 @@ async def move_seat(request: Request, lease_id: uuid.UUID, user: Ops, session: S
         if len(labels) != 1:
             errors[name] = "one seat label"
         else:
-            data[key] = (await _labels(session, lease_id, labels, name, errors) or [None])[0]
+            found = await _labels(session, lease_id, labels, name, errors)
+            data[key] = found[0] if found else None
     return await _run(
         request,
         session,
