@@ -17,7 +17,11 @@ from __future__ import annotations
 
 def seat_on_sql(sa: str, day: str) -> str:
     """SQL: the seat the agent of the seat_assignments row ``sa`` sits at on ``day`` (an SQL date)."""
-    return f"""(WITH RECURSIVE back(seat, since) AS (
+    # the walk only for an assignment with a move into its seat after the day (an index probe on
+    # (lease_id, to_seat_id)); every other assignment is at its seat, at no more cost than that probe
+    return f"""CASE WHEN NOT EXISTS (SELECT 1 FROM lease_seat_moves mv0 WHERE mv0.lease_id = {sa}.lease_id
+                     AND mv0.to_seat_id = {sa}.seat_id AND mv0.effective_date > {day}) THEN {sa}.seat_id
+    ELSE (WITH RECURSIVE back(seat, since) AS (
       SELECT {sa}.seat_id, 'infinity'::date
       UNION ALL
       SELECT prev.from_seat_id, prev.effective_date FROM back
@@ -25,4 +29,4 @@ def seat_on_sql(sa: str, day: str) -> str:
                           WHERE mv.lease_id = {sa}.lease_id AND mv.to_seat_id = back.seat AND mv.effective_date < back.since
                           ORDER BY mv.effective_date DESC LIMIT 1) prev
       WHERE prev.effective_date > {day}
-    ) SELECT seat FROM back ORDER BY since LIMIT 1)"""
+    ) SELECT seat FROM back ORDER BY since LIMIT 1) END"""
