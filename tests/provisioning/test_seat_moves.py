@@ -121,3 +121,44 @@ async def test_moved_agent_keeps_badge_and_device_on_the_new_floor_from_the_move
         (other[1]["id"], today + timedelta(days=1), today + timedelta(days=1)),
         (other[2]["id"], today + timedelta(days=2), None),
     }
+
+
+async def test_night_agent_moved_floors_keeps_the_old_floor_until_the_last_night_there_ends(
+    staff: Api, badges: tuple[BadgeReceiver, str], reconcilers: Callable[..., Reconciler]
+) -> None:
+    """A NIGHT shift moved to another floor from today: last night's shift runs at the old seat until
+    06:00 this morning, so today the badge opens both floors; a move dated yesterday leaves only the
+    new floor today (the last night at the old seat ended yesterday morning)."""
+    receiver, _ = badges
+    rec = reconcilers(scim_base_url=None, radius_database_url=None)
+    w = await make_world(staff, floors=2)
+    lease = await seated_lease(staff, w, seats=2, shift="NIGHT")
+    floor_of = {s["id"]: s["floor_id"] for s in w.seats}
+    name = {f["id"]: f["name"] for f in w.floors}
+    assigned = await staff.get(f"/v1/leases/{lease['id']}/assignments")
+    here = floor_of[assigned[0]["seat_id"]]
+    other = [s for s in w.seats if s["floor_id"] != here]
+    today = site_today()
+    for a, target, when in ((assigned[0], other[0], today), (assigned[1], other[1], today - timedelta(days=1))):
+        await staff.post(
+            f"/v1/leases/{lease['id']}/seat-moves",
+            {"seat_id": a["seat_id"], "to_seat_id": target["id"], "effective": when.isoformat()},
+        )
+    code = w.site["code"]
+
+    async def settled() -> bool:
+        b = await _badges(staff, lease["id"])
+        return len(b) == 2 and all(c["state"] == "active" and receiver.active(c["id"]) for c in b.values())
+
+    await until(rec, settled)
+    b = await _badges(staff, lease["id"])
+    moved_today = b[assigned[0]["member_id"]]
+    assert moved_today["seat_id"] == other[0]["id"]
+    assert set(moved_today["access_groups"]) == {
+        f"{code}:site:NIGHT",
+        f"{code}:{name[other[0]['floor_id']]}:NIGHT",
+        f"{code}:{name[here]}:NIGHT",
+    }
+    assert set(receiver.holders[moved_today["id"]]["access_groups"]) == set(moved_today["access_groups"])
+    moved_yesterday = b[assigned[1]["member_id"]]
+    assert set(moved_yesterday["access_groups"]) == {f"{code}:site:NIGHT", f"{code}:{name[other[1]['floor_id']]}:NIGHT"}
