@@ -59,7 +59,9 @@ SELECT DISTINCT ON (l.id, sa.member_id)
 FROM leases l
 JOIN sites s ON s.id = l.site_id
 JOIN seat_assignments sa ON sa.lease_id = l.id
-CROSS JOIN LATERAL (SELECT {seat_on_sql("sa", "CAST(:today AS date)")} AS seat_id) sat
+-- OFFSET 0 keeps the seat a plain column to join on: an expression as the join key made PostgreSQL
+-- hash whole tables (lease_seats, seats) for every site instead of looking each row up
+CROSS JOIN LATERAL (SELECT {seat_on_sql("sa", "CAST(:today AS date)")} AS seat_id OFFSET 0) sat
 JOIN members m ON m.id = sa.member_id AND m.active
 JOIN seats st ON st.id = sat.seat_id
 JOIN floors f ON f.id = st.floor_id
