@@ -240,3 +240,20 @@ async def test_a_lease_moves_floors_and_agents_keep_their_relative_places(staff:
     r = await staff.call("POST", f"/v1/leases/{big['id']}/floor-moves", json={"floor_id": there, "effective": "2032-05-01"})
     _problem(r, 409, suffix="seats-unavailable")
     assert await _live_rows(db, big["id"]) == before
+
+
+async def test_a_pending_move_counts_once_against_the_clients_seat_cap(staff: Api, client_login: ClientLogin) -> None:
+    """Until a move's date the lease holds both rows; the client still holds one seat, not two."""
+    w = await make_world(staff)
+    await staff.call("PATCH", f"/v1/clients/{w.client['id']}", 200, json={"seat_cap": 3})
+    mine = await client_login(w.client["id"])
+    today = site_today()
+    start = (today + timedelta(days=2)).isoformat()
+    lease = await mine.post("/v1/leases", lease_body(w, start_date=start, seat_count=2))
+    held = {s["id"] for s in lease["seats"]}
+    move = {"seat_id": sorted(held)[0], "to_seat_id": _free_seat(w, held), "effective": (today + timedelta(days=9)).isoformat()}
+    await mine.post(f"/v1/leases/{lease['id']}/seat-moves", move)
+    # 2 seats held (one of them moving): one more fits the cap of 3, a second does not
+    await mine.post("/v1/leases", lease_body(w, start_date=start, seat_count=1))
+    r = await mine.call("POST", "/v1/leases", json=lease_body(w, start_date=start, seat_count=1))
+    _problem(r, 409, suffix="seat-cap-exceeded")
