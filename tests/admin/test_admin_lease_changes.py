@@ -5,7 +5,6 @@ the page did is what the API reads, and a refusal shows next to its field with n
 from __future__ import annotations
 
 import re
-import uuid
 
 import asyncpg
 import httpx
@@ -117,8 +116,20 @@ async def test_an_add_on_change_outside_the_term_is_refused_alike_by_the_api_and
     )
     assert r.status_code == 422
     assert detail in r.text
-    # a seat move onto another site's seat: the same message through both edges
-    body = {"seat_id": lease["seats"][0]["id"], "to_seat_id": str(uuid.uuid4()), "effective": "2031-07-01"}
-    api = await staff.call("POST", f"/v1/leases/{lease['id']}/seat-moves", 422, json=body)
+    # a seat move onto a seat in maintenance: the same message through both edges, nothing moved
+    seat = lease["seats"][0]
+    target = next(x for x in w.seats if x["id"] != seat["id"])
+    await staff.call("PATCH", f"/v1/seats/{target['id']}", 200, json={"status": "maintenance"})
+    body = {"seat_id": seat["id"], "to_seat_id": target["id"], "effective": "2031-07-01"}
+    api = await staff.call("POST", f"/v1/leases/{lease['id']}/seat-moves", 409, json=body)
+    detail = api.json()["detail"]
+    r = _admin_post(
+        live_http,
+        lease["id"],
+        "move-seat",
+        {"move_from": seat["label"], "move_to": target["label"], "move_effective": "2031-07-01"},
+    )
+    assert r.status_code == 422
+    assert detail in r.text
     assert (await staff.get(f"/v1/leases/{lease['id']}/add-ons"))["items"] == []
     assert (await staff.get(f"/v1/leases/{lease['id']}/seat-moves"))["items"] == []
