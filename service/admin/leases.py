@@ -142,7 +142,7 @@ async def detail_context(session: AsyncSession, lease: Lease) -> dict[str, Any]:
         "credentials": await provisioning.lease_credentials(session, lease.id),
         "invoices": await finance.lease_invoices(session, lease.id),
         # --- changes during a term (issue 11): service/admin/lease_changes.py, _lease_changes.html ---
-        "changes": await change_queries.lease_changes_view(session, lease),
+        "changes": await change_queries.lease_changes_view(session, lease, day),
     }
 
 

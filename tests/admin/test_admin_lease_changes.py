@@ -56,6 +56,10 @@ async def test_move_a_seat_then_the_whole_lease_and_change_an_add_on_from_the_le
     await page.click("#move-seat-btn")
     await page.wait_for_url(re.compile(r".*/admin/leases/[0-9a-f-]{36}\?flash=.*"))
     assert "Seat moved" in await page.locator("#flash").inner_text()
+    # still two seats: the moved one counts once, and says when it moves
+    assert await page.locator("#lease-seat-count").inner_text() == "2 (1 moving)"
+    assert f"{free_same_floor} from 2031-04-10" in await page.locator("#assignments").inner_text()
+    assert f"{held[0]} to 2031-04-09" in await page.locator("#assignments").inner_text()
     rows = await page.locator("#seat-moves tbody tr").all_inner_texts()
     assert len(rows) == 1
     assert held[0] in rows[0]
@@ -97,6 +101,9 @@ async def test_move_a_seat_then_the_whole_lease_and_change_an_add_on_from_the_le
         (2, "2031-03-01", "2031-05-14"),
         (3, "2031-05-15", None),
     ]
+    assert await page.locator("#lease-seat-count").inner_text() == "2 (3 moving)"
+    terms = await page.locator("dl.terms").inner_text()
+    assert "2 × Extra monitor to 2031-05-14, 3 × Extra monitor from 2031-05-15" in terms
     await shot(page, "lease-term-changes")
 
 
