@@ -82,6 +82,8 @@ async def change_add_on(
             template = r
             r.end_date = effective - timedelta(days=1)
     await session.flush()
+    # an add-on added again after it was removed keeps the terms its last row had
+    template = template or (rows[-1] if rows else None)
     if req.quantity:
         new = (
             _copy(template, quantity=req.quantity, start_date=effective, end_date=None)
