@@ -18,8 +18,10 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -121,3 +123,16 @@ def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
 
 def verdict(ok: bool) -> str:
     return "MET" if ok else "NOT MET"
+
+
+class Compiled:
+    """A SQLAlchemy statement as asyncpg text; named binds are filled from a dict at call time."""
+
+    def __init__(self, stmt: Any) -> None:
+        compiled = stmt.compile(dialect=PGDialect_asyncpg())
+        self.sql = str(compiled)
+        self.names = list(compiled.positiontup or [])
+        self.defaults = dict(compiled.params)
+
+    def args(self, values: dict[str, Any]) -> list[Any]:
+        return [values[n] if n in values else self.defaults[n] for n in self.names]

@@ -1,10 +1,11 @@
 """One-off charges (cancellation fees, domain/services/charges.py) on the client's next invoice.
 
 A billing run of month M bills, on the invoice of a client and site, every charge of that client
-and site that is neither waived nor billed and arose on or before M's last day, as a line of kind
-'cancellation_fee' (taxed like the other lines). The charges are locked while the batch reads
-them and marked with their invoice in the same transaction as the invoice: a re-run, a resumed
-run or a waiver racing the run never bills one twice, nor bills a waived one.
+and site that is neither waived nor billed and arose on or before M's last day, as a line of the
+charge's kind ('cancellation_fee', or 'termination_fee' for an early termination; taxed like the
+other lines). The charges are locked while the batch reads them and marked with their invoice in
+the same transaction as the invoice: a re-run, a resumed run or a waiver racing the run never
+bills one twice, nor bills a waived one.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Engine and sessions. One request or one job is one transaction.
 
 The engine degrades instead of breaking: a bounded wait for a pooled connection, a bounded connect,
-statement and lock timeouts on the server, connections checked before use (so a restarted
-PostgreSQL needs no restart of ours), and every way of "the database is not there" surfaces as a
+statement and lock timeouts on the server, connections checked before use when they have been idle
+(so a restarted PostgreSQL needs no restart of ours), and every way of "the database is not there" surfaces as a
 SQLAlchemy `DBAPIError` that `service.errors` answers with 503 + `Retry-After`.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -64,9 +65,12 @@ def make_engine(
     connect_timeout: float = 5.0,
     statement_timeout_ms: int = 30_000,
     lock_timeout_ms: int = 10_000,
+    ping_idle_seconds: float = 0.0,
 ) -> AsyncEngine:
     """`statement_timeout`/`lock_timeout` of 0 mean none (PostgreSQL's own meaning). ``url`` is
-    DATABASE_URL as operators write it (see `service.dburl`); what it names wins over the arguments."""
+    DATABASE_URL as operators write it (see `service.dburl`); what it names wins over the arguments.
+    A pooled connection is pinged before use when it has been idle ``ping_idle_seconds`` or more
+    (0: before every use)."""
     sa_url, connect_args = engine_arguments(
         url,
         application_name=application_name,
@@ -79,11 +83,46 @@ def make_engine(
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
+        pool_pre_ping=ping_idle_seconds <= 0,
         connect_args=connect_args,
     )
     _translate_network_errors(engine)
+    if ping_idle_seconds > 0:
+        _ping_when_idle(engine, ping_idle_seconds)
     return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Check a pooled connection before use without a round trip, and ping it only when it has sat
+    idle for ``idle_seconds``.
+
+    A ping is a round trip, a sixth of a short request's. A connection that PostgreSQL closed (a
+    restart, a terminated backend) is already known closed to the driver, which read the server's
+    goodbye and the end of the socket: that check is free and is made every time. A connection that
+    died silently (a network gone quiet) is caught by the ping once it has been idle long enough.
+    Either way the pool discards it and checks out a fresh one (`DisconnectionError`), so the
+    request never sees it. One that dies silently while in use fails its statement instead: a
+    disconnect, so the pool drops every older connection, and that request answers 503."""
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["seatlease_idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.pop("seatlease_idle_since", None)
+        if since is None:
+            return  # just connected
+        if dbapi_connection.driver_connection.is_closed():
+            raise exc.DisconnectionError("the server closed this pooled connection")
+        if time.monotonic() - since < idle_seconds:
+            return  # just used
+        try:
+            dbapi_connection.ping()
+        except Exception as error:  # whatever the driver raises, this connection is not usable
+            raise exc.DisconnectionError(f"a pooled connection failed its ping: {type(error).__name__}") from error
 
 
 def engine_for(url: str, settings: Settings, role: Role) -> AsyncEngine:
@@ -103,6 +142,7 @@ def engine_for(url: str, settings: Settings, role: Role) -> AsyncEngine:
         connect_timeout=settings.db_connect_timeout_seconds,
         statement_timeout_ms=settings.db_statement_timeout_ms,
         lock_timeout_ms=settings.db_lock_timeout_ms,
+        ping_idle_seconds=settings.db_ping_idle_seconds,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -154,6 +155,8 @@ class Settings(BaseSettings):
     # how long a request waits for a pooled connection before answering 503
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0, alias="SEATLEASE_DB_POOL_TIMEOUT")
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0, alias="SEATLEASE_DB_CONNECT_TIMEOUT")
+    # a pooled connection idle this long is pinged before use (0 = before every use); see service/db.py
+    db_ping_idle_seconds: float = Field(default=1.0, ge=0, alias="SEATLEASE_DB_PING_IDLE_SECONDS")
     # PostgreSQL's statement_timeout / lock_timeout per connection, in milliseconds (0 = none)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0, alias="SEATLEASE_DB_STATEMENT_TIMEOUT_MS")
     db_lock_timeout_ms: int = Field(default=10_000, ge=0, alias="SEATLEASE_DB_LOCK_TIMEOUT_MS")
@@ -174,6 +177,25 @@ class Settings(BaseSettings):
     # renews its claim however long its calls take. Batch size, calls in flight: SEATLEASE_PROV_BATCH,
     # SEATLEASE_PROV_CONCURRENCY x SEATLEASE_PROV_PARALLEL_BATCHES above.
     prov_claim_expiry_seconds: float = Field(default=60.0, gt=0, alias="SEATLEASE_PROV_CLAIM_EXPIRY")
+
+    # --- renewal (issue 11: notice, early termination, approvals, renewal) ---
+    # A fixed-term lease shows "up for renewal" from this many days before its term ends.
+    renewal_window_days: int = Field(default=60, ge=0, le=730, alias="SEATLEASE_RENEWAL_WINDOW_DAYS")
+
+    # --- proposals and holds (issue 11) ---
+    # A pending approval holds its seats this many hours after booking (or after a proposal's
+    # acceptance), then the worker releases it; a proposal holds them until its own expiry, by
+    # default this many days after it is made.
+    pending_hold_hours: float = Field(default=72.0, gt=0, alias="SEATLEASE_PENDING_HOLD_HOURS")
+    proposal_hold_days: float = Field(default=14.0, gt=0, le=180, alias="SEATLEASE_PROPOSAL_HOLD_DAYS")
+
+    @property
+    def pending_hold(self) -> timedelta:
+        return timedelta(hours=self.pending_hold_hours)
+
+    @property
+    def proposal_hold(self) -> timedelta:
+        return timedelta(days=self.proposal_hold_days)
 
     # --- the parts' own typed settings, composed here (nothing below service reads the environment) ---
     def billing(self) -> BillingSettings:

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import worker as billing_worker
-from domain.leasing.worker_pass import advance_lease_states
+from domain.leasing.holds import release_expired_holds
+from domain.leasing.worker_pass import advance_lease_states, renew_due_leases
 from domain.services.audit import SystemActor
 from provisioning import worker as provisioning_worker
 from provisioning.liveness import Liveness
@@ -32,6 +33,23 @@ Job = Callable[[async_sessionmaker[AsyncSession], Settings], Awaitable[Any]]
 async def lease_transitions(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
     async with maker() as session, session.begin():
         return await advance_lease_states(session, SystemActor("worker"))
+
+
+# --- proposals and holds ---
+async def release_holds(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
+    """Lapsed proposals and expired pending approvals give their seats back (domain/leasing/holds.py)."""
+    async with maker() as session, session.begin():
+        return await release_expired_holds(session, SystemActor("worker"), pending_hold=settings.pending_hold)
+
+
+# --- auto-renewal (issue 11, renewal) ---
+async def lease_renewals(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
+    """Auto-renewals due today, before the lease-state pass could end those leases."""
+    async with maker() as session, session.begin():
+        return await renew_due_leases(session, SystemActor("worker"))
+
+
+# --- end auto-renewal ---
 
 
 async def _provisioning_pass(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
@@ -50,8 +68,10 @@ billing_pass: Job = functools.update_wrapper(_billing_pass, billing_worker.run_o
 
 
 def jobs(*, with_provisioning: bool = True) -> list[Job]:
-    """Lease transitions first, then the provisioning pass (unless its own loop runs), then billing."""
-    return [lease_transitions, provisioning_pass, billing_pass] if with_provisioning else [lease_transitions, billing_pass]
+    """Expired holds released, auto-renewals and lease transitions first, then the provisioning pass
+    (unless its own loop runs), then billing."""
+    first: list[Job] = [release_holds, lease_renewals, lease_transitions]
+    return [*first, provisioning_pass, billing_pass] if with_provisioning else [*first, billing_pass]
 
 
 async def run_pass(

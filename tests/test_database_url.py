@@ -141,3 +141,48 @@ async def test_an_engine_applies_the_settings_and_the_urls_options_win(database_
             assert engine.pool.size() == settings.worker_db_pool_size  # type: ignore[attr-defined]
         finally:
             await engine.dispose()
+
+
+async def test_a_pooled_connection_is_checked_before_use_and_pinged_only_after_sitting_idle(database_url: str) -> None:
+    """service/db.py: a connection the server closed is replaced before use without a round trip;
+    one that sat idle past the threshold is pinged first (its backend runs something); one used
+    moments ago is handed out as it is (its backend runs nothing)."""
+    import asyncio
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    from service.db import make_engine
+
+    admin = make_engine(database_url, application_name="test-admin")
+    engine = make_engine(database_url, application_name="test-pool", pool_size=1, max_overflow=0, ping_idle_seconds=0.3)
+
+    async def last_seen(backend: int) -> datetime:  # when the backend last ran something
+        async with admin.connect() as conn:
+            sql = text("SELECT state_change FROM pg_stat_activity WHERE pid = :p")
+            return (await conn.execute(sql, {"p": backend})).scalar_one()
+
+    async def checkout() -> int:
+        async with engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            return int(raw.driver_connection.get_server_pid())  # type: ignore[union-attr]
+
+    try:
+        async with engine.connect() as conn:
+            first = (await conn.execute(text("SELECT pg_backend_pid() AS marked"))).scalar_one()
+        used = await last_seen(first)
+        assert await checkout() == first  # used moments ago: handed out without a ping
+        assert await last_seen(first) == used
+        await asyncio.sleep(0.4)
+        assert await checkout() == first  # idle past the threshold: pinged, alive, kept
+        assert await last_seen(first) > used
+
+        async with admin.connect() as conn:  # a restart, as far as this connection can tell
+            await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": first})
+            await conn.commit()
+        await asyncio.sleep(0.1)
+        async with engine.connect() as conn:  # known closed: replaced before use, no error
+            assert (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() != first
+    finally:
+        for e in (admin, engine):
+            await e.dispose()

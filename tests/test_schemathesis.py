@@ -64,7 +64,10 @@ RULE_FIELDS: dict[str, set[str]] = {
     # references to stored objects, and "end_date is before start_date"
     "POST /v1/leases": {"client_id", "team_id", "site_id", "plan_id", "shift", "seat_ids", "add_ons", "end_date"},
     "POST /v1/leases/{lease_id}/seats": {"effective", "seat_ids"},  # outside the lease term; no such seat
-    "POST /v1/leases/{lease_id}/end": {"end_date"},  # before the lease start
+    # before the lease start; issue 11: a fee needs a reason and an early end
+    "POST /v1/leases/{lease_id}/end": {"end_date", "reason", "early_termination_fee_minor"},
+    # issue 11: a renewal's term ends after the current term end
+    "POST /v1/leases/{lease_id}/renew": {"end_date"},
     "GET /v1/sites/{site_id}/availability": {"shift", "end"},  # no such shift on the site; end before start
     "PATCH /v1/devices/{device_id}": {"status"},  # "a device is assigned by a lease"
     # which fields a grant needs depends on `grant_type`
@@ -73,6 +76,19 @@ RULE_FIELDS: dict[str, set[str]] = {
     "POST /v1/billing/runs": {"period"},
     # a webhook is only as valid as its signature with the configured secret
     "POST /v1/billing/stripe/webhook": {"Stripe-Signature"},
+    # proposals and holds: a lease's references and free seats; an expiry in the future, at most 180 days ahead
+    "POST /v1/proposals": {
+        "client_id",
+        "team_id",
+        "site_id",
+        "plan_id",
+        "shift",
+        "seat_ids",
+        "add_ons",
+        "end_date",
+        "expires_at",
+    },
+    "POST /v1/quotes": {"site_id", "plan_id", "shift", "seat_count", "seat_ids", "add_ons", "end_date"},
 }
 
 
@@ -113,6 +129,8 @@ async def fuzz_ids(admin: Api) -> dict[str, str]:
         "lease_id": lease["id"],
         "seat_id": lease["seats"][0]["id"],
         "device_id": device["id"],
+        # proposals and holds
+        "proposal_id": (await admin.post("/v1/proposals", lease_body(w, seat_count=1)))["id"],
     }
 
 

@@ -53,6 +53,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/leases/{lease_id}/charges"): TENANT,
     ("POST", "/v1/leases/{lease_id}/charges/{charge_id}/waive"): NEVER,
     ("PUT", "/v1/leases/{lease_id}/assignments"): TENANT,
+    # notice, approvals, renewal (issue 11): staff and finance only
+    ("POST", "/v1/leases/{lease_id}/reject"): NEVER,
+    ("PUT", "/v1/leases/{lease_id}/notice"): NEVER,
+    ("PUT", "/v1/leases/{lease_id}/renewal"): NEVER,
+    ("POST", "/v1/leases/{lease_id}/renew"): NEVER,
     # changes during a term (issue 11)
     ("POST", "/v1/leases/{lease_id}/seat-moves"): TENANT,
     ("GET", "/v1/leases/{lease_id}/seat-moves"): TENANT,
@@ -75,6 +80,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/credentials/{credential_id}/reveal"): TENANT,
     ("POST", "/v1/provisioning/credentials/{credential_id}/retry"): NEVER,
     ("POST", "/v1/provisioning/guards/{guard_id}/confirm"): NEVER,
+    # proposals and holds
+    ("GET", "/v1/proposals/{proposal_id}"): TENANT,
+    ("GET", "/v1/proposals/{proposal_id}/pdf"): TENANT,
+    ("POST", "/v1/proposals/{proposal_id}/accept"): TENANT,
+    ("POST", "/v1/proposals/{proposal_id}/withdraw"): NEVER,
 }
 
 # request details that get a request past validation to the tenant check
@@ -106,6 +116,10 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/leases/{lease_id}/seats"): {"seat_count": 1, "effective": "2031-06-01"},
         ("POST", "/v1/leases/{lease_id}/end"): {"end_date": "2031-06-30"},
         ("PUT", "/v1/leases/{lease_id}/assignments"): [{"seat_id": a.ids["seat_id"], "member_id": a.ids["member_id"]}],
+        ("POST", "/v1/leases/{lease_id}/reject"): {"reason": "tenant walk"},
+        ("PUT", "/v1/leases/{lease_id}/notice"): {"notice_days": 1},
+        ("PUT", "/v1/leases/{lease_id}/renewal"): {"renewal_mode": "lapse"},
+        ("POST", "/v1/leases/{lease_id}/renew"): {"end_date": "2032-12-31"},
         ("POST", "/v1/leases/{lease_id}/seat-moves"): {
             "seat_id": a.ids["seat_id"],
             "to_seat_id": a.world.seats[-1]["id"],
@@ -161,6 +175,8 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
             )
         )["id"],
     }
+    # proposals and holds: an open proposal to tenant A
+    ids["proposal_id"] = (await staff.post("/v1/proposals", lease_body(w, seat_count=1, start_date="2031-02-01")))["id"]
     real = set(ids)
 
     # billing: a run for the month makes tenant A an invoice

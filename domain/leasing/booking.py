@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -146,13 +146,17 @@ async def book_lease(
     discount_threshold_pct: Decimal,
     limits: ClientLimits | None = None,
     now: datetime | None = None,
+    proposal_expires_at: datetime | None = None,
 ) -> tuple[Lease, LeaseOut]:
     """Create a lease and hold its seats; returns the lease and its API view (built from what
     the booking already has in hand, the same shape as ``lease_views``). Wakes the provisioning
     reconciler on commit (folded into its first query).
 
     A client's own booking (not staff) may not carry a discount at all (403 naming
-    ``discount_pct``) and may not take the client past its seat cap (``enforce_seat_cap``)."""
+    ``discount_pct``) and may not take the client past its seat cap (``enforce_seat_cap``).
+
+    With ``proposal_expires_at`` (staff only, domain/leasing/proposals.py) the lease is a proposal:
+    status ``proposed``, its seats held like any lease's until that time."""
     # given or not (any value, even 0): a client may not give one at all (PRODUCT.md rule 7)
     if not is_staff and "discount_pct" in req.model_fields_set:
         raise Forbidden("a discount is a commercial term that only staff set; leave discount_pct out", field="discount_pct")
@@ -176,7 +180,7 @@ async def book_lease(
         wanted, field = wanted_seats(req.seat_count, req.seat_ids)
         await enforce_seat_cap(session, client.id, wanted, (limits or ClientLimits()).seat_cap_default, today, field)
 
-    status = "pending_approval" if discount > discount_threshold_pct else "confirmed"
+    status = _initial_status(discount > discount_threshold_pct, proposal_expires_at)
     lease = Lease(
         id=uuid.uuid4(),
         client_id=client.id,
@@ -187,9 +191,12 @@ async def book_lease(
         shift_code=shift.code,
         start_date=req.start_date,
         end_date=req.end_date,
+        term_end_date=req.end_date,  # booked with an end date: a fixed term (issue 11, renewal)
         status=status,
         discount_pct=discount,
         created_by=actor.subject,
+        hold_expires_at=proposal_expires_at,
+        proposed_at=None if proposal_expires_at is None else (now or datetime.now(UTC)),
     )
     session.add(lease)
     await session.flush()
@@ -203,12 +210,22 @@ async def book_lease(
         await advance_status(session, lease, today)
     if add_ons or lease.status != status:
         await session.flush()
-    await record(session, actor, "lease.create", "lease", lease.id, after=snapshot(lease), client_id=client.id)
+    await record(session, actor, _CREATE_ACTION[status], "lease", lease.id, after=snapshot(lease), client_id=client.id)
     periods = sorted(
         (SeatPeriod(h.seat_id, h.label, h.floor_id, h.zone, req.start_date, req.end_date) for h in held),
         key=lambda p: p.label,
     )
     return lease, lease_view(lease, site, periods, [(inc, qty) for inc, qty in add_ons])
+
+
+# --- proposals and holds: a proposal holds its seats as any lease does, until it lapses ---
+_CREATE_ACTION = {"proposed": "lease.propose", "pending_approval": "lease.create", "confirmed": "lease.create"}
+
+
+def _initial_status(needs_approval: bool, proposal_expires_at: datetime | None) -> str:
+    if proposal_expires_at is not None:
+        return "proposed"
+    return "pending_approval" if needs_approval else "confirmed"
 
 
 async def _resolve_add_ons(session: AsyncSession, plan: Plan, wanted: Sequence[AddOnIn]) -> list[tuple[Inclusion, int]]:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import events
 from domain.errors import InvalidState, NotFound, SeatsUnavailable, ValidationFailed
+from domain.leasing import notice
 from domain.leasing.booking import enforce_seat_cap, wanted_seats
 from domain.leasing.seats import HeldSeat, insert_seats, lock_seats, sqlstate
 from domain.leasing.state import advance_status, lease_site, require_live
@@ -33,7 +34,7 @@ from domain.models import (
 )
 from domain.services.audit import Actor, record, snapshot
 from domain.services.catalog import shift_window, site_today
-from domain.services.charges import ClientLimits, charge_cancellation_fee
+from domain.services.charges import ClientLimits, charge_cancellation_fee, charge_early_termination_fee
 
 
 async def add_seats(
@@ -154,7 +155,10 @@ async def end_lease(
     *,
     is_staff: bool,
     now: datetime | None = None,
+    reason: str | None = None,
+    early_termination_fee_minor: int | None = None,
 ) -> Lease:
+    """Set the lease's last day (earlier or later). Notice and early termination: domain/leasing/notice.py."""
     if lease.status not in ("confirmed", "active"):
         raise InvalidState(f"a lease that is {lease.status} cannot be ended")
     site = await lease_site(session, lease)
@@ -163,6 +167,11 @@ async def end_lease(
         raise ValidationFailed("a lease cannot be ended as of a past date", field="end_date")
     if end_date < lease.start_date:
         raise ValidationFailed("end_date is before the lease start", field="end_date")
+    # --- notice and early termination (issue 11, renewal) ---
+    early = notice.check_end(lease, end_date, today, is_staff=is_staff, reason=reason, fee_minor=early_termination_fee_minor)
+    if lease.term_end_date is not None and end_date > lease.term_end_date:
+        lease.term_end_date = end_date  # a fixed term lengthened by staff: the term follows
+    # --- end notice ---
     before = snapshot(lease)
     old_end = lease.end_date
     rows = (await session.scalars(select(LeaseSeat).where(LeaseSeat.lease_id == lease.id, LeaseSeat.voided.is_(False)))).all()
@@ -186,14 +195,30 @@ async def end_lease(
             lease_id=lease.id,
             kind="end_date_set",
             effective_date=end_date,
-            details={"previous_end_date": old_end.isoformat() if old_end else None},
+            details={
+                "previous_end_date": old_end.isoformat() if old_end else None,
+                # --- notice and early termination (issue 11, renewal) ---
+                "early_termination": early,
+                "reason": reason,
+                "early_termination_fee_minor": early_termination_fee_minor,
+            },
             actor_id=actor.subject,
         )
     )
     await advance_status(session, lease, today)
     lease.updated_at = datetime.now(UTC)
     await session.flush()
-    await record(session, actor, "lease.end", "lease", lease.id, before=before, after=snapshot(lease), client_id=lease.client_id)
+    # --- notice and early termination (issue 11, renewal) ---
+    if early_termination_fee_minor is not None and reason is not None:
+        await charge_early_termination_fee(session, actor, lease, site, today, early_termination_fee_minor, reason, end_date)
+    after = {
+        **snapshot(lease),
+        "early_termination": early,
+        "reason": reason,
+        "early_termination_fee_minor": early_termination_fee_minor,
+    }
+    # --- end notice ---
+    await record(session, actor, "lease.end", "lease", lease.id, before=before, after=after, client_id=lease.client_id)
     await events.leases_changed(session)
     return lease
 
@@ -245,6 +270,41 @@ async def approve_lease(session: AsyncSession, actor: Actor, lease: Lease, *, no
     )
     await events.leases_changed(session)
     return lease
+
+
+# --- approvals: reject with a reason (issue 11, renewal) ---
+
+
+async def reject_lease(session: AsyncSession, actor: Actor, lease: Lease, reason: str) -> Lease:
+    """Finance refuse a lease waiting for approval, with a reason: it is cancelled (its seats are
+    freed at once, nothing is billed or provisioned), the reason kept on the lease and audited."""
+    if lease.status != "pending_approval":
+        raise InvalidState(f"the lease is {lease.status}, not pending approval")
+    before = snapshot(lease)
+    await session.execute(update(LeaseSeat).where(LeaseSeat.lease_id == lease.id).values(voided=True))
+    await session.execute(delete(SeatAssignment).where(SeatAssignment.lease_id == lease.id))
+    lease.status = "cancelled"
+    lease.cancelled_at = datetime.now(UTC)
+    lease.rejection_reason = reason
+    lease.updated_at = datetime.now(UTC)
+    session.add(
+        LeaseAmendment(
+            lease_id=lease.id,
+            kind="rejected",
+            effective_date=lease.start_date,
+            details={"reason": reason},
+            actor_id=actor.subject,
+        )
+    )
+    await session.flush()
+    await record(
+        session, actor, "lease.reject", "lease", lease.id, before=before, after=snapshot(lease), client_id=lease.client_id
+    )
+    await events.leases_changed(session)
+    return lease
+
+
+# --- end approvals ---
 
 
 async def set_assignments(

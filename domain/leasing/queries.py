@@ -8,14 +8,15 @@ from collections.abc import Sequence
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import ValidationFailed
 from domain.leasing.availability import count_free_seats, free_seats
+from domain.leasing.renewal import DEFAULT_RENEWAL_WINDOW_DAYS, up_for_renewal_clause
 from domain.leasing.schemas import Lease as LeaseOut
 from domain.leasing.schemas import LeaseCreate
-from domain.leasing.views import lease_filter, lease_views
+from domain.leasing.views import lease_filter, lease_views, not_an_open_or_dead_proposal
 from domain.models import (
     Client,
     Floor,
@@ -43,9 +44,16 @@ async def lease_page(
     site_id: uuid.UUID | None,
     cursor: str | None,
     limit: int,
+    up_for_renewal: bool | None = None,
+    renewal_window_days: int = DEFAULT_RENEWAL_WINDOW_DAYS,
 ) -> tuple[list[Lease], str | None]:
     """One page of leases by id (keyset paging): the rows and the `next_cursor` (the last id), None on the last page."""
     stmt = select(Lease).where(*lease_filter(client_id, status, site_id))
+    # --- renewal (issue 11) ---
+    if up_for_renewal is not None:
+        due = up_for_renewal_clause(renewal_window_days)
+        stmt = stmt.where(due if up_for_renewal else func.coalesce(due, literal(False)).is_(False))
+    # --- end renewal ---
     return await keyset_page(session, stmt, Lease.id, cursor, limit)
 
 
@@ -67,6 +75,8 @@ class LeaseListFilter(NamedTuple):
     client_id: uuid.UUID | None = None
     client_name_contains: str | None = None
     starts_from: date | None = None
+    # --- renewal (issue 11): only the leases up for renewal within this many days ---
+    up_for_renewal_within: int | None = None
 
 
 def _like(text: str) -> str:
@@ -88,6 +98,8 @@ async def lease_list(session: AsyncSession, f: LeaseListFilter, *, limit: int = 
     )
     if f.status is not None:
         stmt = stmt.where(Lease.status == f.status)
+    if f.status != "proposed":
+        stmt = stmt.where(not_an_open_or_dead_proposal())
     if f.site_id is not None:
         stmt = stmt.where(Lease.site_id == f.site_id)
     if f.client_id is not None:
@@ -96,6 +108,8 @@ async def lease_list(session: AsyncSession, f: LeaseListFilter, *, limit: int = 
         stmt = stmt.where(Client.legal_name.ilike(f"%{_like(f.client_name_contains)}%"))
     if f.starts_from is not None:
         stmt = stmt.where(Lease.start_date >= f.starts_from)
+    if f.up_for_renewal_within is not None:  # --- renewal (issue 11) ---
+        stmt = stmt.where(up_for_renewal_clause(f.up_for_renewal_within))
     rows = (await session.execute(stmt.order_by(Lease.start_date.desc(), Lease.id).limit(limit))).all()
     return [LeaseListRow(*r) for r in rows]
 
@@ -137,9 +151,11 @@ class LeaseDetail(NamedTuple):
     amendments: list[LeaseAmendment]  # oldest first
 
 
-async def lease_detail(session: AsyncSession, lease: Lease) -> LeaseDetail:
+async def lease_detail(
+    session: AsyncSession, lease: Lease, *, renewal_window_days: int = DEFAULT_RENEWAL_WINDOW_DAYS
+) -> LeaseDetail:
     """What the admin's lease page shows beyond the lease itself."""
-    view = (await lease_views(session, [lease]))[0]
+    view = (await lease_views(session, [lease], renewal_window_days=renewal_window_days))[0]
     floor_ids = {x.floor_id for x in view.seats}
     floors = list((await session.scalars(select(Floor).where(Floor.id.in_(floor_ids)).order_by(Floor.level))).all())
     assignments = {a.seat_id: a.member_id for a in await lease_assignments(session, lease.id)}

@@ -12,7 +12,22 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.schemas import INTEGRAL, Code, FieldError, Out, Percent, SafeDate, SeatCount, SeatIds, Strict, one_of
+from domain.models.lease import RenewalMode
+from domain.schemas import (
+    INTEGRAL,
+    TEXT_PATTERN,
+    Code,
+    FieldError,
+    Money,
+    Omittable,
+    Out,
+    Percent,
+    SafeDate,
+    SeatCount,
+    SeatIds,
+    Strict,
+    one_of,
+)
 
 
 class SeatBrief(Out):
@@ -93,6 +108,17 @@ class Lease(BaseModel):
     add_ons: list[AddOn]
     discount_pct: str
     currency: str
+    # --- notice, approvals, renewal (issue 11, renewal) ---
+    notice_days: int = Field(description="the lease's notice period in days (a client ends a rolling lease no earlier)")
+    term_start_date: date = Field(description="the first day of the current term (the start, or the last renewal's)")
+    term_end_date: date | None = Field(
+        description="the contract's term end (a fixed-term lease); null = rolling with notice. end_date is earlier "
+        "only after an early termination"
+    )
+    renewal_mode: str = Field(description="manual | auto (renewed for the same term on its end date) | lapse")
+    up_for_renewal: bool = Field(description="a fixed-term lease within the renewal window of its term end")
+    renewal_window_starts: date | None = Field(description="the day the lease becomes up for renewal")
+    rejection_reason: str | None = Field(description="why finance rejected the lease (then cancelled)")
 
 
 class SeatsAdd(Strict):
@@ -111,8 +137,45 @@ class SeatsAdd(Strict):
         return self
 
 
+Reason = Annotated[str, Field(min_length=1, max_length=500, pattern=TEXT_PATTERN)]
+
+
 class LeaseEnd(Strict):
     end_date: SafeDate
+    # --- early termination (issue 11, renewal): staff only ---
+    reason: Omittable[Reason] = Field(default=None, description="staff only: why the lease ends (early termination)")
+    early_termination_fee_minor: Omittable[Annotated[Money, Field(ge=1)]] = Field(
+        default=None, description="staff only: a fee billed on the client's next invoice; needs a reason and an early end"
+    )
+
+
+# --- notice, approvals, renewal (issue 11, renewal) ---
+
+
+class LeaseReject(Strict):
+    reason: Reason
+
+
+class NoticeSet(Strict):
+    notice_days: Annotated[int, INTEGRAL] = Field(strict=True, ge=0, le=730)
+
+
+class RenewalModeSet(Strict):
+    renewal_mode: RenewalMode
+    reason: Omittable[Reason] = None
+
+
+class LeaseRenew(Strict):
+    end_date: Omittable[SafeDate] = Field(
+        default=None, description="the new term's last day; default: a term as long as the current one"
+    )
+    seat_price_minor: Omittable[Money] = Field(
+        default=None, description="the new term's monthly seat price (minor units, the site's currency)"
+    )
+    reason: Omittable[Reason] = None
+
+
+# --- end issue 11, renewal ---
 
 
 class Assignment(Strict):

@@ -10,10 +10,12 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     and_,
+    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.leasing.renewal import DEFAULT_RENEWAL_WINDOW_DAYS, term_start, up_for_renewal
 from domain.leasing.schemas import AddOn, LeaseSeatPeriod, SeatBrief
 from domain.leasing.schemas import Lease as LeaseOut
 from domain.models import (
@@ -24,6 +26,7 @@ from domain.models import (
     Seat,
     Site,
 )
+from domain.rules.renewal import renewal_window_starts
 from domain.services.catalog import site_today
 
 _PCT = Decimal("0.01")
@@ -44,9 +47,13 @@ def lease_view(
     periods: Sequence[SeatPeriod],
     add_ons: Sequence[tuple[Inclusion, int] | tuple[Inclusion, int, date | None, date | None]],
     today: date | None = None,
+    renewal_window_days: int = DEFAULT_RENEWAL_WINDOW_DAYS,
 ) -> LeaseOut:
     """The API shape of one lease from its seat periods (in label order) and add-ons."""
     ref = today or max(site_today(site), lease.start_date)
+    # --- renewal (issue 11) ---
+    site_day = today or site_today(site)
+    # --- end renewal ---
     current: dict[uuid.UUID, SeatPeriod] = {}
     for r in periods:
         if r.end_date is None or r.end_date >= ref or lease.status == "ended":
@@ -83,10 +90,26 @@ def lease_view(
         # as stored (numeric(5,2)): the same text before and after a round trip through the table
         discount_pct=str(Decimal(lease.discount_pct).quantize(_PCT)),
         currency=site.currency,
+        # --- notice, approvals, renewal (issue 11, renewal) ---
+        notice_days=lease.notice_days,
+        term_start_date=term_start(lease),
+        term_end_date=lease.term_end_date,
+        renewal_mode=lease.renewal_mode,
+        up_for_renewal=up_for_renewal(lease, site_day, renewal_window_days),
+        renewal_window_starts=(
+            renewal_window_starts(lease.term_end_date, renewal_window_days) if lease.term_end_date is not None else None
+        ),
+        rejection_reason=lease.rejection_reason,
     )
 
 
-async def lease_views(session: AsyncSession, leases: Sequence[Lease], *, today: date | None = None) -> list[LeaseOut]:
+async def lease_views(
+    session: AsyncSession,
+    leases: Sequence[Lease],
+    *,
+    today: date | None = None,
+    renewal_window_days: int = DEFAULT_RENEWAL_WINDOW_DAYS,
+) -> list[LeaseOut]:
     """The API shape of leases, loaded in a fixed number of queries."""
     if not leases:
         return []
@@ -115,7 +138,8 @@ async def lease_views(session: AsyncSession, leases: Sequence[Lease], *, today: 
     for lid, qty, inc, start, end in addon_rows:
         add_ons.setdefault(lid, []).append((inc, qty, start, end))
     return [
-        lease_view(lease, sites[lease.site_id], periods.get(lease.id, []), add_ons.get(lease.id, []), today) for lease in leases
+        lease_view(lease, sites[lease.site_id], periods.get(lease.id, []), add_ons.get(lease.id, []), today, renewal_window_days)
+        for lease in leases
     ]
 
 
@@ -125,6 +149,16 @@ def lease_filter(client_id: uuid.UUID | None, status: str | None, site_id: uuid.
         conds.append(Lease.client_id == client_id)
     if status is not None:
         conds.append(Lease.status == status)
+    if status != "proposed":
+        conds.append(not_an_open_or_dead_proposal())
     if site_id is not None:
         conds.append(Lease.site_id == site_id)
     return [and_(*conds)] if conds else []
+
+
+# --- proposals and holds ---
+def not_an_open_or_dead_proposal() -> Any:
+    """A lease list shows leases: a proposal appears there once accepted (an open one only when
+    asked for status ``proposed``, see GET /v1/proposals; one that lapsed or was withdrawn never
+    was a lease)."""
+    return or_(Lease.proposed_at.is_(None), Lease.accepted_at.is_not(None))

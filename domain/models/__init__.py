@@ -22,6 +22,7 @@ from domain.models.lease import (
     LeaseSeatMove,
     LeaseSeatSegment,
     LeaseStatus,
+    RenewalMode,
     SeatAssignment,
 )
 from domain.models.plan import Inclusion, InclusionBilling, InclusionKind, Plan
@@ -55,6 +56,7 @@ __all__ = [
     "Member",
     "OneOffCharge",
     "Plan",
+    "RenewalMode",
     "Role",
     "Seat",
     "SeatAssignment",

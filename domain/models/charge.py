@@ -12,6 +12,7 @@ from domain.models.base import Base, IdMixin, TimestampMixin, one_of
 
 class ChargeKind(StrEnum):
     CANCELLATION_FEE = "cancellation_fee"
+    TERMINATION_FEE = "termination_fee"  # staff ending a lease early (issue 11)
 
 
 class OneOffCharge(IdMixin, TimestampMixin, Base):
@@ -23,7 +24,7 @@ class OneOffCharge(IdMixin, TimestampMixin, Base):
         CheckConstraint("amount_minor >= 0", name="amount"),
         CheckConstraint(one_of("kind", ChargeKind), name="kind"),
         CheckConstraint("waived_at IS NULL OR invoice_id IS NULL", name="waived_or_billed"),
-        # one cancellation fee per lease, however often a request is retried
+        # one fee of each kind per lease, however often a request is retried
         UniqueConstraint("lease_id", "kind"),
     )
 

@@ -69,6 +69,7 @@ class InvoiceLineKind(StrEnum):
     DISCOUNT = "discount"
     CANCELLATION_FEE = "cancellation_fee"
     CREDIT_TRANSFER = "credit_transfer"
+    TERMINATION_FEE = "termination_fee"  # a one-off charge (issue 11)
 
 
 class CreditNoteStatus(StrEnum):

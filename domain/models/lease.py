@@ -35,11 +35,28 @@ class LeaseStatus(StrEnum):
     ACTIVE = "active"
     ENDED = "ended"
     CANCELLED = "cancelled"
+    # --- proposals and holds ---
+    # a priced offer to a client: its seats are held (lease_seats, the exclusion constraint) until
+    # hold_expires_at; accepted it becomes confirmed with the same rows, lapsed or withdrawn cancelled
+    PROPOSED = "proposed"
 
 
 LEASE_STATUSES: tuple[LeaseStatus, ...] = tuple(LeaseStatus)
 # a lease that holds (or will hold) its seats
 LIVE_LEASE_STATUSES: tuple[LeaseStatus, ...] = (LeaseStatus.PENDING_APPROVAL, LeaseStatus.CONFIRMED, LeaseStatus.ACTIVE)
+
+
+# --- renewal (issue 11: notice, early termination, approvals, renewal) ---
+class RenewalMode(StrEnum):
+    """What happens at a fixed-term lease's term end: staff decide (manual), the worker renews it
+    for the same term (auto), or it is marked not to be renewed and ends (lapse)."""
+
+    MANUAL = "manual"
+    AUTO = "auto"
+    LAPSE = "lapse"
+
+
+# --- end renewal ---
 
 
 class Lease(IdMixin, TimestampMixin, Base):
@@ -48,6 +65,10 @@ class Lease(IdMixin, TimestampMixin, Base):
         CheckConstraint(one_of("status", LeaseStatus), name="status"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates"),
         CheckConstraint("discount_pct >= 0 AND discount_pct <= 100", name="discount"),
+        # --- renewal (issue 11) ---
+        CheckConstraint(one_of("renewal_mode", RenewalMode), name="renewal_mode"),
+        CheckConstraint("term_end_date IS NULL OR term_end_date >= start_date", name="term_dates"),
+        # --- end renewal ---
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -67,6 +88,26 @@ class Lease(IdMixin, TimestampMixin, Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # --- proposals and holds (migration 0018_proposals) ---
+    # A proposal's seats are held until this time, then the worker releases them
+    # (domain/leasing/holds.py); a pending approval without one expires by the setting
+    # SEATLEASE_PENDING_HOLD_HOURS counted from its creation.
+    hold_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # set when the lease was made as a proposal (stays after acceptance), and when it was accepted
+    proposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    # --- renewal (issue 11: notice, early termination, approvals, renewal) ---
+    # The contract's term: a lease booked with an end date is fixed-term (term_end_date = that
+    # date, moved on by each renewal); NULL = rolling month to month with notice. end_date is the
+    # last day the lease actually runs: earlier than term_end_date after an early termination.
+    term_end_date: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    # the first day of the current term (NULL = start_date): a renewal starts a new term
+    term_start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    renewal_mode: Mapped[str] = mapped_column(String(8), default="manual", server_default="manual")
+    # why finance rejected a pending lease (a rejected lease is cancelled: its seats are freed)
+    rejection_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # --- end renewal ---
 
 
 class LeaseSeat(IdMixin, TimestampMixin, Base):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, ValidationFailed
@@ -108,12 +108,14 @@ async def get_shift(session: AsyncSession, site_id: uuid.UUID, code: str) -> Shi
     return shift
 
 
+_SHIFT_WINDOW = select(Shift.starts_at, Shift.ends_at).where(Shift.site_id == bindparam("site"), Shift.code == bindparam("code"))
+
+
 async def site_shift_window(session: AsyncSession, site_id: uuid.UUID, code: str) -> tuple[int, int]:
     """The daily window of the site's shift ``code``, in one lookup (an availability search's hot
     path); the site is looked up only to tell an unknown site (404) from an unknown shift."""
-    row = (
-        await session.execute(select(Shift.starts_at, Shift.ends_at).where(Shift.site_id == site_id, Shift.code == code))
-    ).first()
+    conn = await session.connection()  # Core: no ORM entities to load
+    row = (await conn.execute(_SHIFT_WINDOW, {"site": site_id, "code": code})).first()
     if row is None:
         await get_site(session, site_id)
         raise ValidationFailed(f"no shift {code} on this site", field="shift")

@@ -113,3 +113,37 @@ async def waive_charge(session: AsyncSession, actor: Actor, charge: OneOffCharge
         client_id=charge.client_id,
     )
     return charge
+
+
+# --- early termination (issue 11, renewal) ---
+
+
+async def charge_early_termination_fee(
+    session: AsyncSession, actor: Actor, lease: Lease, site: Site, today: date, amount_minor: int, reason: str, end_date: date
+) -> OneOffCharge:
+    """Record the fee staff set when ending a lease early; the client's next invoice at the site bills
+    it (billing/charges.py). One per lease: the lease row is locked by the caller, so a second
+    early end of the same lease is refused here rather than by the unique key."""
+    existing = await session.scalar(
+        select(OneOffCharge.id).where(OneOffCharge.lease_id == lease.id, OneOffCharge.kind == "termination_fee")
+    )
+    if existing is not None:
+        raise InvalidState(
+            "this lease already carries an early-termination fee",
+            field="early_termination_fee_minor",
+        )
+    charge = OneOffCharge(
+        client_id=lease.client_id,
+        site_id=lease.site_id,
+        lease_id=lease.id,
+        kind="termination_fee",  # invoice_lines.kind holds 16 characters
+        description=f"Early termination fee: lease {lease.shift_code} from {lease.start_date} ended {end_date}: {reason}"[:500],
+        amount_minor=amount_minor,
+        currency=site.currency,
+        charge_date=today,
+        created_by=actor.subject,
+    )
+    session.add(charge)
+    await session.flush()
+    await record(session, actor, "charge.create", "one_off_charge", charge.id, after=snapshot(charge), client_id=lease.client_id)
+    return charge

@@ -17,6 +17,12 @@ from domain.models.lease import LeaseStatus
 _SHIFT_LO = "(extract(hour FROM sh.starts_at) * 60 + extract(minute FROM sh.starts_at))::int"
 _SHIFT_HI = "(extract(hour FROM sh.ends_at) * 60 + extract(minute FROM sh.ends_at))::int"
 
+# --- proposals and holds: a seat held by an open proposal is taken (nobody else may book it) but not leased ---
+_NOT_PROPOSED = (
+    "NOT EXISTS (SELECT 1 FROM lease_seats p_ls JOIN leases p_l ON p_l.id = p_ls.lease_id "
+    "WHERE p_ls.id = g.lease_seat_id AND p_l.status = 'proposed')"
+)
+
 # leased for this shift on this day: a stored occupancy segment of the seat overlaps what a lease of
 # the shift on that one day would hold (seat_held, the rule of availability and the seat map too)
 OCCUPANCY_SQL = text(f"""
@@ -25,6 +31,7 @@ SELECT si.id AS site_id, si.code AS site_code, f.id AS floor_id, f.name AS floor
        count(se.id) FILTER (WHERE se.status = 'active' AND EXISTS (
            SELECT 1 FROM lease_seat_segments g
            WHERE g.seat_id = se.id AND {held_sql("g", "CAST(:day AS date)", "CAST(:day AS date)", _SHIFT_LO, _SHIFT_HI)}
+             AND {_NOT_PROPOSED}
        )) AS seats_leased
 FROM sites si
 JOIN floors f ON f.site_id = si.id
@@ -134,3 +141,9 @@ async def leases_ending(session: AsyncSession, today: date, days: int = 30) -> l
 
 async def leases_pending_approval(session: AsyncSession) -> list[LeaseRow]:
     return await _lease_rows(session, Lease.status == LeaseStatus.PENDING_APPROVAL, order=Lease.created_at)
+
+
+# --- proposals and holds ---
+async def open_proposals(session: AsyncSession) -> list[LeaseRow]:
+    """Proposals waiting for their client's answer, the soonest to lapse first."""
+    return await _lease_rows(session, Lease.status == LeaseStatus.PROPOSED, order=Lease.hold_expires_at, limit=50)

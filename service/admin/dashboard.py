@@ -84,6 +84,7 @@ async def dashboard(request: Request, user: Staff, session: SessionDep) -> HTMLR
         "starting": await reports.leases_starting(session, today),
         "ending": await reports.leases_ending(session, today),
         "pending": await reports.leases_pending_approval(session),
+        "proposals": await reports.open_proposals(session),
         "devices_out": devices_out,
         "devices_out_count": devices_out_count,
         "provisioning": await provisioning_panel(session),

@@ -23,6 +23,7 @@ from domain.models import (
     Team,
 )
 from domain.services import catalog
+from service.admin import proposals as admin_proposals
 from service.admin.pricing import first_invoice
 from service.admin.seatmap import load_floor_map, render_svg, site_floors, site_shifts
 from service.admin.web import CsrfForm, Ops, attempt, blank_to_none, redirect, render, validate_form
@@ -186,6 +187,11 @@ async def submit_lease(request: Request, user: Ops, session: SessionDep, form: C
     result = None
     if body is not None:
         result, errors = await preview(session, body, threshold)
+    # --- proposals and holds: the previewed lease sent as a proposal, its seats held ---
+    if body is not None and not errors and action == "propose":
+        proposal, errors = await admin_proposals.propose(session, user, body, values, request.app.state.settings.proposal_hold)
+        if proposal is not None:
+            return redirect(request, f"/admin/leases/{proposal.id}", "Proposal created: its seats are held")
     if body is not None and not errors and action == "confirm":
         lease, error = await attempt(session, lambda: _create(session, user, body, threshold))
         if error is None:
@@ -193,9 +199,14 @@ async def submit_lease(request: Request, user: Ops, session: SessionDep, form: C
         errors = {FORM_FIELD.get(error.field or "", error.field or "__all__"): error.detail}
         result = None
     ctx = await form_context(session, values)
+    values.setdefault("proposal_expires_on", _default_expiry(ctx, request))
     return render(
         request, "lease_new.html", {"v": values, "errors": errors, "preview": result, **ctx}, status_code=422 if errors else 200
     )
+
+
+def _default_expiry(ctx: dict[str, Any], request: Request) -> str:
+    return admin_proposals.default_expiry_day(ctx.get("site"), request.app.state.settings.proposal_hold)
 
 
 async def _create(session: AsyncSession, user: Principal, body: LeaseCreate, threshold: Decimal) -> Lease:

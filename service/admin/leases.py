@@ -15,7 +15,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.leasing import change_queries, floor_map, lifecycle, queries, state
+from domain.leasing import change_queries, floor_map, lifecycle, notice, queries, state
+from domain.leasing.renewal import term_start, up_for_renewal
 from domain.leasing.schemas import LeaseEnd, SeatsAdd
 from domain.models import (
     Client,
@@ -23,8 +24,12 @@ from domain.models import (
     Plan,
     Team,
 )
+from domain.rules import renewal as renewal_rules
 from domain.services import catalog
+from domain.services import charges as charges_svc
 from service.admin import lease_booking
+from service.admin import proposals as admin_proposals
+from service.admin.invoices import parse_amount
 from service.admin.lease_booking import FORM_FIELD, split_labels
 from service.admin.seatmap import load_floor_map, render_svg
 from service.admin.web import CsrfForm, Finance, Ops, Staff, attempt, redirect, render, validate_form
@@ -32,7 +37,10 @@ from service.db import SessionDep
 
 router = APIRouter()
 
-STATUSES = ("pending_approval", "confirmed", "active", "ended", "cancelled")
+# what the forms call a field the use-cases name (issue 11: the fee is typed in major units)
+FORM_FIELD = {**FORM_FIELD, "early_termination_fee_minor": "early_termination_fee"}
+
+STATUSES = ("pending_approval", "confirmed", "active", "ended", "cancelled", "proposed")
 
 
 # ---- list ----------------------------------------------------------------------------------
@@ -48,17 +56,21 @@ async def lease_list(
     client_id: Annotated[str | None, Query(max_length=40)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     starts_from: Annotated[str | None, Query(max_length=10)] = None,
+    renewal: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
     errors: dict[str, str] = {}
+    window = renewal_window(request)  # --- renewal (issue 11): "due" lists the leases up for renewal ---
     f = queries.LeaseListFilter(
         status=status if status in STATUSES else None,
         site_id=_uuid(site_id, "site_id", errors) if site_id else None,
         client_id=_uuid(client_id, "client_id", errors) if client_id else None,
         client_name_contains=q or None,
         starts_from=_day(starts_from, "starts_from", errors) if starts_from else None,
+        up_for_renewal_within=window if renewal == "due" else None,
     )
     rows = [] if errors else await queries.lease_list(session, f)
     sites = await floor_map.all_sites(session)
+    site_of = {x.id: x for x in sites}
     clients = await queries.all_clients(session)
     return render(
         request,
@@ -75,6 +87,11 @@ async def lease_list(
                 "client_id": client_id or "",
                 "q": q or "",
                 "starts_from": starts_from or "",
+                "renewal": renewal or "",
+            },
+            "renewal_window": window,
+            "due_ids": {
+                r.lease.id for r in rows if up_for_renewal(r.lease, catalog.site_today(site_of[r.lease.site_id]), window)
             },
             "flash": request.query_params.get("flash"),
         },
@@ -98,15 +115,21 @@ def _day(value: str, name: str, errors: dict[str, str]) -> date | None:
         return None
 
 
+def renewal_window(request: Request) -> int:
+    """SEATLEASE_RENEWAL_WINDOW_DAYS: a fixed-term lease is up for renewal this many days before its term end."""
+    return int(request.app.state.settings.renewal_window_days)
+
+
 # the booking form (its /leases/new routes come before /leases/{lease_id})
 router.include_router(lease_booking.router)
+router.include_router(admin_proposals.router)
 
 
 # ---- detail and actions --------------------------------------------------------------------
 
 
-async def detail_context(session: AsyncSession, lease: Lease) -> dict[str, Any]:
-    detail = await queries.lease_detail(session, lease)
+async def detail_context(session: AsyncSession, lease: Lease, renewal_window_days: int = 60) -> dict[str, Any]:
+    detail = await queries.lease_detail(session, lease, renewal_window_days=renewal_window_days)
     view = detail.view
     site = await catalog.get_site(session, lease.site_id)
     client = await session.get(Client, lease.client_id)
@@ -141,6 +164,10 @@ async def detail_context(session: AsyncSession, lease: Lease) -> dict[str, Any]:
         "amendments": amendments,
         "credentials": await provisioning.lease_credentials(session, lease.id),
         "invoices": await finance.lease_invoices(session, lease.id),
+        # --- notice, early termination, renewal (issue 11) ---
+        "charges": await charges_svc.lease_charges(session, lease.id),
+        "same_term_end": renewal_rules.same_term_end(term_start(lease), lease.term_end_date) if lease.term_end_date else None,
+        "earliest_notice_end": notice.earliest_notice_end(lease, today),
         # --- changes during a term (issue 11): service/admin/lease_changes.py, _lease_changes.html ---
         "changes": await change_queries.lease_changes_view(session, lease, day),
     }
@@ -156,7 +183,9 @@ async def _detail(
     status_code: int = 200,
 ) -> HTMLResponse:
     lease = await state.get_lease(session, lease_id)
-    ctx = await detail_context(session, lease)
+    ctx = await detail_context(session, lease, renewal_window(request))
+    # --- proposals and holds ---
+    ctx.update(await admin_proposals.hold_context(session, lease, request.app.state.settings.pending_hold))
     return render(
         request,
         "lease_detail.html",
@@ -198,7 +227,22 @@ def _date(values: dict[str, Any], name: str, errors: dict[str, str]) -> date | N
 async def end_lease(request: Request, lease_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
     errors: dict[str, str] = {}
     end = _date(form, "end_date", errors)
-    if end is None:
+    # --- early termination (issue 11): a reason and an optional fee typed in major units ---
+    reason = str(form.get("reason") or "").strip() or None
+    fee: int | None = None
+    fee_text = str(form.get("early_termination_fee") or "").strip()
+    if fee_text:
+        site = await catalog.get_site(session, (await state.get_lease(session, lease_id)).site_id)
+        fee, fee_error = parse_amount(fee_text, site.currency)
+        if fee_error:
+            errors["early_termination_fee"] = fee_error
+    if end is not None:
+        data = {"end_date": end.isoformat(), "reason": reason, "early_termination_fee_minor": fee}
+        _, errs = validate_form(LeaseEnd, {k: v for k, v in data.items() if v is not None})
+        for k, v in errs.items():
+            errors.setdefault(FORM_FIELD.get(k, k), v)
+    # --- end early termination ---
+    if end is None or errors:
         return await _detail(request, session, lease_id, errors=errors, values=form, status_code=422)
     return await _act(
         request,
@@ -206,7 +250,9 @@ async def end_lease(request: Request, lease_id: uuid.UUID, user: Ops, session: S
         lease_id,
         form,
         f"Lease ends on {end}",
-        lambda lease: lifecycle.end_lease(session, user, lease, end, is_staff=True),
+        lambda lease: lifecycle.end_lease(
+            session, user, lease, end, is_staff=True, reason=reason, early_termination_fee_minor=fee
+        ),
     )
 
 

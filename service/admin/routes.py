@@ -16,7 +16,18 @@ from domain.errors import DomainError, Unauthorized
 from domain.models import User
 from domain.models.user import STAFF_ROLES
 from domain.services import users
-from service.admin import dashboard, devices, finance, invoices, lease_changes, leases, people, provisioning, seatmap
+from service.admin import (
+    dashboard,
+    devices,
+    finance,
+    invoices,
+    lease_changes,
+    lease_renewal,
+    leases,
+    people,
+    provisioning,
+    seatmap,
+)
 from service.admin.web import (
     COOKIE,
     PRE_COOKIE,
@@ -93,7 +104,7 @@ async def logout(request: Request, user: Staff, session: SessionDep, form: CsrfF
     return response
 
 
-for module in (dashboard, seatmap, leases, lease_changes, people, devices, provisioning, finance, invoices):
+for module in (dashboard, seatmap, leases, lease_renewal, lease_changes, people, devices, provisioning, finance, invoices):
     router.include_router(module.router)
 
 

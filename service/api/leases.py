@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -25,7 +25,7 @@ from service.idempotency import IdempotencyDep
 
 router = APIRouter(prefix="/v1/leases", tags=["leases"])
 
-LeaseStatus = Annotated[str | None, Query(pattern="^(pending_approval|confirmed|active|ended|cancelled)$")]
+LeaseStatus = Annotated[str | None, Query(pattern="^(pending_approval|confirmed|active|ended|cancelled|proposed)$")]
 
 
 async def load_lease(session: SessionDep, lease_id: uuid.UUID, user: Principal, *, for_update: bool = False) -> LeaseRow:
@@ -45,8 +45,16 @@ def client_limits(request: Request) -> ClientLimits:
     )
 
 
-async def _view(session: SessionDep, lease: LeaseRow) -> Lease:
-    return (await views_.lease_views(session, [lease]))[0]
+def renewal_window(request: Request) -> int:
+    """Days before its term end a fixed-term lease shows as up for renewal (SEATLEASE_RENEWAL_WINDOW_DAYS)."""
+    return int(request.app.state.settings.renewal_window_days)
+
+
+RenewalWindow = Annotated[int, Depends(renewal_window)]
+
+
+async def _view(session: SessionDep, lease: LeaseRow, window: int) -> Lease:
+    return (await views_.lease_views(session, [lease], renewal_window_days=window))[0]
 
 
 CREATE_LEASE_DESCRIPTION = """Book a lease. Roles: admin, facility_staff, client_admin (and a client's machine
@@ -62,6 +70,8 @@ clients) for their own client.
   `seat_cap`, `seats_held` and `seats_requested`. Staff bookings are not capped.
 - **409** `seats-unavailable` when the seats are not free. A shift that crosses midnight holds the seat
   until its end on the morning after each of its dates, the last one included.
+- A lease waiting for approval holds its seats for SEATLEASE_PENDING_HOLD_HOURS (72) hours after booking;
+  not approved by then, the worker cancels it (audited `lease.hold_expired`) and the seats are free again.
 """
 
 
@@ -94,24 +104,38 @@ async def create_lease(
 async def list_leases(
     user: TenantReader,
     session: SessionDep,
+    window: RenewalWindow,
     client_id: uuid.UUID | None = None,
     status: LeaseStatus = None,
     site_id: uuid.UUID | None = None,
     cursor: Cursor = None,
     limit: Limit = 100,
+    up_for_renewal: Annotated[
+        bool | None, Query(description="only leases up for renewal (true) or not (false); see the lease's up_for_renewal")
+    ] = None,
 ) -> Page[Lease]:
+    """Leases: staff (admin, facility_staff, finance) all; a client its own."""
     if user.is_client:
         if client_id is not None and client_id != user.client_id:
             return Page(items=[])
         client_id = user.client_id
-    rows, nxt = await queries.lease_page(session, client_id=client_id, status=status, site_id=site_id, cursor=cursor, limit=limit)
-    views = await views_.lease_views(session, rows)
+    rows, nxt = await queries.lease_page(
+        session,
+        client_id=client_id,
+        status=status,
+        site_id=site_id,
+        cursor=cursor,
+        limit=limit,
+        up_for_renewal=up_for_renewal,
+        renewal_window_days=window,
+    )
+    views = await views_.lease_views(session, rows, renewal_window_days=window)
     return Page(items=views, next_cursor=nxt)
 
 
 @router.get("/{lease_id}", response_model=Lease)
-async def get_lease(lease_id: uuid.UUID, user: TenantReader, session: SessionDep) -> Lease:
-    return await _view(session, await load_lease(session, lease_id, user))
+async def get_lease(lease_id: uuid.UUID, user: TenantReader, session: SessionDep, window: RenewalWindow) -> Lease:
+    return await _view(session, await load_lease(session, lease_id, user), window)
 
 
 @router.post("/{lease_id}/seats", status_code=201, response_model=Lease)
@@ -122,6 +146,7 @@ async def add_seats(
     session: SessionDep,
     idem: IdempotencyDep,
     request: Request,
+    window: RenewalWindow,
 ) -> JSONResponse:
     """Add seats from `effective` on. A client's own additions count against its seat cap (409
     `seat-cap-exceeded`, as for POST /v1/leases)."""
@@ -138,7 +163,7 @@ async def add_seats(
             is_staff=user.is_staff,
             limits=client_limits(request),
         )
-        return await _view(session, lease)
+        return await _view(session, lease, window)
 
     return await idem.run(session, str(user.subject), body, make)
 
@@ -150,35 +175,66 @@ async def release_seat(
     user: ClientWriter,
     session: SessionDep,
     effective: QueryDate,
+    window: RenewalWindow,
 ) -> Lease:
     lease = await load_lease(session, lease_id, user, for_update=True)
     await lifecycle.release_seat(session, user, lease, seat_id, effective=effective, is_staff=user.is_staff)
-    return await _view(session, lease)
+    return await _view(session, lease, window)
 
 
-@router.post("/{lease_id}/end", response_model=Lease)
-async def end_lease(lease_id: uuid.UUID, body: LeaseEnd, user: ClientWriter, session: SessionDep) -> Lease:
+END_LEASE_DESCRIPTION = """Set the lease's last day (inclusive). Roles: admin, facility_staff; client_admin (and a
+client's machine clients) for their own client's leases.
+
+- **Rolling lease** (`term_end_date` null): a client's end date is no earlier than today on the site's
+  calendar plus the lease's `notice_days` (and not before its start): an earlier date is **422** naming
+  `end_date`, with `earliest_end_date` and `notice_days` in the problem.
+- **Fixed-term lease** (`term_end_date` set): a client cannot end it before its term end: **403** naming
+  `end_date`, with `term_end_date` (the same request is allowed to staff, so it is a right, not a
+  malformed payload). Ending it later lengthens the term.
+- **Staff** may end any lease earlier, or as of a past date, giving a `reason` and optionally an
+  `early_termination_fee_minor` (needs a reason and an early end): a one-off charge (kind
+  `termination_fee`, see GET /v1/leases/{id}/charges) billed on the client's next invoice at the
+  site, waivable until billed. A client sending either field gets **403** naming it. Audited
+  (`lease.end` with the reason, the fee as `charge.create`).
+- **409** when the lease is not confirmed or active, or a longer term meets another booking of a seat.
+"""
+
+
+@router.post("/{lease_id}/end", response_model=Lease, description=END_LEASE_DESCRIPTION)
+async def end_lease(lease_id: uuid.UUID, body: LeaseEnd, user: ClientWriter, session: SessionDep, window: RenewalWindow) -> Lease:
     lease = await load_lease(session, lease_id, user, for_update=True)
-    await lifecycle.end_lease(session, user, lease, body.end_date, is_staff=user.is_staff)
-    return await _view(session, lease)
+    await lifecycle.end_lease(
+        session,
+        user,
+        lease,
+        body.end_date,
+        is_staff=user.is_staff,
+        reason=body.reason,
+        early_termination_fee_minor=body.early_termination_fee_minor,
+    )
+    return await _view(session, lease, window)
 
 
 @router.post("/{lease_id}/cancel", response_model=Lease)
-async def cancel_lease(lease_id: uuid.UUID, user: ClientWriter, session: SessionDep, request: Request) -> Lease:
+async def cancel_lease(
+    lease_id: uuid.UUID, user: ClientWriter, session: SessionDep, request: Request, window: RenewalWindow
+) -> Lease:
     """Cancel a lease that has not started. A client cancelling SEATLEASE_CANCELLATION_FEE_DAYS (14)
     days or fewer before the start owes a cancellation fee of SEATLEASE_CANCELLATION_FEE_MONTHS (1)
     months of the seat price after discount × seats, billed on its next invoice (see
     GET /v1/leases/{id}/charges); staff cancelling charge none."""
     lease = await load_lease(session, lease_id, user, for_update=True)
     await lifecycle.cancel_lease(session, user, lease, is_staff=user.is_staff, limits=client_limits(request))
-    return await _view(session, lease)
+    return await _view(session, lease, window)
 
 
 @router.post("/{lease_id}/approve", response_model=Lease)
-async def approve_lease(lease_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> Lease:
+async def approve_lease(lease_id: uuid.UUID, user: FinanceUser, session: SessionDep, window: RenewalWindow) -> Lease:
+    """Approve a lease waiting for approval (a discount above the threshold). Roles: admin, finance.
+    409 unless it is pending_approval. Audited (`lease.approve`)."""
     lease = await load_lease(session, lease_id, user, for_update=True)
     await lifecycle.approve_lease(session, user, lease)
-    return await _view(session, lease)
+    return await _view(session, lease, window)
 
 
 @router.put("/{lease_id}/assignments", response_model=list[AssignmentOut])
