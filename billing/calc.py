@@ -14,7 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -24,6 +24,7 @@ from billing.facts import (
     LeaseFacts,
     Line,
     Month,
+    SeatSpan,
     clip,
 )
 from domain.rules.money import apply_discount, div_half_up, prorate
@@ -73,29 +74,63 @@ def _lease_span(facts: LeaseFacts, month: Month) -> tuple[date, date] | None:
 
 
 def addon_lines(facts: LeaseFacts, month: Month) -> list[Line]:
-    span = _lease_span(facts, month)
-    if span is None:
+    """Monthly add-ons in the month, one line per add-on row: each over the days of the month its
+    own dates and the lease's term share (a quantity changed mid-month is two lines, each prorated)."""
+    if _lease_span(facts, month) is None:
         return []
-    s, e = span
-    d = (e - s).days + 1
-    return [
-        Line(
-            kind="addon",
-            description=f"Add-on: {a.name} × {a.quantity}, {_span_text(s, e)}",
-            quantity=a.quantity,
-            unit_price_minor=a.unit_price_minor,
-            amount_minor=prorate(a.unit_price_minor, a.quantity, d, month.days),
-            lease_id=facts.lease_id,
-            service_month=month.first,
-            service_start=s,
-            service_end=e,
-            days=d,
-            period_days=month.days,
-            units=a.quantity * d,
+    lines = []
+    for a in sorted(facts.add_ons, key=lambda a: (a.code, a.start or facts.start_date)):
+        if a.billing != "monthly":
+            continue
+        start = max(facts.start_date, a.start) if a.start else facts.start_date
+        end = a.end if facts.end_date is None else (facts.end_date if a.end is None else min(a.end, facts.end_date))
+        span = clip(start, end, month)
+        if span is None:
+            continue
+        s, e = span
+        d = (e - s).days + 1
+        lines.append(
+            Line(
+                kind="addon",
+                description=f"Add-on: {a.name} × {a.quantity}, {_span_text(s, e)}",
+                quantity=a.quantity,
+                unit_price_minor=a.unit_price_minor,
+                amount_minor=prorate(a.unit_price_minor, a.quantity, d, month.days),
+                lease_id=facts.lease_id,
+                service_month=month.first,
+                service_start=s,
+                service_end=e,
+                days=d,
+                period_days=month.days,
+                units=a.quantity * d,
+            )
         )
-        for a in sorted(facts.add_ons, key=lambda a: a.code)
-        if a.billing == "monthly"
-    ]
+    return lines
+
+
+# --- changes during a term: seat moves (issue 11) ---
+def join_moves(spans: Sequence[SeatSpan]) -> list[SeatSpan]:
+    """A moved seat is one seat to billing: the span that was moved away the day before a span was
+    moved in becomes one span with it (chains of moves too), so a move never changes what a month
+    costs, not even by a rounding unit. Spans in (start, end) order, open-ended last."""
+    if not any(s.moved_in or s.moved_out for s in spans):
+        return list(spans)
+    waiting: dict[date, list[SeatSpan]] = defaultdict(list)  # moved away, by the day the seat goes on
+    out: list[SeatSpan] = []
+    for sp in sorted(spans, key=_span_order):
+        if sp.moved_in and waiting.get(sp.start):
+            before = waiting[sp.start].pop(0)
+            sp = SeatSpan(before.start, sp.end, moved_in=before.moved_in, moved_out=sp.moved_out)
+        if sp.moved_out and sp.end is not None:
+            waiting[sp.end + timedelta(days=1)].append(sp)
+        else:
+            out.append(sp)
+    out.extend(sp for left in waiting.values() for sp in left)
+    return sorted(out, key=_span_order)
+
+
+def _span_order(s: SeatSpan) -> tuple[date, date]:
+    return (s.start, s.end or date.max)
 
 
 def inclusion_lines(facts: LeaseFacts, month: Month, seats: int | None = None) -> list[Line]:

@@ -63,6 +63,11 @@ class Month:
 class SeatSpan:
     start: date
     end: date | None  # inclusive; None = open-ended
+    # --- changes during a term: seat moves (issue 11) ---
+    # the seat was moved here on ``start`` / moved away the day after ``end`` (lease_seat_moves):
+    # calc.join_moves makes the two rows of a moved seat one seat, so a move never changes a bill
+    moved_in: bool = False
+    moved_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,10 @@ class AddOnFacts:
     billing: str  # monthly | one_time
     unit_price_minor: int
     quantity: int
+    # --- changes during a term: dated add-ons (issue 11) ---
+    # the row's own dates (lease_add_ons); None: the lease's start / end
+    start: date | None = None
+    end: date | None = None
 
 
 @dataclass(frozen=True)

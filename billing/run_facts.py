@@ -54,9 +54,14 @@ ORDER BY l.client_id, l.site_id, l.start_date, l.id
 # rule); seats of one lease with the same dates are alike to the calculation: the database counts them,
 # so a lease of 20 seats costs one row, not 20, to read and decode; in the order calc wants them
 SEATS_SQL = f"""
-SELECT lease_id, start_date, end_date, count(*)::int AS n FROM lease_seats ls
+SELECT lease_id, start_date, end_date, count(*)::int AS n,
+       EXISTS (SELECT 1 FROM lease_seat_moves mv WHERE mv.lease_id = ls.lease_id AND mv.to_seat_id = ls.seat_id
+               AND mv.effective_date = ls.start_date) AS moved_in,
+       EXISTS (SELECT 1 FROM lease_seat_moves mv WHERE mv.lease_id = ls.lease_id AND mv.from_seat_id = ls.seat_id
+               AND mv.effective_date = ls.end_date + 1) AS moved_out
+FROM lease_seats ls
 WHERE lease_id = ANY($1::uuid[]) AND NOT voided AND {shift_days_sql("ls", "$3::date", "$2::date")}
-GROUP BY lease_id, start_date, end_date
+GROUP BY lease_id, start_date, end_date, moved_in, moved_out
 ORDER BY lease_id, start_date, end_date NULLS LAST
 """
 
@@ -68,15 +73,17 @@ async def load_facts(conn: Any, client_ids: list[uuid.UUID], month: Month, lookb
     lease_ids = [r["id"] for r in leases]
     seats: dict[uuid.UUID, list[SeatSpan]] = defaultdict(list)
     for r in await conn.fetch(SEATS_SQL, lease_ids, month.last, lookback):
-        seats[r["lease_id"]].extend([SeatSpan(r["start_date"], r["end_date"])] * r["n"])
+        seats[r["lease_id"]].extend([SeatSpan(r["start_date"], r["end_date"], r["moved_in"], r["moved_out"])] * r["n"])
     add_ons: dict[uuid.UUID, list[AddOnFacts]] = defaultdict(list)
     for r in await conn.fetch(
-        """SELECT la.lease_id, i.code, i.name, i.billing, la.unit_price_minor, la.quantity
+        """SELECT la.lease_id, i.code, i.name, i.billing, la.unit_price_minor, la.quantity, la.start_date, la.end_date
            FROM lease_add_ons la JOIN inclusions i ON i.id = la.inclusion_id
            WHERE la.lease_id = ANY($1::uuid[])""",
         lease_ids,
     ):
-        add_ons[r["lease_id"]].append(AddOnFacts(r["code"], r["name"], r["billing"], r["unit_price_minor"], r["quantity"]))
+        add_ons[r["lease_id"]].append(
+            AddOnFacts(r["code"], r["name"], r["billing"], r["unit_price_minor"], r["quantity"], r["start_date"], r["end_date"])
+        )
     steps: dict[uuid.UUID, list[tuple[date, int]]] = defaultdict(list)
     for r in await conn.fetch(
         """SELECT lease_id, effective_date, monthly_price_minor FROM lease_price_steps
@@ -108,7 +115,7 @@ async def load_facts(conn: Any, client_ids: list[uuid.UUID], month: Month, lookb
                     end_date=r["end_date"],
                     status=r["status"],
                     discount_pct=Decimal(r["discount_pct"]),
-                    seats=tuple(seats[r["id"]]),  # sorted by (start, end), open-ended last
+                    seats=tuple(calc.join_moves(seats[r["id"]])),  # sorted by (start, end), open-ended last
                     add_ons=tuple(add_ons[r["id"]]),
                     included=included.get(r["plan_id"], ()),
                     price_steps=tuple(steps.get(r["id"], ())),

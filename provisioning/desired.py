@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import events
 from domain.models.held import held_sql, lease_seat_held_sql, lease_seat_may_hold_sql
+from domain.models.seat_on import seat_on_sql
 from domain.services.audit import SystemActor, record
 from domain.services.isolation import failure, site_local
 from provisioning.config import ProvisioningConfig
@@ -42,28 +43,41 @@ ACTOR = SystemActor("provisioning")
 DERIVE_LOCK = "seatlease:provisioning:derive"
 SECRET_KINDS = ("directory", "wifi")
 
-# one row per (lease, member) of the site `:site` that must hold credentials on its date `:today`: the
+# one row per (lease, member) of the site `:site` that must hold credentials on its date `:today`, at
+# the seat the member sits at that day (domain/models/seat_on.py: a seat move takes effect on its date): the
 # lease seat holds its seat that day (seat_held: a night shift's last morning included); a badge is
 # valid until the end of the last day the seat is held. One look at the row's segments answers both.
+# On the date of a move to another floor, a night shift that started the day before still runs at the
+# old seat until the morning: while that seat is still held today, the badge opens both floors
+# (prev_floor_name), and only the new one from the next day.
 DESIRED_SQL = f"""
 SELECT DISTINCT ON (l.id, sa.member_id)
-       l.id AS lease_id, sa.member_id, sa.seat_id, l.client_id, l.site_id, s.code AS site_code,
+       l.id AS lease_id, sa.member_id, sat.seat_id, l.client_id, l.site_id, s.code AS site_code,
        s.timezone AS tz, l.shift_code, f.name AS floor_name, m.email,
        GREATEST(COALESCE(l.activated_at, sa.created_at), sa.created_at) AS desired_since,
-       h.seat_end
+       h.seat_end, pf.floor_name AS prev_floor_name
 FROM leases l
 JOIN sites s ON s.id = l.site_id
 JOIN seat_assignments sa ON sa.lease_id = l.id
+-- OFFSET 0 keeps the seat a plain column to join on: an expression as the join key made PostgreSQL
+-- hash whole tables (lease_seats, seats) for every site instead of looking each row up
+CROSS JOIN LATERAL (SELECT {seat_on_sql("sa", "CAST(:today AS date)")} AS seat_id OFFSET 0) sat
 JOIN members m ON m.id = sa.member_id AND m.active
-JOIN seats st ON st.id = sa.seat_id
+JOIN seats st ON st.id = sat.seat_id
 JOIN floors f ON f.id = st.floor_id
-JOIN lease_seats ls ON ls.lease_id = l.id AND ls.seat_id = sa.seat_id
+JOIN lease_seats ls ON ls.lease_id = l.id AND ls.seat_id = sat.seat_id
      AND {lease_seat_may_hold_sql("ls", "CAST(:today AS date)", "CAST(:today AS date)")}
 CROSS JOIN LATERAL (
   SELECT bool_or({held_sql("g", "CAST(:today AS date)", "CAST(:today AS date)", "0", "0")}) AS held_today,
          CASE WHEN bool_or(g.end_date IS NULL) THEN NULL ELSE max(g.end_date) END AS seat_end
   FROM lease_seat_segments g WHERE g.lease_seat_id = ls.id
 ) h
+LEFT JOIN LATERAL (
+  SELECT pfl.name AS floor_name FROM seats pst JOIN floors pfl ON pfl.id = pst.floor_id
+  WHERE pst.id = {seat_on_sql("sa", "CAST(:today AS date) - 1")} AND pst.id <> sat.seat_id AND pst.floor_id <> st.floor_id
+    AND EXISTS (SELECT 1 FROM lease_seats pls WHERE pls.lease_id = l.id AND pls.seat_id = pst.id
+                AND {lease_seat_held_sql("pls", "CAST(:today AS date)", "CAST(:today AS date)")})
+) pf ON true
 WHERE h.held_today AND l.status = 'active' AND l.site_id = :site
 ORDER BY l.id, sa.member_id, ls.end_date DESC NULLS FIRST
 """
@@ -75,6 +89,8 @@ src AS (
   SELECT gen_random_uuid() AS new_id, k.kind, d.*,
          CASE WHEN k.kind = 'badge' THEN jsonb_build_array(
                 d.site_code || ':site:' || d.shift_code, d.site_code || ':' || d.floor_name || ':' || d.shift_code)
+                || CASE WHEN d.prev_floor_name IS NULL THEN '[]'::jsonb
+                        ELSE jsonb_build_array(d.site_code || ':' || d.prev_floor_name || ':' || d.shift_code) END
               ELSE '[]'::jsonb END AS groups,
          CASE WHEN k.kind <> 'badge' THEN NULL
               WHEN d.seat_end IS NOT NULL THEN ((d.seat_end + 1)::timestamp AT TIME ZONE d.tz)

@@ -9,7 +9,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service.admin import routes as admin
-from service.api import auth, billing, clients, lease_renewal, leases, ops, proposals, provisioning, sites, terms, users
+from service.api import (
+    auth,
+    billing,
+    clients,
+    lease_changes,
+    lease_renewal,
+    leases,
+    ops,
+    proposals,
+    provisioning,
+    sites,
+    terms,
+    users,
+)
 from service.db import engine_for, make_sessionmaker
 from service.errors import install_error_handlers
 from service.schema import DatabaseUnreachable, DatabaseUrlMissing, require_current_schema
@@ -50,7 +63,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         _bind(app, database_url, settings)
     install_error_handlers(app)
 
-    for module in (auth, sites, clients, leases, lease_renewal, ops, users, proposals, terms):
+    for module in (auth, sites, clients, leases, lease_renewal, lease_changes, ops, users, proposals, terms):
         app.include_router(module.router)
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, provisioning, admin):

@@ -65,6 +65,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PUT", "/v1/leases/{lease_id}/escalation"): NEVER,
     ("GET", "/v1/plans/{plan_id}/prices"): NEVER,
     ("POST", "/v1/plans/{plan_id}/prices"): NEVER,
+    # changes during a term (issue 11)
+    ("POST", "/v1/leases/{lease_id}/seat-moves"): TENANT,
+    ("GET", "/v1/leases/{lease_id}/seat-moves"): TENANT,
+    ("POST", "/v1/leases/{lease_id}/floor-moves"): NEVER,
+    ("GET", "/v1/leases/{lease_id}/add-ons"): TENANT,
+    ("PUT", "/v1/leases/{lease_id}/add-ons/{code}"): TENANT,
+    ("DELETE", "/v1/leases/{lease_id}/add-ons/{code}"): TENANT,
     ("PATCH", "/v1/devices/{device_id}"): NEVER,
     ("PATCH", "/v1/users/{user_id}"): TENANT,
     # billing
@@ -91,6 +98,7 @@ ROUTES: dict[tuple[str, str], str] = {
 QUERY: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/v1/sites/{site_id}/availability"): {"shift": "DAY", "start": "2031-01-01"},
     ("DELETE", "/v1/leases/{lease_id}/seats/{seat_id}"): {"effective": "2031-06-01"},
+    ("DELETE", "/v1/leases/{lease_id}/add-ons/{code}"): {"effective": "2031-06-01"},
 }
 
 
@@ -122,6 +130,13 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/leases/{lease_id}/price-steps"): {"effective_date": "2031-06-01", "monthly_price_minor": 1},
         ("PUT", "/v1/leases/{lease_id}/escalation"): {"escalation_pct": "50"},
         ("POST", "/v1/plans/{plan_id}/prices"): {"effective_from": "2099-01-01", "monthly_price_minor": 1},
+        ("POST", "/v1/leases/{lease_id}/seat-moves"): {
+            "seat_id": a.ids["seat_id"],
+            "to_seat_id": a.world.seats[-1]["id"],
+            "effective": "2031-06-01",
+        },
+        ("POST", "/v1/leases/{lease_id}/floor-moves"): {"floor_id": a.world.floors[0]["id"], "effective": "2031-06-01"},
+        ("PUT", "/v1/leases/{lease_id}/add-ons/{code}"): {"quantity": 1, "effective": "2031-06-01"},
         ("PATCH", "/v1/sites/{site_id}"): {"name": "taken over"},
         ("POST", "/v1/sites/{site_id}/floors"): {"name": uniq("F"), "level": 9},
         ("POST", "/v1/sites/{site_id}/shifts"): {"code": uniq("S"), "starts_at": "01:00", "ends_at": "02:00"},
@@ -216,6 +231,8 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
         else:
             ids[name] = str(uuid.uuid4())  # the route still must not answer anything but 404/403
     ids.setdefault("run_id", str(uuid.uuid4()))
+    ids["code"] = "extra_monitor"  # an add-on code of tenant A's plan (not secret: plans are shared)
+    real.add("code")
     return TenantA(w, ids, real)
 
 

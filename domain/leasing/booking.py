@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     and_,
+    exists,
     func,
     literal,
     or_,
@@ -33,6 +34,7 @@ from domain.models import (
     Lease,
     LeaseAddOn,
     LeaseSeat,
+    LeaseSeatMove,
     Plan,
     PlanPrice,
     Shift,
@@ -77,6 +79,14 @@ async def enforce_seat_cap(
                 Lease.status.in_(LIVE_STATUSES),
                 LeaseSeat.voided.is_(False),
                 or_(LeaseSeat.end_date.is_(None), LeaseSeat.end_date >= today),
+                # --- changes during a term: seat moves (issue 11) ---
+                # a seat moved from a later date is one seat, not two: the new row is not counted yet
+                ~exists().where(
+                    LeaseSeatMove.lease_id == LeaseSeat.lease_id,
+                    LeaseSeatMove.to_seat_id == LeaseSeat.seat_id,
+                    LeaseSeatMove.effective_date == LeaseSeat.start_date,
+                    LeaseSeatMove.effective_date > today,
+                ),
             )
         )
         or 0

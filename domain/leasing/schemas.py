@@ -55,6 +55,10 @@ class AddOn(BaseModel):
     billing: str
     unit_price_minor: int
     quantity: int
+    # --- changes during a term: dated add-ons (issue 11) ---
+    # when this quantity starts and ends (null: the lease's own start or end)
+    start_date: date | None = None
+    end_date: date | None = None
 
 
 class LeaseCreate(Strict):

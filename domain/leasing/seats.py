@@ -201,9 +201,14 @@ class _FreeSeatReader:
             plan.add({z: usable(z) for z in wanted})
         return plan.result()
 
-    def allocate_near(self, n: int, near: set[tuple[uuid.UUID, str]] | None, busy: set[uuid.UUID]) -> list[FreeSeat] | None:
-        """Allocate in the lease's own zones if they can hold n, else on its floors, else anywhere."""
+    def allocate_near(
+        self, n: int, near: set[tuple[uuid.UUID, str]] | None, busy: set[uuid.UUID], floor: uuid.UUID | None = None
+    ) -> list[FreeSeat] | None:
+        """Allocate in the lease's own zones if they can hold n, else on its floors, else anywhere;
+        with ``floor``, on that floor only (a lease moving floors, domain/leasing/moves.py)."""
         exclude = {b.bytes for b in busy}
+        if floor is not None:
+            return self.allocate(n, {z for z in self.zones if z[0] == floor}, exclude)
         if near:
             near_floors = {f for f, _ in near}
             scopes: list[set[ZoneKey]] = [set(near), {z for z in self.zones if z[0] in near_floors}]
@@ -224,11 +229,13 @@ async def insert_seats(
     seat_count: int | None,
     seat_ids: Sequence[uuid.UUID] | None,
     near: set[tuple[uuid.UUID, str]] | None = None,
+    floor: uuid.UUID | None = None,
 ) -> list[HeldSeat]:
     """Hold seats for the lease; PostgreSQL refuses a double booking, and for a seat count
     we pick again from what is still free (another booking may have won the race).
 
-    ``near`` are the (floor, zone) pairs the lease already sits in: added seats go there first."""
+    ``near`` are the (floor, zone) pairs the lease already sits in: added seats go there first;
+    ``floor`` keeps a seat-count pick on that one floor."""
     if seat_ids is not None:
         seats = (await session.scalars(select(Seat).where(Seat.id.in_(seat_ids)))).all()
         found = {s.id: s for s in seats if s.site_id == lease.site_id}
@@ -255,14 +262,14 @@ async def insert_seats(
             busy, fresh = set(), True
         # first steer around seats that concurrent bookings are holding right now (more seats,
         # other seats: the plan takes the next best)
-        chosen = reader.allocate_near(seat_count, near, busy)
+        chosen = reader.allocate_near(seat_count, near, busy, floor)
         wait = False
         if chosen is None and busy:  # only busy seats fit: queue behind their bookings
-            chosen = reader.allocate_near(seat_count, near, set())
+            chosen = reader.allocate_near(seat_count, near, set(), floor)
             wait = True
         if chosen is None:
             # read from committed rows only, so these seats are really taken: a true refusal
-            free_count = reader.free_count
+            free_count = reader.free_count if floor is None else sum(len(z.xs) for k, z in reader.zones.items() if k[0] == floor)
             raise SeatsUnavailable(
                 f"only {free_count} seats are free for that window; {seat_count} requested",
                 field="seat_count",

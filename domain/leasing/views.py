@@ -47,7 +47,7 @@ def lease_view(
     lease: Lease,
     site: Site,
     periods: Sequence[SeatPeriod],
-    add_ons: Sequence[tuple[Inclusion, int, int]],
+    add_ons: Sequence[tuple[Inclusion, int, int] | tuple[Inclusion, int, int, date | None, date | None]],
     today: date | None = None,
     renewal_window_days: int = DEFAULT_RENEWAL_WINDOW_DAYS,
     *,
@@ -78,8 +78,19 @@ def lease_view(
             LeaseSeatPeriod(seat_id=r.id, label=r.label, start_date=r.start_date, end_date=r.end_date) for r in periods
         ],
         add_ons=[
-            AddOn(code=inc.code, name=inc.name, billing=inc.billing, unit_price_minor=unit_price, quantity=qty)
-            for inc, qty, unit_price in add_ons
+            AddOn(
+                code=a[0].code,
+                name=a[0].name,
+                billing=a[0].billing,
+                unit_price_minor=a[2],
+                quantity=a[1],
+                # --- changes during a term: dated add-ons (issue 11) ---
+                start_date=a[3] if len(a) > 3 else None,
+                end_date=a[4] if len(a) > 4 else None,
+            )
+            for a in add_ons
+            # rows over before the reference day are history (GET .../add-ons lists them all)
+            if len(a) < 5 or a[4] is None or a[4] >= ref
         ],
         # as stored (numeric(5,2)): the same text before and after a round trip through the table
         discount_pct=str(Decimal(lease.discount_pct).quantize(_PCT)),
@@ -123,18 +134,26 @@ async def lease_views(
     ).all()
     addon_rows = (
         await session.execute(
-            select(LeaseAddOn.lease_id, LeaseAddOn.quantity, LeaseAddOn.unit_price_minor, Inclusion)
+            select(
+                LeaseAddOn.lease_id,
+                LeaseAddOn.quantity,
+                LeaseAddOn.unit_price_minor,
+                Inclusion,
+                LeaseAddOn.start_date,
+                LeaseAddOn.end_date,
+            )
             .join(Inclusion, Inclusion.id == LeaseAddOn.inclusion_id)
             .where(LeaseAddOn.lease_id.in_(ids))
+            .order_by(Inclusion.code, LeaseAddOn.start_date.asc().nulls_first())
         )
     ).all()
     sites = {s.id: s for s in (await session.scalars(select(Site).where(Site.id.in_({lease.site_id for lease in leases})))).all()}
     periods: dict[uuid.UUID, list[SeatPeriod]] = {}
     for r in seat_rows:
         periods.setdefault(r[0], []).append(SeatPeriod(*r[1:]))
-    add_ons: dict[uuid.UUID, list[tuple[Inclusion, int, int]]] = {}
-    for lid, qty, unit_price, inc in addon_rows:
-        add_ons.setdefault(lid, []).append((inc, qty, unit_price))
+    add_ons: dict[uuid.UUID, list[tuple[Inclusion, int, int, date | None, date | None]]] = {}
+    for lid, qty, unit_price, inc, start, end in addon_rows:
+        add_ons.setdefault(lid, []).append((inc, qty, unit_price, start, end))
     steps: dict[uuid.UUID, list[tuple[date, int, str | None]]] = {}
     for lid, when, price, reason in (
         await session.execute(

@@ -174,14 +174,26 @@ class LeaseSeatSegment(Base):
 
 
 class LeaseAddOn(IdMixin, Base):
+    """An add-on of a lease at a quantity over dates. A change during the term (domain/leasing/addons.py)
+    ends the row the day before and starts another, so billing prorates each quantity over its own days;
+    the exclusion constraint ex_lease_add_ons_no_overlap (migration 0019_lease_moves) keeps one row per
+    add-on and day."""
+
     __tablename__ = "lease_add_ons"
-    __table_args__ = (UniqueConstraint("lease_id", "inclusion_id"),)
+    __table_args__ = (
+        # --- changes during a term: dated add-ons (issue 11) ---
+        CheckConstraint("start_date IS NULL OR end_date IS NULL OR end_date >= start_date", name="dates"),
+    )
 
     lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id", ondelete="CASCADE"), index=True)
     inclusion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inclusions.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     # --- terms (issue 11): the add-on's unit price as the lease was booked (the plan's may change)
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    # --- changes during a term: dated add-ons (issue 11) ---
+    # NULL start: from the lease's start (as booked); NULL end: to the lease's end
+    start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class LeaseAmendment(IdMixin, TimestampMixin, Base):
@@ -208,3 +220,27 @@ class SeatAssignment(IdMixin, TimestampMixin, Base):
     lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id", ondelete="CASCADE"), index=True)
     seat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("seats.id"))
     member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), index=True)
+
+
+# --- changes during a term: seat moves (issue 11) ---
+class LeaseSeatMove(IdMixin, TimestampMixin, Base):
+    """A seat of a lease moved to another seat from a date (domain/leasing/moves.py): the lease_seats
+    row of ``from_seat_id`` ends the day before ``effective_date`` and one of ``to_seat_id`` starts
+    that day. The seat's assignment points at the new seat at once; before the move date the agent
+    still sits at the old one (``domain.models.held.assigned_seat_sql``), so credentials follow on the
+    date; the seat's devices are moved once on the date by the devices pass (``devices_moved_at``);
+    billing counts the two rows as one seat (billing/run_facts.py)."""
+
+    __tablename__ = "lease_seat_moves"
+    __table_args__ = (
+        CheckConstraint("from_seat_id <> to_seat_id", name="other_seat"),
+        Index("ix_lease_seat_moves_lease_id_to_seat_id", "lease_id", "to_seat_id"),
+    )
+
+    lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id", ondelete="CASCADE"))
+    amendment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lease_amendments.id", ondelete="CASCADE"), index=True)
+    from_seat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("seats.id"))
+    to_seat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("seats.id"))
+    member_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    effective_date: Mapped[date] = mapped_column(Date)
+    devices_moved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -47,9 +47,54 @@ WHERE need.qty > COALESCE(have.n, 0)
 """
 
 
+# --- changes during a term: seat moves (issue 11) ---
+# the site's seat moves that have taken effect and whose devices have not followed yet, oldest first
+# (a seat moved twice carries its devices along both steps, in order)
+DUE_MOVES = """
+UPDATE lease_seat_moves mv SET devices_moved_at = now()
+WHERE mv.devices_moved_at IS NULL AND mv.effective_date <= :today
+  AND mv.lease_id IN (SELECT id FROM leases WHERE site_id = :site)
+RETURNING mv.id, mv.lease_id, mv.from_seat_id, mv.to_seat_id, mv.effective_date
+"""
+
+FOLLOW = """
+UPDATE devices SET seat_id = :to_seat
+WHERE lease_id = :lease AND seat_id = :from_seat AND status = 'assigned' AND return_due_at IS NULL
+RETURNING id, serial
+"""
+
+
+async def follow_moves(session: AsyncSession, site_id: uuid.UUID, today: date) -> int:
+    """The devices of a moved seat go with it on the move's date, instead of going back to stock
+    while the new seat waits for stock (a move is one amendment: the agent keeps their PC)."""
+    moved = 0
+    due = sorted(
+        (await session.execute(text(DUE_MOVES), {"site": site_id, "today": today})).all(), key=lambda m: m.effective_date
+    )
+    for mv in due:
+        devs = (
+            await session.execute(text(FOLLOW), {"to_seat": mv.to_seat_id, "lease": mv.lease_id, "from_seat": mv.from_seat_id})
+        ).all()
+        for dev in devs:
+            moved += 1
+            await record(
+                session,
+                ACTOR,
+                "device.move",
+                "device",
+                dev.id,
+                after={"serial": dev.serial, "from_seat_id": mv.from_seat_id, "seat_id": mv.to_seat_id, "lease_id": mv.lease_id},
+            )
+    return moved
+
+
+# --- end of seat moves ---
+
+
 async def reconcile_devices(session: AsyncSession, site_id: uuid.UUID, today: date) -> dict[str, int]:
     """Place, flag and call back the devices of one site's leases."""
     at = {"site": site_id, "today": today}
+    followed = await follow_moves(session, site_id, today)
     assigned = 0
     stocked = (
         await session.execute(
@@ -140,4 +185,5 @@ async def reconcile_devices(session: AsyncSession, site_id: uuid.UUID, today: da
         "device_shortages_flagged": len(flagged),
         "device_shortages_resolved": len(resolved),
         "devices_due_back": len(returns),
+        "devices_moved": followed,
     }

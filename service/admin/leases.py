@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.leasing import floor_map, lifecycle, notice, queries, state
+from domain.leasing import change_queries, floor_map, lifecycle, notice, queries, state
 from domain.leasing import terms as lease_terms
 from domain.leasing.renewal import term_start, up_for_renewal
 from domain.leasing.schemas import LeaseEnd, SeatsAdd
@@ -171,6 +171,8 @@ async def detail_context(session: AsyncSession, lease: Lease, renewal_window_day
         "earliest_notice_end": notice.earliest_notice_end(lease, today),
         # --- terms (issue 11)
         "terms": await lease_terms.lease_terms(session, lease, site.currency, today),
+        # --- changes during a term (issue 11): service/admin/lease_changes.py, _lease_changes.html ---
+        "changes": await change_queries.lease_changes_view(session, lease, day),
     }
 
 

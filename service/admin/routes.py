@@ -16,7 +16,19 @@ from domain.errors import DomainError, Unauthorized
 from domain.models import User
 from domain.models.user import STAFF_ROLES
 from domain.services import users
-from service.admin import dashboard, devices, finance, invoices, lease_renewal, leases, people, provisioning, seatmap, terms
+from service.admin import (
+    dashboard,
+    devices,
+    finance,
+    invoices,
+    lease_changes,
+    lease_renewal,
+    leases,
+    people,
+    provisioning,
+    seatmap,
+    terms,
+)
 from service.admin.web import (
     COOKIE,
     PRE_COOKIE,
@@ -93,7 +105,7 @@ async def logout(request: Request, user: Staff, session: SessionDep, form: CsrfF
     return response
 
 
-for module in (dashboard, seatmap, leases, lease_renewal, people, devices, provisioning, finance, invoices, terms):
+for module in (dashboard, seatmap, leases, lease_renewal, lease_changes, people, devices, provisioning, finance, invoices, terms):
     router.include_router(module.router)
 
 

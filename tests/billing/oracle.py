@@ -81,3 +81,29 @@ def seat_charge_dated(price_of: Callable[[date], int], seats: list[tuple[date, d
                 runs.append((p, 1))
         total += sum(rhu(p * qty * n, len(days)) for p, n in runs)
     return total
+
+
+# --- changes during a term: dated add-ons and seat moves (issue 11) ---
+def addon_charge(
+    price: int,
+    rows: list[tuple[int, date | None, date | None]],
+    lease_start: date,
+    lease_end: date | None,
+    year: int,
+    month: int,
+) -> int:
+    """A monthly add-on's dated rows (quantity, start or None = the lease's, end or None = the
+    lease's): walk the days; each row is charged for its own days held within the lease's term."""
+    days = month_days(year, month)
+    total = 0
+    for qty, start, end in rows:
+        first = max(lease_start, start) if start else lease_start
+        held = [d for d in days if first <= d and (end is None or d <= end) and (lease_end is None or d <= lease_end)]
+        if held:
+            total += rhu(price * qty * len(held), len(days))
+    return total
+
+
+def moved_seat_days(spans: list[tuple[date, date | None]], year: int, month: int) -> int:
+    """Seat-days of the month over a seat's successive places (a seat moved is the same seat)."""
+    return sum(1 for d in month_days(year, month) if any(s <= d and (e is None or d <= e) for s, e in spans))

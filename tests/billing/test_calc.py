@@ -258,3 +258,72 @@ def test_trueups_bring_every_invoiced_month_to_what_it_should_have_been(
         )
         == []
     )
+
+
+# --- changes during a term: dated add-ons and seat moves (issue 11) ---
+addon_rows = st.lists(
+    st.tuples(st.integers(1, 50), st.integers(0, 150), st.integers(0, 60), st.booleans()), min_size=1, max_size=4
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    addon_rows,
+    st.integers(1, 2_000_000),
+    st.dates(date(2030, 12, 1), date(2031, 2, 28)),
+    st.one_of(st.none(), st.integers(0, 150)),
+    st.sampled_from([(2031, 1), (2031, 2), (2030, 12), (2031, 3)]),
+)
+def test_dated_add_on_lines_match_the_day_walking_oracle(
+    raw: list[tuple[int, int, int, bool]], price: int, lease_start: date, term: int | None, ym: tuple[int, int]
+) -> None:
+    """Successive dated rows of one add-on (a quantity changed or removed from a date) are each
+    prorated over their own days of the month within the lease's term."""
+    lease_end = None if term is None else lease_start + timedelta(days=term)
+    rows: list[tuple[int, date | None, date | None]] = []
+    day = lease_start
+    for i, (qty, gap, length, open_) in enumerate(raw):
+        start = None if i == 0 and gap % 2 == 0 else day + timedelta(days=gap % 20)
+        first = start or lease_start
+        last = i == len(raw) - 1
+        end = None if last and open_ else first + timedelta(days=length)
+        rows.append((qty, start, end))
+        if end is None:
+            break
+        day = end + timedelta(days=1)
+    f = facts(
+        [(lease_start, lease_end)],
+        start=lease_start,
+        end=lease_end,
+        add_ons=tuple(AddOnFacts("monitor", "Monitor", "monthly", price, q, s, e) for q, s, e in rows),
+    )
+    got = sum(x.amount_minor for x in calc.addon_lines(f, Month(*ym)))
+    assert got == oracle.addon_charge(price, rows, lease_start, lease_end, *ym)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dates(date(2030, 12, 1), date(2031, 1, 31)),
+    st.lists(st.integers(1, 40), min_size=1, max_size=3),
+    st.one_of(st.none(), st.integers(0, 120)),
+    st.integers(1, 5_000_000),
+    st.sampled_from([(2031, 1), (2031, 2), (2030, 12), (2031, 3)]),
+)
+def test_a_moved_seat_bills_like_a_seat_that_never_moved(
+    start: date, steps: list[int], term: int | None, price: int, ym: tuple[int, int]
+) -> None:
+    """A seat moved (once or along a chain) bills exactly what the unmoved seat would: the same
+    seat-days, and not one rounding unit more."""
+    end = None if term is None else start + timedelta(days=term + sum(steps))
+    spans, day = [], start
+    for n in steps:
+        nxt = day + timedelta(days=n)
+        spans.append(SeatSpan(day, nxt - timedelta(days=1), moved_in=day != start, moved_out=True))
+        day = nxt
+    spans.append(SeatSpan(day, end, moved_in=True))
+    moved = facts([], start=start, end=end, price=price)
+    moved = LeaseFacts(**{**moved.__dict__, "seats": tuple(calc.join_moves(spans))})
+    still = facts([(start, end)], start=start, end=end, price=price)
+    month = Month(*ym)
+    assert seat_total(moved, month) == seat_total(still, month) == oracle.seat_charge(price, [(start, end)], *ym)
+    assert sum(x.units for x in calc.seat_lines(moved, month)) == oracle.moved_seat_days([(s.start, s.end) for s in spans], *ym)
