@@ -102,7 +102,7 @@ async def test_move_a_seat_then_the_whole_lease_and_change_an_add_on_from_the_le
         (3, "2031-05-15", None),
     ]
     assert await page.locator("#lease-seat-count").inner_text() == "2 (3 moving)"
-    terms = await page.locator("dl.terms").inner_text()
+    terms = await page.locator("#lease-summary").inner_text()
     assert "2 × Extra monitor to 2031-05-14, 3 × Extra monitor from 2031-05-15" in terms
     await shot(page, "lease-term-changes")
 
