@@ -192,7 +192,10 @@ async def build(conn: asyncpg.Connection, tag: str, leases: int, sites: int, cli
     for n in range(leases):
         s, c = n // per_site, n % clients
         lid = uuid.uuid4()
-        lease_rows.append((lid, client_ids[c], team_ids[c], site_ids[s], plan_ids[s], shift_ids[s], "FULL", start, "active"))
+        # the lease's own terms (issue 11): the plan's prices above
+        lease_rows.append(
+            (lid, client_ids[c], team_ids[c], site_ids[s], plan_ids[s], shift_ids[s], "FULL", start, "active", 1500000, 0, 0)
+        )
         for k in range(3):
             seat, member = uuid.uuid4(), uuid.uuid4()
             seats.append((seat, site_ids[s], floor_ids[s], "A", f"{tag}-{n:05d}-{k}", k, n))
@@ -204,7 +207,10 @@ async def build(conn: asyncpg.Connection, tag: str, leases: int, sites: int, cli
     await conn.copy_records_to_table(
         "leases",
         records=lease_rows,
-        columns=["id", "client_id", "team_id", "site_id", "plan_id", "shift_id", "shift_code", "start_date", "status"],
+        columns=[
+            *("id", "client_id", "team_id", "site_id", "plan_id", "shift_id", "shift_code", "start_date", "status"),
+            *("monthly_price_minor", "setup_fee_minor", "deposit_months"),
+        ],
     )
     await conn.execute("UPDATE leases SET activated_at = now() - interval '30 days' WHERE activated_at IS NULL")
     await conn.copy_records_to_table(

@@ -80,3 +80,21 @@ def test_quick_sizes_a_failed_benchmark_and_a_choice_of_benchmarks(tmp_path: Pat
     unknown = run_all(tmp_path, "nosuch")
     assert unknown.returncode == 2
     assert "no such benchmark: nosuch" in unknown.stderr
+
+
+def test_every_real_benchmark_runs_at_quick_sizes(tmp_path: Path) -> None:
+    """The real benchmarks build their data with raw SQL; a schema change that one of them misses
+    (a new NOT NULL column) would only show the next time someone runs them. At --quick sizes each
+    must finish and print its RESULT lines (speed is not judged here: it is not a timed test)."""
+    import os
+
+    env = {**os.environ, "SEATLEASE_BENCH_DATA_DIR": str(tmp_path / "pg")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run_all", "--quick"], cwd=REPO, capture_output=True, text=True, timeout=600, env=env
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    rows = table_rows(done.stdout)
+    assert "(benchmark failed)" not in done.stdout, done.stdout[-4000:]
+    for name in ("billing run / COPY", "availability p99 API/SQL", "booking throughput API/bare insert"):
+        assert name in rows, (name, list(rows))
+    assert any(name.startswith("provisioning:") for name in rows), list(rows)
