@@ -210,6 +210,8 @@ class Settings(BaseSettings):
     smtp_security: Literal["starttls", "tls", "none"] = Field(default="starttls", alias="SEATLEASE_SMTP_SECURITY")
     smtp_from: str | None = Field(default=None, alias="SEATLEASE_SMTP_FROM")
     smtp_timeout_seconds: float = Field(default=30.0, gt=0, alias="SEATLEASE_SMTP_TIMEOUT")
+    # a PEM bundle of the CA that signed a private relay's certificate (the system's CAs are used too)
+    smtp_ca_file: str | None = Field(default=None, alias="SEATLEASE_SMTP_CA_FILE")
     # a message the server refuses for now (4xx, no connection) is retried after base * 2^(n-1)
     # seconds, at most the cap; after max attempts (or at once on a 5xx answer) it is `failed`
     mail_max_attempts: int = Field(default=8, ge=1, alias="SEATLEASE_MAIL_MAX_ATTEMPTS")
@@ -230,6 +232,7 @@ class Settings(BaseSettings):
             backoff_base_seconds=self.mail_backoff_base_seconds,
             backoff_cap_seconds=self.mail_backoff_cap_seconds,
             batch_size=self.mail_batch_size,
+            ca_file=self.smtp_ca_file or None,
         )
 
     # --- end email ---

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,12 +13,14 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from domain.services.mail import MailConfig
+from tests.tls_postgres import _ca, _cert_pem, _key_pem, _leaf, _pem
 
 
 @dataclass
@@ -69,19 +72,41 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def tls_files(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for "localhost" signed by it: (ca.pem, cert.pem, key.pem)."""
+    ca_key, ca = _ca("seatlease test mail CA")
+    key, cert = _leaf(ca_key, ca, "localhost", server=True)
+    return (
+        _pem(folder / "ca.pem", _cert_pem(ca)),
+        _pem(folder / "cert.pem", _cert_pem(cert)),
+        _pem(folder / "key.pem", _key_pem(key)),
+    )
+
+
 @contextmanager
-def smtp_server(*, login: tuple[str, str] | None = None) -> Iterator[Inbox]:
+def smtp_server(
+    *, login: tuple[str, str] | None = None, tls: Literal["starttls", "tls"] | None = None, cert_dir: Path | None = None
+) -> Iterator[Inbox]:
     """An SMTP server on a free localhost port; ``login``: the one user and password it accepts
-    (AUTH over plain TCP, allowed here as the test has no TLS)."""
+    (AUTH over plain TCP, allowed here as the test has no TLS); ``tls``: STARTTLS required, or TLS
+    from the first byte, with a certificate for "localhost" from ``cert_dir`` (see ``tls_files``)."""
     inbox = Inbox(port=_free_port())
     kw: dict[str, Any] = {}
+    if tls is not None:
+        assert cert_dir is not None
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert_dir / "cert.pem", cert_dir / "key.pem")
+        if tls == "starttls":
+            kw = {"tls_context": ctx, "require_starttls": True}
+        else:
+            kw = {"ssl_context": ctx, "server_hostname": "localhost"}
     if login is not None:
 
         def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
             ok = isinstance(data, LoginPassword) and (data.login.decode(), data.password.decode()) == login
             return AuthResult(success=ok, handled=False)
 
-        kw = {"authenticator": authenticate, "auth_require_tls": False}
+        kw |= {"authenticator": authenticate, "auth_require_tls": False}
     controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port, **kw)
     controller.start()
     try:

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -20,7 +21,7 @@ from domain.models import EmailOutbox
 from domain.services.mail import Attachment, outbox_counts, queue_email
 from domain.services.mail_send import send_due
 from service.worker import jobs, send_mail
-from tests.smtp_server import Inbox, smtp_server
+from tests.smtp_server import Inbox, smtp_server, tls_files
 
 
 def _addr() -> str:
@@ -237,3 +238,51 @@ async def test_the_sender_logs_in_and_never_logs_the_password_or_a_message(
     assert password not in logged
     assert "SECRET-BODY-TEXT" not in logged
     assert repr(right).count(password) == 0  # the config's repr hides it too
+
+
+@pytest.mark.parametrize("mode", ["starttls", "tls"])
+async def test_the_sender_speaks_tls_and_checks_the_servers_certificate(app: FastAPI, tmp_path: Path, mode: str) -> None:
+    maker = app.state.sessionmaker
+    ca, _cert, _key = tls_files(tmp_path)
+    with smtp_server(tls=mode, cert_dir=tmp_path) as inbox:  # type: ignore[arg-type]
+        await _drain_tls(maker, inbox, mode, ca)
+        to = _addr()
+        [email_id] = await _queue(maker, to)
+        # a certificate nobody vouches for: refused, the message waits
+        untrusted = inbox.config(host="localhost", security=mode, backoff_base_seconds=3600)
+        assert (await send_due(maker, untrusted))["retry"] == 1
+        [row] = await _rows(maker, [email_id])
+        assert row.status == "pending"
+        assert row.last_error is not None
+        assert "certificate" in row.last_error.lower()
+        if mode == "starttls":
+            # the server requires STARTTLS: a plain session is refused before any message is sent
+            later = datetime.now(UTC) + timedelta(hours=2)
+            plain = inbox.config(host="localhost", security="none", backoff_base_seconds=3600)
+            assert (await send_due(maker, plain, now=later))["retry"] == 1
+        trusted = inbox.config(host="localhost", security=mode, ca_file=str(ca))
+        assert (await send_due(maker, trusted, now=datetime.now(UTC) + timedelta(hours=5)))["sent"] == 1
+        assert len(inbox.to(to)) == 1
+
+
+async def _drain_tls(maker: async_sessionmaker[AsyncSession], inbox: Inbox, mode: str, ca: Path) -> None:
+    while (await send_due(maker, inbox.config(host="localhost", security=mode, ca_file=str(ca))))["sent"]:
+        pass
+    inbox.received.clear()
+
+
+async def test_a_server_that_does_not_answer_ends_the_pass_without_touching_the_other_messages(app: FastAPI) -> None:
+    maker = app.state.sessionmaker
+    with smtp_server() as inbox:
+        await _drain(maker, inbox)
+    # the server is gone: its port refuses connections
+    ids = await _queue(maker, _addr(), 3)
+    report = await send_due(maker, inbox.config(backoff_base_seconds=3600))
+    assert report == {"sent": 0, "retry": 1, "failed": 0}
+    rows = await _rows(maker, ids)
+    assert sorted(r.attempts for r in rows) == [0, 0, 1]
+    assert all(r.status == "pending" for r in rows)
+    with smtp_server() as inbox2:
+        while (await send_due(maker, inbox2.config(), now=datetime.now(UTC) + timedelta(hours=2)))["sent"]:
+            pass
+    assert {r.status for r in await _rows(maker, ids)} == {"sent"}

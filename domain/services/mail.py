@@ -40,6 +40,8 @@ class MailConfig:
     backoff_base_seconds: float = 60.0
     backoff_cap_seconds: float = 3600.0
     batch_size: int = 50
+    # a CA bundle (PEM) to verify the server's certificate with, besides the system's (a private relay)
+    ca_file: str | None = None
 
     @property
     def smtp_port(self) -> int:

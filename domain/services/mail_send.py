@@ -55,6 +55,7 @@ async def _deliver(config: MailConfig, msg: EmailMessage) -> dict[str, Any]:
         use_tls=config.security == "tls",
         start_tls=config.security == "starttls",
         timeout=config.timeout_seconds,
+        cert_bundle=config.ca_file,
     )
     return dict(refused)
 
@@ -74,6 +75,12 @@ def _describe(exc: BaseException) -> tuple[str, bool]:
 
 def backoff(config: MailConfig, attempts: int) -> timedelta:
     return timedelta(seconds=min(config.backoff_cap_seconds, config.backoff_base_seconds * 2 ** max(0, attempts - 1)))
+
+
+def _about_the_message(exc: BaseException) -> bool:
+    """The server refused this message or its recipients; anything else (no connection, a timeout,
+    a refused login or From address) is about the server, and would be the same for the next one."""
+    return isinstance(exc, aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPDataError)
 
 
 async def _one(session: AsyncSession, config: MailConfig, now: datetime) -> str | None:
@@ -103,7 +110,7 @@ async def _one(session: AsyncSession, config: MailConfig, now: datetime) -> str 
             return "failed"
         row.next_attempt_at = now + backoff(config, row.attempts)
         logger.warning("email %s: attempt %d failed, retried at %s: %s", row.id, row.attempts, row.next_attempt_at, error)
-        return "retry"
+        return "retry" if _about_the_message(exc) else "server_down"
     row.status = "sent"
     row.sent_at = now
     # some recipients refused while others took it: sent, and the refusals kept
@@ -121,6 +128,11 @@ async def send_due(maker: async_sessionmaker[AsyncSession], config: MailConfig, 
         async with maker() as session, session.begin():
             outcome = await _one(session, config, now or datetime.now(UTC))
         if outcome is None:
+            break
+        if outcome == "server_down":
+            # the next message would meet the same server: the pass ends here rather than spend a
+            # timeout on each due message; the rest wait for the next pass, their attempts untouched
+            report["retry"] += 1
             break
         report[outcome] += 1
     return report
