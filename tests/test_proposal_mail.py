@@ -124,3 +124,20 @@ async def test_send_to_chosen_addresses_and_bad_addresses_are_refused_naming_the
     assert r.status_code == 409
     assert "withdrawn" in r.text
     assert len((await staff.get(f"/v1/proposals/{prop['id']}"))["emails"]) == 1
+
+
+async def test_concurrent_sends_of_one_proposal_queue_one_email_per_send(staff: Api, db: asyncpg.Pool) -> None:
+    w = await make_world(staff)
+    prop = await staff.post("/v1/proposals", lease_body(w, seat_count=1, start_date="2031-03-10"))
+    path = f"/v1/proposals/{prop['id']}/send"
+    # the same Idempotency-Key at once: one email, both answers the same
+    key = {"Idempotency-Key": uniq("twice-")}
+    a, b = await asyncio.gather(*(staff.call("POST", path, json={}, headers=key) for _ in range(2)))
+    assert (a.status_code, b.status_code) == (202, 202)
+    assert a.json()["email"]["id"] == b.json()["email"]["id"]
+    # four sends without a key at once: four emails, in turn (numbered dedupe keys), no error
+    answers = await asyncio.gather(*(staff.call("POST", path, json={}) for _ in range(4)))
+    assert [r.status_code for r in answers] == [202] * 4
+    keys = await db.fetch("SELECT dedupe_key FROM email_outbox WHERE object_id = $1 ORDER BY dedupe_key", uuid.UUID(prop["id"]))
+    assert [k["dedupe_key"] for k in keys] == [f"proposal:{prop['id']}:{n}" for n in range(1, 6)]
+    assert len((await staff.get(f"/v1/proposals/{prop['id']}"))["emails"]) == 5
