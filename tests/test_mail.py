@@ -21,6 +21,7 @@ from domain.models import EmailOutbox
 from domain.services.mail import Attachment, outbox_counts, queue_email
 from domain.services.mail_send import send_due
 from service.worker import jobs, send_mail
+from tests.factories import Api
 from tests.smtp_server import Inbox, smtp_server, tls_files
 
 
@@ -286,3 +287,12 @@ async def test_a_server_that_does_not_answer_ends_the_pass_without_touching_the_
         while (await send_due(maker, inbox2.config(), now=datetime.now(UTC) + timedelta(hours=2)))["sent"]:
             pass
     assert {r.status for r in await _rows(maker, ids)} == {"sent"}
+
+
+async def test_metrics_show_the_outbox_by_state(app: FastAPI, staff: Api) -> None:
+    maker = app.state.sessionmaker
+    async with maker() as s:
+        counts = await outbox_counts(s)
+    text = (await staff.call("GET", "/metrics", expect=200)).text
+    for status in ("pending", "sent", "failed"):
+        assert f'seatlease_emails{{status="{status}"}} {float(counts[status])}' in text
