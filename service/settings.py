@@ -6,12 +6,14 @@ import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from billing.config import DEFAULT_BATCH, BillingSettings
+from domain.services.mail import MailConfig
 from provisioning.config import ProvisioningConfig
 
 MIN_SECRET_KEY_BYTES = 32
@@ -196,6 +198,44 @@ class Settings(BaseSettings):
     @property
     def proposal_hold(self) -> timedelta:
         return timedelta(days=self.proposal_hold_days)
+
+    # --- email (SMTP outbox: domain/services/mail.py, mail_send.py) ---
+    # No host: nothing is sent; queued messages stay pending until one is set.
+    smtp_host: str | None = Field(default=None, alias="SEATLEASE_SMTP_HOST")
+    # default by mode: 587 (starttls), 465 (tls), 25 (none)
+    smtp_port: int | None = Field(default=None, ge=1, le=65535, alias="SEATLEASE_SMTP_PORT")
+    smtp_username: str | None = Field(default=None, alias="SEATLEASE_SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(default=None, alias="SEATLEASE_SMTP_PASSWORD")
+    # starttls: plain connection upgraded with STARTTLS (required); tls: TLS from the first byte; none: no TLS
+    smtp_security: Literal["starttls", "tls", "none"] = Field(default="starttls", alias="SEATLEASE_SMTP_SECURITY")
+    smtp_from: str | None = Field(default=None, alias="SEATLEASE_SMTP_FROM")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, alias="SEATLEASE_SMTP_TIMEOUT")
+    # a PEM bundle of the CA that signed a private relay's certificate (the system's CAs are used too)
+    smtp_ca_file: str | None = Field(default=None, alias="SEATLEASE_SMTP_CA_FILE")
+    # a message the server refuses for now (4xx, no connection) is retried after base * 2^(n-1)
+    # seconds, at most the cap; after max attempts (or at once on a 5xx answer) it is `failed`
+    mail_max_attempts: int = Field(default=8, ge=1, alias="SEATLEASE_MAIL_MAX_ATTEMPTS")
+    mail_backoff_base_seconds: float = Field(default=60.0, ge=0, alias="SEATLEASE_MAIL_BACKOFF_BASE")
+    mail_backoff_cap_seconds: float = Field(default=3600.0, ge=0, alias="SEATLEASE_MAIL_BACKOFF_CAP")
+    mail_batch_size: int = Field(default=50, ge=1, alias="SEATLEASE_MAIL_BATCH")
+
+    def mail(self) -> MailConfig:
+        return MailConfig(
+            host=self.smtp_host or None,
+            port=self.smtp_port,
+            username=self.smtp_username or None,
+            password=self.smtp_password,
+            security=self.smtp_security,
+            from_addr=self.smtp_from or None,
+            timeout_seconds=self.smtp_timeout_seconds,
+            max_attempts=self.mail_max_attempts,
+            backoff_base_seconds=self.mail_backoff_base_seconds,
+            backoff_cap_seconds=self.mail_backoff_cap_seconds,
+            batch_size=self.mail_batch_size,
+            ca_file=self.smtp_ca_file or None,
+        )
+
+    # --- end email ---
 
     # --- the parts' own typed settings, composed here (nothing below service reads the environment) ---
     def billing(self) -> BillingSettings:

@@ -19,6 +19,7 @@ from billing import worker as billing_worker
 from domain.leasing.holds import release_expired_holds
 from domain.leasing.worker_pass import advance_lease_states, renew_due_leases
 from domain.services.audit import SystemActor
+from domain.services.mail_send import send_due
 from provisioning import worker as provisioning_worker
 from provisioning.liveness import Liveness
 from service.settings import Settings
@@ -52,6 +53,16 @@ async def lease_renewals(maker: async_sessionmaker[AsyncSession], settings: Sett
 # --- end auto-renewal ---
 
 
+# --- email (the SMTP outbox) ---
+async def send_mail(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
+    """Queued emails handed to the SMTP server (domain/services/mail_send.py); without
+    SEATLEASE_SMTP_HOST nothing is sent and they stay pending."""
+    return await send_due(maker, settings.mail())
+
+
+# --- end email ---
+
+
 async def _provisioning_pass(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
     return await provisioning_worker.run_once(maker, settings.provisioning())
 
@@ -71,7 +82,9 @@ def jobs(*, with_provisioning: bool = True) -> list[Job]:
     """Expired holds released, auto-renewals and lease transitions first, then the provisioning pass
     (unless its own loop runs), then billing."""
     first: list[Job] = [release_holds, lease_renewals, lease_transitions]
-    return [*first, provisioning_pass, billing_pass] if with_provisioning else [*first, billing_pass]
+    jobs_ = [*first, provisioning_pass, billing_pass] if with_provisioning else [*first, billing_pass]
+    jobs_.append(send_mail)  # --- email: last, so a pass's own changes are not held up by a slow SMTP server ---
+    return jobs_
 
 
 async def run_pass(

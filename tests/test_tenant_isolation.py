@@ -92,6 +92,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/proposals/{proposal_id}/pdf"): TENANT,
     ("POST", "/v1/proposals/{proposal_id}/accept"): TENANT,
     ("POST", "/v1/proposals/{proposal_id}/withdraw"): NEVER,
+    # email: staff send a proposal; another client's is 404 (its own client's user: 403)
+    ("POST", "/v1/proposals/{proposal_id}/send"): TENANT,
 }
 
 # request details that get a request past validation to the tenant check

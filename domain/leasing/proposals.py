@@ -30,6 +30,7 @@ from domain.models import Lease, LeaseAmendment, LeaseSeat, SeatAssignment
 from domain.schemas import SafeDateTime
 from domain.services.audit import Actor, record, snapshot
 from domain.services.catalog import site_today
+from domain.services.mail import EmailView, email_view, emails_about
 from domain.services.paging import keyset_page
 
 # the longest a proposal may hold seats
@@ -58,6 +59,8 @@ class Proposal(BaseModel):
     accepted_at: datetime | None
     notice_days: int
     lease: LeaseOut
+    # --- email: the messages that sent it (POST /v1/proposals/{id}/send), oldest first ---
+    emails: list[EmailView] = Field(default_factory=list, description="the emails that sent it: pending, sent or failed")
 
 
 def proposal_state(lease: Lease, now: datetime | None = None) -> ProposalState:
@@ -75,6 +78,7 @@ def proposal_state(lease: Lease, now: datetime | None = None) -> ProposalState:
 
 async def proposal_views(session: AsyncSession, leases: list[Lease]) -> list[Proposal]:
     views = await lease_views(session, leases)
+    sent = await emails_about(session, [lease.id for lease in leases])
     now = datetime.now(UTC)
     return [
         Proposal(
@@ -86,6 +90,7 @@ async def proposal_views(session: AsyncSession, leases: list[Lease]) -> list[Pro
             accepted_at=lease.accepted_at,
             notice_days=lease.notice_days,
             lease=view,
+            emails=[email_view(e) for e in sent[lease.id]],
         )
         for lease, view in zip(leases, views, strict=True)
     ]

@@ -25,6 +25,7 @@ from domain.models.lease import (
     RenewalMode,
     SeatAssignment,
 )
+from domain.models.mail import EmailAttachment, EmailOutbox
 from domain.models.plan import Inclusion, InclusionBilling, InclusionKind, Plan
 from domain.models.site import Floor, Seat, SeatStatus, Shift, Site
 from domain.models.terms import LeasePriceStep, PlanPrice
@@ -41,6 +42,8 @@ __all__ = [
     "CredentialState",
     "Device",
     "DeviceStatus",
+    "EmailAttachment",
+    "EmailOutbox",
     "Floor",
     "GuardStatus",
     "IdempotencyKey",

@@ -18,7 +18,7 @@ from domain.errors import NotFound
 from domain.leasing import holds, proposals
 from domain.leasing.schemas import LeaseCreate
 from domain.models import Lease, Site
-from domain.services import catalog
+from domain.services import catalog, mail
 from service.admin.web import CsrfForm, Ops, Staff, attempt, redirect, validate_form
 from service.auth import Principal
 from service.db import SessionDep
@@ -71,10 +71,12 @@ async def hold_context(session: AsyncSession, lease: Lease, pending_hold: timede
     return {
         "proposal_state": proposals.proposal_state(lease) if lease.proposed_at is not None else None,
         "held_until": held_until,
+        # --- email: the proposal's emails and their state (service/admin/proposal_mail.py sends) ---
+        "proposal_emails": (await mail.emails_about(session, [lease.id]))[lease.id] if lease.proposed_at is not None else [],
     }
 
 
-async def _proposal(session: AsyncSession, lease_id: uuid.UUID, *, for_update: bool = False) -> Lease:
+async def proposal_lease(session: AsyncSession, lease_id: uuid.UUID, *, for_update: bool = False) -> Lease:
     lease = await proposals.get_proposal(session, lease_id, for_update=for_update)
     if lease is None:
         raise NotFound("proposal not found")
@@ -83,7 +85,7 @@ async def _proposal(session: AsyncSession, lease_id: uuid.UUID, *, for_update: b
 
 @router.get("/leases/{lease_id}/proposal.pdf", response_model=None)
 async def proposal_pdf(request: Request, lease_id: uuid.UUID, user: Staff, session: SessionDep) -> Response:
-    lease = await _proposal(session, lease_id)
+    lease = await proposal_lease(session, lease_id)
     view = (await proposals.proposal_views(session, [lease]))[0]
     threshold = request.app.state.settings.discount_approval_threshold_pct
     priced = await proposal_doc.priced(session, view, lease, discount_threshold_pct=threshold)
@@ -95,7 +97,7 @@ async def proposal_pdf(request: Request, lease_id: uuid.UUID, user: Staff, sessi
 
 @router.post("/leases/{lease_id}/withdraw-proposal", response_model=None)
 async def withdraw(request: Request, lease_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
-    lease = await _proposal(session, lease_id, for_update=True)
+    lease = await proposal_lease(session, lease_id, for_update=True)
     _, error = await attempt(session, lambda: proposals.withdraw_proposal(session, user, lease))
     if error is not None:
         return redirect(request, f"/admin/leases/{lease_id}", f"Not withdrawn: {error.detail}")

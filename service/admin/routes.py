@@ -25,6 +25,7 @@ from service.admin import (
     lease_renewal,
     leases,
     people,
+    proposal_mail,
     provisioning,
     seatmap,
     terms,
@@ -107,6 +108,8 @@ async def logout(request: Request, user: Staff, session: SessionDep, form: CsrfF
 
 for module in (dashboard, seatmap, leases, lease_renewal, lease_changes, people, devices, provisioning, finance, invoices, terms):
     router.include_router(module.router)
+# --- email: a proposal sent from the lease page ---
+router.include_router(proposal_mail.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------

@@ -7,12 +7,13 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from billing import proposal_doc
+from billing import proposal_doc, proposal_mail
 from billing.quote import QuoteOut, quote_booking
 from domain.errors import Forbidden, NotFound
 from domain.leasing import proposals
 from domain.leasing.schemas import LeaseCreate
 from domain.models import Lease as LeaseRow
+from domain.models import Role
 from domain.schemas import Page
 from service.api.deps import Cursor, Limit
 from service.auth import ClientWriter, Principal, StaffUser, TenantReader
@@ -113,6 +114,47 @@ async def proposal_pdf(proposal_id: uuid.UUID, user: TenantReader, session: Sess
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="proposal-{lease.id}.pdf"'}
     )
+
+
+# --- email: send a proposal ---
+@router.post(
+    "/v1/proposals/{proposal_id}/send",
+    status_code=202,
+    response_model=proposal_mail.ProposalSent,
+    responses={409: {"description": "the proposal is not open"}},
+    summary="Send a proposal to the client by email, its PDF attached",
+    description="""Roles: admin, facility_staff. A client user gets **404** for another client's proposal
+(it does not exist for them) and **403** for its own.
+
+Queues an email with the proposal's PDF (the document of `GET /v1/proposals/{id}/pdf`) attached, to
+`to` (1 to 20 addresses; default the client's `billing_email`), with `message` above the proposal's
+summary. **202**: the message is queued in this request's transaction and the worker hands it to the
+SMTP server (`email.status` pending, then sent, or failed after its retries); with no
+SEATLEASE_SMTP_HOST it stays pending. Audited `lease.proposal_sent`. Only an open proposal is sent
+(**409** `invalid-state`). A bad address is **422** naming `to`. With an `Idempotency-Key` a repeated
+request queues nothing more and answers as the first did. The proposal's `emails` show each send.""",
+)
+async def send_proposal(
+    proposal_id: uuid.UUID,
+    user: TenantReader,
+    session: SessionDep,
+    request: Request,
+    idem: IdempotencyDep,
+    body: proposal_mail.ProposalSend | None = None,
+) -> JSONResponse:
+    req = body or proposal_mail.ProposalSend()
+    threshold = request.app.state.settings.discount_approval_threshold_pct
+
+    async def send() -> proposal_mail.ProposalSent:
+        lease = await _load(session, proposal_id, user, for_update=True)  # the tenant's 404 first
+        if user.role not in (Role.ADMIN, Role.FACILITY_STAFF):
+            raise Forbidden("staff send proposals (roles: admin, facility_staff)")
+        return await proposal_mail.send_proposal(session, user, lease, req, discount_threshold_pct=threshold)
+
+    return await idem.run(session, str(user.subject), req, send, status_code=202)
+
+
+# --- end email ---
 
 
 @router.post(

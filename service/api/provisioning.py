@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
 
+from domain.services import mail
 from provisioning import credentials, liveness
 from provisioning.kpis import credentials_by_state, read_kpis
 from provisioning.schemas import (
@@ -103,6 +104,8 @@ _stale = Gauge(
     "seatlease_workers_stale", "Workers whose last completed pass is older than the stale threshold", registry=_registry
 )
 _sites_failing = Gauge("seatlease_sites_failing", "Sites the workers' last passes had to skip", ["pass_name"], registry=_registry)
+# --- email: the outbox by state (domain/services/mail.py) ---
+_emails = Gauge("seatlease_emails", "Emails in the outbox by state (pending, sent, failed)", ["status"], registry=_registry)
 
 
 class _WorkerCounters:
@@ -148,6 +151,9 @@ async def metrics(_: MetricsReader, session: SessionDep, request: Request) -> Re
     _stale.set(len(health["stale_workers"]))
     for name in ("lease_states", "desired_state"):
         _sites_failing.labels(pass_name=name).set(sum(1 for f in health["sites_failing"] if f.get("pass") == name))
+    # --- email ---
+    for status, n in (await mail.outbox_counts(session)).items():
+        _emails.labels(status=status).set(n)
     return Response(generate_latest(_registry), media_type=CONTENT_TYPE_LATEST)
 
 
