@@ -19,6 +19,7 @@ import logging
 import time
 import uuid
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -144,8 +145,32 @@ def create_access_token(principal: Principal) -> tuple[str, int]:
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), settings.token_ttl_seconds
 
 
+# Tokens already verified by this process: (token, key) -> (principal, not before, expiry). A token's
+# claims are fixed by its signature, so checking it once per process is enough; its times are checked
+# on every use, and the account's liveness (``ensure_live``) is still read from the database each
+# request. Bounded: the oldest entries go first.
+_VERIFIED: OrderedDict[tuple[str, str], tuple[Principal, int, int]] = OrderedDict()
+_VERIFIED_MAX = 4096
+
+
 def decode_access_token(token: str) -> Principal:
     settings = get_settings()
+    key = (token, settings.secret_key)
+    hit = _VERIFIED.get(key)
+    if hit is not None:
+        principal, not_before, expires = hit
+        if not_before <= time.time() < expires:
+            _VERIFIED.move_to_end(key)
+            return principal
+        del _VERIFIED[key]
+    principal, not_before, expires = _verify(token, settings)
+    _VERIFIED[key] = (principal, not_before, expires)
+    if len(_VERIFIED) > _VERIFIED_MAX:
+        _VERIFIED.popitem(last=False)
+    return principal
+
+
+def _verify(token: str, settings: Settings) -> tuple[Principal, int, int]:
     try:
         header = jwt.get_unverified_header(token)
         if header.get("alg") != ALGORITHM:
@@ -172,8 +197,8 @@ def decode_access_token(token: str) -> Principal:
         # a client role always carries its tenant, a staff role never does
         if principal.role not in ROLES or principal.is_client != (principal.client_id is not None):
             raise Unauthorized("invalid token claims")
-        return principal
-    except (JWTError, KeyError, ValueError) as exc:
+        return principal, int(claims.get("nbf") or claims["iat"]), int(claims["exp"])
+    except (JWTError, KeyError, ValueError, TypeError) as exc:
         raise Unauthorized("invalid or expired token") from exc
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -348,3 +349,26 @@ async def test_a_password_that_opens_two_logins_opens_neither(http: httpx.AsyncC
     )
     r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": staff_email, "password": password})
     assert _is_problem(r, 401)
+
+
+async def test_a_token_used_before_is_still_refused_once_expired_or_its_account_disabled(
+    http: httpx.AsyncClient, db: asyncpg.Pool
+) -> None:
+    """A process remembers the tokens it has verified (service/auth.py), so a token's second use
+    costs no signature check; its expiry is still checked on every use, and its account's liveness
+    is still read from the database on every request."""
+    email, _ = await make_user(db, "admin")
+    user_id = await db.fetchval("SELECT id FROM users WHERE email = $1", email)
+    now = int(time.time())
+    token = jwt.encode(_claims(sub=str(user_id), iat=now, nbf=now, exp=now + 2), get_settings().secret_key, algorithm=ALGORITHM)
+    auth = {"Authorization": f"Bearer {token}"}
+    assert (await http.get("/v1/audit-events", headers=auth)).status_code == 200
+    assert (await http.get("/v1/audit-events", headers=auth)).status_code == 200  # the remembered token
+    await asyncio.sleep(max(0.0, now + 3.1 - time.time()))  # past its expiry
+    assert _is_problem(await http.get("/v1/audit-events", headers=auth), 401)
+
+    fresh = jwt.encode(_claims(sub=str(user_id)), get_settings().secret_key, algorithm=ALGORITHM)
+    auth = {"Authorization": f"Bearer {fresh}"}
+    assert (await http.get("/v1/audit-events", headers=auth)).status_code == 200
+    await db.execute("UPDATE users SET active = false WHERE id = $1", user_id)
+    assert _is_problem(await http.get("/v1/audit-events", headers=auth), 401)
