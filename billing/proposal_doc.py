@@ -116,13 +116,18 @@ async def proposal_pdf(session: AsyncSession, proposal: PricedProposal) -> bytes
     )
     expires = proposal.expires_at.isoformat(timespec="minutes") if proposal.expires_at else "-"
     term = f"{lease.start_date} to {lease.end_date}" if lease.end_date else f"from {lease.start_date}, rolling month to month"
+    # the lease's own price terms beyond its plan's price: a yearly raise and dated seat prices
+    price_terms = "".join(
+        [f"Escalation: {lease.escalation_pct}% on each anniversary of the start<br/>" if lease.escalation_pct else ""]
+        + [f"Seat price from {s.effective_date}: {cur} {major(s.monthly_price_minor, cur)}<br/>" for s in lease.price_steps]
+    )
     story: list[Any] = [
         Paragraph(f"Seat lease proposal — {_esc(client.legal_name)}", styles["Title"]),
         Paragraph(
             f"<b>{_esc(client.legal_name)}</b><br/>Tax id: {_esc(client.tax_id or '-')}<br/>"
             f"Site: {_esc(site.code)} · {_esc(site.name)}<br/>Plan: {_esc(plan.name)} · shift {_esc(lease.shift)}<br/>"
             f"Term: {term}<br/>Notice period: {proposal.notice_days} days<br/>"
-            f"Discount: {lease.discount_pct}%<br/>"
+            f"Discount: {lease.discount_pct}%<br/>{price_terms}"
             f"Seats ({len(lease.seats)}): {_esc(', '.join(s.label for s in lease.seats))}<br/>"
             f"Seats held for you until: {expires}<br/>Proposal: {proposal.id}",
             styles["BodyText"],

@@ -257,7 +257,9 @@ async def test_the_proposal_pdf_carries_its_terms_and_price(staff: Api, client_l
     if shutil.which("pdftotext") is None:
         pytest.skip("poppler-utils (pdftotext) not installed")
     w = await make_world(staff)
-    prop = await staff.post("/v1/proposals", lease_body(w, seat_count=2, start_date="2031-03-10", notice_days=45))
+    body = lease_body(w, seat_count=2, start_date="2031-03-10", notice_days=45, escalation_pct="4.5")
+    body["price_steps"] = [{"effective_date": "2032-06-01", "monthly_price_minor": 1_600_000}]
+    prop = await staff.post("/v1/proposals", body)
     owner = await client_login(w.client["id"])
     r = await owner.call("GET", f"/v1/proposals/{prop['id']}/pdf", expect=200)
     assert r.headers["content-type"] == "application/pdf"
@@ -270,6 +272,9 @@ async def test_the_proposal_pdf_carries_its_terms_and_price(staff: Api, client_l
     ).stdout
     assert w.client["legal_name"] in text
     assert "Notice period: 45 days" in text
+    # the lease's own price terms, which acceptance keeps
+    assert "Escalation: 4.50% on each anniversary of the start" in text
+    assert "Seat price from 2032-06-01: PHP 16000.00" in text
     # 2 seats × 15,000.00 × 22/31 and the first invoice's total, as the API prices it
     assert "21,290.32".replace(",", "") in text.replace(",", "")
     total = prop["price"]["first_invoice"]["total_minor"]
