@@ -237,6 +237,9 @@ async def test_up_for_renewal_shows_in_the_lease_and_filters_the_list(
     monkeypatch.setattr(app.state.settings, "renewal_window_days", 120)
     assert await due(up_for_renewal="true") == {soon["id"], later["id"]}
     assert (await staff.get(f"/v1/leases/{later['id']}"))["up_for_renewal"] is True
+    # the booking's own answer uses the setting too
+    booked = await _book(staff, w, today - 300 * ONE, today + 100 * ONE, seat_count=1)
+    assert (booked["up_for_renewal"], booked["renewal_window_starts"]) == (True, (today - 20 * ONE).isoformat())
     monkeypatch.setattr(app.state.settings, "renewal_window_days", 60)
 
     # let it lapse: no longer up for renewal; a rolling lease has no renewal to decide

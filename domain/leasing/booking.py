@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 
 from domain import events
 from domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from domain.leasing.renewal import DEFAULT_RENEWAL_WINDOW_DAYS
 from domain.leasing.schemas import AddOnIn, LeaseCreate
 from domain.leasing.schemas import Lease as LeaseOut
 from domain.leasing.seats import insert_seats
@@ -165,6 +166,7 @@ async def book_lease(
     limits: ClientLimits | None = None,
     now: datetime | None = None,
     proposal_expires_at: datetime | None = None,
+    renewal_window_days: int = DEFAULT_RENEWAL_WINDOW_DAYS,
 ) -> tuple[Lease, LeaseOut]:
     """Create a lease and hold its seats; returns the lease and its API view (built from what
     the booking already has in hand, the same shape as ``lease_views``). Wakes the provisioning
@@ -238,7 +240,7 @@ async def book_lease(
         key=lambda p: p.label,
     )
     steps = [(s.effective_date, s.monthly_price_minor, None) for s in sorted(req.price_steps, key=lambda s: s.effective_date)]
-    return lease, lease_view(lease, site, periods, priced, steps=steps)
+    return lease, lease_view(lease, site, periods, priced, None, renewal_window_days, steps=steps)
 
 
 # --- proposals and holds: a proposal holds its seats as any lease does, until it lapses ---

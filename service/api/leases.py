@@ -82,6 +82,7 @@ async def create_lease(
     session: SessionDep,
     request: Request,
     idem: IdempotencyDep,
+    window: RenewalWindow,
 ) -> JSONResponse:
     user.require_client(body.client_id, "client")
     settings = request.app.state.settings
@@ -94,6 +95,7 @@ async def create_lease(
             is_staff=user.is_staff,
             discount_threshold_pct=settings.discount_approval_threshold_pct,
             limits=client_limits(request),
+            renewal_window_days=window,
         )
         return view
 
