@@ -162,7 +162,7 @@ def decode_access_token(token: str) -> Principal:
         if not_before <= time.time() < expires:
             _VERIFIED.move_to_end(key)
             return principal
-        del _VERIFIED[key]
+        _VERIFIED.pop(key, None)  # (a sign-in thread may have dropped it meanwhile)
     principal, not_before, expires = _verify(token, settings)
     _VERIFIED[key] = (principal, not_before, expires)
     if len(_VERIFIED) > _VERIFIED_MAX:
