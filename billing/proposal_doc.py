@@ -4,15 +4,14 @@ proposed, the PDF is drawn with the statements' library (reportlab, billing/stat
 from __future__ import annotations
 
 import asyncio
-import io
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.quote import Quote, QuoteOut, first_invoice, quote_out
-from billing.statement_render import _esc, major
+from billing.quote import Quote, QuoteOut, first_invoice, lease_facts, quote_out
+from billing.statement_render import _esc, major, pdf_page
 from domain.leasing.proposals import Proposal
 from domain.leasing.terms import price_steps_of
 from domain.models import Client, Inclusion, Lease, LeaseAddOn, LeaseSeat, Plan, Site
@@ -55,8 +54,7 @@ async def proposal_quote(session: AsyncSession, lease: Lease) -> Quote:
         {inc.code: unit for _qty, unit, inc in priced_add_ons},
     )
     steps = (await price_steps_of(session, [lease.id]))[lease.id]
-    return first_invoice(
-        site,
+    facts = lease_facts(
         plan,
         seats=seats,
         start=lease.start_date,
@@ -69,6 +67,7 @@ async def proposal_quote(session: AsyncSession, lease: Lease) -> Quote:
         escalation_pct=None if lease.escalation_pct is None else Decimal(lease.escalation_pct),
         price_steps=tuple((s.effective_date, s.monthly_price_minor) for s in steps),
     )
+    return first_invoice(site, facts)
 
 
 async def priced(session: AsyncSession, proposal: Proposal, lease: Lease, *, discount_threshold_pct: Decimal) -> PricedProposal:
@@ -80,11 +79,8 @@ async def priced(session: AsyncSession, proposal: Proposal, lease: Lease, *, dis
 
 
 async def proposal_pdf(session: AsyncSession, proposal: PricedProposal) -> bytes:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table
 
     client = await session.get(Client, proposal.client_id)
     site = await session.get(Site, proposal.lease.site_id)
@@ -93,27 +89,8 @@ async def proposal_pdf(session: AsyncSession, proposal: PricedProposal) -> bytes
     assert site is not None
     assert plan is not None
     lease, price, cur = proposal.lease, proposal.price, proposal.price.currency
-    styles = getSampleStyleSheet()
-    small = styles["BodyText"].clone("small", fontSize=8, leading=10)
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=f"Proposal {proposal.id} {client.legal_name}",
-    )
-    grid = TableStyle(
-        [
-            ("FONTSIZE", (0, 0), (-1, -1), 8),
-            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
-        ]
-    )
+    page = pdf_page(f"Proposal {proposal.id} {client.legal_name}")
+    styles, small, grid = page.styles, page.small, page.grid
     expires = proposal.expires_at.isoformat(timespec="minutes") if proposal.expires_at else "-"
     term = f"{lease.start_date} to {lease.end_date}" if lease.end_date else f"from {lease.start_date}, rolling month to month"
     # the lease's own price terms beyond its plan's price: a yearly raise and dated seat prices
@@ -165,5 +142,4 @@ async def proposal_pdf(session: AsyncSession, proposal: PricedProposal) -> bytes
     if price.deposit_minor:
         deposit = major(price.deposit_minor, cur)
         story.append(Paragraph(f"The first invoice includes a security deposit of {cur} {deposit}.", small))
-    await asyncio.to_thread(doc.build, story)  # reportlab is CPU work: off the event loop
-    return buf.getvalue()
+    return await asyncio.to_thread(page.render, story)  # reportlab is CPU work: off the event loop

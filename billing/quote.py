@@ -39,7 +39,7 @@ class Quote:
     seats: int = 0
 
 
-def _facts(
+def lease_facts(
     plan: Plan,
     *,
     seats: int,
@@ -53,8 +53,9 @@ def _facts(
     escalation_pct: Decimal | None = None,
     price_steps: tuple[tuple[date, int], ...] = (),
 ) -> LeaseFacts:
-    """``terms``: the prices the lease copies (the plan's in force on its start date, or a proposed
-    lease's own); without them, the plan's as created."""
+    """The billing facts of a lease that does not exist yet. ``terms``: the prices the lease copies
+    (the plan's in force on its start date, or a proposed lease's own); without them, the plan's as
+    created."""
     t = terms or PlanTerms(plan.monthly_price_minor, plan.setup_fee_minor, plan.deposit_months)
     return LeaseFacts(
         lease_id=uuid.UUID(int=0),
@@ -77,35 +78,10 @@ def _facts(
     )
 
 
-def first_invoice(
-    site: Site,
-    plan: Plan,
-    *,
-    seats: int,
-    start: date,
-    end: date | None,
-    add_ons: list[tuple[Inclusion, int]],
-    included: list[Inclusion],
-    discount_pct: Decimal,
-    shift: str,
-    terms: PlanTerms | None = None,
-    escalation_pct: Decimal | None = None,
-    price_steps: tuple[tuple[date, int], ...] = (),
-) -> Quote:
-    """The first invoice of such a lease as a billing run would build it, and the full month after."""
-    facts = _facts(
-        plan,
-        seats=seats,
-        start=start,
-        end=end,
-        add_ons=add_ons,
-        included=included,
-        discount_pct=discount_pct,
-        shift=shift,
-        terms=terms,
-        escalation_pct=escalation_pct,
-        price_steps=price_steps,
-    )
+def first_invoice(site: Site, facts: LeaseFacts) -> Quote:
+    """The first invoice of such a lease (``lease_facts``) as a billing run would build it, and the
+    full month after."""
+    start, end, seats = facts.start_date, facts.end_date, len(facts.seats)
     rate = Decimal(site.tax_rate)
     month = Month.of(start)
     lines = calc.with_tax(calc.lease_lines(facts, month, Billed(), []), rate)
@@ -140,8 +116,7 @@ def first_invoice(
 
 def price_preview(p: BookingPreview, body: LeaseCreate) -> Quote:
     """The quote of a checked booking (``preview_booking``'s answer for ``body``)."""
-    return first_invoice(
-        p.site,
+    facts = lease_facts(
         p.plan,
         seats=p.seats,
         start=body.start_date,
@@ -154,6 +129,7 @@ def price_preview(p: BookingPreview, body: LeaseCreate) -> Quote:
         escalation_pct=body.escalation_pct,
         price_steps=tuple(sorted((s.effective_date, s.monthly_price_minor) for s in body.price_steps)),
     )
+    return first_invoice(p.site, facts)
 
 
 # --- the API's shape of a quote (POST /v1/quotes, a proposal's price) ---

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -155,24 +156,34 @@ def statement_csv(st: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def statement_pdf(st: dict[str, Any]) -> bytes:
+@dataclass
+class PdfPage:
+    """The house style of our A4 documents (statements, proposals): margins, paragraph styles and
+    the grid of a table. ``render`` builds the story into PDF bytes."""
+
+    styles: Any
+    small: Any
+    grid: Any
+    doc: Any
+    buf: io.BytesIO
+
+    def render(self, story: list[Any]) -> bytes:
+        self.doc.build(story)
+        return self.buf.getvalue()
+
+
+def pdf_page(title: str) -> PdfPage:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import SimpleDocTemplate, TableStyle
 
     styles = getSampleStyleSheet()
-    small = styles["BodyText"].clone("small", fontSize=8, leading=10)
     buf = io.BytesIO()
+    margin = 15 * mm
     doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=f"Statement {st['period']} {st['client']['legal_name']}",
+        buf, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin, bottomMargin=margin, title=title
     )
     grid = TableStyle(
         [
@@ -183,6 +194,15 @@ def statement_pdf(st: dict[str, Any]) -> bytes:
             ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
         ]
     )
+    return PdfPage(styles, styles["BodyText"].clone("small", fontSize=8, leading=10), grid, doc, buf)
+
+
+def statement_pdf(st: dict[str, Any]) -> bytes:
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, Spacer, Table
+
+    page = pdf_page(f"Statement {st['period']} {st['client']['legal_name']}")
+    styles, small, grid = page.styles, page.small, page.grid
     c = st["client"]
     story: list[Any] = [
         Paragraph(f"Statement of account — {st['period']}", styles["Title"]),
@@ -269,8 +289,7 @@ def statement_pdf(st: dict[str, Any]) -> bytes:
             ),
             Spacer(1, 6 * mm),
         ]
-    doc.build(story)
-    return buf.getvalue()
+    return page.render(story)
 
 
 def _esc(text: str) -> str:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing.quote import price_preview
 from domain.errors import DomainError
 from domain.leasing import booking, floor_map, queries
 from domain.leasing.schemas import LeaseCreate
@@ -24,7 +25,6 @@ from domain.models import (
 )
 from domain.services import catalog
 from service.admin import proposals as admin_proposals
-from service.admin.pricing import price_preview
 from service.admin.seatmap import load_floor_map, render_svg, site_floors, site_shifts
 from service.admin.web import CsrfForm, Ops, attempt, blank_to_none, redirect, render, validate_form
 from service.auth import Principal

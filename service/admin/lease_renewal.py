@@ -16,29 +16,10 @@ from domain.models import RenewalMode
 from domain.services import catalog
 from service.admin.invoices import parse_amount
 from service.admin.leases import _act, _detail
-from service.admin.web import CsrfForm, Finance, Ops, attempt, redirect, validate_form
+from service.admin.web import CsrfForm, Finance, Ops, validate_form
 from service.db import SessionDep
 
 router = APIRouter()
-
-
-async def _act_as(
-    request: Request,
-    session: SessionDep,
-    lease_id: uuid.UUID,
-    values: dict[str, Any],
-    done: str,
-    work: Any,
-    fields: dict[str, str],
-) -> Response:
-    """`_act` of the lease page, with this form's names for the fields a domain error names."""
-    lease = await state.get_lease(session, lease_id, for_update=True)
-    _, error = await attempt(session, lambda: work(lease))
-    if error is None:
-        return redirect(request, f"/admin/leases/{lease_id}", done)
-    await session.refresh(lease)
-    field = fields.get(error.field or "", "__all__")
-    return await _detail(request, session, lease_id, errors={field: error.detail}, values=values, status_code=422)
 
 
 def _present(data: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +98,7 @@ async def renew_lease(request: Request, lease_id: uuid.UUID, user: Ops, session:
         errors.setdefault(names.get(k, k), v)
     if errors or body is None:
         return await _detail(request, session, lease_id, errors=errors, values=form, status_code=422)
-    return await _act_as(
+    return await _act(
         request,
         session,
         lease_id,

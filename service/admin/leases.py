@@ -203,9 +203,16 @@ async def lease_detail(request: Request, lease_id: uuid.UUID, user: Staff, sessi
 
 
 async def _act(
-    request: Request, session: SessionDep, lease_id: uuid.UUID, values: dict[str, Any], done: str, work: Any
+    request: Request,
+    session: SessionDep,
+    lease_id: uuid.UUID,
+    values: dict[str, Any],
+    done: str,
+    work: Any,
+    fields: dict[str, str] | None = None,
 ) -> Response:
-    """Run one lifecycle action; a domain error shows next to the action's field, nothing kept."""
+    """Run one lifecycle action; a domain error shows next to the action's field, nothing kept.
+    ``fields``: a form's own names for the fields a domain error names (others show at the top)."""
     lease = await state.get_lease(session, lease_id, for_update=True)
 
     _, error = await attempt(session, lambda: work(lease))
@@ -213,9 +220,8 @@ async def _act(
         return redirect(request, f"/admin/leases/{lease_id}", done)
     await session.refresh(lease)
     field = error.field or "__all__"
-    return await _detail(
-        request, session, lease_id, errors={FORM_FIELD.get(field, field): error.detail}, values=values, status_code=422
-    )
+    name = fields.get(field, "__all__") if fields is not None else FORM_FIELD.get(field, field)
+    return await _detail(request, session, lease_id, errors={name: error.detail}, values=values, status_code=422)
 
 
 def _date(values: dict[str, Any], name: str, errors: dict[str, str]) -> date | None:
