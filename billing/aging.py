@@ -28,10 +28,12 @@ SELECT i.id, i.client_id, i.currency, i.number_label, i.issue_date, i.due_date, 
        (i.total_minor
        - coalesce((SELECT sum(c.total_minor) FROM credit_notes c
                    WHERE c.invoice_id = i.id AND c.status = 'issued' AND c.issue_date <= $1), 0)
-       - coalesce((SELECT sum(p.amount_minor) FROM payments p WHERE p.invoice_id = i.id AND p.paid_on <= $1), 0)
+       - coalesce((SELECT sum(a.amount_minor + a.withheld_minor) FROM payment_allocations a
+                   JOIN payments p ON p.id = a.payment_id
+                   WHERE a.invoice_id = i.id AND p.status = 'cleared' AND greatest(a.allocated_on, p.paid_on) <= $1), 0)
          )::bigint AS outstanding_minor
 FROM invoices i
-WHERE i.status IN ('issued', 'paid') AND i.issue_date <= $1 AND ($2::uuid IS NULL OR i.client_id = $2)
+WHERE i.status IN ('issued', 'partially_paid', 'paid') AND i.issue_date <= $1 AND ($2::uuid IS NULL OR i.client_id = $2)
 """
 
 

@@ -69,7 +69,7 @@ async def create_credit_note(
 ) -> CreditNote:
     """A partial (`amount_minor`, before tax) or whole (remaining) credit against an issued invoice.
     Above the threshold it waits for a finance approval and takes its number when approved."""
-    if inv.status not in ("issued", "paid"):
+    if inv.status not in ("issued", "partially_paid", "paid"):
         raise InvalidState(f"the invoice is {inv.status}; only an issued or paid invoice can be credited")
     site = await _site(session, inv.site_id)
     done_amount, done_tax = await credited_so_far(session, inv.id)

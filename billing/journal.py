@@ -65,9 +65,11 @@ async def journal_rows(conn: Any, month: Month) -> list[list[Any]]:
             n["number_label"],
         )
     for p in await conn.fetch(
-        """SELECT p.paid_on, p.currency, p.amount_minor, i.number_label, c.legal_name FROM payments p
-           JOIN invoices i ON i.id = p.invoice_id JOIN clients c ON c.id = p.client_id
-           WHERE p.paid_on BETWEEN $1 AND $2 ORDER BY p.paid_on""",
+        """SELECT p.paid_on, p.currency, p.amount_minor, c.legal_name,
+                  coalesce((SELECT string_agg(i.number_label, ', ' ORDER BY i.number_label) FROM payment_allocations a
+                            JOIN invoices i ON i.id = a.invoice_id WHERE a.payment_id = p.id), p.reference) AS number_label
+           FROM payments p JOIN clients c ON c.id = p.client_id
+           WHERE p.status = 'cleared' AND p.paid_on BETWEEN $1 AND $2 ORDER BY p.paid_on""",
         first,
         last,
     ):

@@ -16,7 +16,7 @@ from billing import aging, reports, statements
 from billing.db import driver
 from billing.facts import Month
 from domain.models import Client, Site, User
-from domain.models.invoice import BillingRun, CreditNote, Invoice, InvoiceLine, Payment
+from domain.models.invoice import BillingRun, CreditNote, Invoice, InvoiceLine, Payment, PaymentAllocation
 from domain.services.paging import keyset_page
 
 
@@ -59,8 +59,26 @@ async def credit_notes_of(session: AsyncSession, invoice_id: uuid.UUID) -> list[
     )
 
 
-async def payments_of(session: AsyncSession, invoice_id: uuid.UUID) -> list[Payment]:
-    return list((await session.scalars(select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.paid_on))).all())
+async def payments_of(session: AsyncSession, invoice_id: uuid.UUID) -> list[Any]:
+    """What was paid on an invoice: its allocations, with the payment each came from."""
+    rows = await session.execute(
+        select(
+            PaymentAllocation.id,
+            Payment.id.label("payment_id"),
+            Payment.paid_on,
+            Payment.method,
+            Payment.status,
+            Payment.reference,
+            Payment.source_ref,
+            Payment.currency,
+            PaymentAllocation.amount_minor,
+            PaymentAllocation.withheld_minor,
+        )
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(PaymentAllocation.invoice_id == invoice_id)
+        .order_by(Payment.paid_on, PaymentAllocation.created_at)
+    )
+    return list(rows.all())
 
 
 async def emails_of(session: AsyncSession, user_ids: set[uuid.UUID | None]) -> dict[uuid.UUID, str]:
@@ -131,7 +149,11 @@ async def invoiced_this_month(session: AsyncSession, today: date) -> list[Invoic
     """Issued or paid invoices dated from the first of `today`'s month to `today`, per currency."""
     rows = await session.execute(
         select(Invoice.currency, func.sum(Invoice.total_minor), func.count())
-        .where(Invoice.status.in_(("issued", "paid")), Invoice.issue_date >= today.replace(day=1), Invoice.issue_date <= today)
+        .where(
+            Invoice.status.in_(("issued", "partially_paid", "paid")),
+            Invoice.issue_date >= today.replace(day=1),
+            Invoice.issue_date <= today,
+        )
         .group_by(Invoice.currency)
         .order_by(Invoice.currency)
     )

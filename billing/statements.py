@@ -49,9 +49,11 @@ async def statement(conn: Any, client_id: uuid.UUID, month: Month) -> dict[str, 
         last,
     )
     payments = await conn.fetch(
-        """SELECT p.id, p.currency, p.paid_on, p.amount_minor, i.number_label AS invoice_number
-           FROM payments p JOIN invoices i ON i.id = p.invoice_id
-           WHERE p.client_id = $1 AND p.paid_on BETWEEN $2 AND $3 ORDER BY p.paid_on""",
+        """SELECT p.id, p.currency, p.paid_on, p.amount_minor,
+                  (SELECT string_agg(i.number_label, ', ' ORDER BY i.number_label) FROM payment_allocations a
+                   JOIN invoices i ON i.id = a.invoice_id WHERE a.payment_id = p.id) AS invoice_number
+           FROM payments p
+           WHERE p.client_id = $1 AND p.status = 'cleared' AND p.paid_on BETWEEN $2 AND $3 ORDER BY p.paid_on""",
         client_id,
         first,
         last,
@@ -61,10 +63,11 @@ async def statement(conn: Any, client_id: uuid.UUID, month: Month) -> dict[str, 
         for r in await conn.fetch(
             """SELECT currency, sum(amount) AS balance FROM (
              SELECT currency, total_minor AS amount FROM invoices
-               WHERE client_id = $1 AND status IN ('issued','paid') AND issue_date < $2
+               WHERE client_id = $1 AND status IN ('issued','partially_paid','paid') AND issue_date < $2
              UNION ALL SELECT currency, -total_minor FROM credit_notes
                WHERE client_id = $1 AND status = 'issued' AND issue_date < $2
-             UNION ALL SELECT currency, -amount_minor FROM payments WHERE client_id = $1 AND paid_on < $2) x
+             UNION ALL SELECT currency, -amount_minor FROM payments
+               WHERE client_id = $1 AND status = 'cleared' AND paid_on < $2) x
            GROUP BY currency""",
             client_id,
             first,

@@ -319,15 +319,21 @@ async def _record_payments(conn: Any, inv: Any, remote: RemoteInvoice, created: 
     paid = max(0, remote.amount_paid)
     if paid > recorded:
         paid_on = max(created.astimezone(ZoneInfo(inv["timezone"])).date(), inv["issue_date"])
+        # the payment and what it pays, together: Stripe's money always settles the invoice it paid
         await conn.execute(
-            """INSERT INTO payments (id, invoice_id, client_id, amount_minor, currency, paid_on, source_ref)
-               VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6) ON CONFLICT (source_ref) DO NOTHING""",
+            """WITH p AS (
+                 INSERT INTO payments (id, client_id, amount_minor, currency, paid_on, method, reference, source_ref)
+                 VALUES (gen_random_uuid(), $2, $3, $4, $5, 'stripe', $7, $6) ON CONFLICT (source_ref) DO NOTHING
+                 RETURNING id, amount_minor, paid_on)
+               INSERT INTO payment_allocations (payment_id, invoice_id, amount_minor, allocated_on)
+               SELECT id, $1, amount_minor, paid_on FROM p""",
             inv["id"],
             inv["client_id"],
             paid - recorded,
             inv["currency"],
             paid_on,
             f"{source}:{paid}",
+            remote.stripe_id,
         )
     return max(paid, recorded)
 

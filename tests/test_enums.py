@@ -29,10 +29,14 @@ from domain.models.invoice import (
     CreditNoteKind,
     CreditNoteStatus,
     DocumentKind,
+    InvoiceKind,
     InvoiceLineKind,
     InvoiceStatus,
+    PaymentMethod,
+    PaymentStatus,
     StripeEventState,
     StripeState,
+    TaxTreatment,
 )
 from domain.models.user import CLIENT_ROLES, ROLES, STAFF_ROLES
 
@@ -57,6 +61,12 @@ CONSTRAINTS: list[tuple[str, type[StrEnum]]] = [
     ("ck_credit_notes_kind", CreditNoteKind),
     ("ck_credit_notes_stripe_state", StripeState),
     ("ck_stripe_events_state", StripeEventState),
+    ("ck_invoices_kind", InvoiceKind),
+    ("ck_invoice_lines_tax_treatment", TaxTreatment),
+    ("ck_clients_tax_treatment", TaxTreatment),
+    ("ck_payments_method", PaymentMethod),
+    ("ck_payments_status", PaymentStatus),
+    ("ck_credit_refunds_method", PaymentMethod),
 ]
 
 

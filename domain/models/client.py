@@ -2,16 +2,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, IdMixin, TimestampMixin
+from domain.models.base import Base, IdMixin, TimestampMixin, one_of
+from domain.models.invoice import TaxTreatment
 
 
 class Client(IdMixin, TimestampMixin, Base):
     __tablename__ = "clients"
-    __table_args__ = (CheckConstraint("seat_cap IS NULL OR seat_cap >= 0", name="seat_cap"),)
+    __table_args__ = (
+        CheckConstraint("seat_cap IS NULL OR seat_cap >= 0", name="seat_cap"),
+        CheckConstraint(one_of("tax_treatment", TaxTreatment), name="tax_treatment"),
+        CheckConstraint("withholding_rate >= 0 AND withholding_rate < 1", name="withholding_rate"),
+    )
 
     legal_name: Mapped[str] = mapped_column(String(300))
     billing_email: Mapped[str] = mapped_column(String(320))
@@ -21,6 +27,15 @@ class Client(IdMixin, TimestampMixin, Base):
     # the most seats the client's own bookings may hold (domain/leasing/booking.py ``enforce_seat_cap``);
     # NULL = the setting ``client_seat_cap_default``; staff set it per client
     seat_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # --- finance (issue 12) ---
+    # standard (the site's rate), zero_rated or exempt; the reason and certificate back the latter two
+    tax_treatment: Mapped[str] = mapped_column(String(16), default="standard", server_default="standard")
+    tax_exemption_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    tax_certificate_ref: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # the share of an invoice the client withholds as tax (0.05 = 5% expanded withholding tax on rent)
+    withholding_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal(0), server_default="0")
+    # no payment reminders for this client
+    dunning_excluded: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
 
 class Team(IdMixin, TimestampMixin, Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -32,7 +34,40 @@ from domain.models.base import Base, IdMixin, TimestampMixin, one_of
 class InvoiceStatus(StrEnum):
     DRAFT = "draft"
     ISSUED = "issued"
+    PARTIALLY_PAID = "partially_paid"
     PAID = "paid"
+    VOID = "void"
+
+
+class InvoiceKind(StrEnum):
+    """A monthly run's invoice (one per client, site and period) or a one-off raised by finance."""
+
+    RUN = "run"
+    ONE_OFF = "one_off"
+
+
+class TaxTreatment(StrEnum):
+    """How a client (and each line) is taxed: the site's standard rate, zero-rated or exempt (with the
+    reason and the certificate reference, e.g. a PEZA-registered client)."""
+
+    STANDARD = "standard"
+    ZERO_RATED = "zero_rated"
+    EXEMPT = "exempt"
+
+
+class PaymentMethod(StrEnum):
+    BANK_TRANSFER = "bank_transfer"
+    CHEQUE = "cheque"
+    CASH = "cash"
+    CARD = "card"
+    STRIPE = "stripe"
+
+
+class PaymentStatus(StrEnum):
+    """A post-dated cheque is `held` until its date and counts for nothing until it clears."""
+
+    HELD = "held"
+    CLEARED = "cleared"
     VOID = "void"
 
 
@@ -70,6 +105,7 @@ class InvoiceLineKind(StrEnum):
     CANCELLATION_FEE = "cancellation_fee"
     CREDIT_TRANSFER = "credit_transfer"
     TERMINATION_FEE = "termination_fee"  # a one-off charge (issue 11)
+    ONE_OFF = "one_off"  # a line finance adds by hand, with its reason (issue 12)
 
 
 class CreditNoteStatus(StrEnum):
@@ -127,12 +163,21 @@ class BillingRun(IdMixin, TimestampMixin, Base):
 
 
 class Invoice(IdMixin, TimestampMixin, Base):
-    """One per client, issuing site and period: the identity that makes a run idempotent."""
+    """A run's invoice is one per client, issuing site and period: the identity that makes a run
+    idempotent. A one-off invoice (kind `one_off`) stands outside that identity."""
 
     __tablename__ = "invoices"
     __table_args__ = (
-        UniqueConstraint("client_id", "site_id", "period"),
+        Index(
+            "uq_invoices_client_id_site_id_period",
+            "client_id",
+            "site_id",
+            "period",
+            unique=True,
+            postgresql_where=text("kind = 'run'"),
+        ),
         UniqueConstraint("site_id", "number"),
+        CheckConstraint(one_of("kind", InvoiceKind), name="kind"),
         CheckConstraint(one_of("status", InvoiceStatus), name="status"),
         CheckConstraint(f"status = '{InvoiceStatus.DRAFT}' OR number IS NOT NULL", name="numbered"),
         CheckConstraint(one_of("stripe_state", StripeState), name="stripe_state"),
@@ -148,6 +193,7 @@ class Invoice(IdMixin, TimestampMixin, Base):
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
     period: Mapped[str] = mapped_column(String(7), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="run", server_default="run")
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
     number: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -182,6 +228,7 @@ class InvoiceLine(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("invoice_id", "position"),
         CheckConstraint(one_of("kind", InvoiceLineKind), name="kind"),
+        CheckConstraint(one_of("tax_treatment", TaxTreatment), name="tax_treatment"),
         Index("ix_invoice_lines_lease_month", "lease_id", "service_month"),
     )
 
@@ -202,6 +249,12 @@ class InvoiceLine(IdMixin, Base):
     tax_minor: Mapped[int] = mapped_column(BigInteger)
     # seat-days (or unit-days) this line paid for; a true-up carries the difference
     units: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # how this line was taxed and at what rate (the site's standard rate, or 0 when zero-rated/exempt)
+    tax_treatment: Mapped[str] = mapped_column(String(16), default="standard", server_default="standard")
+    tax_rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 4), nullable=True)
+    # why finance added a one-off line, and who did
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
 
 
 class CreditNote(IdMixin, TimestampMixin, Base):
@@ -243,15 +296,82 @@ class CreditNote(IdMixin, TimestampMixin, Base):
 
 
 class Payment(IdMixin, TimestampMixin, Base):
-    __tablename__ = "payments"
+    """Money received from a client (or, for Stripe, settled by Stripe), in one currency. What it
+    pays is in its allocations; what is not allocated is the client's credit balance."""
 
-    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), index=True)
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint(one_of("method", PaymentMethod), name="method"),
+        CheckConstraint(one_of("status", PaymentStatus), name="status"),
+        CheckConstraint("amount_minor > 0", name="positive"),
+    )
+
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    # the day the money counts as received (a post-dated cheque: its date)
     paid_on: Mapped[date] = mapped_column(Date)
-    # one payment per Stripe invoice settled; a duplicate webhook cannot pay twice
-    source_ref: Mapped[str] = mapped_column(String(255), unique=True)
+    method: Mapped[str] = mapped_column(String(16), default="stripe", server_default="stripe")
+    status: Mapped[str] = mapped_column(String(16), default="cleared", server_default="cleared")
+    reference: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    received_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    # one payment per Stripe amount settled; a duplicate webhook cannot pay twice (NULL for payments recorded by hand)
+    source_ref: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+
+
+class PaymentAllocation(IdMixin, TimestampMixin, Base):
+    """A part of a payment (or of a client's credit balance) applied to one invoice. `withheld_minor`
+    is tax the client withheld on that invoice (creditable, awaiting its certificate): it settles
+    the invoice like cash."""
+
+    __tablename__ = "payment_allocations"
+    __table_args__ = (
+        CheckConstraint("amount_minor >= 0 AND withheld_minor >= 0 AND amount_minor + withheld_minor > 0", name="positive"),
+    )
+
+    payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), index=True)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    withheld_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    allocated_on: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+
+
+class CreditRefund(IdMixin, TimestampMixin, Base):
+    """Part of a client's credit balance paid back to it."""
+
+    __tablename__ = "credit_refunds"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="positive"),
+        CheckConstraint(one_of("method", PaymentMethod), name="method"),
+    )
+
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    refunded_on: Mapped[date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    created_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+
+
+class WithholdingCertificate(IdMixin, TimestampMixin, Base):
+    """A client's certificate of tax withheld for a quarter (BIR Form 2307 in the Philippines), marked
+    received by finance."""
+
+    __tablename__ = "withholding_certificates"
+    __table_args__ = (
+        UniqueConstraint("client_id", "year", "quarter"),
+        CheckConstraint("quarter BETWEEN 1 AND 4", name="quarter"),
+    )
+
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    received_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
 
 
 EVENT_STATES: tuple[StripeEventState, ...] = tuple(StripeEventState)

@@ -5,7 +5,7 @@ from datetime import time
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Time, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Text, Time, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, IdMixin, TimestampMixin, one_of
@@ -20,6 +20,10 @@ class Site(IdMixin, TimestampMixin, Base):
     timezone: Mapped[str] = mapped_column(String(64))
     currency: Mapped[str] = mapped_column(String(3))
     tax_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4))
+    # --- the issuing entity named on every invoice, credit note and statement (issue 12) ---
+    legal_name: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    tax_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    invoice_footer: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Floor(IdMixin, TimestampMixin, Base):

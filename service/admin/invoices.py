@@ -77,7 +77,7 @@ async def _page(
     credited_amount, credited_tax = await svc.credited_so_far(session, inv.id)
     issued_credit = sum(c.total_minor for c in notes if c.status == "issued")
     pending_credit = sum(c.total_minor for c in notes if c.status == "pending_approval")
-    paid = sum(p.amount_minor for p in payments)
+    paid = sum(p.amount_minor + p.withheld_minor for p in payments if p.status == "cleared")
     threshold = int(request.app.state.settings.credit_note_approval_threshold_minor)
     lease_ids = sorted({x.lease_id for x in lines if x.lease_id is not None}, key=str)
     return render(
@@ -99,7 +99,7 @@ async def _page(
             "balance": inv.total_minor - issued_credit - paid if inv.status != "void" else 0,
             "threshold": threshold,
             "lease_ids": lease_ids,
-            "can_credit": inv.status in ("issued", "paid"),
+            "can_credit": inv.status in ("issued", "partially_paid", "paid"),
             "can_void": inv.status == "issued" and not any(c.status != "rejected" for c in notes),
             "confirm_void": confirm_void,
             "errors": errors or {},

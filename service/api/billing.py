@@ -60,7 +60,7 @@ async def list_invoices(
     session: SessionDep,
     client_id: uuid.UUID | None = None,
     period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
-    status: Literal["draft", "issued", "paid", "void"] | None = None,
+    status: Literal["draft", "issued", "partially_paid", "paid", "void"] | None = None,
     site_id: uuid.UUID | None = None,
     cursor: Cursor = None,
     limit: Limit = 100,

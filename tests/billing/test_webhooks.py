@@ -89,7 +89,9 @@ async def pushed(
 
 
 async def payments(db: asyncpg.Pool, invoice_id: str) -> list[int]:
-    rows = await db.fetch("SELECT amount_minor FROM payments WHERE invoice_id = $1 ORDER BY amount_minor", uuid.UUID(invoice_id))
+    rows = await db.fetch(
+        "SELECT amount_minor FROM payment_allocations WHERE invoice_id = $1 ORDER BY amount_minor", uuid.UUID(invoice_id)
+    )
     return [r["amount_minor"] for r in rows]
 
 

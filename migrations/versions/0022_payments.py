@@ -1,0 +1,21 @@
+"""payments: a stub of issue 12, filled by the part that owns it (empty until then)
+
+Revision ID: 0022_payments
+Revises: 0021_finance_schema
+Create Date: 2026-11-30
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0022_payments"
+down_revision: str | Sequence[str] | None = "0021_finance_schema"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
