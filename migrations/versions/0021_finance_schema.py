@@ -165,4 +165,49 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("0021_finance_schema is forward-only: payments were split into allocations")
+    # a payment goes back to paying one invoice: refused while any pays several or none
+    op.execute(
+        """DO $$ BEGIN
+             IF EXISTS (SELECT 1 FROM payments p WHERE (SELECT count(*) FROM payment_allocations a
+                                                       WHERE a.payment_id = p.id) <> 1) THEN
+               RAISE EXCEPTION 'payments allocated to several invoices (or none) cannot go back to 0020';
+             END IF;
+           END $$"""
+    )
+    op.drop_column("sites", "invoice_footer")
+    op.drop_column("sites", "tax_id")
+    op.drop_column("sites", "legal_name")
+    op.drop_constraint(op.f("ck_clients_withholding_rate"), "clients", type_="check")
+    op.drop_constraint(op.f("ck_clients_tax_treatment"), "clients", type_="check")
+    for col in ("dunning_excluded", "withholding_rate", "tax_certificate_ref", "tax_exemption_reason", "tax_treatment"):
+        op.drop_column("clients", col)
+    op.drop_table("withholding_certificates")
+    op.drop_table("credit_refunds")
+    op.add_column("payments", sa.Column("invoice_id", sa.UUID(), nullable=True))
+    op.execute("UPDATE payments p SET invoice_id = a.invoice_id FROM payment_allocations a WHERE a.payment_id = p.id")
+    op.execute("DELETE FROM payments WHERE source_ref IS NULL")
+    op.alter_column("payments", "invoice_id", nullable=False)
+    op.alter_column("payments", "source_ref", existing_type=sa.String(length=255), nullable=False)
+    op.create_foreign_key(op.f("fk_payments_invoice_id_invoices"), "payments", "invoices", ["invoice_id"], ["id"])
+    op.create_index(op.f("ix_payments_invoice_id"), "payments", ["invoice_id"])
+    for name in ("positive", "status", "method"):
+        op.drop_constraint(op.f(f"ck_payments_{name}"), "payments", type_="check")
+    for col in ("recorded_by", "received_on", "reference", "status", "method"):
+        op.drop_column("payments", col)
+    op.drop_table("payment_allocations")
+    op.drop_constraint(op.f("ck_invoice_lines_kind"), "invoice_lines", type_="check")
+    op.create_check_constraint(
+        "kind",
+        "invoice_lines",
+        "kind IN ('seat','addon','addon_one_time','inclusion','setup_fee','deposit','discount','cancellation_fee',"
+        "'credit_transfer','termination_fee')",
+    )
+    op.drop_constraint(op.f("ck_invoice_lines_tax_treatment"), "invoice_lines", type_="check")
+    for col in ("created_by", "reason", "tax_rate", "tax_treatment"):
+        op.drop_column("invoice_lines", col)
+    op.drop_index("uq_invoices_client_id_site_id_period", table_name="invoices")
+    op.create_unique_constraint(op.f("uq_invoices_client_id_site_id_period"), "invoices", ["client_id", "site_id", "period"])
+    op.drop_constraint(op.f("ck_invoices_status"), "invoices", type_="check")
+    op.create_check_constraint("status", "invoices", "status IN ('draft','issued','paid','void')")
+    op.drop_constraint(op.f("ck_invoices_kind"), "invoices", type_="check")
+    op.drop_column("invoices", "kind")
