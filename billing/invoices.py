@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.db import driver
 from billing.facts import Month
 from billing.numbering import next_numbers, save_numbers
+from billing.settlement import settle_invoice
 from domain.errors import InvalidState, NotFound, ValidationFailed
 from domain.models.invoice import CreditNote, Invoice, InvoiceLine
 from domain.models.site import Site
@@ -102,7 +103,16 @@ async def create_credit_note(
         await _issue_credit_note(session, site, inv, cn)
     await session.flush()
     await record(session, actor, "credit_note.create", "credit_note", cn.id, after=snapshot(cn), client_id=inv.client_id)
+    if cn.status == "issued":
+        await _settle(session, actor, inv)
     return cn
+
+
+async def _settle(session: AsyncSession, actor: Actor, inv: Invoice) -> None:
+    """--- payments (issue 12): a credit note changes what is left to pay: the invoice's status follows
+    (billing/settlement.py), and what a paid invoice no longer owes becomes the client's credit ---"""
+    await settle_invoice(await driver(session), actor, inv.id, why={"credit_note": True})
+    await session.refresh(inv)
 
 
 async def _issue_credit_note(session: AsyncSession, site: Site, inv: Invoice, cn: CreditNote) -> None:
@@ -131,6 +141,7 @@ async def approve_credit_note(session: AsyncSession, actor: Actor, credit_note_i
     await record(
         session, actor, "credit_note.approve", "credit_note", cn.id, before=before, after=snapshot(cn), client_id=cn.client_id
     )
+    await _settle(session, actor, inv)
     return cn
 
 

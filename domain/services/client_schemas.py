@@ -4,11 +4,23 @@ per use-case of domain/services/clients.py, from the API's body and the admin's 
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from domain.schemas import INTEGRAL, TEXT_PATTERN, Email, Name, Omittable, Out, Strict
+from domain.schemas import _decimal_text as decimal_text
+
+# --- withholding (issue 12, payments) ---
+WITHHOLDING_RATE_PATTERN = r"^0(\.[0-9]{1,4})?$"
+# the share of an invoice's amount before tax the client withholds (0.05 = 5% expanded withholding tax)
+WithholdingRate = Annotated[
+    Decimal,
+    Field(ge=0, lt=1, max_digits=5, decimal_places=4),
+    decimal_text(WITHHOLDING_RATE_PATTERN, 1, 4, "0.05"),
+    WithJsonSchema({"type": "string", "pattern": WITHHOLDING_RATE_PATTERN, "examples": ["0.05"]}),
+]
 
 
 class ClientCreate(Strict):
@@ -26,6 +38,8 @@ class ClientUpdate(Strict):
     tax_id: Omittable[str] = Field(default=None, max_length=64, pattern=TEXT_PATTERN)
     payment_terms_days: Omittable[Annotated[int, Field(strict=True, ge=0, le=365), INTEGRAL]] = None
     seat_cap: Annotated[int, Field(strict=True, ge=0, le=1_000_000), INTEGRAL] | None = None
+    # --- withholding (issue 12, payments): finance sets it; "0" = the client withholds nothing ---
+    withholding_rate: Omittable[WithholdingRate] = None
 
 
 class Client(Out):
@@ -36,6 +50,8 @@ class Client(Out):
     payment_terms_days: int
     stripe_customer_id: str | None = None
     seat_cap: int | None = None
+    # --- withholding (issue 12, payments) ---
+    withholding_rate: Decimal = Decimal(0)
 
 
 class ClientUserCreate(Strict):
