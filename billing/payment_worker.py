@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import stripe
@@ -115,8 +116,8 @@ ORDER BY s.next_attempt_at LIMIT 1 FOR UPDATE OF s, i SKIP LOCKED
 """
 
 
-def _backoff(attempts: int) -> str:
-    return f"{min(MAX_BACKOFF_SECONDS, 5 * 2 ** max(0, attempts - 1))} seconds"
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(MAX_BACKOFF_SECONDS, 5 * 2 ** max(0, attempts - 1)))
 
 
 async def _done(conn: Any, invoice_id: Any, state: str, outcome: str) -> str:

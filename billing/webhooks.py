@@ -270,7 +270,7 @@ async def apply(session: Any, conn: Any, gateway: StripeGateway, event: dict[str
         await _flag(conn, inv["id"], f"Stripe says paid, but {remote.amount_paid} of {owed} was paid")
         return f"partial: {remote.amount_paid} of {owed}"
     if after != "issued":
-        return f"ignored: invoice is {after}, Stripe says {remote.status}"
+        return f"invoice {after}: Stripe says {remote.status}" + (f", {received} received" if received else "")
     if remote.status == "void":
         if received:
             return "ignored: Stripe voided an invoice with payments"
