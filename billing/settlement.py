@@ -41,9 +41,11 @@ def invoice_status(total_minor: int, credited_minor: int, settled_minor: int) ->
 
 
 def withholding_on(net_minor: int, rate: Decimal) -> int:
-    """Tax a client withholds on an invoice: the rate × the invoice's amount before tax (net of VAT,
-    less what was credited), rounded half up, as Philippine expanded withholding tax on rent is
-    computed on the rent exclusive of VAT."""
+    """Tax a client withholds on an invoice: the rate × the invoice's amount before tax, rounded half
+    up. The base (`Figures.withholding_left`) is the subtotal less deposit lines and less what credit
+    notes took off before tax: Philippine expanded withholding tax on rent is computed on the rent
+    exclusive of VAT (the VAT is not the lessor's income), and a refundable security deposit is not
+    rent until it is applied."""
     if rate <= 0 or net_minor <= 0:
         return 0
     return tax_on(net_minor, rate)
@@ -60,7 +62,8 @@ class Figures:
     total_minor: int
     subtotal_minor: int
     credited_minor: int  # issued credit notes, with tax
-    credited_net_minor: int  # issued credit notes, before tax
+    credited_net_minor: int  # issued credit notes before tax, deposit refunds aside
+    deposit_minor: int  # deposit lines: a refundable security, not rent
     settled_minor: int  # cleared allocations: cash + withheld
     held_minor: int  # allocations of held (post-dated) cheques
     withheld_minor: int  # withheld on cleared or held allocations
@@ -78,17 +81,20 @@ class Figures:
         return max(0, self.owed_minor - self.held_minor)
 
     def withholding_left(self, rate: Decimal) -> int:
-        due = withholding_on(self.subtotal_minor - self.credited_net_minor, rate)
+        due = withholding_on(self.subtotal_minor - self.deposit_minor - self.credited_net_minor, rate)
         return max(0, min(due - self.withheld_minor, self.open_minor))
 
 
 FIGURES_SQL = """
 SELECT i.id, i.client_id, i.currency, i.status, i.total_minor, i.subtotal_minor, i.stripe_invoice_id, i.number_label,
        coalesce(c.total, 0)::bigint AS credited_minor, coalesce(c.net, 0)::bigint AS credited_net_minor,
+       coalesce((SELECT sum(l.amount_minor) FROM invoice_lines l WHERE l.invoice_id = i.id AND l.kind = 'deposit'), 0)::bigint
+         AS deposit_minor,
        coalesce(a.settled, 0)::bigint AS settled_minor, coalesce(a.held, 0)::bigint AS held_minor,
        coalesce(a.withheld, 0)::bigint AS withheld_minor
 FROM invoices i
-LEFT JOIN LATERAL (SELECT sum(total_minor) AS total, sum(amount_minor) AS net FROM credit_notes
+LEFT JOIN LATERAL (SELECT sum(total_minor) AS total, sum(amount_minor) FILTER (WHERE kind <> 'deposit_refund') AS net
+                   FROM credit_notes
                    WHERE invoice_id = i.id AND status = 'issued') c ON true
 LEFT JOIN LATERAL (SELECT sum(a.amount_minor + a.withheld_minor) FILTER (WHERE p.status = 'cleared') AS settled,
                           sum(a.amount_minor + a.withheld_minor) FILTER (WHERE p.status = 'held') AS held,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, WithJsonSchema
+from pydantic import Field, WithJsonSchema, field_validator
 
 from domain.schemas import INTEGRAL, TEXT_PATTERN, Email, Name, Omittable, Out, Strict
 from domain.schemas import _decimal_text as decimal_text
@@ -50,8 +50,13 @@ class Client(Out):
     payment_terms_days: int
     stripe_customer_id: str | None = None
     seat_cap: int | None = None
-    # --- withholding (issue 12, payments) ---
-    withholding_rate: Decimal = Decimal(0)
+    # --- withholding (issue 12, payments): a decimal string, as sites' tax_rate ("0.05", "0") ---
+    withholding_rate: str = "0"
+
+    @field_validator("withholding_rate", mode="before")
+    @classmethod
+    def _withholding(cls, v: Any) -> str:
+        return format(Decimal(v).normalize(), "f") if not isinstance(v, str) else v
 
 
 class ClientUserCreate(Strict):
