@@ -33,7 +33,8 @@ async def test_withholding_rate_is_finances_audited_and_checked(
     assert got["withholding_rate"] == "0.05"
     assert (await staff.get(f"/v1/clients/{cid}"))["withholding_rate"] == "0.05"
     after = await db.fetchval(
-        "SELECT after->>'withholding_rate' FROM audit_events WHERE action = 'client.update' AND object_id = $1 ORDER BY id DESC LIMIT 1",
+        "SELECT after->>'withholding_rate' FROM audit_events WHERE action = 'client.update' AND object_id = $1"
+        " ORDER BY id DESC LIMIT 1",
         cid,
     )
     assert after == "0.05"
