@@ -52,6 +52,7 @@ async def client_panel(session: AsyncSession, client_id: uuid.UUID) -> dict[str,
         "missing": await q.missing_certificates(conn, client_id),
         "currencies": currencies or ["PHP"],
         "methods": METHODS,
+        "today": (await svc.site_today(conn, currencies[0] if currencies else "PHP")).isoformat(),
     }
 
 
