@@ -166,11 +166,17 @@ async def _release_excess(conn: Any, actor: Actor, f: Figures) -> int:
            WHERE a.invoice_id = $1 AND p.status = 'cleared' ORDER BY a.created_at DESC, a.id DESC FOR UPDATE OF a""",
         f.id,
     )
+    # cash first across the allocations (newest first), then withheld tax: what is given back is money
+    cuts: dict[Any, list[int]] = {r["id"]: [0, 0] for r in rows}
+    for column, slot in (("amount_minor", 0), ("withheld_minor", 1)):
+        for r in rows:
+            take = min(excess, r[column])
+            cuts[r["id"]][slot] = take
+            excess -= take
     for r in rows:
-        if excess <= 0:
-            break
-        cash = min(excess, r["amount_minor"])
-        withheld = min(excess - cash, r["withheld_minor"])
+        cash, withheld = cuts[r["id"]]
+        if cash + withheld == 0:
+            continue
         amount, kept_withheld = r["amount_minor"] - cash, r["withheld_minor"] - withheld
         if amount + kept_withheld == 0:
             await conn.execute("DELETE FROM payment_allocations WHERE id = $1", r["id"])
@@ -181,7 +187,6 @@ async def _release_excess(conn: Any, actor: Actor, f: Figures) -> int:
                 amount,
                 kept_withheld,
             )
-        excess -= cash + withheld
         released += cash + withheld
         await audit(
             conn,
