@@ -10,7 +10,9 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from billing.payments import credit_balances
+from billing.payment_schemas import METHOD_LABELS
+from billing.payments import credit_balances, site_today
+from billing.settlement import Figures, figures
 
 PAYMENT_SQL = """
 SELECT p.id, p.client_id, p.method, p.status, p.amount_minor, p.currency, p.paid_on, p.received_on, p.reference,
@@ -164,3 +166,46 @@ def missing_certificates_csv(rows: list[dict[str, Any]], exponent_of: Any) -> by
         amount = f"{Decimal(r['withheld_minor']).scaleb(-exp):.{exp}f}"
         w.writerow([r["client_id"], r["legal_name"], r["year"], r["quarter"], r["currency"], amount, r["payments"]])
     return buf.getvalue().encode()
+
+
+async def applied_today(conn: Any, client_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The allocations this transaction made for the client (credit just applied), in order."""
+    rows = await conn.fetch(
+        """SELECT a.id, a.invoice_id, i.number_label AS invoice_number, a.amount_minor, a.withheld_minor, a.allocated_on
+           FROM payment_allocations a JOIN invoices i ON i.id = a.invoice_id
+           WHERE i.client_id = $1 AND a.created_at = now() ORDER BY a.created_at, a.id""",
+        client_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def open_invoice_figures(conn: Any, client_id: uuid.UUID) -> list[Figures]:
+    """The client's open invoices, oldest due first, with what each still owes."""
+    rows = await conn.fetch(
+        """SELECT id FROM invoices WHERE client_id = $1 AND status IN ('issued', 'partially_paid')
+           ORDER BY due_date NULLS LAST, issue_date, number""",
+        client_id,
+    )
+    figs = await figures(conn, [r["id"] for r in rows])
+    return [figs[r["id"]] for r in rows if r["id"] in figs]
+
+
+async def billing_currencies(conn: Any) -> list[str]:
+    """The currencies the sites bill in (what a payment may be in)."""
+    return [r["currency"] for r in await conn.fetch("SELECT DISTINCT currency FROM sites ORDER BY currency")] or ["PHP"]
+
+
+async def client_panel(conn: Any, client_id: uuid.UUID) -> dict[str, Any]:
+    """What the client's admin page shows of its money."""
+    currencies = await billing_currencies(conn)
+    return {
+        "balances": await client_balance(conn, client_id),
+        "open_invoices": await open_invoice_figures(conn, client_id),
+        "payments": await client_payments(conn, client_id),
+        "refunds": await refunds(conn, client_id),
+        "certificates": await certificates(conn, client_id),
+        "missing": await missing_certificates(conn, client_id),
+        "currencies": currencies,
+        "today": (await site_today(conn, currencies[0])).isoformat(),
+        "methods": METHOD_LABELS,
+    }

@@ -17,6 +17,7 @@ Money = Annotated[int, Field(strict=True, ge=0, le=10**13, description="integer 
 Reference = Annotated[str, Field(max_length=255, pattern=TEXT_PATTERN)]
 # what finance records by hand; Stripe's payments arrive through the webhook only
 RecordedMethod = Literal["bank_transfer", "cheque", "cash", "card"]
+METHOD_LABELS = (("bank_transfer", "Bank transfer"), ("cheque", "Cheque"), ("cash", "Cash"), ("card", "Card (terminal)"))
 
 
 class AllocationIn(Strict):

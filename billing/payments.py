@@ -40,6 +40,11 @@ async def site_today(conn: Any, currency: str) -> date:
     return max(datetime.now(ZoneInfo(tz)).date() for tz in zones or ["UTC"])
 
 
+def _check_currency(currency: str) -> None:
+    if not is_currency(currency):
+        raise ValidationFailed(f"{currency} is not an active ISO 4217 currency", field="currency")
+
+
 async def _client(conn: Any, client_id: uuid.UUID) -> Any:
     row = await conn.fetchrow("SELECT id, legal_name, withholding_rate FROM clients WHERE id = $1", client_id)
     if row is None:
@@ -79,7 +84,7 @@ def _plan_default(figs: list[Figures], cash: int, rate: Decimal) -> list[Allocat
 
 
 async def _plan(
-    conn: Any, client: Any, currency: str, cash: int, given: list[AllocationIn] | None, field: str
+    conn: Any, client: Any, currency: str, cash: int, given: list[AllocationIn] | None, field: str, *, credit: bool = False
 ) -> tuple[list[Allocation], dict[uuid.UUID, Figures]]:
     """Validate the allocations asked for (or make the default ones) against the locked invoices."""
     rate = Decimal(client["withholding_rate"])
@@ -118,7 +123,8 @@ async def _plan(
         plan.append(Allocation(a.invoice_id, a.amount_minor, withheld))
     allocated = sum(a.amount_minor for a in plan)
     if allocated > cash:
-        raise ValidationFailed(
+        # more than the payment is a bad request; more than the client's credit is its state (409)
+        raise (Conflict if credit else ValidationFailed)(
             f"the allocations ({allocated}) are more than the money available ({cash})", field=field, available_minor=cash
         )
     return plan, figs
@@ -137,8 +143,7 @@ async def record_payment(session: Any, actor: Actor, body: PaymentCreate) -> uui
     """Money received. A cheque dated after today is `held`: recorded with its allocations, it settles
     nothing until the worker clears it on its date. Returns the payment's id."""
     conn = await driver(session)
-    if not is_currency(body.currency):
-        raise ValidationFailed(f"{body.currency} is not an active ISO 4217 currency", field="currency")
+    _check_currency(body.currency)
     client = await _client(conn, body.client_id)
     today = await site_today(conn, body.currency)
     held = body.method == "cheque" and body.paid_on > today
@@ -264,10 +269,11 @@ async def apply_credit(session: Any, actor: Actor, client_id: uuid.UUID, body: C
     """The client's credit balance of a currency applied to chosen invoices, or to its open invoices
     oldest due first. Returns what was applied (nothing when there is no credit or nothing open)."""
     conn = await driver(session)
+    _check_currency(body.currency)
     client = await _client(conn, client_id)
     await lock_client_credit(conn, client_id)
     credit = (await credit_balances(conn, client_id)).get(body.currency, 0)
-    plan, _ = await _plan(conn, client, body.currency, max(0, credit), body.allocations, "allocations")
+    plan, _ = await _plan(conn, client, body.currency, max(0, credit), body.allocations, "allocations", credit=True)
     if not plan:
         return []
     today = await site_today(conn, body.currency)
@@ -291,11 +297,13 @@ async def refund_credit(session: Any, actor: Actor, client_id: uuid.UUID, body: 
     """Pay part of the client's credit balance back: never more than the balance, even when two
     refunds are asked for at once (the credit lock makes the second one read the first's result)."""
     conn = await driver(session)
+    _check_currency(body.currency)
     await _client(conn, client_id)
     await lock_client_credit(conn, client_id)
     credit = (await credit_balances(conn, client_id)).get(body.currency, 0)
     if body.amount_minor > credit:
-        raise ValidationFailed(
+        # the balance, not the request, is short: a conflict with the client's state (409), naming the field
+        raise Conflict(
             f"the client's credit balance is {format_money(max(0, credit), body.currency)}; {body.amount_minor} is more",
             field="amount_minor",
             credit_minor=credit,

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing import invoices as svc
 from billing import queries as billing_queries
 from billing.db import driver
+from billing.payment_schemas import METHOD_LABELS
 from billing.schemas import CreditNoteCreate, VoidBody
 from billing.settlement import figures
 from domain.errors import NotFound
@@ -107,7 +108,7 @@ async def _page(
             "lease_ids": lease_ids,
             "fig": fig,
             "withholding_left": fig.withholding_left(client.withholding_rate),
-            "methods": (("bank_transfer", "Bank transfer"), ("cheque", "Cheque"), ("cash", "Cash"), ("card", "Card (terminal)")),
+            "methods": METHOD_LABELS,
             "today": datetime.now(ZoneInfo(site.timezone)).date().isoformat(),
             "can_credit": inv.status in ("issued", "partially_paid", "paid"),
             "can_void": inv.status == "issued" and not any(c.status != "rejected" for c in notes),

@@ -15,45 +15,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing import invoices as inv_svc
 from billing import payment_queries as q
 from billing import payments as svc
 from billing.db import driver
 from billing.payment_schemas import CertificateCreate, CreditApply, PaymentCreate, PaymentVoid, RefundCreate
-from billing.settlement import figures
 from domain.errors import DomainError, NotFound
 from domain.rules.money import format_money, minor_unit_exponent
 from domain.services import clients as client_svc
 from domain.services.client_schemas import ClientUpdate
+from service.admin import invoices as invoice_pages
+from service.admin import people
 from service.admin.invoices import parse_amount
 from service.admin.web import CsrfForm, Finance, attempt, redirect, render, validate_form
 from service.db import SessionDep
 
 router = APIRouter()
-METHODS = (("bank_transfer", "Bank transfer"), ("cheque", "Cheque"), ("cash", "Cash"), ("card", "Card (terminal)"))
-
-
-async def client_panel(session: AsyncSession, client_id: uuid.UUID) -> dict[str, Any]:
-    """What the client's page shows of its money: balance per currency, open invoices, payments,
-    refunds, certificates."""
-    conn = await driver(session)
-    rows = await conn.fetch(
-        """SELECT id FROM invoices WHERE client_id = $1 AND status IN ('issued', 'partially_paid')
-           ORDER BY due_date NULLS LAST, issue_date, number""",
-        client_id,
-    )
-    figs = await figures(conn, [r["id"] for r in rows])
-    currencies = [r["currency"] for r in await conn.fetch("SELECT DISTINCT currency FROM sites ORDER BY currency")]
-    return {
-        "balances": await q.client_balance(conn, client_id),
-        "open_invoices": [figs[r["id"]] for r in rows if r["id"] in figs],
-        "payments": await q.client_payments(conn, client_id),
-        "refunds": await q.refunds(conn, client_id),
-        "certificates": await q.certificates(conn, client_id),
-        "missing": await q.missing_certificates(conn, client_id),
-        "currencies": currencies or ["PHP"],
-        "methods": METHODS,
-        "today": (await svc.site_today(conn, currencies[0] if currencies else "PHP")).isoformat(),
-    }
 
 
 def _today() -> str:
@@ -63,8 +40,6 @@ def _today() -> str:
 async def _client_page(
     request: Request, session: AsyncSession, client_id: uuid.UUID, errors: dict[str, str], values: dict[str, Any]
 ) -> HTMLResponse:
-    from service.admin import people  # the client page is people's; this panel is a part of it
-
     return await people.client_page_with(request, session, client_id, errors=errors, values=values, status_code=422)
 
 
@@ -135,13 +110,14 @@ async def record_for_client(
     if body is not None:
         payment_id, error = await attempt(session, lambda: svc.record_payment(session, user, body))
         if error is None:
-            return redirect(request, f"/admin/clients/{client_id}", _recorded(body, payment_id))
+            return redirect(request, f"/admin/clients/{client_id}", await _recorded(session, body, payment_id))
         errors = _form_error(error, names)
     return await _client_page(request, session, client_id, errors, {f"pay.{k}": v for k, v in values.items()})
 
 
-def _recorded(body: PaymentCreate, payment_id: uuid.UUID) -> str:
-    held = " (held until its date)" if body.method == "cheque" and body.paid_on.isoformat() > _today() else ""
+async def _recorded(session: AsyncSession, body: PaymentCreate, payment_id: uuid.UUID) -> str:
+    row = await q.payment(await driver(session), payment_id)
+    held = " (a cheque held until its date)" if row is not None and row["status"] == "held" else ""
     return f"Payment of {format_money(body.amount_minor, body.currency)} recorded{held}"
 
 
@@ -151,16 +127,13 @@ async def record_for_invoice(
 ) -> Response:
     """Record a payment of this invoice (the client's withholding, if any, recognised when the amount
     is short by exactly it)."""
-    from billing import invoices as inv_svc
-    from service.admin import invoices as invoice_pages
-
     inv = await inv_svc.get_invoice(session, invoice_id)
     values = {k: str(v) for k, v in form.items()}
     body, errors, names = _payment_form({**values, "currency": inv.currency}, inv.client_id, inv)
     if body is not None:
         payment_id, error = await attempt(session, lambda: svc.record_payment(session, user, body))
         if error is None:
-            return redirect(request, f"/admin/invoices/{invoice_id}", _recorded(body, payment_id))
+            return redirect(request, f"/admin/invoices/{invoice_id}", await _recorded(session, body, payment_id))
         errors = _form_error(error, names)
     errors = {("pay.amount" if k.startswith("pay.alloc.") else k): v for k, v in errors.items()}
     return await invoice_pages.invoice_page_with(request, session, invoice_id, errors, {f"pay.{k}": v for k, v in values.items()})

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing import payment_queries
+from billing.db import driver
 from domain.models import Member
 from domain.services import clients as svc
 from domain.services.client_schemas import ClientCreate, MemberCreate, TeamCreate
-from service.admin import payments
 from service.admin.web import CsrfForm, Ops, Staff, attempt, can, redirect, render, validate_form
 from service.db import SessionDep
 
@@ -77,7 +78,8 @@ async def _client_page(
     for m in members:
         by_team.setdefault(m.team_id, []).append(m)
     # --- payments (issue 12): finance sees the client's money on its page ---
-    pay = await payments.client_panel(session, client.id) if can(getattr(request.state, "principal", None), "finance") else None
+    finance = can(getattr(request.state, "principal", None), "finance")
+    pay = await payment_queries.client_panel(await driver(session), client.id) if finance else None
     return render(
         request,
         "client_detail.html",

@@ -141,21 +141,15 @@ async def apply_credit(client_id: uuid.UUID, body: CreditApply, user: FinanceUse
     Roles: finance and admin."""
     await get_or_404(session, Client, client_id, "client")
     plan = await svc.apply_credit(session, user, client_id, body)
-    conn = await driver(session)
-    rows = await conn.fetch(
-        """SELECT a.id, a.invoice_id, i.number_label AS invoice_number, a.amount_minor, a.withheld_minor, a.allocated_on
-           FROM payment_allocations a JOIN invoices i ON i.id = a.invoice_id
-           WHERE i.client_id = $1 AND a.created_at = now() ORDER BY a.created_at, a.id""",
-        client_id,
-    ) if plan else []  # fmt: skip
-    return [AllocationOut.model_validate(dict(r)) for r in rows]
+    rows = await q.applied_today(await driver(session), client_id) if plan else []
+    return [AllocationOut.model_validate(r) for r in rows]
 
 
 @router.post("/clients/{client_id}/credit-refunds", status_code=201, response_model=RefundOut, summary="Refund credit")
 async def refund_credit(
     client_id: uuid.UUID, body: RefundCreate, user: FinanceUser, session: SessionDep, idem: IdempotencyDep
 ) -> JSONResponse:
-    """Pay part of the client's credit balance back, never more than the balance (422 naming
+    """Pay part of the client's credit balance back, never more than the balance (409 naming
     `amount_minor`), even when refunds are asked for at once. Audited.
     Roles: finance and admin."""
     await get_or_404(session, Client, client_id, "client")

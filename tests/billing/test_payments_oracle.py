@@ -123,7 +123,7 @@ class Walk:
             assert r.status_code == 201, r.text
             self.ledger.refunded += amount
         else:
-            assert (r.status_code, r.json()["field"]) == (422, "amount_minor")
+            assert (r.status_code, r.json()["field"]) == (409, "amount_minor")
 
     async def apply(self) -> None:
         plan = sorted(self.ledger.default_plan(max(0, self.ledger.credit())))

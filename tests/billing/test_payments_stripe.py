@@ -20,6 +20,8 @@ from billing import payment_worker
 from billing.stripe_gateway import StripeGateway
 from tests.billing.payment_helpers import balance, pay, status
 from tests.billing.stripe_standin import StripeStandIn
+from tests.billing.test_stripe import billed as billed_for_push
+from tests.billing.test_stripe import push_until_quiet
 from tests.billing.test_webhooks import handle, post_event, pushed
 from tests.factories import Api
 
@@ -242,3 +244,25 @@ async def test_a_cheque_that_bounces_after_the_push_flags_the_invoice(
     await finance.post(f"/v1/payments/{again['id']}/void", {"reason": "bounced"}, expect=200)
     got = await finance.get(f"/v1/invoices/{inv['id']}")
     assert (got["status"], got["stripe_mismatch"]) == ("issued", True)
+
+
+async def test_an_invoice_paid_before_its_push_is_not_sent_and_is_marked_paid_out_of_band(
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+    http: httpx.AsyncClient,
+    webhook_secret: str,
+) -> None:
+    _, inv = await billed_for_push(staff, finance, fresh_year, db)
+    await pay(finance, inv["client_id"], inv["total_minor"], reference="paid on the day")
+    assert await push_until_quiet(maker, gateway, db, inv["id"]) == ["synced"]
+    sid = (await finance.get(f"/v1/invoices/{inv['id']}"))["stripe_invoice_id"]
+    assert sid not in standin.sent  # no request for money already received
+    assert await push_payment(maker, gateway, db, inv["id"]) == "synced"
+    assert standin.invoices[sid]["status"] == "paid"
+    assert await deliver_outbox(http, standin, maker, gateway, db) == ["already paid"]
+    assert await money(db, inv["id"]) == [("bank_transfer", inv["total_minor"])]
