@@ -196,8 +196,11 @@ async def billing_currencies(conn: Any) -> list[str]:
 
 
 async def client_panel(conn: Any, client_id: uuid.UUID) -> dict[str, Any]:
-    """What the client's admin page shows of its money."""
-    currencies = await billing_currencies(conn)
+    """What the client's admin page shows of its money. Its own currencies come first (the form's default)."""
+    own = [r["currency"] for r in await conn.fetch(
+        "SELECT currency FROM invoices WHERE client_id = $1 GROUP BY currency ORDER BY max(issue_date) DESC NULLS LAST", client_id
+    )]  # fmt: skip
+    currencies = own + [c for c in await billing_currencies(conn) if c not in own]
     return {
         "balances": await client_balance(conn, client_id),
         "open_invoices": await open_invoice_figures(conn, client_id),

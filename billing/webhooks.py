@@ -9,10 +9,12 @@ stored.
 
 Handling (by the worker, from the stored row): the event only says *which* Stripe invoice to look
 at. The invoice's current state is read back from Stripe, so late, repeated or out-of-order
-events converge to what Stripe says now. An invoice of ours is paid only when Stripe says `paid`
-with `amount_paid` covering what the invoice still asks for (total less issued credit notes) in
-the invoice's currency; what Stripe reports as paid is recorded as payments whatever the status
-(once: each payment row carries Stripe's cumulative amount_paid). An event whose invoice is not
+events converge to what Stripe says now. What Stripe itself collected on the invoice (`amount_paid`
+less `amount_paid_off_stripe`, in the invoice's currency) is recorded as `stripe` payments whatever
+the status (once: each payment row carries Stripe's cumulative amount), allocated to what the invoice
+still owes here; the invoice's state then follows the one rule of billing/settlement.py, with what
+was paid here by bank or cheque. So the echo of an invoice we marked paid out of band records
+nothing, and Stripe saying `paid` while less was paid is flagged. An event whose invoice is not
 linked to its Stripe invoice yet (the push has not finished) stays pending and is retried."""
 
 from __future__ import annotations

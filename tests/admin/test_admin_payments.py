@@ -31,6 +31,7 @@ async def test_finance_records_payments_withholding_and_certificates(
     page: Page, staff: Api, finance: Api, db: asyncpg.Pool
 ) -> None:
     y = next(_years)
+    await make_world(staff, currency="AUD", timezone="Australia/Sydney", tax_rate="0.1")  # another currency, first by name
     w = await make_world(staff)
     await staff.post("/v1/leases", lease_body(w, seat_count=2, start_date=f"{y}-01-01"))
     await bill(finance, f"{y}-01")

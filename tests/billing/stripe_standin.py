@@ -5,7 +5,10 @@ resources declare (every field of `stripe.Invoice`, `stripe.Customer`, …; see 
 which also checks the answers against those types), keeps state
 (customers, invoices, invoice items, credit notes), honours idempotency keys the way Stripe
 does (same key + same parameters → the first answer again; same key + other parameters →
-an `idempotency_error`), fails on demand (timeouts, 500s, 429s) and signs webhook events."""
+an `idempotency_error`), fails on demand (timeouts, 500s, 429s) and signs webhook events. Issue 12:
+it marks an invoice paid out of band (`POST /v1/invoices/{id}/pay`), takes card payments in full or
+in part (`card_payment`), and queues the `invoice.paid`/`invoice.updated` events those produce in its
+`outbox` for the test to deliver (`take_outbox`: signed, in order)."""
 
 from __future__ import annotations
 
