@@ -20,8 +20,11 @@ from domain.errors import InvalidState, NotFound, ValidationFailed
 from domain.models.invoice import CreditNote, Invoice, InvoiceLine
 from domain.models.site import Site
 from domain.rules.money import tax_on
-from domain.services.audit import Actor, record, snapshot
+from domain.services.audit import Actor, SystemActor, record, snapshot
 from domain.services.lookup import get_or_404
+
+# who settles an invoice again after the run's deposit refund (the run's own actor lives in run_batch)
+REFUND_ACTOR = SystemActor("billing-run")
 
 
 async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID, *, for_update: bool = False) -> Invoice:
@@ -214,4 +217,6 @@ async def insert_deposit_refund(conn: Any, lease: Any, amount: int, month: Month
     )
     if created and n is not None:
         await save_numbers(conn, {inv["site_id"]: n + 1}, "credit_note")
+        # --- payments (issue 12): a paid deposit invoice gives the refunded deposit back as credit ---
+        await settle_invoice(conn, REFUND_ACTOR, inv["id"], why={"credit_note": True})
     return 1 if created else 0

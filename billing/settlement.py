@@ -262,3 +262,9 @@ async def settle_invoice(
                     "paid in Stripe, but no longer settled here (a payment was voided): refund or re-collect in Stripe",
                 )
     return f.status, str(new)
+
+
+async def settle_many(conn: Any, actor: Actor, invoice_ids: list[uuid.UUID]) -> None:
+    """`settle_invoice` on each invoice a batch corrected (a run's true-up and deposit credit notes)."""
+    for invoice_id in sorted(set(invoice_ids)):
+        await settle_invoice(conn, actor, invoice_id, why={"credit_note": True})

@@ -14,8 +14,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import payment_worker
+from tests.billing.conftest import invoices_of, run_month
 from tests.billing.payment_helpers import aging_total, balance, billed, days_from_today, manila_today, pay, status
-from tests.factories import Api, ClientLogin, make_world
+from tests.factories import Api, ClientLogin, lease_body, make_world
 
 
 async def test_partial_then_full_payment_moves_state_balance_and_aging(
@@ -294,3 +295,22 @@ async def test_payments_idempotency_key_replays(
     assert a == b
     assert len((await finance.get("/v1/payments", params={"client_id": w.client["id"]}))["items"]) == 1
     assert inv["id"]
+
+
+async def test_a_deposit_refund_on_a_paid_invoice_becomes_the_clients_credit(
+    staff: Api, finance: Api, fresh_year: Callable[..., int]
+) -> None:
+    y = fresh_year()
+    w = await make_world(staff)
+    await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-01-01", end_date=f"{y}-01-31", seat_count=2))
+    await run_month(finance, f"{y}-01")
+    (jan,) = await invoices_of(finance, w.client["id"], f"{y}-01")
+    await pay(finance, w.client["id"], jan["total_minor"])
+    assert (await balance(finance, w.client["id"]))["credit_minor"] == 0
+    # the lease is over: the next run gives the deposit back by credit note against the paid invoice
+    await run_month(finance, f"{y}-02")
+    (note,) = await finance.get(f"/v1/invoices/{jan['id']}/credit-notes")
+    assert (note["kind"], note["status"]) == ("deposit_refund", "issued")
+    assert await status(finance, jan["id"]) == "paid"
+    bal = await balance(finance, w.client["id"])
+    assert (bal["outstanding_minor"], bal["credit_minor"]) == (0, note["total_minor"])
