@@ -15,12 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.db import driver
 from billing.facts import Month
 from billing.numbering import next_numbers, save_numbers
+from billing.settlement import settle_invoice
 from domain.errors import InvalidState, NotFound, ValidationFailed
 from domain.models.invoice import CreditNote, Invoice, InvoiceLine
 from domain.models.site import Site
 from domain.rules.money import tax_on
-from domain.services.audit import Actor, record, snapshot
+from domain.services.audit import Actor, SystemActor, record, snapshot
 from domain.services.lookup import get_or_404
+
+# who settles an invoice again after the run's deposit refund (the run's own actor lives in run_batch)
+REFUND_ACTOR = SystemActor("billing-run")
 
 
 async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID, *, for_update: bool = False) -> Invoice:
@@ -102,7 +106,16 @@ async def create_credit_note(
         await _issue_credit_note(session, site, inv, cn)
     await session.flush()
     await record(session, actor, "credit_note.create", "credit_note", cn.id, after=snapshot(cn), client_id=inv.client_id)
+    if cn.status == "issued":
+        await _settle(session, actor, inv)
     return cn
+
+
+async def _settle(session: AsyncSession, actor: Actor, inv: Invoice) -> None:
+    """--- payments (issue 12): a credit note changes what is left to pay: the invoice's status follows
+    (billing/settlement.py), and what a paid invoice no longer owes becomes the client's credit ---"""
+    await settle_invoice(await driver(session), actor, inv.id, why={"credit_note": True})
+    await session.refresh(inv)
 
 
 async def _issue_credit_note(session: AsyncSession, site: Site, inv: Invoice, cn: CreditNote) -> None:
@@ -131,6 +144,7 @@ async def approve_credit_note(session: AsyncSession, actor: Actor, credit_note_i
     await record(
         session, actor, "credit_note.approve", "credit_note", cn.id, before=before, after=snapshot(cn), client_id=cn.client_id
     )
+    await _settle(session, actor, inv)
     return cn
 
 
@@ -203,4 +217,6 @@ async def insert_deposit_refund(conn: Any, lease: Any, amount: int, month: Month
     )
     if created and n is not None:
         await save_numbers(conn, {inv["site_id"]: n + 1}, "credit_note")
+        # --- payments (issue 12): a paid deposit invoice gives the refunded deposit back as credit ---
+        await settle_invoice(conn, REFUND_ACTOR, inv["id"], why={"credit_note": True})
     return 1 if created else 0

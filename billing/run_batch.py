@@ -23,6 +23,7 @@ from billing.facts import Line, Month
 from billing.invoices import insert_deposit_refund
 from billing.numbering import next_numbers, save_numbers
 from billing.run_facts import SITES_SQL, Prepared
+from billing.settlement import settle_many
 from domain.services.audit import AuditEntry, SystemActor, record_many
 
 # the author of what a run issues (the run itself was created, and audited, by whoever queued it)
@@ -137,6 +138,8 @@ async def bill_batch(
         await save_numbers(conn, batch.note_numbers, "credit_note")
         created_notes += len(batch.notes)
     await record_many(session, RUN_ACTOR, batch.audits)
+    # --- payments (issue 12): an invoice a true-up credits settles again (a paid one gives the excess back) ---
+    await settle_many(conn, RUN_ACTOR, [note[1] for note in batch.notes])
     for r, amount in refunds:
         created_notes += await insert_deposit_refund(conn, r, amount, month, credit_threshold)
     return len(batch.invoices), created_notes

@@ -32,6 +32,13 @@ class RemoteInvoice:
     amount_due: int
     amount_paid: int
     seatlease_invoice_id: str | None
+    # what was paid outside Stripe (marked paid out of band): part of amount_paid, but not Stripe's money
+    amount_paid_off_stripe: int = 0
+
+    @property
+    def paid_through_stripe(self) -> int:
+        """What Stripe itself collected: the only amount its webhook may record as a payment."""
+        return max(0, self.amount_paid - max(0, self.amount_paid_off_stripe))
 
 
 def _int(value: Any) -> int:
@@ -125,7 +132,15 @@ class StripeGateway:
             amount_due=_int(data.get("amount_due")),
             amount_paid=_int(data.get("amount_paid")),
             seatlease_invoice_id=ours if isinstance(ours, str) else None,
+            amount_paid_off_stripe=_int(data.get("amount_paid_off_stripe")),
         )
+
+    async def pay_out_of_band(self, invoice_id: uuid.UUID, stripe_invoice: str) -> str:
+        """Mark a Stripe invoice paid outside Stripe (money received here): no charge is made."""
+        inv = await self.client.v1.invoices.pay_async(
+            stripe_invoice, {"paid_out_of_band": True}, self._opts(f"pay-out-of-band-{invoice_id}")
+        )
+        return str(inv.status)
 
     async def credit_note(self, credit_note_id: uuid.UUID, stripe_invoice: str, amount_minor: int, memo: str) -> str:
         cn = await self.client.v1.credit_notes.create_async(

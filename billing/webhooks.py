@@ -9,10 +9,12 @@ stored.
 
 Handling (by the worker, from the stored row): the event only says *which* Stripe invoice to look
 at. The invoice's current state is read back from Stripe, so late, repeated or out-of-order
-events converge to what Stripe says now. An invoice of ours is paid only when Stripe says `paid`
-with `amount_paid` covering what the invoice still asks for (total less issued credit notes) in
-the invoice's currency; what Stripe reports as paid is recorded as payments whatever the status
-(once: each payment row carries Stripe's cumulative amount_paid). An event whose invoice is not
+events converge to what Stripe says now. What Stripe itself collected on the invoice (`amount_paid`
+less `amount_paid_off_stripe`, in the invoice's currency) is recorded as `stripe` payments whatever
+the status (once: each payment row carries Stripe's cumulative amount), allocated to what the invoice
+still owes here; the invoice's state then follows the one rule of billing/settlement.py, with what
+was paid here by bank or cheque. So the echo of an invoice we marked paid out of band records
+nothing, and Stripe saying `paid` while less was paid is flagged. An event whose invoice is not
 linked to its Stripe invoice yet (the push has not finished) stays pending and is retried."""
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from billing.db import driver
+from billing.settlement import figures, lock_client_credit, settle_invoice
 from billing.stripe_gateway import RemoteInvoice, StripeGateway
 from domain.errors import ValidationFailed
 from domain.services.audit import SystemActor, record
@@ -245,31 +248,31 @@ async def apply(session: Any, conn: Any, gateway: StripeGateway, event: dict[str
         await _flag(conn, inv["id"], f"Stripe's currency {remote.currency} differs from ours {inv['currency']}")
         return "mismatch: currency"
     created = datetime.fromtimestamp(int(event["created"]), UTC)
+    # --- payments (issue 12): Stripe's money is a payment allocated to the invoice; the one rule of
+    # billing/settlement.py then says where the invoice stands (with what was paid here by bank or cheque)
+    if not await lock_client_credit(conn, inv["client_id"], wait=False):
+        raise NotYet("the client's payments are being recorded by another transaction")
     received = await _record_payments(conn, inv, remote, created)
     owed = int(inv["total_minor"]) - int(
         await conn.fetchval(
             "SELECT coalesce(sum(total_minor), 0) FROM credit_notes WHERE invoice_id = $1 AND status = 'issued'", inv["id"]
         )
     )
+    before, after = await settle_invoice(
+        conn,
+        ACTOR,
+        inv["id"],
+        when=created,
+        stripe_says_paid=remote.status == "paid",
+        why={"event": event["id"], "amount_paid_minor": remote.amount_paid},
+    )
     if remote.status == "paid":
-        if remote.amount_paid < owed:
-            await _flag(conn, inv["id"], f"Stripe says paid, but {remote.amount_paid} of {owed} was paid")
-            return f"partial: {remote.amount_paid} of {owed}"
-        if inv["status"] == "paid":
-            return "already paid"
-        await conn.execute("UPDATE invoices SET status = 'paid', paid_at = $2 WHERE id = $1", inv["id"], created)
-        await record(
-            session,
-            ACTOR,
-            "invoice.paid",
-            "invoice",
-            inv["id"],
-            after={"event": event["id"], "amount_paid_minor": remote.amount_paid},
-            client_id=inv["client_id"],
-        )
-        return "paid"
-    if inv["status"] != "issued":
-        return f"ignored: invoice is {inv['status']}, Stripe says {remote.status}"
+        if after == "paid":
+            return "already paid" if before == "paid" else "paid"
+        await _flag(conn, inv["id"], f"Stripe says paid, but {remote.amount_paid} of {owed} was paid")
+        return f"partial: {remote.amount_paid} of {owed}"
+    if after != "issued":
+        return f"invoice {after}: Stripe says {remote.status}" + (f", {received} received" if received else "")
     if remote.status == "void":
         if received:
             return "ignored: Stripe voided an invoice with payments"
@@ -306,8 +309,11 @@ async def apply(session: Any, conn: Any, gateway: StripeGateway, event: dict[str
 
 
 async def _record_payments(conn: Any, inv: Any, remote: RemoteInvoice, created: datetime) -> int:
-    """Payments recorded from Stripe follow its cumulative `amount_paid` (never down, never twice).
-    Returns what Stripe has paid on the invoice so far."""
+    """Payments recorded from Stripe follow what Stripe itself collected on the invoice (its cumulative
+    `amount_paid` less `amount_paid_off_stripe`: an invoice we marked paid out of band echoes back
+    with money that is ours, never recorded twice), never down, never twice. The new money pays what
+    the invoice still owes here (after bank transfers and cheques); any excess is the client's credit
+    balance. Returns what Stripe has collected on the invoice so far."""
     source = f"stripe:{remote.stripe_id}"
     recorded = int(
         await conn.fetchval(
@@ -316,18 +322,14 @@ async def _record_payments(conn: Any, inv: Any, remote: RemoteInvoice, created: 
             source + ":%",
         )
     )
-    paid = max(0, remote.amount_paid)
+    paid = remote.paid_through_stripe
     if paid > recorded:
         paid_on = max(created.astimezone(ZoneInfo(inv["timezone"])).date(), inv["issue_date"])
-        # the payment and what it pays, together: Stripe's money always settles the invoice it paid
-        await conn.execute(
-            """WITH p AS (
-                 INSERT INTO payments (id, client_id, amount_minor, currency, paid_on, method, reference, source_ref)
-                 VALUES (gen_random_uuid(), $2, $3, $4, $5, 'stripe', $7, $6) ON CONFLICT (source_ref) DO NOTHING
-                 RETURNING id, amount_minor, paid_on)
-               INSERT INTO payment_allocations (payment_id, invoice_id, amount_minor, allocated_on)
-               SELECT id, $1, amount_minor, paid_on FROM p""",
-            inv["id"],
+        owed = (await figures(conn, [inv["id"]]))[inv["id"]].owed_minor
+        payment_id = await conn.fetchval(
+            """INSERT INTO payments (id, client_id, amount_minor, currency, paid_on, method, reference, source_ref, received_on)
+               VALUES (gen_random_uuid(), $1, $2, $3, $4, 'stripe', $6, $5, $4) ON CONFLICT (source_ref) DO NOTHING
+               RETURNING id""",
             inv["client_id"],
             paid - recorded,
             inv["currency"],
@@ -335,6 +337,14 @@ async def _record_payments(conn: Any, inv: Any, remote: RemoteInvoice, created: 
             f"{source}:{paid}",
             remote.stripe_id,
         )
+        if payment_id is not None and min(owed, paid - recorded) > 0:
+            await conn.execute(
+                "INSERT INTO payment_allocations (payment_id, invoice_id, amount_minor, allocated_on) VALUES ($1, $2, $3, $4)",
+                payment_id,
+                inv["id"],
+                min(owed, paid - recorded),
+                paid_on,
+            )
     return max(paid, recorded)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing import webhooks
+from billing import payment_worker, webhooks
 from billing.config import BillingSettings
 from billing.db import driver
 from billing.drive import drive_next
@@ -56,6 +56,9 @@ async def run_once(
     if await drive_next(maker, RUN_DRIVER, settings) is not None:
         result["runs"] = 1
     gateway = gateway or gateway_for(settings)
+    # --- payments (issue 12): held cheques reaching their date, credit balances applied, and (after
+    # the invoice push below) invoices settled here marked paid out of band in Stripe ---
+    result.update(await payment_worker.run_payments(maker, None))
     if gateway is None:
         return result  # no Stripe key: invoices stay internal
     for _ in range(BATCH):
@@ -69,6 +72,11 @@ async def run_once(
             break
         if outcome == "synced":
             result["credit_notes_synced"] += 1
+    for _ in range(BATCH):  # --- payments (issue 12) ---
+        outcome = await payment_worker.sync_next_payment(maker, gateway)
+        if outcome is None:
+            break
+        result["payments_synced" if outcome in ("synced", "cancelled") else "payments_retry"] += 1
     # after the push, so that an event about an invoice pushed in this pass finds it linked
     for _ in range(BATCH):
         outcome = await handle_next_event(maker, gateway)
@@ -164,7 +172,14 @@ async def _push_invoice(conn: Any, gateway: StripeGateway, row: Any, state: dict
         )
         logger.error("stripe amount mismatch on invoice %s", inv_id)
         return "failed"
-    await gateway.send(inv_id, state["stripe_invoice_id"])
+    if row["status"] == "paid":
+        # --- payments (issue 12): paid here before it reached Stripe: no request for money is sent,
+        # and the worker marks it paid out of band there ---
+        await conn.execute(
+            "INSERT INTO stripe_payment_syncs (invoice_id) VALUES ($1) ON CONFLICT (invoice_id) DO NOTHING", inv_id
+        )
+    else:
+        await gateway.send(inv_id, state["stripe_invoice_id"])
     await conn.execute(
         """UPDATE invoices SET stripe_state = 'synced', stripe_amount_due = $2, stripe_last_error = NULL,
                   stripe_attempts = stripe_attempts + 1 WHERE id = $1""",

@@ -17,6 +17,7 @@ from service.api import (
     lease_renewal,
     leases,
     ops,
+    payments,
     proposals,
     provisioning,
     sites,
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     for module in (auth, sites, clients, leases, lease_renewal, lease_changes, ops, users, proposals, terms):
         app.include_router(module.router)
     # billing, provisioning and the admin ship in this package: they are always there
-    for part in (billing, provisioning, admin):
+    for part in (billing, payments, provisioning, admin):  # payments: issue 12
         part.install(app)
     return app
 

@@ -38,6 +38,7 @@ from domain.models.invoice import (
     StripeState,
     TaxTreatment,
 )
+from domain.models.payment_sync import PaymentSyncState
 from domain.models.user import CLIENT_ROLES, ROLES, STAFF_ROLES
 
 CONSTRAINTS: list[tuple[str, type[StrEnum]]] = [
@@ -67,6 +68,7 @@ CONSTRAINTS: list[tuple[str, type[StrEnum]]] = [
     ("ck_payments_method", PaymentMethod),
     ("ck_payments_status", PaymentStatus),
     ("ck_credit_refunds_method", PaymentMethod),
+    ("ck_stripe_payment_syncs_state", PaymentSyncState),  # payments (issue 12)
 ]
 
 

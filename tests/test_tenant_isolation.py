@@ -94,6 +94,15 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/proposals/{proposal_id}/withdraw"): NEVER,
     # email: staff send a proposal; another client's is 404 (its own client's user: 403)
     ("POST", "/v1/proposals/{proposal_id}/send"): TENANT,
+    # payments (issue 12): a client reads its own payments, balance, refunds and certificates; finance writes
+    ("GET", "/v1/payments/{payment_id}"): TENANT,
+    ("POST", "/v1/payments/{payment_id}/void"): NEVER,
+    ("GET", "/v1/clients/{client_id}/balance"): TENANT,
+    ("POST", "/v1/clients/{client_id}/credit/apply"): NEVER,
+    ("GET", "/v1/clients/{client_id}/credit-refunds"): TENANT,
+    ("POST", "/v1/clients/{client_id}/credit-refunds"): NEVER,
+    ("GET", "/v1/clients/{client_id}/withholding-certificates"): TENANT,
+    ("POST", "/v1/clients/{client_id}/withholding-certificates"): NEVER,
 }
 
 # request details that get a request past validation to the tenant check
@@ -148,6 +157,11 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("PATCH", "/v1/users/{user_id}"): {"active": False},
         ("POST", "/v1/invoices/{invoice_id}/credit-notes"): {"amount_minor": 1, "reason": "x"},
         ("POST", "/v1/invoices/{invoice_id}/void"): {"reason": "x"},
+        # payments (issue 12)
+        ("POST", "/v1/payments/{payment_id}/void"): {"reason": "x"},
+        ("POST", "/v1/clients/{client_id}/credit/apply"): {"currency": "PHP"},
+        ("POST", "/v1/clients/{client_id}/credit-refunds"): {"currency": "PHP", "amount_minor": 1},
+        ("POST", "/v1/clients/{client_id}/withholding-certificates"): {"year": 2031, "quarter": 1, "received_on": "2031-04-01"},
     }
 
 
@@ -190,6 +204,14 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
     }
     # proposals and holds: an open proposal to tenant A
     ids["proposal_id"] = (await staff.post("/v1/proposals", lease_body(w, seat_count=1, start_date="2031-02-01")))["id"]
+    # payments (issue 12): money received from tenant A, kept as its credit
+    ids["payment_id"] = (
+        await finance.post(
+            "/v1/payments",
+            {"client_id": w.client["id"], "method": "cash", "amount_minor": 1000, "currency": "PHP", "paid_on": "2026-01-05",
+             "allocations": []},
+        )
+    )["id"]  # fmt: skip
     real = set(ids)
 
     # billing: a run for the month makes tenant A an invoice

@@ -26,6 +26,7 @@ from domain.models.lease import (
     SeatAssignment,
 )
 from domain.models.mail import EmailAttachment, EmailOutbox
+from domain.models.payment_sync import PaymentSyncState, StripePaymentSync  # noqa: F401  (issue 12: payments)
 from domain.models.plan import Inclusion, InclusionBilling, InclusionKind, Plan
 from domain.models.site import Floor, Seat, SeatStatus, Shift, Site
 from domain.models.terms import LeasePriceStep, PlanPrice

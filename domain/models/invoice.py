@@ -304,6 +304,9 @@ class Payment(IdMixin, TimestampMixin, Base):
         CheckConstraint(one_of("method", PaymentMethod), name="method"),
         CheckConstraint(one_of("status", PaymentStatus), name="status"),
         CheckConstraint("amount_minor > 0", name="positive"),
+        # --- payments (issue 12, 0022): held cheques due for clearing; a client's payments per currency ---
+        Index("ix_payments_held_due", "paid_on", postgresql_where=text("status = 'held'")),
+        Index("ix_payments_client_currency", "client_id", "currency"),
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)

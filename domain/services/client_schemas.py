@@ -4,11 +4,23 @@ per use-case of domain/services/clients.py, from the API's body and the admin's 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema, field_validator
 
 from domain.schemas import INTEGRAL, TEXT_PATTERN, Email, Name, Omittable, Out, Strict
+from domain.schemas import _decimal_text as decimal_text
+
+# --- withholding (issue 12, payments) ---
+WITHHOLDING_RATE_PATTERN = r"^0(\.[0-9]{1,4})?$"
+# the share of an invoice's amount before tax the client withholds (0.05 = 5% expanded withholding tax)
+WithholdingRate = Annotated[
+    Decimal,
+    Field(ge=0, lt=1, max_digits=5, decimal_places=4),
+    decimal_text(WITHHOLDING_RATE_PATTERN, 1, 4, "0.05"),
+    WithJsonSchema({"type": "string", "pattern": WITHHOLDING_RATE_PATTERN, "examples": ["0.05"]}),
+]
 
 
 class ClientCreate(Strict):
@@ -26,6 +38,8 @@ class ClientUpdate(Strict):
     tax_id: Omittable[str] = Field(default=None, max_length=64, pattern=TEXT_PATTERN)
     payment_terms_days: Omittable[Annotated[int, Field(strict=True, ge=0, le=365), INTEGRAL]] = None
     seat_cap: Annotated[int, Field(strict=True, ge=0, le=1_000_000), INTEGRAL] | None = None
+    # --- withholding (issue 12, payments): finance sets it; "0" = the client withholds nothing ---
+    withholding_rate: Omittable[WithholdingRate] = None
 
 
 class Client(Out):
@@ -36,6 +50,13 @@ class Client(Out):
     payment_terms_days: int
     stripe_customer_id: str | None = None
     seat_cap: int | None = None
+    # --- withholding (issue 12, payments): a decimal string, as sites' tax_rate ("0.05", "0") ---
+    withholding_rate: str = "0"
+
+    @field_validator("withholding_rate", mode="before")
+    @classmethod
+    def _withholding(cls, v: Any) -> str:
+        return format(Decimal(v).normalize(), "f") if not isinstance(v, str) else v
 
 
 class ClientUserCreate(Strict):

@@ -7,8 +7,10 @@ import json
 import re
 import secrets
 import uuid
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -16,7 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import invoices as svc
 from billing import queries as billing_queries
+from billing.db import driver
+from billing.payment_schemas import METHOD_LABELS
 from billing.schemas import CreditNoteCreate, VoidBody
+from billing.settlement import figures
 from domain.errors import NotFound
 from domain.models import Client, Site
 from domain.models.invoice import CreditNote
@@ -80,6 +85,8 @@ async def _page(
     paid = sum(p.amount_minor + p.withheld_minor for p in payments if p.status == "cleared")
     threshold = int(request.app.state.settings.credit_note_approval_threshold_minor)
     lease_ids = sorted({x.lease_id for x in lines if x.lease_id is not None}, key=str)
+    # --- payments (issue 12): what a payment of this invoice may still take, net of the client's withholding ---
+    fig = (await figures(await driver(session), [inv.id]))[inv.id]
     return render(
         request,
         "invoice_detail.html",
@@ -99,6 +106,10 @@ async def _page(
             "balance": inv.total_minor - issued_credit - paid if inv.status != "void" else 0,
             "threshold": threshold,
             "lease_ids": lease_ids,
+            "fig": fig,
+            "withholding_left": fig.withholding_left(client.withholding_rate),
+            "methods": METHOD_LABELS,
+            "today": datetime.now(ZoneInfo(site.timezone)).date().isoformat(),
             "can_credit": inv.status in ("issued", "partially_paid", "paid"),
             "can_void": inv.status == "issued" and not any(c.status != "rejected" for c in notes),
             "confirm_void": confirm_void,
@@ -109,6 +120,13 @@ async def _page(
         },
         status_code=status_code,
     )
+
+
+async def invoice_page_with(
+    request: Request, session: AsyncSession, invoice_id: uuid.UUID, errors: dict[str, str], values: dict[str, Any]
+) -> HTMLResponse:
+    """The page again with a payment form's errors (service/admin/payments.py)."""
+    return await _page(request, session, invoice_id, errors=errors, values=values, status_code=422)
 
 
 @router.get("/invoices/{invoice_id}", response_class=HTMLResponse)

@@ -10,10 +10,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing import payment_queries
+from billing.db import driver
 from domain.models import Member
 from domain.services import clients as svc
 from domain.services.client_schemas import ClientCreate, MemberCreate, TeamCreate
-from service.admin.web import CsrfForm, Ops, Staff, attempt, redirect, render, validate_form
+from service.admin.web import CsrfForm, Ops, Staff, attempt, can, redirect, render, validate_form
 from service.db import SessionDep
 
 router = APIRouter()
@@ -75,6 +77,9 @@ async def _client_page(
     by_team: dict[uuid.UUID, list[Member]] = {t.id: [] for t in teams}
     for m in members:
         by_team.setdefault(m.team_id, []).append(m)
+    # --- payments (issue 12): finance sees the client's money on its page ---
+    finance = can(getattr(request.state, "principal", None), "finance")
+    pay = await payment_queries.client_panel(await driver(session), client.id) if finance else None
     return render(
         request,
         "client_detail.html",
@@ -83,12 +88,16 @@ async def _client_page(
             "teams": teams,
             "by_team": by_team,
             "leases": leases,
+            "pay": pay,
             "errors": errors or {},
             "v": values or {},
             "flash": request.query_params.get("flash"),
         },
         status_code=status_code,
     )
+
+
+client_page_with = _client_page  # the payments forms re-render this page with their errors
 
 
 @router.get("/clients/{client_id}", response_class=HTMLResponse)

@@ -24,6 +24,7 @@ from service.admin import (
     lease_changes,
     lease_renewal,
     leases,
+    payments,
     people,
     proposal_mail,
     provisioning,
@@ -110,6 +111,8 @@ for module in (dashboard, seatmap, leases, lease_renewal, lease_changes, people,
     router.include_router(module.router)
 # --- email: a proposal sent from the lease page ---
 router.include_router(proposal_mail.router)
+# --- payments (issue 12): record, void, credit, withholding ---
+router.include_router(payments.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------

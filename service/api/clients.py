@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from domain.errors import Forbidden
 from domain.schemas import Page
 from domain.services import catalog, clients
 from domain.services.catalog_schemas import Plan, PlanCreate
@@ -24,7 +26,7 @@ from domain.services.client_schemas import (
     User,
 )
 from service.api.deps import Cursor, Limit
-from service.auth import AnyUser, ClientWriter, StaffUser, TenantReader, hash_secret
+from service.auth import AnyUser, ClientWriter, StaffOrFinance, StaffUser, TenantReader, hash_secret
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
 
@@ -79,11 +81,30 @@ async def get_client(client_id: uuid.UUID, user: TenantReader, session: SessionD
 
 
 @router.patch("/clients/{client_id}", response_model=Client)
-async def update_client(client_id: uuid.UUID, body: ClientUpdate, user: StaffUser, session: SessionDep) -> Client:
+async def update_client(client_id: uuid.UUID, body: ClientUpdate, user: StaffOrFinance, session: SessionDep) -> Client:
     """Staff only: change a client's details, or its `seat_cap` (the most seats its own bookings may
-    hold; `null` restores the default of the setting SEATLEASE_CLIENT_SEAT_CAP). Audited."""
+    hold; `null` restores the default of the setting SEATLEASE_CLIENT_SEAT_CAP). Audited.
+
+    Finance (and admins) set `withholding_rate` (a decimal string below 1, e.g. `"0.05"`: the share of
+    each invoice's amount before tax the client withholds); finance may change only that field, and
+    facility staff may not change it (403 naming the field)."""
+    _finance_fields_only(user, body)
     client = await clients.get_client(session, client_id, for_update=True)
     return Client.model_validate(await clients.update_client(session, user, client, body))
+
+
+# --- withholding (issue 12, payments): who may change which client fields ---
+FINANCE_CLIENT_FIELDS = frozenset({"withholding_rate"})
+
+
+def _finance_fields_only(user: Any, body: ClientUpdate) -> None:
+    given = set(body.model_fields_set)
+    if user.role == "finance":
+        other = sorted(given - FINANCE_CLIENT_FIELDS)
+        if other:
+            raise Forbidden("finance changes only a client's withholding rate", field=other[0])
+    elif user.role == "facility_staff" and given & FINANCE_CLIENT_FIELDS:
+        raise Forbidden("a client's withholding rate is set by finance", field="withholding_rate")
 
 
 @router.post("/clients/{client_id}/users", status_code=201, response_model=User)

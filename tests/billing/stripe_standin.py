@@ -5,7 +5,10 @@ resources declare (every field of `stripe.Invoice`, `stripe.Customer`, …; see 
 which also checks the answers against those types), keeps state
 (customers, invoices, invoice items, credit notes), honours idempotency keys the way Stripe
 does (same key + same parameters → the first answer again; same key + other parameters →
-an `idempotency_error`), fails on demand (timeouts, 500s, 429s) and signs webhook events."""
+an `idempotency_error`), fails on demand (timeouts, 500s, 429s) and signs webhook events. Issue 12:
+it marks an invoice paid out of band (`POST /v1/invoices/{id}/pay`), takes card payments in full or
+in part (`card_payment`), and queues the `invoice.paid`/`invoice.updated` events those produce in its
+`outbox` for the test to deliver (`take_outbox`: signed, in order)."""
 
 from __future__ import annotations
 
@@ -52,6 +55,8 @@ class StripeStandIn:
         self.requests: list[tuple[str, str, str | None]] = []
         self.amount_due_skew = 0
         self.timeout_seconds = 2.0
+        # events of Stripe's own making (an invoice paid out of band, a card payment), for the test to deliver
+        self.outbox: list[dict[str, Any]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -191,11 +196,51 @@ class StripeStandIn:
         self.credit_notes[obj["id"]] = obj
         return 200, obj
 
+    def _pay(self, inv: dict[str, Any], p: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """`POST /v1/invoices/{id}/pay`: only `paid_out_of_band=true` (seatlease never charges a card
+        itself). As Stripe does, the amount left counts in `amount_paid` and in `amount_paid_off_stripe`,
+        and the invoice's `invoice.paid` event is queued in the outbox (delivered by the test)."""
+        if p.get("paid_out_of_band") != "true":
+            return 400, self._error("invalid_request_error", "The stand-in only pays out of band", "paid_out_of_band")
+        if inv["status"] == "paid":
+            return 400, self._error("invalid_request_error", "Invoice is already paid", None)
+        if inv["status"] not in ("open", "uncollectible"):
+            return 400, self._error("invalid_request_error", f"You cannot pay an invoice that is {inv['status']}", None)
+        left = inv["amount_remaining"]
+        inv.update(
+            status="paid",
+            amount_paid=inv["amount_paid"] + left,
+            amount_paid_off_stripe=(inv.get("amount_paid_off_stripe") or 0) + left,
+            amount_remaining=0,
+        )
+        self.outbox.append(self.event("invoice.paid", copy.deepcopy(inv)))
+        return 200, inv
+
+    def card_payment(self, invoice_id: str, amount: int | None = None) -> dict[str, Any]:
+        """The client pays (part of) an invoice by card in Stripe: Stripe's own money. Queues the
+        `invoice.paid` (all paid) or `invoice.updated` event in the outbox; returns the invoice."""
+        with self.lock:
+            inv = self.invoices[invoice_id]
+            amount = inv["amount_remaining"] if amount is None else amount
+            inv.update(amount_paid=inv["amount_paid"] + amount, amount_remaining=inv["amount_remaining"] - amount)
+            if inv["amount_remaining"] <= 0:
+                inv.update(status="paid", amount_remaining=0)
+            self.outbox.append(self.event("invoice.paid" if inv["status"] == "paid" else "invoice.updated", copy.deepcopy(inv)))
+            return copy.deepcopy(inv)
+
+    def take_outbox(self) -> list[tuple[bytes, str]]:
+        """The events the stand-in's own actions produced, signed, in order; the outbox is emptied."""
+        with self.lock:
+            events, self.outbox = self.outbox, []
+        return [(payload, self.sign(payload)) for payload in (json.dumps(e).encode() for e in events)]
+
     @staticmethod
     def _error(kind: str, message: str, param: str | None) -> dict[str, Any]:
         return {"error": {"type": kind, "message": message, "param": param}}
 
-    def _invoice_action(self, method: str, inv: dict[str, Any], action: str | None) -> tuple[int, dict[str, Any]] | None:
+    def _invoice_action(
+        self, method: str, inv: dict[str, Any], action: str | None, params: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]] | None:
         """GET an invoice or POST one of its actions; None for anything else (a 404)."""
         if method == "GET" and action is None:
             return 200, inv
@@ -206,6 +251,8 @@ class StripeStandIn:
                 return 400, self._error("invalid_request_error", "Only open invoices can be sent", None)
             self.sent.add(inv["id"])
             return 200, inv
+        if method == "POST" and action == "pay":
+            return self._pay(inv, params)
         if method == "POST" and action == "void":
             if inv["status"] not in ("open", "uncollectible"):
                 return 400, self._error("invalid_request_error", "Only open invoices can be voided", None)
@@ -223,9 +270,9 @@ class StripeStandIn:
                 return self._item(params)
             if method == "POST" and path == "/v1/credit_notes":
                 return self._credit_note(params)
-            m = re.fullmatch(r"/v1/invoices/(in_\w+)(?:/(finalize|send|void))?", path)
+            m = re.fullmatch(r"/v1/invoices/(in_\w+)(?:/(finalize|send|void|pay))?", path)
             if m and m.group(1) in self.invoices:
-                answer = self._invoice_action(method, self.invoices[m.group(1)], m.group(2))
+                answer = self._invoice_action(method, self.invoices[m.group(1)], m.group(2), params)
                 if answer is not None:
                     return answer
             m = re.fullmatch(r"/v1/customers/(cus_\w+)", path)
