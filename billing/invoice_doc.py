@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.db import driver
-from billing.doc_kit import amount, esc, issuer_lines, pdf_page, safe_name
+from billing.doc_kit import amount, esc, issuer_lines, pct, pdf_page, safe_name
 from billing.facts import Month
 from domain.errors import NotFound
 
@@ -149,14 +149,6 @@ async def credit_note_pdf(conn: Any, credit_note_id: uuid.UUID) -> tuple[str, by
         raise NotFound("credit note not found")
     pdf = await asyncio.to_thread(render_credit_note, dict(head))
     return credit_note_filename(head), pdf
-
-
-def pct(rate: Decimal | None) -> str:
-    """0.1200 -> "12%", 0.0725 -> "7.25%"."""
-    if rate is None:
-        return ""
-    text = f"{(Decimal(rate) * 100).normalize():f}"
-    return f"{text}%"
 
 
 def line_tax(line: dict[str, Any], site_rate: Decimal) -> tuple[str, Decimal]:

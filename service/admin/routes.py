@@ -19,6 +19,7 @@ from domain.services import users
 from service.admin import (
     dashboard,
     devices,
+    documents,
     finance,
     invoices,
     lease_changes,
@@ -110,6 +111,8 @@ for module in (dashboard, seatmap, leases, lease_renewal, lease_changes, people,
     router.include_router(module.router)
 # --- email: a proposal sent from the lease page ---
 router.include_router(proposal_mail.router)
+# --- documents: invoice and credit-note PDFs, a site's issuing entity (issue 12) ---
+router.include_router(documents.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------
