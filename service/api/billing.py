@@ -147,7 +147,12 @@ async def client_statement(
     accept: Annotated[str | None, Header()] = None,
     format: Annotated[Literal["json", "csv", "pdf"] | None, Query()] = None,
 ) -> Response:
-    """The month's statement as JSON, CSV or PDF (by `Accept`, or `?format=`)."""
+    """The month's statement as JSON, CSV or PDF (by `Accept`, or `?format=`): per currency the issuing
+    entities, opening balance, invoices, credit notes, cleared payments (what each paid and withheld),
+    tax withheld, refunds of credit, closing balance and aging. JSON in minor units, CSV in major units
+    with the currency on every row, PDF with page numbers; CSV and PDF are named
+    `statement-<period>-<slug of the client's legal name>`. Finance and admins; a client its own (another
+    client's is 404)."""
     user.require_client(client_id, "client")
     _no_facility_staff(user)
     month = billing_run.parse_period(period)
