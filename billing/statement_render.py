@@ -231,6 +231,8 @@ def _section(st: dict[str, Any], sec: dict[str, Any], styles: Any, small: Any, g
             treatment = ln.get("tax_treatment") or "standard"
             rate = ln.get("tax_rate")
             tax = TREATMENTS[treatment] if treatment != "standard" else pct(rate)
+            if ln["kind"] == "deposit":  # a liability held, not a sale
+                tax = "Not a sale"
             rows.append(
                 [
                     Paragraph(esc(ln["description"]), small),

@@ -19,7 +19,7 @@ from service.db import SessionDep
 
 router = APIRouter()
 
-ISSUER_FIELDS = ("legal_name", "address", "tax_id", "invoice_footer")
+ISSUER_FIELDS = ("legal_name", "address", "tax_id", "invoice_footer", "tax_label")
 
 
 @router.get("/invoices/{invoice_id}/pdf", response_model=None)
@@ -65,7 +65,7 @@ async def issuer_form(request: Request, site_id: uuid.UUID, user: Ops, session: 
 @router.post("/sites/{site_id}/issuer", response_model=None)
 async def save_issuer(request: Request, site_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
     values = {k: str(form.get(k) or "").replace("\r\n", "\n") for k in ISSUER_FIELDS}
-    data = {k: (v.strip() if k in ("legal_name", "tax_id") else v.strip("\n")) for k, v in values.items()}
+    data = {k: (v.strip() if k in ("legal_name", "tax_id", "tax_label") else v.strip("\n")) for k, v in values.items()}
     body, errors = validate_form(SiteUpdate, data)
     if body is None:
         return await _issuer_page(request, session, site_id, values, errors, status_code=422)
