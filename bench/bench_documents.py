@@ -15,6 +15,9 @@ billed by a real run (Stripe off); then money arrives for most invoices (a clear
   memory (no query at all), the same statement CSV/PDF and invoice PDF functions;
 - the same SQL alone (the statement's and the invoices' queries, no rendering), for the record.
 
+The three take turns every 25 clients (the totals add up each one's share), so that a busy spell of a
+shared machine weighs on each alike; each total is the median of `--repeat` passes.
+
 RESULT lines: documents per second (info), and ours / bare render (the share our queries add).
 """
 
@@ -108,15 +111,26 @@ async def month_documents(conn: Any, period: Month, sample: int) -> tuple[list[u
     return clients, invoices_of
 
 
-async def alternate(passes: dict[str, Callable[[], Awaitable[None]]], repeat: int) -> dict[str, list[float]]:
-    """Each pass `repeat` times, taking turns, so that a busy spell of the shared machine weighs on each alike."""
+CHUNK = 25  # clients per turn: the three measures take turns this often, so a busy spell of the machine hits each alike
+
+
+async def interleaved(
+    clients: list[uuid.UUID], passes: dict[str, Callable[[list[uuid.UUID]], Awaitable[None]]], repeat: int
+) -> dict[str, list[float]]:
+    """Each measure's total time over every client, `repeat` times, the measures taking turns every CHUNK
+    clients (a 2-core machine shared with other work is busy in spells of seconds to minutes)."""
     times: dict[str, list[float]] = {name: [] for name in passes}
     for _ in range(repeat):
-        for name, work in passes.items():
+        totals = dict.fromkeys(passes, 0.0)
+        for i in range(0, len(clients), CHUNK):
+            chunk = clients[i : i + CHUNK]
+            for name, work in passes.items():
+                t0 = time.perf_counter()
+                await work(chunk)
+                totals[name] += time.perf_counter() - t0
             gc.collect()
-            t0 = time.perf_counter()
-            await work()
-            times[name].append(time.perf_counter() - t0)
+        for name, total in totals.items():
+            times[name].append(total)
     return times
 
 
@@ -127,48 +141,43 @@ async def bench(url: str, period: Month, sample: int, repeat: int) -> None:
         conn = await driver(session)
         clients, invoices_of = await month_documents(conn, period, sample)
         n_inv = sum(len(v) for v in invoices_of.values())
+        statements: dict[uuid.UUID, dict[str, Any]] = {}
+        invoice_data: dict[uuid.UUID, list[InvoiceDoc]] = {}
 
-        statements: list[dict[str, Any]] = []
-        invoice_data: list[InvoiceDoc] = []
-
-        async def ours_pass() -> None:
+        async def ours(chunk: list[uuid.UUID]) -> None:
             """Queries and rendering, document after document, as the edges do."""
-            statements.clear()
-            invoice_data.clear()
-            for cid in clients:
+            for cid in chunk:
                 st = await statement(conn, cid, period)
                 statement_csv(st)
                 statement_pdf(st)
-                statements.append(st)
+                statements[cid] = st
+                invoice_data[cid] = []
                 for iid in invoices_of[cid]:
                     doc = await invoice_doc(conn, iid)
                     render_invoice(doc)
-                    invoice_data.append(doc)
+                    invoice_data[cid].append(doc)
 
-        async def bare_pass() -> None:
-            """The bare render of the same content, from memory."""
-            for st in statements:
-                statement_csv(st)
-                statement_pdf(st)
-            for doc in invoice_data:
-                render_invoice(doc)
+        async def bare(chunk: list[uuid.UUID]) -> None:
+            """The bare render of the same content, from memory (what `ours` just read)."""
+            for cid in chunk:
+                statement_csv(statements[cid])
+                statement_pdf(statements[cid])
+                for doc in invoice_data[cid]:
+                    render_invoice(doc)
 
-        async def sql_pass() -> None:
-            for cid in clients:
+        async def sql(chunk: list[uuid.UUID]) -> None:
+            for cid in chunk:
                 await statement(conn, cid, period)
                 for iid in invoices_of[cid]:
                     await invoice_doc(conn, iid)
 
         # warm up (reportlab's imports and font metrics, the statements' prepared queries) before any timing
-        for cid in clients[:3]:
-            statement_pdf(await statement(conn, cid, period))
-            for iid in invoices_of[cid]:
-                render_invoice(await invoice_doc(conn, iid))
-        times = await alternate({"ours": ours_pass, "bare": bare_pass, "sql": sql_pass}, repeat)
-        ours, bare, sql = (statistics.median(times[k]) for k in ("ours", "bare", "sql"))
+        await ours(clients[:3])
+        times = await interleaved(clients, {"ours": ours, "bare": bare, "sql": sql}, repeat)
         print("  passes (s): " + ", ".join(f"{k} {' / '.join(f'{t:.1f}' for t in v)}" for k, v in times.items()))
+        ours_s, bare_s, sql_s = (statistics.median(times[k]) for k in ("ours", "bare", "sql"))
     await engine.dispose()
-    report(len(clients), n_inv, statements, ours, bare, sql, repeat)
+    report(len(clients), n_inv, list(statements.values()), ours_s, bare_s, sql_s, repeat)
 
 
 def report(n_st: int, n_inv: int, statements: list[dict[str, Any]], ours: float, bare: float, sql: float, repeat: int) -> None:
