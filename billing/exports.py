@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.db import driver
 from billing.facts import Month
 from billing.journal import journal_csv, journal_rows
-from billing.statement_render import statement_csv, statement_filename, statement_pdf
+from billing.statement_render import statement_csv, statement_pdf, statement_stem
 from billing.statements import statement
 
 
@@ -47,7 +47,7 @@ async def export_statements(
     taken: set[str] = set()
     for c in progress(list(clients)):
         st = await statement(conn, c["id"], month)
-        stem = statement_filename(st, "")[:-1]
+        stem = statement_stem(st)
         if stem in taken:  # two clients whose names make the same slug: the second one's id tells them apart
             stem = f"{stem}-{str(c['id'])[:8]}"
         taken.add(stem)

@@ -14,7 +14,7 @@ from typing import Any
 from billing.aging import BUCKETS
 from billing.doc_kit import PdfPage, amount, esc, issuer_lines, major, pct, pdf_page, slug
 
-__all__ = ["PdfPage", "major", "pdf_page", "statement_csv", "statement_filename", "statement_pdf"]
+__all__ = ["PdfPage", "major", "pdf_page", "statement_csv", "statement_filename", "statement_pdf", "statement_stem"]
 
 CSV_HEADER = [
     "currency",
@@ -36,9 +36,13 @@ BUCKET_NAMES = {"current": "Current", "1_30": "1–30", "31_60": "31–60", "61_
 TREATMENTS = {"standard": "Standard rate", "zero_rated": "Zero-rated", "exempt": "Exempt"}
 
 
+def statement_stem(st: dict[str, Any]) -> str:
+    """`statement-<period>-<slug of the client's legal name>`."""
+    return f"statement-{st['period']}-{slug(st['client']['legal_name'])}"
+
+
 def statement_filename(st: dict[str, Any], ext: str) -> str:
-    """`statement-<period>-<slug of the client's legal name>.<ext>`."""
-    return f"statement-{st['period']}-{slug(st['client']['legal_name'])}.{ext}"
+    return f"{statement_stem(st)}.{ext}"
 
 
 def payment_applied(p: dict[str, Any], cur: str, money: Any = major) -> str:

@@ -3,6 +3,7 @@ Every figure comes from billing's read-models and every action from billing's us
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import UTC, date, datetime
@@ -107,7 +108,7 @@ async def statement(client_id: uuid.UUID, period: str, fmt: str, user: Finance, 
             headers=attachment(statement_render.statement_filename(st, "csv")),
         )
     return Response(
-        statement_render.statement_pdf(st),
+        await asyncio.to_thread(statement_render.statement_pdf, st),  # reportlab is CPU work: off the event loop
         media_type="application/pdf",
         headers=attachment(statement_render.statement_filename(st, "pdf")),
     )

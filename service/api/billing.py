@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -167,7 +168,7 @@ async def client_statement(
         )
     if wanted == "pdf":
         return Response(
-            statement_render.statement_pdf(st),
+            await asyncio.to_thread(statement_render.statement_pdf, st),  # reportlab is CPU work: off the event loop
             media_type="application/pdf",
             headers=attachment(statement_render.statement_filename(st, "pdf")),
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 from playwright.async_api import Page
 
+from billing.doc_kit import slug
 from tests.admin.conftest import login, shot
 from tests.admin.test_admin_browser import staff_login
 from tests.admin.test_admin_invoices import bill, invoice_of
@@ -80,6 +81,11 @@ async def test_set_the_issuer_and_download_the_documents(
         await page.locator(f"#cn-{cn['id']} .cn-pdf").click()
     download = await info.value
     assert download.suggested_filename == f"credit-note-{cn['number']}.pdf"
+    # the statement of the invoice's month, named after the client and the period
+    async with page.expect_download() as info:
+        await page.locator("#invoice-header a[href*='/billing/statements/'][href$='.pdf']").click()
+    download = await info.value
+    assert download.suggested_filename == f"statement-{inv['issue_date'][:7]}-{slug(w.client['legal_name'])}.pdf"
     await shot(page, "invoice-documents")
 
 
