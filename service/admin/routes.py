@@ -19,6 +19,7 @@ from domain.services import users
 from service.admin import (
     dashboard,
     devices,
+    documents,
     finance,
     invoices,
     lease_changes,
@@ -113,6 +114,8 @@ for module in (dashboard, seatmap, leases, lease_renewal, lease_changes, people,
 router.include_router(proposal_mail.router)
 # --- payments (issue 12): record, void, credit, withholding ---
 router.include_router(payments.router)
+# --- documents: invoice and credit-note PDFs, a site's issuing entity (issue 12) ---
+router.include_router(documents.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------
