@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from billing.aging import BUCKETS
-from domain.rules.money import minor_unit_exponent
+from billing.doc_kit import PdfPage, major, pdf_page
 
-
-def major(amount_minor: int, currency: str) -> str:
-    exp = minor_unit_exponent(currency)
-    return f"{Decimal(amount_minor).scaleb(-exp):.{exp}f}"
+__all__ = ["PdfPage", "major", "pdf_page", "statement_csv", "statement_pdf"]
 
 
 CSV_HEADER = [
@@ -154,47 +149,6 @@ def statement_csv(st: dict[str, Any]) -> str:
         for b in BUCKETS:
             w.writerow([cur, "aging", st["period_end"], "", b, "", "", "", "", "", "", major(sec["aging"][b], cur), ""])
     return buf.getvalue()
-
-
-@dataclass
-class PdfPage:
-    """The house style of our A4 documents (statements, proposals): margins, paragraph styles and
-    the grid of a table. ``render`` builds the story into PDF bytes."""
-
-    styles: Any
-    small: Any
-    grid: Any
-    doc: Any
-    buf: io.BytesIO
-
-    def render(self, story: list[Any]) -> bytes:
-        self.doc.build(story)
-        return self.buf.getvalue()
-
-
-def pdf_page(title: str) -> PdfPage:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.platypus import SimpleDocTemplate, TableStyle
-
-    styles = getSampleStyleSheet()
-    buf = io.BytesIO()
-    margin = 15 * mm
-    doc = SimpleDocTemplate(
-        buf, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin, bottomMargin=margin, title=title
-    )
-    grid = TableStyle(
-        [
-            ("FONTSIZE", (0, 0), (-1, -1), 8),
-            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
-        ]
-    )
-    return PdfPage(styles, styles["BodyText"].clone("small", fontSize=8, leading=10), grid, doc, buf)
 
 
 def statement_pdf(st: dict[str, Any]) -> bytes:

@@ -13,6 +13,7 @@ from service.api import (
     auth,
     billing,
     clients,
+    documents,
     lease_changes,
     lease_renewal,
     leases,
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         _bind(app, database_url, settings)
     install_error_handlers(app)
 
-    for module in (auth, sites, clients, leases, lease_renewal, lease_changes, ops, users, proposals, terms):
+    for module in (auth, sites, clients, leases, lease_renewal, lease_changes, ops, users, proposals, terms, documents):
         app.include_router(module.router)
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, provisioning, admin):

@@ -86,7 +86,14 @@ def apply_discount(amount_minor: int, discount_pct: Decimal) -> int:
     return -div_half_up(amount_minor * r.numerator, r.denominator * 100)
 
 
-def format_money(amount_minor: int, currency: str) -> str:
+def format_amount(amount_minor: int, currency: str, *, grouping: bool = True) -> str:
+    """The one way our documents write an amount: in the currency's major units with exactly its
+    decimal places (JPY none, KWD three), thousands grouped by commas (`grouping=False` for files a
+    machine reads back, such as CSV), a minus sign in front of a negative amount."""
     exp = minor_unit_exponent(currency)
     value = (Decimal(amount_minor) / (Decimal(10) ** exp)).quantize(Decimal(1) / (Decimal(10) ** exp), rounding=ROUND_HALF_UP)
-    return f"{currency.upper()} {value:,}"
+    return f"{value:,}" if grouping else f"{value}"
+
+
+def format_money(amount_minor: int, currency: str) -> str:
+    return f"{currency.upper()} {format_amount(amount_minor, currency)}"

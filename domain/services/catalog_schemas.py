@@ -61,6 +61,16 @@ class SiteUpdate(Strict):
     address: Omittable[str] = Field(default=None, max_length=500, pattern=TEXT_PATTERN)
     timezone: Omittable[TimeZone] = None
     tax_rate: Omittable[TaxRate] = None
+    # --- the issuing entity printed on every invoice, credit note and statement (issue 12) ---
+    legal_name: Omittable[str] = Field(
+        default=None, min_length=1, max_length=300, pattern=LINE_PATTERN, description="the issuing company's legal name"
+    )
+    tax_id: Omittable[str] = Field(
+        default=None, max_length=64, pattern=r"^([A-Za-z0-9][A-Za-z0-9 ./-]*[A-Za-z0-9])?$", description="e.g. 123-456-789-000"
+    )
+    invoice_footer: Omittable[str] = Field(
+        default=None, max_length=2000, pattern=TEXT_PATTERN, description="printed at the end of every invoice and credit note"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -76,6 +86,9 @@ class Site(Out):
     timezone: str
     currency: str
     tax_rate: str
+    legal_name: str = ""
+    tax_id: str = ""
+    invoice_footer: str = ""
 
     @field_validator("tax_rate", mode="before")
     @classmethod
