@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -50,7 +50,7 @@ class ChartError(ValueError):
 
 @dataclass(frozen=True)
 class ChartOfAccounts:
-    accounts: Mapping[str, Account] = DEFAULT_ACCOUNTS
+    accounts: Mapping[str, Account] = field(default_factory=lambda: DEFAULT_ACCOUNTS)
 
     def __getitem__(self, role: str) -> Account:
         return self.accounts[role]
@@ -77,12 +77,12 @@ def _entry(role: str, value: Any) -> Account:
 
 
 def parse_chart(raw: str | None) -> ChartOfAccounts:
-    """The chart from the setting's value: empty = the defaults; text starting with "{" = JSON; else
+    """The chart from the setting's value: empty = the defaults; JSON text; else
     the path of a JSON file. Raises ChartError naming what is wrong."""
     if raw is None or not raw.strip():
         return ChartOfAccounts()
     text = raw.strip()
-    if not text.startswith("{"):
+    if not text.startswith(("{", "[")):
         try:
             text = Path(text).expanduser().read_text(encoding="utf-8")
         except OSError as exc:

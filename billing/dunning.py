@@ -39,11 +39,12 @@ OUTSTANDING = """(i.total_minor
 OPEN = "i.status IN ('issued', 'partially_paid') AND i.due_date IS NOT NULL"
 
 # the latest step due today (site calendar) of each open invoice of a client not excluded, when its
-# reminder was never queued
+# reminder was never queued; a step before the due date is not sent once the date has passed
 DUE_SQL = f"""
 SELECT i.id, step FROM invoices i JOIN sites s ON s.id = i.site_id JOIN clients c ON c.id = i.client_id
+CROSS JOIN LATERAL (SELECT ($1::timestamptz AT TIME ZONE s.timezone)::date AS today) t
 CROSS JOIN LATERAL (SELECT max(d) AS step FROM unnest($2::int[]) d
-                    WHERE i.due_date + d <= ($1::timestamptz AT TIME ZONE s.timezone)::date) st
+                    WHERE i.due_date + d <= t.today AND (d >= 0 OR t.today <= i.due_date)) st
 WHERE {OPEN} AND NOT c.dunning_excluded AND c.billing_email <> '' AND step IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM email_outbox e WHERE e.dedupe_key = 'dunning:' || i.id || ':' || step)
   AND {OUTSTANDING} > 0

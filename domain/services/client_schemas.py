@@ -26,6 +26,11 @@ class ClientUpdate(Strict):
     tax_id: Omittable[str] = Field(default=None, max_length=64, pattern=TEXT_PATTERN)
     payment_terms_days: Omittable[Annotated[int, Field(strict=True, ge=0, le=365), INTEGRAL]] = None
     seat_cap: Annotated[int, Field(strict=True, ge=0, le=1_000_000), INTEGRAL] | None = None
+    # --- collections (issue 12): finance may set this one (and only this one) too ---
+    dunning_excluded: Omittable[Annotated[bool, Field(strict=True)]] = Field(
+        default=None, description="true: no payment reminders to this client (admin, facility_staff, finance)"
+    )
+    # --- end collections ---
 
 
 class Client(Out):
@@ -36,6 +41,9 @@ class Client(Out):
     payment_terms_days: int
     stripe_customer_id: str | None = None
     seat_cap: int | None = None
+    # --- collections (issue 12) ---
+    dunning_excluded: bool = False
+    # --- end collections ---
 
 
 class ClientUserCreate(Strict):

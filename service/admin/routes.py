@@ -17,6 +17,7 @@ from domain.models import User
 from domain.models.user import STAFF_ROLES
 from domain.services import users
 from service.admin import (
+    collections,
     dashboard,
     devices,
     finance,
@@ -110,6 +111,8 @@ for module in (dashboard, seatmap, leases, lease_renewal, lease_changes, people,
     router.include_router(module.router)
 # --- email: a proposal sent from the lease page ---
 router.include_router(proposal_mail.router)
+# --- collections (issue 12): overdue list, journal export, a client's reminders ---
+router.include_router(collections.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------

@@ -9,6 +9,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from domain.errors import Forbidden
+from domain.models.user import Role
 from domain.schemas import Page
 from domain.services import catalog, clients
 from domain.services.catalog_schemas import Plan, PlanCreate
@@ -24,11 +26,14 @@ from domain.services.client_schemas import (
     User,
 )
 from service.api.deps import Cursor, Limit
-from service.auth import AnyUser, ClientWriter, StaffUser, TenantReader, hash_secret
+from service.auth import AnyUser, ClientWriter, StaffOrFinance, StaffUser, TenantReader, hash_secret
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
 
 router = APIRouter(prefix="/v1", tags=["clients"])
+
+# --- collections (issue 12): the client fields finance may change ---
+FINANCE_CLIENT_FIELDS = frozenset({"dunning_excluded"})
 
 
 @router.post("/plans", status_code=201, response_model=Plan)
@@ -79,9 +84,16 @@ async def get_client(client_id: uuid.UUID, user: TenantReader, session: SessionD
 
 
 @router.patch("/clients/{client_id}", response_model=Client)
-async def update_client(client_id: uuid.UUID, body: ClientUpdate, user: StaffUser, session: SessionDep) -> Client:
-    """Staff only: change a client's details, or its `seat_cap` (the most seats its own bookings may
-    hold; `null` restores the default of the setting SEATLEASE_CLIENT_SEAT_CAP). Audited."""
+async def update_client(client_id: uuid.UUID, body: ClientUpdate, user: StaffOrFinance, session: SessionDep) -> Client:
+    """Roles: admin, facility_staff; finance for `dunning_excluded` only. Change a client's details, or its
+    `seat_cap` (the most seats its own bookings may hold; `null` restores the default of the setting
+    SEATLEASE_CLIENT_SEAT_CAP), or `dunning_excluded` (true: no payment reminders). Audited."""
+    # --- collections (issue 12): finance changes the client's collections fields, nothing else ---
+    if user.role == Role.FINANCE:
+        other = sorted(body.model_fields_set - FINANCE_CLIENT_FIELDS)
+        if other:
+            raise Forbidden(f"finance may change only {', '.join(sorted(FINANCE_CLIENT_FIELDS))}", field=other[0])
+    # --- end collections ---
     client = await clients.get_client(session, client_id, for_update=True)
     return Client.model_validate(await clients.update_client(session, user, client, body))
 
