@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -142,7 +143,7 @@ async def payment(
     method: str = "bank_transfer",
     status: str = "cleared",
     reference: str = "",
-    allocations: list[tuple[dict[str, Any], int, int, date | None]] = (),  # type: ignore[assignment]
+    allocations: Sequence[tuple[dict[str, Any], int, int, date | None]] = (),
 ) -> uuid.UUID:
     """Money received, with what it pays: (invoice, amount, withheld, allocated on (None: the payment's day))."""
     pay_id = uuid.uuid4()
