@@ -6,6 +6,7 @@ use-case the API calls."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -49,7 +50,7 @@ async def collections_page(
             "client": client,
             "currency": currency or "",
             "flash": request.query_params.get("flash"),
-            "dunning_days": settings.dunning_days_raw,
+            "last_month": (datetime.now(UTC).date().replace(day=1) - timedelta(days=1)).strftime("%Y-%m"),
         },
     )
 
