@@ -75,22 +75,12 @@ CROSS JOIN LATERAL (SELECT count(*) AS sent, max(e.sent_at) AS last_at,
                            (array_agg(e.dedupe_key ORDER BY e.sent_at DESC))[1] AS last_key
                     FROM email_outbox e WHERE e.topic = '{TOPIC}' AND e.object_id = i.id AND e.status = 'sent') r
 {_WHERE}
-  AND ($5::date IS NULL OR (i.due_date, i.id) > ($5, $6::uuid))
-ORDER BY i.due_date, i.id LIMIT $7
+  AND ($5::uuid IS NULL OR (i.due_date, i.id) > ((SELECT due_date FROM invoices WHERE id = $5), $5))
+ORDER BY i.due_date, i.id LIMIT $6
 """
 
 TOTALS_SQL = f"""SELECT i.currency, count(*) AS n, sum(o.outstanding)::bigint AS owed {_FROM} {_WHERE}
 GROUP BY i.currency ORDER BY i.currency"""
-
-
-def _cursor(text: str | None) -> tuple[date | None, uuid.UUID | None]:
-    if not text:
-        return None, None
-    try:
-        day, _, ident = text.partition("_")
-        return date.fromisoformat(day), uuid.UUID(ident)
-    except ValueError:
-        raise ValidationFailed("not a cursor from a previous page", field="cursor") from None
 
 
 async def overdue_page(
@@ -105,8 +95,12 @@ async def overdue_page(
     now: datetime | None = None,
 ) -> OverduePage:
     now = now or datetime.now(UTC)
-    after_day, after_id = _cursor(cursor)
-    rows = await conn.fetch(LIST_SQL, now, client_id, site_id, currency, after_day, after_id, limit + 1)
+    try:
+        after = uuid.UUID(cursor) if cursor else None
+    except ValueError:
+        raise ValidationFailed("not a cursor from a previous page", field="cursor") from None
+    # the cursor is the last invoice of the previous page: the next starts after its (due date, id)
+    rows = await conn.fetch(LIST_SQL, now, client_id, site_id, currency, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     items = []
@@ -138,6 +132,6 @@ async def overdue_page(
         OverdueTotal(currency=t["currency"], invoices=t["n"], outstanding_minor=t["owed"])
         for t in await conn.fetch(TOTALS_SQL, now, client_id, site_id, currency)
     ]
-    nxt = f"{rows[-1]['due_date']}_{rows[-1]['id']}" if more and rows else None
+    nxt = str(rows[-1]["id"]) if more and rows else None
     state = RemindersState(enabled=config.enabled, steps=list(config.steps), mail_configured=config.mail_configured)
     return OverduePage(items=items, next_cursor=nxt, totals=totals, reminders=state)

@@ -34,12 +34,17 @@ async def collections_page(
     session: SessionDep,
     client_id: uuid.UUID | None = None,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
-    cursor: Annotated[str | None, Query(max_length=60)] = None,
+    cursor: uuid.UUID | None = None,
 ) -> HTMLResponse:
     """The overdue list (oldest due first), totals per currency, the reminders' state, the journal export."""
     settings = request.app.state.settings
     page = await overdue_page(
-        await driver(session), settings.dunning(), client_id=client_id, currency=currency, cursor=cursor, limit=100
+        await driver(session),
+        settings.dunning(),
+        client_id=client_id,
+        currency=currency,
+        cursor=str(cursor) if cursor else None,
+        limit=100,
     )
     client = await get_or_404(session, Client, client_id, "client") if client_id else None
     return render(

@@ -15,16 +15,11 @@ from billing.db import driver
 from billing.journal import JOURNAL_HEADER, journal_csv, journal_rows, totals_by_currency
 from billing.overdue import OverduePage, overdue_page
 from domain.schemas import PERIOD_PATTERN
-from service.api.deps import Limit
+from service.api.deps import Cursor, Limit
 from service.auth import FinanceUser
 from service.db import SessionDep
 
 router = APIRouter(prefix="/v1", tags=["collections"])
-
-OverdueCursor = Annotated[
-    str | None,
-    Query(pattern=r"^\d{4}-\d{2}-\d{2}_[0-9a-fA-F-]{36}$", description="`next_cursor` of the previous page"),
-]
 
 
 class JournalTotal(BaseModel):
@@ -93,7 +88,7 @@ async def overdue(
     client_id: uuid.UUID | None = None,
     site_id: uuid.UUID | None = None,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
-    cursor: OverdueCursor = None,
+    cursor: Cursor = None,
     limit: Limit = 100,
 ) -> OverduePage:
     return await overdue_page(
