@@ -8,6 +8,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -22,6 +23,13 @@ def amount(amount_minor: int, currency: str) -> str:
 def major(amount_minor: int, currency: str) -> str:
     """An amount as a file a machine reads back carries it (CSV): major units, no grouping."""
     return format_amount(int(amount_minor), currency, grouping=False)
+
+
+def pct(rate: Decimal | str | None) -> str:
+    """A tax rate as printed: 0.1200 -> "12%", 0.0725 -> "7.25%"."""
+    if rate is None:
+        return ""
+    return f"{(Decimal(rate) * 100).normalize():f}%"
 
 
 def esc(text: str | None) -> str:

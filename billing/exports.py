@@ -13,7 +13,7 @@ from billing.chart import ChartOfAccounts
 from billing.db import driver
 from billing.facts import Month
 from billing.journal import journal_csv, journal_rows, totals_by_currency
-from billing.statement_render import statement_csv, statement_pdf
+from billing.statement_render import statement_csv, statement_filename, statement_pdf
 from billing.statements import statement
 
 
@@ -37,7 +37,7 @@ async def export_statements(
     progress: Callable[[list[Any]], Iterable[Any]] = iter,
     chart: ChartOfAccounts | None = None,
 ) -> StatementsExport:
-    """Writes `statement-<period>-<client>.csv/.pdf` for every client with an issued document up to the
+    """Writes `statement-<period>-<slug of the client's name>.csv/.pdf` for every client with an issued document up to the
     month's end, and `journal-<period>.csv`. `progress` wraps the clients (the CLI's progress bar)."""
     conn = await driver(session)
     clients = await conn.fetch(
@@ -46,9 +46,13 @@ async def export_statements(
                AND i.issue_date <= $1) ORDER BY c.legal_name""",
         month.last,
     )
+    taken: set[str] = set()
     for c in progress(list(clients)):
         st = await statement(conn, c["id"], month)
-        stem = f"statement-{month}-{c['id']}"
+        stem = statement_filename(st, "")[:-1]
+        if stem in taken:  # two clients whose names make the same slug: the second one's id tells them apart
+            stem = f"{stem}-{str(c['id'])[:8]}"
+        taken.add(stem)
         (out / f"{stem}.csv").write_text(statement_csv(st), encoding="utf-8")
         (out / f"{stem}.pdf").write_bytes(statement_pdf(st))
     rows = await journal_rows(conn, month, chart)

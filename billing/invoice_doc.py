@@ -22,13 +22,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.db import driver
-from billing.doc_kit import amount, esc, issuer_lines, pdf_page, safe_name
+from billing.doc_kit import amount, esc, issuer_lines, pct, pdf_page, safe_name
 from billing.facts import Month
 from domain.errors import NotFound
 
 _PARTIES = """
        s.code AS site_code, s.name AS site_name, s.address AS site_address, s.legal_name AS site_legal_name,
-       s.tax_id AS site_tax_id, s.invoice_footer AS site_footer, s.tax_rate AS site_tax_rate,
+       s.tax_id AS site_tax_id, s.invoice_footer AS site_footer, s.tax_rate AS site_tax_rate, s.tax_label AS site_tax_label,
        c.legal_name AS client_name, c.billing_email AS client_email, c.tax_id AS client_tax_id,
        c.tax_treatment AS client_tax_treatment, c.tax_exemption_reason AS client_tax_reason,
        c.tax_certificate_ref AS client_tax_certificate
@@ -69,8 +69,7 @@ JOIN clients c ON c.id = n.client_id
 WHERE n.id = $1
 """
 
-TREATMENT_NAMES = {"standard": "Standard rate", "zero_rated": "Zero-rated", "exempt": "Exempt"}
-TAX_NAME = "VAT"
+TREATMENT_NAMES = {"standard": "Standard rate", "zero_rated": "Zero-rated", "exempt": "Exempt", "deposit": "Not a sale"}
 
 
 @dataclass
@@ -151,17 +150,11 @@ async def credit_note_pdf(conn: Any, credit_note_id: uuid.UUID) -> tuple[str, by
     return credit_note_filename(head), pdf
 
 
-def pct(rate: Decimal | None) -> str:
-    """0.1200 -> "12%", 0.0725 -> "7.25%"."""
-    if rate is None:
-        return ""
-    text = f"{(Decimal(rate) * 100).normalize():f}"
-    return f"{text}%"
-
-
 def line_tax(line: dict[str, Any], site_rate: Decimal) -> tuple[str, Decimal]:
     """How a line was taxed: (treatment, rate). A line from before tax treatments were recorded is
     standard at its site's rate."""
+    if line.get("kind") == "deposit":  # a liability held, not a sale: no tax, and not in the taxable sales
+        return "deposit", Decimal(0)
     treatment = line.get("tax_treatment") or "standard"
     rate = line.get("tax_rate")
     if treatment != "standard":
@@ -169,23 +162,27 @@ def line_tax(line: dict[str, Any], site_rate: Decimal) -> tuple[str, Decimal]:
     return treatment, Decimal(site_rate if rate is None else rate)
 
 
-def tax_summary(lines: list[dict[str, Any]], site_rate: Decimal) -> list[tuple[str, str, int, int]]:
+def tax_summary(lines: list[dict[str, Any]], site_rate: Decimal, tax: str = "VAT") -> list[tuple[str, str, int, int]]:
     """The totals per tax rate an auditor reads: (label of the sales, label of the tax, sales, tax),
-    standard rates first (highest first), then zero-rated, then exempt sales."""
+    standard rates first (highest first), then zero-rated, then exempt sales. `tax` is what the site's
+    tax is called ("VATable sales (12%)" / "VAT (12%)"; "Taxable sales (Sales tax 8.875%)" / "Sales tax (8.875%)")."""
     groups: dict[tuple[str, Decimal], list[int]] = defaultdict(lambda: [0, 0])
     for ln in lines:
         key = line_tax(ln, site_rate)
         groups[key][0] += int(ln["amount_minor"])
         groups[key][1] += int(ln["tax_minor"])
-    order = {"standard": 0, "zero_rated": 1, "exempt": 2}
+    order = {"standard": 0, "zero_rated": 1, "exempt": 2, "deposit": 3}
     out = []
-    for (treatment, rate), (sales, tax) in sorted(groups.items(), key=lambda kv: (order[kv[0][0]], -kv[0][1])):
+    for (treatment, rate), (sales, tax_minor) in sorted(groups.items(), key=lambda kv: (order[kv[0][0]], -kv[0][1])):
         if treatment == "standard":
-            out.append((f"{TAX_NAME}able sales ({pct(rate)})", f"{TAX_NAME} ({pct(rate)})", sales, tax))
+            sales_label = f"{tax}able sales ({pct(rate)})" if tax == "VAT" else f"Taxable sales ({tax} {pct(rate)})"
+            out.append((sales_label, f"{tax} ({pct(rate)})", sales, tax_minor))
         elif treatment == "zero_rated":
-            out.append(("Zero-rated sales", f"{TAX_NAME} (0%)", sales, tax))
+            out.append(("Zero-rated sales", f"{tax} (0%)", sales, tax_minor))
+        elif treatment == "exempt":
+            out.append(("Exempt sales", "", sales, tax_minor))
         else:
-            out.append(("Exempt sales", "", sales, tax))
+            out.append(("Security deposits (not a sale)", "", sales, tax_minor))
     return out
 
 
@@ -293,13 +290,14 @@ def render_invoice(doc: InvoiceDoc) -> bytes:
     story += [Table(rows, colWidths=widths, style=grid, repeatRows=1), Spacer(1, 4 * mm)]
 
     summary: list[list[Any]] = [["", f"Amount ({cur})"]]
-    for sales_label, tax_label, sales, tax in tax_summary(doc.lines, site_rate):
+    tax_name = h.get("site_tax_label") or "VAT"
+    for sales_label, tax_label, sales, tax in tax_summary(doc.lines, site_rate, tax_name):
         summary.append([sales_label, amount(sales, cur)])
         if tax_label:
             summary.append([tax_label, amount(tax, cur)])
     summary += [
         ["Total before tax", amount(h["subtotal_minor"], cur)],
-        [f"Total {TAX_NAME}", amount(h["tax_minor"], cur)],
+        [f"Total {tax_name}", amount(h["tax_minor"], cur)],
         ["Invoice total", amount(h["total_minor"], cur)],
     ]
     for c in doc.credits:
@@ -342,7 +340,7 @@ def render_credit_note(h: dict[str, Any]) -> bytes:
     rows = [
         ["Reason", Paragraph(esc(h["reason"]), page.small)],
         ["Credit before tax", amount(h["amount_minor"], cur)],
-        [f"{TAX_NAME} credited", amount(h["tax_minor"], cur)],
+        [f"{h.get('site_tax_label') or 'VAT'} credited", amount(h["tax_minor"], cur)],
         ["Total credited", amount(h["total_minor"], cur)],
         [f"Invoice {h['invoice_number']} total", amount(h["invoice_total_minor"], cur)],
     ]

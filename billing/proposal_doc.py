@@ -1,5 +1,5 @@
 """A proposal's price and its PDF: the price is billing's quote (billing/quote.py) of the lease as
-proposed, the PDF is drawn with the statements' library (reportlab, billing/statement_render.py)."""
+proposed, the PDF is drawn on our documents' A4 page (reportlab, billing/doc_kit.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing.doc_kit import amount, esc, pdf_page
 from billing.quote import Quote, QuoteOut, first_invoice, lease_facts, quote_out
-from billing.statement_render import _esc, major, pdf_page
 from domain.leasing.proposals import Proposal
 from domain.leasing.terms import price_steps_of
 from domain.models import Client, Inclusion, Lease, LeaseAddOn, LeaseSeat, Plan, Site
@@ -96,16 +96,16 @@ async def proposal_pdf(session: AsyncSession, proposal: PricedProposal) -> bytes
     # the lease's own price terms beyond its plan's price: a yearly raise and dated seat prices
     price_terms = "".join(
         [f"Escalation: {lease.escalation_pct}% on each anniversary of the start<br/>" if lease.escalation_pct else ""]
-        + [f"Seat price from {s.effective_date}: {cur} {major(s.monthly_price_minor, cur)}<br/>" for s in lease.price_steps]
+        + [f"Seat price from {s.effective_date}: {cur} {amount(s.monthly_price_minor, cur)}<br/>" for s in lease.price_steps]
     )
     story: list[Any] = [
-        Paragraph(f"Seat lease proposal — {_esc(client.legal_name)}", styles["Title"]),
+        Paragraph(f"Seat lease proposal — {esc(client.legal_name)}", styles["Title"]),
         Paragraph(
-            f"<b>{_esc(client.legal_name)}</b><br/>Tax id: {_esc(client.tax_id or '-')}<br/>"
-            f"Site: {_esc(site.code)} · {_esc(site.name)}<br/>Plan: {_esc(plan.name)} · shift {_esc(lease.shift)}<br/>"
+            f"<b>{esc(client.legal_name)}</b><br/>Tax id: {esc(client.tax_id or '-')}<br/>"
+            f"Site: {esc(site.code)} · {esc(site.name)}<br/>Plan: {esc(plan.name)} · shift {esc(lease.shift)}<br/>"
             f"Term: {term}<br/>Notice period: {proposal.notice_days} days<br/>"
             f"Discount: {lease.discount_pct}%<br/>{price_terms}"
-            f"Seats ({len(lease.seats)}): {_esc(', '.join(s.label for s in lease.seats))}<br/>"
+            f"Seats ({len(lease.seats)}): {esc(', '.join(s.label for s in lease.seats))}<br/>"
             f"Seats held for you until: {expires}<br/>Proposal: {proposal.id}",
             styles["BodyText"],
         ),
@@ -114,7 +114,7 @@ async def proposal_pdf(session: AsyncSession, proposal: PricedProposal) -> bytes
     if lease.add_ons:
         story.append(
             Paragraph(
-                "Add-ons: " + _esc(", ".join(f"{a.name} × {a.quantity}" for a in lease.add_ons)),
+                "Add-ons: " + esc(", ".join(f"{a.name} × {a.quantity}" for a in lease.add_ons)),
                 styles["BodyText"],
             )
         )
@@ -127,19 +127,19 @@ async def proposal_pdf(session: AsyncSession, proposal: PricedProposal) -> bytes
             days = f"{ln.days}/{ln.period_days}" if ln.days is not None and ln.period_days else ""
             rows.append(
                 [
-                    Paragraph(_esc(ln.description), small),
+                    Paragraph(esc(ln.description), small),
                     ln.quantity,
-                    major(ln.unit_price_minor, cur),
+                    amount(ln.unit_price_minor, cur),
                     days,
-                    major(ln.amount_minor, cur),
-                    major(ln.tax_minor, cur),
+                    amount(ln.amount_minor, cur),
+                    amount(ln.tax_minor, cur),
                 ]
             )
-        rows.append(["Subtotal", "", "", "", major(inv.subtotal_minor, cur), major(inv.tax_minor, cur)])
-        rows.append([f"Total {cur}", "", "", "", major(inv.total_minor, cur), ""])
+        rows.append(["Subtotal", "", "", "", amount(inv.subtotal_minor, cur), amount(inv.tax_minor, cur)])
+        rows.append([f"Total {cur}", "", "", "", amount(inv.total_minor, cur), ""])
         story += [Table(rows, style=grid, hAlign="LEFT", colWidths=[85 * mm, 12 * mm, 22 * mm, 14 * mm, 24 * mm, 22 * mm])]
         story.append(Spacer(1, 4 * mm))
     if price.deposit_minor:
-        deposit = major(price.deposit_minor, cur)
+        deposit = amount(price.deposit_minor, cur)
         story.append(Paragraph(f"The first invoice includes a security deposit of {cur} {deposit}.", small))
     return await asyncio.to_thread(page.render, story)  # reportlab is CPU work: off the event loop

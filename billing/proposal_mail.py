@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import proposal_doc
-from billing.statement_render import major
+from billing.doc_kit import amount
 from domain.errors import InvalidState
 from domain.leasing import proposals
 from domain.models import Client, Lease, Plan, Site
@@ -45,9 +45,9 @@ def _body(message: str | None, priced: proposal_doc.PricedProposal, site: Site, 
     term = f"from {lease.start_date} to {lease.end_date}" if lease.end_date else f"from {lease.start_date}, month to month"
     lines.append(f"Please find attached our proposal: {len(lease.seats)} seat(s) at {site.name}, plan {plan.name}, {term}.")
     if price.first_invoice is not None:
-        lines.append(f"First invoice: {cur} {major(price.first_invoice.total_minor, cur)}.")
+        lines.append(f"First invoice: {cur} {amount(price.first_invoice.total_minor, cur)}.")
     if price.full_month is not None:
-        lines.append(f"Then a full month: {cur} {major(price.full_month.total_minor, cur)}.")
+        lines.append(f"Then a full month: {cur} {amount(price.full_month.total_minor, cur)}.")
     if priced.expires_at is not None:
         lines.append(f"The seats are held for you until {priced.expires_at.isoformat(timespec='minutes')}.")
     lines.append(f"Proposal: {priced.id}")

@@ -274,11 +274,11 @@ async def test_the_proposal_pdf_carries_its_terms_and_price(staff: Api, client_l
     assert "Notice period: 45 days" in text
     # the lease's own price terms, which acceptance keeps
     assert "Escalation: 4.50% on each anniversary of the start" in text
-    assert "Seat price from 2032-06-01: PHP 16000.00" in text
+    assert "Seat price from 2032-06-01: PHP 16,000.00" in text
     # 2 seats × 15,000.00 × 22/31 and the first invoice's total, as the API prices it
     assert "21,290.32".replace(",", "") in text.replace(",", "")
     total = prop["price"]["first_invoice"]["total_minor"]
-    assert f"{total / 100:.2f}" in text
+    assert f"{total / 100:,.2f}" in text  # thousands grouped, as every document writes money
 
 
 async def test_seats_held_by_a_proposal_are_not_counted_as_leased(staff: Api, finance: Api, client_login: ClientLogin) -> None:

@@ -78,6 +78,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/billing/runs/{run_id}"): NEVER,
     ("GET", "/v1/invoices/{invoice_id}"): TENANT,
     ("GET", "/v1/invoices/{invoice_id}/credit-notes"): TENANT,
+    ("GET", "/v1/invoices/{invoice_id}/pdf"): TENANT,
+    ("GET", "/v1/credit-notes/{credit_note_id}/pdf"): TENANT,
     ("POST", "/v1/invoices/{invoice_id}/credit-notes"): NEVER,
     ("POST", "/v1/credit-notes/{credit_note_id}/approve"): NEVER,
     ("POST", "/v1/invoices/{invoice_id}/void"): NEVER,

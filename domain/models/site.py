@@ -24,6 +24,8 @@ class Site(IdMixin, TimestampMixin, Base):
     legal_name: Mapped[str] = mapped_column(String(300), default="", server_default="")
     tax_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     invoice_footer: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # --- documents (issue 12, 0023): what the site's tax is called on its documents ("VAT", "Sales tax", "GST") ---
+    tax_label: Mapped[str] = mapped_column(String(32), default="VAT", server_default="VAT")
 
 
 class Floor(IdMixin, TimestampMixin, Base):

@@ -71,6 +71,9 @@ class SiteUpdate(Strict):
     invoice_footer: Omittable[str] = Field(
         default=None, max_length=2000, pattern=TEXT_PATTERN, description="printed at the end of every invoice and credit note"
     )
+    tax_label: Omittable[str] = Field(
+        default=None, min_length=1, max_length=32, pattern=LINE_PATTERN, description='what the tax is called: "VAT", "Sales tax"'
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -89,6 +92,7 @@ class Site(Out):
     legal_name: str = ""
     tax_id: str = ""
     invoice_footer: str = ""
+    tax_label: str = "VAT"
 
     @field_validator("tax_rate", mode="before")
     @classmethod

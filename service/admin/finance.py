@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing import invoices as billing_invoices
 from billing import queries as billing_queries
 from billing import statement_render
+from billing.doc_kit import attachment
 from billing.run import create_run, parse_period
 from domain.errors import NotFound
 from domain.models import Client
@@ -99,15 +100,14 @@ async def statement(client_id: uuid.UUID, period: str, fmt: str, user: Finance, 
     month = parse_period(period)
     await get_or_404(session, Client, client_id, "client")
     st = await billing_queries.client_statement(session, client_id, month)
-    name = f"statement-{period}-{client_id}"
     if fmt == "csv":
         return Response(
             statement_render.statement_csv(st),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+            headers=attachment(statement_render.statement_filename(st, "csv")),
         )
     return Response(
         statement_render.statement_pdf(st),
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
+        headers=attachment(statement_render.statement_filename(st, "pdf")),
     )

@@ -20,6 +20,7 @@ from service.admin import (
     collections,
     dashboard,
     devices,
+    documents,
     finance,
     invoices,
     lease_changes,
@@ -111,6 +112,8 @@ for module in (dashboard, seatmap, leases, lease_renewal, lease_changes, people,
     router.include_router(module.router)
 # --- email: a proposal sent from the lease page ---
 router.include_router(proposal_mail.router)
+# --- documents: invoice and credit-note PDFs, a site's issuing entity (issue 12) ---
+router.include_router(documents.router)
 # --- collections (issue 12): overdue list, journal export, a client's reminders ---
 router.include_router(collections.router)
 

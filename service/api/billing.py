@@ -15,6 +15,7 @@ from billing import invoices as inv_service
 from billing import queries as billing_queries
 from billing import run as billing_run
 from billing import statement_render, webhooks
+from billing.doc_kit import attachment
 from billing.read_models import BillingRunOut, CreditNoteOut, InvoiceOut, InvoicePage
 from billing.schemas import BillingRunCreate, CreditNoteCreate, VoidBody
 from domain.errors import Forbidden, ValidationFailed
@@ -146,25 +147,29 @@ async def client_statement(
     accept: Annotated[str | None, Header()] = None,
     format: Annotated[Literal["json", "csv", "pdf"] | None, Query()] = None,
 ) -> Response:
-    """The month's statement as JSON, CSV or PDF (by `Accept`, or `?format=`)."""
+    """The month's statement as JSON, CSV or PDF (by `Accept`, or `?format=`): per currency the issuing
+    entities, opening balance, invoices, credit notes, cleared payments (what each paid and withheld),
+    tax withheld, refunds of credit, closing balance and aging. JSON in minor units, CSV in major units
+    with the currency on every row, PDF with page numbers; CSV and PDF are named
+    `statement-<period>-<slug of the client's legal name>`. Finance and admins; a client its own (another
+    client's is 404)."""
     user.require_client(client_id, "client")
     _no_facility_staff(user)
     month = billing_run.parse_period(period)
     await get_or_404(session, Client, client_id, "client")
     st = await billing_queries.client_statement(session, client_id, month)
     wanted = format or _negotiate(accept)
-    name = f"statement-{period}-{client_id}"
     if wanted == "csv":
         return Response(
             statement_render.statement_csv(st),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+            headers=attachment(statement_render.statement_filename(st, "csv")),
         )
     if wanted == "pdf":
         return Response(
             statement_render.statement_pdf(st),
             media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
+            headers=attachment(statement_render.statement_filename(st, "pdf")),
         )
     return JSONResponse(jsonable_encoder(st))
 

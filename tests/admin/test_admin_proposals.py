@@ -96,7 +96,7 @@ async def test_preview_equals_the_quote_then_propose_download_and_withdraw(
     assert w.client["legal_name"] in done.stdout
     assert "1F-A-003, 1F-A-004" in done.stdout
     assert "Notice period: 45 days" in done.stdout
-    assert f"{quote['first_invoice']['total_minor'] / 100:.2f}" in done.stdout
+    assert f"{quote['first_invoice']['total_minor'] / 100:,.2f}" in done.stdout
 
     # withdrawn: the seats are free again
     page.once("dialog", lambda d: asyncio.ensure_future(d.accept()))

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from billing.doc_kit import slug
 from service.cli_billing import statements_export_command
 from tests.billing.conftest import invoices_of, run_month
 from tests.factories import Api, ClientLogin, World, lease_body, make_world
@@ -178,8 +179,10 @@ async def test_statements_export_writes_pdfs_csvs_and_a_balanced_journal(
     out = tmp_path / "export"
     code = await asyncio.to_thread(statements_export_command, database_url, f"{y}-01", str(out))
     assert code == 0
-    assert (await asyncio.to_thread((out / f"statement-{y}-01-{w.client['id']}.pdf").read_bytes)).startswith(b"%PDF")
-    assert (await asyncio.to_thread((out / f"statement-{y}-01-{w.client['id']}.csv").read_text)).startswith("currency,section")
+    # named after the client and the period (the slug of its legal name), as the API's and the admin's downloads
+    stem = f"statement-{y}-01-{slug(w.client['legal_name'])}"
+    assert (await asyncio.to_thread((out / f"{stem}.pdf").read_bytes)).startswith(b"%PDF")
+    assert (await asyncio.to_thread((out / f"{stem}.csv").read_text)).startswith("currency,section")
     rows = list(csv.DictReader(io.StringIO(await asyncio.to_thread((out / f"journal-{y}-01.csv").read_text))))
     assert rows
     for cur in {r["currency"] for r in rows}:

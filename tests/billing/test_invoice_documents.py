@@ -79,11 +79,14 @@ async def test_invoice_pdf_carries_what_an_auditor_reads(
     # totals per tax rate
     zero_sales = 20 * 500_000
     exempt_sales = 19 * 250_000 + 123_456_789
-    vat_sales = inv["subtotal_minor"] - zero_sales - exempt_sales
+    deposits = sum(x["amount_minor"] for x in inv["lines"] if x["kind"] == "deposit")
+    assert deposits > 0
+    vat_sales = inv["subtotal_minor"] - zero_sales - exempt_sales - deposits
     assert f"VATable sales (12%) {format_amount(vat_sales, 'PHP')}" in flat
     assert f"VAT (12%) {format_amount(inv['tax_minor'], 'PHP')}" in flat
     assert f"Zero-rated sales {format_amount(zero_sales, 'PHP')}" in flat
     assert f"Exempt sales {format_amount(exempt_sales, 'PHP')}" in flat
+    assert f"Security deposits (not a sale) {format_amount(deposits, 'PHP')}" in flat  # a liability, not a taxable sale
     assert f"Invoice total {format_amount(inv['total_minor'], 'PHP')}" in flat
     assert f"Less credit note {cn['number']}" in flat
     assert "BDO-778812" in flat
@@ -137,6 +140,14 @@ async def test_pending_credit_note_is_not_the_clients_to_read(
     text = re.sub(r"\s+", " ", await pdf_text((await finance.call("GET", f"/v1/invoices/{inv['id']}/pdf")).content, tmp_path))
     assert w.site["name"] in text
     assert "Tax id: (not set)" in text
+    # what the tax is called is the site's: a US site's "Sales tax"
+    r = await staff.call("PATCH", f"/v1/sites/{w.site['id']}", json={"tax_label": "Sales tax"})
+    assert r.status_code == 200, r.text
+    text = re.sub(r"\s+", " ", await pdf_text((await finance.call("GET", f"/v1/invoices/{inv['id']}/pdf")).content, tmp_path))
+    deposits = sum(x["amount_minor"] for x in inv["lines"] if x["kind"] == "deposit")
+    assert f"Taxable sales (Sales tax 12%) {format_amount(inv['subtotal_minor'] - deposits, 'PHP')}" in text
+    assert f"Sales tax (12%) {format_amount(inv['tax_minor'], 'PHP')}" in text
+    assert "VAT" not in text
 
 
 async def test_openapi_declares_the_pdfs(finance: Api) -> None:
