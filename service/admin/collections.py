@@ -21,7 +21,7 @@ from domain.schemas import PERIOD_PATTERN
 from domain.services import clients as client_svc
 from domain.services.client_schemas import ClientUpdate
 from domain.services.lookup import get_or_404
-from service.admin.web import CsrfForm, Finance, Staff, redirect, render
+from service.admin.web import CsrfForm, Finance, redirect, render
 from service.db import SessionDep
 
 router = APIRouter()
@@ -75,7 +75,7 @@ async def journal_download(
 
 
 @router.post("/clients/{client_id}/dunning", response_model=None)
-async def set_dunning(request: Request, client_id: uuid.UUID, user: Staff, session: SessionDep, form: CsrfForm) -> Response:
+async def set_dunning(request: Request, client_id: uuid.UUID, user: Finance, session: SessionDep, form: CsrfForm) -> Response:
     """Exclude a client from payment reminders, or include it again: PATCH /v1/clients/{id}'s use-case (audited)."""
     excluded = str(form.get("excluded") or "") == "true"
     client = await client_svc.get_client(session, client_id, for_update=True)

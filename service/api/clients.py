@@ -26,14 +26,28 @@ from domain.services.client_schemas import (
     User,
 )
 from service.api.deps import Cursor, Limit
-from service.auth import AnyUser, ClientWriter, StaffOrFinance, StaffUser, TenantReader, hash_secret
+from service.auth import AnyUser, ClientWriter, Principal, StaffOrFinance, StaffUser, TenantReader, hash_secret
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
 
 router = APIRouter(prefix="/v1", tags=["clients"])
 
-# --- collections (issue 12): the client fields finance may change ---
+# --- collections (issue 12): the client fields finance sets (and only finance and admins) ---
 FINANCE_CLIENT_FIELDS = frozenset({"dunning_excluded"})
+
+
+def _finance_fields_only(user: Principal, body: ClientUpdate) -> None:
+    given = set(body.model_fields_set)
+    if user.role == Role.FINANCE:
+        other = sorted(given - FINANCE_CLIENT_FIELDS)
+        if other:
+            raise Forbidden(f"finance changes only {', '.join(sorted(FINANCE_CLIENT_FIELDS))}", field=other[0])
+    elif user.role == Role.FACILITY_STAFF and given & FINANCE_CLIENT_FIELDS:
+        field = sorted(given & FINANCE_CLIENT_FIELDS)[0]
+        raise Forbidden(f"a client's {field} is set by finance", field=field)
+
+
+# --- end collections ---
 
 
 @router.post("/plans", status_code=201, response_model=Plan)
@@ -85,15 +99,13 @@ async def get_client(client_id: uuid.UUID, user: TenantReader, session: SessionD
 
 @router.patch("/clients/{client_id}", response_model=Client)
 async def update_client(client_id: uuid.UUID, body: ClientUpdate, user: StaffOrFinance, session: SessionDep) -> Client:
-    """Roles: admin, facility_staff; finance for `dunning_excluded` only. Change a client's details, or its
-    `seat_cap` (the most seats its own bookings may hold; `null` restores the default of the setting
-    SEATLEASE_CLIENT_SEAT_CAP), or `dunning_excluded` (true: no payment reminders). Audited."""
-    # --- collections (issue 12): finance changes the client's collections fields, nothing else ---
-    if user.role == Role.FINANCE:
-        other = sorted(body.model_fields_set - FINANCE_CLIENT_FIELDS)
-        if other:
-            raise Forbidden(f"finance may change only {', '.join(sorted(FINANCE_CLIENT_FIELDS))}", field=other[0])
-    # --- end collections ---
+    """Roles: admin, facility_staff; finance. Change a client's details, or its `seat_cap` (the most seats
+    its own bookings may hold; `null` restores the default of the setting SEATLEASE_CLIENT_SEAT_CAP).
+    Audited.
+
+    Finance (and admins) set `dunning_excluded` (true: no payment reminders to this client); finance may
+    change only such fields, and facility staff may not change them (403 naming the field)."""
+    _finance_fields_only(user, body)
     client = await clients.get_client(session, client_id, for_update=True)
     return Client.model_validate(await clients.update_client(session, user, client, body))
 

@@ -73,3 +73,15 @@ async def test_the_overdue_list_says_no_smtp_and_a_client_is_excluded_from_remin
         (x["currency"], x["debit_minor"]) for x in rows if x["reference"] == late["number"] and x["account_code"] == "1200"
     ]
     assert receivable == [("PHP", "1120000")]
+
+
+async def test_facility_staff_see_the_reminders_state_but_finance_decides(page: Page, staff: Api, db: asyncpg.Pool) -> None:
+    p = await make_party(staff)
+    email, _ = await make_user(db, "facility_staff", password=PASSWORD)
+    await login(page, email)
+    await page.goto(f"/admin/clients/{p.client['id']}")
+    assert "Overdue invoices are reminded by email" in await text_of(page.locator("#dunning-state"))
+    assert await page.locator("#dunning-toggle").count() == 0
+    assert "Finance decides" in await text_of(page.locator("#dunning"))
+    r = await page.request.get("/admin/collections")
+    assert r.status == 403
