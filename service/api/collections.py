@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -28,10 +29,21 @@ class JournalTotal(BaseModel):
     credit_minor: int
 
 
+class JournalLineOut(BaseModel):
+    date: date
+    entry: str = Field(description='what the entry records, e.g. "invoice MNL-000123", "payment cheque for MNL-000123"')
+    account_code: str = Field(description="the account's code in the chart of accounts (SEATLEASE_CHART_OF_ACCOUNTS)")
+    account: str = Field(description="the account's name, with the client's name or the site's code after a colon")
+    currency: str
+    debit_minor: int
+    credit_minor: int
+    reference: str = Field(description="the document's number, or the payment's reference")
+
+
 class JournalOut(BaseModel):
     period: str
     columns: list[str] = Field(description="the CSV's columns, in order")
-    lines: list[dict[str, object]]
+    lines: list[JournalLineOut]
     totals: list[JournalTotal] = Field(description="per currency; debits equal credits in each")
 
 
@@ -65,7 +77,7 @@ async def journal(
     out = JournalOut(
         period=period,
         columns=JOURNAL_HEADER,
-        lines=[r._asdict() for r in rows],
+        lines=[JournalLineOut(**r._asdict()) for r in rows],
         totals=[JournalTotal(currency=c, debit_minor=d, credit_minor=k) for c, (d, k) in totals_by_currency(rows).items()],
     )
     return JSONResponse(jsonable_encoder(out))
