@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing.chart import ChartOfAccounts
 from billing.db import driver
 from billing.facts import Month
-from billing.journal import journal_csv, journal_rows
+from billing.journal import journal_csv, journal_rows, totals_by_currency
 from billing.statement_render import statement_csv, statement_pdf, statement_stem
 from billing.statements import statement
 
@@ -20,12 +21,12 @@ from billing.statements import statement
 class StatementsExport:
     statements: int
     journal_lines: int
-    debits: int
-    credits: int
+    # (debits, credits) of the journal per currency, in minor units: never a sum across currencies
+    totals: dict[str, tuple[int, int]]
 
     @property
     def balanced(self) -> bool:
-        return self.debits == self.credits
+        return all(debits == credits for debits, credits in self.totals.values())
 
 
 async def export_statements(
@@ -34,6 +35,7 @@ async def export_statements(
     out: Path,
     *,
     progress: Callable[[list[Any]], Iterable[Any]] = iter,
+    chart: ChartOfAccounts | None = None,
 ) -> StatementsExport:
     """Writes `statement-<period>-<slug of the client's name>.csv/.pdf` for every client with an issued document up to the
     month's end, and `journal-<period>.csv`. `progress` wraps the clients (the CLI's progress bar)."""
@@ -53,11 +55,10 @@ async def export_statements(
         taken.add(stem)
         (out / f"{stem}.csv").write_text(statement_csv(st), encoding="utf-8")
         (out / f"{stem}.pdf").write_bytes(statement_pdf(st))
-    rows = await journal_rows(conn, month)
+    rows = await journal_rows(conn, month, chart)
     (out / f"journal-{month}.csv").write_text(journal_csv(rows), encoding="utf-8")
     return StatementsExport(
         statements=len(clients),
         journal_lines=len(rows),
-        debits=sum(r[4] for r in rows),
-        credits=sum(r[5] for r in rows),
+        totals=totals_by_currency(rows),
     )

@@ -25,6 +25,7 @@ from service.api import (
     terms,
     users,
 )
+from service.api import collections as collections_api  # --- collections (issue 12) ---
 from service.db import engine_for, make_sessionmaker
 from service.errors import install_error_handlers
 from service.schema import DatabaseUnreachable, DatabaseUrlMissing, require_current_schema
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
 
     for module in (auth, sites, clients, leases, lease_renewal, lease_changes, ops, users, proposals, terms, documents):
         app.include_router(module.router)
+    # --- collections (issue 12): the journal export, the overdue list ---
+    app.include_router(collections_api.router)
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, payments, provisioning, admin):  # payments: issue 12
         part.install(app)

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from service.app import check_schema_at_start, create_app
 from service.dburl import DatabaseUrlError
 from service.schema import DatabaseUrlMissing, SchemaNotCurrent
-from service.settings import SecretKeyMissing, get_settings
+from service.settings import SecretKeyMissing, SettingsInvalid, get_settings
 
 
 def _app() -> FastAPI:
@@ -43,5 +43,5 @@ def _app() -> FastAPI:
 
 try:
     app = _app()
-except (SecretKeyMissing, DatabaseUrlMissing, DatabaseUrlError, SchemaNotCurrent) as exc:
+except (SecretKeyMissing, DatabaseUrlMissing, DatabaseUrlError, SchemaNotCurrent, SettingsInvalid) as exc:
     raise SystemExit(f"error: {exc}") from None

@@ -17,7 +17,7 @@ from typing import Any
 from service.dburl import DatabaseUrlError
 from service.embedded import resolve_database_url
 from service.schema import DatabaseUnreachable, DatabaseUrlMissing, SchemaNotCurrent, require_current_schema
-from service.settings import SecretKeyMissing, Settings, get_settings, require_secret_key, use_settings
+from service.settings import SecretKeyMissing, Settings, SettingsInvalid, get_settings, require_secret_key, use_settings
 
 STAFF_ROLES = ("admin", "facility_staff", "finance")
 
@@ -357,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except (SecretKeyMissing, DatabaseUrlMissing, DatabaseUrlError) as exc:
+    except (SecretKeyMissing, DatabaseUrlMissing, DatabaseUrlError, SettingsInvalid) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (SchemaNotCurrent, DatabaseUnreachable) as exc:

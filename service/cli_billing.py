@@ -12,8 +12,10 @@ from tqdm import tqdm
 from billing.drive import drive_run, queue_run_for
 from billing.exports import export_statements
 from billing.facts import Month
+from billing.journal import invoiced_in_period
 from billing.run import billable_month
 from domain.errors import ValidationFailed
+from domain.rules.money import format_money
 from domain.services.audit import SystemActor
 from service.db import engine_for, make_sessionmaker
 from service.settings import get_settings
@@ -56,6 +58,8 @@ def billing_run_command(database_url: str, period: str) -> int:
             # the run, this waits for it and reports the finished run
             run_id = await queue_run_for(maker, CLI, period, advance_days=settings.advance_days)
             result = await drive_run(maker, CLI, run_id, settings, progress)
+            async with maker() as session, session.begin():
+                totals = await invoiced_in_period(session, result.period)
         except Exception as exc:
             bar.close()
             sys.stderr.write(f"billing run failed: {type(exc).__name__}: {exc}\n")
@@ -68,6 +72,9 @@ def billing_run_command(database_url: str, period: str) -> int:
             f"{result.clients_total}; invoices created now {result.invoices_created}, for the month "
             f"{result.invoices_count}; credit notes {result.credit_notes_created}\n"
         )
+        # what the month's invoices add up to, one line per currency (never a sum across currencies)
+        for currency, total, count in totals:
+            sys.stdout.write(f"  {currency}: {count} invoice(s), {format_money(total, currency)}\n")
         return 0
 
     return asyncio.run(main())
@@ -91,13 +98,19 @@ def statements_export_command(database_url: str, period: str, out_dir: str) -> i
                     month,
                     out,
                     progress=lambda clients: tqdm(clients, unit="client", desc=f"statements {period}", file=sys.stderr),
+                    chart=get_settings().chart_of_accounts(),
                 )
         finally:
             await engine.dispose()
-        sys.stdout.write(
-            f"{done.statements} statements and journal-{period}.csv ({done.journal_lines} lines, debits {done.debits} = "
-            f"credits {done.credits}) written to {out}\n"
-        )
+        sys.stdout.write(f"{done.statements} statements and journal-{period}.csv ({done.journal_lines} lines) written to {out}\n")
+        # one line per currency: PHP and USD are never added together
+        for currency, (debits, credits) in done.totals.items():
+            sign = "=" if debits == credits else "≠"
+            sys.stdout.write(
+                f"  {currency}: debits {format_money(debits, currency)} {sign} credits {format_money(credits, currency)}\n"
+            )
+        if not done.balanced:
+            sys.stderr.write("the journal does not balance in every currency\n")
         return 0 if done.balanced else 1
 
     return asyncio.run(main())

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from billing.chart import ChartOfAccounts, parse_chart
 from billing.config import DEFAULT_BATCH, BillingSettings
+from billing.dunning_config import DunningConfig, parse_dunning_days
 from domain.services.mail import MailConfig
 from provisioning.config import ProvisioningConfig
 
@@ -237,6 +239,33 @@ class Settings(BaseSettings):
 
     # --- end email ---
 
+    # --- collections (issue 12: the journal's chart of accounts, payment reminders) ---
+    # role -> ledger account of the journal export: JSON, or the path of a JSON file (billing/chart.py)
+    chart_of_accounts_raw: str | None = Field(default=None, alias="SEATLEASE_CHART_OF_ACCOUNTS")
+    # reminder steps in days relative to an invoice's due date: "-3,7,21" = 3 days before, 7 and 21 after
+    dunning_days_raw: str = Field(default="-3,7,21", alias="SEATLEASE_DUNNING_DAYS")
+
+    @field_validator("chart_of_accounts_raw")
+    @classmethod
+    def _chart_parses(cls, value: str | None) -> str | None:
+        parse_chart(value)  # a bad chart stops the start, naming the role at fault
+        return value
+
+    @field_validator("dunning_days_raw")
+    @classmethod
+    def _dunning_days_parse(cls, value: str) -> str:
+        parse_dunning_days(value)
+        return value
+
+    def chart_of_accounts(self) -> ChartOfAccounts:
+        return parse_chart(self.chart_of_accounts_raw)
+
+    def dunning(self) -> DunningConfig:
+        mail = self.mail()
+        return DunningConfig(steps=parse_dunning_days(self.dunning_days_raw), mail_configured=bool(mail.host and mail.from_addr))
+
+    # --- end collections ---
+
     # --- the parts' own typed settings, composed here (nothing below service reads the environment) ---
     def billing(self) -> BillingSettings:
         return BillingSettings(
@@ -280,10 +309,28 @@ class Settings(BaseSettings):
 _current: Settings | None = None
 
 
+class SettingsInvalid(RuntimeError):
+    """A setting the process cannot start with: one line per setting at fault, naming it."""
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; raises SettingsInvalid (naming each setting at fault) instead
+    of pydantic's report."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            lines.append(msg if msg.startswith(key) else f"{key}: {msg}")
+        raise SettingsInvalid("; ".join(lines)) from None
+
+
 def get_settings() -> Settings:
     global _current
     if _current is None:
-        _current = Settings()
+        _current = load_settings()
     return _current
 
 

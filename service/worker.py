@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import worker as billing_worker
+from billing.dunning import remind_due
 from domain.leasing.holds import release_expired_holds
 from domain.leasing.worker_pass import advance_lease_states, renew_due_leases
 from domain.services.audit import SystemActor
@@ -63,6 +64,16 @@ async def send_mail(maker: async_sessionmaker[AsyncSession], settings: Settings)
 # --- end email ---
 
 
+# --- collections (issue 12: payment reminders) ---
+async def payment_reminders(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
+    """Reminders due today queued by email with the invoice's PDF (billing/dunning.py), just before the
+    sender's job delivers them; without SMTP settings none is queued."""
+    return await remind_due(maker, settings.dunning())
+
+
+# --- end collections ---
+
+
 async def _provisioning_pass(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
     return await provisioning_worker.run_once(maker, settings.provisioning())
 
@@ -83,6 +94,7 @@ def jobs(*, with_provisioning: bool = True) -> list[Job]:
     (unless its own loop runs), then billing."""
     first: list[Job] = [release_holds, lease_renewals, lease_transitions]
     jobs_ = [*first, provisioning_pass, billing_pass] if with_provisioning else [*first, billing_pass]
+    jobs_.append(payment_reminders)  # --- collections: queued right before the sender runs ---
     jobs_.append(send_mail)  # --- email: last, so a pass's own changes are not held up by a slow SMTP server ---
     return jobs_
 

@@ -188,6 +188,8 @@ class Invoice(IdMixin, TimestampMixin, Base):
             "stripe_next_attempt_at",
             postgresql_where=text("stripe_state IN ('pending','void_pending')"),
         ),
+        # --- collections (issue 12): the reminder pass and the overdue list read open invoices by due date ---
+        Index("ix_invoices_open_due", "due_date", postgresql_where=text("status IN ('issued', 'partially_paid')")),
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)

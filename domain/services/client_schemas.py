@@ -40,6 +40,11 @@ class ClientUpdate(Strict):
     seat_cap: Annotated[int, Field(strict=True, ge=0, le=1_000_000), INTEGRAL] | None = None
     # --- withholding (issue 12, payments): finance sets it; "0" = the client withholds nothing ---
     withholding_rate: Omittable[WithholdingRate] = None
+    # --- collections (issue 12): finance may set this one (and only this one) too ---
+    dunning_excluded: Omittable[Annotated[bool, Field(strict=True)]] = Field(
+        default=None, description="true: no payment reminders to this client (admin, facility_staff, finance)"
+    )
+    # --- end collections ---
 
 
 class Client(Out):
@@ -57,6 +62,9 @@ class Client(Out):
     @classmethod
     def _withholding(cls, v: Any) -> str:
         return format(Decimal(v).normalize(), "f") if not isinstance(v, str) else v
+    # --- collections (issue 12) ---
+    dunning_excluded: bool = False
+    # --- end collections ---
 
 
 class ClientUserCreate(Strict):

@@ -17,6 +17,7 @@ from domain.models import User
 from domain.models.user import STAFF_ROLES
 from domain.services import users
 from service.admin import (
+    collections,
     dashboard,
     devices,
     documents,
@@ -116,6 +117,8 @@ router.include_router(proposal_mail.router)
 router.include_router(payments.router)
 # --- documents: invoice and credit-note PDFs, a site's issuing entity (issue 12) ---
 router.include_router(documents.router)
+# --- collections (issue 12): overdue list, journal export, a client's reminders ---
+router.include_router(collections.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------

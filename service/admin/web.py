@@ -306,6 +306,7 @@ def nav_items() -> list[tuple[str, str, str]]:
         ("Devices", "/admin/devices", "ops"),
         ("Provisioning", "/admin/provisioning", "ops"),
         ("Billing", "/admin/billing", "finance"),
+        ("Collections", "/admin/collections", "finance"),  # --- collections (issue 12) ---
     ]
 
 

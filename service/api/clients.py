@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import Forbidden
+from domain.models.user import Role
 from domain.schemas import Page
 from domain.services import catalog, clients
 from domain.services.catalog_schemas import Plan, PlanCreate
@@ -26,11 +27,28 @@ from domain.services.client_schemas import (
     User,
 )
 from service.api.deps import Cursor, Limit
-from service.auth import AnyUser, ClientWriter, StaffOrFinance, StaffUser, TenantReader, hash_secret
+from service.auth import AnyUser, ClientWriter, Principal, StaffOrFinance, StaffUser, TenantReader, hash_secret
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
 
 router = APIRouter(prefix="/v1", tags=["clients"])
+
+# --- collections (issue 12): the client fields finance sets (and only finance and admins) ---
+FINANCE_CLIENT_FIELDS = frozenset({"withholding_rate", "dunning_excluded"})
+
+
+def _finance_fields_only(user: Principal, body: ClientUpdate) -> None:
+    given = set(body.model_fields_set)
+    if user.role == Role.FINANCE:
+        other = sorted(given - FINANCE_CLIENT_FIELDS)
+        if other:
+            raise Forbidden(f"finance changes only {', '.join(sorted(FINANCE_CLIENT_FIELDS))}", field=other[0])
+    elif user.role == Role.FACILITY_STAFF and given & FINANCE_CLIENT_FIELDS:
+        field = sorted(given & FINANCE_CLIENT_FIELDS)[0]
+        raise Forbidden(f"a client's {field} is set by finance", field=field)
+
+
+# --- end collections ---
 
 
 @router.post("/plans", status_code=201, response_model=Plan)
@@ -82,31 +100,19 @@ async def get_client(client_id: uuid.UUID, user: TenantReader, session: SessionD
 
 @router.patch("/clients/{client_id}", response_model=Client)
 async def update_client(client_id: uuid.UUID, body: ClientUpdate, user: StaffOrFinance, session: SessionDep) -> Client:
-    """Staff only: change a client's details, or its `seat_cap` (the most seats its own bookings may
-    hold; `null` restores the default of the setting SEATLEASE_CLIENT_SEAT_CAP). Audited.
+    """Roles: admin, facility_staff; finance. Change a client's details, or its `seat_cap` (the most seats
+    its own bookings may hold; `null` restores the default of the setting SEATLEASE_CLIENT_SEAT_CAP).
+    Audited.
 
     Finance (and admins) set `withholding_rate` (a decimal string below 1, e.g. `"0.05"`: the share of
-    each invoice's amount before tax the client withholds); finance may change only that field, and
-    facility staff may not change it (403 naming the field)."""
+    each invoice's amount before tax the client withholds) and `dunning_excluded` (true: no payment
+    reminders to this client); finance may change only such fields, and facility staff may not change them (403 naming the field)."""
     _finance_fields_only(user, body)
     client = await clients.get_client(session, client_id, for_update=True)
     return Client.model_validate(await clients.update_client(session, user, client, body))
 
 
 # --- withholding (issue 12, payments): who may change which client fields ---
-FINANCE_CLIENT_FIELDS = frozenset({"withholding_rate"})
-
-
-def _finance_fields_only(user: Any, body: ClientUpdate) -> None:
-    given = set(body.model_fields_set)
-    if user.role == "finance":
-        other = sorted(given - FINANCE_CLIENT_FIELDS)
-        if other:
-            raise Forbidden("finance changes only a client's withholding rate", field=other[0])
-    elif user.role == "facility_staff" and given & FINANCE_CLIENT_FIELDS:
-        raise Forbidden("a client's withholding rate is set by finance", field="withholding_rate")
-
-
 @router.post("/clients/{client_id}/users", status_code=201, response_model=User)
 async def create_client_user(
     client_id: uuid.UUID,
