@@ -237,6 +237,10 @@ class Settings(BaseSettings):
 
     # --- end email ---
 
+    # --- invoices dated as issued, drafts and one-off invoices (issue 12) ---
+    # on: a run writes drafts that finance reviews, adjusts (one-off lines) and issues in bulk; off: a run issues at once
+    billing_draft_review: bool = Field(default=False, alias="SEATLEASE_BILLING_DRAFT_REVIEW")
+
     # --- the parts' own typed settings, composed here (nothing below service reads the environment) ---
     def billing(self) -> BillingSettings:
         return BillingSettings(
@@ -246,6 +250,7 @@ class Settings(BaseSettings):
             stripe_api_base=self.stripe_api_base,
             run_batch_size=self.billing_batch_size,
             run_pause_seconds=self.billing_pause_seconds,
+            draft_review=self.billing_draft_review,
         )
 
     def provisioning(self) -> ProvisioningConfig:

@@ -26,6 +26,18 @@ class ClientUpdate(Strict):
     tax_id: Omittable[str] = Field(default=None, max_length=64, pattern=TEXT_PATTERN)
     payment_terms_days: Omittable[Annotated[int, Field(strict=True, ge=0, le=365), INTEGRAL]] = None
     seat_cap: Annotated[int, Field(strict=True, ge=0, le=1_000_000), INTEGRAL] | None = None
+    # --- tax treatment (issue 12): staff and finance; zero_rated/exempt need the reason and certificate ---
+    tax_treatment: Omittable[Literal["standard", "zero_rated", "exempt"]] = Field(
+        default=None, description="standard: the site's rate; zero_rated or exempt: no tax, with the reason and certificate"
+    )
+    tax_exemption_reason: Omittable[str] = Field(
+        default=None, max_length=300, pattern=TEXT_PATTERN, examples=["PEZA-registered ecozone IT enterprise"]
+    )
+    tax_certificate_ref: Omittable[str] = Field(default=None, max_length=100, pattern=TEXT_PATTERN, examples=["PEZA-2026-00123"])
+
+
+# --- tax treatment (issue 12): the fields finance may change on a client (staff may change them all) ---
+FINANCE_CLIENT_FIELDS = frozenset({"tax_treatment", "tax_exemption_reason", "tax_certificate_ref"})
 
 
 class Client(Out):
@@ -36,6 +48,10 @@ class Client(Out):
     payment_terms_days: int
     stripe_customer_id: str | None = None
     seat_cap: int | None = None
+    # --- tax treatment (issue 12) ---
+    tax_treatment: str = "standard"
+    tax_exemption_reason: str = ""
+    tax_certificate_ref: str = ""
 
 
 class ClientUserCreate(Strict):

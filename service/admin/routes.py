@@ -20,6 +20,7 @@ from service.admin import (
     dashboard,
     devices,
     finance,
+    invoice_drafts,
     invoices,
     lease_changes,
     lease_renewal,
@@ -106,6 +107,8 @@ async def logout(request: Request, user: Staff, session: SessionDep, form: CsrfF
     return response
 
 
+# --- drafts and one-off invoices (issue 12): before `invoices`, whose /invoices/{id} would take /invoices/new ---
+router.include_router(invoice_drafts.router)
 for module in (dashboard, seatmap, leases, lease_renewal, lease_changes, people, devices, provisioning, finance, invoices, terms):
     router.include_router(module.router)
 # --- email: a proposal sent from the lease page ---

@@ -9,10 +9,12 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from domain.errors import Forbidden
 from domain.schemas import Page
 from domain.services import catalog, clients
 from domain.services.catalog_schemas import Plan, PlanCreate
 from domain.services.client_schemas import (
+    FINANCE_CLIENT_FIELDS,
     Client,
     ClientCreate,
     ClientUpdate,
@@ -24,7 +26,7 @@ from domain.services.client_schemas import (
     User,
 )
 from service.api.deps import Cursor, Limit
-from service.auth import AnyUser, ClientWriter, StaffUser, TenantReader, hash_secret
+from service.auth import AnyUser, ClientWriter, StaffOrFinance, StaffUser, TenantReader, hash_secret
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
 
@@ -79,9 +81,16 @@ async def get_client(client_id: uuid.UUID, user: TenantReader, session: SessionD
 
 
 @router.patch("/clients/{client_id}", response_model=Client)
-async def update_client(client_id: uuid.UUID, body: ClientUpdate, user: StaffUser, session: SessionDep) -> Client:
-    """Staff only: change a client's details, or its `seat_cap` (the most seats its own bookings may
-    hold; `null` restores the default of the setting SEATLEASE_CLIENT_SEAT_CAP). Audited."""
+async def update_client(client_id: uuid.UUID, body: ClientUpdate, user: StaffOrFinance, session: SessionDep) -> Client:
+    """Change a client's details, or its `seat_cap` (the most seats its own bookings may
+    hold; `null` restores the default of the setting SEATLEASE_CLIENT_SEAT_CAP). Audited.
+    Roles: admin, facility_staff (every field); finance (the tax treatment only: `tax_treatment` —
+    `standard` is the site's rate, `zero_rated` and `exempt` need `tax_exemption_reason` and
+    `tax_certificate_ref`, e.g. a PEZA-registered client — a 403 for any other field)."""
+    if user.role == "finance":
+        others = sorted(body.model_fields_set - FINANCE_CLIENT_FIELDS)
+        if others:
+            raise Forbidden(f"finance may change a client's tax treatment only, not {', '.join(others)}")
     client = await clients.get_client(session, client_id, for_update=True)
     return Client.model_validate(await clients.update_client(session, user, client, body))
 
