@@ -23,7 +23,7 @@ from billing.draft_schemas import OneOffInvoiceCreate, OneOffLineCreate
 from billing.facts import Line, Month
 from billing.numbering import next_numbers, save_numbers
 from billing.run_batch import Batch, carry_excess_if_any, write_notes
-from domain.errors import InvalidState, NotFound, ValidationFailed
+from domain.errors import InvalidState, NotFound
 from domain.models import Client, Lease, Site
 from domain.models.invoice import Invoice, InvoiceLine
 from domain.rules.money import line_tax_rate, tax_on
@@ -61,7 +61,7 @@ async def _one_off_line(
     if body.lease_id is not None:
         lease = await session.get(Lease, body.lease_id)
         if lease is None or lease.client_id != client.id or lease.site_id != site.id:
-            raise ValidationFailed("no such lease of this client at this site", field="lease_id")
+            raise NotFound("no such lease of this client at this site", field="lease_id")
     treatment = body.tax_treatment or client.tax_treatment
     rate = line_tax_rate(treatment, Decimal(site.tax_rate))
     amount = body.unit_price_minor * body.quantity
@@ -94,10 +94,10 @@ async def create_one_off_invoice(session: AsyncSession, actor: Actor, body: OneO
     """An invoice outside the monthly run (kind `one_off`) for a client at a site: issued at once, or a draft."""
     client = await session.get(Client, body.client_id)
     if client is None:
-        raise ValidationFailed("no such client", field="client_id")
+        raise NotFound("client not found", field="client_id")
     site = await session.get(Site, body.site_id)
     if site is None:
-        raise ValidationFailed("no such site", field="site_id")
+        raise NotFound("site not found", field="site_id")
     today = local_day(await _now(session), site.timezone)
     inv = Invoice(
         id=uuid.uuid4(),
@@ -180,7 +180,7 @@ async def issue_drafts(session: AsyncSession, actor: Actor, invoice_ids: list[uu
     )
     missing = set(wanted) - {x.id for x in found}
     if missing:
-        raise ValidationFailed(f"no such invoice: {sorted(map(str, missing))[0]}", field="invoice_ids")
+        raise NotFound(f"invoice not found: {sorted(map(str, missing))[0]}", field="invoice_ids")
     drafts = sorted((x for x in found if x.status == "draft"), key=lambda x: (str(x.site_id), x.created_at, str(x.id)))
     if not drafts:
         return found

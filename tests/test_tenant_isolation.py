@@ -81,6 +81,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/invoices/{invoice_id}/credit-notes"): NEVER,
     ("POST", "/v1/credit-notes/{credit_note_id}/approve"): NEVER,
     ("POST", "/v1/invoices/{invoice_id}/void"): NEVER,
+    # --- drafts and one-off lines (issue 12): finance's ---
+    ("POST", "/v1/invoices/{invoice_id}/lines"): NEVER,
+    ("DELETE", "/v1/invoices/{invoice_id}/lines/{line_id}"): NEVER,
     ("GET", "/v1/clients/{client_id}/statements/{period}"): TENANT,
     # provisioning
     ("GET", "/v1/leases/{lease_id}/credentials"): TENANT,
@@ -148,6 +151,7 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("PATCH", "/v1/users/{user_id}"): {"active": False},
         ("POST", "/v1/invoices/{invoice_id}/credit-notes"): {"amount_minor": 1, "reason": "x"},
         ("POST", "/v1/invoices/{invoice_id}/void"): {"reason": "x"},
+        ("POST", "/v1/invoices/{invoice_id}/lines"): {"description": "x", "unit_price_minor": 1, "reason": "x"},
     }
 
 
@@ -208,6 +212,11 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
         "credential_id": await _first_id(db, "SELECT id FROM credentials WHERE client_id = $1 LIMIT 1", client_id),
         "guard_id": await _first_id(db, "SELECT id FROM revocation_guards LIMIT 1"),
         "charge_id": await _first_id(db, "SELECT id FROM one_off_charges WHERE client_id = $1 LIMIT 1", client_id),
+        "line_id": await _first_id(
+            db,
+            "SELECT il.id FROM invoice_lines il JOIN invoices i ON i.id = il.invoice_id WHERE i.client_id = $1 LIMIT 1",
+            client_id,
+        ),
     }
     if found["invoice_id"] is not None and found["credit_note_id"] is None:
         r = await finance.call(

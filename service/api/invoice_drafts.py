@@ -46,13 +46,13 @@ async def create_one_off_invoice(body: OneOffInvoiceCreate, user: FinanceUser, s
 
 
 @router.post(
-    "/invoices/issue",
+    "/billing/drafts/issue",
     response_model=list[InvoiceOut],
     summary="Issue drafts in bulk",
     description="Issue the given drafts (a run's under draft review, or one-off ones): each takes the next number of "
     "its site in issue order and is dated the day it is issued on its site's calendar, due that day plus the client's "
     "payment terms; then it is pushed to Stripe. Idempotent: an invoice already issued (a double click, a concurrent "
-    "request) is returned unchanged, never issued twice. An unknown id is a 422 naming `invoice_ids`. " + _ROLES,
+    "request) is returned unchanged, never issued twice. An unknown id is a 404 naming `invoice_ids`. " + _ROLES,
 )
 async def issue_invoices(body: IssueDrafts, user: FinanceUser, session: SessionDep) -> list[InvoiceOut]:
     issued = await drafts.issue_drafts(session, user, body.invoice_ids)

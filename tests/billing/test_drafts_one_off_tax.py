@@ -119,7 +119,7 @@ async def test_draft_review_one_off_lines_and_bulk_issue_once_under_double_click
     # three clicks at once: issued once, one number, one audit event
     before = site_today(w.site)
     answers = await asyncio.gather(
-        *(finance.call("POST", "/v1/invoices/issue", json={"invoice_ids": [draft["id"]]}) for _ in range(3))
+        *(finance.call("POST", "/v1/billing/drafts/issue", json={"invoice_ids": [draft["id"]]}) for _ in range(3))
     )
     assert [a.status_code for a in answers] == [200] * 3
     numbers = {a.json()[0]["number"] for a in answers}
@@ -160,10 +160,12 @@ async def test_bulk_issue_numbers_in_issue_order(
     )
     assert (first["kind"], first["status"], first["number"]) == ("one_off", "issued", f"{w.site['code']}-000001")
     assert (kept["status"], kept["number"]) == ("draft", None)
-    out = await finance.post("/v1/invoices/issue", {"invoice_ids": [kept["id"], run_draft["id"]]}, expect=200)
+    out = await finance.post("/v1/billing/drafts/issue", {"invoice_ids": [kept["id"], run_draft["id"]]}, expect=200)
     assert sorted(i["number"] for i in out) == [f"{w.site['code']}-000002", f"{w.site['code']}-000003"]
-    unknown = await finance.call("POST", "/v1/invoices/issue", json={"invoice_ids": ["00000000-0000-0000-0000-000000000001"]})
-    assert unknown.status_code == 422
+    unknown = await finance.call(
+        "POST", "/v1/billing/drafts/issue", json={"invoice_ids": ["00000000-0000-0000-0000-000000000001"]}
+    )
+    assert unknown.status_code == 404
     assert "invoice_ids" in unknown.text
 
 
@@ -200,15 +202,15 @@ async def test_one_off_invoice_outside_the_run(
     assert (await (await client_login(w.client["id"])).get(f"/v1/invoices/{inv['id']}"))["number"] == inv["number"]
     await (await client_login(other.client["id"])).get(f"/v1/invoices/{inv['id']}", expect=404)
     # bad input names the field; facility staff may not raise invoices
-    for bad, field in (
-        ({**body, "lines": [{**HEADSET, "lease_id": foreign["id"]}]}, "lease_id"),
-        ({**body, "lines": [{**HEADSET, "unit_price_minor": -5}]}, "unit_price_minor"),
-        ({**body, "lines": []}, "lines"),
-        ({**body, "client_id": "00000000-0000-0000-0000-000000000002"}, "client_id"),
-        ({**body, "lines": [{**HEADSET, "tax_treatment": "half"}]}, "tax_treatment"),
+    for bad, field, status in (
+        ({**body, "lines": [{**HEADSET, "lease_id": foreign["id"]}]}, "lease_id", 404),
+        ({**body, "lines": [{**HEADSET, "unit_price_minor": -5}]}, "unit_price_minor", 422),
+        ({**body, "lines": []}, "lines", 422),
+        ({**body, "client_id": "00000000-0000-0000-0000-000000000002"}, "client_id", 404),
+        ({**body, "lines": [{**HEADSET, "tax_treatment": "half"}]}, "tax_treatment", 422),
     ):
         r = await finance.call("POST", "/v1/invoices", json=bad)
-        assert r.status_code == 422, r.text
+        assert r.status_code == status, r.text
         assert field in r.text
     await staff.call("POST", "/v1/invoices", json=body, expect=403)
     # the run of the month bills the lease in full beside it

@@ -288,7 +288,7 @@ async def test_a_late_push_keeps_our_due_date(
 ) -> None:
     """Stripe counts days_until_due from the day it finalizes: an invoice issued 12 days before its
     push (an outage, retries) is sent with the 18 days left to our due date, not the 30 days of terms."""
-    w, inv = await billed(staff, finance, fresh_year, db)
+    _, inv = await billed(staff, finance, fresh_year, db)
     await db.execute(
         "UPDATE invoices SET issue_date = issue_date - 12, due_date = due_date - 12 WHERE id = $1", uuid.UUID(inv["id"])
     )
