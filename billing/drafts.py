@@ -22,7 +22,7 @@ from billing.db import driver
 from billing.draft_schemas import OneOffInvoiceCreate, OneOffLineCreate
 from billing.facts import Line, Month
 from billing.numbering import next_numbers, save_numbers
-from billing.run_batch import Batch, carry_excess_if_any, write_notes
+from billing.run_batch import DRAFT_PUSH_PARKED, Batch, carry_excess_if_any, write_notes
 from domain.errors import InvalidState, NotFound
 from domain.models import Client, Lease, Site
 from domain.models.invoice import Invoice, InvoiceLine
@@ -110,6 +110,7 @@ async def create_one_off_invoice(session: AsyncSession, actor: Actor, body: OneO
         subtotal_minor=0,
         tax_minor=0,
         total_minor=0,
+        stripe_next_attempt_at=DRAFT_PUSH_PARKED,
     )
     session.add(inv)
     await session.flush()

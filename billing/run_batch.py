@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -45,7 +45,11 @@ INVOICE_COLUMNS = (
     "total_minor",
     "billing_run_id",
     "issued_at",
+    "stripe_next_attempt_at",
 )
+# --- drafts (issue 12): a draft is never due for the push to Stripe; parked after every due row, so the
+# worker's claim (ordered by the due time) meets the issued invoices first however many drafts wait
+DRAFT_PUSH_PARKED = datetime(9999, 1, 1, tzinfo=UTC)
 # no id: the database draws it (gen_random_uuid), cheaper than a uuid4 per line in Python
 LINE_COLUMNS = (
     "invoice_id",
@@ -214,6 +218,7 @@ async def _invoice(
             t.total_minor,
             batch.run_id,
             issued_at,
+            DRAFT_PUSH_PARKED if batch.draft else batch.issued_at,
         )
     )
     batch.lines.extend(
