@@ -307,3 +307,33 @@ async def test_thousands_of_drafts_do_not_stand_in_the_pushs_way(
     (issued,) = await finance.post("/v1/billing/drafts/issue", {"invoice_ids": [draft["id"]]}, expect=200)
     due = await db.fetchval("SELECT stripe_next_attempt_at FROM invoices WHERE id = $1", issued["id"])
     assert due <= datetime.now(UTC)
+
+
+async def test_a_draft_whose_trueup_credit_exceeds_its_charges_carries_it_when_issued(
+    staff: Api, finance: Api, app: FastAPI, fresh_year: Callable[..., int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under draft review the excess true-up credit leaves the invoice at issue, as a run issuing at once
+    does: the issued invoice is at zero, a credit note (dated the issue day) corrects January."""
+    y = fresh_year()
+    w = await make_world(staff)
+    await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-01-01", seat_count=1))
+    big = await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-01-01", seat_count=6))
+    await run_month(finance, f"{y}-01")
+    (jan,) = await invoices_of(finance, w.client["id"], f"{y}-01")
+    await staff.post(f"/v1/leases/{big['id']}/end", {"end_date": f"{y}-01-05"}, expect=200)
+    monkeypatch.setattr(app.state.settings, "billing_draft_review", True)
+    await run_month(finance, f"{y}-02")
+    (feb,) = await invoices_of(finance, w.client["id"], f"{y}-02")
+    assert feb["status"] == "draft"
+    assert feb["total_minor"] < 0  # a draft may be negative; an issued invoice never is
+    assert not [x for x in feb["lines"] if x["kind"] == "credit_transfer"]
+
+    (issued,) = await finance.post("/v1/billing/drafts/issue", {"invoice_ids": [feb["id"]]}, expect=200)
+    assert (issued["status"], issued["total_minor"]) == ("issued", 0)
+    got = await finance.get(f"/v1/invoices/{feb['id']}")
+    (transfer,) = [x for x in got["lines"] if x["kind"] == "credit_transfer"]
+    notes = [n for n in await finance.get(f"/v1/invoices/{jan['id']}/credit-notes") if n["kind"] == "trueup"]
+    (note,) = notes
+    assert note["total_minor"] == transfer["amount_minor"] + transfer["tax_minor"] == -feb["total_minor"]
+    assert note["issue_date"] == issued["issue_date"]
+    assert got["number"] in note["reason"]
