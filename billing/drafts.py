@@ -170,6 +170,18 @@ async def remove_one_off_line(session: AsyncSession, actor: Actor, invoice_id: u
     return inv
 
 
+async def discard_draft(session: AsyncSession, actor: Actor, invoice_id: uuid.UUID) -> None:
+    """Delete a one-off invoice kept as a draft (raised by mistake): it took no number, so nothing is
+    lost. A run's draft stays: it is what the leases owe (adjust it with one-off lines)."""
+    inv = await _locked_draft(session, invoice_id)
+    if inv.kind != "one_off":
+        raise InvalidState("a monthly run's draft is what the leases owe: adjust it, then issue it")
+    before = {**snapshot(inv), "lines": [snapshot(x) for x in await _lines(session, inv.id)]}
+    await session.delete(inv)
+    await session.flush()
+    await record(session, actor, "invoice.discard", "invoice", invoice_id, before=before, client_id=inv.client_id)
+
+
 async def issue_drafts(session: AsyncSession, actor: Actor, invoice_ids: list[uuid.UUID]) -> list[Invoice]:
     """Issue the drafts among these invoices, numbered in the order they are issued (per site), dated
     today on each site's calendar. Idempotent: an invoice already issued (a double click, a

@@ -84,6 +84,7 @@ ROUTES: dict[tuple[str, str], str] = {
     # --- drafts and one-off lines (issue 12): finance's ---
     ("POST", "/v1/invoices/{invoice_id}/lines"): NEVER,
     ("DELETE", "/v1/invoices/{invoice_id}/lines/{line_id}"): NEVER,
+    ("DELETE", "/v1/invoices/{invoice_id}"): NEVER,
     ("GET", "/v1/clients/{client_id}/statements/{period}"): TENANT,
     # provisioning
     ("GET", "/v1/leases/{lease_id}/credentials"): TENANT,

@@ -127,6 +127,14 @@ async def add_line(request: Request, invoice_id: uuid.UUID, user: Finance, sessi
     return redirect(request, f"/admin/invoices/{invoice_id}", f"Line added: {body.description}")
 
 
+@router.post("/invoices/{invoice_id}/discard", response_model=None)
+async def discard(request: Request, invoice_id: uuid.UUID, user: Finance, session: SessionDep, form: CsrfForm) -> Response:
+    _, error = await attempt(session, lambda: drafts.discard_draft(session, user, invoice_id))
+    if error is not None:
+        return redirect(request, f"/admin/invoices/{invoice_id}", f"Not discarded: {error.detail}")
+    return redirect(request, "/admin/billing/drafts", "One-off draft discarded")
+
+
 @router.post("/invoices/{invoice_id}/lines/{line_id}/remove", response_model=None)
 async def remove_line(
     request: Request, invoice_id: uuid.UUID, line_id: uuid.UUID, user: Finance, session: SessionDep, form: CsrfForm

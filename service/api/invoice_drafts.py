@@ -8,6 +8,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
 from billing import drafts
 from billing import invoices as inv_service
@@ -83,6 +84,18 @@ async def add_line(invoice_id: uuid.UUID, body: OneOffLineCreate, user: FinanceU
 async def remove_line(invoice_id: uuid.UUID, line_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> InvoiceOut:
     inv = await drafts.remove_one_off_line(session, user, invoice_id, line_id)
     return InvoiceOut.of(inv, await billing_queries.invoice_lines(session, inv.id))
+
+
+@router.delete(
+    "/invoices/{invoice_id}",
+    status_code=204,
+    summary="Discard a one-off draft",
+    description="Delete a one-off invoice kept as a draft (it took no number). A run's draft is a 409: it is what the "
+    "leases owe; an issued invoice is a 409 too (void it or credit it). Audited. " + _ROLES,
+)
+async def discard_draft(invoice_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> Response:
+    await drafts.discard_draft(session, user, invoice_id)
+    return Response(status_code=204)
 
 
 @router.get(

@@ -147,6 +147,21 @@ async def test_raise_a_one_off_invoice_and_set_a_clients_tax_treatment(
     (inv,) = page_items
     assert (inv["kind"], inv["total_minor"], inv["issue_date"]) == ("one_off", 150_000, _today(w.site))
 
+    # another kept as a draft, then discarded (it took no number)
+    await page.goto(f"/admin/invoices/new?client_id={w.client['id']}")
+    await page.select_option("#site_id", w.site["id"])
+    await page.fill("#l0_description", "Spare keyboard")
+    await page.fill("#l0_unit_price", "800")
+    await page.fill("#l0_reason", "asked for by the team lead")
+    await page.click("#keep-draft")
+    await page.wait_for_url(re.compile(r".*/admin/invoices/[0-9a-f-]{36}\?flash=.*"))
+    assert await page.locator("#invoice-number").inner_text() == "draft"
+    draft_id = page.url.split("/admin/invoices/")[1].split("?")[0]
+    page.once("dialog", lambda d: asyncio.ensure_future(d.accept()))
+    await page.click("#discard-btn")
+    await page.wait_for_url(re.compile(r".*/admin/billing/drafts\?flash=.*"))
+    await finance.get(f"/v1/invoices/{draft_id}", expect=404)
+
 
 async def test_drafts_pages_are_finances_and_a_double_submit_issues_once(
     live_http: httpx.Client, live_server: str, staff: Api, finance: Api, db: asyncpg.Pool

@@ -163,6 +163,7 @@ async def test_bulk_issue_numbers_in_issue_order(
     )
     assert (first["kind"], first["status"], first["number"]) == ("one_off", "issued", f"{w.site['code']}-000001")
     assert (kept["status"], kept["number"]) == ("draft", None)
+    await finance.call("DELETE", f"/v1/invoices/{run_draft['id']}", expect=409)  # what the leases owe stays
     out = await finance.post("/v1/billing/drafts/issue", {"invoice_ids": [kept["id"], run_draft["id"]]}, expect=200)
     assert sorted(i["number"] for i in out) == [f"{w.site['code']}-000002", f"{w.site['code']}-000003"]
     unknown = await finance.call(
