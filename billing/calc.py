@@ -27,7 +27,7 @@ from billing.facts import (
     SeatSpan,
     clip,
 )
-from domain.rules.money import apply_discount, div_half_up, prorate
+from domain.rules.money import apply_discount, div_half_up, line_tax_rate, prorate, tax_on
 
 
 def _span_text(s: date, e: date) -> str:
@@ -286,9 +286,12 @@ def lease_lines(facts: LeaseFacts, month: Month, billed: Billed, invoiced_months
     return current + one_off_lines(facts, month, billed) + trueup_lines(facts, past, billed)
 
 
-def with_tax(lines: Iterable[Line], rate: Decimal) -> list[Line]:
-    """Tax per line at the site's rate; a deposit is a liability, not a sale, and carries none."""
-    r = Fraction(rate)
+def with_tax(lines: Iterable[Line], rate: Decimal, treatment: str = "standard") -> list[Line]:
+    """Tax per line at the rate the client's treatment gives (domain/rules/money.py `line_tax_rate`:
+    the site's rate, or none when zero-rated or exempt); each line records the treatment and the rate
+    applied. A deposit is a liability, not a sale, and carries none."""
+    applied = line_tax_rate(treatment, rate)
+    r = Fraction(applied)
     out = []
     for line in lines:
         tax = 0 if line.kind == "deposit" else div_half_up(line.amount_minor * r.numerator, r.denominator)
@@ -308,9 +311,27 @@ def with_tax(lines: Iterable[Line], rate: Decimal) -> list[Line]:
                 line.period_days,
                 line.units,
                 line.trueup,
+                treatment,
+                Decimal(0) if line.kind == "deposit" else applied,
             )
         )
     return out
+
+
+def credit_tax(amount_minor: int, taxed: Iterable[tuple[int, Decimal | None]]) -> int:
+    """The tax of a partial credit of `amount_minor` against an invoice whose lines are `taxed`
+    (amount, rate applied): at the invoice's own rate when its lines share one, else the invoice's
+    tax in proportion to its taxed amount. Never the site's current rate: a credit reverses what
+    the invoice charged."""
+    rated = [(a, Decimal(r or 0)) for a, r in taxed if a]
+    rates = {r for _, r in rated}
+    if not rated or rates == {Decimal(0)}:
+        return 0
+    if len(rates) == 1:
+        return tax_on(amount_minor, rates.pop())
+    base = sum(a for a, _ in rated)
+    tax = sum(tax_on(a, r) for a, r in rated)
+    return div_half_up(amount_minor * tax, base) if base else 0
 
 
 @dataclass(frozen=True)

@@ -21,3 +21,6 @@ class BillingSettings:
     run_batch_size: int = DEFAULT_BATCH
     # a pause between batches of a run lets a busy database breathe (and lets tests stop a run half-way)
     run_pause_seconds: float = 0.0
+    # --- invoices dated as issued, drafts (issue 12) ---
+    # a run writes drafts that finance reviews and issues in bulk, instead of issuing at once
+    draft_review: bool = False

@@ -81,6 +81,7 @@ async def _drive(
         progress=progress,
         pause_seconds=settings.run_pause_seconds,
         credit_threshold=settings.credit_note_approval_threshold_minor,
+        draft_review=settings.draft_review,
     )
 
 

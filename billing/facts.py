@@ -147,6 +147,9 @@ class Line:
     period_days: int | None = None
     units: int = 0
     trueup: bool = False
+    # --- tax treatment (issue 12): how the line was taxed and at what rate (calc.with_tax sets them) ---
+    tax_treatment: str = "standard"
+    tax_rate: Decimal | None = None
 
 
 @dataclass

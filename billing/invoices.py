@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billing import calc
 from billing.db import driver
 from billing.facts import Month
 from billing.numbering import next_numbers, save_numbers
@@ -19,7 +20,6 @@ from billing.settlement import settle_invoice
 from domain.errors import InvalidState, NotFound, ValidationFailed
 from domain.models.invoice import CreditNote, Invoice, InvoiceLine
 from domain.models.site import Site
-from domain.rules.money import tax_on
 from domain.services.audit import Actor, SystemActor, record, snapshot
 from domain.services.lookup import get_or_404
 
@@ -81,7 +81,15 @@ async def create_credit_note(
     if amount_minor is None:
         amount, tax = remaining, inv.tax_minor - done_tax
     else:
-        amount, tax = amount_minor, tax_on(amount_minor, site.tax_rate)
+        # at the rate(s) the invoice's own lines were taxed at, never the site's rate of today
+        taxed = (
+            await session.execute(
+                select(InvoiceLine.amount_minor, InvoiceLine.tax_rate).where(
+                    InvoiceLine.invoice_id == inv.id, InvoiceLine.kind != "deposit"
+                )
+            )
+        ).all()
+        amount, tax = amount_minor, calc.credit_tax(amount_minor, [(a, r) for a, r in taxed])
     if amount <= 0:
         raise ValidationFailed("nothing left to credit on this invoice", field="amount_minor")
     if amount > remaining:
@@ -185,9 +193,10 @@ async def void_invoice(session: AsyncSession, actor: Actor, inv: Invoice, reason
 async def insert_deposit_refund(conn: Any, lease: Any, amount: int, month: Month, threshold_minor: int) -> int:
     """The credit note that gives a finished lease's deposit back (once: `dedupe_key`). Returns 1 if created."""
     inv = await conn.fetchrow(
-        """SELECT i.id, i.client_id, i.site_id, i.currency, s.code FROM invoice_lines il
+        """SELECT i.id, i.client_id, i.site_id, i.currency, i.issue_date, s.code, (now() AT TIME ZONE s.timezone)::date AS today
+           FROM invoice_lines il
            JOIN invoices i ON i.id = il.invoice_id JOIN sites s ON s.id = i.site_id
-           WHERE il.lease_id = $1 AND il.kind = 'deposit' AND i.status <> 'void'
+           WHERE il.lease_id = $1 AND il.kind = 'deposit' AND i.status NOT IN ('void', 'draft')
            ORDER BY i.issue_date LIMIT 1""",
         lease["id"],
     )
@@ -212,7 +221,7 @@ async def insert_deposit_refund(conn: Any, lease: Any, amount: int, month: Month
         f"{inv['code']}-CN-{n:06d}" if n else None,
         f"Deposit refund: lease {lease['id']} ended {lease['end_date'] or ''}".strip(),
         amount,
-        month.first if issued else None,
+        max(inv["today"], inv["issue_date"]) if issued else None,
         f"deposit:{lease['id']}",
     )
     if created and n is not None:

@@ -25,6 +25,8 @@ class InvoiceFilter(NamedTuple):
     period: str | None = None
     status: str | None = None
     site_id: uuid.UUID | None = None
+    # a client reads its issued invoices only: a draft is finance's until it is issued (issue 12)
+    issued_only: bool = False
 
 
 async def invoice_page(
@@ -40,6 +42,8 @@ async def invoice_page(
         stmt = stmt.where(Invoice.status == where.status)
     if where.site_id is not None:
         stmt = stmt.where(Invoice.site_id == where.site_id)
+    if where.issued_only:
+        stmt = stmt.where(Invoice.status != "draft")
     return await keyset_page(session, stmt, Invoice.id, cursor, limit)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
+from decimal import Decimal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
@@ -47,6 +48,12 @@ class InvoiceLineOut(BaseModel):
     service_end: date | None
     amount_minor: int
     tax_minor: int
+    # --- tax treatment, one-off lines (issue 12) ---
+    service_month: date | None = None
+    tax_treatment: str = "standard"
+    tax_rate: Decimal | None = Field(default=None, description="the rate applied to the line (0 when zero-rated or exempt)")
+    reason: str | None = Field(default=None, description="why finance added a one-off line")
+    created_by: uuid.UUID | None = None
 
 
 class InvoiceOut(BaseModel):
@@ -72,6 +79,9 @@ class InvoiceOut(BaseModel):
     stripe_state: str
     stripe_mismatch: bool
     lines: list[InvoiceLineOut] | None = None
+    # --- drafts and one-off invoices (issue 12) ---
+    kind: str = Field(default="run", description="`run`: a monthly run's invoice; `one_off`: raised by finance")
+    billing_run_id: uuid.UUID | None = None
 
     @classmethod
     def of(cls, inv: Invoice, lines: Iterable[InvoiceLine] | None = None) -> InvoiceOut:
@@ -102,3 +112,38 @@ class CreditNoteOut(BaseModel):
     total_minor: int
     issue_date: date | None
     stripe_credit_note_id: str | None
+
+
+# --- drafts and one-off invoices (issue 12) ---
+class DraftRow(BaseModel):
+    """A draft awaiting review: whom it bills, where, and its totals."""
+
+    id: uuid.UUID
+    kind: str
+    period: str
+    client_id: uuid.UUID
+    client_name: str
+    site_id: uuid.UUID
+    site_code: str
+    currency: str
+    lines: int
+    one_off_lines: int
+    subtotal_minor: int
+    tax_minor: int
+    total_minor: int
+    billing_run_id: uuid.UUID | None
+
+
+class DraftTotal(BaseModel):
+    currency: str
+    drafts: int
+    subtotal_minor: int
+    tax_minor: int
+    total_minor: int
+
+
+class DraftList(BaseModel):
+    """The drafts of a run or a period (or all of them), with their totals per currency (never summed across currencies)."""
+
+    items: list[DraftRow]
+    totals: list[DraftTotal]

@@ -12,7 +12,7 @@ SELECT count(*) AS invoices,
 FROM (SELECT extract(epoch FROM i.issued_at - (to_date(i.period || '-01', 'YYYY-MM-DD')::timestamp
                                                AT TIME ZONE s.timezone)) AS t
       FROM invoices i JOIN sites s ON s.id = i.site_id
-      WHERE i.issued_at IS NOT NULL AND ($1::text IS NULL OR i.period = $1)) x
+      WHERE i.issued_at IS NOT NULL AND i.kind = 'run' AND ($1::text IS NULL OR i.period = $1)) x
 """
 
 

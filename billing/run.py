@@ -87,8 +87,11 @@ async def execute_run(
     progress: Callable[[int, int], None] | None = None,
     pause_seconds: float = 0.0,
     credit_threshold: int = 5_000_000,
+    draft_review: bool = False,
 ) -> RunResult:
-    """Bill the run's month; safe to call again on the same run or on a new run of the same month."""
+    """Bill the run's month; safe to call again on the same run or on a new run of the same month.
+    Under `draft_review` the run's invoices are drafts that finance reviews and issues (billing/drafts.py);
+    a re-run skips the clients that have them, as it skips those already invoiced."""
     async with maker() as session, session.begin():
         conn = await driver(session)
         run = await conn.fetchrow(
@@ -106,7 +109,8 @@ async def execute_run(
             | set(await charges.clients_with_pending_charges(conn, month))
         )
         already = {
-            r["client_id"] for r in await conn.fetch("SELECT DISTINCT client_id FROM invoices WHERE period = $1", str(month))
+            r["client_id"]
+            for r in await conn.fetch("SELECT DISTINCT client_id FROM invoices WHERE period = $1 AND kind = 'run'", str(month))
         }
         todo = [c for c in candidates if c not in already]
         total = len(set(candidates) | already)
@@ -134,7 +138,7 @@ async def execute_run(
                 ahead = asyncio.create_task(_prepare(maker, batches[i + 1], month, invoiced, lookback))
             async with maker() as session, session.begin():
                 conn = await driver(session)
-                n_inv, n_cn = await bill_batch(session, conn, run_id, month, prep, credit_threshold)
+                n_inv, n_cn = await bill_batch(session, conn, run_id, month, prep, credit_threshold, draft=draft_review)
                 created += n_inv
                 notes += n_cn
                 done += len(batch)
@@ -167,7 +171,7 @@ async def execute_run(
         gc.unfreeze()
     async with maker() as session, session.begin():
         conn = await driver(session)
-        count = await conn.fetchval("SELECT count(*) FROM invoices WHERE period = $1", str(month))
+        count = await conn.fetchval("SELECT count(*) FROM invoices WHERE period = $1 AND kind = 'run'", str(month))
         await conn.execute(
             "UPDATE billing_runs SET status = 'done', finished_at = now(), heartbeat_at = now(), invoices_count = $2"
             " WHERE id = $1",

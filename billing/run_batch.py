@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from billing.invoices import insert_deposit_refund
 from billing.numbering import next_numbers, save_numbers
 from billing.run_facts import SITES_SQL, Prepared
 from billing.settlement import settle_many
+from domain.rules.timezones import local_day
 from domain.services.audit import AuditEntry, SystemActor, record_many
 
 # the author of what a run issues (the run itself was created, and audited, by whoever queued it)
@@ -45,7 +46,11 @@ INVOICE_COLUMNS = (
     "total_minor",
     "billing_run_id",
     "issued_at",
+    "stripe_next_attempt_at",
 )
+# --- drafts (issue 12): a draft is never due for the push to Stripe; parked after every due row, so the
+# worker's claim (ordered by the due time) meets the issued invoices first however many drafts wait
+DRAFT_PUSH_PARKED = datetime(9999, 1, 1, tzinfo=UTC)
 # no id: the database draws it (gen_random_uuid), cheaper than a uuid4 per line in Python
 LINE_COLUMNS = (
     "invoice_id",
@@ -64,6 +69,8 @@ LINE_COLUMNS = (
     "amount_minor",
     "tax_minor",
     "units",
+    "tax_treatment",
+    "tax_rate",
 )
 
 
@@ -80,12 +87,23 @@ class Batch:
     notes: list[tuple[Any, ...]] = field(default_factory=list)
     note_numbers: dict[uuid.UUID, int] = field(default_factory=dict)
     invoice_ids: dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID] = field(default_factory=dict)
+    # draft review (issue 12): the run writes drafts, without numbers or dates, that finance issues
+    draft: bool = False
 
 
 async def bill_batch(
-    session: AsyncSession, conn: Any, run_id: uuid.UUID, month: Month, prep: Prepared, credit_threshold: int
+    session: AsyncSession,
+    conn: Any,
+    run_id: uuid.UUID,
+    month: Month,
+    prep: Prepared,
+    credit_threshold: int,
+    *,
+    draft: bool = False,
 ) -> tuple[int, int]:
-    """Issue the prepared batch's invoices; returns (invoices, credit notes) created."""
+    """Issue the prepared batch's invoices (or, under draft review, write them as drafts that take
+    their numbers and dates when finance issues them: billing/drafts.py); returns (invoices, credit
+    notes) created."""
     # The statements of a batch are planned for the tables as they are now. A plan cached while
     # `invoices` was nearly empty (the first batch of a first run: the foreign-key check of every
     # invoice line is one) would scan it whole for each line of every later batch: a run would
@@ -102,8 +120,8 @@ async def bill_batch(
     # counters are locked: a concurrent run cannot be issuing for these sites, so what exists now is
     # final; now() is the transaction's time, when every invoice of the batch is issued
     state = await conn.fetchrow(
-        "SELECT now() AS now, ARRAY(SELECT DISTINCT client_id FROM invoices WHERE period = $1 AND client_id = ANY($2::uuid[]))"
-        " AS done",
+        "SELECT now() AS now, ARRAY(SELECT DISTINCT client_id FROM invoices WHERE period = $1 AND client_id = ANY($2::uuid[])"
+        " AND kind = 'run') AS done",
         str(month),
         prep.client_ids,
     )
@@ -113,13 +131,16 @@ async def bill_batch(
     fees = [c for c in fees if c["client_id"] not in done]
     for c in fees:
         key = (c["client_id"], c["site_id"])
-        per_invoice.setdefault(key, []).extend(calc.with_tax([charges.charge_line(c)], Decimal(sites[key[1]]["tax_rate"])))
+        per_invoice.setdefault(key, []).extend(
+            calc.with_tax([charges.charge_line(c)], Decimal(sites[key[1]]["tax_rate"]), prep.treatments[key[0]])
+        )
 
-    batch = Batch(run_id, month, state["now"])
+    batch = Batch(run_id, month, state["now"], draft=draft)
     for (client_id, site_id), lines in sorted(per_invoice.items(), key=lambda kv: (str(kv[0][1]), str(kv[0][0]))):
         site = sites[site_id]
         number = numbers[site_id]
-        numbers[site_id] = number + 1
+        if not draft:
+            numbers[site_id] = number + 1
         await _invoice(conn, batch, client_id, site, number, prep.terms[client_id], lines)
 
     if batch.invoices:
@@ -127,16 +148,7 @@ async def bill_batch(
         await conn.copy_records_to_table("invoice_lines", records=batch.lines, columns=list(LINE_COLUMNS))
         await charges.mark_billed(conn, fees, batch.invoice_ids)
     await save_numbers(conn, numbers, "invoice")
-    created_notes = 0
-    if batch.notes:
-        await conn.executemany(
-            """INSERT INTO credit_notes (id, invoice_id, client_id, site_id, currency, kind, status, number, number_label,
-                                         reason, amount_minor, tax_minor, total_minor, issue_date, issued_at, dedupe_key)
-               VALUES ($1, $2, $3, $4, $5, 'trueup', 'issued', $6, $7, $8, $9, $10, $11, $12, now(), $13)""",
-            batch.notes,
-        )
-        await save_numbers(conn, batch.note_numbers, "credit_note")
-        created_notes += len(batch.notes)
+    created_notes = await write_notes(conn, batch)
     await record_many(session, RUN_ACTOR, batch.audits)
     # --- payments (issue 12): an invoice a true-up credits settles again (a paid one gives the excess back) ---
     await settle_many(conn, RUN_ACTOR, [note[1] for note in batch.notes])
@@ -145,22 +157,53 @@ async def bill_batch(
     return len(batch.invoices), created_notes
 
 
+async def write_notes(conn: Any, batch: Batch) -> int:
+    """The true-up credit notes the batch's invoices carried their excess credit to, and their numbers."""
+    if not batch.notes:
+        return 0
+    await conn.executemany(
+        """INSERT INTO credit_notes (id, invoice_id, client_id, site_id, currency, kind, status, number, number_label,
+                                     reason, amount_minor, tax_minor, total_minor, issue_date, issued_at, dedupe_key)
+           VALUES ($1, $2, $3, $4, $5, 'trueup', 'issued', $6, $7, $8, $9, $10, $11, $12, now(), $13)""",
+        batch.notes,
+    )
+    await save_numbers(conn, batch.note_numbers, "credit_note")
+    return len(batch.notes)
+
+
+async def carry_excess_if_any(
+    conn: Any, batch: Batch, inv_id: uuid.UUID, label: str, client_id: uuid.UUID, site: Any, lines: list[Line], issue: date
+) -> calc.Totals:
+    """An invoice whose true-up credits exceed its charges gets its `credit_transfer` line (appended to
+    `lines`) and the credit notes it carries the excess to, dated `issue`; returns its totals."""
+    t = calc.totals(lines)
+    excess = calc.excess_credit(t)
+    if excess is None:
+        return t
+    if site["id"] not in batch.note_numbers:
+        batch.note_numbers.update(await next_numbers(conn, [site["id"]], "credit_note"))
+    lines.append(await _carry_excess(conn, batch, inv_id, label, client_id, site, lines, excess, issue))
+    return calc.totals(lines)
+
+
 async def _invoice(
     conn: Any, batch: Batch, client_id: uuid.UUID, site: Any, number: int, terms_days: int, lines: list[Line]
 ) -> None:
-    """One invoice of the batch (its lines taxed), its lines and its audit event, in memory."""
+    """One invoice of the batch (its lines taxed), its lines and its audit event, in memory. Issued, it
+    is dated the day the batch's transaction runs on its site's calendar, due that day plus the
+    client's terms; a draft carries neither (nor a number) until finance issues it."""
     site_id, month = site["id"], batch.month
     taxed = lines
-    t = calc.totals(taxed)
-    label = f"{site['code']}-{number:06d}"
     inv_id = batch.invoice_ids[(client_id, site_id)] = uuid.uuid4()
-    excess = calc.excess_credit(t)
-    if excess is not None:
-        if site_id not in batch.note_numbers:
-            batch.note_numbers.update(await next_numbers(conn, [site_id], "credit_note"))
-        taxed.append(await _carry_excess(conn, batch, inv_id, label, client_id, site, taxed, excess))
+    if batch.draft:
+        # the excess credit of a draft is carried when it is issued (billing/drafts.py)
         t = calc.totals(taxed)
-    issue = month.first
+        label, issue, due, issued_at, status, num = None, None, None, None, "draft", None
+    else:
+        label = f"{site['code']}-{number:06d}"
+        issue = local_day(batch.issued_at, site["timezone"])
+        due, issued_at, status, num = issue + timedelta(days=terms_days), batch.issued_at, "issued", number
+        t = await carry_excess_if_any(conn, batch, inv_id, label, client_id, site, taxed, issue)
     batch.invoices.append(
         (
             inv_id,
@@ -168,16 +211,17 @@ async def _invoice(
             site_id,
             str(month),
             site["currency"],
-            "issued",
-            number,
+            status,
+            num,
             label,
             issue,
-            issue + timedelta(days=terms_days),
+            due,
             t.subtotal_minor,
             t.tax_minor,
             t.total_minor,
             batch.run_id,
-            batch.issued_at,
+            issued_at,
+            DRAFT_PUSH_PARKED if batch.draft else batch.issued_at,
         )
     )
     batch.lines.extend(
@@ -198,16 +242,24 @@ async def _invoice(
             x.amount_minor,
             x.tax_minor,
             x.units,
+            x.tax_treatment,
+            x.tax_rate,
         )
         for pos, x in enumerate(taxed, start=1)
     )
     batch.audits.append(
         AuditEntry(
-            "invoice.issue",
+            "invoice.draft" if batch.draft else "invoice.issue",
             "invoice",
             inv_id,
             client_id=client_id,
-            after={"number": label, "period": str(month), "total_minor": t.total_minor, "currency": site["currency"]},
+            after={
+                "number": label,
+                "period": str(month),
+                "issue_date": issue.isoformat() if issue else None,
+                "total_minor": t.total_minor,
+                "currency": site["currency"],
+            },
         )
     )
 
@@ -215,7 +267,7 @@ async def _invoice(
 CORRECTED_SQL = """
 SELECT DISTINCT ON (il.lease_id, il.service_month) il.lease_id, il.service_month, i.id, i.number_label
 FROM invoice_lines il JOIN invoices i ON i.id = il.invoice_id
-WHERE i.status <> 'void' AND i.client_id = $1 AND i.site_id = $2
+WHERE i.status NOT IN ('void', 'draft') AND il.kind <> 'one_off' AND i.client_id = $1 AND i.site_id = $2
   AND (il.lease_id, il.service_month) IN (SELECT * FROM unnest($3::uuid[], $4::date[]))
 ORDER BY il.lease_id, il.service_month, il.trueup, i.issue_date, i.number
 """
@@ -230,6 +282,7 @@ async def _carry_excess(
     site: Any,
     lines: list[Line],
     excess: calc.Excess,
+    issue: date,
 ) -> Line:
     """An invoice whose true-up credits exceed its charges is issued at zero: the excess leaves it
     on a `credit_transfer` line and becomes credit notes against the invoices that billed the
@@ -273,7 +326,7 @@ async def _carry_excess(
                 part.amount_minor,
                 part.tax_minor,
                 part.total_minor,
-                month.first,
+                issue,
                 f"trueup:{inv_id}:{target}",
             )
         )

@@ -33,7 +33,7 @@ CANDIDATES_SQL = """
 SELECT DISTINCT l.client_id FROM leases l
 WHERE l.start_date <= $2 AND (
         (l.status IN ('confirmed','active','ended') AND (l.end_date IS NULL OR l.end_date >= $1))
-     OR EXISTS (SELECT 1 FROM invoice_lines il WHERE il.lease_id = l.id AND il.service_month >= $1)
+     OR EXISTS (SELECT 1 FROM invoice_lines il WHERE il.lease_id = l.id AND il.service_month >= $1 AND il.kind <> 'one_off')
      OR (EXISTS (SELECT 1 FROM invoice_lines il WHERE il.lease_id = l.id AND il.kind = 'deposit')
          AND NOT EXISTS (SELECT 1 FROM credit_notes cn WHERE cn.dedupe_key = 'deposit:' || l.id::text)))
 ORDER BY l.client_id
@@ -131,7 +131,7 @@ async def load_billed(conn: Any, lease_ids: list[uuid.UUID]) -> dict[uuid.UUID, 
         """SELECT il.lease_id, il.kind, il.service_month, sum(il.amount_minor) AS amount_minor,
                   sum(il.units) AS units
            FROM invoice_lines il JOIN invoices i ON i.id = il.invoice_id
-           WHERE il.lease_id = ANY($1::uuid[]) AND i.status <> 'void'
+           WHERE il.lease_id = ANY($1::uuid[]) AND i.status <> 'void' AND il.kind <> 'one_off'
            GROUP BY il.lease_id, il.kind, il.service_month""",
         lease_ids,
     )
@@ -144,7 +144,7 @@ async def load_billed(conn: Any, lease_ids: list[uuid.UUID]) -> dict[uuid.UUID, 
 
 
 SITES_SQL = "SELECT id, code, currency, tax_rate, timezone FROM sites WHERE id = ANY($1::uuid[])"
-TERMS_SQL = "SELECT id, payment_terms_days FROM clients WHERE id = ANY($1::uuid[])"
+TERMS_SQL = "SELECT id, payment_terms_days, tax_treatment FROM clients WHERE id = ANY($1::uuid[])"
 
 
 @dataclass
@@ -159,6 +159,8 @@ class Prepared:
     refunds: list[tuple[Any, int]] = field(default_factory=list)
     sites: dict[uuid.UUID, Any] = field(default_factory=dict)
     terms: dict[uuid.UUID, int] = field(default_factory=dict)
+    # each client's tax treatment (issue 12): its lines are taxed by it
+    treatments: dict[uuid.UUID, str] = field(default_factory=dict)
 
 
 async def prepare_batch(conn: Any, client_ids: list[uuid.UUID], month: Month, invoiced: list[Month], lookback: date) -> Prepared:
@@ -166,7 +168,9 @@ async def prepare_batch(conn: Any, client_ids: list[uuid.UUID], month: Month, in
     billed = await load_billed(conn, [f.lease_id for _, f in facts])
     prep = Prepared(client_ids)
     prep.sites = {r["id"]: r for r in await conn.fetch(SITES_SQL, sorted({r["site_id"] for r, _ in facts}))}
-    prep.terms = {r["id"]: r["payment_terms_days"] for r in await conn.fetch(TERMS_SQL, client_ids)}
+    clients = await conn.fetch(TERMS_SQL, client_ids)
+    prep.terms = {r["id"]: r["payment_terms_days"] for r in clients}
+    prep.treatments = {r["id"]: r["tax_treatment"] for r in clients}
     untaxed: dict[tuple[uuid.UUID, uuid.UUID], list[Line]] = defaultdict(list)
     for r, f in facts:
         b = billed.get(f.lease_id, Billed())
@@ -177,5 +181,8 @@ async def prepare_batch(conn: Any, client_ids: list[uuid.UUID], month: Month, in
         if refund:
             prep.refunds.append((r, refund))
     # tax is per line, so lines taxed now and charges taxed at write time add up the same
-    prep.per_invoice = {key: calc.with_tax(lines, Decimal(prep.sites[key[1]]["tax_rate"])) for key, lines in untaxed.items()}
+    prep.per_invoice = {
+        key: calc.with_tax(lines, Decimal(prep.sites[key[1]]["tax_rate"]), prep.treatments[key[0]])
+        for key, lines in untaxed.items()
+    }
     return prep

@@ -89,8 +89,9 @@ async def run_once(
 CLAIM_INVOICE = """
 SELECT i.id, i.client_id, i.status, i.currency, i.number_label, i.period, i.total_minor, i.tax_minor,
        i.stripe_invoice_id, i.stripe_state, i.stripe_attempts,
-       c.legal_name, c.billing_email, c.payment_terms_days, c.stripe_customer_id
-FROM invoices i JOIN clients c ON c.id = i.client_id
+       c.legal_name, c.billing_email, c.payment_terms_days, c.stripe_customer_id,
+       i.due_date, (now() AT TIME ZONE s.timezone)::date AS site_today
+FROM invoices i JOIN clients c ON c.id = i.client_id JOIN sites s ON s.id = i.site_id
 WHERE i.stripe_state IN ('pending', 'void_pending') AND i.status <> 'draft'
   AND coalesce(i.stripe_next_attempt_at, now()) <= now()
 ORDER BY i.stripe_next_attempt_at NULLS FIRST, i.issue_date, i.number
@@ -145,7 +146,7 @@ async def _push_invoice(conn: Any, gateway: StripeGateway, row: Any, state: dict
         await conn.execute("UPDATE clients SET stripe_customer_id = $2 WHERE id = $1", row["client_id"], state["customer"])
     if not state["stripe_invoice_id"]:
         state["stripe_invoice_id"] = await gateway.create_draft_invoice(
-            inv_id, state["customer"], row["currency"], row["payment_terms_days"], row["number_label"], row["period"]
+            inv_id, state["customer"], row["currency"], days_until_due(row), row["number_label"], row["period"]
         )
         await conn.execute("UPDATE invoices SET stripe_invoice_id = $2 WHERE id = $1", inv_id, state["stripe_invoice_id"])
     lines = await conn.fetch(
@@ -187,6 +188,14 @@ async def _push_invoice(conn: Any, gateway: StripeGateway, row: Any, state: dict
         final.amount_due,
     )
     return "synced"
+
+
+def days_until_due(row: Any) -> int:
+    """Stripe counts its due date from the day it finalizes the invoice; ours is the issue date plus
+    the client's terms: a push that comes days after the issue (a retry, an outage) keeps our due date."""
+    if row["due_date"] is None:
+        return int(row["payment_terms_days"])
+    return max(0, (row["due_date"] - row["site_today"]).days)
 
 
 CLAIM_CREDIT_NOTE = """

@@ -265,6 +265,9 @@ class Settings(BaseSettings):
         return DunningConfig(steps=parse_dunning_days(self.dunning_days_raw), mail_configured=bool(mail.host and mail.from_addr))
 
     # --- end collections ---
+    # --- invoices dated as issued, drafts and one-off invoices (issue 12) ---
+    # on: a run writes drafts that finance reviews, adjusts (one-off lines) and issues in bulk; off: a run issues at once
+    billing_draft_review: bool = Field(default=False, alias="SEATLEASE_BILLING_DRAFT_REVIEW")
 
     # --- the parts' own typed settings, composed here (nothing below service reads the environment) ---
     def billing(self) -> BillingSettings:
@@ -275,6 +278,7 @@ class Settings(BaseSettings):
             stripe_api_base=self.stripe_api_base,
             run_batch_size=self.billing_batch_size,
             run_pause_seconds=self.billing_pause_seconds,
+            draft_review=self.billing_draft_review,
         )
 
     def provisioning(self) -> ProvisioningConfig:

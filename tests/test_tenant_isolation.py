@@ -83,6 +83,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/invoices/{invoice_id}/credit-notes"): NEVER,
     ("POST", "/v1/credit-notes/{credit_note_id}/approve"): NEVER,
     ("POST", "/v1/invoices/{invoice_id}/void"): NEVER,
+    # --- drafts and one-off lines (issue 12): finance's ---
+    ("POST", "/v1/invoices/{invoice_id}/lines"): NEVER,
+    ("DELETE", "/v1/invoices/{invoice_id}/lines/{line_id}"): NEVER,
+    ("DELETE", "/v1/invoices/{invoice_id}"): NEVER,
     ("GET", "/v1/clients/{client_id}/statements/{period}"): TENANT,
     # provisioning
     ("GET", "/v1/leases/{lease_id}/credentials"): TENANT,
@@ -164,6 +168,7 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/clients/{client_id}/credit/apply"): {"currency": "PHP"},
         ("POST", "/v1/clients/{client_id}/credit-refunds"): {"currency": "PHP", "amount_minor": 1},
         ("POST", "/v1/clients/{client_id}/withholding-certificates"): {"year": 2031, "quarter": 1, "received_on": "2031-04-01"},
+        ("POST", "/v1/invoices/{invoice_id}/lines"): {"description": "x", "unit_price_minor": 1, "reason": "x"},
     }
 
 
@@ -232,6 +237,11 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
         "credential_id": await _first_id(db, "SELECT id FROM credentials WHERE client_id = $1 LIMIT 1", client_id),
         "guard_id": await _first_id(db, "SELECT id FROM revocation_guards LIMIT 1"),
         "charge_id": await _first_id(db, "SELECT id FROM one_off_charges WHERE client_id = $1 LIMIT 1", client_id),
+        "line_id": await _first_id(
+            db,
+            "SELECT il.id FROM invoice_lines il JOIN invoices i ON i.id = il.invoice_id WHERE i.client_id = $1 LIMIT 1",
+            client_id,
+        ),
     }
     if found["invoice_id"] is not None and found["credit_note_id"] is None:
         r = await finance.call(

@@ -97,3 +97,16 @@ def format_amount(amount_minor: int, currency: str, *, grouping: bool = True) ->
 
 def format_money(amount_minor: int, currency: str) -> str:
     return f"{currency.upper()} {format_amount(amount_minor, currency)}"
+
+
+# --- tax treatment per client and line (issue 12) ---
+# a client (and each line) is taxed at its site's standard rate, or zero-rated, or exempt
+TAX_TREATMENTS: tuple[str, ...] = ("standard", "zero_rated", "exempt")
+
+
+def line_tax_rate(treatment: str, site_rate: Decimal) -> Decimal:
+    """The one rule for the rate a line is taxed at: the site's rate when standard, none when the
+    line is zero-rated or exempt (a PEZA-registered client, an export of services)."""
+    if treatment not in TAX_TREATMENTS:
+        raise ValueError(f"unknown tax treatment {treatment!r}")
+    return Decimal(site_rate) if treatment == "standard" else Decimal(0)

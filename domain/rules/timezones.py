@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -25,3 +26,12 @@ def is_site_timezone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+# --- invoices dated as issued (issue 12) ---
+def local_day(instant: datetime, zone: str) -> date:
+    """The calendar day an instant falls on at a site: an invoice issued at 18:00 UTC on the 27th in
+    Manila (UTC+8) is dated the 28th."""
+    if instant.tzinfo is None:
+        raise ValueError("an instant carries its offset")
+    return instant.astimezone(ZoneInfo(zone)).date()

@@ -45,6 +45,20 @@ class ClientUpdate(Strict):
         default=None, description="true: no payment reminders to this client (admin, facility_staff, finance)"
     )
     # --- end collections ---
+    # --- tax treatment (issue 12): staff and finance; zero_rated/exempt need the reason and certificate ---
+    tax_treatment: Omittable[Literal["standard", "zero_rated", "exempt"]] = Field(
+        default=None, description="standard: the site's rate; zero_rated or exempt: no tax, with the reason and certificate"
+    )
+    tax_exemption_reason: Omittable[str] = Field(
+        default=None, max_length=300, pattern=TEXT_PATTERN, examples=["PEZA-registered ecozone IT enterprise"]
+    )
+    tax_certificate_ref: Omittable[str] = Field(default=None, max_length=100, pattern=TEXT_PATTERN, examples=["PEZA-2026-00123"])
+
+
+# --- issue 12: the fields finance may change on a client; of them, facility staff may not change the
+# withholding rate nor the exclusion from reminders (finance's and admins' decisions) ---
+FINANCE_ONLY_CLIENT_FIELDS = frozenset({"withholding_rate", "dunning_excluded"})
+FINANCE_CLIENT_FIELDS = frozenset({"tax_treatment", "tax_exemption_reason", "tax_certificate_ref"}) | FINANCE_ONLY_CLIENT_FIELDS
 
 
 class Client(Out):
@@ -62,9 +76,14 @@ class Client(Out):
     @classmethod
     def _withholding(cls, v: Any) -> str:
         return format(Decimal(v).normalize(), "f") if not isinstance(v, str) else v
+
     # --- collections (issue 12) ---
     dunning_excluded: bool = False
     # --- end collections ---
+    # --- tax treatment (issue 12) ---
+    tax_treatment: str = "standard"
+    tax_exemption_reason: str = ""
+    tax_certificate_ref: str = ""
 
 
 class ClientUserCreate(Strict):

@@ -45,9 +45,25 @@ async def update_client(session: AsyncSession, actor: Actor, client: Client, bod
     before = snapshot(client)
     for k, v in changes.items():
         setattr(client, k, v)
+    _check_tax_treatment(client, changes)
     await session.flush()
     await record(session, actor, "client.update", "client", client.id, before=before, after=snapshot(client), client_id=client.id)
     return client
+
+
+# --- tax treatment (issue 12) ---
+def _check_tax_treatment(client: Client, changes: dict[str, object]) -> None:
+    """A zero-rated or exempt client carries why (e.g. PEZA-registered) and its certificate's reference;
+    a standard one carries neither (what it said of an exemption no longer holds)."""
+    if client.tax_treatment == "standard":
+        client.tax_exemption_reason = ""
+        client.tax_certificate_ref = ""
+        return
+    client.tax_exemption_reason = client.tax_exemption_reason.strip()
+    client.tax_certificate_ref = client.tax_certificate_ref.strip()
+    for field, what in (("tax_exemption_reason", "the reason"), ("tax_certificate_ref", "the certificate reference")):
+        if not getattr(client, field):
+            raise ValidationFailed(f"a {client.tax_treatment.replace('_', '-')} client needs {what}", field=field)
 
 
 async def create_user(

@@ -78,7 +78,9 @@ async def _page(
     site = await get_or_404(session, Site, inv.site_id, "site")
     notes = await billing_queries.credit_notes_of(session, inv.id)
     payments = await billing_queries.payments_of(session, inv.id)
-    emails = await billing_queries.emails_of(session, {c.created_by for c in notes} | {c.approved_by for c in notes})
+    emails = await billing_queries.emails_of(
+        session, {c.created_by for c in notes} | {c.approved_by for c in notes} | {x.created_by for x in lines}
+    )
     credited_amount, credited_tax = await svc.credited_so_far(session, inv.id)
     issued_credit = sum(c.total_minor for c in notes if c.status == "issued")
     pending_credit = sum(c.total_minor for c in notes if c.status == "pending_approval")

@@ -22,6 +22,7 @@ from service.admin import (
     devices,
     documents,
     finance,
+    invoice_drafts,
     invoices,
     lease_changes,
     lease_renewal,
@@ -109,6 +110,8 @@ async def logout(request: Request, user: Staff, session: SessionDep, form: CsrfF
     return response
 
 
+# --- drafts and one-off invoices (issue 12): before `invoices`, whose /invoices/{id} would take /invoices/new ---
+router.include_router(invoice_drafts.router)
 for module in (dashboard, seatmap, leases, lease_renewal, lease_changes, people, devices, provisioning, finance, invoices, terms):
     router.include_router(module.router)
 # --- email: a proposal sent from the lease page ---

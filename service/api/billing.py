@@ -19,12 +19,13 @@ from billing import statement_render, webhooks
 from billing.doc_kit import attachment
 from billing.read_models import BillingRunOut, CreditNoteOut, InvoiceOut, InvoicePage
 from billing.schemas import BillingRunCreate, CreditNoteCreate, VoidBody
-from domain.errors import Forbidden, ValidationFailed
+from domain.errors import Forbidden, NotFound, ValidationFailed
 from domain.models import Client
 from domain.models.invoice import BillingRun, Invoice
 from domain.schemas import PERIOD_PATTERN
 from domain.services.lookup import get_or_404
 from provisioning import kpis as provisioning_kpis
+from service.api import invoice_drafts
 from service.api.deps import Cursor, Limit, QueryDate
 from service.auth import FinanceUser, StaffOrFinance, TenantReader
 from service.db import SessionDep
@@ -71,8 +72,12 @@ async def list_invoices(
         if client_id is not None and client_id != user.client_id:
             return InvoicePage(items=[])
         client_id = user.client_id
+        if status == "draft":  # a draft is finance's until it is issued
+            return InvoicePage(items=[])
     _no_facility_staff(user)
-    where = billing_queries.InvoiceFilter(client_id=client_id, period=period, status=status, site_id=site_id)
+    where = billing_queries.InvoiceFilter(
+        client_id=client_id, period=period, status=status, site_id=site_id, issued_only=user.is_client
+    )
     rows, nxt = await billing_queries.invoice_page(session, where, cursor, limit)
     return InvoicePage(items=[InvoiceOut.of(r) for r in rows], next_cursor=nxt)
 
@@ -87,6 +92,8 @@ async def _readable_invoice(session: Any, user: Any, invoice_id: uuid.UUID, *, f
     inv = await inv_service.get_invoice(session, invoice_id, for_update=for_update)
     user.require_client(inv.client_id, "invoice")
     _no_facility_staff(user)
+    if user.is_client and inv.status == "draft":
+        raise NotFound("invoice not found")  # a draft is finance's until it is issued
     return inv
 
 
@@ -238,3 +245,5 @@ async def kpis(
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    # --- drafts and one-off invoices (issue 12) ---
+    app.include_router(invoice_drafts.router)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -16,6 +15,8 @@ from domain.schemas import Page
 from domain.services import catalog, clients
 from domain.services.catalog_schemas import Plan, PlanCreate
 from domain.services.client_schemas import (
+    FINANCE_CLIENT_FIELDS,
+    FINANCE_ONLY_CLIENT_FIELDS,
     Client,
     ClientCreate,
     ClientUpdate,
@@ -33,18 +34,16 @@ from service.idempotency import IdempotencyDep
 
 router = APIRouter(prefix="/v1", tags=["clients"])
 
-# --- collections (issue 12): the client fields finance sets (and only finance and admins) ---
-FINANCE_CLIENT_FIELDS = frozenset({"withholding_rate", "dunning_excluded"})
 
-
+# --- issue 12: what finance may change on a client, and what only finance and admins may ---
 def _finance_fields_only(user: Principal, body: ClientUpdate) -> None:
     given = set(body.model_fields_set)
     if user.role == Role.FINANCE:
         other = sorted(given - FINANCE_CLIENT_FIELDS)
         if other:
             raise Forbidden(f"finance changes only {', '.join(sorted(FINANCE_CLIENT_FIELDS))}", field=other[0])
-    elif user.role == Role.FACILITY_STAFF and given & FINANCE_CLIENT_FIELDS:
-        field = sorted(given & FINANCE_CLIENT_FIELDS)[0]
+    elif user.role == Role.FACILITY_STAFF and given & FINANCE_ONLY_CLIENT_FIELDS:
+        field = sorted(given & FINANCE_ONLY_CLIENT_FIELDS)[0]
         raise Forbidden(f"a client's {field} is set by finance", field=field)
 
 
@@ -100,13 +99,14 @@ async def get_client(client_id: uuid.UUID, user: TenantReader, session: SessionD
 
 @router.patch("/clients/{client_id}", response_model=Client)
 async def update_client(client_id: uuid.UUID, body: ClientUpdate, user: StaffOrFinance, session: SessionDep) -> Client:
-    """Roles: admin, facility_staff; finance. Change a client's details, or its `seat_cap` (the most seats
-    its own bookings may hold; `null` restores the default of the setting SEATLEASE_CLIENT_SEAT_CAP).
-    Audited.
-
-    Finance (and admins) set `withholding_rate` (a decimal string below 1, e.g. `"0.05"`: the share of
-    each invoice's amount before tax the client withholds) and `dunning_excluded` (true: no payment
-    reminders to this client); finance may change only such fields, and facility staff may not change them (403 naming the field)."""
+    """Change a client's details, or its `seat_cap` (the most seats its own bookings may
+    hold; `null` restores the default of the setting SEATLEASE_CLIENT_SEAT_CAP). Audited.
+    Roles: admin, facility_staff (every field); finance (the tax treatment only: `tax_treatment` —
+    `standard` is the site's rate, `zero_rated` and `exempt` need `tax_exemption_reason` and
+    `tax_certificate_ref`, e.g. a PEZA-registered client; `withholding_rate`, a decimal string below 1
+    such as `"0.05"`: the share of each invoice's amount before tax the client withholds;
+    `dunning_excluded`: no payment reminders — a 403 naming any other field). Facility staff may not
+    change `withholding_rate` nor `dunning_excluded` (403 naming the field)."""
     _finance_fields_only(user, body)
     client = await clients.get_client(session, client_id, for_update=True)
     return Client.model_validate(await clients.update_client(session, user, client, body))

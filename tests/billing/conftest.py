@@ -7,7 +7,9 @@ import itertools
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -15,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.config import BillingSettings
+from billing.db import driver
 from billing.drive import drive_next, drive_run
 from domain.services.audit import SystemActor
 from tests.billing.stripe_standin import StripeStandIn
@@ -88,3 +91,32 @@ async def run_month(finance: Api, period: str) -> dict[str, Any]:
 async def invoices_of(api: Api, client_id: str, period: str) -> list[dict[str, Any]]:
     page = await api.get("/v1/invoices", params={"client_id": client_id, "period": period})
     return [await api.get(f"/v1/invoices/{i['id']}") for i in page["items"]]
+
+
+# --- invoices dated as issued (issue 12) ---
+async def dated_as_if_issued_on(finance: Api, period: str, day: date) -> None:
+    """A run dates its invoices the day it runs (today, on each site's calendar). The tests bill
+    months of far years (each its own, `fresh_year`); one whose statements, aging or journal follow
+    several months apart re-dates the month's run invoices (and the true-up credit notes they
+    carried) as if the run had issued them on `day`: what the rows hold after a run on that day."""
+    maker = app_of(finance).state.sessionmaker
+    async with maker() as session, session.begin():
+        conn = await driver(session)
+        ids = await conn.fetch(
+            """UPDATE invoices i SET issue_date = $2::date, due_date = $2::date + c.payment_terms_days, issued_at = $3
+               FROM clients c WHERE c.id = i.client_id AND i.period = $1 AND i.kind = 'run' AND i.status <> 'draft'
+               RETURNING i.id""",
+            period,
+            day,
+            datetime(day.year, day.month, day.day, tzinfo=UTC),
+        )
+        await conn.execute(
+            "UPDATE credit_notes SET issue_date = $2 WHERE kind = 'trueup' AND invoice_id = ANY($1::uuid[])",
+            [r["id"] for r in ids],
+            day,
+        )
+
+
+def site_today(site: dict[str, Any]) -> date:
+    """Today on the site's calendar: the day an invoice issued now is dated."""
+    return datetime.now(ZoneInfo(site["timezone"])).date()

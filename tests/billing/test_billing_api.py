@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from tests.billing import oracle
-from tests.billing.conftest import invoices_of, run_month
+from tests.billing.conftest import invoices_of, run_month, site_today
 from tests.factories import Api, lease_body, make_world
 
 
@@ -33,8 +33,12 @@ async def test_month_run_bills_every_part_of_a_lease(staff: Api, finance: Api, f
     assert inv["currency"] == "PHP"
     assert inv["number"] == f"{w.site['code']}-000001"
     assert inv["sequence"] == 1
-    assert inv["issue_date"] == f"{y}-01-01"
-    assert inv["due_date"] == f"{y}-01-31"
+    # dated the day it was issued on the site's calendar, due that day plus the client's terms (net 30);
+    # it still covers January
+    issued = date.fromisoformat(inv["issue_date"])
+    assert issued == site_today(w.site)
+    assert date.fromisoformat(inv["due_date"]) == issued + timedelta(days=30)
+    assert inv["period"] == f"{y}-01"
     seats = oracle.seat_charge(1_500_000, [(date(y, 1, 10), None)] * 2, y, 1)
     (seat_line,) = by_kind(inv, "seat")
     assert (seat_line["quantity"], seat_line["days"], seat_line["period_days"]) == (2, 22, 31)

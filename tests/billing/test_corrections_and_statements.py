@@ -8,6 +8,7 @@ import io
 import shutil
 import subprocess
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 
 from billing.doc_kit import slug
 from service.cli_billing import statements_export_command
-from tests.billing.conftest import invoices_of, run_month
+from tests.billing.conftest import dated_as_if_issued_on, invoices_of, run_month
 from tests.factories import Api, ClientLogin, World, lease_body, make_world
 
 
@@ -23,6 +24,7 @@ async def billed_world(staff: Api, finance: Api, y: int, **lease_kw: Any) -> tup
     w = await make_world(staff)
     await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-01-01", seat_count=2, **lease_kw))
     await run_month(finance, f"{y}-01")
+    await dated_as_if_issued_on(finance, f"{y}-01", date(y, 1, 1))
     (inv,) = await invoices_of(finance, w.client["id"], f"{y}-01")
     return w, inv
 
@@ -102,6 +104,7 @@ async def test_statement_json_csv_pdf(staff: Api, finance: Api, fresh_year: Call
     y = fresh_year()
     w, jan = await billed_world(staff, finance, y, add_ons=[{"code": "extra_monitor", "quantity": 1}])
     await run_month(finance, f"{y}-02")
+    await dated_as_if_issued_on(finance, f"{y}-02", date(y, 2, 1))
     await finance.post(f"/v1/invoices/{jan['id']}/credit-notes", {"reason": "goodwill", "amount_minor": 10_000})
     st = await finance.get(f"/v1/clients/{w.client['id']}/statements/{y}-02")
     (sec,) = st["currencies"]

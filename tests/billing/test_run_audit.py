@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from tests.billing.conftest import invoices_of, run_month
+from tests.billing.conftest import invoices_of, run_month, site_today
 from tests.factories import Api, lease_body, make_world
 
 
@@ -30,9 +30,11 @@ async def test_a_run_audits_each_invoice_it_issues(
     assert json.loads(rows[0]["after"]) == {
         "number": inv["number"],
         "period": f"{y}-03",
+        "issue_date": inv["issue_date"],
         "total_minor": inv["total_minor"],
         "currency": inv["currency"],
     }
+    assert inv["issue_date"] == site_today(w.site).isoformat()
     created = await db.fetchval(
         "SELECT count(*) FROM audit_events WHERE object_id = $1 AND action = 'billing_run.create'", run["id"]
     )

@@ -274,3 +274,24 @@ async def test_standin_answers_in_the_shapes_of_stripes_fixtures(gateway: Stripe
     assert isinstance(final, stripe.Invoice)
     assert final.amount_due == 1234
     assert isinstance(note, stripe.CreditNote)
+
+
+# --- invoices dated as issued (issue 12) ---
+async def test_a_late_push_keeps_our_due_date(
+    staff: Api,
+    finance: Api,
+    fresh_year: Callable[..., int],
+    db: asyncpg.Pool,
+    maker: async_sessionmaker[AsyncSession],
+    gateway: StripeGateway,
+    standin: StripeStandIn,
+) -> None:
+    """Stripe counts days_until_due from the day it finalizes: an invoice issued 12 days before its
+    push (an outage, retries) is sent with the 18 days left to our due date, not the 30 days of terms."""
+    _, inv = await billed(staff, finance, fresh_year, db)
+    await db.execute(
+        "UPDATE invoices SET issue_date = issue_date - 12, due_date = due_date - 12 WHERE id = $1", uuid.UUID(inv["id"])
+    )
+    assert await push_until_quiet(maker, gateway, db, inv["id"]) == ["synced"]
+    got = await finance.get(f"/v1/invoices/{inv['id']}")
+    assert standin.invoices[got["stripe_invoice_id"]]["days_until_due"] == 18

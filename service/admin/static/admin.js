@@ -9,6 +9,14 @@
     if (question && !window.confirm(question)) event.preventDefault();
   });
 
+  // --- drafts (issue 12): a checkbox that ticks every box named in data-select-all ---
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    var name = box && box.getAttribute ? box.getAttribute("data-select-all") : null;
+    if (!name) return;
+    document.querySelectorAll('input[type="checkbox"][name="' + name + '"]').forEach(function (b) { b.checked = box.checked; });
+  });
+
   // a select that opens another page when changed: data-navigate is the URL, {value} the choice
   document.addEventListener("change", function (event) {
     var select = event.target;
