@@ -19,6 +19,7 @@ from service.api import (
     ops,
     proposals,
     provisioning,
+    revenue_reports,
     sites,
     terms,
     users,
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
 
     for module in (auth, sites, clients, leases, lease_renewal, lease_changes, ops, users, proposals, terms):
         app.include_router(module.router)
+    # --- revenue reports (issue 12) ---
+    app.include_router(revenue_reports.router)
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, provisioning, admin):
         part.install(app)
