@@ -38,7 +38,9 @@ _COMMON = f"""Roles: admin, finance (facility staff and clients: **403**). `from
 (`YYYY-MM`, both included, at most {MAX_MONTHS}); `to` before `from` or a longer range is a **422** naming
 `to`. Money in integer minor units with its currency; no figure adds two currencies. `Accept: text/csv`
 gives the same rows as CSV, amounts in major units with a currency column."""
-_CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}, "description": "the report (JSON, or CSV with `Accept: text/csv`)"}}
+_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "the report (JSON, or CSV with `Accept: text/csv`)"}
+}
 
 
 def _wants_csv(accept: str | None) -> bool:

@@ -107,20 +107,21 @@ def revenue(lines: list[Any], notes: list[Any], leases: dict[str, OLease]) -> di
             continue
         first = r["service_month"] or (r["service_start"].replace(day=1) if r["service_start"] else None)
         first = first or date.fromisoformat(r["period"] + "-01")
-        lease = str(r["lease_id"]) if r["lease_id"] else None
-        per_lease_month[(first, r["currency"], str(r["site_id"]), str(r["client_id"]), lease)] += r["amount_minor"]
+        lease_key = str(r["lease_id"]) if r["lease_id"] else None
+        per_lease_month[(first, r["currency"], str(r["site_id"]), str(r["client_id"]), lease_key)] += r["amount_minor"]
     for (first, cur, site, client, lease_id), amount in per_lease_month.items():
         month = first.strftime("%Y-%m")
         lease = leases.get(lease_id) if lease_id else None
         weights = floor_days(lease, first) if lease else {}
+        shift = lease.shift if lease else None
         if not weights:
-            out[(month, cur, site, None, lease.shift if lease else None, client)] += amount
+            out[(month, cur, site, None, shift, client)] += amount
             continue
         total, upto = sum(weights.values()), 0
         for floor in sorted(weights):
             share = rhu(amount * (upto + weights[floor]), total) - rhu(amount * upto, total)
             upto += weights[floor]
-            out[(month, cur, site, floor, lease.shift if lease else None, client)] += share
+            out[(month, cur, site, floor, shift, client)] += share
     for n in notes:
         if n["status"] == "issued" and n["kind"] == "manual" and n["invoice_status"] in ("issued", "partially_paid", "paid"):
             out[(n["period"], n["currency"], str(n["site_id"]), None, None, str(n["client_id"]))] -= n["amount_minor"]
