@@ -27,6 +27,7 @@ from service.admin import (
     people,
     proposal_mail,
     provisioning,
+    revenue,
     seatmap,
     terms,
 )
@@ -110,6 +111,8 @@ for module in (dashboard, seatmap, leases, lease_renewal, lease_changes, people,
     router.include_router(module.router)
 # --- email: a proposal sent from the lease page ---
 router.include_router(proposal_mail.router)
+# --- revenue reports (issue 12) ---
+router.include_router(revenue.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------

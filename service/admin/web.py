@@ -306,6 +306,8 @@ def nav_items() -> list[tuple[str, str, str]]:
         ("Devices", "/admin/devices", "ops"),
         ("Provisioning", "/admin/provisioning", "ops"),
         ("Billing", "/admin/billing", "finance"),
+        # --- revenue reports (issue 12) ---
+        ("Reports", "/admin/reports", "finance"),
     ]
 
 
