@@ -43,7 +43,7 @@ _SERVICE_MONTH = (
 )
 
 # $1 first month's first day, $2 last month's first day, $3 site, $4 client
-REVENUE_CTES = f"""
+_LINES = f"""
 lines AS (
   SELECT i.client_id, i.site_id, i.currency, il.lease_id, {_SERVICE_MONTH} AS month, sum(il.amount_minor) AS amount
   FROM invoice_lines il JOIN invoices i ON i.id = il.invoice_id
@@ -51,7 +51,11 @@ lines AS (
     AND {_SERVICE_MONTH} BETWEEN $1::date AND $2::date
     AND ($3::uuid IS NULL OR i.site_id = $3) AND ($4::uuid IS NULL OR i.client_id = $4)
   GROUP BY 1, 2, 3, 4, 5
-),
+)"""
+
+# a lease's lines of a month over the floors its seats stood on, by seat-days: each floor's share is
+# the rounded running total minus the one before it, so the shares add up to the line exactly
+_BY_FLOOR = f"""
 x AS (SELECT DISTINCT lease_id, month FROM lines WHERE lease_id IS NOT NULL),
 w AS (
   SELECT x.lease_id, x.month, se.floor_id,
@@ -67,18 +71,31 @@ cum AS (
          sum(w.w) OVER (PARTITION BY l.lease_id, l.month) AS total
   FROM lines l LEFT JOIN w ON w.lease_id = l.lease_id AND w.month = l.month
 ),
-rev AS (
+split AS (
   SELECT client_id, site_id, currency, lease_id, month, floor_id,
          CASE WHEN w IS NULL THEN amount
               ELSE (round(amount * upto / total) - round(amount * (upto - w) / total))::bigint END AS amount
   FROM cum
-  UNION ALL
+)"""
+
+_NOTES = """
   SELECT cn.client_id, cn.site_id, cn.currency, NULL, to_date(i.period || '-01', 'YYYY-MM-DD'), NULL, -cn.amount_minor
   FROM credit_notes cn JOIN invoices i ON i.id = cn.invoice_id
   WHERE cn.status = 'issued' AND cn.kind = 'manual' AND i.status IN ('issued', 'partially_paid', 'paid')
     AND to_date(i.period || '-01', 'YYYY-MM-DD') BETWEEN $1::date AND $2::date
-    AND ($3::uuid IS NULL OR cn.site_id = $3) AND ($4::uuid IS NULL OR cn.client_id = $4)
-)"""
+    AND ($3::uuid IS NULL OR cn.site_id = $3) AND ($4::uuid IS NULL OR cn.client_id = $4)"""
+
+
+def revenue_ctes(by_floor: bool) -> str:
+    """`rev`: (client, site, currency, lease, month, floor, amount) rows; floors only when asked for
+    (the seat-days behind them are most of the query's work)."""
+    if by_floor:
+        return f"{_LINES},{_BY_FLOOR},\nrev AS (\n  SELECT * FROM split\n  UNION ALL{_NOTES}\n)"
+    return (
+        f"{_LINES},\nrev AS (\n  SELECT client_id, site_id, currency, lease_id, month, NULL::uuid AS floor_id, amount "
+        f"FROM lines\n  UNION ALL{_NOTES}\n)"
+    )
+
 
 # what each breakdown groups by and shows (fixed texts: `by` is checked against these keys)
 _BY: dict[str, tuple[str, str]] = {
@@ -92,7 +109,7 @@ _BY: dict[str, tuple[str, str]] = {
 def revenue_sql(by: str) -> str:
     group, cols = _BY[by]
     return f"""
-WITH {REVENUE_CTES}
+WITH {revenue_ctes(by == "floor")}
 SELECT r.month, r.currency, {cols}, sum(r.amount)::bigint AS amount_minor
 FROM rev r JOIN sites s ON s.id = r.site_id JOIN clients c ON c.id = r.client_id
 LEFT JOIN floors f ON f.id = r.floor_id LEFT JOIN leases l ON l.id = r.lease_id
