@@ -37,68 +37,87 @@ def anniversaries_sql(start: str, day: str) -> str:
 
 
 # $1 first day of the month before the range, $2 first day of its last month, $3 site, $4 client,
-# $5..$8 the escalation table (price, percentage, years, escalated price)
+# $5..$8 the escalation table (price, percentage, years, escalated price).
+#
+# What a lease holds at each month end comes from its seat spans and its add-ons (a lease with neither
+# is worth nothing that day). A *plain* lease (no discount, no escalation, no dated price) is worth
+# seats × its price + add-ons, a sum: those are added up per client and month straight away. The
+# others are priced lease by lease and month (the price in force, the discount rounded per lease),
+# then added up the same way (`client_mrr`). `lease_mrr` is that per-lease pricing.
 LEASE_MRR_CTES = f"""
 months AS (
   SELECT d::date AS month, (d + interval '1 month - 1 day')::date AS day
   FROM generate_series($1::date, $2::date, interval '1 month') d
 ),
 esc AS (SELECT * FROM unnest($5::bigint[], $6::numeric[], $7::int[], $8::bigint[]) AS e(p0, pct, n, p)),
-lm AS (
-  SELECT l.id, l.client_id, l.site_id, s.currency, m.month, m.day, l.start_date, l.monthly_price_minor,
-         l.escalation_pct, l.discount_pct
+scope AS (
+  SELECT l.id, l.client_id, s.currency, l.start_date, l.end_date, l.monthly_price_minor AS price,
+         (l.discount_pct = 0 AND l.escalation_pct IS NULL
+          AND NOT EXISTS (SELECT 1 FROM lease_price_steps ps WHERE ps.lease_id = l.id)) AS plain
   FROM leases l JOIN sites s ON s.id = l.site_id
-  JOIN months m ON l.start_date <= m.day AND (l.end_date IS NULL OR l.end_date >= m.day)
-  WHERE l.status IN ('confirmed', 'active', 'ended')
+  WHERE l.status IN ('confirmed', 'active', 'ended') AND l.start_date <= ($2::date + interval '1 month - 1 day')::date
+    AND (l.end_date IS NULL OR l.end_date >= $1::date)
     AND ($3::uuid IS NULL OR l.site_id = $3) AND ($4::uuid IS NULL OR l.client_id = $4)
 ),
 -- a lease's seats with the same dates are alike here: counted once per date span, as billing reads them
 spans AS (
   SELECT ls.lease_id, ls.start_date, ls.end_date, count(*) AS n
   FROM lease_seats ls
-  WHERE NOT ls.voided AND ls.lease_id IN (SELECT id FROM lm)
+  WHERE NOT ls.voided AND (ls.end_date IS NULL OR ls.end_date >= $1::date) AND ls.lease_id IN (SELECT id FROM scope)
   GROUP BY ls.lease_id, ls.start_date, ls.end_date
 ),
-seat_n AS (
-  SELECT lm.id, lm.month, sum(ls.n) AS n
-  FROM lm JOIN spans ls ON ls.lease_id = lm.id
-  WHERE {shift_days_sql("ls", "lm.day", "lm.day")}
-  GROUP BY lm.id, lm.month
+-- (lease, month end, seats, add-ons) parts, on the days the lease is in force; an add-on with no
+-- start runs from the lease's start
+held AS (
+  SELECT sc.id, sc.client_id, sc.currency, sc.plain, sc.price, m.month, m.day, ls.n AS seats, 0::bigint AS addons
+  FROM spans ls JOIN scope sc ON sc.id = ls.lease_id
+  JOIN months m ON {shift_days_sql("ls", "m.day", "m.day")}
+  WHERE sc.start_date <= m.day AND (sc.end_date IS NULL OR sc.end_date >= m.day)
+  UNION ALL
+  SELECT sc.id, sc.client_id, sc.currency, sc.plain, sc.price, m.month, m.day, 0, la.unit_price_minor * la.quantity
+  FROM lease_add_ons la JOIN inclusions i ON i.id = la.inclusion_id AND i.billing = 'monthly'
+  JOIN scope sc ON sc.id = la.lease_id
+  JOIN months m ON (la.start_date IS NULL OR la.start_date <= m.day) AND (la.end_date IS NULL OR la.end_date >= m.day)
+  WHERE sc.start_date <= m.day AND (sc.end_date IS NULL OR sc.end_date >= m.day)
+),
+lease_month AS (
+  SELECT id, month, day, sum(seats) AS seats, sum(addons) AS addons FROM held WHERE NOT plain GROUP BY id, month, day
 ),
 steps AS (
-  SELECT DISTINCT ON (lm.id, lm.month) lm.id, lm.month, ps.effective_date, ps.monthly_price_minor
-  FROM lm JOIN lease_price_steps ps ON ps.lease_id = lm.id AND ps.effective_date <= lm.day
-  ORDER BY lm.id, lm.month, ps.effective_date DESC
-),
-addon AS (
-  SELECT lm.id, lm.month, sum(la.unit_price_minor * la.quantity) AS a
-  FROM lm JOIN lease_add_ons la ON la.lease_id = lm.id JOIN inclusions i ON i.id = la.inclusion_id
-  WHERE i.billing = 'monthly' AND coalesce(la.start_date, lm.start_date) <= lm.day
-    AND (la.end_date IS NULL OR la.end_date >= lm.day)
-  GROUP BY lm.id, lm.month
+  SELECT DISTINCT ON (ps.lease_id, m.month) ps.lease_id, m.month, ps.effective_date, ps.monthly_price_minor
+  FROM lease_price_steps ps JOIN months m ON ps.effective_date <= m.day
+  WHERE ps.lease_id IN (SELECT id FROM scope WHERE NOT plain)
+  ORDER BY ps.lease_id, m.month, ps.effective_date DESC
 ),
 priced AS (
-  SELECT lm.id, lm.client_id, lm.site_id, lm.currency, lm.month, lm.day, lm.start_date, lm.escalation_pct,
-         lm.discount_pct, coalesce(sn.n, 0) AS seats, coalesce(ad.a, 0) AS addons,
-         coalesce(st.monthly_price_minor, lm.monthly_price_minor) AS p0,
-         coalesce(st.effective_date, lm.start_date) AS anchor
-  FROM lm LEFT JOIN seat_n sn USING (id, month) LEFT JOIN steps st USING (id, month) LEFT JOIN addon ad USING (id, month)
+  SELECT l.id, l.client_id, s.currency, lm.month, lm.day, l.start_date, l.escalation_pct, l.discount_pct,
+         lm.seats, lm.addons, coalesce(st.monthly_price_minor, l.monthly_price_minor) AS p0,
+         coalesce(st.effective_date, l.start_date) AS anchor
+  FROM lease_month lm JOIN leases l ON l.id = lm.id JOIN sites s ON s.id = l.site_id
+  LEFT JOIN steps st ON st.lease_id = lm.id AND st.month = lm.month
 ),
 gross AS (
-  SELECT pr.id, pr.client_id, pr.site_id, pr.currency, pr.month, pr.seats, pr.discount_pct,
+  SELECT pr.id, pr.client_id, pr.currency, pr.month, pr.seats, pr.discount_pct,
          coalesce(e.p, pr.p0) AS price, pr.seats * coalesce(e.p, pr.p0) + pr.addons AS gross
   FROM priced pr LEFT JOIN esc e ON pr.escalation_pct IS NOT NULL AND e.p0 = pr.p0 AND e.pct = pr.escalation_pct
        AND e.n = {anniversaries_sql("pr.start_date", "pr.day")} - {anniversaries_sql("pr.start_date", "pr.anchor")}
 ),
 lease_mrr AS (
-  SELECT g.id, g.client_id, g.site_id, g.currency, g.month, g.seats, g.price,
+  SELECT g.id, g.client_id, g.currency, g.month, g.seats, g.price,
          (g.gross - round(g.gross * g.discount_pct / 100))::bigint AS mrr
   FROM gross g
+),
+client_mrr AS (
+  SELECT client_id, currency, month, sum(mrr) AS mrr FROM (
+    SELECT client_id, currency, month, mrr FROM lease_mrr
+    UNION ALL
+    SELECT client_id, currency, month, sum(seats * price + addons) FROM held WHERE plain GROUP BY client_id, currency, month
+  ) x GROUP BY client_id, currency, month
 )"""
 
 MOVEMENT_SQL = f"""
 WITH {LEASE_MRR_CTES},
-cm AS (SELECT client_id, currency, month, sum(mrr) AS mrr FROM lease_mrr GROUP BY client_id, currency, month),
+cm AS (SELECT * FROM client_mrr),
 mv AS (
   SELECT coalesce(c.currency, p.currency) AS currency,
          coalesce(c.month, (p.month + interval '1 month')::date) AS month,

@@ -8,8 +8,13 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from billing.revenue_schemas import MrrReport, OccupancyReport, RevenueReport, RevpassReport
+from billing.revenue_schemas import MrrReport, OccupancyReport, ReportRange, RevenueReport, RevpassReport
 from billing.statement_render import major
+
+
+def filename(stem: str, rng: ReportRange) -> str:
+    """`revenue-by-site-2031-01-2031-12.csv`: what, and the months it covers."""
+    return f"{stem}-{rng.first}-{rng.last}.csv"
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -93,6 +93,11 @@ RULE_FIELDS: dict[str, set[str]] = {
     # a lease's price step falls within its stored term
     "POST /v1/plans/{plan_id}/prices": {"effective_from", "add_on_prices"},
     "POST /v1/leases/{lease_id}/price-steps": {"effective_date"},
+    # revenue reports (issue 12): `to` on or after `from`, at most 36 months after it (two fields at once)
+    "GET /v1/reports/mrr": {"to"},
+    "GET /v1/reports/revenue": {"to"},
+    "GET /v1/reports/occupancy/monthly": {"to"},
+    "GET /v1/reports/revpass": {"to"},
 }
 
 

@@ -175,5 +175,5 @@ async def report_csv(
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{stem}-{rng.first}-{rng.last}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{revenue_csv.filename(stem, rng)}"'},
     )

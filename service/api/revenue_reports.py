@@ -51,7 +51,7 @@ def _csv(text: str, name: str, rng: ReportRange) -> Response:
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}-{rng.first}-{rng.last}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{revenue_csv.filename(name, rng)}"'},
     )
 
 
