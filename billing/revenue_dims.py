@@ -45,31 +45,40 @@ _SERVICE_MONTH = (
 # $1 first month's first day, $2 last month's first day, $3 site, $4 client
 _LINES = f"""
 lines AS (
-  SELECT i.client_id, i.site_id, i.currency, il.lease_id, {_SERVICE_MONTH} AS month, sum(il.amount_minor) AS amount
+  SELECT i.client_id, i.site_id, i.currency, il.lease_id, {_SERVICE_MONTH} AS month, il.amount_minor AS amount
   FROM invoice_lines il JOIN invoices i ON i.id = il.invoice_id
   WHERE i.status IN ('issued', 'partially_paid', 'paid') AND il.kind NOT IN ('deposit', 'credit_transfer', 'inclusion')
     AND {_SERVICE_MONTH} BETWEEN $1::date AND $2::date
     AND ($3::uuid IS NULL OR i.site_id = $3) AND ($4::uuid IS NULL OR i.client_id = $4)
-  GROUP BY 1, 2, 3, 4, 5
 )"""
 
 # a lease's lines of a month over the floors its seats stood on, by seat-days: each floor's share is
 # the rounded running total minus the one before it, so the shares add up to the line exactly
 _BY_FLOOR = f"""
-x AS (SELECT DISTINCT lease_id, month FROM lines WHERE lease_id IS NOT NULL),
+lease_lines AS (
+  SELECT client_id, site_id, currency, lease_id, month, sum(amount) AS amount FROM lines GROUP BY 1, 2, 3, 4, 5
+),
+x AS (SELECT DISTINCT lease_id, month FROM lease_lines WHERE lease_id IS NOT NULL),
+-- a lease's seats by floor and dates, counted: what the seat-days per floor are made of
+fspans AS (
+  SELECT ls.lease_id, se.floor_id, ls.start_date, ls.end_date, count(*) AS n
+  FROM lease_seats ls JOIN seats se ON se.id = ls.seat_id
+  WHERE NOT ls.voided AND ($3::uuid IS NULL OR ls.site_id = $3)
+    AND ($4::uuid IS NULL OR ls.lease_id IN (SELECT id FROM leases WHERE client_id = $4))
+  GROUP BY ls.lease_id, se.floor_id, ls.start_date, ls.end_date
+),
 w AS (
-  SELECT x.lease_id, x.month, se.floor_id,
-         sum(least(coalesce(ls.end_date, 'infinity'::date), {_MONTH_END}) - greatest(ls.start_date, x.month) + 1) AS w
-  FROM x JOIN lease_seats ls ON ls.lease_id = x.lease_id AND NOT ls.voided
-  JOIN seats se ON se.id = ls.seat_id
-  WHERE {shift_days_sql("ls", "x.month", _MONTH_END)}
-  GROUP BY x.lease_id, x.month, se.floor_id
+  SELECT x.lease_id, x.month, fs.floor_id,
+         sum(fs.n * (least(coalesce(fs.end_date, 'infinity'::date), {_MONTH_END}) - greatest(fs.start_date, x.month) + 1)) AS w
+  FROM x JOIN fspans fs ON fs.lease_id = x.lease_id
+  WHERE {shift_days_sql("fs", "x.month", _MONTH_END)}
+  GROUP BY x.lease_id, x.month, fs.floor_id
 ),
 cum AS (
   SELECT l.client_id, l.site_id, l.currency, l.lease_id, l.month, w.floor_id, l.amount, w.w,
          sum(w.w) OVER (PARTITION BY l.lease_id, l.month ORDER BY w.floor_id ROWS UNBOUNDED PRECEDING) AS upto,
          sum(w.w) OVER (PARTITION BY l.lease_id, l.month) AS total
-  FROM lines l LEFT JOIN w ON w.lease_id = l.lease_id AND w.month = l.month
+  FROM lease_lines l LEFT JOIN w ON w.lease_id = l.lease_id AND w.month = l.month
 ),
 split AS (
   SELECT client_id, site_id, currency, lease_id, month, floor_id,
@@ -97,24 +106,42 @@ def revenue_ctes(by_floor: bool) -> str:
     )
 
 
-# what each breakdown groups by and shows (fixed texts: `by` is checked against these keys)
-_BY: dict[str, tuple[str, str]] = {
-    "site": ("r.site_id, s.code", "r.site_id, s.code AS site_code"),
-    "floor": ("r.site_id, s.code, r.floor_id, f.name", "r.site_id, s.code AS site_code, r.floor_id, f.name AS floor_name"),
-    "shift": ("r.site_id, s.code, l.shift_code", "r.site_id, s.code AS site_code, l.shift_code AS shift"),
-    "client": ("r.client_id, c.legal_name", "r.client_id, c.legal_name AS client_name"),
+# each breakdown: its key columns (summed over first), the columns that name them, the joins to read those
+_BY: dict[str, tuple[str, str, str]] = {
+    "site": ("r.site_id", "g.site_id, s.code AS site_code", "JOIN sites s ON s.id = g.site_id"),
+    "floor": (
+        "r.site_id, r.floor_id",
+        "g.site_id, s.code AS site_code, g.floor_id, f.name AS floor_name",
+        "JOIN sites s ON s.id = g.site_id LEFT JOIN floors f ON f.id = g.floor_id",
+    ),
+    "shift": (
+        "r.site_id, l.shift_code",
+        "g.site_id, s.code AS site_code, g.shift_code AS shift",
+        "JOIN sites s ON s.id = g.site_id",
+    ),
+    "client": ("r.client_id", "g.client_id, c.legal_name AS client_name", "JOIN clients c ON c.id = g.client_id"),
+}
+_ORDER = {
+    "site": "s.code",
+    "floor": "s.code, f.level, f.name",
+    "shift": "s.code, g.shift_code",
+    "client": "c.legal_name, g.client_id",
 }
 
 
 def revenue_sql(by: str) -> str:
-    group, cols = _BY[by]
+    keys, cols, joins = _BY[by]
+    lease = "LEFT JOIN leases l ON l.id = r.lease_id" if by == "shift" else ""
     return f"""
-WITH {revenue_ctes(by == "floor")}
-SELECT r.month, r.currency, {cols}, sum(r.amount)::bigint AS amount_minor
-FROM rev r JOIN sites s ON s.id = r.site_id JOIN clients c ON c.id = r.client_id
-LEFT JOIN floors f ON f.id = r.floor_id LEFT JOIN leases l ON l.id = r.lease_id
-GROUP BY r.month, r.currency, {group}
-ORDER BY r.month, r.currency, {group}
+WITH {revenue_ctes(by == "floor")},
+g AS (
+  SELECT r.month, r.currency, {keys}, sum(r.amount)::bigint AS amount_minor
+  FROM rev r {lease}
+  GROUP BY r.month, r.currency, {keys}
+)
+SELECT g.month, g.currency, {cols}, g.amount_minor
+FROM g {joins}
+ORDER BY g.month, g.currency, {_ORDER[by]}
 """
 
 
