@@ -10,8 +10,8 @@ three years, three in ten ended, one in ten escalating yearly, one in twenty wit
 step, half with an add-on, one in ten discounted), and an issued invoice per client and month of
 the range with a line per lease in force. The real app serves in a child process (uvicorn, loopback);
 finance signs in; each report of the range (MRR and movement, revenue by site and by floor,
-occupancy, RevPASS) is requested sequentially, then the very SQL it runs (billing/revenue*.py) is
-run bare on one asyncpg connection. Prints p50/p99 of each and the ratio API / SQL.
+occupancy, RevPASS) is requested, in turn with the very SQL it runs (billing/revenue*.py) run bare on
+one asyncpg connection, sequentially. Prints p50/p99 of each and the ratio API / SQL.
 
 Aim (issue 12): each report's p99 through the API within 1.5x its bare SQL (a RESULT line each).
 """
@@ -204,14 +204,18 @@ def serve(url: str, port: int) -> None:
     uvicorn.run(create_app(database_url=url), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-async def timed(call: Callable[[], Awaitable[Any]], n: int) -> list[float]:
+async def timed(api: Callable[[], Awaitable[Any]], bare: Callable[[], Awaitable[Any]], n: int) -> tuple[list[float], list[float]]:
+    """The API request and its bare SQL in turn, `n` times each: on a shared machine both then meet
+    the same spells of load (one after the other, the first measured one busy minute and the other the next)."""
     for _ in range(2):  # warm up: connections, plans, caches
-        await call()
-    out = []
+        await api()
+        await bare()
+    out: tuple[list[float], list[float]] = ([], [])
     for _ in range(n):
-        t0 = time.perf_counter()
-        await call()
-        out.append(time.perf_counter() - t0)
+        for call, times in ((api, out[0]), (bare, out[1])):
+            t0 = time.perf_counter()
+            await call()
+            times.append(time.perf_counter() - t0)
     return out
 
 
@@ -265,23 +269,25 @@ async def main(args: argparse.Namespace) -> None:
     )
     port = free_port()
     api: dict[str, dict[str, float]] = {}
-    with child_server([SCRIPT, "--serve", "--url", url, "--port", str(port)], port, "/healthz") as base:
-        async with httpx.AsyncClient(base_url=base, timeout=300) as http:
-            r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": EMAIL, "password": PASSWORD})
-            assert r.status_code == 200, r.text
-            headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-            for name, (path, extra) in PATHS.items():
-                params = {"from": str(rng.first), "to": str(rng.last), **extra}
-
-                async def get(path: str = path, params: dict[str, str] = params) -> None:
-                    resp = await http.get(path, params=params, headers=headers)
-                    assert resp.status_code == 200, resp.text
-                    assert resp.json()["items"]
-
-                api[name] = summary_ms(await timed(get, args.requests))
+    bare: dict[str, dict[str, float]] = {}
     conn = await asyncpg.connect(plain_url(url))
     try:
-        bare = {name: summary_ms(await timed(call, args.requests)) for name, call in bare_calls(conn, rng).items()}
+        with child_server([SCRIPT, "--serve", "--url", url, "--port", str(port)], port, "/healthz") as base:
+            async with httpx.AsyncClient(base_url=base, timeout=300) as http:
+                r = await http.post("/v1/auth/token", data={"grant_type": "password", "username": EMAIL, "password": PASSWORD})
+                assert r.status_code == 200, r.text
+                headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+                sql = bare_calls(conn, rng)
+                for name, (path, extra) in PATHS.items():
+                    params = {"from": str(rng.first), "to": str(rng.last), **extra}
+
+                    async def get(path: str = path, params: dict[str, str] = params) -> None:
+                        resp = await http.get(path, params=params, headers=headers)
+                        assert resp.status_code == 200, resp.text
+                        assert resp.json()["items"]
+
+                    api_times, bare_times = await timed(get, sql[name], args.requests)
+                    api[name], bare[name] = summary_ms(api_times), summary_ms(bare_times)
     finally:
         await conn.close()
     print(f"\n{args.months} months over {counts['leases']:,} leases, sequential requests over loopback:")
