@@ -44,6 +44,8 @@ QUICK: dict[str, list[str]] = {
     "bench_provisioning": ["--leases", "30", "--sites", "5", "--clients", "5", "--timeout", "120"],
     "bench_seatmap": ["--requests", "20"],  # its page checks look for seats of its default floor
     "bench_documents": ["--clients", "100", "--repeat", "1"],
+    # --- revenue reports (issue 12) ---
+    "bench_reports": ["--leases", "1000", "--requests", "3"],
 }
 
 RESULT_PREFIX = "RESULT "

@@ -21,6 +21,7 @@ from service.api import (
     payments,
     proposals,
     provisioning,
+    revenue_reports,
     sites,
     terms,
     users,
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.include_router(module.router)
     # --- collections (issue 12): the journal export, the overdue list ---
     app.include_router(collections_api.router)
+    # --- revenue reports (issue 12) ---
+    app.include_router(revenue_reports.router)
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, payments, provisioning, admin):  # payments: issue 12
         part.install(app)

@@ -100,6 +100,7 @@ def test_every_real_benchmark_runs_at_quick_sizes(tmp_path: Path) -> None:
         "availability p99 API/SQL",
         "booking throughput API/bare insert",
         "documents: ours / bare render",
+        "report mrr p99 API/SQL",  # bench_reports.py (issue 12)
     ):
         assert name in rows, (name, list(rows))
     assert any(name.startswith("provisioning:") for name in rows), list(rows)

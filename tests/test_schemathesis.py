@@ -98,6 +98,11 @@ RULE_FIELDS: dict[str, set[str]] = {
     # something, and together take no more than the payment ("allocations[]" stands for any index)
     "POST /v1/payments": {"paid_on", "allocations", "allocations[].invoice_id", "allocations[].amount_minor"},
     "POST /v1/clients/{client_id}/credit/apply": {"allocations[].invoice_id", "allocations[].amount_minor"},
+    # revenue reports (issue 12): `to` on or after `from`, at most 36 months after it (two fields at once)
+    "GET /v1/reports/mrr": {"to"},
+    "GET /v1/reports/revenue": {"to"},
+    "GET /v1/reports/occupancy/monthly": {"to"},
+    "GET /v1/reports/revpass": {"to"},
 }
 
 

@@ -31,6 +31,7 @@ from service.admin import (
     people,
     proposal_mail,
     provisioning,
+    revenue,
     seatmap,
     terms,
 )
@@ -122,6 +123,8 @@ router.include_router(payments.router)
 router.include_router(documents.router)
 # --- collections (issue 12): overdue list, journal export, a client's reminders ---
 router.include_router(collections.router)
+# --- revenue reports (issue 12) ---
+router.include_router(revenue.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------

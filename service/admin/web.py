@@ -307,6 +307,8 @@ def nav_items() -> list[tuple[str, str, str]]:
         ("Provisioning", "/admin/provisioning", "ops"),
         ("Billing", "/admin/billing", "finance"),
         ("Collections", "/admin/collections", "finance"),  # --- collections (issue 12) ---
+        # --- revenue reports (issue 12) ---
+        ("Reports", "/admin/reports", "finance"),
     ]
 
 
