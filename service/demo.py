@@ -14,8 +14,8 @@ from domain.models import Device
 from domain.services import catalog, clients
 from domain.services.audit import SystemActor
 from domain.services.catalog import site_today
-from domain.services.catalog_schemas import FloorCreate, PlanCreate, SeatCreate, ShiftCreate, SiteCreate
-from domain.services.client_schemas import ClientCreate, MemberCreate, TeamCreate
+from domain.services.catalog_schemas import FloorCreate, PlanCreate, SeatCreate, ShiftCreate, SiteCreate, SiteUpdate
+from domain.services.client_schemas import ClientCreate, ClientUpdate, MemberCreate, TeamCreate
 
 SITES: list[dict[str, Any]] = [
     {
@@ -26,6 +26,13 @@ SITES: list[dict[str, Any]] = [
             "timezone": "Asia/Manila",
             "currency": "PHP",
             "tax_rate": Decimal("0.12"),
+        },
+        # the issuing entity every invoice, credit note and statement of the site names (issue 12)
+        "issuer": {
+            "legal_name": "Seatlease Workspaces Philippines Inc.",
+            "tax_id": "010-555-321-000",
+            "invoice_footer": "Pay by bank transfer to BDO 0012-3456-7890 quoting the invoice number. "
+            "Clients withholding tax: please send BIR Form 2307 each quarter.",
         },
         "floors": [("12F", 12), ("14F", 14), ("15F", 15)],
         "zones": ["A", "B", "C"],
@@ -44,6 +51,12 @@ SITES: list[dict[str, Any]] = [
             "currency": "USD",
             "tax_rate": Decimal("0.0825"),
         },
+        "issuer": {
+            "legal_name": "Seatlease Workspaces US LLC",
+            "tax_id": "87-1234567",
+            "invoice_footer": "Pay by ACH to account 000123456789 (routing 111000025) quoting the invoice number.",
+            "tax_label": "Sales tax",
+        },
         "floors": [("2F", 2), ("3F", 3)],
         "zones": ["A", "B"],
         "seats_per_zone": 20,
@@ -51,6 +64,17 @@ SITES: list[dict[str, Any]] = [
         "premium": ("Premium seat", 55_000, 15_000, 1),
         "monitor": 2_500,
         "line": 12_000,
+    },
+]
+
+# how each demo client is taxed and pays (issue 12): Northwind withholds 5% expanded withholding tax on
+# rent; Bluepeak is a PEZA-registered ecozone enterprise, zero-rated
+CLIENT_FINANCE: list[dict[str, Any]] = [
+    {"withholding_rate": "0.05"},
+    {
+        "tax_treatment": "zero_rated",
+        "tax_exemption_reason": "PEZA-registered ecozone IT enterprise",
+        "tax_certificate_ref": "PEZA-2026-00123",
     },
 ]
 
@@ -82,6 +106,7 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:  # noqa: C901 — 
     made: list[dict[str, Any]] = []
     for spec in SITES:
         site = await catalog.create_site(session, actor, SiteCreate.model_validate(spec["site"]))
+        site = await catalog.update_site(session, actor, site, SiteUpdate.model_validate(spec["issuer"]))
         counts["sites"] += 1
         for code, starts, ends in (("DAY", time(6), time(15)), ("MID", time(14), time(23)), ("NIGHT", time(21), time(6))):
             await catalog.create_shift(
@@ -192,6 +217,7 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:  # noqa: C901 — 
         client = await clients.create_client(
             session, actor, ClientCreate(legal_name=legal, billing_email=email, tax_id=tax_id, payment_terms_days=terms)
         )
+        client = await clients.update_client(session, actor, client, ClientUpdate.model_validate(CLIENT_FINANCE[ci]))
         counts["clients"] += 1
         for ti, (team_name, shift) in enumerate(team_specs):
             team = await clients.create_team(session, actor, client, TeamCreate(name=team_name))

@@ -58,6 +58,9 @@ schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.N
 # or 400 for a webhook signature) does not mean the schema lies; any other refusal of a positive case
 # fails the test. Each entry was seen refusing generated data (the detail is in the comment).
 RULE_FIELDS: dict[str, set[str]] = {
+    # issue 12: a zero-rated or exempt client (as stored, or as asked) needs the reason and the
+    # certificate reference (two fields at once, and stored data)
+    "PATCH /v1/clients/{client_id}": {"tax_exemption_reason", "tax_certificate_ref"},
     "POST /v1/plans": {"site_id", "inclusions"},  # "no such site"; "inclusion codes must be unique"
     "POST /v1/devices": {"site_id"},  # "no such site"
     "POST /v1/sites/{site_id}/seats": {"floor_id"},  # "no such floor on this site"

@@ -63,7 +63,8 @@ def _check_tax_treatment(client: Client, changes: dict[str, object]) -> None:
     client.tax_certificate_ref = client.tax_certificate_ref.strip()
     for field, what in (("tax_exemption_reason", "the reason"), ("tax_certificate_ref", "the certificate reference")):
         if not getattr(client, field):
-            raise ValidationFailed(f"a {client.tax_treatment.replace('_', '-')} client needs {what}", field=field)
+            kind = client.tax_treatment.replace("_", "-")
+            raise ValidationFailed(f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} client needs {what}", field=field)
 
 
 async def create_user(

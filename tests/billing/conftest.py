@@ -25,6 +25,7 @@ from tests.factories import Api
 
 # a billing run bills every client of a month, so each test bills its own years
 _years = itertools.count(2040)
+LAST_YEAR = 2196  # the test window's end (tests/conftest.py SEATLEASE_BILLING_ADVANCE_DAYS)
 
 
 @pytest.fixture
@@ -32,6 +33,7 @@ def fresh_year() -> Callable[..., int]:
     def take(*, leap: bool | None = None) -> int:
         while True:
             y = next(_years)
+            assert y <= LAST_YEAR, "the suite ran out of far-future years: widen SEATLEASE_BILLING_ADVANCE_DAYS"
             if leap is None or calendar.isleap(y) == leap:
                 return y
 

@@ -18,7 +18,7 @@ import asyncpg
 from billing.doc_kit import slug
 from billing.facts import Month
 from domain.rules.money import format_amount
-from tests.billing.conftest import invoices_of, run_month
+from tests.billing.conftest import dated_as_if_issued_on, invoices_of, run_month
 from tests.billing.docs_helpers import ISSUER, pdf_text, receive, refund, set_issuer
 from tests.factories import Api, ClientLogin, World, lease_body, make_site, make_world
 
@@ -49,6 +49,9 @@ async def two_currency_client(staff: Api, finance: Api, y: int) -> tuple[World, 
         lease_body(w, site_id=usd_site["id"], plan_id=plan["id"], shift="FULL", start_date=f"{y}-01-01", seat_count=3),
     )
     await run_month(finance, f"{y}-01")
+    # both issued on one day of the far year: today's date differs between Manila and Chicago at some
+    # hours, and a correction is dated on or after its invoice, so every document falls in the months read
+    await dated_as_if_issued_on(finance, f"{y}-01", date(y, 1, 1))
     invs = {i["currency"]: i for i in await invoices_of(finance, w.client["id"], f"{y}-01")}
     return w, invs["PHP"], invs["USD"]
 

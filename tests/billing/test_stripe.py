@@ -199,7 +199,7 @@ async def test_worker_runs_queued_runs_and_without_key_keeps_invoices_internal(
     w = await make_world(staff)
     await staff.post("/v1/leases", lease_body(w, start_date=f"{y}-05-01", seat_count=1))
     async with maker() as session, session.begin():
-        run = await create_run(session, SystemActor("test"), f"{y}-05", advance_days=36500)
+        run = await create_run(session, SystemActor("test"), f"{y}-05", advance_days=62000)
     calls = len(standin.requests)
     result = await worker.run_once(maker, Settings(STRIPE_API_KEY=None).billing())
     assert result["runs"] == 1

@@ -160,7 +160,7 @@ def cluster(postgres: pg.PgServer, scim: tuple[SlowScim, str]) -> Iterator[Clust
         DATABASE_URL=postgres.url(),
         SEATLEASE_SECRET_KEY=os.environ["SEATLEASE_SECRET_KEY"],
         SCIM_BASE_URL=scim[1],
-        SEATLEASE_BILLING_ADVANCE_DAYS="36500",
+        SEATLEASE_BILLING_ADVANCE_DAYS="62000",
         # fast enough for a test; the periodic pass never provisions (the reconciler's own loop does),
         # and its sweep is an hour apart: only NOTIFY, due retries and reconnection explain prompt work
         SEATLEASE_WORKER_INTERVAL="0.5",
