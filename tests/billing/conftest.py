@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from billing.config import BillingSettings
 from billing.db import driver
 from billing.drive import drive_next, drive_run
+from billing.stripe_gateway import StripeGateway
 from domain.services.audit import SystemActor
 from tests.billing.stripe_standin import StripeStandIn
 from tests.factories import Api
@@ -50,6 +51,31 @@ def standin() -> Iterator[StripeStandIn]:
     server = StripeStandIn().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def gateway(standin: StripeStandIn) -> StripeGateway:
+    """Our Stripe gateway on the stand-in, with a short timeout so outages are quick to test."""
+    return StripeGateway("sk_test_standin", standin.base_url, timeout=0.5)
+
+
+@pytest.fixture
+def clean_standin(standin: StripeStandIn) -> None:
+    """The stand-in as a test of Stripe expects it: no injected failures or skews, an empty outbox
+    (the stand-in lives for the session; the tests that use Stripe mark themselves with it)."""
+    standin.failures.clear()
+    standin.outbox.clear()
+    standin.amount_due_skew = 0
+    standin.timeout_seconds = 1.5
+
+
+@pytest.fixture
+def webhook_secret(app: FastAPI, standin: StripeStandIn) -> Iterator[str]:
+    """The app verifies webhooks with the stand-in's signing secret for the test."""
+    old = app.state.settings.stripe_webhook_secret
+    app.state.settings.stripe_webhook_secret = standin.webhook_secret
+    yield standin.webhook_secret
+    app.state.settings.stripe_webhook_secret = old
 
 
 async def drive_runs(app: FastAPI) -> int:

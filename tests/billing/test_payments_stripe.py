@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import payment_worker
@@ -25,26 +24,8 @@ from tests.billing.test_stripe import push_until_quiet
 from tests.billing.test_webhooks import handle, post_event, pushed
 from tests.factories import Api
 
-
-@pytest.fixture
-def gateway(standin: StripeStandIn) -> StripeGateway:
-    return StripeGateway("sk_test_standin", standin.base_url, timeout=0.5)
-
-
-@pytest.fixture(autouse=True)
-def clean_standin(standin: StripeStandIn) -> None:
-    standin.failures.clear()
-    standin.outbox.clear()
-    standin.amount_due_skew = 0
-    standin.timeout_seconds = 1.5
-
-
-@pytest.fixture
-def webhook_secret(app: FastAPI, standin: StripeStandIn) -> Iterator[str]:
-    old = app.state.settings.stripe_webhook_secret
-    app.state.settings.stripe_webhook_secret = standin.webhook_secret
-    yield standin.webhook_secret
-    app.state.settings.stripe_webhook_secret = old
+# the Stripe stand-in as a Stripe test expects it (tests/billing/conftest.py)
+pytestmark = pytest.mark.usefixtures("clean_standin")
 
 
 async def push_payment(

@@ -22,20 +22,11 @@ from tests.billing.conftest import invoices_of, run_month
 from tests.billing.stripe_standin import StripeStandIn
 from tests.factories import Api, World, lease_body, make_world
 
+# the Stripe stand-in as a Stripe test expects it (tests/billing/conftest.py)
+pytestmark = pytest.mark.usefixtures("clean_standin")
+
 # what the gateway, the worker and the webhook handler read of a Stripe invoice
 INVOICE_FIELDS_USED = ("id", "object", "status", "amount_due", "amount_paid", "currency", "metadata", "customer", "lines")
-
-
-@pytest.fixture
-def gateway(standin: StripeStandIn) -> StripeGateway:
-    return StripeGateway("sk_test_standin", standin.base_url, timeout=0.5)
-
-
-@pytest.fixture(autouse=True)
-def clean_standin(standin: StripeStandIn) -> None:
-    standin.failures.clear()
-    standin.amount_due_skew = 0
-    standin.timeout_seconds = 1.5
 
 
 async def billed(

@@ -8,13 +8,12 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import worker
@@ -23,25 +22,8 @@ from tests.billing.stripe_standin import StripeStandIn
 from tests.billing.test_stripe import billed, push_until_quiet
 from tests.factories import Api
 
-
-@pytest.fixture
-def gateway(standin: StripeStandIn) -> StripeGateway:
-    return StripeGateway("sk_test_standin", standin.base_url, timeout=0.5)
-
-
-@pytest.fixture(autouse=True)
-def clean_standin(standin: StripeStandIn) -> None:
-    standin.failures.clear()
-    standin.amount_due_skew = 0
-    standin.timeout_seconds = 1.5
-
-
-@pytest.fixture
-def webhook_secret(app: FastAPI, standin: StripeStandIn) -> Iterator[str]:
-    old = app.state.settings.stripe_webhook_secret
-    app.state.settings.stripe_webhook_secret = standin.webhook_secret
-    yield standin.webhook_secret
-    app.state.settings.stripe_webhook_secret = old
+# the Stripe stand-in as a Stripe test expects it (tests/billing/conftest.py)
+pytestmark = pytest.mark.usefixtures("clean_standin")
 
 
 async def post_event(http: httpx.AsyncClient, payload: bytes, signature: str) -> httpx.Response:
