@@ -5,7 +5,8 @@ major units with the currency column (`Accept: text/csv`). Finance and admin onl
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
@@ -27,6 +28,7 @@ from service.auth import FinanceUser
 from service.db import SessionDep
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
+R = TypeVar("R")
 
 From = Annotated[str, Query(alias="from", pattern=PERIOD_PATTERN, description="first month, YYYY-MM", examples=["2031-01"])]
 To = Annotated[str, Query(pattern=PERIOD_PATTERN, description=f"last month, YYYY-MM (at most {MAX_MONTHS} months)")]
@@ -43,13 +45,12 @@ _CSV: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _wants_csv(accept: str | None) -> bool:
-    return "text/csv" in (accept or "").lower()
-
-
-def _csv(text: str, name: str, rng: ReportRange) -> Response:
+def _answer(accept: str | None, rep: R, to_csv: Callable[[R], str], name: str, rng: ReportRange) -> R | Response:
+    """The report as JSON, or as a CSV download when the caller asked for `text/csv`."""
+    if "text/csv" not in (accept or "").lower():
+        return rep
     return Response(
-        text,
+        to_csv(rep),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{revenue_csv.filename(name, rng)}"'},
     )
@@ -79,7 +80,7 @@ async def mrr(
 ) -> Any:
     rng = parse_range(from_, to)
     rep = await revenue.mrr_report(await driver(session), rng, site_id, client_id)
-    return _csv(revenue_csv.mrr_csv(rep), "mrr", rng) if _wants_csv(accept) else rep
+    return _answer(accept, rep, revenue_csv.mrr_csv, "mrr", rng)
 
 
 @router.get(
@@ -106,7 +107,7 @@ async def revenue_by(
 ) -> Any:
     rng = parse_range(from_, to)
     rep = await revenue_dims.revenue_report(await driver(session), rng, by, site_id, client_id)
-    return _csv(revenue_csv.revenue_csv(rep), f"revenue-by-{by}", rng) if _wants_csv(accept) else rep
+    return _answer(accept, rep, revenue_csv.revenue_csv, f"revenue-by-{by}", rng)
 
 
 @router.get(
@@ -126,7 +127,7 @@ async def occupancy_monthly(
 ) -> Any:
     rng = parse_range(from_, to)
     rep = await revenue_dims.occupancy_report(await driver(session), rng, site_id)
-    return _csv(revenue_csv.occupancy_csv(rep), "occupancy", rng) if _wants_csv(accept) else rep
+    return _answer(accept, rep, revenue_csv.occupancy_csv, "occupancy", rng)
 
 
 @router.get(
@@ -146,4 +147,4 @@ async def revpass(
 ) -> Any:
     rng = parse_range(from_, to)
     rep = await revenue_dims.revpass_report(await driver(session), rng, site_id)
-    return _csv(revenue_csv.revpass_csv(rep), "revpass", rng) if _wants_csv(accept) else rep
+    return _answer(accept, rep, revenue_csv.revpass_csv, "revpass", rng)
