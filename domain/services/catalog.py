@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, ValidationFailed
-from domain.models import Floor, Inclusion, Plan, PlanPrice, Seat, Shift, Site
+from domain.models import Floor, Inclusion, Plan, PlanPrice, Seat, Shift, Site, Zone
 from domain.rules.shifts import minutes
 from domain.rules.timezones import is_site_timezone
 from domain.services.audit import Actor, record, snapshot
@@ -234,6 +234,31 @@ async def all_sites(session: AsyncSession) -> list[Site]:
 async def list_floors(session: AsyncSession, site_id: uuid.UUID) -> list[Floor]:
     stmt = select(Floor).where(Floor.site_id == site_id).order_by(Floor.level, Floor.name)
     return list((await session.scalars(stmt)).all())
+
+
+@dataclass(frozen=True)
+class ZoneView:
+    """A floor's zone as shown and picked: ``code`` is what a seat's ``zone`` holds, ``name`` what
+    people read; ``id`` is None for a code that seats use but nobody has named yet (written by a
+    path that did not create the zone row), ``seats`` how many seats (any status) carry the code."""
+
+    id: uuid.UUID | None
+    floor_id: uuid.UUID
+    code: str
+    name: str
+    seats: int
+
+
+async def list_zones(session: AsyncSession, floor_id: uuid.UUID) -> list[ZoneView]:
+    """The floor's zones by code: the named ones (issue 13's ``zones``) and any code its seats use
+    without a row, so a picker or a page never hides a zone that the seat map draws."""
+    named = (await session.scalars(select(Zone).where(Zone.floor_id == floor_id))).all()
+    used = select(Seat.zone, func.count()).where(Seat.floor_id == floor_id).group_by(Seat.zone)
+    counts = dict((await session.execute(used)).tuples().all())
+    out = {z.code: ZoneView(z.id, floor_id, z.code, z.name or z.code, counts.get(z.code, 0)) for z in named}
+    for code, n in counts.items():
+        out.setdefault(code, ZoneView(None, floor_id, code, code, n))
+    return [out[c] for c in sorted(out)]
 
 
 async def list_shifts(session: AsyncSession, site_id: uuid.UUID) -> list[Shift]:
