@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, ValidationFailed
-from domain.models import Floor, Inclusion, Plan, PlanPrice, Seat, Shift, Site, Zone
+from domain.models import Floor, Inclusion, Lease, Plan, PlanPrice, Seat, Shift, Site, Zone
 from domain.rules.shifts import minutes
 from domain.rules.timezones import is_site_timezone
 from domain.services.audit import Actor, record, snapshot
@@ -63,12 +63,29 @@ async def update_site(session: AsyncSession, actor: Actor, site: Site, body: Sit
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if "timezone" in changes:
         await check_timezone(session, changes["timezone"])
+    await _check_identity(session, site, changes)
     before = snapshot(site)
     for k, v in changes.items():
         setattr(site, k, v)
     await session.flush()
     await record(session, actor, "site.update", "site", site.id, before=before, after=snapshot(site))
     return site
+
+
+async def _check_identity(session: AsyncSession, site: Site, changes: dict[str, object]) -> None:
+    """A site's code is on its leases' documents and its currency is every plan's and lease's: each
+    changes only while nothing depends on it (set-up pages, issue 13)."""
+    if changes.get("code", site.code) != site.code:
+        if await session.scalar(select(Site.id).where(Site.code == changes["code"], Site.id != site.id)):
+            raise Conflict(f"a site with code {changes['code']} exists", field="code")
+        if await session.scalar(select(Lease.id).where(Lease.site_id == site.id).limit(1)):
+            raise Conflict("the site has leases: its code is on their documents and stays", field="code")
+    if changes.get("currency", site.currency) != site.currency:
+        priced = await session.scalar(select(Plan.id).where(Plan.site_id == site.id).limit(1)) or await session.scalar(
+            select(Lease.id).where(Lease.site_id == site.id).limit(1)
+        )
+        if priced:
+            raise Conflict("the site's plans and leases are priced in its currency: it stays", field="currency")
 
 
 async def create_floor(session: AsyncSession, actor: Actor, site: Site, body: FloorCreate) -> Floor:
