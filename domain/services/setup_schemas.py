@@ -14,7 +14,7 @@ from domain.schemas import INTEGRAL, LINE_PATTERN, TEXT_PATTERN, Code, HourMinut
 
 class FloorUpdate(Strict):
     name: Omittable[Annotated[str, Field(min_length=1, max_length=100, pattern=LINE_PATTERN)]] = None
-    level: Omittable[Annotated[int, INTEGRAL, Field(strict=True, ge=-10, le=300)]] = None
+    level: Omittable[Annotated[int, Field(strict=True, ge=-10, le=300), INTEGRAL]] = None
 
 
 ZoneName = Annotated[str, Field(min_length=1, max_length=200, pattern=LINE_PATTERN, examples=["A — Inbound voice"])]
@@ -55,4 +55,4 @@ class InclusionUpdate(Strict):
     name: Omittable[Name] = None
     kind: Omittable[Literal["power", "internet", "device", "facility", "software"]] = None
     device_kind: Omittable[Code] = None
-    quantity_per_seat: Omittable[Annotated[int, INTEGRAL, Field(strict=True, ge=1, le=20)]] = None
+    quantity_per_seat: Omittable[Annotated[int, Field(strict=True, ge=1, le=20), INTEGRAL]] = None

@@ -9,13 +9,14 @@ of a plan includes changes only while the plan has no live lease. Names change f
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, NotFound, ValidationFailed
-from domain.models import Floor, Inclusion, Lease, Plan, Shift, Zone
+from domain.models import Floor, Inclusion, Lease, Plan, Seat, SeatStatus, Shift, Zone
 from domain.models.lease import LIVE_LEASE_STATUSES, LeaseStatus
 from domain.services.audit import Actor, record, snapshot
 from domain.services.catalog import FULL
@@ -177,3 +178,50 @@ async def update_inclusion(session: AsyncSession, actor: Actor, plan: Plan, inc:
     await session.flush()
     await record(session, actor, "plan.inclusion_update", "plan", plan.id, before=before, after=snapshot(inc))
     return inc
+
+
+# ---- read-models of the set-up pages --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FloorRow:
+    floor: Floor
+    seats: int
+    zones: int
+
+
+async def floor_rows(session: AsyncSession, site_id: uuid.UUID) -> list[FloorRow]:
+    """The site's floors by level, each with how many seats (any status) and named zones it has."""
+    seats = select(func.count()).select_from(Seat).where(Seat.floor_id == Floor.id).scalar_subquery()
+    zones = select(func.count()).select_from(Zone).where(Zone.floor_id == Floor.id).scalar_subquery()
+    rows = await session.execute(select(Floor, seats, zones).where(Floor.site_id == site_id).order_by(Floor.level, Floor.name))
+    return [FloorRow(f, int(s), int(z)) for f, s, z in rows.tuples()]
+
+
+async def site_counts(session: AsyncSession) -> dict[uuid.UUID, tuple[int, int]]:
+    """Each site's (floors, seats other than retired)."""
+    floors = dict((await session.execute(select(Floor.site_id, func.count()).group_by(Floor.site_id))).tuples().all())
+    seats = dict(
+        (
+            await session.execute(
+                select(Seat.site_id, func.count()).where(Seat.status != SeatStatus.RETIRED).group_by(Seat.site_id)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    return {sid: (int(floors.get(sid, 0)), int(seats.get(sid, 0))) for sid in set(floors) | set(seats)}
+
+
+async def shift_usage(session: AsyncSession, site_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """How many leases (other than cancelled ones) booked each of the site's shifts."""
+    stmt = (
+        select(Lease.shift_id, func.count())
+        .where(Lease.site_id == site_id, Lease.status != LeaseStatus.CANCELLED)
+        .group_by(Lease.shift_id)
+    )
+    return {k: int(v) for k, v in (await session.execute(stmt)).tuples().all()}
+
+
+async def live_leases_of_plan(session: AsyncSession, plan: Plan) -> int:
+    return await _live_leases(session, plan)
