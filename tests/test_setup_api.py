@@ -4,6 +4,8 @@ hours, a plan's inclusions and add-ons added and edited without changing what bo
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from typing import Any
 
 import asyncpg
@@ -157,3 +159,14 @@ async def test_a_plans_inclusions_and_add_ons_are_added_and_edited_without_movin
     headset = next(i for i in plan["inclusions"] if i["code"] == "headset")
     assert (headset["name"], headset["quantity_per_seat"]) == ("USB headset", 1)
     assert (await staff.get(f"/v1/leases/{lease['id']}"))["monthly_price_minor"] == 1_500_000
+
+
+async def test_two_people_naming_the_same_zone_at_once_get_one_zone(staff: Api, db: asyncpg.Pool) -> None:
+    w = await make_world(staff, zones=1, seats_per_zone=1)
+    fid = w.floors[0]["id"]
+    answers = await asyncio.gather(
+        *(staff.call("POST", f"/v1/floors/{fid}/zones", json={"code": "Q", "name": f"Q {i}"}) for i in range(4))
+    )
+    assert sorted(r.status_code for r in answers) == [201, 409, 409, 409]
+    assert all(r.json()["field"] == "code" for r in answers if r.status_code == 409)
+    assert await db.fetchval("SELECT count(*) FROM zones WHERE floor_id = $1 AND code = 'Q'", uuid.UUID(fid)) == 1
