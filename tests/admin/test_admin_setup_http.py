@@ -60,3 +60,16 @@ async def test_a_taken_site_code_is_refused_inline_and_nothing_is_saved(
     assert 'value="Twin Inc."' in r.text
     assert await db.fetchval("SELECT count(*) FROM sites WHERE name = $1", name) == 0
     assert await db.fetchval("SELECT count(*) FROM audit_events WHERE action = 'site.create' AND after->>'name' = $1", name) == 0
+
+
+async def test_the_nav_marks_sites_on_set_up_pages_and_seat_map_on_a_sites_map(
+    live_http: httpx.Client, db: asyncpg.Pool, staff: Api
+) -> None:
+    w = await make_world(staff, zones=1, seats_per_zone=1)
+    email, _ = await make_user(db, "facility_staff", password=PASSWORD)
+    await asyncio.to_thread(admin_login, live_http, email)
+    current = re.compile(r'<a href="([^"]+)" aria-current="page">')
+    setup = await asyncio.to_thread(live_http.get, f"/admin/sites/{w.site['id']}")
+    assert current.findall(setup.text) == ["/admin/sites"]
+    seat_map = await asyncio.to_thread(live_http.get, f"/admin/sites/{w.site['id']}/map")
+    assert current.findall(seat_map.text) == ["/admin/map"]
