@@ -50,3 +50,36 @@ def test_the_seats_zones_become_named_zones_of_their_floors(server_url: str) -> 
         command.upgrade(cfg, "heads")
     finally:
         asyncio.run(sql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_the_demo_names_its_floors_zones(server_url: str) -> None:
+    """`seatlease up` with demo data opens on floors whose zones have names, not bare codes."""
+    from sqlalchemy import select
+
+    from domain.models import Floor
+    from domain.services.catalog import list_zones
+    from service.db import make_engine, make_sessionmaker
+    from service.demo import seed_demo
+    from service.migrate import upgrade
+    from tests.conftest import create_database, drop_database
+
+    async def scenario(url: str) -> list[tuple[str, str, int]]:
+        engine = make_engine(url, pool_size=1)
+        try:
+            maker = make_sessionmaker(engine)
+            async with maker() as session, session.begin():
+                await seed_demo(session)
+            async with maker() as session:
+                floor = (await session.scalars(select(Floor).where(Floor.name == "12F"))).one()
+                return [(z.code, z.name, z.seats) for z in await list_zones(session, floor.id)]
+        finally:
+            await engine.dispose()
+
+    name = f"demozones_{uuid.uuid4().hex[:10]}"
+    url = create_database(server_url, name)
+    try:
+        upgrade(url)
+        zones = asyncio.run(scenario(url))
+        assert zones == [("A", "A — Inbound voice", 24), ("B", "B — Outbound sales", 24), ("C", "C — Chat and email", 24)]
+    finally:
+        drop_database(server_url, name)
