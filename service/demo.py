@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.leasing import booking, lifecycle, views
 from domain.leasing.schemas import AddOnIn, LeaseCreate
 from domain.models import Device
-from domain.services import catalog, clients
+from domain.services import catalog, clients, site_setup
 from domain.services.audit import SystemActor
 from domain.services.catalog import site_today
 from domain.services.catalog_schemas import FloorCreate, PlanCreate, SeatCreate, ShiftCreate, SiteCreate, SiteUpdate
 from domain.services.client_schemas import ClientCreate, ClientUpdate, MemberCreate, TeamCreate
+from domain.services.setup_schemas import ZoneCreate
 
 SITES: list[dict[str, Any]] = [
     {
@@ -67,6 +68,9 @@ SITES: list[dict[str, Any]] = [
     },
 ]
 
+# --- set-up pages (issue 13): what the demo floors' zones are called ---
+DEMO_ZONE_NAMES = {"A": "A — Inbound voice", "B": "B — Outbound sales", "C": "C — Chat and email"}
+
 # how each demo client is taxed and pays (issue 12): Northwind withholds 5% expanded withholding tax on
 # rent; Bluepeak is a PEZA-registered ecozone enterprise, zero-rated
 CLIENT_FINANCE: list[dict[str, Any]] = [
@@ -116,6 +120,8 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:  # noqa: C901 — 
         for fname, level in spec["floors"]:
             floor = await catalog.create_floor(session, actor, site, FloorCreate(name=fname, level=level))
             for zi, zone in enumerate(spec["zones"]):
+                # --- set-up pages (issue 13): the floor's zones are named, as a facility manager would ---
+                await site_setup.create_zone(session, actor, floor, ZoneCreate(code=zone, name=DEMO_ZONE_NAMES[zone]))
                 labels = [f"{fname}-{zone}-{i:03d}" for i in range(1, spec["seats_per_zone"] + 1)]
                 rows = await catalog.create_seats(
                     session, actor, site, floor, SeatCreate(floor_id=floor.id, zone=zone, labels=labels, columns=8)

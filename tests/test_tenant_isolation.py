@@ -109,6 +109,14 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/clients/{client_id}/credit-refunds"): NEVER,
     ("GET", "/v1/clients/{client_id}/withholding-certificates"): TENANT,
     ("POST", "/v1/clients/{client_id}/withholding-certificates"): NEVER,
+    # --- set-up pages (issue 13): the catalog is shared to read, staff's to write ---
+    ("PATCH", "/v1/floors/{floor_id}"): NEVER,
+    ("GET", "/v1/floors/{floor_id}/zones"): SHARED,
+    ("POST", "/v1/floors/{floor_id}/zones"): NEVER,
+    ("PATCH", "/v1/zones/{zone_id}"): NEVER,
+    ("PATCH", "/v1/shifts/{shift_id}"): NEVER,
+    ("POST", "/v1/plans/{plan_id}/inclusions"): NEVER,
+    ("PATCH", "/v1/plans/{plan_id}/inclusions/{code}"): NEVER,
 }
 
 # request details that get a request past validation to the tenant check
@@ -159,6 +167,13 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/sites/{site_id}/shifts"): {"code": uniq("S"), "starts_at": "01:00", "ends_at": "02:00"},
         ("POST", "/v1/sites/{site_id}/seats"): {"floor_id": a.world.floors[0]["id"], "zone": "Z", "label": uniq("X")},
         ("PATCH", "/v1/seats/{seat_id}"): {"status": "retired"},
+        # --- set-up pages (issue 13) ---
+        ("PATCH", "/v1/floors/{floor_id}"): {"name": "taken over"},
+        ("POST", "/v1/floors/{floor_id}/zones"): {"code": uniq("Z"), "name": "taken over"},
+        ("PATCH", "/v1/zones/{zone_id}"): {"name": "taken over"},
+        ("PATCH", "/v1/shifts/{shift_id}"): {"starts_at": "01:00"},
+        ("POST", "/v1/plans/{plan_id}/inclusions"): {"code": uniq("I"), "name": "x", "kind": "facility"},
+        ("PATCH", "/v1/plans/{plan_id}/inclusions/{code}"): {"name": "taken over"},
         ("PATCH", "/v1/devices/{device_id}"): {"status": "retired"},
         ("PATCH", "/v1/users/{user_id}"): {"active": False},
         ("POST", "/v1/invoices/{invoice_id}/credit-notes"): {"amount_minor": 1, "reason": "x"},
@@ -269,6 +284,11 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
     ids.setdefault("run_id", str(uuid.uuid4()))
     ids["code"] = "extra_monitor"  # an add-on code of tenant A's plan (not secret: plans are shared)
     real.add("code")
+    # --- set-up pages (issue 13): tenant A's site's floor, its DAY shift, a named zone ---
+    ids["floor_id"] = w.floors[0]["id"]
+    ids["shift_id"] = w.shifts["DAY"]["id"]
+    ids["zone_id"] = (await staff.post(f"/v1/floors/{w.floors[0]['id']}/zones", {"code": "A", "name": "A"}))["id"]
+    real |= {"floor_id", "shift_id", "zone_id"}
     return TenantA(w, ids, real)
 
 

@@ -37,6 +37,19 @@ class Floor(IdMixin, TimestampMixin, Base):
     level: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class Zone(IdMixin, TimestampMixin, Base):
+    """A named area of a floor ("A — Inbound voice"), named before seats are drawn (issue 13).
+    ``code`` is what a seat's ``zone`` holds: seats keep the code (the seat map, availability and
+    booking read it as before); the name is for people."""
+
+    __tablename__ = "zones"
+    __table_args__ = (UniqueConstraint("floor_id", "code"),)
+
+    floor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("floors.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
 class Shift(IdMixin, TimestampMixin, Base):
     """A named daily window. starts_at == ends_at means the whole day (FULL);
     ends_at < starts_at crosses midnight."""

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, ValidationFailed
-from domain.models import Floor, Inclusion, Plan, PlanPrice, Seat, Shift, Site
+from domain.models import Floor, Inclusion, Lease, Plan, PlanPrice, Seat, Shift, Site, Zone
 from domain.rules.shifts import minutes
 from domain.rules.timezones import is_site_timezone
 from domain.services.audit import Actor, record, snapshot
@@ -63,12 +63,29 @@ async def update_site(session: AsyncSession, actor: Actor, site: Site, body: Sit
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if "timezone" in changes:
         await check_timezone(session, changes["timezone"])
+    await _check_identity(session, site, changes)
     before = snapshot(site)
     for k, v in changes.items():
         setattr(site, k, v)
     await session.flush()
     await record(session, actor, "site.update", "site", site.id, before=before, after=snapshot(site))
     return site
+
+
+async def _check_identity(session: AsyncSession, site: Site, changes: dict[str, object]) -> None:
+    """A site's code is on its leases' documents and its currency is every plan's and lease's: each
+    changes only while nothing depends on it (set-up pages, issue 13)."""
+    if changes.get("code", site.code) != site.code:
+        if await session.scalar(select(Site.id).where(Site.code == changes["code"], Site.id != site.id)):
+            raise Conflict(f"a site with code {changes['code']} exists", field="code")
+        if await session.scalar(select(Lease.id).where(Lease.site_id == site.id).limit(1)):
+            raise Conflict("the site has leases: its code is on their documents and stays", field="code")
+    if changes.get("currency", site.currency) != site.currency:
+        priced = await session.scalar(select(Plan.id).where(Plan.site_id == site.id).limit(1)) or await session.scalar(
+            select(Lease.id).where(Lease.site_id == site.id).limit(1)
+        )
+        if priced:
+            raise Conflict("the site's plans and leases are priced in its currency: it stays", field="currency")
 
 
 async def create_floor(session: AsyncSession, actor: Actor, site: Site, body: FloorCreate) -> Floor:
@@ -234,6 +251,31 @@ async def all_sites(session: AsyncSession) -> list[Site]:
 async def list_floors(session: AsyncSession, site_id: uuid.UUID) -> list[Floor]:
     stmt = select(Floor).where(Floor.site_id == site_id).order_by(Floor.level, Floor.name)
     return list((await session.scalars(stmt)).all())
+
+
+@dataclass(frozen=True)
+class ZoneView:
+    """A floor's zone as shown and picked: ``code`` is what a seat's ``zone`` holds, ``name`` what
+    people read; ``id`` is None for a code that seats use but nobody has named yet (written by a
+    path that did not create the zone row), ``seats`` how many seats (any status) carry the code."""
+
+    id: uuid.UUID | None
+    floor_id: uuid.UUID
+    code: str
+    name: str
+    seats: int
+
+
+async def list_zones(session: AsyncSession, floor_id: uuid.UUID) -> list[ZoneView]:
+    """The floor's zones by code: the named ones (issue 13's ``zones``) and any code its seats use
+    without a row, so a picker or a page never hides a zone that the seat map draws."""
+    named = (await session.scalars(select(Zone).where(Zone.floor_id == floor_id))).all()
+    used = select(Seat.zone, func.count()).where(Seat.floor_id == floor_id).group_by(Seat.zone)
+    counts = dict((await session.execute(used)).tuples().all())
+    out = {z.code: ZoneView(z.id, floor_id, z.code, z.name or z.code, counts.get(z.code, 0)) for z in named}
+    for code, n in counts.items():
+        out.setdefault(code, ZoneView(None, floor_id, code, code, n))
+    return [out[c] for c in sorted(out)]
 
 
 async def list_shifts(session: AsyncSession, site_id: uuid.UUID) -> list[Shift]:

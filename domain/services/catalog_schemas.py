@@ -51,12 +51,20 @@ class SiteCreate(Strict):
     timezone: TimeZone
     currency: Currency
     tax_rate: TaxRate
+    # --- set-up pages (issue 13): the issuing entity may be named when the site is created ---
+    legal_name: str = Field(default="", max_length=300, pattern=rf"^({LINE_PATTERN[1:-1]})?$")
+    tax_id: str = Field(default="", max_length=64, pattern=r"^([A-Za-z0-9][A-Za-z0-9 ./-]*[A-Za-z0-9])?$")
+    invoice_footer: str = Field(default="", max_length=2000, pattern=TEXT_PATTERN)
+    tax_label: str = Field(default="VAT", min_length=1, max_length=32, pattern=LINE_PATTERN)
 
     _tz = field_validator("timezone")(_check_timezone)
     _currency = field_validator("currency")(_check_currency)
 
 
 class SiteUpdate(Strict):
+    # --- set-up pages (issue 13): code and currency, while nothing is booked or priced on the site ---
+    code: Omittable[Code] = Field(default=None, description="changes only while the site has no lease")
+    currency: Omittable[Currency] = Field(default=None, description="changes only while the site has no plan and no lease")
     name: Omittable[Name] = None
     address: Omittable[str] = Field(default=None, max_length=500, pattern=TEXT_PATTERN)
     timezone: Omittable[TimeZone] = None
@@ -79,6 +87,11 @@ class SiteUpdate(Strict):
     @classmethod
     def _tz(cls, v: str | None) -> str | None:
         return None if v is None else _check_timezone(v)
+
+    @field_validator("currency")
+    @classmethod
+    def _cur(cls, v: str | None) -> str | None:
+        return None if v is None else _check_currency(v)
 
 
 class Site(Out):

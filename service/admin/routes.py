@@ -29,10 +29,13 @@ from service.admin import (
     leases,
     payments,
     people,
+    plan_setup,
     proposal_mail,
     provisioning,
     revenue,
     seatmap,
+    site_floors,
+    sites,
     terms,
 )
 from service.admin.web import (
@@ -125,6 +128,9 @@ router.include_router(documents.router)
 router.include_router(collections.router)
 # --- revenue reports (issue 12) ---
 router.include_router(revenue.router)
+# --- set-up pages (issue 13): sites, floors, zones, shifts; a plan's creation and inclusions ---
+for setup_module in (sites, site_floors, plan_setup):
+    router.include_router(setup_module.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------

@@ -33,7 +33,15 @@ from service.idempotency import IdempotencyDep
 router = APIRouter(prefix="/v1", tags=["sites"])
 
 
-@router.post("/sites", status_code=201, response_model=Site)
+@router.post(
+    "/sites",
+    status_code=201,
+    response_model=Site,
+    summary="Create a site",
+    description="Roles: admin, facility_staff. A site with its time zone (an IANA zone PostgreSQL knows too: 422 "
+    "naming `timezone`), currency, tax rate (a fraction: 0.12) and, optionally, its issuing entity (legal name, tax "
+    "id, footer, tax label). It starts with the FULL shift. 409 naming `code` for a code in use.",
+)
 async def create_site(body: SiteCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
     async def make() -> Site:
         return Site.model_validate(await catalog.create_site(session, user, body))
@@ -52,7 +60,13 @@ async def get_site(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> Si
     return Site.model_validate(await catalog.get_site(session, site_id))
 
 
-@router.patch("/sites/{site_id}", response_model=Site)
+@router.patch(
+    "/sites/{site_id}",
+    response_model=Site,
+    summary="Edit a site",
+    description="Roles: admin, facility_staff. The fields given change. The code only while the site has no lease "
+    "(it is on their documents) and the currency only while it has no plan and no lease (409 naming the field).",
+)
 async def update_site(site_id: uuid.UUID, body: SiteUpdate, user: StaffUser, session: SessionDep) -> Site:
     site = await catalog.get_site(session, site_id)
     return Site.model_validate(await catalog.update_site(session, user, site, body))
