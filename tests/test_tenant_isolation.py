@@ -109,6 +109,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/clients/{client_id}/credit-refunds"): NEVER,
     ("GET", "/v1/clients/{client_id}/withholding-certificates"): TENANT,
     ("POST", "/v1/clients/{client_id}/withholding-certificates"): NEVER,
+    # --- floor-plan editor (issue 13): staff only ---
+    ("POST", "/v1/floors/{floor_id}/seat-blocks"): NEVER,
+    ("PUT", "/v1/floors/{floor_id}/layout"): NEVER,
+    ("POST", "/v1/floors/{floor_id}/seats/zone"): NEVER,
+    ("POST", "/v1/floors/{floor_id}/seats/status"): NEVER,
+    ("POST", "/v1/floors/{floor_id}/seats/retire"): NEVER,
 }
 
 # request details that get a request past validation to the tenant check
@@ -159,6 +165,12 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/sites/{site_id}/shifts"): {"code": uniq("S"), "starts_at": "01:00", "ends_at": "02:00"},
         ("POST", "/v1/sites/{site_id}/seats"): {"floor_id": a.world.floors[0]["id"], "zone": "Z", "label": uniq("X")},
         ("PATCH", "/v1/seats/{seat_id}"): {"status": "retired"},
+        # --- floor-plan editor (issue 13) ---
+        ("POST", "/v1/floors/{floor_id}/seat-blocks"): {"zone": "Z", "prefix": uniq("T"), "columns": 2},
+        ("PUT", "/v1/floors/{floor_id}/layout"): {"seats": [{"id": a.world.seats[-1]["id"], "x": 900, "y": 900}]},
+        ("POST", "/v1/floors/{floor_id}/seats/zone"): {"seat_ids": [a.world.seats[-1]["id"]], "zone": "TAKEN"},
+        ("POST", "/v1/floors/{floor_id}/seats/status"): {"seat_ids": [a.world.seats[-1]["id"]], "status": "maintenance"},
+        ("POST", "/v1/floors/{floor_id}/seats/retire"): {"seat_ids": [a.world.seats[-1]["id"]]},
         ("PATCH", "/v1/devices/{device_id}"): {"status": "retired"},
         ("PATCH", "/v1/users/{user_id}"): {"active": False},
         ("POST", "/v1/invoices/{invoice_id}/credit-notes"): {"amount_minor": 1, "reason": "x"},
@@ -198,6 +210,7 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
         "seat_id": lease["seats"][0]["id"],
         "device_id": device["id"],
         "period": "2031-01",
+        "floor_id": w.floors[0]["id"],  # floor-plan editor (issue 13)
         "user_id": (
             await staff.post(
                 f"/v1/clients/{w.client['id']}/users",

@@ -22,6 +22,7 @@ from service.admin import (
     devices,
     documents,
     finance,
+    floor_editor,
     invoice_drafts,
     invoices,
     lease_changes,
@@ -125,6 +126,8 @@ router.include_router(documents.router)
 router.include_router(collections.router)
 # --- revenue reports (issue 12) ---
 router.include_router(revenue.router)
+# --- floor-plan editor (issue 13) ---
+router.include_router(floor_editor.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------
