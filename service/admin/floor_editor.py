@@ -77,6 +77,7 @@ async def _page(
             "selection": selection or {"labels": "", "zone": "", "x": "", "y": ""},
             "selection_errors": selection_errors or {},
             "confirm_retire": confirm_retire,
+            "flash": request.query_params.get("flash"),
         },
         status_code=status_code,
     )
