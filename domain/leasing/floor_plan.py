@@ -86,8 +86,9 @@ def _clash(occupied: dict[tuple[int, int], str], x: int, y: int, label: str) -> 
 
 
 async def add_seat_block(session: AsyncSession, actor: Actor, site: Site, floor: Floor, body: SeatBlockCreate) -> list[Seat]:
-    """A row or block of seats, labelled ``prefix`` + numbers, laid out at (x, y) or below the floor's
-    seats. A label already used on the site (labels are unique per site) is refused by name."""
+    """A row or block of seats, labelled ``prefix`` + numbers, laid out from column x (0 when not
+    given) at row y, or below the floor's seats. A label already used on the site (labels are unique
+    per site) is refused by name."""
     if floor.site_id != site.id:
         raise ValidationFailed("floor is not on this site", field="floor_id")
     await _lock_floor(session, floor)
@@ -97,11 +98,10 @@ async def add_seat_block(session: AsyncSession, actor: Actor, site: Site, floor:
     if taken:
         more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
         raise Conflict(f"label {taken[0]} is already used on this site{more}", field="prefix")
-    if body.x is not None and body.y is not None:
-        x0, y0 = body.x, body.y
-    else:  # below what the floor has, a row left free for the zone's name
+    x0, y0 = body.x or 0, body.y
+    if y0 is None:  # below what the floor has, a row left free for the zone's name
         max_y = await session.scalar(select(func.max(Seat.y)).where(Seat.floor_id == floor.id))
-        x0, y0 = 0, (0 if max_y is None else max_y + 2)
+        y0 = 0 if max_y is None else max_y + 2
     seats = [
         Seat(site_id=site.id, floor_id=floor.id, zone=body.zone, label=label, x=x0 + i % body.columns, y=y0 + i // body.columns)
         for i, label in enumerate(labels)

@@ -13,8 +13,6 @@ from domain.schemas import INTEGRAL, Code, Coord, FieldError, Omittable, SeatIds
 # a label prefix: what the generated numbers follow ("A-" gives A-01, A-02…)
 Prefix = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-. ]*$")]
 
-MAX_BLOCK_SEATS = 1000
-
 
 class SeatBlockCreate(Strict):
     """A row (`rows` = 1) or a block of seats with generated labels: `prefix` + a number from `start`,
@@ -22,22 +20,15 @@ class SeatBlockCreate(Strict):
 
     zone: Code
     prefix: Prefix
-    rows: Annotated[int, INTEGRAL] = Field(default=1, strict=True, ge=1, le=100)
-    columns: Annotated[int, INTEGRAL] = Field(strict=True, ge=1, le=200)
+    # at most 20 × 50 = 1,000 seats at once
+    rows: Annotated[int, INTEGRAL] = Field(default=1, strict=True, ge=1, le=20)
+    columns: Annotated[int, INTEGRAL] = Field(strict=True, ge=1, le=50)
     start: Annotated[int, INTEGRAL] = Field(default=1, strict=True, ge=0, le=99999)
     digits: Annotated[int, INTEGRAL] = Field(default=2, strict=True, ge=1, le=5)
     x: Omittable[Coord] = Field(
         default=None, description="column of the block's top-left seat (left out: below the floor's seats)"
     )
     y: Omittable[Coord] = Field(default=None, description="row of the block's top-left seat (left out: below the floor's seats)")
-
-    @model_validator(mode="after")
-    def _size(self) -> SeatBlockCreate:
-        if self.rows * self.columns > MAX_BLOCK_SEATS:
-            raise FieldError("columns", f"at most {MAX_BLOCK_SEATS} seats at once (rows × columns)")
-        if (self.x is None) != (self.y is None):
-            raise FieldError("x", "give both x and y, or neither")
-        return self
 
 
 class SeatPosition(Strict):

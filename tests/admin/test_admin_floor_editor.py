@@ -143,10 +143,10 @@ async def test_pages_fit_a_1440_screen_and_a_phone(browser: Browser, live_server
     """No page scrolls sideways: the map scales (or scrolls inside its box), tables scroll inside
     their box, and on a phone the navigation folds into a Menu button."""
     w = await make_world(staff, zones=3, seats_per_zone=12)
-    # a wide floor: a row of 36 seats is 1,440 map pixels, and a second floor of 80 (3,200 pixels)
+    # a wide floor: a row of 36 seats is 1,440 map pixels, and a second floor of 50 (2,000 pixels)
     await staff.post(f"/v1/floors/{w.floors[0]['id']}/seat-blocks", {"zone": "WIDE", "prefix": "W-", "columns": 36})
     huge = await staff.post(f"/v1/sites/{w.site['id']}/floors", {"name": "Hall", "level": 9})
-    await staff.post(f"/v1/floors/{huge['id']}/seat-blocks", {"zone": "HALL", "prefix": "H-", "columns": 80, "rows": 3})
+    await staff.post(f"/v1/floors/{huge['id']}/seat-blocks", {"zone": "HALL", "prefix": "H-", "columns": 50, "rows": 3})
     await staff.post("/v1/leases", lease_body(w, seat_count=3, start_date="2031-02-01"))
     email = await staff_login(db, "admin")
     site, floor = w.site["id"], w.floors[0]["id"]
