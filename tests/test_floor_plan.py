@@ -181,3 +181,52 @@ async def test_client_roles_cannot_edit_a_floor(staff: Api, client_login: Any) -
     )
     assert r.status_code == 403
     assert re.search(r"admin|facility", r.text) or r.status_code == 403
+
+
+def png(width: int, height: int) -> bytes:
+    """A real PNG of one colour, made here (zlib and CRCs as the format wants)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + b"\xee\xf2\xf8" * width for _ in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def test_picture_kind_reads_the_bytes() -> None:
+    from domain.rules.images import picture_kind
+
+    assert picture_kind(png(120, 80)) == ("image/png", 120, 80)
+    # a JPEG's size is in its frame header, after other segments
+    jpeg = (
+        b"\xff\xd8" + b"\xff\xe0\x00\x10" + b"JFIF\x00" + b"\x00" * 9 + b"\xff\xc0\x00\x11\x08\x00\x40\x00\x80\x03" + b"\x00" * 9
+    )
+    assert picture_kind(jpeg) == ("image/jpeg", 128, 64)
+    for other in (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', b"GIF89a", b"\x89PNG", b""):
+        assert picture_kind(other) is None
+
+
+async def test_a_plan_drawing_is_a_png_or_jpeg_drawn_under_the_seats(staff: Api, db: asyncpg.Pool) -> None:
+    w = await make_world(staff, zones=1, seats_per_zone=4)
+    floor = w.floors[0]["id"]
+    path = f"/v1/floors/{floor}/plan-image"
+    picture = png(400, 240)
+    await staff.call("PUT", path, 204, content=picture, headers={"Content-Type": "image/png"}, params={"width_cells": 20})
+    r = await staff.call("GET", path, 200)
+    assert r.content == picture
+    assert r.headers["content-type"] == "image/png"
+    # an SVG is refused whatever it claims to be, and so is anything too big; the drawing stays
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'
+    _problem(await staff.call("PUT", path, content=svg, headers={"Content-Type": "image/png"}), 422, "image")
+    big = picture + b"\x00" * (2 * 1024 * 1024)
+    _problem(await staff.call("PUT", path, content=big, headers={"Content-Type": "image/png"}), 422, "image")
+    assert (await staff.call("GET", path, 200)).content == picture
+    info = await db.fetchrow("SELECT width_px, height_px, width_cells FROM floor_images WHERE floor_id = $1::uuid", floor)
+    assert tuple(info) == (400, 240, 20)
+    await staff.call("DELETE", path, 204)
+    _problem(await staff.call("GET", path), 404)
+    actions = {r["action"] for r in await db.fetch("SELECT action FROM audit_events WHERE object_id = $1", floor)}
+    assert {"floor.plan_image", "floor.plan_image_removed"} <= actions

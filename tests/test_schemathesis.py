@@ -111,6 +111,7 @@ RULE_FIELDS: dict[str, set[str]] = {
     "POST /v1/floors/{floor_id}/seats/zone": {"seat_ids[]"},
     "POST /v1/floors/{floor_id}/seats/status": {"seat_ids[]"},
     "POST /v1/floors/{floor_id}/seats/retire": {"seat_ids[]"},
+    "PUT /v1/floors/{floor_id}/plan-image": {"image"},  # a PNG or JPEG by its bytes, not any binary
 }
 
 

@@ -115,6 +115,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/floors/{floor_id}/seats/zone"): NEVER,
     ("POST", "/v1/floors/{floor_id}/seats/status"): NEVER,
     ("POST", "/v1/floors/{floor_id}/seats/retire"): NEVER,
+    ("PUT", "/v1/floors/{floor_id}/plan-image"): NEVER,
+    ("GET", "/v1/floors/{floor_id}/plan-image"): NEVER,
+    ("DELETE", "/v1/floors/{floor_id}/plan-image"): NEVER,
 }
 
 # request details that get a request past validation to the tenant check

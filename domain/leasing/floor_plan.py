@@ -10,15 +10,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import Conflict, InvalidState, ValidationFailed
+from domain.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from domain.leasing.seats import lock_seats
 from domain.models import Floor, Seat, Site
+from domain.models.floor_image import FloorImage
+from domain.rules.images import picture_kind
 from domain.services import catalog
 from domain.services.audit import Actor, record
 from domain.services.catalog_schemas import SeatUpdate
@@ -26,12 +28,17 @@ from domain.services.floor_plan_schemas import FloorLayout, SeatBlockCreate, Sea
 
 __all__ = [
     "EditorSeat",
+    "PlanImageInfo",
     "add_seat_block",
     "block_labels",
     "editor_seats",
     "floor_zones",
     "move_seats",
+    "plan_image",
+    "plan_image_info",
+    "remove_plan_image",
     "retire_seats",
+    "set_plan_image",
     "set_status",
     "set_zone",
     "update_seat",
@@ -231,3 +238,78 @@ async def update_seat(session: AsyncSession, actor: Actor, seat: Seat, body: Sea
         occupied = {(s.x, s.y): s.label for s in await editor_seats(session, floor.id) if s.id != seat.id}
         _clash(occupied, changes.get("x", seat.x), changes.get("y", seat.y), seat.label)
     return await catalog.update_seat(session, actor, seat, body)
+
+
+# ---- the floor's plan drawing, under its seats --------------------------------------------------
+
+MAX_PLAN_IMAGE_BYTES = 2 * 1024 * 1024
+MAX_PLAN_IMAGE_PIXELS = 8000  # a side
+
+
+async def set_plan_image(
+    session: AsyncSession, actor: Actor, floor: Floor, data: bytes, width_cells: int | None = None
+) -> FloorImage:
+    """The floor's plan drawing: a PNG or JPEG (told by its bytes; an SVG is refused, it could carry
+    script) of at most 2 MiB and 8,000 pixels a side, spanning ``width_cells`` seat columns (by
+    default its width at 40 pixels a column). Replaces the one before."""
+    if len(data) > MAX_PLAN_IMAGE_BYTES:
+        raise ValidationFailed(f"the picture is {len(data) // 1024} KiB; at most 2 MiB", field="image")
+    kind = picture_kind(data)
+    if kind is None:
+        raise ValidationFailed("a PNG or JPEG picture (SVG and other formats are refused)", field="image")
+    content_type, width, height = kind
+    if max(width, height) > MAX_PLAN_IMAGE_PIXELS:
+        raise ValidationFailed(f"the picture is {width}×{height} pixels; at most 8000 a side", field="image")
+    cells = width_cells or max(1, round(width / 40))
+    if not 1 <= cells <= 1000:
+        raise ValidationFailed("from 1 to 1000 columns", field="width_cells")
+    image = await session.get(FloorImage, floor.id)
+    before = None
+    if image is None:
+        image = FloorImage(floor_id=floor.id)
+        session.add(image)
+    else:
+        before = {"content_type": image.content_type, "width_px": image.width_px, "height_px": image.height_px}
+    image.content_type, image.data, image.width_px, image.height_px, image.width_cells = content_type, data, width, height, cells
+    image.updated_at = datetime.now(UTC)
+    await session.flush()
+    after = {"content_type": content_type, "width_px": width, "height_px": height, "width_cells": cells, "bytes": len(data)}
+    await record(session, actor, "floor.plan_image", "floor", floor.id, before=before, after=after)
+    return image
+
+
+async def remove_plan_image(session: AsyncSession, actor: Actor, floor: Floor) -> None:
+    image = await session.get(FloorImage, floor.id)
+    if image is None:
+        return
+    await session.delete(image)
+    await session.flush()
+    await record(session, actor, "floor.plan_image_removed", "floor", floor.id, before={"content_type": image.content_type})
+
+
+@dataclass(frozen=True)
+class PlanImageInfo:
+    """What drawing it takes, without the bytes: its span on the map and a version for caching."""
+
+    width_cells: int
+    width_px: int
+    height_px: int
+    version: int
+
+
+async def plan_image_info(session: AsyncSession, floor_id: uuid.UUID) -> PlanImageInfo | None:
+    row = (
+        await session.execute(
+            select(FloorImage.width_cells, FloorImage.width_px, FloorImage.height_px, FloorImage.updated_at).where(
+                FloorImage.floor_id == floor_id
+            )
+        )
+    ).first()
+    return None if row is None else PlanImageInfo(row[0], row[1], row[2], int(row[3].timestamp()))
+
+
+async def plan_image(session: AsyncSession, floor_id: uuid.UUID) -> FloorImage:
+    image = await session.get(FloorImage, floor_id)
+    if image is None:
+        raise NotFound("this floor has no plan drawing")
+    return image

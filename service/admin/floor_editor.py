@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.datastructures import UploadFile
 
 from domain.errors import DomainError, NotFound
 from domain.leasing import floor_plan
@@ -18,8 +19,8 @@ from domain.leasing.floor_map import FloorMap, SeatView, site_floors
 from domain.models import Floor, Site
 from domain.services import catalog
 from domain.services.floor_plan_schemas import FloorLayout, SeatBlockCreate, SeatsRetire, SeatsStatus, SeatsZone
-from service.admin.seatmap import render_svg
-from service.admin.web import CsrfForm, Ops, attempt, blank_to_none, redirect, render, validate_form
+from service.admin.seatmap import plan_background, render_svg
+from service.admin.web import CsrfForm, Ops, Staff, attempt, blank_to_none, redirect, render, validate_form
 from service.db import SessionDep
 
 router = APIRouter()
@@ -52,9 +53,11 @@ async def _page(
     selection: dict[str, Any] | None = None,
     selection_errors: dict[str, str] | None = None,
     confirm_retire: list[str] | None = None,
+    drawing_errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     seats = await floor_plan.editor_seats(session, floor.id)
+    background = await plan_background(session, site, floor)
     views = [SeatView(s.id, s.label, s.zone, s.x, s.y, s.status, [], "free" if s.status == "active" else s.status) for s in seats]
     fm = FloorMap(site, floor, date.today(), None, views)
     counts: dict[str, int] = {}
@@ -68,7 +71,9 @@ async def _page(
             "floor": floor,
             "floors": await site_floors(session, site.id),
             "zones": await floor_plan.floor_zones(session, floor.id),
-            "svg": render_svg(fm, margin=EDITOR_MARGIN, grid=True),
+            "svg": render_svg(fm, margin=EDITOR_MARGIN, grid=True, background=background),
+            "has_drawing": background is not None,
+            "drawing_errors": drawing_errors or {},
             "seat_count": len(views),
             "counts": counts,
             "url": _url(site, floor),
@@ -213,3 +218,45 @@ def _action(session: SessionDep, user: Any, floor: Floor, action: str, ids: list
 
         return move
     return {"__all__": "choose an action"}
+
+
+# ---- the floor's plan drawing ----------------------------------------------------------------
+
+
+@router.post("/sites/{site_id}/floors/{floor_id}/editor/drawing", response_model=None)
+async def upload_drawing(
+    request: Request, site_id: uuid.UUID, floor_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm
+) -> Response:
+    """Upload (PNG or JPEG, told by its bytes) or remove the floor's plan drawing."""
+    site, floor = await _site_floor(session, site_id, floor_id)
+    if form.get("action") == "remove":
+        await floor_plan.remove_plan_image(session, user, floor)
+        return redirect(request, _url(site, floor), "Plan drawing removed")
+    upload = form.get("image")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return await _page(request, session, site, floor, drawing_errors={"image": "choose a PNG or JPEG file"}, status_code=422)
+    if (upload.size or 0) > floor_plan.MAX_PLAN_IMAGE_BYTES:
+        data = b"\0" * (floor_plan.MAX_PLAN_IMAGE_BYTES + 1)  # said as too big, without reading it
+    else:
+        data = await upload.read(floor_plan.MAX_PLAN_IMAGE_BYTES + 1)
+    cells_text = str(form.get("width_cells") or "").strip()
+    if cells_text and not cells_text.isdigit():
+        return await _page(request, session, site, floor, drawing_errors={"width_cells": "a number of columns"}, status_code=422)
+    cells = int(cells_text) if cells_text else None
+    _, exc = await attempt(session, lambda: floor_plan.set_plan_image(session, user, floor, data, cells))
+    if exc is not None:
+        errors = {exc.field or "image": exc.detail}
+        return await _page(request, session, site, floor, drawing_errors=errors, status_code=422)
+    return redirect(request, _url(site, floor), "Plan drawing saved")
+
+
+@router.get("/sites/{site_id}/floors/{floor_id}/plan-image", response_model=None)
+async def drawing(site_id: uuid.UUID, floor_id: uuid.UUID, user: Staff, session: SessionDep) -> Response:
+    """The drawing's bytes, as stored (PNG or JPEG only); its URL carries its version, so it caches."""
+    _, floor = await _site_floor(session, site_id, floor_id)
+    image = await floor_plan.plan_image(session, floor.id)
+    return Response(
+        image.data,
+        media_type=image.content_type,
+        headers={"Cache-Control": "private, max-age=86400", "Content-Disposition": "inline"},
+    )

@@ -23,6 +23,7 @@ from domain.leasing.floor_map import SeatView as SeatView
 from domain.leasing.floor_map import load_floor_map as load_floor_map
 from domain.leasing.floor_map import site_floors as site_floors
 from domain.leasing.floor_map import site_shifts as site_shifts
+from domain.leasing.floor_plan import PlanImageInfo, plan_image_info
 from domain.models import Floor, Shift, Site
 from domain.services import catalog
 from domain.services.catalog_schemas import SeatUpdate
@@ -45,10 +46,12 @@ def render_svg(
     picked: set[str] | None = None,
     margin: tuple[int, int] = (0, 0),
     grid: bool = False,
+    background: tuple[str, PlanImageInfo] | None = None,
 ) -> Markup:
     """The floor as one SVG: each seat at its grid cell on the floor (as the floor-plan editor placed
     it), each zone's name above its top-left seat. ``margin``: empty columns and rows to the right and
-    below (room to drag seats to, in the editor), drawn as a ``grid`` of cells."""
+    below (room to drag seats to, in the editor), drawn as a ``grid`` of cells. ``background``: the
+    floor's plan drawing (its URL and size), under the seats from the top-left cell."""
     highlight = highlight or set()
     picked = picked or set()
     parts: list[str] = []
@@ -60,6 +63,15 @@ def render_svg(
         if at is None or (s.y, s.x) < (at[1], at[0]):
             corner[s.zone] = (s.x, s.y)
     cols, rows = max_x + 1 + margin[0], max_y + 1 + margin[1]
+    if background is not None:  # the drawing's span, at its aspect
+        url, info = background
+        img_w = info.width_cells * CELL_W
+        img_h = round(img_w * info.height_px / info.width_px)
+        cols, rows = max(cols, info.width_cells), max(rows, -(-img_h // CELL_H))
+        parts.append(
+            f'<image class="plan-image" href="{escape(url)}" x="0" y="{ZONE_HEADER}" width="{img_w}" height="{img_h}" '
+            'preserveAspectRatio="none"/>'
+        )
     width, height = max(cols, 1) * CELL_W, ZONE_HEADER + max(rows, 1) * CELL_H + 4
     if grid:
         parts.append(
@@ -94,6 +106,14 @@ def render_svg(
         f'data-cell-w="{CELL_W}" data-cell-h="{CELL_H}" data-top="{ZONE_HEADER}" role="img" '
         f'aria-label="Seat map of {escape(fm.floor.name)}">' + "".join(parts) + "</svg>"
     )
+
+
+async def plan_background(session: AsyncSession, site: Site, floor: Floor) -> tuple[str, PlanImageInfo] | None:
+    """The floor's plan drawing to draw under its seats, if it has one (the URL names its version)."""
+    info = await plan_image_info(session, floor.id)
+    if info is None:
+        return None
+    return f"/admin/sites/{site.id}/floors/{floor.id}/plan-image?v={info.version}", info
 
 
 def seat_title(s: SeatView) -> str:
@@ -169,7 +189,7 @@ async def floor_map_page(
             "day": the_day,
             "shift": chosen.code if chosen else "",
             "fm": fm,
-            "svg": render_svg(fm),
+            "svg": render_svg(fm, background=await plan_background(session, site, floor)),
             "counts": fm.counts(),
             "panel": panel,
         },

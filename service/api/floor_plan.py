@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from domain.leasing import floor_plan
 from domain.schemas import Page
@@ -88,3 +88,58 @@ async def retire_seats(floor_id: uuid.UUID, body: SeatsRetire, user: StaffUser, 
     end or move that lease first. Audited (`floor.retire`)."""
     floor = await catalog.get_floor(session, floor_id)
     return _page(await floor_plan.retire_seats(session, user, floor, body))
+
+
+_IMAGE_BODY = {
+    "required": True,
+    "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in ("image/png", "image/jpeg")},
+}
+
+
+@router.put(
+    "/{floor_id}/plan-image",
+    status_code=204,
+    response_class=Response,
+    openapi_extra={"requestBody": _IMAGE_BODY},
+)
+async def put_plan_image(
+    floor_id: uuid.UUID,
+    request: Request,
+    user: StaffUser,
+    session: SessionDep,
+    width_cells: Annotated[int | None, Query(ge=1, le=1000, description="seat columns the drawing spans")] = None,
+) -> Response:
+    """Set the floor's plan drawing, drawn under its seats. Roles: admin, facility_staff.
+
+    The body is the picture itself, PNG or JPEG (told by its bytes, whatever the Content-Type; SVG
+    and other formats are refused: 422 on `image`), at most 2 MiB and 8,000 pixels a side. It spans
+    `width_cells` seat columns from the top-left cell (by default its width at 40 pixels a column).
+    Replaces the drawing before. Audited (`floor.plan_image`)."""
+    floor = await catalog.get_floor(session, floor_id)
+    data = bytearray()
+    async for chunk in request.stream():  # read no more than the limit allows
+        data += chunk
+        if len(data) > floor_plan.MAX_PLAN_IMAGE_BYTES:
+            break
+    await floor_plan.set_plan_image(session, user, floor, bytes(data), width_cells)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{floor_id}/plan-image",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}, "image/jpeg": {}}, "description": "the drawing"}},
+)
+async def get_plan_image(floor_id: uuid.UUID, user: StaffUser, session: SessionDep) -> Response:
+    """The floor's plan drawing as uploaded (PNG or JPEG). Roles: admin, facility_staff. 404 when it has none."""
+    floor = await catalog.get_floor(session, floor_id)
+    image = await floor_plan.plan_image(session, floor.id)
+    return Response(image.data, media_type=image.content_type)
+
+
+@router.delete("/{floor_id}/plan-image", status_code=204, response_class=Response)
+async def delete_plan_image(floor_id: uuid.UUID, user: StaffUser, session: SessionDep) -> Response:
+    """Remove the floor's plan drawing (nothing to remove is fine). Roles: admin, facility_staff. Audited."""
+    floor = await catalog.get_floor(session, floor_id)
+    await floor_plan.remove_plan_image(session, user, floor)
+    return Response(status_code=204)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import asyncpg
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, FilePayload, Page
 
 from tests.admin.conftest import CHROMIUM_ARGS, attr, login, shot, text_of
 from tests.admin.test_admin_browser import staff_login
@@ -190,3 +190,36 @@ async def test_pages_fit_a_1440_screen_and_a_phone(browser: Browser, live_server
         await context.close()
         assert not errors, errors
     assert CHROMIUM_ARGS  # the same browser as every admin test
+
+
+async def test_upload_a_plan_drawing_and_see_it_under_the_seats(page: Page, staff: Api, db: asyncpg.Pool) -> None:
+    from tests.test_floor_plan import png
+
+    w = await make_world(staff, zones=1, seats_per_zone=4)
+    site, floor = w.site["id"], w.floors[0]["id"]
+    await login(page, await staff_login(db))
+    await page.goto(f"/admin/sites/{site}/floors/{floor}/editor")
+    # an SVG is refused next to the field
+    await page.set_input_files(
+        "#drawing-file", files=FilePayload(name="plan.svg", mimeType="image/svg+xml", buffer=b"<svg onload='alert(1)'/>")
+    )
+    await page.click("#drawing-btn")
+    assert "SVG and other formats are refused" in await page.locator("#image-error").inner_text()
+    await page.set_input_files("#drawing-file", files=FilePayload(name="plan.png", mimeType="image/png", buffer=png(480, 300)))
+    await page.fill("#drawing-cells", "12")
+    await page.click("#drawing-btn")
+    await page.get_by_text("Plan drawing saved").wait_for()
+    image = page.locator("#floor-editor image.plan-image")
+    assert await image.get_attribute("width") == str(12 * CELL_W)
+    href = await attr(image, "href")
+    r = await page.request.get(href)
+    assert r.status == 200
+    assert r.headers["content-type"] == "image/png"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    await shot(page, "floor-editor-drawing")
+    await page.click("#to-map")
+    assert await page.locator("#seatmap image.plan-image").count() == 1
+    await page.goto(f"/admin/sites/{site}/floors/{floor}/editor")
+    await page.click("#drawing-remove-btn")
+    await page.get_by_text("Plan drawing removed").wait_for()
+    assert await page.locator("#floor-editor image.plan-image").count() == 0
