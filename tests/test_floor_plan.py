@@ -230,3 +230,19 @@ async def test_a_plan_drawing_is_a_png_or_jpeg_drawn_under_the_seats(staff: Api,
     _problem(await staff.call("GET", path), 404)
     actions = {r["action"] for r in await db.fetch("SELECT action FROM audit_events WHERE object_id = $1", floor)}
     assert {"floor.plan_image", "floor.plan_image_removed"} <= actions
+
+
+async def test_two_drops_on_one_cell_at_once_leave_one_seat_there(staff: Api, db: asyncpg.Pool) -> None:
+    w = await make_world(staff, zones=1, seats_per_zone=8)
+    floor = w.floors[0]["id"]
+    for cell in range(4):
+        a, b = w.seats[2 * cell], w.seats[2 * cell + 1]
+        moves = [
+            staff.call("PUT", f"/v1/floors/{floor}/layout", json={"seats": [{"id": s["id"], "x": 30 + cell, "y": 30}]})
+            for s in (a, b)
+        ]
+        answers = sorted(r.status_code for r in await asyncio.gather(*moves))
+        assert answers == [200, 409]
+        assert (
+            await db.fetchval("SELECT count(*) FROM seats WHERE floor_id = $1::uuid AND x = $2 AND y = 30", floor, 30 + cell) == 1
+        )
