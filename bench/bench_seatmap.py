@@ -78,7 +78,9 @@ async def build(url: str, seats: int) -> dict[str, Any]:
             await conn.execute(
                 """INSERT INTO seats (site_id, floor_id, zone, label, x, y, status)
                    SELECT $1, $2, chr(65 + (i / $3)), '1F-' || chr(65 + (i / $3)) || '-' || lpad(((i % $3) + 1)::text, 3, '0'),
-                          (i % $3) % 10, (i % $3) / 10, CASE WHEN i % 50 = 7 THEN 'maintenance' ELSE 'active' END
+                          -- zones 10 wide, five to a band, an aisle between them (positions are on the floor)
+                          ((i / $3) % 5) * 11 + (i % $3) % 10, ((i / $3) / 5) * ($3 / 10 + 2) + (i % $3) / 10,
+                          CASE WHEN i % 50 = 7 THEN 'maintenance' ELSE 'active' END
                    FROM generate_series(0, $4 - 1) AS i""",
                 site,
                 big,

@@ -46,6 +46,8 @@ QUICK: dict[str, list[str]] = {
     "bench_documents": ["--clients", "100", "--repeat", "1"],
     # --- revenue reports (issue 12) ---
     "bench_reports": ["--leases", "1000", "--requests", "3"],
+    # --- floor-plan editor (issue 13) ---
+    "bench_floor_editor": ["--requests", "10"],
 }
 
 RESULT_PREFIX = "RESULT "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from service.api import (
 )
 from service.api import collections as collections_api  # --- collections (issue 12) ---
 from service.api import setup as setup_api  # --- set-up pages (issue 13) ---
+from service.api import floor_plan as floor_plan_api  # --- floor-plan editor (issue 13) ---
 from service.db import engine_for, make_sessionmaker
 from service.errors import install_error_handlers
 from service.schema import DatabaseUnreachable, DatabaseUrlMissing, require_current_schema
@@ -54,6 +56,12 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         if not getattr(app.state, "schema_checked", False):
             await check_schema_at_start(app.state.database_url, settings)
             app.state.schema_checked = True
+        # --- floor-plan editor (issue 13): the objects alive after start-up (modules, routes,
+        # templates) live as long as the process; moved out of the collector's reach, a full
+        # collection no longer walks them in the middle of a request (bench_floor_editor.py: the
+        # 1,000-seat pages' p99 fell from ~110-160 ms to ~20 ms, p50 unchanged) ---
+        gc.collect()
+        gc.freeze()
         yield
         await app.state.engine.dispose()
 
@@ -76,6 +84,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(revenue_reports.router)
     # --- set-up pages (issue 13): floors, zones, shifts, a plan's inclusions ---
     app.include_router(setup_api.router)
+    # --- floor-plan editor (issue 13) ---
+    app.include_router(floor_plan_api.router)
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, payments, provisioning, admin):  # payments: issue 12
         part.install(app)

@@ -100,7 +100,7 @@ CLIENTS = [
 ]
 
 
-async def seed_demo(session: AsyncSession) -> dict[str, int]:  # noqa: C901 — a straight-line script of demo data: many loops, no decisions
+async def seed_demo(session: AsyncSession) -> dict[str, int]:
     """Fill an empty database; does nothing when a site exists."""
     sites, _ = await catalog.list_sites(session, cursor=None, limit=1)
     if sites:
@@ -124,10 +124,13 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:  # noqa: C901 — 
                 await site_setup.create_zone(session, actor, floor, ZoneCreate(code=zone, name=DEMO_ZONE_NAMES[zone]))
                 labels = [f"{fname}-{zone}-{i:03d}" for i in range(1, spec["seats_per_zone"] + 1)]
                 rows = await catalog.create_seats(
-                    session, actor, site, floor, SeatCreate(floor_id=floor.id, zone=zone, labels=labels, columns=8)
+                    # zones side by side on the floor, an aisle between them
+                    session,
+                    actor,
+                    site,
+                    floor,
+                    SeatCreate(floor_id=floor.id, zone=zone, labels=labels, columns=8, x=zi * 10, y=0),
                 )
-                for seat in rows:  # zones side by side on the map, an aisle between them
-                    seat.x += zi * 10
                 seats.extend(rows)
         seats[5].status = "maintenance"
         counts["seats"] += len(seats)

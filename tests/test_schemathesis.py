@@ -106,6 +106,12 @@ RULE_FIELDS: dict[str, set[str]] = {
     "GET /v1/reports/revenue": {"to"},
     "GET /v1/reports/occupancy/monthly": {"to"},
     "GET /v1/reports/revpass": {"to"},
+    # floor-plan editor (issue 13): the seats named must be seats of this floor
+    "PUT /v1/floors/{floor_id}/layout": {"seats", "seats[]"},  # and each seat at most once
+    "POST /v1/floors/{floor_id}/seats/zone": {"seat_ids[]"},
+    "POST /v1/floors/{floor_id}/seats/status": {"seat_ids[]"},
+    "POST /v1/floors/{floor_id}/seats/retire": {"seat_ids[]"},
+    "PUT /v1/floors/{floor_id}/plan-image": {"image"},  # a PNG or JPEG by its bytes, not any binary
 }
 
 
@@ -141,6 +147,7 @@ async def fuzz_ids(admin: Api) -> dict[str, str]:
     device = await admin.post("/v1/devices", {"serial": uniq("FZ"), "kind": "pc", "site_id": w.site["id"]})
     return {
         "site_id": w.site["id"],
+        "floor_id": w.floors[0]["id"],  # floor-plan editor (issue 13)
         "plan_id": w.plan["id"],
         "client_id": w.client["id"],
         "team_id": w.team["id"],

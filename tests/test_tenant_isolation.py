@@ -117,6 +117,15 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PATCH", "/v1/shifts/{shift_id}"): NEVER,
     ("POST", "/v1/plans/{plan_id}/inclusions"): NEVER,
     ("PATCH", "/v1/plans/{plan_id}/inclusions/{code}"): NEVER,
+    # --- floor-plan editor (issue 13): staff only ---
+    ("POST", "/v1/floors/{floor_id}/seat-blocks"): NEVER,
+    ("PUT", "/v1/floors/{floor_id}/layout"): NEVER,
+    ("POST", "/v1/floors/{floor_id}/seats/zone"): NEVER,
+    ("POST", "/v1/floors/{floor_id}/seats/status"): NEVER,
+    ("POST", "/v1/floors/{floor_id}/seats/retire"): NEVER,
+    ("PUT", "/v1/floors/{floor_id}/plan-image"): NEVER,
+    ("GET", "/v1/floors/{floor_id}/plan-image"): NEVER,
+    ("DELETE", "/v1/floors/{floor_id}/plan-image"): NEVER,
 }
 
 # request details that get a request past validation to the tenant check
@@ -174,6 +183,12 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("PATCH", "/v1/shifts/{shift_id}"): {"starts_at": "01:00"},
         ("POST", "/v1/plans/{plan_id}/inclusions"): {"code": uniq("I"), "name": "x", "kind": "facility"},
         ("PATCH", "/v1/plans/{plan_id}/inclusions/{code}"): {"name": "taken over"},
+        # --- floor-plan editor (issue 13) ---
+        ("POST", "/v1/floors/{floor_id}/seat-blocks"): {"zone": "Z", "prefix": uniq("T"), "columns": 2},
+        ("PUT", "/v1/floors/{floor_id}/layout"): {"seats": [{"id": a.world.seats[-1]["id"], "x": 900, "y": 900}]},
+        ("POST", "/v1/floors/{floor_id}/seats/zone"): {"seat_ids": [a.world.seats[-1]["id"]], "zone": "TAKEN"},
+        ("POST", "/v1/floors/{floor_id}/seats/status"): {"seat_ids": [a.world.seats[-1]["id"]], "status": "maintenance"},
+        ("POST", "/v1/floors/{floor_id}/seats/retire"): {"seat_ids": [a.world.seats[-1]["id"]]},
         ("PATCH", "/v1/devices/{device_id}"): {"status": "retired"},
         ("PATCH", "/v1/users/{user_id}"): {"active": False},
         ("POST", "/v1/invoices/{invoice_id}/credit-notes"): {"amount_minor": 1, "reason": "x"},

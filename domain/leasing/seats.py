@@ -219,6 +219,16 @@ class _FreeSeatReader:
         return self.allocate(n, None, exclude)
 
 
+async def _refuse_retired(session: AsyncSession, seat_ids: Sequence[uuid.UUID], field: str) -> None:
+    """Read again under the seats' booking locks: a seat retired (domain/leasing/floor_plan.py retires
+    under the same locks) after this booking read it as bookable is refused, never held."""
+    retired = (
+        await session.scalars(select(Seat.label).where(Seat.id.in_(seat_ids), Seat.status == "retired").order_by(Seat.label))
+    ).all()
+    if retired:
+        raise SeatsUnavailable(f"seats not bookable (retired): {', '.join(retired)}", field=field)
+
+
 async def insert_seats(
     session: AsyncSession,
     lease: Lease,
@@ -249,6 +259,7 @@ async def insert_seats(
         held = await _Attempts(session).take(lease, seat_ids, window, start, end, wait=True)
         if not isinstance(held, dict):
             raise SeatsUnavailable("one or more of the seats are not free for that window", field="seat_ids")
+        await _refuse_retired(session, seat_ids, "seat_ids")
         return [HeldSeat(sid, found[sid].label, found[sid].floor_id, found[sid].zone) for sid in seat_ids]
 
     assert seat_count is not None
@@ -278,6 +289,7 @@ async def insert_seats(
         ids = [uuid.UUID(bytes=fs.id) for fs in chosen]  # type: ignore[arg-type]
         taken = await attempts.take(lease, ids, window, start, end, wait=wait)
         if isinstance(taken, dict):
+            await _refuse_retired(session, ids, "seat_count")
             return [
                 HeldSeat(sid, taken[sid], fs.floor, fs.zone)  # type: ignore[arg-type]
                 for sid, fs in zip(ids, chosen, strict=True)

@@ -145,7 +145,9 @@ def shift_window(shift: Shift) -> tuple[int, int]:
 
 async def create_seats(session: AsyncSession, actor: Actor, site: Site, floor: Floor, body: SeatCreate) -> list[Seat]:
     """Seats on `floor` (the one `body.floor_id` names, looked up by the caller): `body.labels` laid out
-    below what the zone has, `columns` to a row; or one `body.label`, at (x, y) when both are given."""
+    `columns` to a row from (x, y), or below the floor's seats when no position is given; or one
+    `body.label`. Positions are grid cells on the floor, the same for every zone (the seat map draws
+    them as they are)."""
     zone, x, y, columns = body.zone, body.x, body.y, body.columns
     labels: Sequence[str] = body.labels if body.labels is not None else [body.label or ""]
     if floor.site_id != site.id:
@@ -154,13 +156,13 @@ async def create_seats(session: AsyncSession, actor: Actor, site: Site, floor: F
     if taken:
         raise Conflict(f"labels already used on this site: {', '.join(sorted(taken)[:10])}", field="labels")
     seats = []
-    if len(labels) == 1 and x is not None and y is not None:
-        positions = [(x, y)]
+    if x is not None and y is not None:
+        x0, y0 = x, y
     else:
-        # lay new seats out below what the zone already has, `columns` to a row
-        max_y = await session.scalar(select(func.max(Seat.y)).where(Seat.floor_id == floor.id, Seat.zone == zone))
-        base_y = 0 if max_y is None else max_y + 1
-        positions = [(i % columns, base_y + i // columns) for i in range(len(labels))]
+        # below what the floor already has, a row left free for the zone's name on the map
+        max_y = await session.scalar(select(func.max(Seat.y)).where(Seat.floor_id == floor.id))
+        x0, y0 = 0, (0 if max_y is None else max_y + 2)
+    positions = [(x0 + i % columns, y0 + i // columns) for i in range(len(labels))]
     for label, (sx, sy) in zip(labels, positions, strict=True):
         seats.append(Seat(site_id=site.id, floor_id=floor.id, zone=zone, label=label, x=sx, y=sy))
     session.add_all(seats)

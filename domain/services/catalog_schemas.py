@@ -164,8 +164,10 @@ class SeatCreate(Strict):
         | None
     ) = None
     label: Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)] | None = None
-    x: Coord | None = None
-    y: Coord | None = None
+    x: Coord | None = Field(
+        default=None, description="grid column on the floor of the (first) seat; none: below the floor's seats"
+    )
+    y: Coord | None = Field(default=None, description="grid row on the floor of the (first) seat; none: below the floor's seats")
     columns: Annotated[int, INTEGRAL] = Field(
         default=10, strict=True, ge=1, le=200, description="seats per row when laying out a bulk create"
     )

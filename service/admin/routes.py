@@ -22,6 +22,7 @@ from service.admin import (
     devices,
     documents,
     finance,
+    floor_editor,
     invoice_drafts,
     invoices,
     lease_changes,
@@ -131,6 +132,8 @@ router.include_router(revenue.router)
 # --- set-up pages (issue 13): sites, floors, zones, shifts; a plan's creation and inclusions ---
 for setup_module in (sites, site_floors, plan_setup):
     router.include_router(setup_module.router)
+# --- floor-plan editor (issue 13) ---
+router.include_router(floor_editor.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------

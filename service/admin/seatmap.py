@@ -7,7 +7,6 @@ draws it."""
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from datetime import date
 from html import escape
 from typing import Annotated, Any
@@ -24,6 +23,7 @@ from domain.leasing.floor_map import SeatView as SeatView
 from domain.leasing.floor_map import load_floor_map as load_floor_map
 from domain.leasing.floor_map import site_floors as site_floors
 from domain.leasing.floor_map import site_shifts as site_shifts
+from domain.leasing.floor_plan import PlanImageInfo, plan_image_info
 from domain.models import Floor, Shift, Site
 from domain.services import catalog
 from domain.services.catalog_schemas import SeatUpdate
@@ -34,60 +34,86 @@ router = APIRouter()
 
 CELL_W, CELL_H = 40, 30
 SEAT_W, SEAT_H = 34, 24
-ZONE_GAP_CELLS = 1
 ZONE_HEADER = 22
-MAX_ROW_CELLS = 36
+# the map scales down to fit its box, but not below this share of its size (then the box scrolls)
+MIN_SCALE = 0.55
 
 
-def render_svg(fm: FloorMap, *, highlight: set[uuid.UUID] | None = None, picked: set[str] | None = None) -> Markup:
-    """The floor as one SVG. Zones are laid out as blocks side by side (seat x/y are per zone)."""
+def render_svg(
+    fm: FloorMap,
+    *,
+    highlight: set[uuid.UUID] | None = None,
+    picked: set[str] | None = None,
+    margin: tuple[int, int] = (0, 0),
+    grid: bool = False,
+    background: tuple[str, PlanImageInfo] | None = None,
+) -> Markup:
+    """The floor as one SVG: each seat at its grid cell on the floor (as the floor-plan editor placed
+    it), each zone's name above its top-left seat. ``margin``: empty columns and rows to the right and
+    below (room to drag seats to, in the editor), drawn as a ``grid`` of cells. ``background``: the
+    floor's plan drawing (its URL and size), under the seats from the top-left cell."""
     highlight = highlight or set()
     picked = picked or set()
-    by_zone: dict[str, list[SeatView]] = defaultdict(list)
-    for s in fm.seats:
-        by_zone[s.zone].append(s)
     parts: list[str] = []
-    cursor_x = cursor_y = 0  # in cells (x) and pixels (y)
-    row_height = 0
-    width = 0
-    for zone in sorted(by_zone):
-        seats = by_zone[zone]
-        min_x = min(s.x for s in seats)
-        min_y = min(s.y for s in seats)
-        cols = max(s.x for s in seats) - min_x + 1
-        rows = max(s.y for s in seats) - min_y + 1
-        if cursor_x and cursor_x + cols > MAX_ROW_CELLS:
-            cursor_x, cursor_y, row_height = 0, cursor_y + row_height, 0
-        ox, oy = cursor_x * CELL_W, cursor_y
+    corner: dict[str, tuple[int, int]] = {}
+    max_x = max_y = -1
+    for s in fm.seats:
+        max_x, max_y = max(max_x, s.x), max(max_y, s.y)
+        at = corner.get(s.zone)
+        if at is None or (s.y, s.x) < (at[1], at[0]):
+            corner[s.zone] = (s.x, s.y)
+    cols, rows = max_x + 1 + margin[0], max_y + 1 + margin[1]
+    if background is not None:  # the drawing's span, at its aspect
+        url, info = background
+        img_w = info.width_cells * CELL_W
+        img_h = round(img_w * info.height_px / info.width_px)
+        cols, rows = max(cols, info.width_cells), max(rows, -(-img_h // CELL_H))
         parts.append(
-            f'<g class="zone" data-zone="{escape(zone)}">'
-            f'<text class="zone-label" x="{ox + 2}" y="{oy + 15}">Zone {escape(zone)}</text>'
+            f'<image class="plan-image" href="{escape(url)}" x="0" y="{ZONE_HEADER}" width="{img_w}" height="{img_h}" '
+            'preserveAspectRatio="none"/>'
         )
-        for s in seats:
-            px = ox + (s.x - min_x) * CELL_W
-            py = oy + ZONE_HEADER + (s.y - min_y) * CELL_H
-            cls = "seat " + s.state
-            if s.id in highlight:
-                cls += " highlight"
-            if s.label in picked:
-                cls += " picked"
-            title = escape(seat_title(s))
-            short = escape(s.label.rsplit("-", 1)[-1])
-            parts.append(
-                f'<g class="{cls}" data-seat="{s.id}" data-label="{escape(s.label)}" data-state="{s.state}" '
-                f'transform="translate({px},{py})"><title>{title}</title>'
-                f'<rect width="{SEAT_W}" height="{SEAT_H}" rx="4"/><text x="{SEAT_W // 2}" y="16">{short}</text></g>'
-            )
-        parts.append("</g>")
-        cursor_x += cols + ZONE_GAP_CELLS
-        width = max(width, cursor_x * CELL_W)
-        row_height = max(row_height, ZONE_HEADER + rows * CELL_H + 12)
-    height = cursor_y + row_height
+    width, height = max(cols, 1) * CELL_W, ZONE_HEADER + max(rows, 1) * CELL_H + 4
+    if grid:
+        parts.append(
+            f'<defs><pattern id="cells" width="{CELL_W}" height="{CELL_H}" patternUnits="userSpaceOnUse" y="{ZONE_HEADER}">'
+            f'<path d="M {CELL_W} 0 L 0 0 0 {CELL_H}" class="grid-line"/></pattern></defs>'
+            f'<rect class="grid" x="0" y="{ZONE_HEADER}" width="{width}" height="{height - ZONE_HEADER - 4}" fill="url(#cells)"/>'
+        )
+    for zone in sorted(corner):
+        zx, zy = corner[zone]
+        parts.append(
+            f'<text class="zone-label" data-zone="{escape(zone)}" x="{zx * CELL_W + 2}" '
+            f'y="{ZONE_HEADER + zy * CELL_H - 7}">Zone {escape(zone)}</text>'
+        )
+    for s in fm.seats:
+        cls = "seat " + s.state
+        if s.id in highlight:
+            cls += " highlight"
+        if s.label in picked:
+            cls += " picked"
+        title = escape(seat_title(s))
+        short = escape(s.label.rsplit("-", 1)[-1])
+        parts.append(
+            f'<g class="{cls}" data-seat="{s.id}" data-label="{escape(s.label)}" data-state="{s.state}" '
+            f'data-zone="{escape(s.zone)}" data-x="{s.x}" data-y="{s.y}" '
+            f'transform="translate({s.x * CELL_W},{ZONE_HEADER + s.y * CELL_H})"><title>{title}</title>'
+            f'<rect width="{SEAT_W}" height="{SEAT_H}" rx="4"/><text x="{SEAT_W // 2}" y="16">{short}</text></g>'
+        )
+    # drawn at its size when it fits; scaled down to its box when not, to MIN_SCALE at most
     return Markup(
-        f'<svg class="seatmap" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {max(width, CELL_W)} {max(height, CELL_H)}" '
-        f'width="{max(width, CELL_W)}" height="{max(height, CELL_H)}" role="img" '
+        f'<svg class="seatmap" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" style="min-width: {round(width * MIN_SCALE)}px" '
+        f'data-cell-w="{CELL_W}" data-cell-h="{CELL_H}" data-top="{ZONE_HEADER}" role="img" '
         f'aria-label="Seat map of {escape(fm.floor.name)}">' + "".join(parts) + "</svg>"
     )
+
+
+async def plan_background(session: AsyncSession, site: Site, floor: Floor) -> tuple[str, PlanImageInfo] | None:
+    """The floor's plan drawing to draw under its seats, if it has one (the URL names its version)."""
+    info = await plan_image_info(session, floor.id)
+    if info is None:
+        return None
+    return f"/admin/sites/{site.id}/floors/{floor.id}/plan-image?v={info.version}", info
 
 
 def seat_title(s: SeatView) -> str:
@@ -163,7 +189,7 @@ async def floor_map_page(
             "day": the_day,
             "shift": chosen.code if chosen else "",
             "fm": fm,
-            "svg": render_svg(fm),
+            "svg": render_svg(fm, background=await plan_background(session, site, floor)),
             "counts": fm.counts(),
             "panel": panel,
         },

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from domain.leasing import availability as leasing_availability
+from domain.leasing import floor_plan
 from domain.leasing.schemas import Availability, SeatBrief
 from domain.schemas import TEXT_PATTERN, Page
 from domain.services import catalog
@@ -156,8 +157,12 @@ async def list_seats(
 
 @router.patch("/seats/{seat_id}", response_model=Seat)
 async def update_seat(seat_id: uuid.UUID, body: SeatUpdate, user: StaffUser, session: SessionDep) -> Seat:
+    """Change one seat: status, zone, grid position. Roles: admin, facility_staff.
+
+    `retired` is refused (409) while a lease holds the seat today or later, and a retired seat stays
+    retired (409); a position on another seat of the floor is refused (409). Audited (`seat.update`)."""
     seat = await catalog.get_seat(session, seat_id)
-    return Seat.model_validate(await catalog.update_seat(session, user, seat, body))
+    return Seat.model_validate(await floor_plan.update_seat(session, user, seat, body))
 
 
 @router.get("/sites/{site_id}/availability", response_model=Availability)

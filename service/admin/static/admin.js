@@ -111,4 +111,116 @@
       fs.disabled = !on;
     });
   });
+  // --- floor-plan editor (issue 13): drag a seat to a cell (saved on drop), click seats to choose them ---
+  var drag = null;
+  function svgPoint(svg, event) {
+    var m = svg.getScreenCTM();
+    if (!m) return { x: event.clientX, y: event.clientY };
+    var p = new DOMPoint(event.clientX, event.clientY).matrixTransform(m.inverse());
+    return { x: p.x, y: p.y };
+  }
+  function place(seat, px, py) { seat.setAttribute("transform", "translate(" + px + "," + py + ")"); }
+  function cellOf(svg) {
+    return { w: +svg.getAttribute("data-cell-w"), h: +svg.getAttribute("data-cell-h"), top: +svg.getAttribute("data-top") };
+  }
+  function say(text, bad) {
+    var status = document.getElementById("editor-status");
+    if (!status) return;
+    status.textContent = text;
+    status.classList.toggle("error", !!bad);
+    status.classList.toggle("muted", !bad);
+  }
+  function choose(editor, seat) {
+    var input = document.getElementById(editor.getAttribute("data-pick-input"));
+    if (!input) return;
+    var label = seat.getAttribute("data-label");
+    var labels = input.value.split(/[\s,;]+/).filter(Boolean);
+    var at = labels.indexOf(label);
+    if (at >= 0) { labels.splice(at, 1); seat.classList.remove("chosen"); }
+    else { labels.push(label); seat.classList.add("chosen"); }
+    input.value = labels.join(", ");
+  }
+  function saveDrop(editor, seat, x, y, back) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    var body = new URLSearchParams();
+    body.set("layout", JSON.stringify([{ id: seat.getAttribute("data-seat"), x: x, y: y }]));
+    var label = seat.getAttribute("data-label");
+    say("Saving " + label + "…", false);
+    editor.setAttribute("data-saving", "1");
+    fetch(editor.getAttribute("data-layout-url"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": meta ? meta.getAttribute("content") : "", "Content-Type": "application/x-www-form-urlencoded" },
+      body: body.toString()
+    }).then(function (r) {
+      return r.json().then(function (data) { return { ok: r.ok, data: data }; }, function () { return { ok: false, data: { error: "HTTP " + r.status } }; });
+    }).then(function (res) {
+      editor.removeAttribute("data-saving");
+      if (!res.ok) { back(); say("Not saved: " + (res.data.error || "refused"), true); return; }
+      seat.setAttribute("data-x", x);
+      seat.setAttribute("data-y", y);
+      say("Saved: " + label + " at column " + x + ", row " + y, false);
+    }, function () { editor.removeAttribute("data-saving"); back(); say("Not saved: no answer from the server", true); });
+  }
+  document.addEventListener("pointerdown", function (event) {
+    var seat = seatFrom(event);
+    var editor = seat && seat.closest("#floor-editor");
+    if (!editor || event.button !== 0) return;
+    var svg = seat.ownerSVGElement;
+    var start = svgPoint(svg, event);
+    drag = { seat: seat, svg: svg, editor: editor, sx: start.x, sy: start.y, x0: +seat.getAttribute("data-x"), y0: +seat.getAttribute("data-y"), moved: false };
+    event.preventDefault();
+  });
+  document.addEventListener("pointermove", function (event) {
+    if (!drag) return;
+    var p = svgPoint(drag.svg, event), c = cellOf(drag.svg);
+    var dx = p.x - drag.sx, dy = p.y - drag.sy;
+    if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 5) return;
+    drag.moved = true;
+    drag.seat.classList.add("dragging");
+    place(drag.seat, drag.x0 * c.w + dx, c.top + drag.y0 * c.h + dy);
+  });
+  document.addEventListener("pointerup", function (event) {
+    if (!drag) return;
+    var d = drag;
+    drag = null;
+    d.seat.classList.remove("dragging");
+    if (!d.moved) { choose(d.editor, d.seat); return; }
+    var p = svgPoint(d.svg, event), c = cellOf(d.svg);
+    var x = Math.max(0, Math.round(d.x0 + (p.x - d.sx) / c.w));
+    var y = Math.max(0, Math.round(d.y0 + (p.y - d.sy) / c.h));
+    var back = function () { place(d.seat, d.x0 * c.w, c.top + d.y0 * c.h); };
+    if (x === d.x0 && y === d.y0) { back(); return; }
+    place(d.seat, x * c.w, c.top + y * c.h);
+    saveDrop(d.editor, d.seat, x, y, back);
+  });
+  document.addEventListener("pointercancel", function () {
+    if (!drag) return;
+    var c = cellOf(drag.svg);
+    place(drag.seat, drag.x0 * c.w, c.top + drag.y0 * c.h);
+    drag.seat.classList.remove("dragging");
+    drag = null;
+  });
+  // the chosen seats typed or kept after a reload are marked on the plan
+  document.addEventListener("DOMContentLoaded", function () {
+    var editor = document.getElementById("floor-editor");
+    var input = editor && document.getElementById(editor.getAttribute("data-pick-input"));
+    if (!input) return;
+    input.value.split(/[\s,;]+/).filter(Boolean).forEach(function (label) {
+      var g = editor.querySelector('g.seat[data-label="' + CSS.escape(label) + '"]');
+      if (g) g.classList.add("chosen");
+    });
+  });
+
+  // --- phone width (issue 13): the navigation folds into a Menu button ---
+  document.addEventListener("DOMContentLoaded", function () {
+    var side = document.querySelector(".sidebar");
+    var toggle = side && side.querySelector(".nav-toggle");
+    if (!toggle) return;
+    side.classList.add("foldable");
+    toggle.addEventListener("click", function () {
+      var open = side.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  });
 })();
