@@ -57,14 +57,20 @@ async def _with_session(url: str, fn: Any) -> Any:
         await engine.dispose()
 
 
-async def _create_user(url: str, email: str, password: str, role: str) -> str:
+async def _create_user(url: str, email: str, password: str, role: str, password_change: str | None = None) -> str:
     from domain.services import clients
     from domain.services.audit import SystemActor
     from service.auth import hash_secret
 
     async def go(session: Any) -> str:
         user = await clients.create_user(
-            session, SystemActor("cli"), email=email, password_hash=hash_secret(password), role=role, client_id=None
+            session,
+            SystemActor("cli"),
+            email=email,
+            password_hash=hash_secret(password),
+            role=role,
+            client_id=None,
+            password_change=password_change,
         )
         return str(user.id)
 
@@ -168,8 +174,8 @@ def _ensure_admin(settings: Settings, url: str) -> None:
         return
     email, password = "admin@seatlease.dev", secrets.token_urlsafe(12)
     if sys.stdout.isatty():
-        asyncio.run(_create_user(url, email, password, "admin"))
-        print(f"admin login created: {email} / {password}  (shown once; change it)")
+        asyncio.run(_create_user(url, email, password, "admin", "suggested"))
+        print(f"admin login created: {email} / {password}  (shown once; change it in the admin: My account)")
         return
     path = settings.data_dir / "admin-login.txt"
     try:
@@ -179,8 +185,11 @@ def _ensure_admin(settings: Settings, url: str) -> None:
             f"error: cannot write the first admin's password to {path} ({exc.strerror}); "
             "set SEATLEASE_DATA_DIR to a folder you can write, or start on a terminal"
         ) from None
-    asyncio.run(_create_user(url, email, password, "admin"))
-    print(f"admin login created: {email}; its password is in {path} (readable by you only; change it)")
+    asyncio.run(_create_user(url, email, password, "admin", "suggested"))
+    print(
+        f"admin login created: {email}; its password is in {path} "
+        "(readable by you only; change it in the admin: My account, then delete the file)"
+    )
 
 
 def cmd_up(args: argparse.Namespace) -> int:

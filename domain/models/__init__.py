@@ -30,7 +30,7 @@ from domain.models.payment_sync import PaymentSyncState, StripePaymentSync  # no
 from domain.models.plan import Inclusion, InclusionBilling, InclusionKind, Plan
 from domain.models.site import Floor, Seat, SeatStatus, Shift, Site
 from domain.models.terms import LeasePriceStep, PlanPrice
-from domain.models.user import ApiClient, Role, User
+from domain.models.user import ApiClient, PasswordReset, Role, User
 from domain.models.worker import WorkerLiveness
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "LeaseStatus",
     "Member",
     "OneOffCharge",
+    "PasswordReset",
     "Plan",
     "PlanPrice",
     "RenewalMode",
