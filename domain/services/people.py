@@ -182,3 +182,11 @@ async def use_reset_link(session: AsyncSession, actor: Actor, token: str, passwo
     await end_sessions(session, actor, user)
     await record(session, actor, "user.password_reset", "user", user.id, client_id=user.client_id)
     return user
+
+
+async def client_names(session: AsyncSession, *, limit: int = 1000) -> dict[uuid.UUID, str]:
+    """Every client's legal name by id (the admin's pickers and its lists of logins and keys)."""
+    from domain.models import Client
+
+    rows = await session.execute(select(Client.id, Client.legal_name).order_by(Client.legal_name).limit(limit))
+    return {r.id: r.legal_name for r in rows}

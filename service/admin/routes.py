@@ -16,6 +16,7 @@ from domain.errors import DomainError, Unauthorized
 from domain.models import User
 from domain.models.user import STAFF_ROLES
 from domain.services import users
+from service.admin import account as admin_account  # --- people and keys (issue 13) ---
 from service.admin import (
     collections,
     dashboard,
@@ -35,6 +36,8 @@ from service.admin import (
     seatmap,
     terms,
 )
+from service.admin import keys as admin_keys
+from service.admin import users as admin_users
 from service.admin.web import (
     COOKIE,
     PRE_COOKIE,
@@ -43,6 +46,7 @@ from service.admin.web import (
     AdminSecurityHeaders,
     CsrfForm,
     LoginRequired,
+    PasswordChangeRequired,
     Staff,
     read_session,
     render,
@@ -125,6 +129,10 @@ router.include_router(documents.router)
 router.include_router(collections.router)
 # --- revenue reports (issue 12) ---
 router.include_router(revenue.router)
+# --- people and keys (issue 13): Users, API credentials, My account, the password-reset page ---
+router.include_router(admin_users.router)
+router.include_router(admin_keys.router)
+router.include_router(admin_account.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------
@@ -199,6 +207,14 @@ def install_error_pages(app: FastAPI) -> None:
         return RedirectResponse(target, status_code=303)
 
     app.add_exception_handler(LoginRequired, login_required)
+    # --- people and keys (issue 13): a temporary password leads to My account first ---
+    app.add_exception_handler(PasswordChangeRequired, _password_change_required)
+
+
+async def _password_change_required(request: Request, exc: Exception) -> Response:
+    if request.headers.get("HX-Request") == "true":
+        return Response(status_code=204, headers={"HX-Redirect": "/admin/account"})
+    return RedirectResponse("/admin/account", status_code=303)
 
 
 def install(app: FastAPI) -> None:
