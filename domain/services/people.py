@@ -190,3 +190,16 @@ async def client_names(session: AsyncSession, *, limit: int = 1000) -> dict[uuid
 
     rows = await session.execute(select(Client.id, Client.legal_name).order_by(Client.legal_name).limit(limit))
     return {r.id: r.legal_name for r in rows}
+
+
+async def find_login(session: AsyncSession, *, email: str | None, user_id: uuid.UUID | None) -> User:
+    """A login by id, or a staff login by email (client logins share emails across tenants: by id)."""
+    if user_id is not None:
+        found = await session.get(User, user_id, with_for_update=True)
+    else:
+        found = await session.scalar(
+            select(User).where(User.email == (email or "").strip().lower(), User.client_id.is_(None)).with_for_update()
+        )
+    if found is None:
+        raise NotFound("no such login" + (" among staff (a client's login: use --id)" if user_id is None else ""))
+    return found
