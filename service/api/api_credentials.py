@@ -72,7 +72,7 @@ async def create_credential(
 
 
 @router.post(
-    "/api-credentials/{credential_id}/rotate",
+    "/api-credentials/{api_credential_id}/rotate",
     response_model=ApiCredentialSecret,
     summary="Rotate an API credential's secret",
     description="A new secret, in this answer only. The old secret and every token issued under it stop "
@@ -80,21 +80,21 @@ async def create_credential(
     "rotations take turns: only the last secret returned works. A revoked credential: 409." + _ROLES,
 )
 async def rotate_credential(
-    credential_id: uuid.UUID, request: Request, user: KeyAdmin, session: SessionDep
+    api_credential_id: uuid.UUID, request: Request, user: KeyAdmin, session: SessionDep
 ) -> ApiCredentialSecret:
     secret, secret_hash = await _secret(request)  # hashed before the row is locked
-    row = await creds.get(session, credential_id, tenant=user.client_id, staff=user.is_staff)
+    row = await creds.get(session, api_credential_id, tenant=user.client_id, staff=user.is_staff)
     row = await creds.rotate(session, user, row, secret_hash)
     return ApiCredentialSecret.model_validate({**ApiCredential.model_validate(row).model_dump(), "client_secret": secret})
 
 
 @router.post(
-    "/api-credentials/{credential_id}/revoke",
+    "/api-credentials/{api_credential_id}/revoke",
     response_model=ApiCredential,
     summary="Revoke an API credential",
     description="For good: the secret and every token issued under it stop working at once. Revoking "
     "again changes nothing." + _ROLES,
 )
-async def revoke_credential(credential_id: uuid.UUID, user: KeyAdmin, session: SessionDep) -> ApiCredential:
-    row = await creds.get(session, credential_id, tenant=user.client_id, staff=user.is_staff)
+async def revoke_credential(api_credential_id: uuid.UUID, user: KeyAdmin, session: SessionDep) -> ApiCredential:
+    row = await creds.get(session, api_credential_id, tenant=user.client_id, staff=user.is_staff)
     return ApiCredential.model_validate(await creds.revoke(session, user, row))
