@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import Conflict, Forbidden, Gone, NotFound
+from domain.errors import Conflict, Forbidden, NotFound
 from domain.models import PasswordReset, User
 from domain.models.user import CLIENT_ROLES, Role
 from domain.services import clients
@@ -150,13 +150,13 @@ async def create_reset_link(
 
 
 async def reset_link_user(session: AsyncSession, token: str) -> User:
-    """The login a reset token is for, while the token is unused and unexpired (else 410)."""
+    """The login a reset token is for, while the token is unused and unexpired (else 404)."""
     row = await session.scalar(select(PasswordReset).where(PasswordReset.token_hash == reset_token_hash(token)))
     if row is None or row.used_at is not None or row.expires_at <= datetime.now(UTC):
-        raise Gone("this reset link is unknown, used or expired; ask your administrator for a new one", field="token")
+        raise NotFound("this reset link is unknown, used or expired; ask your administrator for a new one", field="token")
     user = await session.get_one(User, row.user_id)
     if not user.active:
-        raise Gone("this login is disabled", field="token")
+        raise NotFound("this login is disabled", field="token")
     return user
 
 
@@ -175,7 +175,7 @@ async def use_reset_link(session: AsyncSession, actor: Actor, token: str, passwo
     )
     user = await session.get(User, user_id, with_for_update=True) if user_id else None
     if user is None or not user.active:
-        raise Gone("this reset link is unknown, used or expired; ask your administrator for a new one", field="token")
+        raise NotFound("this reset link is unknown, used or expired; ask your administrator for a new one", field="token")
     user.password_hash = password_hash
     user.password_change = None
     await session.flush()

@@ -112,7 +112,7 @@ async def change_password(body: PasswordChange, request: Request, user: UnboundU
     status_code=204,
     summary="Choose a new password with a reset link's token",
     description="No sign-in needed: the token of a link made by `POST /v1/users/{id}/password-reset`. "
-    "Works once, within 24 hours (else 410); every session of the login ends.",
+    "Works once, within 24 hours (else 404: an unknown, used or expired link look alike); every session of the login ends.",
 )
 async def use_password_reset(body: PasswordResetUse, request: Request) -> Response:
     new_hash = await hash_secret_bounded(request.app.state.settings, body.new_password)
