@@ -14,6 +14,19 @@ from typing import Any
 MIN_PASSWORD = 10
 
 
+async def _with_session(url: str, fn: Any) -> Any:
+    """``fn(session)`` in one transaction on a short-lived engine (as `seatlease user create`)."""
+    from service.db import engine_for, make_sessionmaker
+    from service.settings import get_settings
+
+    engine = engine_for(url, get_settings(), "cli")
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await fn(session)
+    finally:
+        await engine.dispose()
+
+
 def read_password(args: argparse.Namespace, *, flag: str | None = None) -> str | None:
     """The new password: one line of stdin with --password-stdin, else typed twice at a prompt.
     None (after saying why on stderr) when there is neither."""
@@ -37,7 +50,6 @@ def read_password(args: argparse.Namespace, *, flag: str | None = None) -> str |
 
 async def list_logins(url: str, args: argparse.Namespace) -> list[Any]:
     from domain.services import people
-    from service.cli import _with_session
 
     f = people.UserFilter(
         role=args.role, client_id=args.client_id, active=None if args.active is None else args.active == "yes", email=args.email
@@ -67,7 +79,6 @@ def cmd_list(url: str, args: argparse.Namespace) -> int:
 
 async def _on_login(url: str, args: argparse.Namespace, work: Any) -> str:
     from domain.services import people
-    from service.cli import _with_session
 
     async def go(session: Any) -> str:
         user = await people.find_login(session, email=args.email, user_id=args.id)

@@ -232,6 +232,8 @@ async def test_a_credential_is_made_used_listed_rotated_and_revoked(
     assert (await http.get(f"/v1/clients/{cid}/teams", headers=_bearer(token))).status_code == 401
     assert (await _machine_token(http, key, rotated["client_secret"])).status_code == 401
     assert (await admin.call("POST", f"/v1/api-credentials/{made['id']}/rotate")).status_code == 409
+    actions = await db.fetchval("SELECT array_agg(action ORDER BY id) FROM audit_events WHERE object_id = $1", made["id"])
+    assert actions == ["api_client.create", "api_client.rotate", "api_client.revoke"]
 
 
 async def test_concurrent_rotations_leave_one_valid_secret(admin: Api, http: httpx.AsyncClient) -> None:
