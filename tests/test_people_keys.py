@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import asyncpg
 import httpx
@@ -274,3 +275,31 @@ async def test_a_disabled_users_existing_token_is_refused(admin: Api, http: http
     await admin.call("PATCH", f"/v1/users/{uid}", json={"active": True}, expect=200)
     assert (await http.get(f"/v1/clients/{cid}/teams", headers=_bearer(token))).status_code == 401  # still ended
     assert (await _token(http, email, password)).status_code == 200
+
+
+async def test_my_account_password_change_ends_other_sessions_and_keeps_this_one(
+    http: httpx.AsyncClient, db: asyncpg.Pool, app: Any
+) -> None:
+    import re
+
+    from tests.test_sessions import admin_cookie, admin_page, sent_to_login, signed_in
+
+    email, password = await make_user(db, "finance")
+    mine, other = await admin_cookie(app, email), await admin_cookie(app, email)
+    token = await token_for(http, email, password)
+    page = await http.get("/admin/account", headers={"Cookie": f"sl_admin={mine}"})
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    form = {"csrf_token": csrf.group(1), "current_password": password, "new_password": "changed it 12", "confirm_password": "x"}
+    r = await http.post("/admin/account/password", data=form, headers={"Cookie": f"sl_admin={mine}"})
+    assert r.status_code == 422
+    assert "the two new passwords differ" in r.text
+    form["confirm_password"] = "changed it 12"
+    r = await http.post("/admin/account/password", data=form, headers={"Cookie": f"sl_admin={mine}"})
+    assert r.status_code == 303
+    renewed = r.cookies["sl_admin"]
+    assert signed_in(await admin_page(http, renewed))
+    assert sent_to_login(await admin_page(http, mine))
+    assert sent_to_login(await admin_page(http, other))
+    assert (await http.get("/v1/sites", headers=_bearer(token))).status_code == 401
+    assert (await _token(http, email, "changed it 12")).status_code == 200

@@ -121,6 +121,23 @@ async def test_make_an_api_credential_use_it_and_revoke_it(page: Page, admin: Ap
         await page.locator("#client-credentials", has_text=name).wait_for()
         await shot(page, "client-api-credentials")
 
+        # rotated: the new secret shown once; the old one and its token stop at once
+        await page.goto("/admin/api-credentials")
+        page.once("dialog", lambda d: asyncio.ensure_future(d.accept()))
+        await page.locator(f'tr[data-credential="{name}"]').get_by_role("button", name="rotate").click()
+        rotated = await page.locator("#secret-value").input_value()
+        assert rotated != secret
+        await shot(page, "api-credential-rotated")
+        assert (await api.get(f"/v1/clients/{client['id']}/teams", headers=bearer)).status_code == 401
+        r = await api.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": key, "client_secret": secret})
+        assert r.status_code == 401
+        r = await api.post(
+            "/v1/auth/token", data={"grant_type": "client_credentials", "client_id": key, "client_secret": rotated}
+        )
+        assert r.status_code == 200
+        bearer = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        assert (await api.get(f"/v1/clients/{client['id']}/teams", headers=bearer)).status_code == 200
+
         await page.goto("/admin/api-credentials")
         page.once("dialog", lambda d: asyncio.ensure_future(d.accept()))
         await page.locator(f'tr[data-credential="{name}"]').get_by_role("button", name="revoke").click()
@@ -128,7 +145,9 @@ async def test_make_an_api_credential_use_it_and_revoke_it(page: Page, admin: Ap
         assert "revoked" in await text_of(page.locator(f'tr[data-credential="{name}"]'))
         await shot(page, "api-credential-revoked")
         assert (await api.get(f"/v1/clients/{client['id']}/teams", headers=bearer)).status_code == 401
-        r = await api.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": key, "client_secret": secret})
+        r = await api.post(
+            "/v1/auth/token", data={"grant_type": "client_credentials", "client_id": key, "client_secret": rotated}
+        )
         assert r.status_code == 401
 
 
