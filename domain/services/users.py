@@ -1,7 +1,7 @@
 """Logins: who may sign in, how often a password may be tried, and ending a login's sessions.
 
 Every token and admin session carries the account's ``token_version``; each authenticated request
-reads the account's ``active`` flag and version by primary key (:func:`live_token_version`).
+reads the account's ``active`` flag and version by primary key (:func:`live_account`).
 Disabling an account, changing its password or logging out bumps the version: every session
 issued before ends on its next request.
 """
@@ -60,12 +60,6 @@ async def live_account(session: AsyncSession, kind: AccountKind, account_id: uui
     # on the session's connection: the ORM's execute path would double this per-request lookup's cost
     row = (await (await session.connection()).execute(_LIVE_SQL[kind], {"id": account_id})).first()
     return Liveness(int(row.token_version), bool(row.locked)) if row is not None else None
-
-
-async def live_token_version(session: AsyncSession, kind: AccountKind, account_id: uuid.UUID) -> int | None:
-    """The current token version of an active account; None when it is disabled or gone."""
-    live = await live_account(session, kind, account_id)
-    return live.token_version if live is not None else None
 
 
 # ---- ending sessions --------------------------------------------------------------------------
