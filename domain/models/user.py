@@ -20,6 +20,14 @@ class Role(StrEnum):
     CLIENT_VIEWER = "client_viewer"
 
 
+class PasswordChangeDue(StrEnum):
+    """Why a login's password is to be changed (issue 13): ``required`` — a temporary password an
+    admin set, nothing else works until it changes; ``suggested`` — the first admin's printed one."""
+
+    REQUIRED = "required"
+    SUGGESTED = "suggested"
+
+
 # the role sets, kept under their old names (a role compares equal to its string)
 ROLES: tuple[Role, ...] = tuple(Role)
 STAFF_ROLES: tuple[Role, ...] = (Role.ADMIN, Role.FACILITY_STAFF, Role.FINANCE)
@@ -44,7 +52,7 @@ class User(IdMixin, TimestampMixin, Base):
         Index("uq_users_staff_email", "email", unique=True, postgresql_where=text("client_id IS NULL")),
         Index("uq_users_client_email", "client_id", "email", unique=True, postgresql_where=text("client_id IS NOT NULL")),
         Index("ix_users_email", "email"),
-        CheckConstraint(one_of("password_change", ("required", "suggested")), name="password_change"),
+        CheckConstraint(one_of("password_change", PasswordChangeDue), name="password_change"),
     )
 
     email: Mapped[str] = mapped_column(String(320))

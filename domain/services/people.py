@@ -20,15 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, Forbidden, NotFound
 from domain.models import PasswordReset, User
-from domain.models.user import CLIENT_ROLES, Role
+from domain.models.user import CLIENT_ROLES, PasswordChangeDue, Role
 from domain.services import clients
 from domain.services.audit import Actor, record
 from domain.services.paging import keyset_page
 from domain.services.users import end_sessions, set_active
 
 RESET_TTL = timedelta(hours=24)
-REQUIRED = "required"  # a temporary password: nothing but changing it works until then
-SUGGESTED = "suggested"  # the first admin's printed password: the admin says where to change it
+REQUIRED = PasswordChangeDue.REQUIRED  # a temporary password: nothing but changing it works until then
+SUGGESTED = PasswordChangeDue.SUGGESTED  # the first admin's printed password: the admin says where to change it
 
 
 def new_secret(nbytes: int = 18) -> str:
