@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from service.admin import routes as admin
 from service.api import (
+    api_credentials,  # --- people and keys (issue 13) ---
     auth,
     billing,
     clients,
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(setup_api.router)
     # --- floor-plan editor (issue 13) ---
     app.include_router(floor_plan_api.router)
+    # --- people and keys (issue 13): API credentials ---
+    app.include_router(api_credentials.router)
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, payments, provisioning, admin):  # payments: issue 12
         part.install(app)

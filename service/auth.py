@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import Forbidden, NotFound, Unauthorized
 from domain.models.user import CLIENT_ROLES, ROLES, STAFF_ROLES, Role
-from domain.services import users
+from domain.services import api_credentials, users
 from service.db import SessionDep
 from service.settings import Settings, get_settings
 
@@ -205,11 +205,14 @@ def _verify(token: str, settings: Settings) -> tuple[Principal, int, int]:
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def ensure_live(session: AsyncSession, principal: Principal) -> None:
-    """Refuse (401) a token whose account was disabled, deleted, or whose sessions were ended."""
-    version = await users.live_token_version(session, principal.kind, principal.subject)
-    if version is None or version != principal.token_version:
+async def ensure_live(session: AsyncSession, principal: Principal, *, allow_locked: bool = False) -> None:
+    """Refuse (401) a token whose account was disabled, deleted, or whose sessions were ended; and
+    (403) one whose temporary password must be changed first, unless ``allow_locked``."""
+    live = await users.live_account(session, principal.kind, principal.subject)
+    if live is None or live.token_version != principal.token_version:
         raise Unauthorized("this session has ended; sign in again")
+    if live.locked and not allow_locked:
+        raise Forbidden("change your temporary password first (POST /v1/auth/password)", field="password")
 
 
 async def current_principal(
@@ -231,7 +234,8 @@ async def current_principal_unbound(request: Request, creds: HTTPAuthorizationCr
     principal = decode_access_token(creds.credentials)
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with maker() as session:
-        await ensure_live(session, principal)
+        # the one place a temporary password is still good: changing it
+        await ensure_live(session, principal, allow_locked=True)
     request.state.principal = principal
     return principal
 
@@ -298,6 +302,8 @@ async def authenticate(request: Request, kind: users.AccountKind, name: str, sec
     found = matches[0]
     async with _db_gate(settings), maker() as session, session.begin():
         await users.login_succeeded(session, account, address)
+        if found.kind == "client":
+            await api_credentials.mark_used(session, found.id)  # last use: once per token, not per request
     return Principal(found.id, found.role, found.client_id, found.label, found.kind, found.token_version)
 
 

@@ -1,4 +1,5 @@
-"""The `seatlease` command: up, migrate, worker, user create, billing run, statements export."""
+"""The `seatlease` command: up, migrate, worker, user (create, list, disable, enable, set-password), billing run,
+statements export."""
 
 from __future__ import annotations
 
@@ -57,14 +58,20 @@ async def _with_session(url: str, fn: Any) -> Any:
         await engine.dispose()
 
 
-async def _create_user(url: str, email: str, password: str, role: str) -> str:
+async def _create_user(url: str, email: str, password: str, role: str, password_change: str | None = None) -> str:
     from domain.services import clients
     from domain.services.audit import SystemActor
     from service.auth import hash_secret
 
     async def go(session: Any) -> str:
         user = await clients.create_user(
-            session, SystemActor("cli"), email=email, password_hash=hash_secret(password), role=role, client_id=None
+            session,
+            SystemActor("cli"),
+            email=email,
+            password_hash=hash_secret(password),
+            role=role,
+            client_id=None,
+            password_change=password_change,
         )
         return str(user.id)
 
@@ -74,13 +81,17 @@ async def _create_user(url: str, email: str, password: str, role: str) -> str:
 
 def cmd_user_create(args: argparse.Namespace) -> int:
     from domain.errors import DomainError
+    from service.cli_users import read_password
 
-    if len(args.password) < 10:
+    if args.password is not None and len(args.password) < 10:
         print("error: --password must be at least 10 characters", file=sys.stderr)
+        return 2
+    password = read_password(args, flag=args.password)  # --password stays for scripts that pass it
+    if password is None:
         return 2
     url = _current_database_url(get_settings())
     try:
-        user_id = asyncio.run(_create_user(url, args.email, args.password, args.role))
+        user_id = asyncio.run(_create_user(url, args.email, password, args.role))
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 1
@@ -168,8 +179,8 @@ def _ensure_admin(settings: Settings, url: str) -> None:
         return
     email, password = "admin@seatlease.dev", secrets.token_urlsafe(12)
     if sys.stdout.isatty():
-        asyncio.run(_create_user(url, email, password, "admin"))
-        print(f"admin login created: {email} / {password}  (shown once; change it)")
+        asyncio.run(_create_user(url, email, password, "admin", "suggested"))
+        print(f"admin login created: {email} / {password}  (shown once; change it in the admin: My account)")
         return
     path = settings.data_dir / "admin-login.txt"
     try:
@@ -179,8 +190,11 @@ def _ensure_admin(settings: Settings, url: str) -> None:
             f"error: cannot write the first admin's password to {path} ({exc.strerror}); "
             "set SEATLEASE_DATA_DIR to a folder you can write, or start on a terminal"
         ) from None
-    asyncio.run(_create_user(url, email, password, "admin"))
-    print(f"admin login created: {email}; its password is in {path} (readable by you only; change it)")
+    asyncio.run(_create_user(url, email, password, "admin", "suggested"))
+    print(
+        f"admin login created: {email}; its password is in {path} "
+        "(readable by you only; change it in the admin: My account, then delete the file)"
+    )
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -292,6 +306,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_current_url(fn: Any) -> Any:
+    """A command running ``fn(url, args)`` on DATABASE_URL once its schema is the code's."""
+
+    def command(args: argparse.Namespace) -> int:
+        code: int = fn(_current_database_url(get_settings()), args)
+        return code
+
+    return command
+
+
 def cmd_billing_run(args: argparse.Namespace) -> int:
     from service.cli_billing import billing_run_command
 
@@ -333,9 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="manage staff logins").add_subparsers(dest="user_command", required=True)
     create = user.add_parser("create", help="create a staff login")
     create.add_argument("--email", required=True)
-    create.add_argument("--password", required=True)
+    create.add_argument("--password", help="prefer a prompt or --password-stdin: a command line is visible to `ps`")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     create.add_argument("--role", required=True, choices=STAFF_ROLES)
     create.set_defaults(func=cmd_user_create)
+    # --- people and keys (issue 13): list, disable, enable, set-password ---
+    from service.cli_users import add_commands
+
+    add_commands(user, _with_current_url)
 
     billing = sub.add_parser("billing", help="monthly billing").add_subparsers(dest="billing_command", required=True)
     run = billing.add_parser("run", help="bill a month (idempotent; safe to re-run)")

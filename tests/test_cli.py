@@ -37,8 +37,8 @@ def fresh_db(server_url: str) -> Iterator[str]:
     drop_database(server_url, name)
 
 
-def run(args: list[str], env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(SEATLEASE + args, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+def run(args: list[str], env: dict[str, str], timeout: int = 120, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(SEATLEASE + args, env=env, capture_output=True, text=True, timeout=timeout, check=False, input=stdin)
 
 
 def _wait_healthy(base: str, proc: subprocess.Popen[str], seconds: float = 60) -> None:

@@ -74,6 +74,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/leases/{lease_id}/add-ons/{code}"): TENANT,
     ("PATCH", "/v1/devices/{device_id}"): NEVER,
     ("PATCH", "/v1/users/{user_id}"): TENANT,
+    # people and keys (issue 13): a client's admin resets its own logins and manages its own API credentials
+    ("POST", "/v1/users/{user_id}/password-reset"): TENANT,
+    ("POST", "/v1/api-credentials/{api_credential_id}/rotate"): TENANT,
+    ("POST", "/v1/api-credentials/{api_credential_id}/revoke"): TENANT,
     # billing
     ("GET", "/v1/billing/runs/{run_id}"): NEVER,
     ("GET", "/v1/invoices/{invoice_id}"): TENANT,
@@ -191,6 +195,7 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/floors/{floor_id}/seats/retire"): {"seat_ids": [a.world.seats[-1]["id"]]},
         ("PATCH", "/v1/devices/{device_id}"): {"status": "retired"},
         ("PATCH", "/v1/users/{user_id}"): {"active": False},
+        ("POST", "/v1/users/{user_id}/password-reset"): {"method": "temporary_password"},  # people and keys (issue 13)
         ("POST", "/v1/invoices/{invoice_id}/credit-notes"): {"amount_minor": 1, "reason": "x"},
         ("POST", "/v1/invoices/{invoice_id}/void"): {"reason": "x"},
         # payments (issue 12)
@@ -211,7 +216,7 @@ async def _first_id(db: asyncpg.Pool, sql: str, *args: Any) -> str | None:
 
 
 @pytest.fixture
-async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
+async def tenant_a(staff: Api, finance: Api, admin: Api, db: asyncpg.Pool) -> TenantA:
     """One of each object for tenant A, made the way users make them."""
     w = await make_world(staff)
     lease = await staff.post("/v1/leases", lease_body(w, seat_count=2, start_date="2031-01-01", end_date="2031-12-31"))
@@ -249,6 +254,10 @@ async def tenant_a(staff: Api, finance: Api, db: asyncpg.Pool) -> TenantA:
              "allocations": []},
         )
     )["id"]  # fmt: skip
+    # people and keys (issue 13): an API credential of tenant A
+    ids["api_credential_id"] = (
+        await admin.post("/v1/api-credentials", {"name": "tenant A sync", "role": "client_viewer", "client_id": w.client["id"]})
+    )["id"]
     real = set(ids)
 
     # billing: a run for the month makes tenant A an invoice
@@ -373,6 +382,13 @@ async def test_every_route_with_an_id_refuses_another_tenant(
     members = await owner.get(f"/v1/teams/{tenant_a.ids['team_id']}/members")
     assert all(m["active"] for m in members["items"])
     assert len(members["items"]) == 3
+    # people and keys (issue 13): tenant A's login and API credential are as they were
+    creds = await owner.get("/v1/api-credentials")
+    mine = [c for c in creds["items"] if c["id"] == tenant_a.ids["api_credential_id"]]
+    assert len(mine) == 1
+    assert (mine[0]["active"], mine[0]["rotated_at"]) == (True, None)
+    logins = await owner.get("/v1/users", params={"active": "true", "limit": 500})
+    assert tenant_a.ids["user_id"] in {u["id"] for u in logins["items"]}
 
 
 async def test_lists_show_only_the_callers_own_objects(staff: Api, client_login: ClientLogin, tenant_a: TenantA) -> None:
@@ -386,6 +402,10 @@ async def test_lists_show_only_the_callers_own_objects(staff: Api, client_login:
     assert r.status_code in (200, 403, 404)
     if r.status_code == 200:
         assert all(i["client_id"] != a_client for i in r.json()["items"])
+    # people and keys (issue 13): logins and API credentials, listed or filtered by tenant A
+    for path in ("/v1/users", "/v1/api-credentials"):
+        assert (await intruder.get(path, params={"client_id": a_client}))["items"] == []
+        assert all(x["client_id"] == other.client["id"] for x in (await intruder.get(path))["items"])
     # creating a lease for tenant A, or on tenant A's team, is refused as if A did not exist
     body = lease_body(tenant_a.world)
     assert (await intruder.call("POST", "/v1/leases", json=body)).status_code == 404

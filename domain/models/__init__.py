@@ -31,7 +31,7 @@ from domain.models.payment_sync import PaymentSyncState, StripePaymentSync  # no
 from domain.models.plan import Inclusion, InclusionBilling, InclusionKind, Plan
 from domain.models.site import Floor, Seat, SeatStatus, Shift, Site, Zone
 from domain.models.terms import LeasePriceStep, PlanPrice
-from domain.models.user import ApiClient, Role, User
+from domain.models.user import ApiClient, PasswordReset, Role, User
 from domain.models.worker import WorkerLiveness
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "LeaseStatus",
     "Member",
     "OneOffCharge",
+    "PasswordReset",
     "Plan",
     "PlanPrice",
     "RenewalMode",

@@ -75,6 +75,7 @@ async def create_user(
     password_hash: str,
     role: str,
     client_id: uuid.UUID | None,
+    password_change: str | None = None,
 ) -> User:
     """A login in its namespace: staff (no client) or one tenant. An email is unique only within its
     namespace, so whether staff or another tenant use it changes nothing here (no enumeration);
@@ -83,7 +84,7 @@ async def create_user(
     namespace = User.client_id.is_(None) if client_id is None else User.client_id == client_id
     if await session.scalar(select(User.id).where(User.email == email, namespace)):
         raise Conflict("a login with this email exists", field="email")
-    user = User(email=email, password_hash=password_hash, role=role, client_id=client_id)
+    user = User(email=email, password_hash=password_hash, role=role, client_id=client_id, password_change=password_change)
     session.add(user)
     await session.flush()
     await record(session, actor, "user.create", "user", user.id, after=snapshot(user), client_id=client_id)

@@ -1,7 +1,7 @@
 """Logins: who may sign in, how often a password may be tried, and ending a login's sessions.
 
 Every token and admin session carries the account's ``token_version``; each authenticated request
-reads the account's ``active`` flag and version by primary key (:func:`live_token_version`).
+reads the account's ``active`` flag and version by primary key (:func:`live_account`).
 Disabling an account, changing its password or logging out bumps the version: every session
 issued before ends on its next request.
 """
@@ -40,16 +40,26 @@ class TooManyAttempts(DomainError):
 # ---- liveness: one primary-key lookup per authenticated request -----------------------------
 
 _LIVE_SQL = {
-    "user": text("SELECT token_version FROM users WHERE id = :id AND active"),
-    "client": text("SELECT token_version FROM api_clients WHERE id = :id AND active"),
+    # locked: a temporary password that must be changed before anything else works (issue 13)
+    "user": text(
+        "SELECT token_version, password_change IS NOT DISTINCT FROM 'required' AS locked FROM users WHERE id = :id AND active"
+    ),
+    "client": text("SELECT token_version, false AS locked FROM api_clients WHERE id = :id AND active"),
 }
 
 
-async def live_token_version(session: AsyncSession, kind: AccountKind, account_id: uuid.UUID) -> int | None:
-    """The current token version of an active account; None when it is disabled or gone."""
+@dataclass(frozen=True)
+class Liveness:
+    token_version: int
+    locked: bool  # must change a temporary password first
+
+
+async def live_account(session: AsyncSession, kind: AccountKind, account_id: uuid.UUID) -> Liveness | None:
+    """The current token version of an active account, and whether it must change its password
+    first; None when it is disabled or gone."""
     # on the session's connection: the ORM's execute path would double this per-request lookup's cost
-    value = await (await session.connection()).scalar(_LIVE_SQL[kind], {"id": account_id})
-    return int(value) if value is not None else None
+    row = (await (await session.connection()).execute(_LIVE_SQL[kind], {"id": account_id})).first()
+    return Liveness(int(row.token_version), bool(row.locked)) if row is not None else None
 
 
 # ---- ending sessions --------------------------------------------------------------------------
@@ -78,6 +88,7 @@ async def end_api_client_sessions(session: AsyncSession, actor: Actor, api_clien
 async def change_password(session: AsyncSession, actor: Actor, user: User, password_hash: str) -> None:
     """A new password ends every session issued under the old one."""
     user.password_hash = password_hash
+    user.password_change = None  # a temporary or printed password is replaced
     await session.flush()
     await _bump(session, User, user.id)
     await record(session, actor, "user.password_change", "user", user.id, client_id=user.client_id)

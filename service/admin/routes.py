@@ -16,6 +16,7 @@ from domain.errors import DomainError, Unauthorized
 from domain.models import User
 from domain.models.user import STAFF_ROLES
 from domain.services import users
+from service.admin import account as admin_account  # --- people and keys (issue 13) ---
 from service.admin import (
     collections,
     dashboard,
@@ -39,6 +40,8 @@ from service.admin import (
     sites,
     terms,
 )
+from service.admin import keys as admin_keys
+from service.admin import users as admin_users
 from service.admin.web import (
     COOKIE,
     PRE_COOKIE,
@@ -47,6 +50,7 @@ from service.admin.web import (
     AdminSecurityHeaders,
     CsrfForm,
     LoginRequired,
+    PasswordChangeRequired,
     Staff,
     read_session,
     render,
@@ -134,6 +138,10 @@ for setup_module in (sites, site_floors, plan_setup):
     router.include_router(setup_module.router)
 # --- floor-plan editor (issue 13) ---
 router.include_router(floor_editor.router)
+# --- people and keys (issue 13): Users, API credentials, My account, the password-reset page ---
+router.include_router(admin_users.router)
+router.include_router(admin_keys.router)
+router.include_router(admin_account.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------
@@ -208,6 +216,14 @@ def install_error_pages(app: FastAPI) -> None:
         return RedirectResponse(target, status_code=303)
 
     app.add_exception_handler(LoginRequired, login_required)
+    # --- people and keys (issue 13): a temporary password leads to My account first ---
+    app.add_exception_handler(PasswordChangeRequired, _password_change_required)
+
+
+async def _password_change_required(request: Request, exc: Exception) -> Response:
+    if request.headers.get("HX-Request") == "true":
+        return Response(status_code=204, headers={"HX-Redirect": "/admin/account"})
+    return RedirectResponse("/admin/account", status_code=303)
 
 
 def install(app: FastAPI) -> None:

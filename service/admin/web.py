@@ -76,6 +76,15 @@ class LoginRequired(Exception):
     """No valid admin session: the handler sends the browser to the login page."""
 
 
+# --- people and keys (issue 13) ---
+class PasswordChangeRequired(Exception):
+    """A temporary password: the handler sends the browser to My account to change it."""
+
+
+PASSWORD_CHANGE_PATHS = frozenset({"/admin/account", "/admin/account/password", "/admin/logout"})
+ADMIN_ROLES = ("admin",)
+
+
 # ---- the session cookie: base64(json).hmac, keyed from the server secret -------------------
 
 
@@ -232,6 +241,10 @@ async def current_staff(request: Request, session: SessionDep) -> Principal:
     if user is None or user.role not in STAFF_ROLES or data.get("v") != user.token_version:
         raise LoginRequired()
     request.state.admin_session = data
+    # --- people and keys (issue 13): a temporary password is changed before anything else ---
+    request.state.password_change = user.password_change
+    if user.password_change == "required" and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise PasswordChangeRequired()
     principal = Principal(user.id, user.role, None, user.email, "user", user.token_version)
     request.state.principal = principal
     return principal
@@ -244,6 +257,7 @@ def require(*roles: str) -> Any:
 Staff = Annotated[Principal, Depends(current_staff)]  # admin, facility_staff, finance
 Ops = Annotated[Principal, require(*OPS_ROLES)]
 Finance = Annotated[Principal, require(*FINANCE_ROLES)]
+AdminOnly = Annotated[Principal, require(*ADMIN_ROLES)]  # people and keys (issue 13)
 
 
 def can(principal: Principal | None, what: str) -> bool:
@@ -271,6 +285,7 @@ def render(
         "can_finance": can(principal, "finance"),
         "is_htmx": request.headers.get("HX-Request") == "true",
         "nav": nav_items(),
+        "password_change": getattr(request.state, "password_change", None),  # people and keys (issue 13)
         **(context or {}),
     }
     response = templates.TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
@@ -311,6 +326,10 @@ def nav_items() -> list[tuple[str, str, str]]:
         ("Reports", "/admin/reports", "finance"),
         # --- set-up pages (issue 13) ---
         ("Sites", "/admin/sites", "ops"),
+        # --- people and keys (issue 13): logins and API credentials are the admin's; everyone has My account ---
+        ("Users", "/admin/users", "admin"),
+        ("API credentials", "/admin/api-credentials", "admin"),
+        ("My account", "/admin/account", "all"),
     ]
 
 

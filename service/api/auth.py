@@ -10,8 +10,9 @@ from pydantic import BaseModel
 
 from domain.errors import ValidationFailed
 from domain.models import ApiClient, User
-from domain.services import users
-from domain.services.user_schemas import PasswordChange
+from domain.services import people, users
+from domain.services.audit import SystemActor
+from domain.services.user_schemas import PasswordChange, PasswordResetUse
 from service.auth import (
     AnyUser,
     UnboundUser,
@@ -102,4 +103,19 @@ async def change_password(body: PasswordChange, request: Request, user: UnboundU
     async with request.app.state.sessionmaker() as session, session.begin():
         row = await users.get_user(session, user.subject, tenant=None, staff=True)
         await users.change_password(session, user, row, new_hash)
+    return Response(status_code=204)
+
+
+# --- people and keys (issue 13): a one-time reset link, used ---
+@router.post(
+    "/password-reset",
+    status_code=204,
+    summary="Choose a new password with a reset link's token",
+    description="No sign-in needed: the token of a link made by `POST /v1/users/{id}/password-reset`. "
+    "Works once, within 24 hours (else 404: an unknown, used or expired link look alike); every session of the login ends.",
+)
+async def use_password_reset(body: PasswordResetUse, request: Request) -> Response:
+    new_hash = await hash_secret_bounded(request.app.state.settings, body.new_password)
+    async with request.app.state.sessionmaker() as session, session.begin():
+        await people.use_reset_link(session, SystemActor("password-reset link"), body.token, new_hash)
     return Response(status_code=204)

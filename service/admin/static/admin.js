@@ -224,3 +224,17 @@
     });
   });
 })();
+
+// --- people and keys (issue 13): a reset link carries its token in the fragment (never sent to a
+// server); copy it into the form and hide the field, then drop it from the address bar ---
+(function () {
+  "use strict";
+  var input = document.getElementById("reset-token");
+  if (!input) return;
+  var match = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(window.location.hash || "");
+  if (!match) return;
+  input.value = match[1];
+  var label = input.closest("label");
+  if (label) label.hidden = true;
+  if (window.history && window.history.replaceState) window.history.replaceState(null, "", window.location.pathname);
+})();
