@@ -17,6 +17,7 @@ from domain.models import User
 from domain.models.user import STAFF_ROLES
 from domain.services import users
 from service.admin import (
+    audit,
     collections,
     dashboard,
     devices,
@@ -125,6 +126,8 @@ router.include_router(documents.router)
 router.include_router(collections.router)
 # --- revenue reports (issue 12) ---
 router.include_router(revenue.router)
+# --- console (issue 13): the audit page ---
+router.include_router(audit.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------

@@ -309,6 +309,8 @@ def nav_items() -> list[tuple[str, str, str]]:
         ("Collections", "/admin/collections", "finance"),  # --- collections (issue 12) ---
         # --- revenue reports (issue 12) ---
         ("Reports", "/admin/reports", "finance"),
+        # --- console (issue 13): the audit log, admin only ---
+        ("Audit", "/admin/audit", "admin"),
     ]
 
 

@@ -87,22 +87,41 @@ async def update_device(device_id: uuid.UUID, body: DeviceUpdate, user: StaffUse
     return Device.model_validate(device)
 
 
-@router.get("/v1/audit-events", response_model=Page[AuditEventOut])
+@router.get(
+    "/v1/audit-events",
+    response_model=Page[AuditEventOut],
+    summary="Audit events, newest first (admin)",
+    description=(
+        "Every write of the system, one append-only row each: who (`actor`, `actor_id`), what (`action`, "
+        "`object_type`, `object_id`) and the object's fields `before` and `after` (secrets are never recorded). "
+        "Filters combine: `object_type` and `object_id` (one object's trail: a lease, a client, an invoice), "
+        "`action` (exact, e.g. `lease.end`), `actor` (the label as recorded: a user's email, `system`) or "
+        "`actor_id`, and a time range `since` (inclusive) to `until` (exclusive), both with an offset. "
+        "Pages are newest first; `next_cursor` is the id to read below, stable while new events arrive. "
+        "**Roles:** admin only. The log is the control over every role's own actions and spans money, "
+        "users and keys beyond what facility staff or finance see elsewhere; they see an object's changes "
+        "on its own page."
+    ),
+)
 async def audit_events(
     user: AdminUser,
     session: SessionDep,
     object_type: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN)] = None,
     object_id: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN)] = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN, examples=["lease.end"])] = None,
+    actor: Annotated[str | None, Query(max_length=320, pattern=TEXT_PATTERN, description="the actor's label as recorded")] = None,
     actor_id: uuid.UUID | None = None,
     since: QueryDateTime | None = None,
     until: QueryDateTime | None = None,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
+    cursor: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="`next_cursor` of the previous page")] = None,
     limit: Limit = 100,
 ) -> Page[AuditEventOut]:
     rows, nxt = await audit.list_events(
         session,
         object_type=object_type,
         object_id=object_id,
+        action=action,
+        actor=actor,
         actor_id=actor_id,
         since=since,
         until=until,
