@@ -64,7 +64,16 @@ async def create_device(body: DeviceCreate, user: StaffUser, session: SessionDep
     return await idem.run(session, str(user.subject), body, make)
 
 
-@router.get("/v1/devices", response_model=Page[Device])
+@router.get(
+    "/v1/devices",
+    response_model=Page[Device],
+    summary="List devices (admin, facility staff)",
+    description=(
+        "The inventory, paged by id (`next_cursor`). Filters combine: `site_id`, `kind`, `status` "
+        "(`in_stock`, `assigned`, `in_repair`, `retired`), `awaiting_return` (true: out with an ended lease "
+        "and due back) and `serial` (any part of the serial, case-insensitive). **Roles:** admin, facility_staff."
+    ),
+)
 async def list_devices(
     user: StaffUser,
     session: SessionDep,
@@ -72,16 +81,33 @@ async def list_devices(
     status: DeviceStatus | None = None,
     kind: Annotated[str | None, Query(max_length=32, pattern=TEXT_PATTERN)] = None,
     awaiting_return: bool | None = None,
+    serial: Annotated[str | None, Query(min_length=1, max_length=100, pattern=TEXT_PATTERN)] = None,
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> Page[Device]:
     rows, nxt = await devices.list_devices(
-        session, site_id=site_id, status=status, kind=kind, awaiting_return=awaiting_return, cursor=cursor, limit=limit
+        session,
+        site_id=site_id,
+        status=status,
+        kind=kind,
+        awaiting_return=awaiting_return,
+        serial=serial,
+        cursor=cursor,
+        limit=limit,
     )
     return Page(items=[Device.model_validate(r) for r in rows], next_cursor=nxt)
 
 
-@router.patch("/v1/devices/{device_id}", response_model=Device)
+@router.patch(
+    "/v1/devices/{device_id}",
+    response_model=Device,
+    summary="Update a device (admin, facility staff)",
+    description=(
+        "`returned: true` takes a device out with a lease (assigned, or due back after its lease ended) back in "
+        "stock; 409 for one in stock, in repair or retired (nothing to return). `status` sets any state but "
+        "`assigned` (only a lease assigns); `model` renames. Audited with before and after."
+    ),
+)
 async def update_device(device_id: uuid.UUID, body: DeviceUpdate, user: StaffUser, session: SessionDep) -> Device:
     device = await devices.update_device(session, user, device_id, body)
     return Device.model_validate(device)
