@@ -162,6 +162,8 @@ async def detail_context(session: AsyncSession, lease: Lease, renewal_window_day
         "assignments": assignments,
         "members": members,
         "member_names": {m.id: m.name for m in members},
+        # --- console (issue 13): pickers say who is who: "Ana Cruz — Inbound · E-1042" ---
+        "member_labels": await queries.member_labels(session, members),
         "amendments": amendments,
         "credentials": await provisioning.lease_credentials(session, lease.id),
         "invoices": await finance.lease_invoices(session, lease.id),
@@ -331,21 +333,29 @@ async def release_seat(
 
 @router.post("/leases/{lease_id}/assignments", response_model=None)
 async def put_assignments(request: Request, lease_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
+    """Every seat's choice at once. On an error the page keeps every choice made and marks the rows
+    at fault (`seat_<id>` errors, from the use-case's `seat_ids`), with the reason at the top."""
     pairs: list[tuple[uuid.UUID, uuid.UUID]] = []
-    try:
-        for key, value in form.items():
-            if key.startswith("seat_") and value:
-                pairs.append((uuid.UUID(key.removeprefix("seat_")), uuid.UUID(str(value))))
-    except ValueError:
-        return await _detail(request, session, lease_id, errors={"assignments": "not a valid choice"}, status_code=422)
-    return await _act(
-        request,
-        session,
-        lease_id,
-        form,
-        "Assignments saved",
-        lambda lease: lifecycle.set_assignments(session, user, lease, pairs),
-    )
+    row_errors: dict[str, str] = {}
+    for key, value in form.items():
+        if not key.startswith("seat_") or not value:
+            continue
+        try:
+            pairs.append((uuid.UUID(key.removeprefix("seat_")), uuid.UUID(str(value))))
+        except ValueError:
+            row_errors[key] = "not a valid choice"
+    if row_errors:
+        errors = {"assignments": "a choice is not valid: see the marked row", **row_errors}
+        return await _detail(request, session, lease_id, errors=errors, values=form, status_code=422)
+    lease = await state.get_lease(session, lease_id, for_update=True)
+    _, error = await attempt(session, lambda: lifecycle.set_assignments(session, user, lease, pairs))
+    if error is None:
+        return redirect(request, f"/admin/leases/{lease_id}", "Assignments saved")
+    await session.refresh(lease)
+    errors = {"assignments": error.detail}
+    for seat_id in error.extra.get("seat_ids") or ():
+        errors[f"seat_{seat_id}"] = error.detail
+    return await _detail(request, session, lease_id, errors=errors, values=form, status_code=422)
 
 
 def parse_decimal(value: str) -> Decimal | None:
