@@ -30,8 +30,10 @@ from domain.services import catalog
 from domain.services import charges as charges_svc
 from service.admin import lease_booking
 from service.admin import proposals as admin_proposals
+from service.admin.confirm import dry_run, is_confirmed
 from service.admin.invoices import parse_amount
 from service.admin.lease_booking import FORM_FIELD, split_labels
+from service.admin.lease_confirm import confirm_cancel, confirm_end, confirm_release
 from service.admin.seatmap import load_floor_map, render_svg
 from service.admin.web import CsrfForm, Finance, Ops, Staff, attempt, redirect, render, validate_form
 from service.db import SessionDep
@@ -226,6 +228,21 @@ async def _act(
     return await _detail(request, session, lease_id, errors={name: error.detail}, values=values, status_code=422)
 
 
+async def _ask(
+    request: Request, session: SessionDep, lease_id: uuid.UUID, values: dict[str, Any], work: Any, page: Any
+) -> Response:
+    """The first post of a destructive action: its dry run's error on the lease page as `_act`
+    shows it, else the confirmation page (service/admin/confirm.py)."""
+    lease = await state.get_lease(session, lease_id, for_update=True)
+    error = await dry_run(session, lambda: work(lease))
+    if error is not None:
+        field = error.field or "__all__"
+        name = FORM_FIELD.get(field, field)
+        return await _detail(request, session, lease_id, errors={name: error.detail}, values=values, status_code=422)
+    response: Response = await page(await state.get_lease(session, lease_id))
+    return response
+
+
 def _date(values: dict[str, Any], name: str, errors: dict[str, str]) -> date | None:
     body, errs = validate_form(LeaseEnd, {"end_date": values.get(name) or None})
     if errs or body is None:
@@ -255,23 +272,26 @@ async def end_lease(request: Request, lease_id: uuid.UUID, user: Ops, session: S
     # --- end early termination ---
     if end is None or errors:
         return await _detail(request, session, lease_id, errors=errors, values=form, status_code=422)
-    return await _act(
-        request,
-        session,
-        lease_id,
-        form,
-        f"Lease ends on {end}",
-        lambda lease: lifecycle.end_lease(
-            session, user, lease, end, is_staff=True, reason=reason, early_termination_fee_minor=fee
-        ),
-    )
+
+    def work(lease: Lease) -> Any:
+        return lifecycle.end_lease(session, user, lease, end, is_staff=True, reason=reason, early_termination_fee_minor=fee)
+
+    # --- console (issue 13): ask first, with the end date, after a dry run of the change ---
+    if not is_confirmed(form):
+        return await _ask(
+            request, session, lease_id, form, work, lambda lease: confirm_end(request, session, lease, form, end, fee)
+        )
+    return await _act(request, session, lease_id, form, f"Lease ends on {end}", work)
 
 
 @router.post("/leases/{lease_id}/cancel", response_model=None)
 async def cancel_lease(request: Request, lease_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
-    return await _act(
-        request, session, lease_id, form, "Lease cancelled", lambda lease: lifecycle.cancel_lease(session, user, lease)
-    )
+    def work(lease: Lease) -> Any:
+        return lifecycle.cancel_lease(session, user, lease)
+
+    if not is_confirmed(form):  # --- console (issue 13) ---
+        return await _ask(request, session, lease_id, form, work, lambda lease: confirm_cancel(request, session, lease))
+    return await _act(request, session, lease_id, form, "Lease cancelled", work)
 
 
 @router.post("/leases/{lease_id}/approve", response_model=None)
@@ -320,15 +340,22 @@ async def release_seat(
     errors: dict[str, str] = {}
     effective = _date(form, "effective", errors)
     if effective is None:
-        return await _detail(request, session, lease_id, errors={"release": errors["effective"]}, values=form, status_code=422)
-    return await _act(
-        request,
-        session,
-        lease_id,
-        form,
-        "Seat released",
-        lambda lease: lifecycle.release_seat(session, user, lease, seat_id, effective=effective, is_staff=True),
-    )
+        if not is_confirmed(form):
+            return await _detail(
+                request, session, lease_id, errors={"release": errors["effective"]}, values=form, status_code=422
+            )
+        # a bad date typed on the confirmation: asked again there, next to the field
+        lease = await state.get_lease(session, lease_id)
+        return await confirm_release(request, session, lease, seat_id, form, errors=errors)
+
+    def work(lease: Lease) -> Any:
+        return lifecycle.release_seat(session, user, lease, seat_id, effective=effective, is_staff=True)
+
+    if not is_confirmed(form):  # --- console (issue 13): ask first, with the date it takes effect ---
+        return await _ask(
+            request, session, lease_id, form, work, lambda lease: confirm_release(request, session, lease, seat_id, form)
+        )
+    return await _act(request, session, lease_id, form, "Seat released", work)
 
 
 @router.post("/leases/{lease_id}/assignments", response_model=None)
