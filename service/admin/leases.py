@@ -24,8 +24,10 @@ from domain.models import (
     Lease,
     Plan,
     Team,
+    User,
 )
 from domain.rules import renewal as renewal_rules
+from domain.rules.money import apply_discount
 from domain.services import catalog
 from domain.services import charges as charges_svc
 from service.admin import lease_booking
@@ -191,6 +193,9 @@ async def _detail(
 ) -> HTMLResponse:
     lease = await state.get_lease(session, lease_id)
     ctx = await detail_context(session, lease, renewal_window(request))
+    # --- approvals (issue 13): what a lease waiting for approval asks for ---
+    if lease.status == "pending_approval":
+        ctx["approval"] = await approval_ask(session, lease, ctx["terms"].monthly_price_minor, ctx["view"], request)
     # --- proposals and holds ---
     ctx.update(await admin_proposals.hold_context(session, lease, request.app.state.settings.pending_hold))
     return render(
@@ -241,6 +246,23 @@ async def _ask(
         return await _detail(request, session, lease_id, errors={name: error.detail}, values=values, status_code=422)
     response: Response = await page(await state.get_lease(session, lease_id))
     return response
+
+
+async def approval_ask(session: AsyncSession, lease: Lease, seat_price_minor: int, view: Any, request: Request) -> dict[str, Any]:
+    """The discount asked, the seat price before and after it, the month's rent, who asked and when."""
+    seats = len(view.seats)
+    discounted = seat_price_minor + apply_discount(seat_price_minor, lease.discount_pct)  # the discount is negative
+    asker = await session.get(User, lease.created_by) if lease.created_by else None
+    return {
+        "discount_pct": lease.discount_pct,
+        "threshold_pct": request.app.state.settings.discount_approval_threshold_pct,
+        "seat_price_minor": seat_price_minor,
+        "discounted_minor": discounted,
+        "seats": seats,
+        "monthly_minor": discounted * seats,
+        "asked_by": asker.email if asker else None,
+        "asked_at": lease.created_at,
+    }
 
 
 def _date(values: dict[str, Any], name: str, errors: dict[str, str]) -> date | None:
