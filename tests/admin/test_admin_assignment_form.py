@@ -1,15 +1,19 @@
-"""The lease's assignment form (issue 13): a refused save keeps every choice made and marks the rows
-at fault with the reason; the member picker names team and employee id."""
+"""Multi-row forms (issue 13): the lease's assignment form keeps every choice made on a refused save
+and marks the rows at fault with the reason; the member picker names team and employee id; the
+booking form names the add-on row that failed and keeps what was typed."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import asyncpg
+import httpx
 from playwright.async_api import Page
 
 from tests.admin.conftest import login, shot
 from tests.admin.test_admin_browser import staff_login
+from tests.admin.test_admin_http import admin_login
 from tests.factories import Api, lease_body, make_world
 
 
@@ -62,3 +66,31 @@ async def test_assignment_form_keeps_choices_and_names_the_failing_row(page: Pag
     await page.get_by_text("Assignments saved").wait_for()
     assert await page.input_value(f"#seat_{seats[0]['id']}") == a1["id"]
     assert await page.locator("#assignments tr.row-error").count() == 0
+
+
+async def test_booking_form_names_the_add_on_row_that_failed(live_http: httpx.Client, staff: Api, db: asyncpg.Pool) -> None:
+    w = await make_world(staff)
+    assert (await asyncio.to_thread(admin_login, live_http, await staff_login(db))).status_code == 303
+    page = await asyncio.to_thread(live_http.get, "/admin/leases/new", params={"site_id": w.site["id"]})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    plan = w.plan["id"]
+    form = {
+        "csrf_token": token.group(1),
+        "site_id": w.site["id"],
+        "team_id": w.team["id"],
+        "plan_id": plan,
+        "shift": "DAY",
+        "start_date": "2036-02-01",
+        "seat_mode": "count",
+        "seat_count": "2",
+        f"addon.{plan}.extra_monitor": "2.5",
+        "action": "preview",
+    }
+    r = await asyncio.to_thread(live_http.post, "/admin/leases/new", data=form)
+    assert r.status_code == 422
+    assert f'id="addon-{plan}-extra_monitor-error"' in r.text
+    assert "a whole number of units" in r.text
+    assert 'value="2036-02-01"' in r.text  # the rest of the form kept
+    assert f'name="addon.{plan}.extra_monitor" id="addon.{plan}.extra_monitor" value="2.5"' in r.text
+    live_http.cookies.clear()
