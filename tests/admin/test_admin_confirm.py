@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -117,4 +119,35 @@ async def test_no_single_post_destroys(live_http: httpx.Client, staff: Api, fina
     )
     assert r.status_code == 303
     assert (await staff.get(f"/v1/leases/{lease['id']}"))["status"] == "cancelled"
+    live_http.cookies.clear()
+
+
+async def test_voiding_a_payment_asks_with_its_reason(
+    live_http: httpx.Client, staff: Api, finance: Api, db: asyncpg.Pool
+) -> None:
+    w = await make_world(staff)
+    today = datetime.now(ZoneInfo("Asia/Manila")).date().isoformat()
+    body = {"client_id": w.client["id"], "method": "bank_transfer", "amount_minor": 1000, "currency": "PHP", "paid_on": today}
+    payment = await finance.post("/v1/payments", body)
+    assert (await asyncio.to_thread(admin_login, live_http, await staff_login(db, "finance"))).status_code == 303
+    client_page = await asyncio.to_thread(live_http.get, f"/admin/clients/{w.client['id']}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client_page.text)
+    assert token
+    url = f"/admin/payments/{payment['id']}/void"
+    # the client page's "void…" posts without a reason: the question, nothing voided
+    r = await asyncio.to_thread(live_http.post, url, data={"csrf_token": token.group(1)})
+    assert r.status_code == 200
+    assert "Void this payment?" in r.text
+    assert 'id="confirm-reason"' in r.text
+    # confirmed without a reason: asked again, next to the field
+    r = await asyncio.to_thread(live_http.post, url, data={"csrf_token": token.group(1), "confirmed": "yes", "reason": " "})
+    assert r.status_code == 422
+    assert "say why it is voided" in r.text
+    status = await db.fetchval("SELECT status FROM payments WHERE id = $1::uuid", payment["id"])
+    assert status != "void"
+    r = await asyncio.to_thread(
+        live_http.post, url, data={"csrf_token": token.group(1), "confirmed": "yes", "reason": "cheque bounced"}
+    )
+    assert r.status_code == 303
+    assert await db.fetchval("SELECT status FROM payments WHERE id = $1::uuid", payment["id"]) == "void"
     live_http.cookies.clear()
