@@ -129,3 +129,16 @@ async def test_a_lease_waiting_for_approval_shows_what_is_asked(page: Page, staf
     await page.locator("#rejection-reason").wait_for()
     assert await page.locator("#rejection-reason").inner_text() == "25% is above the account's ceiling"
     assert await page.locator("#approval-ask").count() == 0
+
+
+async def test_concurrent_api_rejects_take_effect_once(staff: Api, finance: Api, db: asyncpg.Pool) -> None:
+    _, cn = await pending_note(staff, finance, "twice over the API")
+    w = await make_world(staff)
+    lease = await staff.post("/v1/leases", lease_body(w, seat_count=1, discount_pct="30", start_date="2036-03-01"))
+    for url, object_id, action in (
+        (f"/v1/credit-notes/{cn['id']}/reject", cn["id"], "credit_note.reject"),
+        (f"/v1/leases/{lease['id']}/reject", lease["id"], "lease.reject"),
+    ):
+        answers = await asyncio.gather(*(finance.call("POST", url, json={"reason": f"no {i}"}) for i in range(4)))
+        assert sorted(r.status_code for r in answers) == [200, 409, 409, 409], url
+        assert await db.fetchval("SELECT count(*) FROM audit_events WHERE object_id = $1 AND action = $2", object_id, action) == 1
