@@ -1,6 +1,7 @@
-"""What the lease page's destructive actions say before they happen (issue 13): ending the lease,
-cancelling it, releasing one seat, withdrawing its proposal. Each page names the lease, what will
-change and from when, and asks for the effective date where one applies (service/admin/confirm.py)."""
+"""What the lease page says before an action (issue 13): the destructive ones (ending the lease,
+cancelling it, releasing one seat, withdrawing its proposal) on a page that names the lease, what
+will change and from when, and asks for the effective date where one applies
+(service/admin/confirm.py); an approval, what is asked (the discount, the prices, who asked)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.leasing import queries
-from domain.models import Client, Lease, Member
-from domain.rules.money import format_money
+from domain.models import Client, Lease, Member, User
+from domain.rules.money import apply_discount, format_money
 from domain.services import catalog
 from service.admin.confirm import AskField, confirm_page
 
@@ -132,3 +133,20 @@ async def confirm_withdraw(request: Request, session: AsyncSession, lease: Lease
         back=f"/admin/leases/{lease.id}",
         button="Withdraw the proposal",
     )
+
+
+async def approval_ask(session: AsyncSession, lease: Lease, seat_price_minor: int, view: Any, request: Request) -> dict[str, Any]:
+    """The discount asked, the seat price before and after it, the month's rent, who asked and when."""
+    seats = len(view.seats)
+    discounted = seat_price_minor + apply_discount(seat_price_minor, lease.discount_pct)  # the discount is negative
+    asker = await session.get(User, lease.created_by) if lease.created_by else None
+    return {
+        "discount_pct": lease.discount_pct,
+        "threshold_pct": request.app.state.settings.discount_approval_threshold_pct,
+        "seat_price_minor": seat_price_minor,
+        "discounted_minor": discounted,
+        "seats": seats,
+        "monthly_minor": discounted * seats,
+        "asked_by": asker.email if asker else None,
+        "asked_at": lease.created_at,
+    }

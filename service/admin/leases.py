@@ -24,10 +24,8 @@ from domain.models import (
     Lease,
     Plan,
     Team,
-    User,
 )
 from domain.rules import renewal as renewal_rules
-from domain.rules.money import apply_discount
 from domain.services import catalog
 from domain.services import charges as charges_svc
 from service.admin import lease_booking
@@ -35,7 +33,7 @@ from service.admin import proposals as admin_proposals
 from service.admin.confirm import dry_run, is_confirmed
 from service.admin.invoices import parse_amount
 from service.admin.lease_booking import FORM_FIELD, split_labels
-from service.admin.lease_confirm import confirm_cancel, confirm_end, confirm_release
+from service.admin.lease_confirm import approval_ask, confirm_cancel, confirm_end, confirm_release
 from service.admin.seatmap import load_floor_map, render_svg
 from service.admin.web import CsrfForm, Finance, Ops, Staff, attempt, redirect, render, validate_form
 from service.db import SessionDep
@@ -246,23 +244,6 @@ async def _ask(
         return await _detail(request, session, lease_id, errors={name: error.detail}, values=values, status_code=422)
     response: Response = await page(await state.get_lease(session, lease_id))
     return response
-
-
-async def approval_ask(session: AsyncSession, lease: Lease, seat_price_minor: int, view: Any, request: Request) -> dict[str, Any]:
-    """The discount asked, the seat price before and after it, the month's rent, who asked and when."""
-    seats = len(view.seats)
-    discounted = seat_price_minor + apply_discount(seat_price_minor, lease.discount_pct)  # the discount is negative
-    asker = await session.get(User, lease.created_by) if lease.created_by else None
-    return {
-        "discount_pct": lease.discount_pct,
-        "threshold_pct": request.app.state.settings.discount_approval_threshold_pct,
-        "seat_price_minor": seat_price_minor,
-        "discounted_minor": discounted,
-        "seats": seats,
-        "monthly_minor": discounted * seats,
-        "asked_by": asker.email if asker else None,
-        "asked_at": lease.created_at,
-    }
 
 
 def _date(values: dict[str, Any], name: str, errors: dict[str, str]) -> date | None:
