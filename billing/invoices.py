@@ -156,6 +156,30 @@ async def approve_credit_note(session: AsyncSession, actor: Actor, credit_note_i
     return cn
 
 
+async def reject_credit_note(session: AsyncSession, actor: Actor, credit_note_id: uuid.UUID, reason: str) -> CreditNote:
+    """Refuse a credit note waiting for approval: it is never issued (no number is taken) and keeps
+    who rejected it, when and why. The row lock makes a double submit reject once: the second finds
+    it rejected (409), as does an approval racing it."""
+    cn = await session.scalar(select(CreditNote).where(CreditNote.id == credit_note_id).with_for_update())
+    if cn is None:
+        raise NotFound("credit note not found")
+    if cn.status != "pending_approval":
+        raise InvalidState(f"the credit note is {cn.status}, not waiting for approval")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed("say why the credit note is rejected", field="reason")
+    before = snapshot(cn)
+    cn.status = "rejected"
+    cn.rejected_by = actor.subject
+    cn.rejected_at = datetime.now(UTC)
+    cn.rejection_reason = reason
+    await session.flush()
+    await record(
+        session, actor, "credit_note.reject", "credit_note", cn.id, before=before, after=snapshot(cn), client_id=cn.client_id
+    )
+    return cn
+
+
 async def void_invoice(session: AsyncSession, actor: Actor, inv: Invoice, reason: str) -> Invoice:
     """Void an issued, unpaid, uncredited invoice. It keeps its number (no gap); what it charged
     no longer counts as billed, so the next run charges what the leases still owe as dated true-ups."""

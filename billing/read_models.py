@@ -112,6 +112,12 @@ class CreditNoteOut(BaseModel):
     total_minor: int
     issue_date: date | None
     stripe_credit_note_id: str | None
+    # --- approvals (issue 13) ---
+    created_by: uuid.UUID | None = None
+    approved_by: uuid.UUID | None = None
+    rejected_by: uuid.UUID | None = None
+    rejected_at: datetime | None = None
+    rejection_reason: str | None = None
 
 
 # --- drafts and one-off invoices (issue 12) ---

@@ -25,6 +25,13 @@ class CreditNoteCreate(BaseModel):
     )
 
 
+class CreditNoteReject(BaseModel):
+    """Why a credit note waiting for approval is refused (issue 13): kept on the note and shown."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500, pattern=r"^[^\x00]*\S[^\x00]*$")
+
+
 class VoidBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(default="voided", min_length=1, max_length=500, pattern=TEXT_PATTERN)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from service import console
 from service.admin import routes as admin
 from service.api import (
     api_credentials,  # --- people and keys (issue 13) ---
@@ -71,6 +72,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         version="1.0.0",
         description="Seat leasing for a BPO facility: seats, leases, provisioning, billing.",
         lifespan=lifespan,
+        # --- console (issue 13): /docs from the app's own Swagger UI (service/console.py), no CDN ---
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     if database_url:
@@ -92,6 +96,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, payments, provisioning, admin):  # payments: issue 12
         part.install(app)
+    # --- console (issue 13): `/`, the favicon, /docs served locally ---
+    console.install(app)
     return app
 
 

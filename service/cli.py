@@ -246,10 +246,14 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) ->
         counts = asyncio.run(_seed(url))
         if counts:
             print("demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    else:
+        _say_what_is_there(settings, url)  # --- first start (issue 13) ---
     _ensure_admin(settings, url)
     sys.stdout.flush()
     app = create_app(settings, database_url=url)
-    host = f"[{args.host}]" if ":" in args.host else args.host
+    # every address: the URLs printed are this machine's own, which a browser here can open
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(args.host, args.host)
+    host = f"[{shown}]" if ":" in shown else shown
     base = f"http://{host}:{args.port}"
 
     async def main() -> bool:
@@ -261,7 +265,7 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) ->
             while not server.started and not server.should_exit:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             if server.started:
-                print(f"seatlease is running on {base}  (admin: {base}/admin, API docs: {base}/docs)", flush=True)
+                print(f"seatlease is running on {base}  (admin: {base}/admin/, API docs: {base}/docs)", flush=True)
 
         worker = asyncio.create_task(_worker(app, settings, stop, run_forever))
         announcer = asyncio.create_task(announce())
@@ -274,6 +278,26 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) ->
         return bool(server.started)
 
     return asyncio.run(main())
+
+
+def _say_what_is_there(settings: Settings, url: str) -> None:
+    """`up --no-demo` on a database that already holds data: say what, that it is kept, and how to
+    start clean (nothing is deleted: the data may be real)."""
+    from domain.services.first_start import data_summary
+
+    summary = asyncio.run(_with_session(url, data_summary))
+    if summary.empty:
+        print("--no-demo: an empty database; add sites, floors and plans in the admin")
+        return
+    what = f"{summary.sites} sites, {summary.clients} clients, {summary.leases} leases"
+    if settings.database_url:
+        where, clean = "DATABASE_URL's database", "drop and recreate that database (or point DATABASE_URL at an empty one)"
+    else:
+        where = f"the data folder {settings.data_dir}"
+        clean = f"stop seatlease, move or delete {settings.data_dir} (or set SEATLEASE_DATA_DIR to an empty folder)"
+    origin = "the demo data of an earlier `seatlease up`" if summary.demo else "data"
+    print(f"--no-demo: {where} already holds {origin} ({what}); it is kept and served as it is.")
+    print(f"  to start clean: {clean}, then run `seatlease up --no-demo` again")
 
 
 async def _worker(app: Any, settings: Settings, stop: asyncio.Event, run_forever: Any) -> None:

@@ -86,6 +86,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/credit-notes/{credit_note_id}/pdf"): TENANT,
     ("POST", "/v1/invoices/{invoice_id}/credit-notes"): NEVER,
     ("POST", "/v1/credit-notes/{credit_note_id}/approve"): NEVER,
+    ("POST", "/v1/credit-notes/{credit_note_id}/reject"): NEVER,  # --- approvals (issue 13) ---
     ("POST", "/v1/invoices/{invoice_id}/void"): NEVER,
     # --- drafts and one-off lines (issue 12): finance's ---
     ("POST", "/v1/invoices/{invoice_id}/lines"): NEVER,
@@ -198,6 +199,7 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/users/{user_id}/password-reset"): {"method": "temporary_password"},  # people and keys (issue 13)
         ("POST", "/v1/invoices/{invoice_id}/credit-notes"): {"amount_minor": 1, "reason": "x"},
         ("POST", "/v1/invoices/{invoice_id}/void"): {"reason": "x"},
+        ("POST", "/v1/credit-notes/{credit_note_id}/reject"): {"reason": "x"},  # issue 13
         # payments (issue 12)
         ("POST", "/v1/payments/{payment_id}/void"): {"reason": "x"},
         ("POST", "/v1/clients/{client_id}/credit/apply"): {"currency": "PHP"},

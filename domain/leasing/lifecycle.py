@@ -316,12 +316,21 @@ async def set_assignments(
     now: datetime | None = None,
 ) -> list[SeatAssignment]:
     require_live(lease)
+    # each refusal names the seats whose rows are wrong (`seat_ids`), so a form can mark those rows
     seats_ = [s for s, _ in pairs]
     members_ = [m for _, m in pairs]
-    if len(set(seats_)) != len(seats_):
-        raise ValidationFailed("a seat appears twice", field="seat_id")
-    if len(set(members_)) != len(members_):
-        raise ValidationFailed("a member appears twice", field="member_id")
+    twice = sorted({str(s) for s in seats_ if seats_.count(s) > 1})
+    if twice:
+        raise ValidationFailed("a seat appears twice", field="seat_id", seat_ids=twice)
+    members = {m.id: m for m in (await session.scalars(select(Member).where(Member.id.in_(members_)))).all()}
+    doubled = next((m for m in members_ if members_.count(m) > 1), None)
+    if doubled is not None:
+        name = members[doubled].name if doubled in members else str(doubled)
+        raise ValidationFailed(
+            f"a member appears twice: {name} is chosen for more than one seat",
+            field="member_id",
+            seat_ids=[str(s) for s, m in pairs if m == doubled],
+        )
     site = await lease_site(session, lease)
     today = max(site_today(site, now), lease.start_date)
     held = set(
@@ -337,11 +346,16 @@ async def set_assignments(
     )
     bad_seat = [s for s in seats_ if s not in held]
     if bad_seat:
-        raise ValidationFailed(f"seat {bad_seat[0]} is not held by this lease", field="seat_id")
-    members = {m.id: m for m in (await session.scalars(select(Member).where(Member.id.in_(members_)))).all()}
-    bad_member = [m for m in members_ if m not in members or members[m].client_id != lease.client_id or not members[m].active]
-    if bad_member:
-        raise ValidationFailed(f"member {bad_member[0]} is not an active member of this client", field="member_id")
+        raise ValidationFailed(
+            f"seat {bad_seat[0]} is not held by this lease", field="seat_id", seat_ids=[str(s) for s in bad_seat]
+        )
+    bad = [(s, m) for s, m in pairs if m not in members or members[m].client_id != lease.client_id or not members[m].active]
+    if bad:
+        m0 = bad[0][1]
+        who = f"{members[m0].name} ({m0})" if m0 in members and members[m0].client_id == lease.client_id else str(m0)
+        raise ValidationFailed(
+            f"member {who} is not an active member of this client", field="member_id", seat_ids=[str(s) for s, _ in bad]
+        )
     before = [
         {"seat_id": str(a.seat_id), "member_id": str(a.member_id)}
         for a in (await session.scalars(select(SeatAssignment).where(SeatAssignment.lease_id == lease.id))).all()

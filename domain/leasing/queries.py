@@ -144,6 +144,20 @@ async def seat_labels(session: AsyncSession, seat_ids: Sequence[uuid.UUID]) -> l
     return list((await session.scalars(select(Seat.label).where(Seat.id.in_(seat_ids)))).all())
 
 
+async def member_labels(session: AsyncSession, members: Sequence[Member]) -> dict[uuid.UUID, str]:
+    """How a picker names each member: name, team and employee id ("Ana Cruz — Inbound · E-1042"),
+    so that two agents of one name are told apart."""
+    team_ids = {m.team_id for m in members}
+    teams = (
+        dict((await session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))).tuples().all()) if team_ids else {}
+    )
+    out: dict[uuid.UUID, str] = {}
+    for m in members:
+        label = f"{m.name} — {teams.get(m.team_id, '?')}"
+        out[m.id] = f"{label} · {m.employee_id}" if m.employee_id else label
+    return out
+
+
 class LeaseDetail(NamedTuple):
     view: LeaseOut
     floors: list[Floor]  # the floors of its current seats, by level

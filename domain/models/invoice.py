@@ -295,6 +295,10 @@ class CreditNote(IdMixin, TimestampMixin, Base):
         DateTime(timezone=True), nullable=True, server_default=func.now()
     )
     stripe_last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # --- console (issue 13): a credit note waiting for approval is approved or rejected, with the reason ---
+    rejected_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    rejection_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class Payment(IdMixin, TimestampMixin, Base):

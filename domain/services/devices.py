@@ -8,12 +8,13 @@ status to one a lease does not set.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import ValidationFailed
+from domain.errors import InvalidState, ValidationFailed
 from domain.models import Device, DeviceShortage, Seat, Site
 from domain.services.audit import Actor, record, snapshot
 from domain.services.device_schemas import DeviceCreate, DeviceUpdate
@@ -45,6 +46,11 @@ async def update_device(session: AsyncSession, actor: Actor, device_id: uuid.UUI
     set, because a lease assigns."""
     device = await get_or_404(session, Device, device_id, "device")
     before = snapshot(device)
+    if changes.returned and not can_mark_returned(device):
+        raise InvalidState(
+            f"the device is {device.status.replace('_', ' ')} and not due back: only a device out with a lease comes back",
+            field="returned",
+        )
     if changes.returned:
         device.status, device.seat_id, device.lease_id, device.return_due_at = "in_stock", None, None, None
     if changes.status is not None:
@@ -67,11 +73,14 @@ async def list_devices(
     status: str | None = None,
     kind: str | None = None,
     awaiting_return: bool | None = None,
+    serial: str | None = None,
     cursor: str | None = None,
     limit: int = 100,
 ) -> tuple[list[Device], str | None]:
-    """A page of devices by id, filtered; and the cursor of the next page."""
+    """A page of devices by id, filtered (``serial``: any part of it, case-insensitive); and the cursor of the next page."""
     stmt = select(Device)
+    if serial:
+        stmt = stmt.where(Device.serial.ilike(_like(serial.strip()), escape="\\"))
     if site_id:
         stmt = stmt.where(Device.site_id == site_id)
     if status:
@@ -96,28 +105,71 @@ class OutForReturn(NamedTuple):
     site_code: str
 
 
+class DeviceFilter(NamedTuple):
+    """The inventory's filters; every one optional. ``serial`` matches any part, case-insensitive."""
+
+    site_id: uuid.UUID | None = None
+    status: str | None = None
+    kind: str | None = None
+    awaiting_return: bool = False
+    serial: str | None = None
+
+
 class Inventory(NamedTuple):
-    """The inventory screen: its devices, the sites a new one can go to, how many are to collect."""
+    """A page of the inventory screen: its devices (newest first), the cursor of the next page,
+    the sites and kinds to filter by, how many devices are to collect."""
 
     rows: list[DeviceRow]
+    next_cursor: str | None
     sites: list[Site]
+    kinds: list[str]
     out_count: int
 
 
-async def inventory(
-    session: AsyncSession, *, status: str | None = None, awaiting_return: bool = False, kind: str | None = None
-) -> Inventory:
-    """Devices to collect first, then by serial (at most 500)."""
+def can_mark_returned(device: Device) -> bool:
+    """Only a device out with a lease (assigned) or due back can come back: one in stock is here,
+    one in repair comes back by a status change, a retired one never."""
+    return device.status == "assigned" or device.return_due_at is not None
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _inventory_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if not cursor:
+        return None
+    try:
+        at, _, ident = cursor.partition("_")
+        return datetime.fromisoformat(at), uuid.UUID(ident)
+    except ValueError as exc:
+        raise ValidationFailed("not a cursor from a previous page", field="cursor") from exc
+
+
+async def inventory(session: AsyncSession, f: DeviceFilter, *, cursor: str | None = None, limit: int = 50) -> Inventory:
+    """A page of devices, newest added first (a device just added is on the first page), after
+    ``cursor`` (the `next_cursor` of the previous page: stable while devices are added)."""
     stmt = select(Device, Site.code, Seat.label).join(Site, Site.id == Device.site_id).outerjoin(Seat, Seat.id == Device.seat_id)
-    if status in DEVICE_STATUSES:
-        stmt = stmt.where(Device.status == status)
-    if awaiting_return:
+    if f.site_id:
+        stmt = stmt.where(Device.site_id == f.site_id)
+    if f.status in DEVICE_STATUSES:
+        stmt = stmt.where(Device.status == f.status)
+    if f.awaiting_return:
         stmt = stmt.where(Device.return_due_at.is_not(None))
-    if kind:
-        stmt = stmt.where(Device.kind == kind[:32])
-    rows = await session.execute(stmt.order_by(Device.return_due_at.asc().nulls_last(), Device.serial).limit(500))
+    if f.kind:
+        stmt = stmt.where(Device.kind == f.kind[:32])
+    if f.serial:
+        stmt = stmt.where(Device.serial.ilike(_like(f.serial.strip()[:100]), escape="\\"))
+    after = _inventory_cursor(cursor)
+    if after is not None:
+        stmt = stmt.where(tuple_(Device.created_at, Device.id) < tuple_(literal(after[0]), literal(after[1])))
+    ordered = stmt.order_by(Device.created_at.desc(), Device.id.desc()).limit(limit + 1)
+    found = [DeviceRow(*r) for r in (await session.execute(ordered)).tuples()]
+    rows = found[:limit]
+    nxt = f"{rows[-1].device.created_at.isoformat()}_{rows[-1].device.id}" if len(found) > limit else None
     sites = list((await session.scalars(select(Site).order_by(Site.code))).all())
-    return Inventory([DeviceRow(*r) for r in rows.tuples()], sites, await count_out_for_return(session))
+    kinds = list((await session.scalars(select(Device.kind).distinct().order_by(Device.kind))).all())
+    return Inventory(rows, nxt, sites, kinds, await count_out_for_return(session))
 
 
 async def count_out_for_return(session: AsyncSession) -> int:

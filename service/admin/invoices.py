@@ -20,7 +20,7 @@ from billing import invoices as svc
 from billing import queries as billing_queries
 from billing.db import driver
 from billing.payment_schemas import METHOD_LABELS
-from billing.schemas import CreditNoteCreate, VoidBody
+from billing.schemas import CreditNoteCreate, CreditNoteReject, VoidBody
 from billing.settlement import figures
 from domain.errors import NotFound
 from domain.models import Client, Site
@@ -79,7 +79,11 @@ async def _page(
     notes = await billing_queries.credit_notes_of(session, inv.id)
     payments = await billing_queries.payments_of(session, inv.id)
     emails = await billing_queries.emails_of(
-        session, {c.created_by for c in notes} | {c.approved_by for c in notes} | {x.created_by for x in lines}
+        session,
+        {c.created_by for c in notes}
+        | {c.approved_by for c in notes}
+        | {x.created_by for x in lines}
+        | {c.rejected_by for c in notes},  # --- approvals (issue 13) ---
     )
     credited_amount, credited_tax = await svc.credited_so_far(session, inv.id)
     issued_credit = sum(c.total_minor for c in notes if c.status == "issued")
@@ -197,6 +201,27 @@ async def approve_credit_note(
     if error is not None:
         return await _page(request, session, invoice_id, errors={"approve": error.detail}, status_code=409)
     return redirect(request, f"/admin/invoices/{invoice_id}", f"Credit note {done.number_label} approved and issued")
+
+
+# --- approvals (issue 13): reject with a reason beside approve ---
+@router.post("/invoices/{invoice_id}/credit-notes/{credit_note_id}/reject", response_model=None)
+async def reject_credit_note(
+    request: Request, invoice_id: uuid.UUID, credit_note_id: uuid.UUID, user: Finance, session: SessionDep, form: CsrfForm
+) -> Response:
+    """The same use-case as POST /v1/credit-notes/{id}/reject: a reason is required and kept."""
+    cn = await session.get(CreditNote, credit_note_id)
+    if cn is None or cn.invoice_id != invoice_id:
+        raise NotFound("credit note not found")
+    values = {"reject_reason": str(form.get("reject_reason") or ""), "reject_for": str(credit_note_id)}
+    body, errs = validate_form(CreditNoteReject, {"reason": values["reject_reason"].strip()})
+    key = f"reject.{credit_note_id}"
+    if body is None:
+        reason_error = "say why it is rejected" if not values["reject_reason"].strip() else next(iter(errs.values()))
+        return await _page(request, session, invoice_id, errors={key: reason_error}, values=values, status_code=422)
+    _, error = await attempt(session, lambda: svc.reject_credit_note(session, user, credit_note_id, body.reason))
+    if error is not None:
+        return await _page(request, session, invoice_id, errors={key: error.detail}, values=values, status_code=error.status)
+    return redirect(request, f"/admin/invoices/{invoice_id}", "Credit note rejected")
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=None)

@@ -133,7 +133,12 @@ async def build_request(session: AsyncSession, values: dict[str, Any]) -> tuple[
     prefix = f"addon.{data['plan_id']}."
     for key, qty in values.items():
         if key.startswith(prefix) and str(qty).strip() not in ("", "0"):
-            add_ons.append({"code": key.removeprefix(prefix), "quantity": str(qty).strip()})
+            # --- console (issue 13): a bad quantity is said on its own row, the others kept ---
+            text = str(qty).strip()
+            if not text.isdigit() or int(text) > 10_000:
+                errors[key] = "a whole number of units, 0 to 10000"
+                continue
+            add_ons.append({"code": key.removeprefix(prefix), "quantity": text})
     data["add_ons"] = add_ons
     data["discount_pct"] = str(values.get("discount_pct") or "0").strip() or "0"
     # --- terms (issue 11): left empty, the plan's notice period and no escalation

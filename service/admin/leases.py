@@ -30,8 +30,10 @@ from domain.services import catalog
 from domain.services import charges as charges_svc
 from service.admin import lease_booking
 from service.admin import proposals as admin_proposals
+from service.admin.confirm import dry_run, is_confirmed
 from service.admin.invoices import parse_amount
 from service.admin.lease_booking import FORM_FIELD, split_labels
+from service.admin.lease_confirm import approval_ask, confirm_cancel, confirm_end, confirm_release
 from service.admin.seatmap import load_floor_map, render_svg
 from service.admin.web import CsrfForm, Finance, Ops, Staff, attempt, redirect, render, validate_form
 from service.db import SessionDep
@@ -162,6 +164,8 @@ async def detail_context(session: AsyncSession, lease: Lease, renewal_window_day
         "assignments": assignments,
         "members": members,
         "member_names": {m.id: m.name for m in members},
+        # --- console (issue 13): pickers say who is who: "Ana Cruz — Inbound · E-1042" ---
+        "member_labels": await queries.member_labels(session, members),
         "amendments": amendments,
         "credentials": await provisioning.lease_credentials(session, lease.id),
         "invoices": await finance.lease_invoices(session, lease.id),
@@ -187,6 +191,9 @@ async def _detail(
 ) -> HTMLResponse:
     lease = await state.get_lease(session, lease_id)
     ctx = await detail_context(session, lease, renewal_window(request))
+    # --- approvals (issue 13): what a lease waiting for approval asks for ---
+    if lease.status == "pending_approval":
+        ctx["approval"] = await approval_ask(session, lease, ctx["terms"].monthly_price_minor, ctx["view"], request)
     # --- proposals and holds ---
     ctx.update(await admin_proposals.hold_context(session, lease, request.app.state.settings.pending_hold))
     return render(
@@ -224,6 +231,21 @@ async def _act(
     return await _detail(request, session, lease_id, errors={name: error.detail}, values=values, status_code=422)
 
 
+async def _ask(
+    request: Request, session: SessionDep, lease_id: uuid.UUID, values: dict[str, Any], work: Any, page: Any
+) -> Response:
+    """The first post of a destructive action: its dry run's error on the lease page as `_act`
+    shows it, else the confirmation page (service/admin/confirm.py)."""
+    lease = await state.get_lease(session, lease_id, for_update=True)
+    error = await dry_run(session, lambda: work(lease))
+    if error is not None:
+        field = error.field or "__all__"
+        name = FORM_FIELD.get(field, field)
+        return await _detail(request, session, lease_id, errors={name: error.detail}, values=values, status_code=422)
+    response: Response = await page(await state.get_lease(session, lease_id))
+    return response
+
+
 def _date(values: dict[str, Any], name: str, errors: dict[str, str]) -> date | None:
     body, errs = validate_form(LeaseEnd, {"end_date": values.get(name) or None})
     if errs or body is None:
@@ -253,23 +275,26 @@ async def end_lease(request: Request, lease_id: uuid.UUID, user: Ops, session: S
     # --- end early termination ---
     if end is None or errors:
         return await _detail(request, session, lease_id, errors=errors, values=form, status_code=422)
-    return await _act(
-        request,
-        session,
-        lease_id,
-        form,
-        f"Lease ends on {end}",
-        lambda lease: lifecycle.end_lease(
-            session, user, lease, end, is_staff=True, reason=reason, early_termination_fee_minor=fee
-        ),
-    )
+
+    def work(lease: Lease) -> Any:
+        return lifecycle.end_lease(session, user, lease, end, is_staff=True, reason=reason, early_termination_fee_minor=fee)
+
+    # --- console (issue 13): ask first, with the end date, after a dry run of the change ---
+    if not is_confirmed(form):
+        return await _ask(
+            request, session, lease_id, form, work, lambda lease: confirm_end(request, session, lease, form, end, fee)
+        )
+    return await _act(request, session, lease_id, form, f"Lease ends on {end}", work)
 
 
 @router.post("/leases/{lease_id}/cancel", response_model=None)
 async def cancel_lease(request: Request, lease_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
-    return await _act(
-        request, session, lease_id, form, "Lease cancelled", lambda lease: lifecycle.cancel_lease(session, user, lease)
-    )
+    def work(lease: Lease) -> Any:
+        return lifecycle.cancel_lease(session, user, lease)
+
+    if not is_confirmed(form):  # --- console (issue 13) ---
+        return await _ask(request, session, lease_id, form, work, lambda lease: confirm_cancel(request, session, lease))
+    return await _act(request, session, lease_id, form, "Lease cancelled", work)
 
 
 @router.post("/leases/{lease_id}/approve", response_model=None)
@@ -318,34 +343,49 @@ async def release_seat(
     errors: dict[str, str] = {}
     effective = _date(form, "effective", errors)
     if effective is None:
-        return await _detail(request, session, lease_id, errors={"release": errors["effective"]}, values=form, status_code=422)
-    return await _act(
-        request,
-        session,
-        lease_id,
-        form,
-        "Seat released",
-        lambda lease: lifecycle.release_seat(session, user, lease, seat_id, effective=effective, is_staff=True),
-    )
+        if not is_confirmed(form):
+            return await _detail(
+                request, session, lease_id, errors={"release": errors["effective"]}, values=form, status_code=422
+            )
+        # a bad date typed on the confirmation: asked again there, next to the field
+        lease = await state.get_lease(session, lease_id)
+        return await confirm_release(request, session, lease, seat_id, form, errors=errors)
+
+    def work(lease: Lease) -> Any:
+        return lifecycle.release_seat(session, user, lease, seat_id, effective=effective, is_staff=True)
+
+    if not is_confirmed(form):  # --- console (issue 13): ask first, with the date it takes effect ---
+        return await _ask(
+            request, session, lease_id, form, work, lambda lease: confirm_release(request, session, lease, seat_id, form)
+        )
+    return await _act(request, session, lease_id, form, "Seat released", work)
 
 
 @router.post("/leases/{lease_id}/assignments", response_model=None)
 async def put_assignments(request: Request, lease_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
+    """Every seat's choice at once. On an error the page keeps every choice made and marks the rows
+    at fault (`seat_<id>` errors, from the use-case's `seat_ids`), with the reason at the top."""
     pairs: list[tuple[uuid.UUID, uuid.UUID]] = []
-    try:
-        for key, value in form.items():
-            if key.startswith("seat_") and value:
-                pairs.append((uuid.UUID(key.removeprefix("seat_")), uuid.UUID(str(value))))
-    except ValueError:
-        return await _detail(request, session, lease_id, errors={"assignments": "not a valid choice"}, status_code=422)
-    return await _act(
-        request,
-        session,
-        lease_id,
-        form,
-        "Assignments saved",
-        lambda lease: lifecycle.set_assignments(session, user, lease, pairs),
-    )
+    row_errors: dict[str, str] = {}
+    for key, value in form.items():
+        if not key.startswith("seat_") or not value:
+            continue
+        try:
+            pairs.append((uuid.UUID(key.removeprefix("seat_")), uuid.UUID(str(value))))
+        except ValueError:
+            row_errors[key] = "not a valid choice"
+    if row_errors:
+        errors = {"assignments": "a choice is not valid: see the marked row", **row_errors}
+        return await _detail(request, session, lease_id, errors=errors, values=form, status_code=422)
+    lease = await state.get_lease(session, lease_id, for_update=True)
+    _, error = await attempt(session, lambda: lifecycle.set_assignments(session, user, lease, pairs))
+    if error is None:
+        return redirect(request, f"/admin/leases/{lease_id}", "Assignments saved")
+    await session.refresh(lease)
+    errors = {"assignments": error.detail}
+    for seat_id in error.extra.get("seat_ids") or ():
+        errors[f"seat_{seat_id}"] = error.detail
+    return await _detail(request, session, lease_id, errors=errors, values=form, status_code=422)
 
 
 def parse_decimal(value: str) -> Decimal | None:

@@ -26,6 +26,7 @@ from domain.services import clients as client_svc
 from domain.services.client_schemas import ClientUpdate
 from service.admin import invoices as invoice_pages
 from service.admin import people
+from service.admin.confirm import AskField, confirm_page, is_confirmed
 from service.admin.invoices import parse_amount
 from service.admin.web import CsrfForm, Finance, attempt, redirect, render, validate_form
 from service.db import SessionDep
@@ -145,12 +146,30 @@ async def void(request: Request, payment_id: uuid.UUID, user: Finance, session: 
     client_id = await q.payment_client(conn, payment_id)
     if client_id is None:
         raise NotFound("payment not found")
-    body, errs = validate_form(PaymentVoid, {"reason": str(form.get("reason") or "").strip() or "bounced"})
-    if body is None:
-        return redirect(request, f"/admin/clients/{client_id}", f"Not voided: {next(iter(errs.values()))}")
-    _, error = await attempt(session, lambda: svc.void_payment(session, user, payment_id, body.reason))
     back = str(form.get("back") or "")
     url = back if back.startswith("/admin/") and not back.startswith("//") else f"/admin/clients/{client_id}"
+    body, errs = validate_form(PaymentVoid, {"reason": str(form.get("reason") or "").strip()})
+    if body is None and not str(form.get("reason") or "").strip():
+        errs = {"reason": "say why it is voided"}
+    # --- console (issue 13): a void asks first, with its reason, on a page of its own ---
+    if not is_confirmed(form) or body is None:
+        return confirm_page(
+            request,
+            title="Void a payment",
+            question="Void this payment?",
+            consequences=[
+                "What it paid is owed again: the invoices it settled go back to unpaid (or partly paid).",
+                "It stays listed as void with its reason; record the payment again if it was only entered wrong.",
+            ],
+            action=f"/admin/payments/{payment_id}/void",
+            back=url,
+            button="Void the payment",
+            ask=[AskField("reason", "Reason", str(form.get("reason") or ""), help="bounced, recorded twice, wrong client…")],
+            carry={"back": url},
+            errors={"reason": next(iter(errs.values()))} if body is None and is_confirmed(form) else None,
+            status_code=422 if body is None and is_confirmed(form) else 200,
+        )
+    _, error = await attempt(session, lambda: svc.void_payment(session, user, payment_id, body.reason))
     return redirect(request, url, f"Not voided: {error.detail}" if error else "Payment voided: what it paid is owed again")
 
 

@@ -19,6 +19,8 @@ from domain.leasing import holds, proposals
 from domain.leasing.schemas import LeaseCreate
 from domain.models import Lease, Site
 from domain.services import catalog, mail
+from service.admin.confirm import dry_run, is_confirmed
+from service.admin.lease_confirm import confirm_withdraw
 from service.admin.web import CsrfForm, Ops, Staff, attempt, redirect, validate_form
 from service.auth import Principal
 from service.db import SessionDep
@@ -98,6 +100,12 @@ async def proposal_pdf(request: Request, lease_id: uuid.UUID, user: Staff, sessi
 @router.post("/leases/{lease_id}/withdraw-proposal", response_model=None)
 async def withdraw(request: Request, lease_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
     lease = await proposal_lease(session, lease_id, for_update=True)
+    # --- console (issue 13): ask first, after a dry run (an error is said at once, not after asking) ---
+    if not is_confirmed(form):
+        error = await dry_run(session, lambda: proposals.withdraw_proposal(session, user, lease))
+        if error is None:
+            return await confirm_withdraw(request, session, await proposal_lease(session, lease_id))
+        return redirect(request, f"/admin/leases/{lease_id}", f"Not withdrawn: {error.detail}")
     _, error = await attempt(session, lambda: proposals.withdraw_proposal(session, user, lease))
     if error is not None:
         return redirect(request, f"/admin/leases/{lease_id}", f"Not withdrawn: {error.detail}")

@@ -18,6 +18,7 @@ from domain.models.user import STAFF_ROLES
 from domain.services import users
 from service.admin import account as admin_account  # --- people and keys (issue 13) ---
 from service.admin import (
+    audit,
     collections,
     dashboard,
     devices,
@@ -142,6 +143,8 @@ router.include_router(floor_editor.router)
 router.include_router(admin_users.router)
 router.include_router(admin_keys.router)
 router.include_router(admin_account.router)
+# --- console (issue 13): the audit page ---
+router.include_router(audit.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------

@@ -330,6 +330,8 @@ def nav_items() -> list[tuple[str, str, str]]:
         ("Users", "/admin/users", "admin"),
         ("API credentials", "/admin/api-credentials", "admin"),
         ("My account", "/admin/account", "all"),
+        # --- console (issue 13): the audit log, admin only ---
+        ("Audit", "/admin/audit", "admin"),
     ]
 
 

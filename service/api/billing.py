@@ -18,7 +18,7 @@ from billing import run as billing_run
 from billing import statement_render, webhooks
 from billing.doc_kit import attachment
 from billing.read_models import BillingRunOut, CreditNoteOut, InvoiceOut, InvoicePage
-from billing.schemas import BillingRunCreate, CreditNoteCreate, VoidBody
+from billing.schemas import BillingRunCreate, CreditNoteCreate, CreditNoteReject, VoidBody
 from domain.errors import Forbidden, NotFound, ValidationFailed
 from domain.models import Client
 from domain.models.invoice import BillingRun, Invoice
@@ -133,6 +133,24 @@ async def list_credit_notes(invoice_id: uuid.UUID, user: TenantReader, session: 
 @router.post("/credit-notes/{credit_note_id}/approve", response_model=CreditNoteOut)
 async def approve_credit_note(credit_note_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> CreditNoteOut:
     return CreditNoteOut.model_validate(await inv_service.approve_credit_note(session, user, credit_note_id))
+
+
+# --- approvals (issue 13): reject beside approve ---
+@router.post(
+    "/credit-notes/{credit_note_id}/reject",
+    response_model=CreditNoteOut,
+    summary="Reject a credit note waiting for approval (admin, finance)",
+    description=(
+        "A credit note over `SEATLEASE_CREDIT_NOTE_APPROVAL_THRESHOLD_MINOR` waits for approval; this refuses it "
+        "with a `reason` (required), kept on the note (`rejection_reason`, `rejected_by`, `rejected_at`) and in the "
+        "audit log (`credit_note.reject`). It is never issued and takes no number. 409 when it is not waiting "
+        "(already approved or rejected: a double submit rejects once). **Roles:** admin, finance."
+    ),
+)
+async def reject_credit_note(
+    credit_note_id: uuid.UUID, body: CreditNoteReject, user: FinanceUser, session: SessionDep
+) -> CreditNoteOut:
+    return CreditNoteOut.model_validate(await inv_service.reject_credit_note(session, user, credit_note_id, body.reason))
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut)

@@ -64,7 +64,16 @@ async def create_device(body: DeviceCreate, user: StaffUser, session: SessionDep
     return await idem.run(session, str(user.subject), body, make)
 
 
-@router.get("/v1/devices", response_model=Page[Device])
+@router.get(
+    "/v1/devices",
+    response_model=Page[Device],
+    summary="List devices (admin, facility staff)",
+    description=(
+        "The inventory, paged by id (`next_cursor`). Filters combine: `site_id`, `kind`, `status` "
+        "(`in_stock`, `assigned`, `in_repair`, `retired`), `awaiting_return` (true: out with an ended lease "
+        "and due back) and `serial` (any part of the serial, case-insensitive). **Roles:** admin, facility_staff."
+    ),
+)
 async def list_devices(
     user: StaffUser,
     session: SessionDep,
@@ -72,37 +81,73 @@ async def list_devices(
     status: DeviceStatus | None = None,
     kind: Annotated[str | None, Query(max_length=32, pattern=TEXT_PATTERN)] = None,
     awaiting_return: bool | None = None,
+    serial: Annotated[str | None, Query(min_length=1, max_length=100, pattern=TEXT_PATTERN)] = None,
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> Page[Device]:
     rows, nxt = await devices.list_devices(
-        session, site_id=site_id, status=status, kind=kind, awaiting_return=awaiting_return, cursor=cursor, limit=limit
+        session,
+        site_id=site_id,
+        status=status,
+        kind=kind,
+        awaiting_return=awaiting_return,
+        serial=serial,
+        cursor=cursor,
+        limit=limit,
     )
     return Page(items=[Device.model_validate(r) for r in rows], next_cursor=nxt)
 
 
-@router.patch("/v1/devices/{device_id}", response_model=Device)
+@router.patch(
+    "/v1/devices/{device_id}",
+    response_model=Device,
+    summary="Update a device (admin, facility staff)",
+    description=(
+        "`returned: true` takes a device out with a lease (assigned, or due back after its lease ended) back in "
+        "stock; 409 for one in stock, in repair or retired (nothing to return). `status` sets any state but "
+        "`assigned` (only a lease assigns); `model` renames. Audited with before and after."
+    ),
+)
 async def update_device(device_id: uuid.UUID, body: DeviceUpdate, user: StaffUser, session: SessionDep) -> Device:
     device = await devices.update_device(session, user, device_id, body)
     return Device.model_validate(device)
 
 
-@router.get("/v1/audit-events", response_model=Page[AuditEventOut])
+@router.get(
+    "/v1/audit-events",
+    response_model=Page[AuditEventOut],
+    summary="Audit events, newest first (admin)",
+    description=(
+        "Every write of the system, one append-only row each: who (`actor`, `actor_id`), what (`action`, "
+        "`object_type`, `object_id`) and the object's fields `before` and `after` (secrets are never recorded). "
+        "Filters combine: `object_type` and `object_id` (one object's trail: a lease, a client, an invoice), "
+        "`action` (exact, e.g. `lease.end`), `actor` (the label as recorded: a user's email, `system`) or "
+        "`actor_id`, and a time range `since` (inclusive) to `until` (exclusive), both with an offset. "
+        "Pages are newest first; `next_cursor` is the id to read below, stable while new events arrive. "
+        "**Roles:** admin only. The log is the control over every role's own actions and spans money, "
+        "users and keys beyond what facility staff or finance see elsewhere; they see an object's changes "
+        "on its own page."
+    ),
+)
 async def audit_events(
     user: AdminUser,
     session: SessionDep,
     object_type: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN)] = None,
     object_id: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN)] = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN, examples=["lease.end"])] = None,
+    actor: Annotated[str | None, Query(max_length=320, pattern=TEXT_PATTERN, description="the actor's label as recorded")] = None,
     actor_id: uuid.UUID | None = None,
     since: QueryDateTime | None = None,
     until: QueryDateTime | None = None,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
+    cursor: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="`next_cursor` of the previous page")] = None,
     limit: Limit = 100,
 ) -> Page[AuditEventOut]:
     rows, nxt = await audit.list_events(
         session,
         object_type=object_type,
         object_id=object_id,
+        action=action,
+        actor=actor,
         actor_id=actor_id,
         since=since,
         until=until,

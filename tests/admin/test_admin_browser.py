@@ -126,6 +126,7 @@ async def test_book_a_lease_through_the_form_see_it_on_the_map_and_end_it(page: 
     await page.goto(lease_url)
     await page.fill("#end_date", "2031-03-15")
     await page.click("#end-btn")
+    await page.click("#confirm-btn")  # issue 13: the end is confirmed on a page of its own
     await page.get_by_text("Lease ends on 2031-03-15").wait_for()
     assert "2031-03-10 → 2031-03-15" in await page.locator("#lease-term").inner_text()
     await page.goto(f"/admin/sites/{w.site['id']}/map?shift=NIGHT&day=2031-03-20")

@@ -99,8 +99,9 @@ async def test_preview_equals_the_quote_then_propose_download_and_withdraw(
     assert f"{quote['first_invoice']['total_minor'] / 100:,.2f}" in done.stdout
 
     # withdrawn: the seats are free again
-    page.once("dialog", lambda d: asyncio.ensure_future(d.accept()))
     await page.click("#withdraw-btn")
+    assert "Withdraw the proposal to" in await page.locator("#confirm-question").inner_text()  # issue 13
+    await page.click("#confirm-btn")
     await page.locator("#flash", has_text="Proposal withdrawn").wait_for()
     assert await page.locator("#proposal-state").inner_text() == "withdrawn"
     assert (await staff.get(f"/v1/proposals/{lease_id}"))["state"] == "withdrawn"

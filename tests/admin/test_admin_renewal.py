@@ -116,6 +116,8 @@ async def test_set_the_notice_and_end_a_lease_early_with_a_fee(page: Page, staff
     assert (await staff.get(f"/v1/leases/{lease['id']}"))["end_date"] == (today + 300 * ONE).isoformat()
     await page.fill("#end_reason", "client closes the site")
     await page.click("#end-btn")
+    assert "PHP 45,000.00" in await page.locator("#confirm-consequences").inner_text()  # issue 13: asked first
+    await page.click("#confirm-btn")
     await page.get_by_text(f"Lease ends on {early}").wait_for()
     assert "ended early" in await page.locator("#lease-fixed-term").inner_text()
     assert "PHP 45,000.00" in await page.locator("#lease-charges").inner_text()
