@@ -27,6 +27,7 @@ from service.api import (
     users,
 )
 from service.api import collections as collections_api  # --- collections (issue 12) ---
+from service.api import integrations as integrations_api  # --- integrations (issue 13) ---
 from service.db import engine_for, make_sessionmaker
 from service.errors import install_error_handlers
 from service.schema import DatabaseUnreachable, DatabaseUrlMissing, require_current_schema
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(collections_api.router)
     # --- revenue reports (issue 12) ---
     app.include_router(revenue_reports.router)
+    # --- integrations (issue 13) ---
+    app.include_router(integrations_api.router)
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, payments, provisioning, admin):  # payments: issue 12
         part.install(app)

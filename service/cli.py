@@ -219,11 +219,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) -> bool:
     """Migrate, seed, make the first admin, then serve on ``sock`` with the worker beside; False when
     the server did not start."""
-    import uvicorn
-
-    from service.app import create_app
     from service.migrate import upgrade
-    from service.worker import run_forever
 
     # the demo's one process: it migrates its own database (embedded, or DATABASE_URL's)
     url = resolve_database_url(settings.data_dir, settings.database_url)
@@ -233,7 +229,29 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) ->
         if counts:
             print("demo data: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     _ensure_admin(settings, url)
-    sys.stdout.flush()
+    # --- integrations (issue 13): the demo's Wi-Fi and directory targets, unless configured or --no-demo ---
+    from service.demo_targets import start_demo_targets
+
+    targets = start_demo_targets(
+        settings, url, embedded=not settings.database_url, demo=not args.no_demo, data_dir=settings.data_dir
+    )
+    try:
+        settings = targets.settings
+        use_settings(settings)
+        for line in targets.lines:
+            print(line)
+        sys.stdout.flush()
+        return _serve_app(args, settings, sock, url)
+    finally:
+        targets.stop()  # stopping `up` stops the demo directory too
+
+
+def _serve_app(args: argparse.Namespace, settings: Settings, sock: socket.socket, url: str) -> bool:
+    import uvicorn
+
+    from service.app import create_app
+    from service.worker import run_forever
+
     app = create_app(settings, database_url=url)
     host = f"[{args.host}]" if ":" in args.host else args.host
     base = f"http://{host}:{args.port}"
@@ -319,7 +337,11 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="embedded database, migrations, demo data, API + worker + admin")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=8000)
-    up.add_argument("--no-demo", action="store_true", help="start with an empty database")
+    up.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="start with an empty database, and without the demo's Wi-Fi database and SCIM directory",
+    )
     up.set_defaults(func=cmd_up)
 
     sub.add_parser(

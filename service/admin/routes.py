@@ -22,6 +22,7 @@ from service.admin import (
     devices,
     documents,
     finance,
+    integrations,
     invoice_drafts,
     invoices,
     lease_changes,
@@ -125,6 +126,8 @@ router.include_router(documents.router)
 router.include_router(collections.router)
 # --- revenue reports (issue 12) ---
 router.include_router(revenue.router)
+# --- integrations (issue 13): targets, the reconciler, mass-revocation guards ---
+router.include_router(integrations.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------
