@@ -146,7 +146,7 @@ async def reconciler_state(session: AsyncSession, stale_seconds: float) -> Recon
             status="none",
             stale_after_seconds=stale_seconds,
             workers=[],
-            note="No reconciler has reported: nothing is provisioned until `seatlease worker` (or `seatlease up`) runs.",
+            note="No reconciler has reported: nothing is provisioned until a worker runs (seatlease worker, or seatlease up).",
         )
     note = None
     if health["stale_workers"]:

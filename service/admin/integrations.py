@@ -30,7 +30,8 @@ async def confirm_guard(request: Request, guard_id: uuid.UUID, user: Ops, sessio
     guard, error = await attempt(session, lambda: credentials.confirm_guard(session, user, guard_id))
     if error is not None:
         return redirect(request, PAGE, f"Confirm refused: {error.detail}")
-    return redirect(request, PAGE, f"Confirmed: the reconciler revokes the {guard.would_revoke} held credentials on its next pass")
+    done = f"Confirmed: the reconciler revokes the {guard.would_revoke} held credentials on its next pass"
+    return redirect(request, PAGE, done)
 
 
 @router.post("/integrations/guards/{guard_id}/reject", response_model=None)
