@@ -15,8 +15,9 @@ from playwright.async_api import Page
 from provisioning.reconciler import Reconciler
 from tests.admin.conftest import PASSWORD, login, shot, text_of
 from tests.conftest import make_user
-from tests.factories import Api
+from tests.factories import Api, make_world
 from tests.provisioning.conftest import badges, maker, prov_config, radius_db, reconcilers, scim  # noqa: F401 (fixtures)
+from tests.provisioning.helpers import seated_lease
 from tests.provisioning.test_guard_reject import DIRECTORY_ONLY, STRICT, _clean_up, _held, _pending_guard, drifted_guard
 
 SETTING_OF = {
@@ -122,5 +123,31 @@ async def test_a_waiting_guard_is_confirmed_and_another_rejected_from_the_page(
         await page.goto("/admin/integrations")
         await asyncio.sleep(0)
         assert "active" in await text_of(page.locator("#target-directory .integ-counts"))
+    finally:
+        await _clean_up(staff, rec, lease)
+
+
+async def test_the_lease_page_shows_credentials_turn_active_without_a_reload(
+    page: Page,
+    staff: Api,
+    db: asyncpg.Pool,
+    reconcilers: Callable[..., Reconciler],  # noqa: F811 (the fixture imported above)
+) -> None:
+    rec = reconcilers(**DIRECTORY_ONLY)
+    w = await make_world(staff)
+    lease = await seated_lease(staff, w, seats=2)
+    try:
+        await rec.derive()  # the agents' accounts are due, not granted yet
+        email, _ = await make_user(db, "facility_staff", password=PASSWORD)
+        await login(page, email)
+        await page.goto(f"/admin/leases/{lease['id']}")
+        card = page.locator("#credentials")
+        assert await card.get_attribute("data-settling") == "yes"
+        assert await card.locator(".badge.st-pending").count() == 2
+        await rec.drain()
+        # the card asks for itself again: the accounts turn active on the open page
+        await page.locator("#credentials[data-settling=no]").wait_for(timeout=10_000)
+        assert await page.locator("#credentials .badge.st-active").count() == 2
+        await shot(page, "lease-credentials-active")
     finally:
         await _clean_up(staff, rec, lease)
