@@ -94,7 +94,7 @@ def _note(kind: str, config: ProvisioningConfig, configured: bool, demo: bool) -
         if demo and kind == "directory":
             return "The demo's SCIM directory, in memory beside the API: set SCIM_BASE_URL and SCIM_TOKEN for a real one."
         if demo:
-            return "The demo's `radius` database in the embedded PostgreSQL: point a FreeRADIUS at it, or set RADIUS_DATABASE_URL"
+            return "The demo's radius database in the embedded PostgreSQL: point a FreeRADIUS at it, or set RADIUS_DATABASE_URL"
         return "On."
     if kind == "badge" and config.badge_webhook_url:
         return "BADGE_WEBHOOK_SECRET is missing: badges are not sent until it is set."

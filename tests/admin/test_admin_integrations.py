@@ -121,7 +121,6 @@ async def test_a_waiting_guard_is_confirmed_and_another_rejected_from_the_page(
         assert await staff.get("/v1/provisioning/guards", params={"status": "pending"}) == []
         # the directory card counts the held credentials among the active ones
         await page.goto("/admin/integrations")
-        await asyncio.sleep(0)
         assert "active" in await text_of(page.locator("#target-directory .integ-counts"))
     finally:
         await _clean_up(staff, rec, lease)
@@ -144,10 +143,24 @@ async def test_the_lease_page_shows_credentials_turn_active_without_a_reload(
         card = page.locator("#credentials")
         assert await card.get_attribute("data-settling") == "yes"
         assert await card.locator(".badge.st-pending").count() == 2
+        # the provisioning queue, open in another tab, counts them as pending
+        queue = await page.context.new_page()
+        await queue.goto("/admin/provisioning?state=active")
+        active_tab = queue.locator("nav.tabs a", has_text="active").locator("b")
+        active_before = int(await text_of(active_tab))
+        assert int(await text_of(queue.locator("nav.tabs a", has_text="pending").locator("b"))) >= 2
+        assert await queue.locator("#prov-live").get_attribute("data-settling") == "yes"
         await rec.drain()
         # the card asks for itself again: the accounts turn active on the open page
         await page.locator("#credentials[data-settling=no]").wait_for(timeout=10_000)
         assert await page.locator("#credentials .badge.st-active").count() == 2
         await shot(page, "lease-credentials-active")
+        # and so does the queue: two more active, without a reload
+        deadline = asyncio.get_running_loop().time() + 10
+        while int(await text_of(active_tab)) < active_before + 2:
+            assert asyncio.get_running_loop().time() < deadline, "the queue did not refresh"
+            await asyncio.sleep(0.25)
+        await shot(queue, "provisioning-queue-active")
+        await queue.close()
     finally:
         await _clean_up(staff, rec, lease)
