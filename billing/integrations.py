@@ -30,17 +30,18 @@ SELECT
   (SELECT max(processed_at) FROM stripe_events WHERE state = 'done') AS last_webhook_handled
 """
 
-# the latest error with a time: a webhook event's or a payment sync's; else an invoice's push (undated)
-_DATED_ERRORS = """
-SELECT last_error, at FROM (
-  SELECT last_error, COALESCE(processed_at, received_at) AS at FROM stripe_events WHERE last_error IS NOT NULL
-  UNION ALL
-  SELECT last_error, next_attempt_at AS at FROM stripe_payment_syncs WHERE last_error IS NOT NULL AND state <> 'synced'
-) e ORDER BY at DESC LIMIT 1
+# the latest error with a time: a webhook event's (handled or given up); else the latest undated one, a
+# payment sync's or an invoice's push (their rows keep the next attempt's time, not the failure's)
+_DATED_ERROR = """
+SELECT last_error, COALESCE(processed_at, received_at) AS at FROM stripe_events WHERE last_error IS NOT NULL
+ORDER BY at DESC LIMIT 1
 """
-_INVOICE_ERROR = """
-SELECT stripe_last_error FROM invoices WHERE stripe_last_error IS NOT NULL AND stripe_state <> 'synced'
-ORDER BY stripe_next_attempt_at DESC NULLS LAST LIMIT 1
+_UNDATED_ERROR = """
+SELECT last_error FROM (
+  SELECT last_error, attempts FROM stripe_payment_syncs WHERE last_error IS NOT NULL AND state <> 'synced'
+  UNION ALL
+  SELECT stripe_last_error, stripe_attempts FROM invoices WHERE stripe_last_error IS NOT NULL AND stripe_state <> 'synced'
+) e ORDER BY attempts DESC LIMIT 1
 """
 
 
@@ -51,8 +52,8 @@ def _latest(*values: datetime | None) -> datetime | None:
 
 async def stripe_target(session: AsyncSession, billing: BillingSettings, *, webhook_secret_set: bool) -> IntegrationTarget:
     c = (await session.execute(text(_COUNTS))).one()
-    dated = (await session.execute(text(_DATED_ERRORS))).first()
-    undated = None if dated else await session.scalar(text(_INVOICE_ERROR))
+    dated = (await session.execute(text(_DATED_ERROR))).first()
+    undated = None if dated else await session.scalar(text(_UNDATED_ERROR))
     configured = bool(billing.stripe_api_key)
     if not configured:
         note = "Off: set STRIPE_API_KEY (and STRIPE_WEBHOOK_SECRET) to collect through Stripe; until then invoices stay internal."

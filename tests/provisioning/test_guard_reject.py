@@ -211,3 +211,62 @@ async def test_integrations_say_which_setting_turns_each_target_on(
     r = await http.get("/v1/integrations")
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_stripe_and_email_figures_come_from_their_own_rows(staff: Api, db: asyncpg.Pool) -> None:
+    key = uniq("integ-")
+    await db.execute(
+        "INSERT INTO email_outbox (dedupe_key, topic, to_addrs, subject, body, status, attempts, last_error) "
+        "VALUES ($1, 'test', ARRAY['ap@client-example.com'], 's', 'b', 'failed', 8, '550 5.1.1 mailbox unavailable')",
+        key,
+    )
+    await db.execute(
+        "INSERT INTO stripe_events (id, type, state, last_error, processed_at) "
+        "VALUES ($1, 'invoice.paid', 'failed', 'No such invoice: in_missing', now())",
+        "evt_" + key,
+    )
+    targets = {t["key"]: t for t in (await staff.get("/v1/integrations"))["targets"]}
+    email, stripe = targets["email"], targets["stripe"]
+    assert email["failed"] == await db.fetchval("SELECT count(*) FROM email_outbox WHERE status = 'failed'")
+    assert email["pending"] == await db.fetchval("SELECT count(*) FROM email_outbox WHERE status = 'pending'")
+    rows = await db.fetch("SELECT last_error FROM email_outbox WHERE last_error IS NOT NULL AND status <> 'sent'")
+    errors = {r[0] for r in rows}
+    assert email["last_error"] in errors
+    assert stripe["counts"]["webhooks_failed"] == await db.fetchval(
+        "SELECT count(*) FROM stripe_events WHERE state IN ('failed', 'rejected')"
+    )
+    assert stripe["failed"] >= stripe["counts"]["webhooks_failed"] >= 1
+    assert stripe["last_error"] == "No such invoice: in_missing"  # the latest dated error
+    assert stripe["last_error_at"] is not None
+
+
+async def test_each_target_says_what_is_missing_and_never_a_secret(app: Any) -> None:
+    from service.integrations import read_integrations
+
+    settings = app.state.settings.model_copy(
+        update={
+            "scim_base_url": "https://idp.example.com/scim/v2",
+            "scim_token": "scim-secret-token",
+            "radius_database_url": "postgresql://radius:radius-db-password@db.example.com/radius",
+            "badge_webhook_url": "https://doors.example.com/hook",
+            "badge_webhook_secret": None,
+            "stripe_api_key": "sk_test_secret",
+            "stripe_webhook_secret": None,
+            "smtp_host": "smtp.example.com",
+            "smtp_from": None,
+        }
+    )
+    async with app.state.sessionmaker() as session:
+        out = await read_integrations(session, settings)
+    targets = {t.key: t for t in out.targets}
+    assert (targets["directory"].configured, targets["directory"].endpoint) == (True, "https://idp.example.com/scim/v2")
+    assert (targets["wifi"].configured, targets["wifi"].endpoint) == (True, "postgresql://db.example.com/radius")
+    assert targets["badge"].configured is False
+    assert targets["badge"].note.startswith("BADGE_WEBHOOK_SECRET is missing")
+    assert targets["stripe"].configured is True
+    assert targets["stripe"].note.startswith("STRIPE_WEBHOOK_SECRET is missing")
+    assert targets["email"].configured is False
+    assert targets["email"].note.startswith("SEATLEASE_SMTP_FROM is missing")
+    shown = out.model_dump_json()
+    for secret in ("scim-secret-token", "radius-db-password", "sk_test_secret"):
+        assert secret not in shown
