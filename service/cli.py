@@ -102,6 +102,13 @@ async def _seed(url: str) -> dict[str, int]:
     return result
 
 
+async def _holds_demo_data(url: str) -> bool:
+    from service.demo import holds_demo_data
+
+    result: bool = await _with_session(url, holds_demo_data)
+    return result
+
+
 class _Stopped(Exception):
     """SIGTERM or SIGINT while `seatlease up` runs: unwind so the embedded PostgreSQL is stopped."""
 
@@ -232,9 +239,10 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) ->
     # --- integrations (issue 13): the demo's Wi-Fi and directory targets, unless configured or --no-demo ---
     from service.demo_targets import start_demo_targets
 
-    targets = start_demo_targets(
-        settings, url, embedded=not settings.database_url, demo=not args.no_demo, data_dir=settings.data_dir
-    )
+    # only beside the demo's data: on a database of real leases, accounts "granted" in a throw-away
+    # directory would show as active while nobody has one
+    demo = not args.no_demo and asyncio.run(_holds_demo_data(url))
+    targets = start_demo_targets(settings, url, embedded=not settings.database_url, demo=demo, data_dir=settings.data_dir)
     try:
         settings = targets.settings
         use_settings(settings)

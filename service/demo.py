@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.leasing import booking, lifecycle, views
 from domain.leasing.schemas import AddOnIn, LeaseCreate
 from domain.models import Device
-from domain.services import catalog, clients
+from domain.services import audit, catalog, clients
 from domain.services.audit import SystemActor
 from domain.services.catalog import site_today
 from domain.services.catalog_schemas import FloorCreate, PlanCreate, SeatCreate, ShiftCreate, SiteCreate, SiteUpdate
@@ -96,12 +96,20 @@ CLIENTS = [
 ]
 
 
+DEMO_ACTOR = "demo-seed"
+
+
+async def holds_demo_data(session: AsyncSession) -> bool:
+    """Whether this database was filled by `seed_demo` (now or on an earlier start)."""
+    return await audit.system_actor_wrote(session, DEMO_ACTOR)
+
+
 async def seed_demo(session: AsyncSession) -> dict[str, int]:  # noqa: C901 — a straight-line script of demo data: many loops, no decisions
     """Fill an empty database; does nothing when a site exists."""
     sites, _ = await catalog.list_sites(session, cursor=None, limit=1)
     if sites:
         return {}
-    actor = SystemActor("demo-seed")
+    actor = SystemActor(DEMO_ACTOR)
     counts = {"sites": 0, "seats": 0, "clients": 0, "leases": 0, "devices": 0}
     made: list[dict[str, Any]] = []
     for spec in SITES:

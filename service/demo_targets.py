@@ -7,7 +7,8 @@ the first start with nothing to set up (issue 13):
   port of 127.0.0.1 in a thread of this process, behind a bearer token made at each start (kept in the
   data folder, readable by the owner only); SCIM_BASE_URL and SCIM_TOKEN point at it.
 
-A target the operator configured is never replaced; `--no-demo` starts none; a database given by
+A target the operator configured is never replaced; `--no-demo` starts none, nor does a database that
+does not hold the demo data (real leases' accounts must not turn "active" in a throw-away directory); a database given by
 DATABASE_URL gets no `radius` database made in it (it is not ours to add databases to). Each start
 says which target is which, and how to use a real one instead.
 """

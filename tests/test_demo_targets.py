@@ -25,6 +25,7 @@ import pytest
 
 from provisioning.providers.radius_schema import SCHEMA
 from service.dburl import connect
+from service.demo_targets import SCIM_TOKEN_FILE
 from service.embedded import with_database
 from tests.conftest import create_database, drop_database
 
@@ -226,3 +227,53 @@ def test_the_radius_schema_is_freeradius_own(server_url: str) -> None:
             drop_database(server_url, n)
     assert mine == packaged
     assert ("radcheck", "username", "text", "''::text") in mine
+
+
+def test_up_on_a_database_of_real_leases_starts_no_demo_target(server_url: str, tmp_path: Path) -> None:
+    """The demo's directory and Wi-Fi database start only beside the demo's data: on a database holding
+    the operator's own sites, accounts granted in a throw-away directory would show active for nobody."""
+    from decimal import Decimal
+
+    from domain.services import catalog
+    from domain.services.audit import SystemActor
+    from domain.services.catalog_schemas import SiteCreate
+    from service.db import make_engine, make_sessionmaker
+    from service.migrate import upgrade
+
+    name = f"real_{uuid.uuid4().hex[:10]}"
+    url = create_database(server_url, name)
+    try:
+        upgrade(url)
+
+        async def own_site() -> None:
+            engine = make_engine(url)
+            try:
+                async with make_sessionmaker(engine)() as session, session.begin():
+                    site = SiteCreate(code="OWN-1", name="Own", timezone="Asia/Manila", currency="PHP", tax_rate=Decimal("0.12"))
+                    await catalog.create_site(session, SystemActor("operator"), site)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(own_site())
+        env = {k: v for k, v in os.environ.items() if k not in ("SCIM_BASE_URL", "SCIM_TOKEN", "RADIUS_DATABASE_URL")}
+        env["DATABASE_URL"] = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        env["SEATLEASE_DATA_DIR"] = str(tmp_path / "data")
+        port = _free_port()
+        proc = subprocess.Popen(
+            [SEATLEASE, "up", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            _wait_running(f"http://127.0.0.1:{port}", proc)
+        finally:
+            out = _stop(proc)
+    finally:
+        drop_database(server_url, name)
+    assert "Wi-Fi logins: off (set RADIUS_DATABASE_URL" in out
+    assert "directory accounts: off (set SCIM_BASE_URL and SCIM_TOKEN" in out
+    assert "demo data:" not in out
+    assert not (tmp_path / "data" / SCIM_TOKEN_FILE).exists()
