@@ -17,8 +17,15 @@
   `service/worker.py` supervises the task and restarts it should it end.
 * `credentials.py`: what people do to provisioning, as use-cases the API and the admin both call:
   the one-time reveal of a secret (`reveal_secret`), a retry (`retry_credential`), confirming a
-  held mass revocation (`confirm_guard`); each audits and wakes the reconciler itself. Also the
-  read-models of credentials (a lease's, the paged list, the admin's queue) and of guards.
+  held mass revocation (`confirm_guard`) or rejecting it (`reject_guard`: the credentials stay, the
+  same drift is not asked about again); each audits and wakes the reconciler itself where there is
+  work. Also the read-models of credentials (a lease's, the paged list, the admin's queue) and of guards.
+* `integrations.py`: the directory, Wi-Fi and badge targets as the integrations page shows them
+  (configured or not, by which settings; last success and error; pending and failed per kind), the
+  reconciler's liveness and the standing guards; composed with billing's Stripe and the email outbox
+  by `service/integrations.py`.
+* `providers/radius_schema.py`: FreeRADIUS's PostgreSQL tables, which `seatlease up` lays out in the
+  demo's `radius` database.
 * `kpis.py`: lead time, revocation lag and the counts, typed (`schemas.ProvisioningKpis`), for
   /v1/provisioning/kpis, /metrics and the admin; `schemas.py` holds the read-models' shapes.
 * `liveness.py`: each worker loop's row in `worker_liveness` (last completed pass, failed passes,

@@ -5,6 +5,7 @@ audit event and wakes the reconciler itself; the edges only parse and render."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple, Protocol
 
@@ -124,9 +125,44 @@ async def confirm_guard(session: AsyncSession, actor: Actor, guard_id: uuid.UUID
         "provisioning.mass_revoke_confirmed",
         "revocation_guard",
         guard.id,
-        after={"would_revoke": guard.would_revoke, "total_active": guard.total_active},
+        after={"would_revoke": guard.would_revoke, "total_active": guard.total_active, "by_kind": guard.by_kind},
     )
     await events.leases_changed(session)
+    return guard
+
+
+async def reject_guard(session: AsyncSession, actor: Actor, guard_id: uuid.UUID, reason: str | None = None) -> RevocationGuard:
+    """A person says the large revocation the reconciler held back is NOT intended (rows lost by
+    mistake, say): the held credentials stay as they are, and the reconciler does not ask again about
+    the same drift (a larger one is asked about anew; drift that goes away ends the rejection).
+
+    Only a pending guard can be rejected (409 otherwise): under a double submit one request rejects it
+    and records the one audit event, the other gets 409 (the row is locked while it is decided)."""
+    guard = await session.scalar(select(RevocationGuard).where(RevocationGuard.id == guard_id).with_for_update())
+    if guard is None:
+        raise NotFound("guard not found")
+    if guard.status != "pending":
+        raise InvalidState(f"the guard is {guard.status}")
+    guard.status = "rejected"
+    guard.rejected_by = actor.subject
+    guard.rejected_at = datetime.now(UTC)
+    guard.reason = (reason or "").strip()[:500] or None
+    await session.flush()
+    await record(
+        session,
+        actor,
+        "provisioning.mass_revoke_rejected",
+        "revocation_guard",
+        guard.id,
+        before={"status": "pending"},
+        after={
+            "status": "rejected",
+            "would_revoke": guard.would_revoke,
+            "total_active": guard.total_active,
+            "by_kind": guard.by_kind,
+            "reason": guard.reason,
+        },
+    )
     return guard
 
 
@@ -169,11 +205,13 @@ async def list_credentials(
     return CredentialPage(items=[CredentialOut.of(r) for r in rows], next_cursor=nxt)
 
 
-async def list_guards(session: AsyncSession, status: str | None = None) -> list[GuardOut]:
-    """The latest hundred mass-revocation guards, newest first."""
+async def list_guards(session: AsyncSession, status: str | Sequence[str] | None = None) -> list[GuardOut]:
+    """The latest hundred mass-revocation guards (in `status`, or any of those given), newest first."""
     stmt = select(RevocationGuard).order_by(RevocationGuard.created_at.desc()).limit(100)
-    if status:
+    if isinstance(status, str):
         stmt = stmt.where(RevocationGuard.status == status)
+    elif status:
+        stmt = stmt.where(RevocationGuard.status.in_(list(status)))
     return [GuardOut.model_validate(g) for g in (await session.scalars(stmt)).all()]
 
 

@@ -20,6 +20,7 @@ are held for a human's confirmation (`revocation_guards`); every other grant and
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -277,7 +278,14 @@ async def _guard(session: AsyncSession, config: ProvisioningConfig, kinds: list[
     ).first()
     # a confirmation covers the revocation it was shown (and a little growth), not a larger one
     if confirmed is None or would > int(confirmed.would_revoke * 1.1) + 1:
-        await _hold(session, would, total)
+        # so does a rejection: the same drift stays held without asking again; a larger one asks anew
+        rejected = (
+            await session.execute(
+                text("SELECT id, would_revoke FROM revocation_guards WHERE status = 'rejected' ORDER BY rejected_at DESC LIMIT 1")
+            )
+        ).first()
+        if rejected is None or would > int(rejected.would_revoke * 1.1) + 1:
+            await _hold(session, would, total, await _by_kind(session, drifted))
         return set(drifted)
     await session.execute(text("UPDATE revocation_guards SET status = 'consumed' WHERE id = :id"), {"id": confirmed.id})
     await record(
@@ -291,10 +299,22 @@ async def _guard(session: AsyncSession, config: ProvisioningConfig, kinds: list[
     return set()
 
 
+async def _by_kind(session: AsyncSession, ids: list[uuid.UUID]) -> dict[str, int]:
+    """How many of these credentials each target holds (what a guard shows the person deciding)."""
+    rows = await session.execute(
+        text("SELECT kind, count(*) FROM credentials WHERE id = ANY(CAST(:ids AS uuid[])) GROUP BY kind ORDER BY kind"),
+        {"ids": ids},
+    )
+    return {str(kind): int(n) for kind, n in rows.tuples()}
+
+
 async def _dismiss_pending(session: AsyncSession, would: int, total: int) -> None:
-    """Drift back under the threshold (rows restored, say): a pending hold no longer stands."""
+    """Drift back under the threshold (rows restored, say): a pending hold no longer stands, nor does a
+    rejection (it was about that drift; a new one is asked about anew)."""
     gone = (
-        await session.execute(text("UPDATE revocation_guards SET status = 'dismissed' WHERE status = 'pending' RETURNING id"))
+        await session.execute(
+            text("UPDATE revocation_guards SET status = 'dismissed' WHERE status IN ('pending', 'rejected') RETURNING id")
+        )
     ).all()
     for g in gone:
         await record(
@@ -307,7 +327,7 @@ async def _dismiss_pending(session: AsyncSession, would: int, total: int) -> Non
         )
 
 
-async def _hold(session: AsyncSession, would: int, total: int) -> None:
+async def _hold(session: AsyncSession, would: int, total: int, by_kind: dict[str, int]) -> None:
     pending = (
         await session.execute(
             text("SELECT id FROM revocation_guards WHERE status = 'pending' ORDER BY created_at DESC LIMIT 1 FOR UPDATE")
@@ -315,12 +335,15 @@ async def _hold(session: AsyncSession, would: int, total: int) -> None:
     ).first()
     if pending is not None:
         await session.execute(
-            text("UPDATE revocation_guards SET would_revoke = :w, total_active = :t WHERE id = :id"),
-            {"w": would, "t": total, "id": pending.id},
+            text("UPDATE revocation_guards SET would_revoke = :w, total_active = :t, by_kind = CAST(:k AS jsonb) WHERE id = :id"),
+            {"w": would, "t": total, "k": json.dumps(by_kind), "id": pending.id},
         )
         return
     gid = await session.scalar(
-        text("INSERT INTO revocation_guards (would_revoke, total_active) VALUES (:w, :t) RETURNING id"), {"w": would, "t": total}
+        text(
+            "INSERT INTO revocation_guards (would_revoke, total_active, by_kind) VALUES (:w, :t, CAST(:k AS jsonb)) RETURNING id"
+        ),
+        {"w": would, "t": total, "k": json.dumps(by_kind)},
     )
     logger.warning(
         "drift guard: %d of %d active credentials left the desired state with no lease event behind "
@@ -334,7 +357,7 @@ async def _hold(session: AsyncSession, would: int, total: int) -> None:
         "provisioning.mass_revoke_held",
         "revocation_guard",
         gid,
-        after={"would_revoke": would, "total_active": total},
+        after={"would_revoke": would, "total_active": total, "by_kind": by_kind},
     )
 
 

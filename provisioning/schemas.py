@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.models import Credential
 
@@ -90,6 +90,9 @@ class RevealedSecret(BaseModel):
 
 
 class GuardOut(BaseModel):
+    """A mass-revocation guard: how many active credentials it holds back (of how many), of which
+    targets (`by_kind`), since when (`created_at`), and who decided (confirmed or rejected)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -98,6 +101,20 @@ class GuardOut(BaseModel):
     total_active: int
     created_at: datetime
     confirmed_at: datetime | None
+    # --- integrations (issue 13) ---
+    by_kind: dict[str, int] = {}
+    confirmed_by: uuid.UUID | None = None
+    rejected_by: uuid.UUID | None = None
+    rejected_at: datetime | None = None
+    reason: str | None = None
+
+
+class GuardReject(BaseModel):
+    """Why the held revocation is not intended (kept on the guard and in the audit log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class DurationStats(BaseModel):

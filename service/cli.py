@@ -113,6 +113,13 @@ async def _seed(url: str) -> dict[str, int]:
     return result
 
 
+async def _holds_demo_data(url: str) -> bool:
+    from domain.services.first_start import holds_demo_data
+
+    result: bool = await _with_session(url, holds_demo_data)
+    return result
+
+
 class _Stopped(Exception):
     """SIGTERM or SIGINT while `seatlease up` runs: unwind so the embedded PostgreSQL is stopped."""
 
@@ -233,11 +240,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) -> bool:
     """Migrate, seed, make the first admin, then serve on ``sock`` with the worker beside; False when
     the server did not start."""
-    import uvicorn
-
-    from service.app import create_app
     from service.migrate import upgrade
-    from service.worker import run_forever
 
     # the demo's one process: it migrates its own database (embedded, or DATABASE_URL's)
     url = resolve_database_url(settings.data_dir, settings.database_url)
@@ -249,7 +252,30 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) ->
     else:
         _say_what_is_there(settings, url)  # --- first start (issue 13) ---
     _ensure_admin(settings, url)
-    sys.stdout.flush()
+    # --- integrations (issue 13): the demo's Wi-Fi and directory targets, unless configured or --no-demo ---
+    from service.demo_targets import start_demo_targets
+
+    # only beside the demo's data: on a database of real leases, accounts "granted" in a throw-away
+    # directory would show as active while nobody has one
+    demo = not args.no_demo and asyncio.run(_holds_demo_data(url))
+    targets = start_demo_targets(settings, url, embedded=not settings.database_url, demo=demo, data_dir=settings.data_dir)
+    try:
+        settings = targets.settings
+        use_settings(settings)
+        for line in targets.lines:
+            print(line)
+        sys.stdout.flush()
+        return _serve_app(args, settings, sock, url)
+    finally:
+        targets.stop()  # stopping `up` stops the demo directory too
+
+
+def _serve_app(args: argparse.Namespace, settings: Settings, sock: socket.socket, url: str) -> bool:
+    import uvicorn
+
+    from service.app import create_app
+    from service.worker import run_forever
+
     app = create_app(settings, database_url=url)
     # every address: the URLs printed are this machine's own, which a browser here can open
     shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(args.host, args.host)
@@ -367,7 +393,11 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="embedded database, migrations, demo data, API + worker + admin")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=8000)
-    up.add_argument("--no-demo", action="store_true", help="start with an empty database")
+    up.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="start with an empty database, and without the demo's Wi-Fi database and SCIM directory",
+    )
     up.set_defaults(func=cmd_up)
 
     sub.add_parser(

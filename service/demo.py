@@ -16,6 +16,7 @@ from domain.services.audit import SystemActor
 from domain.services.catalog import site_today
 from domain.services.catalog_schemas import FloorCreate, PlanCreate, SeatCreate, ShiftCreate, SiteCreate, SiteUpdate
 from domain.services.client_schemas import ClientCreate, ClientUpdate, MemberCreate, TeamCreate
+from domain.services.first_start import DEMO_ACTOR
 from domain.services.setup_schemas import ZoneCreate
 
 SITES: list[dict[str, Any]] = [
@@ -105,7 +106,7 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
     sites, _ = await catalog.list_sites(session, cursor=None, limit=1)
     if sites:
         return {}
-    actor = SystemActor("demo-seed")
+    actor = SystemActor(DEMO_ACTOR)
     counts = {"sites": 0, "seats": 0, "clients": 0, "leases": 0, "devices": 0}
     made: list[dict[str, Any]] = []
     for spec in SITES:

@@ -309,6 +309,18 @@ class Settings(BaseSettings):
             claim_expiry_seconds=self.prov_claim_expiry_seconds,
         )
 
+    # --- integrations (issue 13: provisioning visible from the first start) ---
+    # the targets `seatlease up` started for its demo ("wifi", "directory"): set by `up` itself, never
+    # read from the environment; the integrations page says which targets are the demo's
+    demo_targets: tuple[str, ...] = Field(default=(), exclude=True, alias="SEATLEASE_INTERNAL_DEMO_TARGETS")
+
+    @field_validator("demo_targets", mode="before")
+    @classmethod
+    def _demo_targets_are_not_configured(cls, value: object) -> tuple[str, ...]:
+        return ()  # only `up` sets them (model_copy skips validators); an environment variable cannot
+
+    # --- end integrations ---
+
 
 _current: Settings | None = None
 

@@ -163,6 +163,10 @@ def test_first_start_makes_a_private_key_keeps_the_password_out_of_the_log_and_s
     assert login["password"] not in out
     assert f"admin login created: admin@seatlease.dev; its password is in {login_file}" in out
     assert out.index("admin login created") < out.index("seatlease is running")
+    # --no-demo starts no demo target (issue 13): the output says each is off and what turns it on
+    assert "Wi-Fi logins: off (set RADIUS_DATABASE_URL" in out
+    assert "directory accounts: off (set SCIM_BASE_URL and SCIM_TOKEN" in out
+    assert not (data_dir / "demo-scim-token").exists()
 
     # the next start reuses the key: the token issued before still works; Ctrl-C stops PostgreSQL too
     proc = subprocess.Popen(

@@ -98,6 +98,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/credentials/{credential_id}/reveal"): TENANT,
     ("POST", "/v1/provisioning/credentials/{credential_id}/retry"): NEVER,
     ("POST", "/v1/provisioning/guards/{guard_id}/confirm"): NEVER,
+    ("POST", "/v1/provisioning/guards/{guard_id}/reject"): NEVER,  # --- integrations (issue 13) ---
     # proposals and holds
     ("GET", "/v1/proposals/{proposal_id}"): TENANT,
     ("GET", "/v1/proposals/{proposal_id}/pdf"): TENANT,

@@ -46,6 +46,8 @@ class GuardStatus(StrEnum):
     CONFIRMED = "confirmed"
     CONSUMED = "consumed"
     DISMISSED = "dismissed"
+    # a person said the held revocation is not intended: the credentials stay, the drift is not asked about again
+    REJECTED = "rejected"
 
 
 CREDENTIAL_KINDS: tuple[CredentialKind, ...] = tuple(CredentialKind)
@@ -120,3 +122,8 @@ class RevocationGuard(IdMixin, TimestampMixin, Base):
     total_active: Mapped[int] = mapped_column(Integer)
     confirmed_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # --- integrations (issue 13): which targets it holds credentials of, and a rejection ---
+    by_kind: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict, server_default="{}")
+    rejected_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -191,3 +191,11 @@ async def record_many(session: AsyncSession, actor: Actor, entries: Sequence[Aud
             for e in entries
         ],
     )
+
+
+# --- integrations (issue 13): `seatlease up` starts the demo's targets only beside the demo's data ---
+async def system_actor_wrote(session: AsyncSession, label: str) -> bool:
+    """Whether the system actor `label` ever wrote anything (the log is append-only, so this stays true):
+    e.g. "demo-seed", for a database that holds the demo data."""
+    stmt = select(AuditEvent.id).where(AuditEvent.actor_id == SystemActor().subject, AuditEvent.actor == label).limit(1)
+    return (await session.scalar(stmt)) is not None

@@ -11,11 +11,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Credential
+from domain.leasing import queries as lease_queries
+from domain.models import Credential, Lease
 from domain.services.audit import Actor
+from domain.services.lookup import get_or_404
 from provisioning import credentials
 from provisioning.kpis import credentials_by_state
-from service.admin.web import CsrfForm, Ops, attempt, redirect, render
+from service.admin.web import CsrfForm, Ops, Staff, attempt, redirect, render
 from service.db import SessionDep
 
 router = APIRouter()
@@ -64,3 +66,18 @@ async def retry(request: Request, credential_id: uuid.UUID, user: Ops, session: 
     if error is not None:
         return redirect(request, back, f"Retry refused: {error.detail}")
     return redirect(request, back, "Retry scheduled: the worker picks it up on its next pass")
+
+
+# --- integrations (issue 13): the lease page's credentials card, asked for again while work is pending ---
+@router.get("/leases/{lease_id}/credentials", response_class=HTMLResponse)
+async def lease_credentials_card(request: Request, lease_id: uuid.UUID, user: Staff, session: SessionDep) -> HTMLResponse:
+    lease = await get_or_404(session, Lease, lease_id, "lease")
+    return render(
+        request,
+        "_lease_credentials.html",
+        {
+            "lease": lease,
+            "credentials": await lease_credentials(session, lease.id),
+            "assignments": await lease_queries.lease_assignments(session, lease.id),
+        },
+    )

@@ -25,6 +25,7 @@ from service.admin import (
     documents,
     finance,
     floor_editor,
+    integrations,
     invoice_drafts,
     invoices,
     lease_changes,
@@ -145,6 +146,8 @@ router.include_router(admin_keys.router)
 router.include_router(admin_account.router)
 # --- console (issue 13): the audit page ---
 router.include_router(audit.router)
+# --- integrations (issue 13): targets, the reconciler, mass-revocation guards ---
+router.include_router(integrations.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------

@@ -320,6 +320,7 @@ def nav_items() -> list[tuple[str, str, str]]:
         ("Plans", "/admin/plans", "all"),
         ("Devices", "/admin/devices", "ops"),
         ("Provisioning", "/admin/provisioning", "ops"),
+        ("Integrations", "/admin/integrations", "ops"),  # --- integrations (issue 13) ---
         ("Billing", "/admin/billing", "finance"),
         ("Collections", "/admin/collections", "finance"),  # --- collections (issue 12) ---
         # --- revenue reports (issue 12) ---

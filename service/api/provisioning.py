@@ -20,6 +20,7 @@ from provisioning.schemas import (
     CredentialPage,
     CredentialState,
     GuardOut,
+    GuardReject,
     LeaseCredentials,
     ProvisioningKpis,
     RevealedSecret,
@@ -64,19 +65,34 @@ async def retry(credential_id: uuid.UUID, user: StaffUser, session: SessionDep) 
     return CredentialOut.of(await credentials.retry_credential(session, user, credential_id))
 
 
-@router.get("/v1/provisioning/guards", response_model=list[GuardOut])
+@router.get("/v1/provisioning/guards", response_model=list[GuardOut], summary="Mass-revocation guards")
 async def list_guards(
     user: StaffUser,
     session: SessionDep,
-    status: Annotated[str | None, Query(pattern="^(pending|confirmed|consumed|dismissed)$")] = None,
+    status: Annotated[str | None, Query(pattern="^(pending|confirmed|consumed|dismissed|rejected)$")] = None,
 ) -> list[GuardOut]:
+    """Roles: admin, facility_staff. The latest hundred guards, newest first: how many active credentials
+    each held back of how many, of which targets (`by_kind`), since when, and who confirmed or rejected it."""
     return await credentials.list_guards(session, status)
 
 
-@router.post("/v1/provisioning/guards/{guard_id}/confirm", response_model=GuardOut)
+@router.post("/v1/provisioning/guards/{guard_id}/confirm", response_model=GuardOut, summary="Confirm a held mass revocation")
 async def confirm_guard(guard_id: uuid.UUID, user: StaffUser, session: SessionDep) -> GuardOut:
-    """A human confirms that the large revocation the reconciler held back is intended."""
+    """Roles: admin, facility_staff. A person confirms that the large revocation the reconciler held back
+    is intended: the reconciler revokes those credentials on its next pass. **409** unless the guard is
+    pending (it was confirmed, rejected or dismissed already: a second submit changes nothing)."""
     return GuardOut.model_validate(await credentials.confirm_guard(session, user, guard_id))
+
+
+# --- integrations (issue 13): a held revocation can be rejected ---
+@router.post("/v1/provisioning/guards/{guard_id}/reject", response_model=GuardOut, summary="Reject a held mass revocation")
+async def reject_guard(guard_id: uuid.UUID, user: StaffUser, session: SessionDep, body: GuardReject | None = None) -> GuardOut:
+    """Roles: admin, facility_staff. A person says the large revocation the reconciler held back is not
+    intended (`reason`, optional, kept on the guard and in the audit log): the held credentials stay
+    active, and the same drift is not asked about again (a larger one is; drift that goes away ends the
+    rejection). **409** unless the guard is pending; a second submit changes nothing."""
+    reason = body.reason if body is not None else None
+    return GuardOut.model_validate(await credentials.reject_guard(session, user, guard_id, reason))
 
 
 @router.get("/v1/provisioning/kpis", response_model=ProvisioningKpis)
