@@ -29,6 +29,10 @@ TEST_DATA_DIR = Path(os.environ.get("SEATLEASE_TEST_DATA_DIR", "/tmp/seatlease-t
 # 62,000 days reach 2196: the suite's years (tests/billing/conftest.py `fresh_year`, from 2040) stay
 # within what a period may be (up to 2200) and what the window lets a run bill.
 os.environ.setdefault("SEATLEASE_BILLING_ADVANCE_DAYS", "62000")
+# The session's shared logins (`admin`, `staff`, `finance` below) sign in once; the suite runs longer
+# than the default 15-minute token, so tokens live an hour here. Expiry itself is tested with tokens
+# made to expire (tests/test_auth.py).
+os.environ.setdefault("SEATLEASE_TOKEN_TTL", "3600")
 
 
 def _plain(url: str) -> str:
@@ -94,6 +98,15 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await asyncpg.create_pool(**connect_kwargs(database_url, application_name="tests"), min_size=1, max_size=5)
     yield pool
     await pool.close()
+
+
+@pytest.fixture(autouse=True)
+async def _forget_failed_sign_ins(db: asyncpg.Pool) -> None:
+    """Each test starts with no failed sign-ins on record. Tests that try wrong passwords on purpose
+    (a disabled login, a spent reset link, the admin's form) come from the same loopback address,
+    and 20 of them within the 15-minute window would throttle a later, unrelated test's sign-in.
+    The throttle's own tests (tests/test_login_flood.py) count within one test, from fresh addresses."""
+    await db.execute("DELETE FROM login_failures")
 
 
 async def make_user(

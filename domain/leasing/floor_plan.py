@@ -32,7 +32,6 @@ __all__ = [
     "add_seat_block",
     "block_labels",
     "editor_seats",
-    "floor_zones",
     "move_seats",
     "plan_image",
     "plan_image_info",
@@ -69,16 +68,6 @@ async def editor_seats(session: AsyncSession, floor_id: uuid.UUID) -> list[Edito
     """Every seat of the floor, in one query."""
     rows = await session.execute(_FLOOR_SEATS.where(Seat.floor_id == floor_id).order_by(Seat.y, Seat.x, Seat.label))
     return [EditorSeat(*r) for r in rows.all()]
-
-
-async def floor_zones(session: AsyncSession, floor_id: uuid.UUID) -> list[str]:
-    """The zones a seat of this floor may be put in: the floor's defined zones (when the catalog
-    has them) and every zone its seats already use."""
-    codes = set((await session.scalars(select(Seat.zone).where(Seat.floor_id == floor_id).distinct())).all())
-    listing = getattr(catalog, "list_zones", None)  # zones per floor (issue 13's set-up pages)
-    if listing is not None:
-        codes |= {str(z.code) for z in await listing(session, floor_id)}
-    return sorted(codes)
 
 
 async def _lock_floor(session: AsyncSession, floor: Floor) -> None:

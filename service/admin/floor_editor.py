@@ -70,7 +70,7 @@ async def _page(
             "site": site,
             "floor": floor,
             "floors": await site_floors(session, site.id),
-            "zones": await floor_plan.floor_zones(session, floor.id),
+            "zones": await catalog.list_zones(session, floor.id),
             "svg": render_svg(fm, margin=EDITOR_MARGIN, grid=True, background=background),
             "has_drawing": background is not None,
             "drawing_errors": drawing_errors or {},

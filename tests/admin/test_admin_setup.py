@@ -1,7 +1,8 @@
 """Issue 13, set-up pages in headless Chromium against the real app: a site created (a bad time zone
-refused next to its field, every value kept, nothing saved), a floor with named zones, a DAY and a
-NIGHT shift, a plan with an inclusion and add-ons and a price from a later date; then a lease booked on
-that site through the admin's booking page, whose price does not move when the plan's does."""
+refused next to its field, every value kept, nothing saved), a floor with named zones, its seats drawn
+in the floor-plan editor, a DAY and a NIGHT shift, a plan with an inclusion and add-ons and a price from
+a later date; then a lease booked on that site through the admin's booking page, whose price does not
+move when the plan's does."""
 
 from __future__ import annotations
 
@@ -81,9 +82,19 @@ async def test_set_up_a_site_and_book_on_it(page: Page, staff: Api, db: asyncpg.
     assert [r[0] for r in rows] == ["A", "B"], rows
     assert await page.input_value("input[name='zone.B']") == "B — Chat and email"
     await shot(page, "setup-floor-zones")
-    # the floor-plan editor draws the seats (issue 13's other part); here the seat API does, in zone A
-    labels = [f"3F-A-{i:02d}" for i in range(1, 7)]
-    await staff.post(f"/v1/sites/{sid}/seats", {"floor_id": fid, "zone": "A", "labels": labels, "columns": 3})
+    # --- the seats are drawn in the floor-plan editor: a block of 2 rows × 3 in zone A, named above
+    await page.click("#open-editor")
+    await page.wait_for_url(f"**/admin/sites/{sid}/floors/{fid}/editor")
+    assert 'label="A — Inbound voice"' in await page.locator("#zone-list").inner_html()  # the named zones are offered
+    await page.fill("#prefix", "3F-A-")
+    await page.fill("#block-zone", "A")
+    await page.fill("#rows", "2")
+    await page.fill("#columns", "3")
+    await page.click("#add-block-btn")
+    await page.get_by_text("Added 6 seats: 3F-A-01 … 3F-A-06").wait_for()
+    seats = await db.fetch("SELECT label, zone FROM seats WHERE floor_id = $1 ORDER BY label", fid)
+    assert [(r["label"], r["zone"]) for r in seats] == [(f"3F-A-{i:02d}", "A") for i in range(1, 7)]
+    await shot(page, "setup-floor-drawn")
     # --- shifts: DAY and a NIGHT that crosses midnight; equal times refused inline
     await page.goto(f"/admin/sites/{sid}")
     for scode, start, end in (("DAY", "06:00", "15:00"), ("NIGHT", "22:00", "07:00")):
