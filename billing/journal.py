@@ -5,9 +5,12 @@ ever mixes two currencies):
 
 - an invoice issued: Dr receivable; Cr revenue, tax payable and deposits held. A void reverses it on
   its day; a credit note: Dr revenue (or deposits held for a deposit refund) and tax; Cr receivable.
-- a payment (cleared only — a held post-dated cheque, or a void payment, posts nothing): Dr the cash
-  account of its method for what was received; Cr receivable for what it paid on its day (its
-  allocations made by then), Cr customer credit (the client's credit balance) for the rest.
+- a payment (cleared only — a held post-dated cheque, or one voided before it cleared, posts nothing):
+  Dr the cash account of its method for what was received; Cr receivable for what it paid on its day
+  (its allocations made by then), Cr customer credit (the client's credit balance) for the rest.
+- a cleared payment voided later (a bounced cheque): its month keeps it as posted; on the void's day
+  Dr receivable for all it paid and had withheld, Dr customer credit for the rest; Cr the cash
+  account, Cr creditable withholding tax. A month once exported does not change.
 - credit applied later (an allocation dated after its payment): Dr customer credit; Cr receivable.
 - tax the client withheld on an invoice: Dr creditable withholding tax; Cr receivable.
 - a refund of credit: Dr customer credit; Cr the cash account of its method.
@@ -64,27 +67,39 @@ SELECT cn.number_label, cn.kind, cn.issue_date, cn.currency, cn.amount_minor, cn
 WHERE cn.status = 'issued' AND cn.issue_date BETWEEN $1 AND $2 ORDER BY cn.issue_date, cn.number_label
 """
 
+# a payment the journal posted: cleared, or cleared then voided (its void is an entry of its own)
+POSTED = "(p.status = 'cleared' OR (p.status = 'void' AND p.voided_from = 'cleared'))"
+
 # a cleared payment of the month with what its allocations paid on its own day (the rest is credit)
-PAYMENTS_SQL = """
+PAYMENTS_SQL = f"""
 SELECT p.id, p.paid_on, p.currency, p.amount_minor, p.method, p.reference, c.legal_name,
        coalesce(sum(a.amount_minor) FILTER (WHERE a.allocated_on <= p.paid_on), 0)::bigint AS applied_minor,
        string_agg(i.number_label, ', ' ORDER BY i.number_label) FILTER (WHERE a.allocated_on <= p.paid_on) AS labels
 FROM payments p JOIN clients c ON c.id = p.client_id
 LEFT JOIN payment_allocations a ON a.payment_id = p.id LEFT JOIN invoices i ON i.id = a.invoice_id
-WHERE p.status = 'cleared' AND p.paid_on BETWEEN $1 AND $2
+WHERE {POSTED} AND p.paid_on BETWEEN $1 AND $2
 GROUP BY p.id, c.legal_name ORDER BY p.paid_on, p.created_at, p.id
 """
 
 # allocations of cleared payments that post on their own: credit applied after the payment's day,
 # and tax withheld (whenever it was allocated)
-ALLOCATIONS_SQL = """
+ALLOCATIONS_SQL = f"""
 SELECT greatest(a.allocated_on, p.paid_on) AS on_day, a.allocated_on > p.paid_on AS later, a.amount_minor,
        a.withheld_minor, p.currency, c.legal_name, i.number_label
 FROM payment_allocations a JOIN payments p ON p.id = a.payment_id JOIN invoices i ON i.id = a.invoice_id
 JOIN clients c ON c.id = p.client_id
-WHERE p.status = 'cleared' AND greatest(a.allocated_on, p.paid_on) BETWEEN $1 AND $2
+WHERE {POSTED} AND greatest(a.allocated_on, p.paid_on) BETWEEN $1 AND $2
   AND (a.allocated_on > p.paid_on OR a.withheld_minor > 0)
 ORDER BY on_day, i.number_label, a.created_at, a.id
+"""
+
+# a posted payment voided in the month, with everything its allocations paid and had withheld
+VOIDED_PAYMENTS_SQL = """
+SELECT p.id, p.voided_on, p.currency, p.amount_minor, p.method, p.reference, c.legal_name,
+       coalesce(sum(a.amount_minor), 0)::bigint AS applied_minor, coalesce(sum(a.withheld_minor), 0)::bigint AS withheld_minor
+FROM payments p JOIN clients c ON c.id = p.client_id LEFT JOIN payment_allocations a ON a.payment_id = p.id
+WHERE p.status = 'void' AND p.voided_from = 'cleared' AND p.voided_on BETWEEN $1 AND $2
+GROUP BY p.id, c.legal_name ORDER BY p.voided_on, p.created_at, p.id
 """
 
 REFUNDS_SQL = """
@@ -145,6 +160,16 @@ async def journal_rows(conn: Any, month: Month, chart: ChartOfAccounts | None = 
         if a["withheld_minor"]:
             parts = [(withheld, client, a["withheld_minor"], 0), (ar, client, 0, a["withheld_minor"])]
             out += _entries(a["on_day"], f"tax withheld on {label}", a["currency"], parts, label)
+    for v in await conn.fetch(VOIDED_PAYMENTS_SQL, first, last):
+        client, applied, held_back = v["legal_name"], v["applied_minor"], v["withheld_minor"]
+        parts = [
+            (ar, client, applied + held_back, 0),
+            (credit, client, v["amount_minor"] - applied, 0),
+            (chart.cash(v["method"]), "", 0, v["amount_minor"]),
+            (withheld, client, 0, held_back),
+        ]
+        entry = f"void payment {v['method'].replace('_', ' ')}"
+        out += _entries(v["voided_on"], entry, v["currency"], parts, v["reference"] or str(v["id"]))
     for r in await conn.fetch(REFUNDS_SQL, first, last):
         parts = [(credit, r["legal_name"], r["amount_minor"], 0), (chart.cash(r["method"]), "", 0, r["amount_minor"])]
         out += _entries(r["refunded_on"], "refund of credit", r["currency"], parts, r["reference"])

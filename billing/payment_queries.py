@@ -15,7 +15,7 @@ from billing.payments import credit_balances, site_today
 from billing.settlement import Figures, figures
 
 PAYMENT_SQL = """
-SELECT p.id, p.client_id, p.method, p.status, p.amount_minor, p.currency, p.paid_on, p.received_on, p.reference,
+SELECT p.id, p.client_id, p.method, p.status, p.amount_minor, p.currency, p.paid_on, p.received_on, p.reference, p.voided_on,
        p.source_ref, p.created_at,
        coalesce((SELECT sum(a.amount_minor) FROM payment_allocations a WHERE a.payment_id = p.id), 0)::bigint AS allocated_minor
 FROM payments p

@@ -96,6 +96,7 @@ class PaymentOut(BaseModel):
     received_on: date | None
     reference: str
     source_ref: str | None
+    voided_on: date | None = Field(default=None, description="the day it was voided (site calendar); null unless void")
     allocated_minor: int
     unallocated_minor: int
     created_at: datetime

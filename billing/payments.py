@@ -208,7 +208,11 @@ async def void_payment(session: Any, actor: Actor, payment_id: uuid.UUID, reason
         r["invoice_id"] for r in await conn.fetch("SELECT invoice_id FROM payment_allocations WHERE payment_id = $1", p["id"])
     ]
     await figures(conn, invoice_ids, lock=True)
-    await conn.execute("UPDATE payments SET status = 'void' WHERE id = $1", p["id"])
+    # the day and the status it leaves: a cleared payment was posted, so the journal reverses it then
+    voided_on = await site_today(conn, p["currency"])
+    await conn.execute(
+        "UPDATE payments SET status = 'void', voided_on = $2, voided_from = $3 WHERE id = $1", p["id"], voided_on, p["status"]
+    )
     await audit(
         conn,
         actor,
@@ -217,7 +221,7 @@ async def void_payment(session: Any, actor: Actor, payment_id: uuid.UUID, reason
         p["id"],
         client_id=p["client_id"],
         before={"status": p["status"]},
-        after={"status": "void", "reason": reason},
+        after={"status": "void", "reason": reason, "voided_on": voided_on.isoformat()},
     )
     for invoice_id in sorted(set(invoice_ids)):
         await settle_invoice(conn, actor, invoice_id, why={"payment_id": str(p["id"]), "voided": reason})

@@ -327,6 +327,10 @@ class Payment(IdMixin, TimestampMixin, Base):
     recorded_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
     # one payment per Stripe amount settled; a duplicate webhook cannot pay twice (NULL for payments recorded by hand)
     source_ref: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    # --- payment voids (0030): the void's day and the status it left (`cleared`: the journal posted
+    # it, so it reverses it on that day; `held`: nothing was posted). NULL before 0030 or when not void.
+    voided_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    voided_from: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class PaymentAllocation(IdMixin, TimestampMixin, Base):

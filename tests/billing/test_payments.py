@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -14,6 +15,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import payment_worker
+from billing.chart import ChartOfAccounts
 from tests.billing.conftest import invoices_of, run_month
 from tests.billing.payment_helpers import aging_total, balance, billed, days_from_today, manila_today, pay, status
 from tests.factories import Api, ClientLogin, lease_body, make_world
@@ -314,3 +316,54 @@ async def test_a_deposit_refund_on_a_paid_invoice_becomes_the_clients_credit(
     assert await status(finance, jan["id"]) == "paid"
     bal = await balance(finance, w.client["id"])
     assert (bal["outstanding_minor"], bal["credit_minor"]) == (0, note["total_minor"])
+
+
+async def test_a_payment_voided_after_its_month_is_reversed_on_the_void_day_and_its_month_stays(
+    staff: Api, finance: Api, fresh_year: Callable[..., int]
+) -> None:
+    """A journal month once exported never changes: a cheque that bounces after its month keeps its
+    posting there, and the void is an entry of the void's own day that undoes it (cash, receivable
+    and the credit the remainder made)."""
+    chart = ChartOfAccounts()
+    BANK, AR, CREDIT = (chart[r].code for r in ("cash_cheque", "accounts_receivable", "customer_credit"))
+    w, (inv,) = await billed(staff, finance, fresh_year)
+    ref = f"CHQ-{uuid.uuid4().hex[:10]}"
+    paid_on = manila_today().replace(day=1) - timedelta(days=20)  # last month
+    p = await pay(
+        finance,
+        w.client["id"],
+        1_500_000,
+        [{"invoice_id": inv["id"], "amount_minor": 1_000_000}],
+        method="cheque",
+        paid_on=paid_on.isoformat(),
+        reference=ref,
+    )
+    assert p["status"] == "cleared"
+
+    async def lines(period: str) -> list[tuple[str, str, int, int]]:
+        out = await finance.get("/v1/billing/journal", params={"period": period})
+        mine = [ln for ln in out["lines"] if ln["reference"] == ref]
+        return sorted((ln["date"], ln["account_code"], ln["debit_minor"], ln["credit_minor"]) for ln in mine)
+
+    month = paid_on.strftime("%Y-%m")
+    posted = await lines(month)
+    assert [(a, d, c) for _, a, d, c in posted] == sorted([(BANK, 1_500_000, 0), (AR, 0, 1_000_000), (CREDIT, 0, 500_000)]), (
+        posted
+    )
+    voided = (
+        await finance.call("POST", f"/v1/payments/{p['id']}/void", json={"reason": "bounced: insufficient funds"}, expect=200)
+    ).json()
+    assert voided["status"] == "void"
+    void_day = date.fromisoformat(voided["voided_on"])
+    assert void_day > paid_on
+    # the month it was posted in is as it was exported
+    assert await lines(month) == posted
+    # the void's day undoes it, balanced
+    reversal = await lines(void_day.strftime("%Y-%m"))
+    assert {d for d, *_ in reversal} == {void_day.isoformat()}
+    assert [(a, d, c) for _, a, d, c in reversal] == sorted([(BANK, 0, 1_500_000), (AR, 1_000_000, 0), (CREDIT, 500_000, 0)]), (
+        reversal
+    )
+    # and the invoice is open again, the credit gone
+    assert await status(finance, inv["id"]) == "issued"
+    assert (await balance(finance, w.client["id"]))["credit_minor"] == 0
