@@ -136,12 +136,21 @@ async def _issue_credit_note(session: AsyncSession, site: Site, inv: Invoice, cn
     cn.stripe_state = "pending"
 
 
-async def approve_credit_note(session: AsyncSession, actor: Actor, credit_note_id: uuid.UUID) -> CreditNote:
-    cn = await session.scalar(select(CreditNote).where(CreditNote.id == credit_note_id).with_for_update())
+async def _pending_note_for_update(session: AsyncSession, credit_note_id: uuid.UUID) -> CreditNote:
+    """The credit note, locked, that must still wait for approval. ``populate_existing``: a caller may
+    have loaded the note before the lock (the admin's lookup); its status must be the one read under
+    the lock, or two submits at once would both find it pending."""
+    locked = select(CreditNote).where(CreditNote.id == credit_note_id).with_for_update()
+    cn = await session.scalar(locked.execution_options(populate_existing=True))
     if cn is None:
         raise NotFound("credit note not found")
     if cn.status != "pending_approval":
         raise InvalidState(f"the credit note is {cn.status}, not waiting for approval")
+    return cn
+
+
+async def approve_credit_note(session: AsyncSession, actor: Actor, credit_note_id: uuid.UUID) -> CreditNote:
+    cn = await _pending_note_for_update(session, credit_note_id)
     inv = await get_invoice(session, cn.invoice_id, for_update=True)
     if inv.status == "void":
         raise InvalidState("the invoice was voided")
@@ -160,11 +169,7 @@ async def reject_credit_note(session: AsyncSession, actor: Actor, credit_note_id
     """Refuse a credit note waiting for approval: it is never issued (no number is taken) and keeps
     who rejected it, when and why. The row lock makes a double submit reject once: the second finds
     it rejected (409), as does an approval racing it."""
-    cn = await session.scalar(select(CreditNote).where(CreditNote.id == credit_note_id).with_for_update())
-    if cn is None:
-        raise NotFound("credit note not found")
-    if cn.status != "pending_approval":
-        raise InvalidState(f"the credit note is {cn.status}, not waiting for approval")
+    cn = await _pending_note_for_update(session, credit_note_id)
     reason = reason.strip()
     if not reason:
         raise ValidationFailed("say why the credit note is rejected", field="reason")

@@ -90,6 +90,31 @@ async def test_a_double_submit_rejects_once(live_http: httpx.Client, staff: Api,
     live_http.cookies.clear()
 
 
+async def test_a_double_submitted_approval_issues_once(
+    live_http: httpx.Client, staff: Api, finance: Api, db: asyncpg.Pool
+) -> None:
+    """The invoice page looks the note up before the use-case locks it: the locked read must not
+    answer from that earlier load, or four submits at once would issue it more than once."""
+    inv, cn = await pending_note(staff, finance, "approved twice")
+    assert (await asyncio.to_thread(admin_login, live_http, await staff_login(db, "finance"))).status_code == 303
+    page = await asyncio.to_thread(live_http.get, f"/admin/invoices/{inv['id']}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    url = f"/admin/invoices/{inv['id']}/credit-notes/{cn['id']}/approve"
+    answers = await asyncio.gather(
+        *(asyncio.to_thread(live_http.post, url, data={"csrf_token": token.group(1)}) for _ in range(4))
+    )
+    assert sorted(r.status_code for r in answers) == [303, 409, 409, 409]
+    row = await db.fetchrow("SELECT status, number_label FROM credit_notes WHERE id = $1", cn["id"])
+    assert row["status"] == "issued"
+    assert row["number_label"]
+    assert (
+        await db.fetchval("SELECT count(*) FROM audit_events WHERE object_id = $1 AND action = 'credit_note.approve'", cn["id"])
+        == 1
+    )
+    live_http.cookies.clear()
+
+
 async def test_the_api_rejects_with_a_reason(staff: Api, finance: Api, db: asyncpg.Pool) -> None:
     _, cn = await pending_note(staff, finance, "api")
     url = f"/v1/credit-notes/{cn['id']}/reject"
