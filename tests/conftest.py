@@ -20,6 +20,9 @@ from service.embedded import start_embedded, to_async_url, with_database
 from service.migrate import upgrade
 from tests.factories import Api, ClientLogin
 
+# the live server and headless Chromium of the admin's and the portal's browser tests
+pytest_plugins = ["tests.browser"]
+
 # every server needs a real key (no default exists); one per run, for this process and the CLI it starts
 os.environ["SEATLEASE_SECRET_KEY"] = secrets.token_urlsafe(48)
 
