@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.test_cli import SEATLEASE, _free_port, _stop, _wait_healthy
+from tests.processes import free_port, stop, wait_healthy
+from tests.test_cli import SEATLEASE
 from tests.test_cli import fresh_db as fresh_db  # the fixture, shared
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _up(env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[str], str, list[str]]:
     """`seatlease up` on every address, healthy, and the lines it printed up to "is running"."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [*SEATLEASE, "up", *extra, "--host", "0.0.0.0", "--port", str(port)],  # the printed URLs must still work
         env=env,
@@ -26,7 +27,7 @@ def _up(env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[str], str, l
         stderr=subprocess.STDOUT,
         text=True,
     )
-    _wait_healthy(f"http://127.0.0.1:{port}", proc, seconds=120)
+    wait_healthy(f"http://127.0.0.1:{port}", proc, seconds=120)
     assert proc.stdout is not None
     lines: list[str] = []
     while not any(ln.startswith("seatlease is running on ") for ln in lines):
@@ -52,13 +53,13 @@ def test_printed_urls_answer_and_no_demo_on_demo_data_says_how_to_start_clean(fr
     try:
         _fetch_each(line)  # the base (the admin's login), the admin, the API docs
     finally:
-        _stop(proc)
+        stop(proc, timeout=20)
 
     proc, line, said = _up(env, "--no-demo")
     try:
         _fetch_each(line)
     finally:
-        out = "\n".join(said) + _stop(proc)
+        out = "\n".join(said) + stop(proc, timeout=20)
     assert "already holds the demo data of an earlier `seatlease up` (2 sites, 2 clients" in out, out
     assert "to start clean: drop and recreate that database" in out, out
     assert "demo data:" not in out  # nothing seeded again
@@ -67,7 +68,7 @@ def test_printed_urls_answer_and_no_demo_on_demo_data_says_how_to_start_clean(fr
 def test_no_demo_on_an_empty_database_says_it_is_empty(fresh_db: str, tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": fresh_db, "SEATLEASE_DATA_DIR": str(tmp_path)}
     proc, _, said = _up(env, "--no-demo")
-    out = "\n".join(said) + _stop(proc)
+    out = "\n".join(said) + stop(proc, timeout=20)
     assert "--no-demo: an empty database" in out, out
     assert "already holds" not in out
 
