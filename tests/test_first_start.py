@@ -39,7 +39,7 @@ def _up(env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[str], str, l
 
 def _fetch_each(line: str) -> None:
     urls = re.findall(r"http://[^\s,)]+", line)
-    assert len(urls) == 3, line
+    assert len(urls) == 4, line
     for url in urls:
         assert "0.0.0.0" not in url, line  # an address a browser on this machine opens
         r = httpx.get(url, follow_redirects=True, timeout=10)
@@ -49,9 +49,23 @@ def _fetch_each(line: str) -> None:
 
 def test_printed_urls_answer_and_no_demo_on_demo_data_says_how_to_start_clean(fresh_db: str, tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": fresh_db, "SEATLEASE_DATA_DIR": str(tmp_path)}
-    proc, line, _ = _up(env)
+    proc, line, said = _up(env)
     try:
-        _fetch_each(line)  # the base (the admin's login), the admin, the API docs
+        _fetch_each(line)  # the base (the admin's login), the admin, the client portal, the API docs
+        # --- client portal (issue 14): beside the demo's data, a client_admin of its first client ---
+        login = dict(ln.split(": ", 1) for ln in (tmp_path / "portal-login.txt").read_text().splitlines())
+        assert login["password"] not in "\n".join(said)  # in the owner-only file, never in the output
+        assert any(ln.startswith(f"client portal login (demo client, client_admin) created: {login['email']}") for ln in said)
+        base = re.findall(r"http://[^\s,)]+", line)[0]
+        with httpx.Client(base_url=base, timeout=10, follow_redirects=True) as http:
+            page = http.get("/portal/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert token is not None
+            form = {"csrf_token": token.group(1), "email": login["email"], "password": login["password"]}
+            r = http.post("/portal/login", data=form)
+            assert r.status_code == 200  # followed to the overview
+            assert str(r.url).endswith("/portal/")
+            assert "Client portal" in r.text
     finally:
         stop(proc, timeout=20)
 
