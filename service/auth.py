@@ -345,6 +345,19 @@ async def metrics_reader(
         raise Forbidden("metrics are for facility staff and the scrape token")
 
 
+# The roles each principal dependency lets through. service/openapi_docs.py reads it from a route's
+# dependencies to document every operation (`x-roles` and its description): the roles a client
+# developer reads are the ones the code enforces, never a hand-written list that drifts.
+GATE_ROLES: dict[Any, tuple[str, ...]] = {
+    current_principal: tuple(ROLES),
+    current_principal_unbound: tuple(ROLES),
+    metrics_reader: tuple(STAFF_ROLES),
+}
+# `openapi_extra=PUBLIC` on a route that needs no token at all (a sign-in, a Stripe webhook): said
+# on purpose, so that a route that forgot its role gate is caught by tests/test_openapi_docs.py
+PUBLIC: dict[str, Any] = {"x-roles": []}
+
+
 def role_gate(base: Any, roles: tuple[str, ...], what: str = "action") -> Any:
     """A dependency: the principal from ``base``, refused (403) unless it has one of ``roles``."""
 
@@ -353,6 +366,7 @@ def role_gate(base: Any, roles: tuple[str, ...], what: str = "action") -> Any:
             raise Forbidden(f"this {what} needs one of the roles: {', '.join(roles)}")
         return principal
 
+    GATE_ROLES[dep] = tuple(roles)
     return Depends(dep)
 
 

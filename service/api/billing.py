@@ -27,7 +27,7 @@ from domain.services.lookup import get_or_404
 from provisioning import kpis as provisioning_kpis
 from service.api import invoice_drafts
 from service.api.deps import Cursor, Limit, QueryDate
-from service.auth import FinanceUser, StaffOrFinance, TenantReader
+from service.auth import PUBLIC, FinanceUser, StaffOrFinance, TenantReader
 from service.db import SessionDep
 from service.errors import TYPE_BASE, problem
 from service.idempotency import IdempotencyDep
@@ -54,6 +54,7 @@ async def start_run(
 
 @router.get("/billing/runs/{run_id}", response_model=BillingRunOut)
 async def get_run(run_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> BillingRunOut:
+    """A billing run's progress and totals (poll it after POST /v1/billing/runs)."""
     return BillingRunOut.model_validate(await get_or_404(session, BillingRun, run_id, "billing run"))
 
 
@@ -68,6 +69,9 @@ async def list_invoices(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> InvoicePage:
+    """Invoices, newest issue date first (drafts, which have none yet, last), filtered by client, period,
+    status and site. Staff and finance see all; a client its own (never a draft). Paged on (issue date, id):
+    `next_cursor` is stable when invoices are issued meanwhile."""
     if user.is_client:
         if client_id is not None and client_id != user.client_id:
             return InvoicePage(items=[])
@@ -99,6 +103,7 @@ async def _readable_invoice(session: Any, user: Any, invoice_id: uuid.UUID, *, f
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
 async def get_invoice(invoice_id: uuid.UUID, user: TenantReader, session: SessionDep) -> InvoiceOut:
+    """One invoice with its lines. Another tenant's invoice is 404; a draft is 404 to a client."""
     inv = await _readable_invoice(session, user, invoice_id)
     return InvoiceOut.of(inv, await billing_queries.invoice_lines(session, inv.id))
 
@@ -112,6 +117,8 @@ async def create_credit_note(
     idem: IdempotencyDep,
     request: Request,
 ) -> Any:
+    """Credit part or all of an issued invoice with a `reason`; above the approval threshold
+    (SEATLEASE_CREDIT_APPROVAL_MINOR) it waits for approval. Audited."""
     inv = await inv_service.get_invoice(session, invoice_id, for_update=True)
     threshold = request.app.state.settings.credit_note_approval_threshold_minor
 
@@ -126,12 +133,15 @@ async def create_credit_note(
 
 @router.get("/invoices/{invoice_id}/credit-notes", response_model=list[CreditNoteOut])
 async def list_credit_notes(invoice_id: uuid.UUID, user: TenantReader, session: SessionDep) -> list[CreditNoteOut]:
+    """The credit notes of an invoice. Another tenant's invoice is 404."""
     inv = await _readable_invoice(session, user, invoice_id)
     return [CreditNoteOut.model_validate(c) for c in await billing_queries.credit_notes_of(session, inv.id)]
 
 
 @router.post("/credit-notes/{credit_note_id}/approve", response_model=CreditNoteOut)
 async def approve_credit_note(credit_note_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> CreditNoteOut:
+    """Approve a credit note waiting for approval: it is issued and takes its number. 409 unless it is waiting.
+    Audited."""
     return CreditNoteOut.model_validate(await inv_service.approve_credit_note(session, user, credit_note_id))
 
 
@@ -155,6 +165,7 @@ async def reject_credit_note(
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut)
 async def void_invoice(invoice_id: uuid.UUID, user: FinanceUser, session: SessionDep, body: VoidBody | None = None) -> InvoiceOut:
+    """Void an issued invoice that nothing was paid on, with an optional `reason`. 409 otherwise. Audited."""
     inv = await inv_service.get_invoice(session, invoice_id, for_update=True)
     inv = await inv_service.void_invoice(session, user, inv, (body or VoidBody()).reason)
     await session.refresh(inv)
@@ -219,6 +230,7 @@ class WebhookReceived(BaseModel):
     "/billing/stripe/webhook",
     response_model=WebhookReceived,
     responses={400: {"description": "Bad signature or malformed event"}},
+    openapi_extra=PUBLIC,  # Stripe signs it; no bearer token
 )
 async def stripe_webhook(
     request: Request, session: SessionDep, stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None

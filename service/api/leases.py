@@ -137,6 +137,7 @@ async def list_leases(
 
 @router.get("/{lease_id}", response_model=Lease)
 async def get_lease(lease_id: uuid.UUID, user: TenantReader, session: SessionDep, window: RenewalWindow) -> Lease:
+    """One lease with its seats, term and price. Another tenant's lease is 404."""
     return await _view(session, await load_lease(session, lease_id, user), window)
 
 
@@ -179,6 +180,7 @@ async def release_seat(
     effective: QueryDate,
     window: RenewalWindow,
 ) -> Lease:
+    """Release one seat of the lease from `effective` (the first day it is free) on. Audited."""
     lease = await load_lease(session, lease_id, user, for_update=True)
     await lifecycle.release_seat(session, user, lease, seat_id, effective=effective, is_staff=user.is_staff)
     return await _view(session, lease, window)
@@ -251,6 +253,7 @@ async def put_assignments(
 
 @router.get("/{lease_id}/assignments", response_model=list[AssignmentOut])
 async def get_assignments(lease_id: uuid.UUID, user: TenantReader, session: SessionDep) -> list[AssignmentOut]:
+    """Who sits where on the lease: its seat assignments."""
     lease = await load_lease(session, lease_id, user)
     return [AssignmentOut.model_validate(r) for r in await queries.lease_assignments(session, lease.id)]
 
