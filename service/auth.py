@@ -32,7 +32,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jose import JWTError, jwt
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.errors import Forbidden, NotFound, Unauthorized
+from domain.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from domain.models.user import CLIENT_ROLES, ROLES, STAFF_ROLES, Role
 from domain.services import api_credentials, users
 from service.db import SessionDep
@@ -123,6 +123,16 @@ class Principal:
         """Tenant filter: another tenant's object does not exist (404)."""
         if not self.can_see_client(client_id):
             raise NotFound(f"{what} not found")
+
+    def client_for(self, given: uuid.UUID | None, field: str = "client_id") -> uuid.UUID:
+        """The client a request is for (issue 14): ``given`` (another tenant's is 404), or, left out,
+        a client token's own; a staff token must give it (422 naming the field)."""
+        if given is None:
+            if self.client_id is None:
+                raise ValidationFailed(f"{field} is required: a staff token names the client", field=field)
+            return self.client_id
+        self.require_client(given, "client")
+        return given
 
 
 def create_access_token(principal: Principal) -> tuple[str, int]:

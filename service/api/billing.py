@@ -69,9 +69,8 @@ async def list_invoices(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> InvoicePage:
-    """Invoices, newest issue date first (drafts, which have none yet, last), filtered by client, period,
-    status and site. Staff and finance see all; a client its own (never a draft). Paged on (issue date, id):
-    `next_cursor` is stable when invoices are issued meanwhile."""
+    """Invoices, filtered by client, period, status and site. Staff and finance see all; a client its own
+    (never a draft). Paged by id (`next_cursor`)."""
     if user.is_client:
         if client_id is not None and client_id != user.client_id:
             return InvoicePage(items=[])

@@ -84,7 +84,7 @@ async def create_lease(
     idem: IdempotencyDep,
     window: RenewalWindow,
 ) -> JSONResponse:
-    user.require_client(body.client_id, "client")
+    body = body.model_copy(update={"client_id": user.client_for(body.client_id)})  # a client's own by default
     settings = request.app.state.settings
 
     async def make() -> Lease:

@@ -214,7 +214,7 @@ seats, add-ons, discount, setup fee, deposit, tax per line), then a full month (
 the lease ends before the next month) -- the numbers the admin's booking preview shows.""",
 )
 async def create_quote(body: LeaseCreate, user: ClientWriter, session: SessionDep, request: Request) -> QuoteOut:
-    user.require_client(body.client_id, "client")
+    body = body.model_copy(update={"client_id": user.client_for(body.client_id)})  # a client's own by default
     if not user.is_staff and "discount_pct" in body.model_fields_set:
         raise Forbidden("a discount is a commercial term that only staff set; leave discount_pct out", field="discount_pct")
     settings = request.app.state.settings

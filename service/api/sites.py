@@ -108,9 +108,9 @@ async def create_shift(
     session: SessionDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
-    """Add a named shift to a site: `code` (stored upper-case; given in any case wherever a shift is asked
-    for), `starts_at`, `ends_at` (a night shift may end the morning after). 409 naming `code` for a code in use
-    on the site."""
+    """Add a named shift to a site: `code` (kept as given; wherever a shift is asked for it may be given in
+    any case), `starts_at`, `ends_at` (a night shift may end the morning after). 409 naming `code` for a code
+    the site has already, in any case (`night` when it has `NIGHT`)."""
     site = await catalog.get_site(session, site_id)
 
     async def make() -> Shift:
@@ -159,8 +159,7 @@ async def list_seats(
     cursor: Cursor = None,
     limit: Limit = 500,
 ) -> Page[Seat]:
-    """A site's seats in label order (natural: `A-2` before `A-10`), filtered by floor, zone and status. Paged
-    on (label, id): `next_cursor` is stable when seats are added meanwhile (none skipped, none repeated)."""
+    """A site's seats, filtered by floor, zone and status. Paged by id (`next_cursor`)."""
     await catalog.get_site(session, site_id)
     rows, nxt = await catalog.list_seats(
         session, site_id, floor_id=floor_id, zone=zone, status=status, cursor=cursor, limit=limit
