@@ -92,7 +92,8 @@ RULE_FIELDS: dict[str, set[str]] = {
         "end_date",
         "expires_at",
     },
-    "POST /v1/quotes": {"site_id", "plan_id", "shift", "seat_count", "seat_ids", "add_ons", "end_date"},
+    # issue 14: a client's token may leave client_id out; a staff token (as here) must give it
+    "POST /v1/quotes": {"client_id", "site_id", "plan_id", "shift", "seat_count", "seat_ids", "add_ons", "end_date"},
     # terms (issue 11): a price takes effect from the site's today on; add-on codes of the stored plan;
     # a lease's price step falls within its stored term
     "POST /v1/plans/{plan_id}/prices": {"effective_from", "add_on_prices"},

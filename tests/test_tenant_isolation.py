@@ -93,6 +93,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/invoices/{invoice_id}/lines/{line_id}"): NEVER,
     ("DELETE", "/v1/invoices/{invoice_id}"): NEVER,
     ("GET", "/v1/clients/{client_id}/statements/{period}"): TENANT,
+    # --- API polish (issue 14): the statement's documents as operations of their own ---
+    ("GET", "/v1/clients/{client_id}/statements/{period}/csv"): TENANT,
+    ("GET", "/v1/clients/{client_id}/statements/{period}/pdf"): TENANT,
     # provisioning
     ("GET", "/v1/leases/{lease_id}/credentials"): TENANT,
     ("POST", "/v1/credentials/{credential_id}/reveal"): TENANT,

@@ -26,8 +26,8 @@ from domain.schemas import PERIOD_PATTERN
 from domain.services.lookup import get_or_404
 from provisioning import kpis as provisioning_kpis
 from service.api import invoice_drafts
-from service.api.deps import Cursor, Limit, QueryDate
-from service.auth import PUBLIC, FinanceUser, StaffOrFinance, TenantReader
+from service.api.deps import CSV_CONTENT, PDF_CONTENT, Cursor, Limit, QueryDate
+from service.auth import PUBLIC, FinanceUser, Principal, StaffOrFinance, TenantReader
 from service.db import SessionDep
 from service.errors import TYPE_BASE, problem
 from service.idempotency import IdempotencyDep
@@ -171,30 +171,64 @@ async def void_invoice(invoice_id: uuid.UUID, user: FinanceUser, session: Sessio
     return InvoiceOut.of(inv, await billing_queries.invoice_lines(session, inv.id))
 
 
+_STATEMENT_DOC = """The month's statement: per currency the issuing entities, opening balance, invoices, credit
+notes, cleared payments (what each paid and withheld), tax withheld, refunds of credit, closing balance
+and aging. Finance and admins; a client its own (another client's is 404)."""
+StatementPeriod = Annotated[str, Path(pattern=PERIOD_PATTERN, description="YYYY-MM")]
+
+
 @router.get(
     "/clients/{client_id}/statements/{period}",
-    responses={200: {"content": {"application/json": {}, "text/csv": {}, "application/pdf": {}}}},
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}, **CSV_CONTENT, **PDF_CONTENT}}},
+    description=_STATEMENT_DOC
+    + """
+
+As JSON (minor units), CSV (major units, the currency on every row) or PDF (page numbers), by `Accept`
+or `?format=`; CSV and PDF are named `statement-<period>-<slug of the client's legal name>`. A
+generated client reads the documents from their own operations (`client_statement_csv`,
+`client_statement_pdf`).""",
 )
 async def client_statement(
     client_id: uuid.UUID,
-    period: Annotated[str, Path(pattern=PERIOD_PATTERN)],
+    period: StatementPeriod,
     user: TenantReader,
     session: SessionDep,
     accept: Annotated[str | None, Header()] = None,
     format: Annotated[Literal["json", "csv", "pdf"] | None, Query()] = None,
 ) -> Response:
-    """The month's statement as JSON, CSV or PDF (by `Accept`, or `?format=`): per currency the issuing
-    entities, opening balance, invoices, credit notes, cleared payments (what each paid and withheld),
-    tax withheld, refunds of credit, closing balance and aging. JSON in minor units, CSV in major units
-    with the currency on every row, PDF with page numbers; CSV and PDF are named
-    `statement-<period>-<slug of the client's legal name>`. Finance and admins; a client its own (another
-    client's is 404)."""
+    return await _statement(session, user, client_id, period, format or _negotiate(accept))
+
+
+@router.get(
+    "/clients/{client_id}/statements/{period}/csv",
+    response_class=Response,
+    responses={200: {"content": CSV_CONTENT, "description": "the statement as CSV"}},
+    description=_STATEMENT_DOC + "\n\nAs CSV: amounts in major units, the currency on every row.",
+)
+async def client_statement_csv(
+    client_id: uuid.UUID, period: StatementPeriod, user: TenantReader, session: SessionDep
+) -> Response:
+    return await _statement(session, user, client_id, period, "csv")
+
+
+@router.get(
+    "/clients/{client_id}/statements/{period}/pdf",
+    response_class=Response,
+    responses={200: {"content": PDF_CONTENT, "description": "the statement as a PDF"}},
+    description=_STATEMENT_DOC + "\n\nAs a PDF with page numbers.",
+)
+async def client_statement_pdf(
+    client_id: uuid.UUID, period: StatementPeriod, user: TenantReader, session: SessionDep
+) -> Response:
+    return await _statement(session, user, client_id, period, "pdf")
+
+
+async def _statement(session: SessionDep, user: Principal, client_id: uuid.UUID, period: str, wanted: str) -> Response:
     user.require_client(client_id, "client")
     _no_facility_staff(user)
     month = billing_run.parse_period(period)
     await get_or_404(session, Client, client_id, "client")
     st = await billing_queries.client_statement(session, client_id, month)
-    wanted = format or _negotiate(accept)
     if wanted == "csv":
         return Response(
             statement_render.statement_csv(st),

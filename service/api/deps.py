@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
 
@@ -16,6 +16,12 @@ Cursor = Annotated[str | None, Query(pattern=UUID_PATTERN, description="`next_cu
 QueryDate = SafeDate
 QueryDateTime = SafeDateTime
 Period = Annotated[str, Query(pattern=PERIOD_PATTERN, examples=["2031-01"])]
+
+
+# --- API polish (issue 14): the bodies of CSV and PDF answers, declared so that a client generated
+# from /openapi.json reads them (a CSV as text, a PDF as bytes) ---
+CSV_CONTENT: dict[str, Any] = {"text/csv": {"schema": {"type": "string"}}}
+PDF_CONTENT: dict[str, Any] = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
 
 
 # keyset paging lives with the aggregates' list queries; routes that page a plain statement use it too

@@ -15,7 +15,7 @@ from domain.leasing.schemas import LeaseCreate
 from domain.models import Lease as LeaseRow
 from domain.models import Role
 from domain.schemas import Page
-from service.api.deps import Cursor, Limit
+from service.api.deps import PDF_CONTENT, Cursor, Limit
 from service.auth import ClientWriter, Principal, StaffUser, TenantReader
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
@@ -104,7 +104,7 @@ async def get_proposal(
 @router.get(
     "/v1/proposals/{proposal_id}/pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "the proposal as a PDF"}},
+    responses={200: {"content": PDF_CONTENT, "description": "the proposal as a PDF"}},
     summary="The proposal as a PDF, to send to the client",
     description="Roles: staff; a client user its own client's (another client's is 404).",
 )
