@@ -19,7 +19,7 @@ from domain.rules.timezones import is_site_timezone
 from domain.services.audit import Actor, record, snapshot
 from domain.services.catalog_schemas import FloorCreate, PlanCreate, SeatCreate, SeatUpdate, ShiftCreate, SiteCreate, SiteUpdate
 from domain.services.lookup import get_or_404
-from domain.services.paging import keyset_page
+from domain.services.paging import keyset_page, sorted_keyset_page
 
 FULL = "FULL"
 
@@ -321,7 +321,8 @@ async def list_seats(
         stmt = stmt.where(Seat.zone == zone)
     if status:
         stmt = stmt.where(Seat.status == status)
-    return await keyset_page(session, stmt, Seat.id, cursor, limit)
+    # label order as people read it ("A-2" before "A-10"), issue 14
+    return await sorted_keyset_page(session, stmt, Seat.label_key, Seat.id, cursor, limit)
 
 
 @dataclass(frozen=True)
