@@ -4,6 +4,7 @@ import uuid
 from datetime import time
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, ClassVar
 
 from sqlalchemy import CheckConstraint, Computed, ForeignKey, Index, Integer, Numeric, String, Text, Time, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -94,6 +95,9 @@ class Seat(IdMixin, TimestampMixin, Base):
     # digits padded to 20 by PostgreSQL itself (function natural_sort_key, migration 0031), compared
     # byte by byte (collation "C"), so every writer of a label keeps it right ---
     label_key: Mapped[str] = mapped_column(String(400, collation="C"), Computed("natural_sort_key(label)", persisted=True))
+    # the key is read back with RETURNING on every insert and update: never a lazy load (the audit's
+    # snapshot reads every column, in async code)
+    __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": True}
     # grid position on the floor's seat map: column and row
     x: Mapped[int] = mapped_column(Integer, default=0)
     y: Mapped[int] = mapped_column(Integer, default=0)
