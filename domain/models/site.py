@@ -4,7 +4,6 @@ import uuid
 from datetime import time
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, ClassVar
 
 from sqlalchemy import CheckConstraint, Computed, ForeignKey, Index, Integer, Numeric, String, Text, Time, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -97,7 +96,7 @@ class Seat(IdMixin, TimestampMixin, Base):
     label_key: Mapped[str] = mapped_column(String(400, collation="C"), Computed("natural_sort_key(label)", persisted=True))
     # the key is read back with RETURNING on every insert and update: never a lazy load (the audit's
     # snapshot reads every column, in async code)
-    __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": True}
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy's declarative attribute)
     # grid position on the floor's seat map: column and row
     x: Mapped[int] = mapped_column(Integer, default=0)
     y: Mapped[int] = mapped_column(Integer, default=0)
