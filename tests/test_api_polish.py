@@ -105,3 +105,32 @@ async def test_problem_messages_carry_no_validator_prefixes(staff: Api) -> None:
         "POST", "/v1/sites", 422, json={"code": "X1", "name": "X", "timezone": "Asia/Manila", "currency": "PHP", "tax_rate": 0.12}
     )
     _no_prefix(r.json(), "tax_rate")
+
+
+async def test_a_client_token_reads_its_own_statement_by_default(staff: Api, finance: Api, client_login: ClientLogin) -> None:
+    w = await make_world(staff)
+    await finance.post(
+        "/v1/invoices",
+        {
+            "client_id": w.client["id"],
+            "site_id": w.site["id"],
+            "lines": [{"description": "Replacement headset", "unit_price_minor": 150_000, "reason": "damaged"}],
+        },
+    )
+    invoice = (await finance.get("/v1/invoices", params={"client_id": w.client["id"]}))["items"][0]
+    period = invoice["issue_date"][:7]
+    own = await client_login(w.client["id"], "client_viewer")
+    mine = await own.call("GET", f"/v1/statements/{period}/csv", 200)
+    assert invoice["number"] in mine.text
+    assert mine.text == (await own.call("GET", f"/v1/clients/{w.client['id']}/statements/{period}/csv", 200)).text
+    assert (await own.call("GET", f"/v1/statements/{period}/pdf", 200)).content.startswith(b"%PDF-")
+    as_json = await own.get(f"/v1/statements/{period}")
+    assert invoice["number"] in str(as_json)
+    # staff name the client (422 naming it); another tenant's id is a 404
+    r = await finance.call("GET", f"/v1/statements/{period}/csv", 422)
+    assert r.json()["field"] == "client_id"
+    named = await finance.call("GET", f"/v1/statements/{period}/csv", 200, params={"client_id": w.client["id"]})
+    assert named.text == mine.text
+    other = await make_world(staff)
+    r = await own.call("GET", f"/v1/statements/{period}", 404, params={"client_id": other.client["id"]})
+    assert r.headers["content-type"].startswith("application/problem+json")

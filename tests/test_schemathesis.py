@@ -113,6 +113,10 @@ RULE_FIELDS: dict[str, set[str]] = {
     "POST /v1/floors/{floor_id}/seats/status": {"seat_ids[]"},
     "POST /v1/floors/{floor_id}/seats/retire": {"seat_ids[]"},
     "PUT /v1/floors/{floor_id}/plan-image": {"image"},  # a PNG or JPEG by its bytes, not any binary
+    # API polish (issue 14): a sorted list's cursor names a row of it (the last of the previous page)
+    "GET /v1/sites/{site_id}/seats": {"cursor"},
+    "GET /v1/leases": {"cursor"},
+    "GET /v1/invoices": {"cursor"},
 }
 
 

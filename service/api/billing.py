@@ -69,8 +69,9 @@ async def list_invoices(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> InvoicePage:
-    """Invoices, filtered by client, period, status and site. Staff and finance see all; a client its own
-    (never a draft). Paged by id (`next_cursor`)."""
+    """Invoices, newest issue date first (then by id; drafts, not issued yet, before them), filtered by
+    client, period, status and site. Staff and finance see all; a client its own (never a draft). Paged
+    on (issue date, id): invoices issued between pages are neither skipped nor repeated."""
     if user.is_client:
         if client_id is not None and client_id != user.client_id:
             return InvoicePage(items=[])
@@ -221,6 +222,52 @@ async def client_statement_pdf(
     client_id: uuid.UUID, period: StatementPeriod, user: TenantReader, session: SessionDep
 ) -> Response:
     return await _statement(session, user, client_id, period, "pdf")
+
+
+# --- API polish (issue 14): the same statements with the client given as a query parameter, which a
+# client's token may leave out (its own client); a staff token must give it (422 naming client_id) ---
+StatementClient = Annotated[uuid.UUID | None, Query(description="the client; a client's token may leave it out (its own client)")]
+_OWN = "\n\nThe client is `client_id`, which a client's token may leave out: its own."
+
+
+@router.get(
+    "/statements/{period}",
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}, **CSV_CONTENT, **PDF_CONTENT}}},
+    description=_STATEMENT_DOC + _OWN + "\n\nAs JSON, CSV or PDF, by `Accept` or `?format=`, as `client_statement`.",
+)
+async def statement(
+    period: StatementPeriod,
+    user: TenantReader,
+    session: SessionDep,
+    client_id: StatementClient = None,
+    accept: Annotated[str | None, Header()] = None,
+    format: Annotated[Literal["json", "csv", "pdf"] | None, Query()] = None,
+) -> Response:
+    return await _statement(session, user, user.client_for(client_id), period, format or _negotiate(accept))
+
+
+@router.get(
+    "/statements/{period}/csv",
+    response_class=Response,
+    responses={200: {"content": CSV_CONTENT, "description": "the statement as CSV"}},
+    description=_STATEMENT_DOC + _OWN + "\n\nAs CSV: amounts in major units, the currency on every row.",
+)
+async def statement_csv(
+    period: StatementPeriod, user: TenantReader, session: SessionDep, client_id: StatementClient = None
+) -> Response:
+    return await _statement(session, user, user.client_for(client_id), period, "csv")
+
+
+@router.get(
+    "/statements/{period}/pdf",
+    response_class=Response,
+    responses={200: {"content": PDF_CONTENT, "description": "the statement as a PDF"}},
+    description=_STATEMENT_DOC + _OWN + "\n\nAs a PDF with page numbers.",
+)
+async def statement_pdf(
+    period: StatementPeriod, user: TenantReader, session: SessionDep, client_id: StatementClient = None
+) -> Response:
+    return await _statement(session, user, user.client_for(client_id), period, "pdf")
 
 
 async def _statement(session: SessionDep, user: Principal, client_id: uuid.UUID, period: str, wanted: str) -> Response:

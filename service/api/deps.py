@@ -11,7 +11,14 @@ from domain.services.paging import keyset_page
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 # the `next_cursor` of a previous page: the last id of that page
-Cursor = Annotated[str | None, Query(pattern=UUID_PATTERN, description="`next_cursor` of the previous page")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        pattern=UUID_PATTERN,
+        description="`next_cursor` of the previous page (the id of its last row; a sorted list answers 422 naming "
+        "`cursor` when that row is gone: start again)",
+    ),
+]
 # query dates are `YYYY-MM-DD` strings between 2000-01-01 and 2200-12-31, as in bodies
 QueryDate = SafeDate
 QueryDateTime = SafeDateTime

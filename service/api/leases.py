@@ -116,7 +116,9 @@ async def list_leases(
         bool | None, Query(description="only leases up for renewal (true) or not (false); see the lease's up_for_renewal")
     ] = None,
 ) -> Page[Lease]:
-    """Leases: staff (admin, facility_staff, finance) all; a client its own."""
+    """Leases by start date, earliest first (then by id): staff (admin, facility_staff, finance) all; a
+    client its own. Paged on (start date, id): leases booked between pages are neither skipped nor
+    repeated."""
     if user.is_client:
         if client_id is not None and client_id != user.client_id:
             return Page(items=[])

@@ -159,7 +159,9 @@ async def list_seats(
     cursor: Cursor = None,
     limit: Limit = 500,
 ) -> Page[Seat]:
-    """A site's seats, filtered by floor, zone and status. Paged by id (`next_cursor`)."""
+    """A site's seats in label order, as people read them (`A-2` before `A-10`: runs of digits compare as
+    numbers), filtered by floor, zone and status. Paged on (label, id): rows added between pages are
+    neither skipped nor repeated."""
     await catalog.get_site(session, site_id)
     rows, nxt = await catalog.list_seats(
         session, site_id, floor_id=floor_id, zone=zone, status=status, cursor=cursor, limit=limit
