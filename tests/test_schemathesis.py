@@ -117,6 +117,10 @@ RULE_FIELDS: dict[str, set[str]] = {
     "GET /v1/sites/{site_id}/seats": {"cursor"},
     "GET /v1/leases": {"cursor"},
     "GET /v1/invoices": {"cursor"},
+    # API polish (issue 14): a client's token may leave client_id out; a staff token (as here) must give it
+    "GET /v1/statements/{period}": {"client_id"},
+    "GET /v1/statements/{period}/csv": {"client_id"},
+    "GET /v1/statements/{period}/pdf": {"client_id"},
 }
 
 
