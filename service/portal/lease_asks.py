@@ -132,7 +132,10 @@ async def confirm_remove_member(request: Request, member: Member, seats: list[st
         "This cannot be undone: add them again as a new agent if they come back.",
     ]
     if seats:
-        consequences.insert(1, f"Their seat{'s' if len(seats) != 1 else ''} {', '.join(seats)} stay leased, with nobody at them.")
+        many = len(seats) != 1
+        consequences.insert(
+            1, f"Their seat{'s' if many else ''} {', '.join(seats)} stay{'' if many else 's'} leased, with nobody at them."
+        )
     return confirm_page(
         request,
         title="Remove an agent",
