@@ -5,16 +5,19 @@ page says so. Never the target's own error text, never another tenant's credenti
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 
+import asyncpg
+import httpx
 from playwright.async_api import Page
 
 from provisioning.reconciler import Reconciler
 from tests.browser import shot
 from tests.factories import Api
-from tests.portal.conftest import PortalClient, login
-from tests.portal.helpers import active_lease, seat
+from tests.portal.conftest import PortalClient, login, make_portal_client, portal_login
+from tests.portal.helpers import active_lease, form_post, seat
 from tests.provisioning.conftest import badges, maker, prov_config, radius_db, reconcilers, scim
 from tests.provisioning.helpers import until
 
@@ -22,7 +25,12 @@ __all__ = ["badges", "maker", "prov_config", "radius_db", "reconcilers", "scim"]
 
 
 async def test_an_agents_secret_is_revealed_once_and_the_page_says_so(
-    page: Page, staff: Api, portal_client: PortalClient, reconcilers: Callable[..., Reconciler]
+    page: Page,
+    staff: Api,
+    db: asyncpg.Pool,
+    live_server: str,
+    portal_client: PortalClient,
+    reconcilers: Callable[..., Reconciler],
 ) -> None:
     w = portal_client.world
     agent = w.members[0]
@@ -36,6 +44,18 @@ async def test_an_agents_secret_is_revealed_once_and_the_page_says_so(
 
     await until(rec, active)
     directory = next(c for c in (await staff.get(f"/v1/leases/{lease['id']}/credentials"))["items"] if c["kind"] == "directory")
+
+    # another client's admin: a 404 page, and the secret is still there to reveal
+    stranger = await make_portal_client(staff, db)
+    with httpx.Client(base_url=live_server, follow_redirects=False, timeout=10) as http:
+        assert (await asyncio.to_thread(portal_login, http, stranger.admin_email)).status_code == 303
+        r = await form_post(http, "/portal/teams", f"/portal/credentials/{directory['id']}/reveal", {})
+        assert r.status_code == 404
+        assert agent["name"] not in r.text
+        assert (await asyncio.to_thread(http.get, f"/portal/members/{agent['id']}")).status_code == 404
+    assert next(c for c in (await staff.get(f"/v1/leases/{lease['id']}/credentials"))["items"] if c["kind"] == "directory")[
+        "secret_available"
+    ]
 
     # a viewer sees the states, and no reveal button
     await login(page, portal_client.viewer_email, where="/portal")
