@@ -77,10 +77,12 @@ def by_site_and_shift(rows: list[queries.LeaseListRow]) -> list[tuple[str, str, 
     return [(site, shift, groups[(site, shift)]) for site, shift in sorted(groups)]
 
 
-def seat_title(s: SeatView, agents: dict[uuid.UUID, str]) -> str:
-    """A seat's hover text on the client's map: its own seats with the agent seated, another tenant's
-    only "taken" (never who holds it)."""
+def seat_title(s: SeatView, agents: dict[uuid.UUID, str], lease_id: uuid.UUID | None = None) -> str:
+    """A seat's hover text on the client's map: its own seats with the agent seated (a seat of another
+    of its leases says so), another tenant's only "taken" (never who holds it)."""
     if s.state == "mine":
+        if lease_id is not None and all(h.lease_id != lease_id for h in s.holders):
+            return f"{s.label}: your seat, on another of your leases"
         agent = agents.get(s.id)
         return f"{s.label}: your seat" + (f", {agent}" if agent else ", no agent assigned")
     if s.state == "taken":

@@ -82,7 +82,7 @@ async def lease_context(request: Request, session: AsyncSession, user: Principal
     maps = []
     for floor in detail.floors:
         fm = tenant_view(await load_floor_map(session, site, floor, day, shift), tenant(user))
-        svg = render_svg(fm, highlight=seat_ids, titles=lambda s: client_views.seat_title(s, agents))
+        svg = render_svg(fm, highlight=seat_ids, titles=lambda s: client_views.seat_title(s, agents, lease.id))
         maps.append({"floor": floor, "svg": svg, "counts": fm.counts()})
     first_day = max(today, lease.start_date)
     free: list[Any] = []

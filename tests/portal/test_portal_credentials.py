@@ -16,7 +16,7 @@ from playwright.async_api import Page
 from provisioning.reconciler import Reconciler
 from tests.browser import shot
 from tests.factories import Api
-from tests.portal.conftest import PortalClient, login, make_portal_client, portal_login
+from tests.portal.conftest import PortalClient, csrf_of, login, make_portal_client, portal_login
 from tests.portal.helpers import active_lease, form_post, seat
 from tests.provisioning.conftest import badges, maker, prov_config, radius_db, reconcilers, scim
 from tests.provisioning.helpers import until
@@ -86,3 +86,35 @@ async def test_an_agents_secret_is_revealed_once_and_the_page_says_so(
     assert secret not in await page.content()
     await staff.call("POST", f"/v1/credentials/{directory['id']}/reveal", 410)
     await shot(page, "portal-secret-revealed")
+
+
+async def test_a_double_submitted_reveal_shows_the_secret_once(
+    live_server: str, staff: Api, portal_client: PortalClient, reconcilers: Callable[..., Reconciler]
+) -> None:
+    w = portal_client.world
+    lease = await active_lease(staff, w, seats=1)
+    await seat(staff, lease, [(0, w.members[1])])
+    rec = reconcilers()
+
+    async def active() -> bool:
+        items = (await staff.get(f"/v1/leases/{lease['id']}/credentials"))["items"]
+        return bool(items) and all(c["state"] == "active" for c in items)
+
+    await until(rec, active)
+    directory = next(c for c in (await staff.get(f"/v1/leases/{lease['id']}/credentials"))["items"] if c["kind"] == "directory")
+    page = f"/portal/members/{w.members[1]['id']}"
+    with httpx.Client(base_url=live_server, follow_redirects=False, timeout=20) as http:
+        assert (await asyncio.to_thread(portal_login, http, portal_client.admin_email)).status_code == 303
+        token = csrf_of((await asyncio.to_thread(http.get, page)).text)
+
+        def reveal() -> httpx.Response:
+            return http.post(f"/portal/credentials/{directory['id']}/reveal", data={"csrf_token": token})
+
+        answers = await asyncio.gather(*(asyncio.to_thread(reveal) for _ in range(2)))
+    shown = [r for r in answers if r.status_code == 200]
+    assert len(shown) == 1
+    assert shown[0].headers["cache-control"] == "no-store"
+    assert 'id="secret-value"' in shown[0].text
+    (refused,) = [r for r in answers if r is not shown[0]]
+    assert refused.status_code == 303
+    assert "already%20revealed" in refused.headers["location"]

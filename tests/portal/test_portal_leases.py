@@ -21,6 +21,7 @@ async def test_the_lease_page_draws_its_seats_with_their_agents_and_others_only_
     lease = await active_lease(staff, w, seats=2)
     await seat(staff, lease, [(0, w.members[0])])
     rival = await rival_on_site(staff, w, seats=2)
+    own_other = await active_lease(staff, w, seats=1)
 
     await login(page, portal_client.viewer_email, where="/portal")
     await page.wait_for_url(re.compile(r".*/portal/$"))
@@ -37,6 +38,13 @@ async def test_the_lease_page_draws_its_seats_with_their_agents_and_others_only_
         == f"{lease['seats'][0]['label']}: your seat, Agent 0 — Voice support - nights · E0000"
     )
     assert await second.locator("title").text_content() == f"{lease['seats'][1]['label']}: your seat, no agent assigned"
+    elsewhere = page.locator(f'svg.seatmap g[data-seat="{own_other["seats"][0]["id"]}"]')
+    assert await attr(elsewhere, "data-state") == "mine"
+    assert "highlight" not in await attr(elsewhere, "class")
+    assert (
+        await elsewhere.locator("title").text_content()
+        == f"{own_other['seats'][0]['label']}: your seat, on another of your leases"
+    )
     for s in rival.lease["seats"]:
         theirs = page.locator(f'svg.seatmap g[data-seat="{s["id"]}"]')
         assert await attr(theirs, "data-state") == "taken"
@@ -147,3 +155,25 @@ async def test_releasing_a_seat_asks_for_the_day_it_is_free_from(page: Page, sta
     periods = (await staff.get(f"/v1/leases/{lease['id']}"))["seat_periods"]
     released = next(p for p in periods if p["label"] == label)
     assert released["end_date"] == days(6)
+
+
+async def test_cancelling_a_lease_that_starts_soon_says_the_fee_first(
+    page: Page, staff: Api, portal_client: PortalClient
+) -> None:
+    w = portal_client.world
+    lease = await staff.post("/v1/leases", lease_body(w, start_date=days(7), seat_count=2))
+    await login(page, portal_client.admin_email, where="/portal")
+    await page.wait_for_url(re.compile(r".*/portal/$"))
+    await page.goto(f"/portal/leases/{lease['id']}")
+    await page.click("#cancel-btn")
+    said = await page.locator("#confirm-consequences").inner_text()
+    # one month of the lease's own seat price (PHP 15,000.00) x 2 seats, as the API charges it
+    assert "a cancellation fee of PHP 30,000.00 (1 month(s) of the seat price × 2 seats) is billed on your next invoice" in said
+    await shot(page, "portal-cancel-confirm")
+    assert (await staff.get(f"/v1/leases/{lease['id']}"))["status"] == "confirmed"
+    await page.click("#confirm-btn")
+    await page.wait_for_url(re.compile(rf".*/portal/leases/{lease['id']}\?flash=.*"))
+    assert (await staff.get(f"/v1/leases/{lease['id']}"))["status"] == "cancelled"
+    charges = (await staff.get(f"/v1/leases/{lease['id']}/charges"))["items"]
+    assert [(c["kind"], c["amount_minor"]) for c in charges] == [("cancellation_fee", 3_000_000)]
+    assert "PHP 30,000.00" in await page.locator("#lease-charges").inner_text()
