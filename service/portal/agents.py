@@ -125,6 +125,7 @@ async def _member_page(
             "team": team,
             "member_seats": await client_views.member_seats(session, member.id),
             "credentials": await client_credentials.member_credentials(session, tenant(user), member.id),
+            "credentials_url": f"/portal/members/{member.id}/credentials",
             "once": once,
             "flash": request.query_params.get("flash"),
         },
@@ -136,6 +137,15 @@ async def _member_page(
 @router.get("/members/{member_id}", response_class=HTMLResponse)
 async def member_page(request: Request, member_id: uuid.UUID, user: Client, session: SessionDep) -> HTMLResponse:
     return await _member_page(request, session, user, await own_team_member(session, user, member_id))
+
+
+@router.get("/members/{member_id}/credentials", response_class=HTMLResponse)
+async def member_credentials(request: Request, member_id: uuid.UUID, user: Client, session: SessionDep) -> HTMLResponse:
+    """The agent page's credentials card alone (it refreshes itself while one is being granted)."""
+    member = await own_team_member(session, user, member_id)
+    credentials = await client_credentials.member_credentials(session, tenant(user), member.id)
+    url = f"/portal/members/{member.id}/credentials"
+    return render(request, "portal/_credentials.html", {"credentials": credentials, "credentials_url": url})
 
 
 @router.post("/members/{member_id}/remove", response_model=None)

@@ -104,6 +104,8 @@ async def lease_context(request: Request, session: AsyncSession, user: Principal
         "member_labels": labels,
         "amendments": detail.amendments,
         "credentials": await client_credentials.lease_credentials(session, tenant(user), lease.id),
+        "credentials_url": f"/portal/leases/{lease.id}/credentials",
+        "expect_credentials": expect_credentials(request, lease, bool(detail.assignments)),
         "charges": await charges_svc.lease_charges(session, lease.id),
         "earliest_notice_end": notice.earliest_notice_end(lease, today),
         "free_seats": free,
@@ -145,6 +147,23 @@ async def proposal_price(request: Request, session: AsyncSession, lease: Lease) 
 @router.get("/leases/{lease_id}", response_class=HTMLResponse)
 async def lease_detail(request: Request, lease_id: uuid.UUID, user: Client, session: SessionDep) -> HTMLResponse:
     return await lease_page(request, session, user, lease_id)
+
+
+@router.get("/leases/{lease_id}/credentials", response_class=HTMLResponse)
+async def lease_credentials(request: Request, lease_id: uuid.UUID, user: Client, session: SessionDep) -> HTMLResponse:
+    """The lease page's credentials card alone (it refreshes itself while one is being granted)."""
+    lease = await own_lease(session, user, lease_id)
+    credentials = await client_credentials.lease_credentials(session, tenant(user), lease.id)
+    url = f"/portal/leases/{lease.id}/credentials"
+    seated = bool(await queries.lease_assignments(session, lease.id))
+    ctx = {"credentials": credentials, "credentials_url": url, "expect_credentials": expect_credentials(request, lease, seated)}
+    return render(request, "portal/_credentials.html", ctx)
+
+
+def expect_credentials(request: Request, lease: Lease, seated: bool) -> bool:
+    """An active lease with agents seated gets credentials as soon as the worker derives them (when any
+    target is configured): until then the card keeps asking."""
+    return lease.status == "active" and seated and bool(request.app.state.settings.provisioning().enabled_kinds)
 
 
 def refusal(error: DomainError, fields: dict[str, str], default: str) -> dict[str, str]:

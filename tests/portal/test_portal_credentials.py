@@ -14,7 +14,7 @@ import httpx
 from playwright.async_api import Page
 
 from provisioning.reconciler import Reconciler
-from tests.browser import shot
+from tests.browser import attr, shot
 from tests.factories import Api
 from tests.portal.conftest import PortalClient, csrf_of, login, make_portal_client, portal_login
 from tests.portal.helpers import active_lease, form_post, seat
@@ -42,7 +42,15 @@ async def test_an_agents_secret_is_revealed_once_and_the_page_says_so(
         items = (await staff.get(f"/v1/leases/{lease['id']}/credentials"))["items"]
         return bool(items) and all(c["state"] == "active" for c in items)
 
+    # the credentials the seating calls for, not granted yet: a viewer watches them turn active
+    await rec.derive()
+    await login(page, portal_client.viewer_email, where="/portal")
+    await page.wait_for_url(re.compile(r".*/portal/$"))
+    await page.goto(f"/portal/members/{agent['id']}")
+    assert await attr(page.locator("#credentials"), "data-settling") == "yes"
+    assert "pending" in await page.locator("#credentials").inner_text()
     await until(rec, active)
+    await page.wait_for_selector('#credentials[data-settling="no"]', timeout=10_000)  # no reload
     directory = next(c for c in (await staff.get(f"/v1/leases/{lease['id']}/credentials"))["items"] if c["kind"] == "directory")
 
     # another client's admin: a 404 page, and the secret is still there to reveal
@@ -58,9 +66,6 @@ async def test_an_agents_secret_is_revealed_once_and_the_page_says_so(
     ]
 
     # a viewer sees the states, and no reveal button
-    await login(page, portal_client.viewer_email, where="/portal")
-    await page.wait_for_url(re.compile(r".*/portal/$"))
-    await page.goto(f"/portal/members/{agent['id']}")
     row = page.locator(f'tr[data-credential="{directory["id"]}"]')
     assert "active" in await row.inner_text()
     assert await page.locator(".reveal-btn").count() == 0

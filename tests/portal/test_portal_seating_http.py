@@ -60,7 +60,14 @@ async def test_a_client_viewer_reads_but_every_action_is_a_403_page(
     before = await _state(staff, db, portal_client, lease)
     with httpx.Client(base_url=live_server, follow_redirects=False, timeout=10) as http:
         assert (await asyncio.to_thread(portal_login, http, portal_client.viewer_email)).status_code == 303
-        for path in ("/portal/leases", f"/portal/leases/{lease['id']}", "/portal/teams", f"/portal/members/{w.members[0]['id']}"):
+        for path in (
+            "/portal/leases",
+            f"/portal/leases/{lease['id']}",
+            f"/portal/leases/{lease['id']}/credentials",
+            "/portal/teams",
+            f"/portal/members/{w.members[0]['id']}",
+            f"/portal/members/{w.members[0]['id']}/credentials",
+        ):
             r = await asyncio.to_thread(http.get, path)
             assert r.status_code == 200, path
         r = await asyncio.to_thread(http.get, "/portal/book")
@@ -116,6 +123,8 @@ async def test_another_clients_ids_are_404_pages_that_change_nothing(
                 f"/portal/leases/{proposal['id']}",
                 f"/portal/leases/{proposal['id']}/proposal.pdf",
                 f"/portal/members/{ow.members[0]['id']}",
+                f"/portal/members/{ow.members[0]['id']}/credentials",
+                f"/portal/leases/{theirs['id']}/credentials",
             ):
                 r = await asyncio.to_thread(http.get, path)
                 assert r.status_code == 404, path
