@@ -58,6 +58,10 @@ async def test_the_lease_page_draws_its_seats_with_their_agents_and_others_only_
     for action in ("#end-btn", "#save-assignments", "#add-seats", "#move-seat", ".release-btn"):
         assert await page.locator(action).count() == 0
     await shot(page, "portal-lease-map")
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone: the map scrolls in its box
+    await page.reload()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await shot(page, "portal-lease-map-phone")
 
 
 async def test_the_overview_shows_what_starts_ends_and_is_up_for_renewal(
