@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing import proposal_doc
 from billing.quote import QuoteOut
 from domain.errors import DomainError, NotFound
-from domain.leasing import availability, client_views, notice, proposals, queries, state
+from domain.leasing import availability, client_views, holds, notice, proposals, queries, state
 from domain.leasing.floor_map import load_floor_map, tenant_view
 from domain.models import Lease, Plan, Team
 from domain.services import catalog
@@ -110,6 +110,11 @@ async def lease_context(request: Request, session: AsyncSession, user: Principal
         "earliest_notice_end": notice.earliest_notice_end(lease, today),
         "free_seats": free,
         "proposal_state": proposals.proposal_state(lease) if lease.proposed_at is not None else None,
+        "held_until": (
+            await holds.pending_hold_ends(session, lease.id, request.app.state.settings.pending_hold)
+            if lease.status == "pending_approval"
+            else None
+        ),
         "live": lease.status in LIVE,
     }
 

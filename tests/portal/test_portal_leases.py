@@ -181,3 +181,17 @@ async def test_cancelling_a_lease_that_starts_soon_says_the_fee_first(
     charges = (await staff.get(f"/v1/leases/{lease['id']}/charges"))["items"]
     assert [(c["kind"], c["amount_minor"]) for c in charges] == [("cancellation_fee", 3_000_000)]
     assert "PHP 30,000.00" in await page.locator("#lease-charges").inner_text()
+
+
+async def test_a_lease_waiting_for_approval_says_so_and_until_when_its_seats_are_held(
+    page: Page, staff: Api, portal_client: PortalClient
+) -> None:
+    w = portal_client.world
+    lease = await staff.post("/v1/leases", lease_body(w, start_date=days(30), seat_count=1, discount_pct="25"))
+    assert lease["status"] == "pending_approval"
+    await login(page, portal_client.viewer_email, where="/portal")
+    await page.wait_for_url(re.compile(r".*/portal/$"))
+    await page.goto(f"/portal/leases/{lease['id']}")
+    said = await page.locator("#pending-approval").inner_text()
+    assert said.startswith("The facility approves this lease before it is confirmed; its seats are held for you until 20")
+    assert await page.locator("#viewer-note").count() == 1
