@@ -125,3 +125,31 @@ async def seats_of_members(session: AsyncSession, client_id: uuid.UUID) -> dict[
     for member_id, label in rows.tuples():
         out.setdefault(member_id, []).append(label)
     return out
+
+
+async def client_seating(session: AsyncSession, client_id: uuid.UUID) -> dict[tuple[uuid.UUID, uuid.UUID], str]:
+    """Who sits at each of the client's seats, per lease: (lease id, seat id) -> the agent's name."""
+    rows = await session.execute(
+        select(SeatAssignment.lease_id, SeatAssignment.seat_id, Member.name)
+        .join(Member, Member.id == SeatAssignment.member_id)
+        .where(Member.client_id == client_id)
+    )
+    return {(lease_id, seat_id): name for lease_id, seat_id, name in rows.tuples()}
+
+
+def floor_seat_title(s: SeatView, seating: dict[tuple[uuid.UUID, uuid.UUID], str]) -> str:
+    """A seat's hover text on the client's floor page: each of its own leases of the seat (a DAY and a
+    NIGHT lease may share it) with its shift and agent; another tenant's seat only "taken"."""
+    if s.state != "mine":
+        return seat_title(s, {})
+    held = "; ".join(f"{h.shift} {seating.get((h.lease_id, s.id), 'no agent assigned')}" for h in s.holders)
+    return f"{s.label}: your seat, {held}"
+
+
+def client_site_ids(rows: list[queries.LeaseListRow]) -> list[uuid.UUID]:
+    """The sites the client leases on (live leases first-seen order)."""
+    seen: dict[uuid.UUID, None] = {}
+    for r in rows:
+        if r.lease.status in ("pending_approval", "confirmed", "active"):
+            seen.setdefault(r.lease.site_id, None)
+    return list(seen)

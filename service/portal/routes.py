@@ -59,8 +59,9 @@ from service.portal import agents as portal_agents  # noqa: E402
 from service.portal import booking as portal_booking  # noqa: E402
 from service.portal import lease_actions as portal_lease_actions  # noqa: E402
 from service.portal import leases as portal_leases  # noqa: E402
+from service.portal import seats as portal_seats  # noqa: E402
 
-for _area in (portal_leases, portal_lease_actions, portal_agents, portal_booking):
+for _area in (portal_leases, portal_lease_actions, portal_seats, portal_agents, portal_booking):
     router.include_router(_area.router)
 # --- end portal: leases, seats and agents ---
 # --- portal: invoices, statements, users and keys ---

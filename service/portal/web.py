@@ -83,6 +83,7 @@ def portal_nav() -> list[tuple[str, str, str]]:
         ("Overview", "/portal/", "all"),
         # --- portal: leases, seats and agents ---
         ("Leases", "/portal/leases", "all"),
+        ("Seats", "/portal/seats", "all"),
         ("Agents", "/portal/teams", "all"),
         ("Book seats", "/portal/book", "admin"),
         # --- portal: invoices, statements, users and keys ---

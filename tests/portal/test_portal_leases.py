@@ -9,7 +9,7 @@ import re
 from playwright.async_api import Page
 
 from tests.browser import attr, shot
-from tests.factories import Api, lease_body
+from tests.factories import Api, lease_body, uniq
 from tests.portal.conftest import PortalClient, login
 from tests.portal.helpers import active_lease, days, rival_on_site, seat
 
@@ -195,3 +195,47 @@ async def test_a_lease_waiting_for_approval_says_so_and_until_when_its_seats_are
     said = await page.locator("#pending-approval").inner_text()
     assert said.startswith("The facility approves this lease before it is confirmed; its seats are held for you until 20")
     assert await page.locator("#viewer-note").count() == 1
+
+
+async def test_the_seats_page_shows_every_seat_of_the_client_with_its_shift_and_agent(
+    page: Page, staff: Api, portal_client: PortalClient
+) -> None:
+    w = portal_client.world
+    day_lease = await active_lease(staff, w, seats=1)
+    await seat(staff, day_lease, [(0, w.members[0])])
+    body = lease_body(w, shift="NIGHT", start_date=days(-5), seat_ids=[day_lease["seats"][0]["id"]])
+    del body["seat_count"]
+    night = await staff.post("/v1/leases", body)
+    await seat(staff, night, [(0, w.members[1])])
+    rival = await rival_on_site(staff, w, seats=1)
+    await login(page, portal_client.viewer_email, where="/portal")
+    await page.wait_for_url(re.compile(r".*/portal/$"))
+    await page.click("nav >> text=Seats")
+    await page.wait_for_url(re.compile(r".*/portal/seats$"))
+    shared = page.locator(f'svg.seatmap g[data-seat="{day_lease["seats"][0]["id"]}"]')
+    assert await attr(shared, "data-state") == "mine"
+    label = day_lease["seats"][0]["label"]
+    assert await shared.locator("title").text_content() == f"{label}: your seat, DAY Agent 0; NIGHT Agent 1"
+    theirs = page.locator(f'svg.seatmap g[data-seat="{rival.lease["seats"][0]["id"]}"]')
+    assert await attr(theirs, "data-state") == "taken"
+    html = await page.content()
+    assert rival.client["legal_name"] not in html
+    assert rival.member["name"] not in html
+    await shot(page, "portal-seats")
+    # one shift: the night's agent only
+    await page.select_option("#seats-shift", "NIGHT")
+    await page.click("#seats-filter button")
+    await page.wait_for_url(re.compile(r".*/portal/seats\?.*shift=NIGHT.*"))
+    assert await shared.locator("title").text_content() == f"{label}: your seat, NIGHT Agent 1"
+    # a site where the client leases nothing is not its to look at
+    other = await page.goto(f"/portal/seats?site_id={rival.lease['site_id']}")
+    assert other is not None
+    assert other.status == 200  # the rival shares the site: still the client's site
+    response = await page.goto(f"/portal/seats?site_id={(await staff.post('/v1/sites', _site()))['id']}")
+    assert response is not None
+    assert response.status == 404
+
+
+def _site() -> dict[str, str]:
+    code = uniq("X")
+    return {"code": code, "name": f"Site {code}", "timezone": "Asia/Manila", "currency": "PHP", "tax_rate": "0.12"}
