@@ -27,6 +27,7 @@ class Holder:
     start: date
     end: date | None
     window: tuple[int, int]
+    client_id: uuid.UUID | None = None
 
 
 @dataclass
@@ -78,7 +79,7 @@ ORDER BY zone, y, x
 # a row's segments lie within its dates and the day after its end, which narrows the rows to test.
 _FLOOR_HOLDERS_SQL = """
 SELECT ls.seat_id, ls.window_start_min, ls.window_end_min, l.id AS lease_id, l.shift_code, l.status,
-       l.start_date, l.end_date, c.legal_name
+       l.start_date, l.end_date, c.legal_name, l.client_id
 FROM lease_seats ls
 JOIN seats s ON s.id = ls.seat_id
 JOIN leases l ON l.id = ls.lease_id
@@ -118,7 +119,7 @@ async def load_floor_map(
     rows = await conn.fetch(floor_holders_sql(window or (0, 0)), floor.id, day, only_seat)
     holders: dict[uuid.UUID, list[Holder]] = defaultdict(list)
     for r in rows:
-        holders[r[0]].append(Holder(r[3], r[4], r[8], r[5], r[6], r[7], (r[1], r[2])))
+        holders[r[0]].append(Holder(r[3], r[4], r[8], r[5], r[6], r[7], (r[1], r[2]), r[9]))
     views = []
     for sid, label, zone, x, y, status in seats:
         hs = holders.get(sid)
@@ -128,6 +129,25 @@ async def load_floor_map(
             hs.sort(key=lambda h: h.window)
             views.append(SeatView(sid, label, zone, x, y, status, hs, seat_state(status, hs, window)))
     return FloorMap(site, floor, day, shift, views)
+
+
+def tenant_view(fm: FloorMap, client_id: uuid.UUID) -> FloorMap:
+    """The floor as a client may see it: its own seats ``mine`` with its own holders only, another
+    tenant's ``taken`` with no holder at all (neither who, nor which lease, nor its dates), the rest
+    as they are. What is left out is not in the result, so no page can leak it by accident."""
+    seats = []
+    for s in fm.seats:
+        own = [h for h in s.holders if h.client_id == client_id]
+        if s.status != "active":
+            state = s.status
+        elif own:
+            state = "mine"
+        elif s.holders:
+            state = "taken"
+        else:
+            state = "free"
+        seats.append(SeatView(s.id, s.label, s.zone, s.x, s.y, s.status, own, state))
+    return FloorMap(fm.site, fm.floor, fm.day, fm.shift, seats)
 
 
 async def site_shifts(session: AsyncSession, site_id: uuid.UUID) -> list[Shift]:

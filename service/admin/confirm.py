@@ -69,16 +69,19 @@ def confirm_page(
     carry: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    renderer: Callable[..., HTMLResponse] | None = None,
+    template: str = "confirm.html",
 ) -> HTMLResponse:
     """The confirmation: what will happen, the fields asked, the other fields of the first form
-    carried as hidden inputs, a button that does it and a link back that does nothing."""
+    carried as hidden inputs, a button that does it and a link back that does nothing. The client
+    portal passes its own ``renderer`` and ``template`` (the same form, in its own frame)."""
     asked = {f.name for f in ask}
     hidden = {
         k: str(v) for k, v in (carry or {}).items() if k not in asked and k not in (CONFIRMED, "csrf_token") and v is not None
     }
-    return render(
+    return (renderer or render)(
         request,
-        "confirm.html",
+        template,
         {
             "title": title,
             "question": question,

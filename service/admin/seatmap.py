@@ -7,6 +7,7 @@ draws it."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from html import escape
 from typing import Annotated, Any
@@ -47,11 +48,14 @@ def render_svg(
     margin: tuple[int, int] = (0, 0),
     grid: bool = False,
     background: tuple[str, PlanImageInfo] | None = None,
+    titles: Callable[[SeatView], str] | None = None,
 ) -> Markup:
     """The floor as one SVG: each seat at its grid cell on the floor (as the floor-plan editor placed
     it), each zone's name above its top-left seat. ``margin``: empty columns and rows to the right and
     below (room to drag seats to, in the editor), drawn as a ``grid`` of cells. ``background``: the
-    floor's plan drawing (its URL and size), under the seats from the top-left cell."""
+    floor's plan drawing (its URL and size), under the seats from the top-left cell. ``titles``: each
+    seat's hover text (the client portal's, which never names another tenant); default ``seat_title``."""
+    title_of = titles or seat_title
     highlight = highlight or set()
     picked = picked or set()
     parts: list[str] = []
@@ -91,7 +95,7 @@ def render_svg(
             cls += " highlight"
         if s.label in picked:
             cls += " picked"
-        title = escape(seat_title(s))
+        title = escape(title_of(s))
         short = escape(s.label.rsplit("-", 1)[-1])
         parts.append(
             f'<g class="{cls}" data-seat="{s.id}" data-label="{escape(s.label)}" data-state="{s.state}" '

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from domain.leasing import client_views
 from domain.models import User
 from domain.models.user import CLIENT_ROLES
 from domain.services import clients, users
@@ -46,11 +47,23 @@ async def logout(request: Request, user: Client, session: SessionDep, form: Csrf
 async def overview(request: Request, user: Client, session: SessionDep) -> HTMLResponse:
     client = await clients.get_client(session, tenant(user))
     leases = await clients.client_leases(session, client.id, limit=20)
-    return render(request, "portal/overview.html", {"client": client, "leases": leases})
+    ctx = {"client": client, "leases": leases}
+    # --- portal: leases, seats and agents: the overview's cards of what is coming ---
+    ctx["upcoming"] = await client_views.upcoming(session, client.id, request.app.state.settings.renewal_window_days)
+    return render(request, "portal/overview.html", ctx)
 
 
 # ---- each area's pages (register your router in your own block) -----------------------------
 # --- portal: leases, seats and agents ---
+from service.portal import agents as portal_agents  # noqa: E402
+from service.portal import booking as portal_booking  # noqa: E402
+from service.portal import lease_actions as portal_lease_actions  # noqa: E402
+from service.portal import leases as portal_leases  # noqa: E402
+from service.portal import seats as portal_seats  # noqa: E402
+
+for _area in (portal_leases, portal_lease_actions, portal_seats, portal_agents, portal_booking):
+    router.include_router(_area.router)
+# --- end portal: leases, seats and agents ---
 # --- portal: invoices, statements, users and keys ---
 # --- portal: identity provider (SCIM) ---
 # --- portal: webhooks ---

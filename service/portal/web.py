@@ -82,6 +82,10 @@ def portal_nav() -> list[tuple[str, str, str]]:
     return [
         ("Overview", "/portal/", "all"),
         # --- portal: leases, seats and agents ---
+        ("Leases", "/portal/leases", "all"),
+        ("Seats", "/portal/seats", "all"),
+        ("Agents", "/portal/teams", "all"),
+        ("Book seats", "/portal/book", "admin"),
         # --- portal: invoices, statements, users and keys ---
         # --- portal: identity provider (SCIM) ---
         # --- portal: webhooks ---

@@ -238,3 +238,9 @@
   if (label) label.hidden = true;
   if (window.history && window.history.replaceState) window.history.replaceState(null, "", window.location.pathname);
 })();
+// --- portal: leases, seats and agents: the booking form shows another site's plans and shifts ---
+document.addEventListener("change", function (event) {
+  var el = event.target;
+  if (!el || !el.closest || !el.closest("#book-form") || el.name !== "site_id") return;
+  window.location = "/portal/book?site_id=" + encodeURIComponent(el.value);
+});
