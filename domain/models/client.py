@@ -3,7 +3,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-
 from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text
@@ -53,6 +52,8 @@ class Team(IdMixin, TimestampMixin, Base):
     # the team a SCIM user sits in while its identity provider puts it in no group (a member
     # belongs to exactly one team); not a SCIM group itself
     holding: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # what the identity provider wrote on its members beyond their ids (their display names)
+    scim_attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
 
 
 class Member(IdMixin, TimestampMixin, Base):

@@ -5,7 +5,7 @@
   instant and when its last facility credential was cut (the deprovision KPI).
 - ``members``: ``user_name``, ``external_id``, ``scim_attributes`` (the rest of the SCIM resource),
   ``scim_deleted_at``, ``updated_at``; ``teams``: ``external_id``, ``holding`` (where a SCIM user in
-  no group sits).
+  no group sits), ``scim_attributes`` (the display names the identity provider gave its members).
 
 Revision ID: 0032_client_scim
 Revises: 0031_api_polish
@@ -77,9 +77,14 @@ def upgrade() -> None:
     )
     op.add_column("teams", sa.Column("external_id", sa.String(length=200), nullable=True))
     op.add_column("teams", sa.Column("holding", sa.Boolean(), server_default="false", nullable=False))
+    op.add_column(
+        "teams",
+        sa.Column("scim_attributes", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("teams", "scim_attributes")
     op.drop_column("teams", "holding")
     op.drop_column("teams", "external_id")
     op.drop_index("uq_members_client_user_name", table_name="members")
