@@ -172,6 +172,8 @@ async def create_agent(session: AsyncSession, actor: ScimActor, client_id: uuid.
     await _check_unique(session, client_id, f, None)
     team = await _holding_team(session, client_id)
     active = f.active is not False
+    if f.active is None:  # a new agent is active unless it says otherwise, and reads so
+        f.attributes = {**f.attributes, "active": True}
     member = Member(client_id=client_id, team_id=team.id, name="", email="", active=active)
     _apply(member, f, now)
     if not active:
