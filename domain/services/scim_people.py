@@ -334,3 +334,17 @@ async def delete_group(session: AsyncSession, actor: ScimActor, team: Team) -> N
         await session.flush()
     after = {"members_removed": removed}
     await record(session, actor, "scim.group_delete", "team", team_id, before=before, after=after, client_id=client_id)
+
+
+async def recent_deprovisions(
+    session: AsyncSession, client_id: uuid.UUID, *, limit: int = 20
+) -> list[tuple[ScimDeprovision, str]]:
+    """The client's latest deprovisions with the agent's name (the portal's identity-provider page)."""
+    stmt = (
+        select(ScimDeprovision, Member.name)
+        .join(Member, Member.id == ScimDeprovision.member_id)
+        .where(ScimDeprovision.client_id == client_id)
+        .order_by(ScimDeprovision.requested_at.desc())
+        .limit(limit)
+    )
+    return [(d, name) for d, name in (await session.execute(stmt)).tuples().all()]

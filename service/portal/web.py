@@ -84,6 +84,7 @@ def portal_nav() -> list[tuple[str, str, str]]:
         # --- portal: leases, seats and agents ---
         # --- portal: invoices, statements, users and keys ---
         # --- portal: identity provider (SCIM) ---
+        ("Identity provider", "/portal/identity-provider", "all"),
         # --- portal: webhooks ---
     ]
 
