@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import Conflict, NotFound, ValidationFailed
@@ -120,10 +121,12 @@ async def _holding_team(session: AsyncSession, client_id: uuid.UUID) -> Team:
     stmt = select(Team).where(Team.client_id == client_id, Team.holding.is_(True), Team.name == HOLDING_TEAM)
     team = await session.scalar(stmt)
     if team is None:
-        # two first calls at once: the second waits on the unique (client, name) and then finds it
-        async with session.begin_nested():
-            team = Team(client_id=client_id, name=HOLDING_TEAM, holding=True)
-            session.add(team)
+        # two first calls at once: the second waits on the unique (client, name), then finds the first's
+        await session.execute(
+            pg_insert(Team)
+            .values(id=uuid.uuid4(), client_id=client_id, name=HOLDING_TEAM, holding=True)
+            .on_conflict_do_nothing(index_elements=["client_id", "name"])
+        )
         team = await session.scalar(stmt)
         assert team is not None
     return team

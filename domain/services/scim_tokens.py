@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
@@ -57,12 +58,11 @@ async def issue_token(session: AsyncSession, actor: Actor, client_id: uuid.UUID)
     """A new token for the client's SCIM endpoint (returned once); any earlier one stops working."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = datetime.now(UTC)
-    row = await session.get(ScimToken, client_id, with_for_update=True, populate_existing=True)
-    rotated = row is not None and row.token_hash is not None
-    if row is None:
-        row = ScimToken(client_id=client_id, rotations=0)
-        session.add(row)
-    elif rotated:
+    # the row first (two first issues at once: one inserts, the other waits on its lock), then its lock
+    await session.execute(pg_insert(ScimToken).values(client_id=client_id).on_conflict_do_nothing(index_elements=["client_id"]))
+    row = await session.get_one(ScimToken, client_id, with_for_update=True, populate_existing=True)
+    rotated = row.token_hash is not None
+    if rotated:
         row.rotations += 1
     row.token_hash = token_hash(token)
     row.issued_at = now

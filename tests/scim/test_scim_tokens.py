@@ -3,6 +3,7 @@ kept as its SHA-256 only; wrong or missing tokens are 401 with WWW-Authenticate.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 
@@ -134,3 +135,34 @@ async def test_who_may_manage_the_token(staff: Api, admin: Api, scim_server: str
     await admin.call("POST", "/v1/clients/00000000-0000-0000-0000-000000000000/scim-token", 404)
     async with httpx.AsyncClient() as web:
         assert (await web.get(f"{a.base}/Users", headers=a.headers())).status_code == 200  # untouched
+
+
+async def test_concurrent_first_issues_leave_exactly_one_working_token(staff: Api, admin: Api, scim_server: str) -> None:
+    from tests.factories import make_world
+
+    w = await make_world(staff)
+    cid = w.client["id"]
+    answers = await asyncio.gather(*(admin.call("POST", f"/v1/clients/{cid}/scim-token") for _ in range(4)))
+    assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
+    base = f"{scim_server}/scim/v2/clients/{cid}"
+    async with httpx.AsyncClient() as web:
+        codes = [
+            (await web.get(f"{base}/Users", headers={"Authorization": f"Bearer {a.json()['token']}"})).status_code
+            for a in answers
+        ]
+    assert sorted(codes) == [200, 401, 401, 401]
+
+
+async def test_concurrent_first_users_share_one_holding_team(staff: Api, admin: Api, scim_server: str) -> None:
+    c = await scim_client(staff, admin, scim_server)
+    async with httpx.AsyncClient(base_url=c.base, headers=c.headers()) as idp:
+        made = await asyncio.gather(
+            *(idp.post("/Users", json={"schemas": [USER], "userName": f"u{i}@c.example"}) for i in range(4)),
+            idp.post("/Users", json={"schemas": [USER], "userName": "same@c.example"}),
+            idp.post("/Users", json={"schemas": [USER], "userName": "same@c.example"}),
+        )
+    codes = [m.status_code for m in made]
+    assert codes[:4] == [201] * 4, [m.text for m in made]
+    assert sorted(codes[4:]) == [201, 409], [m.text for m in made[4:]]
+    teams = (await staff.get(f"/v1/clients/{c.client_id}/teams"))["items"]
+    assert [t["name"] for t in teams].count("Unassigned (identity provider)") == 1
