@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -114,3 +114,43 @@ async def authenticate(session: AsyncSession, client_id: uuid.UUID, token: str) 
             .execution_options(synchronize_session=False)
         )
     return ok
+
+
+# ---- throttle: an address that keeps presenting wrong tokens is refused for a while --------------
+# Counted per network address only, never per client: a stranger's guesses must not lock out the
+# client's own identity provider. Kept in the sign-in throttle's table (shared by every replica).
+
+
+def _address_key(address: str) -> str:
+    return "scimaddr:" + hashlib.sha256(address.encode()).hexdigest()
+
+
+async def address_retry_after(session: AsyncSession, address: str | None, max_failures: int, window_seconds: int) -> int:
+    """Seconds this address must wait (0: it may try)."""
+    if not address:
+        return 0
+    wait = await session.scalar(
+        text(
+            "SELECT CEIL(EXTRACT(EPOCH FROM window_started_at + make_interval(secs => CAST(:w AS float8)) - now()))::int "
+            "FROM login_failures WHERE key = :k AND failures >= CAST(:n AS int) "
+            "AND window_started_at > now() - make_interval(secs => CAST(:w AS float8))"
+        ),
+        {"k": _address_key(address), "n": max_failures, "w": window_seconds},
+    )
+    return max(1, int(wait)) if wait is not None else 0
+
+
+async def address_failed(session: AsyncSession, address: str | None, window_seconds: int) -> None:
+    if not address:
+        return
+    await session.execute(
+        text(
+            "INSERT INTO login_failures AS f (key, failures, window_started_at) VALUES (:k, 1, now()) "
+            "ON CONFLICT (key) DO UPDATE SET "
+            "failures = CASE WHEN f.window_started_at <= now() - make_interval(secs => CAST(:w AS float8)) "
+            "THEN 1 ELSE f.failures + 1 END, "
+            "window_started_at = CASE WHEN f.window_started_at <= now() - make_interval(secs => CAST(:w AS float8)) "
+            "THEN now() ELSE f.window_started_at END"
+        ),
+        {"k": _address_key(address), "w": window_seconds},
+    )

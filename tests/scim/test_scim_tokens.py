@@ -10,6 +10,7 @@ import logging
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.factories import Api, ClientLogin
 from tests.scim.conftest import scim_client
@@ -166,3 +167,18 @@ async def test_concurrent_first_users_share_one_holding_team(staff: Api, admin: 
     assert sorted(codes[4:]) == [201, 409], [m.text for m in made[4:]]
     teams = (await staff.get(f"/v1/clients/{c.client_id}/teams"))["items"]
     assert [t["name"] for t in teams].count("Unassigned (identity provider)") == 1
+
+
+async def test_an_address_guessing_tokens_is_throttled(staff: Api, admin: Api, scim_server: str, app: FastAPI) -> None:
+    a = await scim_client(staff, admin, scim_server)
+    limit = app.state.settings.login_address_max_failures
+    async with httpx.AsyncClient() as web:
+        for i in range(limit):
+            r = await web.get(f"{a.base}/Users", headers={"Authorization": f"Bearer slscim_guess{i}"})
+            assert r.status_code == 401
+        r = await web.get(f"{a.base}/Users", headers={"Authorization": "Bearer slscim_one-more"})
+        assert r.status_code == 429
+        assert int(r.headers["retry-after"]) > 0
+        assert r.json()["status"] == "429"
+        # the guesses cost the address, not the client: from here even the right token waits
+        assert (await web.get(f"{a.base}/Users", headers=a.headers())).status_code == 429
