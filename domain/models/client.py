@@ -61,7 +61,15 @@ class Member(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "members"
     __table_args__ = (
-        UniqueConstraint("client_id", "email"),
+        # an email is unique within its client among the agents not deleted through SCIM (a re-hire
+        # comes back under the same address as a new agent)
+        Index(
+            "uq_members_client_id_email",
+            "client_id",
+            "email",
+            unique=True,
+            postgresql_where=text("scim_deleted_at IS NULL"),
+        ),
         # a SCIM userName is unique within its client among the agents not deleted
         Index(
             "uq_members_client_user_name",

@@ -145,7 +145,10 @@ async def _check_unique(session: AsyncSession, client_id: uuid.UUID, f: AgentFie
         raise Conflict("this userName is taken in this client", field="userName")
     clash = await session.scalar(
         select(Member.id).where(
-            Member.client_id == client_id, Member.email == f.email.lower(), Member.id != (member_id or uuid.UUID(int=0))
+            Member.client_id == client_id,
+            Member.email == f.email.lower(),
+            Member.scim_deleted_at.is_(None),
+            Member.id != (member_id or uuid.UUID(int=0)),
         )
     )
     if clash:

@@ -4,7 +4,8 @@
 - ``scim_deprovisions``: an agent the client's identity provider deactivated or deleted, the call's
   instant and when its last facility credential was cut (the deprovision KPI).
 - ``members``: ``user_name``, ``external_id``, ``scim_attributes`` (the rest of the SCIM resource),
-  ``scim_deleted_at``, ``updated_at``; ``teams``: ``external_id``, ``holding`` (where a SCIM user in
+  ``scim_deleted_at``, ``updated_at``; the email is unique among the agents not deleted
+  through SCIM; ``teams``: ``external_id``, ``holding`` (where a SCIM user in
   no group sits), ``scim_attributes`` (the display names the identity provider gave its members).
 
 Revision ID: 0032_client_scim
@@ -68,6 +69,15 @@ def upgrade() -> None:
     )
     op.add_column("members", sa.Column("scim_deleted_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("members", sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True))
+    # an email is unique among the client's agents not deleted through SCIM (a re-hire comes back)
+    op.drop_constraint(op.f("uq_members_client_id_email"), "members", type_="unique")
+    op.create_index(
+        "uq_members_client_id_email",
+        "members",
+        ["client_id", "email"],
+        unique=True,
+        postgresql_where=sa.text("scim_deleted_at IS NULL"),
+    )
     op.create_index(
         "uq_members_client_user_name",
         "members",
@@ -88,6 +98,13 @@ def downgrade() -> None:
     op.drop_column("teams", "holding")
     op.drop_column("teams", "external_id")
     op.drop_index("uq_members_client_user_name", table_name="members")
+    op.drop_index("uq_members_client_id_email", table_name="members")
+    # an agent deleted through SCIM whose address came back keeps its row under a marked address
+    op.execute(
+        "UPDATE members m SET email = left(m.email, 270) || '#deleted-' || m.id::text WHERE scim_deleted_at IS NOT NULL "
+        "AND EXISTS (SELECT 1 FROM members n WHERE n.client_id = m.client_id AND n.email = m.email AND n.id <> m.id)"
+    )
+    op.create_unique_constraint(op.f("uq_members_client_id_email"), "members", ["client_id", "email"])
     for column in ("updated_at", "scim_deleted_at", "scim_attributes", "external_id", "user_name"):
         op.drop_column("members", column)
     op.drop_index(op.f("ix_scim_deprovisions_member_id"), table_name="scim_deprovisions")

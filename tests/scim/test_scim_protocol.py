@@ -78,3 +78,15 @@ async def test_filters_sorting_paging_etags_and_group_moves(staff: Api, admin: A
         assert (await idp.delete(f"/Groups/{g2['id']}")).status_code == 204
         assert (await idp.get(f"/Groups/{g2['id']}")).status_code == 404
         assert "groups" not in (await idp.get(f"/Users/{adam}")).json()
+
+
+async def test_a_deleted_agent_can_be_made_again_under_the_same_address(staff: Api, admin: Api, scim_server: str) -> None:
+    c = await scim_client(staff, admin, scim_server)
+    body = {"schemas": [USER], "userName": "rehire@c.example", "emails": [{"value": "rehire@c.example", "primary": True}]}
+    async with httpx.AsyncClient(base_url=c.base, headers=c.headers()) as idp:
+        first = (await idp.post("/Users", json=body)).json()
+        assert (await idp.delete(f"/Users/{first['id']}")).status_code == 204
+        again = await idp.post("/Users", json=body)
+        assert again.status_code == 201, again.text
+        assert again.json()["id"] != first["id"]
+        assert (await idp.post("/Users", json=body)).status_code == 409
