@@ -28,6 +28,10 @@ async def test_an_admin_issues_and_revokes_a_clients_scim_token(live_server: str
     staff_email, _ = await make_user(db, "facility_staff", password=PASSWORD)
     with httpx.Client(base_url=live_server, follow_redirects=False, timeout=10) as http:
         assert (await asyncio.to_thread(admin_login, http, admin_email)).status_code == 303
+        # the deprovision KPI sits with the provisioning figures on the dashboard and the Provisioning page
+        for path in ("/admin/", "/admin/provisioning"):
+            shown = await asyncio.to_thread(http.get, path)
+            assert "scim deprovision time" in shown.text, path
         detail = await asyncio.to_thread(http.get, f"/admin/clients/{cid}")
         assert f"/admin/clients/{cid}/scim" in detail.text
         page = await asyncio.to_thread(http.get, f"/admin/clients/{cid}/scim")
