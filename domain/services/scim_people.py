@@ -52,13 +52,14 @@ class AgentFields:
 # ---- reads ------------------------------------------------------------------------------------
 
 
-async def list_agents(session: AsyncSession, client_id: uuid.UUID) -> list[Member]:
-    stmt = (
-        select(Member)
-        .where(Member.client_id == client_id, Member.scim_deleted_at.is_(None))
-        .order_by(Member.created_at, Member.id)
-    )
-    return list((await session.scalars(stmt)).all())
+async def list_agents(session: AsyncSession, client_id: uuid.UUID, *, where: tuple[str, str] | None = None) -> list[Member]:
+    """The client's agents; ``where`` = ("username" | "externalid", value) narrows them (any case) for
+    the identity provider's usual look-up before a create, so it does not read every agent."""
+    stmt = select(Member).where(Member.client_id == client_id, Member.scim_deleted_at.is_(None))
+    if where is not None:
+        column = func.coalesce(Member.user_name, Member.email) if where[0] == "username" else Member.external_id
+        stmt = stmt.where(func.lower(column) == where[1].lower())
+    return list((await session.scalars(stmt.order_by(Member.created_at, Member.id))).all())
 
 
 async def get_agent(session: AsyncSession, client_id: uuid.UUID, member_id: str, *, lock: bool = False) -> Member:
@@ -76,9 +77,12 @@ async def get_agent(session: AsyncSession, client_id: uuid.UUID, member_id: str,
     return member
 
 
-async def list_groups(session: AsyncSession, client_id: uuid.UUID) -> list[Team]:
-    stmt = select(Team).where(Team.client_id == client_id, Team.holding.is_(False)).order_by(Team.created_at, Team.id)
-    return list((await session.scalars(stmt)).all())
+async def list_groups(session: AsyncSession, client_id: uuid.UUID, *, where: tuple[str, str] | None = None) -> list[Team]:
+    stmt = select(Team).where(Team.client_id == client_id, Team.holding.is_(False))
+    if where is not None:
+        column = Team.name if where[0] == "displayname" else Team.external_id
+        stmt = stmt.where(func.lower(column) == where[1].lower())
+    return list((await session.scalars(stmt.order_by(Team.created_at, Team.id))).all())
 
 
 async def get_group(session: AsyncSession, client_id: uuid.UUID, team_id: str, *, lock: bool = False) -> Team:

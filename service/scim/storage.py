@@ -26,6 +26,7 @@ from scim2_models import (
     SearchRequest,
     UniquenessException,
 )
+from scim2_models.path import CompareOperator, Comparison
 from scim2_server.storage import AsyncScimStorage, SearchPage
 from scim2_server.utils import parametrize
 from sqlalchemy.exc import IntegrityError
@@ -85,13 +86,25 @@ class ClientStorage(AsyncScimStorage):
         except NotFound as exc:
             raise NotFoundException(detail=exc.detail) from None
 
-    async def _all(self, resource_type: ResourceType) -> list[Resource[Any]]:
+    @staticmethod
+    def _narrowing(resource_type: ResourceType, scim_filter: ScimFilter[Any] | None) -> tuple[str, str] | None:
+        """A plain ``attr eq "value"`` on an attribute the database holds, read there; the filter
+        still runs on what comes back (the look-up is case-blind, so it finds a superset)."""
+        node = getattr(scim_filter, "ast", None)
+        if not isinstance(node, Comparison) or node.op != CompareOperator.eq or not isinstance(node.value, str):
+            return None
+        attr = str(node.attr_path).lower()
+        held = ("username", "externalid") if resource_type.name == "User" else ("displayname", "externalid")
+        return (attr, node.value) if attr in held else None
+
+    async def _all(self, resource_type: ResourceType, scim_filter: ScimFilter[Any] | None = None) -> list[Resource[Any]]:
         model = self._model(resource_type)
+        where = self._narrowing(resource_type, scim_filter)
         if resource_type.name == "User":
-            members = await people.list_agents(self.session, self.client_id)
+            members = await people.list_agents(self.session, self.client_id, where=where)
             teams = await people.teams_of(self.session, {m.team_id for m in members})
             return [user_resource(model, m, teams.get(m.team_id)) for m in members]
-        groups = await people.list_groups(self.session, self.client_id)
+        groups = await people.list_groups(self.session, self.client_id, where=where)
         members_of = await people.group_members(self.session, [t.id for t in groups])
         return [group_resource(model, t, members_of[t.id]) for t in groups]
 
@@ -99,7 +112,7 @@ class ClientStorage(AsyncScimStorage):
         self, resource_types: list[ResourceType], search_request: SearchRequest[Any], *, position: Any = None
     ) -> SearchPage:
         """Filtered, sorted and paged in memory: a client's agents are hundreds, not millions."""
-        candidates = [r for rt in resource_types for r in await self._all(rt)]
+        candidates = [r for rt in resource_types for r in await self._all(rt, search_request.filter)]
         scim_filter = search_request.filter
         if scim_filter is not None and not scim_filter.models and candidates:
             models = tuple(dict.fromkeys(type(r) for r in candidates))

@@ -22,6 +22,13 @@ async def test_filters_sorting_paging_etags_and_group_moves(staff: Api, admin: A
         zoe, adam, mia = ids
         r = (await idp.get("/Users", params={"filter": 'userName co "@c.example"', "sortBy": "userName"})).json()
         assert [u["userName"] for u in r["Resources"]] == ["adam@c.example", "mia@c.example", "zoe@c.example"]
+        # userName is compared without case (RFC 7643: caseExact false), externalId with it
+        r = (await idp.get("/Users", params={"filter": 'userName eq "ADAM@C.EXAMPLE"'})).json()
+        assert [u["id"] for u in r["Resources"]] == [adam]
+        patch = {"schemas": [PATCH], "Operations": [{"op": "add", "path": "externalId", "value": "Okta-7"}]}
+        assert (await idp.patch(f"/Users/{adam}", json=patch)).status_code in (200, 204)
+        assert (await idp.get("/Users", params={"filter": 'externalId eq "Okta-7"'})).json()["totalResults"] == 1
+        assert (await idp.get("/Users", params={"filter": 'externalId eq "okta-7"'})).json()["totalResults"] == 0
         r = (await idp.get("/Users", params={"filter": 'displayName eq "Mia"'})).json()
         assert [u["id"] for u in r["Resources"]] == [mia]
         r = (await idp.get("/Users", params={"filter": 'userName sw "zo" or userName sw "ad"', "count": 1})).json()
