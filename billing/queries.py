@@ -17,7 +17,7 @@ from billing.db import driver
 from billing.facts import Month
 from domain.models import Client, Site, User
 from domain.models.invoice import BillingRun, CreditNote, Invoice, InvoiceLine, Payment, PaymentAllocation
-from domain.services.paging import keyset_page
+from domain.services.paging import sorted_keyset_page
 
 
 class InvoiceFilter(NamedTuple):
@@ -32,7 +32,8 @@ class InvoiceFilter(NamedTuple):
 async def invoice_page(
     session: AsyncSession, where: InvoiceFilter, cursor: str | None, limit: int
 ) -> tuple[list[Invoice], str | None]:
-    """Keyset paging on the id: `next_cursor` is the last id of the page when another page follows."""
+    """Newest issue date first, drafts (not issued yet) before them, then by id (issue 14); keyset
+    paging: `next_cursor` is the last id of the page when another page follows."""
     stmt = select(Invoice)
     if where.client_id is not None:
         stmt = stmt.where(Invoice.client_id == where.client_id)
@@ -44,7 +45,7 @@ async def invoice_page(
         stmt = stmt.where(Invoice.site_id == where.site_id)
     if where.issued_only:
         stmt = stmt.where(Invoice.status != "draft")
-    return await keyset_page(session, stmt, Invoice.id, cursor, limit)
+    return await sorted_keyset_page(session, stmt, Invoice.issue_date, Invoice.id, cursor, limit, descending=True)
 
 
 async def invoice_lines(session: AsyncSession, invoice_id: uuid.UUID) -> list[InvoiceLine]:

@@ -97,12 +97,18 @@ SeatIds = Annotated[list[uuid.UUID], Field(min_length=1, max_length=2000, json_s
 
 
 def one_of(a: str, b: str) -> dict[str, Any]:
-    """Exactly one of two fields is given (not null); the other is left out or null."""
+    """Exactly one of two fields is given (not null); the other is left out or null.
+
+    Said as one `not` (neither both nor none), not as a top-level `oneOf`: a client generator
+    (openapi-python-client) reads a top-level `oneOf` as a choice of two bodies of one field each and
+    loses the model's other fields (issue 14: a generated client works)."""
 
     def given(name: str) -> dict[str, Any]:
         return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
 
-    return {"oneOf": [given(a), given(b)]}
+    both = {"allOf": [given(a), given(b)]}
+    neither = {"allOf": [{"not": given(a)}, {"not": given(b)}]}
+    return {"not": {"anyOf": [both, neither]}}
 
 
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=LINE_PATTERN)]

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from service import console
+from service import console, openapi_docs
 from service.admin import routes as admin
 from service.api import (
     api_credentials,  # --- people and keys (issue 13) ---
@@ -79,6 +79,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         # --- console (issue 13): /docs from the app's own Swagger UI (service/console.py), no CDN ---
         docs_url=None,
         redoc_url=None,
+        # --- API polish (issue 14): operation ids are the route functions' names (service/openapi_docs.py) ---
+        generate_unique_id_function=openapi_docs.operation_id,
     )
     app.state.settings = settings
     if database_url:
@@ -109,6 +111,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     portal.install(app)
     # --- console (issue 13): `/`, the favicon, /docs served locally ---
     console.install(app)
+    # --- API polish (issue 14): every operation's roles in /openapi.json, read from its role gate ---
+    openapi_docs.install(app)
     return app
 
 

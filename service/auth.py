@@ -32,7 +32,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jose import JWTError, jwt
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.errors import Forbidden, NotFound, Unauthorized
+from domain.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from domain.models.user import CLIENT_ROLES, ROLES, STAFF_ROLES, Role
 from domain.services import api_credentials, users
 from service.db import SessionDep
@@ -123,6 +123,16 @@ class Principal:
         """Tenant filter: another tenant's object does not exist (404)."""
         if not self.can_see_client(client_id):
             raise NotFound(f"{what} not found")
+
+    def client_for(self, given: uuid.UUID | None, field: str = "client_id") -> uuid.UUID:
+        """The client a request is for (issue 14): ``given`` (another tenant's is 404), or, left out,
+        a client token's own; a staff token must give it (422 naming the field)."""
+        if given is None:
+            if self.client_id is None:
+                raise ValidationFailed(f"{field} is required: a staff token names the client", field=field)
+            return self.client_id
+        self.require_client(given, "client")
+        return given
 
 
 def create_access_token(principal: Principal) -> tuple[str, int]:
@@ -345,6 +355,19 @@ async def metrics_reader(
         raise Forbidden("metrics are for facility staff and the scrape token")
 
 
+# The roles each principal dependency lets through. service/openapi_docs.py reads it from a route's
+# dependencies to document every operation (`x-roles` and its description): the roles a client
+# developer reads are the ones the code enforces, never a hand-written list that drifts.
+GATE_ROLES: dict[Any, tuple[str, ...]] = {
+    current_principal: tuple(ROLES),
+    current_principal_unbound: tuple(ROLES),
+    metrics_reader: tuple(STAFF_ROLES),
+}
+# `openapi_extra=PUBLIC` on a route that needs no token at all (a sign-in, a Stripe webhook): said
+# on purpose, so that a route that forgot its role gate is caught by tests/test_openapi_docs.py
+PUBLIC: dict[str, Any] = {"x-roles": []}
+
+
 def role_gate(base: Any, roles: tuple[str, ...], what: str = "action") -> Any:
     """A dependency: the principal from ``base``, refused (403) unless it has one of ``roles``."""
 
@@ -353,6 +376,7 @@ def role_gate(base: Any, roles: tuple[str, ...], what: str = "action") -> Any:
             raise Forbidden(f"this {what} needs one of the roles: {', '.join(roles)}")
         return principal
 
+    GATE_ROLES[dep] = tuple(roles)
     return Depends(dep)
 
 

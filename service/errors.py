@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -98,8 +99,18 @@ def _loc_to_field(loc: tuple[Any, ...] | list[Any], error: dict[str, Any] | None
     return ".".join(parts) or (str(loc[0]) if loc else "")
 
 
+# pydantic words a check raised in a validator as "Value error, <what the check said>" (and an
+# `assert` as "Assertion failed, …"): a client reads only what the check said
+_VALIDATOR_PREFIX = re.compile(r"^(?:Value error|Assertion failed), ")
+
+
+def clean_message(msg: Any) -> str:
+    """A validation message as a person reads it: without pydantic's validator prefix."""
+    return _VALIDATOR_PREFIX.sub("", str(msg)) or "invalid"
+
+
 def validation_problem(errors: list[dict[str, Any]]) -> JSONResponse:
-    fields = [{"field": _loc_to_field(e.get("loc", ()), e), "message": e.get("msg", "invalid")} for e in errors]
+    fields = [{"field": _loc_to_field(e.get("loc", ()), e), "message": clean_message(e.get("msg", "invalid"))} for e in errors]
     first = fields[0] if fields else {"field": "", "message": "invalid"}
     return problem(
         422,

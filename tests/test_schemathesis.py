@@ -92,7 +92,8 @@ RULE_FIELDS: dict[str, set[str]] = {
         "end_date",
         "expires_at",
     },
-    "POST /v1/quotes": {"site_id", "plan_id", "shift", "seat_count", "seat_ids", "add_ons", "end_date"},
+    # issue 14: a client's token may leave client_id out; a staff token (as here) must give it
+    "POST /v1/quotes": {"client_id", "site_id", "plan_id", "shift", "seat_count", "seat_ids", "add_ons", "end_date"},
     # terms (issue 11): a price takes effect from the site's today on; add-on codes of the stored plan;
     # a lease's price step falls within its stored term
     "POST /v1/plans/{plan_id}/prices": {"effective_from", "add_on_prices"},
@@ -112,6 +113,14 @@ RULE_FIELDS: dict[str, set[str]] = {
     "POST /v1/floors/{floor_id}/seats/status": {"seat_ids[]"},
     "POST /v1/floors/{floor_id}/seats/retire": {"seat_ids[]"},
     "PUT /v1/floors/{floor_id}/plan-image": {"image"},  # a PNG or JPEG by its bytes, not any binary
+    # API polish (issue 14): a sorted list's cursor names a row of it (the last of the previous page)
+    "GET /v1/sites/{site_id}/seats": {"cursor"},
+    "GET /v1/leases": {"cursor"},
+    "GET /v1/invoices": {"cursor"},
+    # API polish (issue 14): a client's token may leave client_id out; a staff token (as here) must give it
+    "GET /v1/statements/{period}": {"client_id"},
+    "GET /v1/statements/{period}/csv": {"client_id"},
+    "GET /v1/statements/{period}/pdf": {"client_id"},
 }
 
 

@@ -6,6 +6,7 @@ same rule (``seat_held``, domain/models/held.py), so a seat shown free is exactl
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -78,6 +79,20 @@ async def free_seats(
     if limit is not None:
         stmt = stmt.limit(limit)
     return list((await session.scalars(stmt)).all())
+
+
+async def taken_labels(
+    session: AsyncSession,
+    site_id: uuid.UUID,
+    seat_ids: Sequence[uuid.UUID],
+    window: tuple[int, int],
+    start: date,
+    end: date | None,
+) -> list[str]:
+    """The labels of those of ``seat_ids`` another live lease holds for this window and term (issue
+    14: a 409 names the seats that are taken)."""
+    stmt = select(Seat.label).where(Seat.id.in_(seat_ids), _conflicting_rows(site_id, window, start, end))
+    return sorted((await session.scalars(stmt.order_by(Seat.label))).all())
 
 
 async def count_free_seats(

@@ -43,7 +43,7 @@ from domain.models import (
     Team,
 )
 from domain.services.audit import Actor, record, snapshot
-from domain.services.catalog import shift_window, site_today
+from domain.services.catalog import shift_code_is, shift_window, site_today, unknown_shift
 from domain.services.charges import ClientLimits
 from domain.services.plan_prices import in_force_stmt
 
@@ -123,10 +123,11 @@ async def _load_booking(
         .outerjoin(Client, Client.id == req.client_id)
         .outerjoin(Team, Team.id == req.team_id)
         .outerjoin(Plan, Plan.id == req.plan_id)
-        .outerjoin(Shift, and_(Shift.site_id == req.site_id, Shift.code == req.shift))
+        .outerjoin(Shift, and_(Shift.site_id == req.site_id, shift_code_is(req.shift)))
         .outerjoin(price, true())
     )
-    row = (await session.execute(stmt)).one()
+    # (the first row: shift codes are unique on a site whatever their case, since issue 14)
+    row = (await session.execute(stmt.limit(1))).one()
     return row[0], row[1], row[2], row[3], row[4], row[5]
 
 
@@ -190,7 +191,7 @@ async def book_lease(
     if plan is None or plan.site_id != site.id:
         raise ValidationFailed("no such plan on this site", field="plan_id")
     if shift is None:
-        raise ValidationFailed(f"no shift {req.shift} on this site", field="shift")
+        raise await unknown_shift(session, site.id, req.shift)
     today = site_today(site, now)
     if not is_staff and req.start_date < today:
         raise ValidationFailed("a lease cannot start in the past", field="start_date")

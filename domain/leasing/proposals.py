@@ -43,6 +43,8 @@ class ProposalCreate(LeaseCreate):
     """A lease's booking (the same fields as ``POST /v1/leases``, its terms included: notice,
     escalation, dated prices) and how long its seats are held."""
 
+    client_id: uuid.UUID  # a proposal is made by staff: they name the client (issue 14 left it out of LeaseCreate)
+
     expires_at: SafeDateTime | None = Field(
         default=None,
         description="until when the seats are held for the client (RFC 3339 with offset); "

@@ -33,7 +33,7 @@ from domain.models import (
     Team,
 )
 from domain.services.catalog import get_shift, plan_inclusions, shift_window
-from domain.services.paging import keyset_page
+from domain.services.paging import sorted_keyset_page
 from domain.services.plan_prices import PlanTerms, price_in_force
 
 
@@ -48,14 +48,15 @@ async def lease_page(
     up_for_renewal: bool | None = None,
     renewal_window_days: int = DEFAULT_RENEWAL_WINDOW_DAYS,
 ) -> tuple[list[Lease], str | None]:
-    """One page of leases by id (keyset paging): the rows and the `next_cursor` (the last id), None on the last page."""
+    """One page of leases by start date, then id (issue 14; keyset paging): the rows and the
+    `next_cursor` (the last id), None on the last page."""
     stmt = select(Lease).where(*lease_filter(client_id, status, site_id))
     # --- renewal (issue 11) ---
     if up_for_renewal is not None:
         due = up_for_renewal_clause(renewal_window_days)
         stmt = stmt.where(due if up_for_renewal else func.coalesce(due, literal(False)).is_(False))
     # --- end renewal ---
-    return await keyset_page(session, stmt, Lease.id, cursor, limit)
+    return await sorted_keyset_page(session, stmt, Lease.start_date, Lease.id, cursor, limit)
 
 
 async def lease_assignments(session: AsyncSession, lease_id: uuid.UUID) -> list[SeatAssignment]:

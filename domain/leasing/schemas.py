@@ -64,7 +64,8 @@ class AddOn(BaseModel):
 class LeaseCreate(Strict):
     model_config = ConfigDict(json_schema_extra=one_of("seat_count", "seat_ids"))
 
-    client_id: uuid.UUID
+    # issue 14: a client's own token may leave it out (its own client); staff must give it (422)
+    client_id: uuid.UUID | None = Field(default=None, description="the client; a client's token may leave it out: its own")
     team_id: uuid.UUID
     site_id: uuid.UUID
     plan_id: uuid.UUID

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import SeatsUnavailable, ValidationFailed
-from domain.leasing.availability import ZoneSeats, free_zones
+from domain.leasing.availability import ZoneSeats, free_zones, taken_labels
 from domain.models import (
     Lease,
     Seat,
@@ -254,11 +254,21 @@ async def insert_seats(
             raise ValidationFailed(f"no such seat on this site: {missing[0]}", field="seat_ids")
         blocked = [s.label for s in found.values() if s.status != "active"]
         if blocked:
-            raise SeatsUnavailable(f"seats not bookable (maintenance or retired): {', '.join(blocked)}", field="seat_ids")
+            blocked.sort()
+            raise SeatsUnavailable(
+                f"seats not bookable (maintenance or retired): {', '.join(blocked)}", field="seat_ids", taken_seats=blocked
+            )
         # a booking of named seats waits for their locks (it holds no other seat lock)
         held = await _Attempts(session).take(lease, seat_ids, window, start, end, wait=True)
         if not isinstance(held, dict):
-            raise SeatsUnavailable("one or more of the seats are not free for that window", field="seat_ids")
+            labels = await taken_labels(session, lease.site_id, seat_ids, window, start, end)
+            raise SeatsUnavailable(
+                f"not free for that window: {', '.join(labels)}"
+                if labels
+                else "one or more of the seats are not free for that window",
+                field="seat_ids",
+                taken_seats=labels,
+            )
         await _refuse_retired(session, seat_ids, "seat_ids")
         return [HeldSeat(sid, found[sid].label, found[sid].floor_id, found[sid].zone) for sid in seat_ids]
 

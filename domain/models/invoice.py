@@ -190,6 +190,8 @@ class Invoice(IdMixin, TimestampMixin, Base):
         ),
         # --- collections (issue 12): the reminder pass and the overdue list read open invoices by due date ---
         Index("ix_invoices_open_due", "due_date", postgresql_where=text("status IN ('issued', 'partially_paid')")),
+        # --- API polish (issue 14): invoices listed newest issue first, paged on (issue_date, id) ---
+        Index("ix_invoices_issue_date_id", "issue_date", "id"),
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)

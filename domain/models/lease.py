@@ -72,6 +72,8 @@ class Lease(IdMixin, TimestampMixin, Base):
         # --- terms (issue 11)
         CheckConstraint("monthly_price_minor >= 0 AND setup_fee_minor >= 0 AND deposit_months >= 0", name="terms"),
         CheckConstraint("escalation_pct > 0 AND escalation_pct <= 100", name="escalation"),
+        # --- API polish (issue 14): leases listed by start date, paged on (start_date, id) ---
+        Index("ix_leases_start_date_id", "start_date", "id"),
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), index=True)

@@ -5,7 +5,7 @@ from datetime import time
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Text, Time, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, Computed, ForeignKey, Index, Integer, Numeric, String, Text, Time, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, IdMixin, TimestampMixin, one_of
@@ -82,12 +82,21 @@ class Seat(IdMixin, TimestampMixin, Base):
             postgresql_include=["id", "floor_id", "zone", "x", "y", "label"],
             postgresql_where=text("status = 'active'"),
         ),
+        # --- API polish (issue 14): seats listed in label order, paged on (label_key, id) ---
+        Index("ix_seats_site_label_key", "site_id", "label_key", "id"),
     )
 
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
     floor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("floors.id", ondelete="CASCADE"), index=True)
     zone: Mapped[str] = mapped_column(String(32))
     label: Mapped[str] = mapped_column(String(64))
+    # --- API polish (issue 14): the label as it sorts for people, "A-2" before "A-10": each run of
+    # digits padded to 20 by PostgreSQL itself (function natural_sort_key, migration 0031), compared
+    # byte by byte (collation "C"), so every writer of a label keeps it right ---
+    label_key: Mapped[str] = mapped_column(String(400, collation="C"), Computed("natural_sort_key(label)", persisted=True))
+    # the key is read back with RETURNING on every insert and update: never a lazy load (the audit's
+    # snapshot reads every column, in async code)
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy's declarative attribute)
     # grid position on the floor's seat map: column and row
     x: Mapped[int] = mapped_column(Integer, default=0)
     y: Mapped[int] = mapped_column(Integer, default=0)

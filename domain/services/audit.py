@@ -47,12 +47,13 @@ _SECRET_HINTS = ("password", "secret", "hash", "token")
 
 
 def snapshot(obj: Any) -> dict[str, Any]:
-    """The column values of an ORM object, without anything secret."""
+    """The column values of an ORM object, without anything secret nor what the database computes
+    from them (a seat's label_key: its label again)."""
     mapper = inspect(obj).mapper
     return {
         attr.key: _jsonable(getattr(obj, attr.key))
         for attr in mapper.column_attrs
-        if not any(h in attr.key for h in _SECRET_HINTS)
+        if not any(h in attr.key for h in _SECRET_HINTS) and attr.columns[0].computed is None
     }
 
 

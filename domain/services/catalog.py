@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select, text
@@ -18,7 +19,7 @@ from domain.rules.timezones import is_site_timezone
 from domain.services.audit import Actor, record, snapshot
 from domain.services.catalog_schemas import FloorCreate, PlanCreate, SeatCreate, SeatUpdate, ShiftCreate, SiteCreate, SiteUpdate
 from domain.services.lookup import get_or_404
-from domain.services.paging import keyset_page
+from domain.services.paging import keyset_page, sorted_keyset_page
 
 FULL = "FULL"
 
@@ -109,7 +110,7 @@ async def create_shift(session: AsyncSession, actor: Actor, site: Site, body: Sh
         raise Conflict("FULL exists on every site", field="code")
     if data["starts_at"] == data["ends_at"]:
         raise ValidationFailed("a named shift needs a window; FULL is the whole day", field="ends_at")
-    if await session.scalar(select(Shift.id).where(Shift.site_id == site.id, Shift.code == data["code"])):
+    if await session.scalar(select(Shift.id).where(Shift.site_id == site.id, shift_code_is(data["code"]))):
         raise Conflict(f"shift {data['code']} exists on this site", field="code")
     shift = Shift(site_id=site.id, **data)
     session.add(shift)
@@ -118,14 +119,33 @@ async def create_shift(session: AsyncSession, actor: Actor, site: Site, body: Sh
     return shift
 
 
+# --- API polish (issue 14): a shift code is given in any case (`night` is `NIGHT`) ---
+def shift_code_is(code: Any) -> Any:
+    """The SQL test "this shift's code is ``code``, whatever its case"."""
+    return func.upper(Shift.code) == func.upper(code)
+
+
+async def unknown_shift(session: AsyncSession, site_id: uuid.UUID, code: str) -> ValidationFailed:
+    """The 422 for a shift the site does not have, naming `shift` and listing the site's codes."""
+    codes = sorted((await session.scalars(select(Shift.code).where(Shift.site_id == site_id))).all())
+    return ValidationFailed(
+        f"no shift {code} on this site; its shifts are: {', '.join(codes)}", field="shift", valid_shifts=codes
+    )
+
+
 async def get_shift(session: AsyncSession, site_id: uuid.UUID, code: str) -> Shift:
-    shift = await session.scalar(select(Shift).where(Shift.site_id == site_id, Shift.code == code))
+    shift = await session.scalar(select(Shift).where(Shift.site_id == site_id, shift_code_is(code)).order_by(Shift.code))
     if shift is None:
-        raise ValidationFailed(f"no shift {code} on this site", field="shift")
+        raise await unknown_shift(session, site_id, code)
     return shift
 
 
-_SHIFT_WINDOW = select(Shift.starts_at, Shift.ends_at).where(Shift.site_id == bindparam("site"), Shift.code == bindparam("code"))
+_SHIFT_WINDOW = (
+    select(Shift.starts_at, Shift.ends_at)
+    .where(Shift.site_id == bindparam("site"), shift_code_is(bindparam("code")))
+    .order_by(Shift.code)
+    .limit(1)
+)
 
 
 async def site_shift_window(session: AsyncSession, site_id: uuid.UUID, code: str) -> tuple[int, int]:
@@ -135,7 +155,7 @@ async def site_shift_window(session: AsyncSession, site_id: uuid.UUID, code: str
     row = (await conn.execute(_SHIFT_WINDOW, {"site": site_id, "code": code})).first()
     if row is None:
         await get_site(session, site_id)
-        raise ValidationFailed(f"no shift {code} on this site", field="shift")
+        raise await unknown_shift(session, site_id, code)
     return minutes(row.starts_at), minutes(row.ends_at)
 
 
@@ -301,7 +321,8 @@ async def list_seats(
         stmt = stmt.where(Seat.zone == zone)
     if status:
         stmt = stmt.where(Seat.status == status)
-    return await keyset_page(session, stmt, Seat.id, cursor, limit)
+    # label order as people read it ("A-2" before "A-10"), issue 14
+    return await sorted_keyset_page(session, stmt, Seat.label_key, Seat.id, cursor, limit)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from domain.services import people, users
 from domain.services.audit import SystemActor
 from domain.services.user_schemas import PasswordChange, PasswordResetUse
 from service.auth import (
+    PUBLIC,
     AnyUser,
     UnboundUser,
     authenticate,
@@ -49,7 +50,7 @@ _THROTTLED: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/token", response_model=Token, responses=_THROTTLED)
+@router.post("/token", response_model=Token, responses=_THROTTLED, openapi_extra=PUBLIC)
 async def issue_token(
     request: Request,
     grant_type: Annotated[Literal["password", "client_credentials"], Form()],
@@ -111,6 +112,7 @@ async def change_password(body: PasswordChange, request: Request, user: UnboundU
     "/password-reset",
     status_code=204,
     summary="Choose a new password with a reset link's token",
+    openapi_extra=PUBLIC,
     description="No sign-in needed: the token of a link made by `POST /v1/users/{id}/password-reset`. "
     "Works once, within 24 hours (else 404: an unknown, used or expired link look alike); every session of the login ends.",
 )

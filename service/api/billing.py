@@ -26,8 +26,8 @@ from domain.schemas import PERIOD_PATTERN
 from domain.services.lookup import get_or_404
 from provisioning import kpis as provisioning_kpis
 from service.api import invoice_drafts
-from service.api.deps import Cursor, Limit, QueryDate
-from service.auth import FinanceUser, StaffOrFinance, TenantReader
+from service.api.deps import CSV_CONTENT, PDF_CONTENT, Cursor, Limit, QueryDate
+from service.auth import PUBLIC, FinanceUser, Principal, StaffOrFinance, TenantReader
 from service.db import SessionDep
 from service.errors import TYPE_BASE, problem
 from service.idempotency import IdempotencyDep
@@ -54,6 +54,7 @@ async def start_run(
 
 @router.get("/billing/runs/{run_id}", response_model=BillingRunOut)
 async def get_run(run_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> BillingRunOut:
+    """A billing run's progress and totals (poll it after POST /v1/billing/runs)."""
     return BillingRunOut.model_validate(await get_or_404(session, BillingRun, run_id, "billing run"))
 
 
@@ -68,6 +69,9 @@ async def list_invoices(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> InvoicePage:
+    """Invoices, newest issue date first (then by id; drafts, not issued yet, before them), filtered by
+    client, period, status and site. Staff and finance see all; a client its own (never a draft). Paged
+    on (issue date, id): invoices issued between pages are neither skipped nor repeated."""
     if user.is_client:
         if client_id is not None and client_id != user.client_id:
             return InvoicePage(items=[])
@@ -99,6 +103,7 @@ async def _readable_invoice(session: Any, user: Any, invoice_id: uuid.UUID, *, f
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
 async def get_invoice(invoice_id: uuid.UUID, user: TenantReader, session: SessionDep) -> InvoiceOut:
+    """One invoice with its lines. Another tenant's invoice is 404; a draft is 404 to a client."""
     inv = await _readable_invoice(session, user, invoice_id)
     return InvoiceOut.of(inv, await billing_queries.invoice_lines(session, inv.id))
 
@@ -112,6 +117,8 @@ async def create_credit_note(
     idem: IdempotencyDep,
     request: Request,
 ) -> Any:
+    """Credit part or all of an issued invoice with a `reason`; above the approval threshold
+    (SEATLEASE_CREDIT_APPROVAL_MINOR) it waits for approval. Audited."""
     inv = await inv_service.get_invoice(session, invoice_id, for_update=True)
     threshold = request.app.state.settings.credit_note_approval_threshold_minor
 
@@ -126,12 +133,15 @@ async def create_credit_note(
 
 @router.get("/invoices/{invoice_id}/credit-notes", response_model=list[CreditNoteOut])
 async def list_credit_notes(invoice_id: uuid.UUID, user: TenantReader, session: SessionDep) -> list[CreditNoteOut]:
+    """The credit notes of an invoice. Another tenant's invoice is 404."""
     inv = await _readable_invoice(session, user, invoice_id)
     return [CreditNoteOut.model_validate(c) for c in await billing_queries.credit_notes_of(session, inv.id)]
 
 
 @router.post("/credit-notes/{credit_note_id}/approve", response_model=CreditNoteOut)
 async def approve_credit_note(credit_note_id: uuid.UUID, user: FinanceUser, session: SessionDep) -> CreditNoteOut:
+    """Approve a credit note waiting for approval: it is issued and takes its number. 409 unless it is waiting.
+    Audited."""
     return CreditNoteOut.model_validate(await inv_service.approve_credit_note(session, user, credit_note_id))
 
 
@@ -155,36 +165,117 @@ async def reject_credit_note(
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut)
 async def void_invoice(invoice_id: uuid.UUID, user: FinanceUser, session: SessionDep, body: VoidBody | None = None) -> InvoiceOut:
+    """Void an issued invoice that nothing was paid on, with an optional `reason`. 409 otherwise. Audited."""
     inv = await inv_service.get_invoice(session, invoice_id, for_update=True)
     inv = await inv_service.void_invoice(session, user, inv, (body or VoidBody()).reason)
     await session.refresh(inv)
     return InvoiceOut.of(inv, await billing_queries.invoice_lines(session, inv.id))
 
 
+_STATEMENT_DOC = """The month's statement: per currency the issuing entities, opening balance, invoices, credit
+notes, cleared payments (what each paid and withheld), tax withheld, refunds of credit, closing balance
+and aging. Finance and admins; a client its own (another client's is 404)."""
+StatementPeriod = Annotated[str, Path(pattern=PERIOD_PATTERN, description="YYYY-MM")]
+
+
 @router.get(
     "/clients/{client_id}/statements/{period}",
-    responses={200: {"content": {"application/json": {}, "text/csv": {}, "application/pdf": {}}}},
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}, **CSV_CONTENT, **PDF_CONTENT}}},
+    description=_STATEMENT_DOC
+    + """
+
+As JSON (minor units), CSV (major units, the currency on every row) or PDF (page numbers), by `Accept`
+or `?format=`; CSV and PDF are named `statement-<period>-<slug of the client's legal name>`. A
+generated client reads the documents from their own operations (`client_statement_csv`,
+`client_statement_pdf`).""",
 )
 async def client_statement(
     client_id: uuid.UUID,
-    period: Annotated[str, Path(pattern=PERIOD_PATTERN)],
+    period: StatementPeriod,
     user: TenantReader,
     session: SessionDep,
     accept: Annotated[str | None, Header()] = None,
     format: Annotated[Literal["json", "csv", "pdf"] | None, Query()] = None,
 ) -> Response:
-    """The month's statement as JSON, CSV or PDF (by `Accept`, or `?format=`): per currency the issuing
-    entities, opening balance, invoices, credit notes, cleared payments (what each paid and withheld),
-    tax withheld, refunds of credit, closing balance and aging. JSON in minor units, CSV in major units
-    with the currency on every row, PDF with page numbers; CSV and PDF are named
-    `statement-<period>-<slug of the client's legal name>`. Finance and admins; a client its own (another
-    client's is 404)."""
+    return await _statement(session, user, client_id, period, format or _negotiate(accept))
+
+
+@router.get(
+    "/clients/{client_id}/statements/{period}/csv",
+    response_class=Response,
+    responses={200: {"content": CSV_CONTENT, "description": "the statement as CSV"}},
+    description=_STATEMENT_DOC + "\n\nAs CSV: amounts in major units, the currency on every row.",
+)
+async def client_statement_csv(
+    client_id: uuid.UUID, period: StatementPeriod, user: TenantReader, session: SessionDep
+) -> Response:
+    return await _statement(session, user, client_id, period, "csv")
+
+
+@router.get(
+    "/clients/{client_id}/statements/{period}/pdf",
+    response_class=Response,
+    responses={200: {"content": PDF_CONTENT, "description": "the statement as a PDF"}},
+    description=_STATEMENT_DOC + "\n\nAs a PDF with page numbers.",
+)
+async def client_statement_pdf(
+    client_id: uuid.UUID, period: StatementPeriod, user: TenantReader, session: SessionDep
+) -> Response:
+    return await _statement(session, user, client_id, period, "pdf")
+
+
+# --- API polish (issue 14): the same statements with the client given as a query parameter, which a
+# client's token may leave out (its own client); a staff token must give it (422 naming client_id) ---
+StatementClient = Annotated[uuid.UUID | None, Query(description="the client; a client's token may leave it out (its own client)")]
+_OWN = "\n\nThe client is `client_id`, which a client's token may leave out: its own."
+
+
+@router.get(
+    "/statements/{period}",
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}, **CSV_CONTENT, **PDF_CONTENT}}},
+    description=_STATEMENT_DOC + _OWN + "\n\nAs JSON, CSV or PDF, by `Accept` or `?format=`, as `client_statement`.",
+)
+async def statement(
+    period: StatementPeriod,
+    user: TenantReader,
+    session: SessionDep,
+    client_id: StatementClient = None,
+    accept: Annotated[str | None, Header()] = None,
+    format: Annotated[Literal["json", "csv", "pdf"] | None, Query()] = None,
+) -> Response:
+    return await _statement(session, user, user.client_for(client_id), period, format or _negotiate(accept))
+
+
+@router.get(
+    "/statements/{period}/csv",
+    response_class=Response,
+    responses={200: {"content": CSV_CONTENT, "description": "the statement as CSV"}},
+    description=_STATEMENT_DOC + _OWN + "\n\nAs CSV: amounts in major units, the currency on every row.",
+)
+async def statement_csv(
+    period: StatementPeriod, user: TenantReader, session: SessionDep, client_id: StatementClient = None
+) -> Response:
+    return await _statement(session, user, user.client_for(client_id), period, "csv")
+
+
+@router.get(
+    "/statements/{period}/pdf",
+    response_class=Response,
+    responses={200: {"content": PDF_CONTENT, "description": "the statement as a PDF"}},
+    description=_STATEMENT_DOC + _OWN + "\n\nAs a PDF with page numbers.",
+)
+async def statement_pdf(
+    period: StatementPeriod, user: TenantReader, session: SessionDep, client_id: StatementClient = None
+) -> Response:
+    return await _statement(session, user, user.client_for(client_id), period, "pdf")
+
+
+async def _statement(session: SessionDep, user: Principal, client_id: uuid.UUID, period: str, wanted: str) -> Response:
     user.require_client(client_id, "client")
     _no_facility_staff(user)
     month = billing_run.parse_period(period)
     await get_or_404(session, Client, client_id, "client")
     st = await billing_queries.client_statement(session, client_id, month)
-    wanted = format or _negotiate(accept)
     if wanted == "csv":
         return Response(
             statement_render.statement_csv(st),
@@ -219,6 +310,7 @@ class WebhookReceived(BaseModel):
     "/billing/stripe/webhook",
     response_model=WebhookReceived,
     responses={400: {"description": "Bad signature or malformed event"}},
+    openapi_extra=PUBLIC,  # Stripe signs it; no bearer token
 )
 async def stripe_webhook(
     request: Request, session: SessionDep, stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None

@@ -52,6 +52,8 @@ def _finance_fields_only(user: Principal, body: ClientUpdate) -> None:
 
 @router.post("/plans", status_code=201, response_model=Plan)
 async def create_plan(body: PlanCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
+    """A seat plan of a site: monthly price, set-up fee, deposit months (integer minor units in the site's
+    currency) and what each seat includes (power, internet, devices) or adds on. Audited."""
     site = await catalog.site_for(session, body.site_id)
 
     async def make() -> Plan:
@@ -66,18 +68,22 @@ async def create_plan(body: PlanCreate, user: StaffUser, session: SessionDep, id
 async def list_plans(
     user: AnyUser, session: SessionDep, site_id: uuid.UUID | None = None, cursor: Cursor = None, limit: Limit = 100
 ) -> Page[Plan]:
+    """Plans, optionally of one site, with their inclusions and add-ons. Paged by id."""
     rows, nxt = await catalog.list_plans(session, site_id=site_id, cursor=cursor, limit=limit)
     return Page(items=[Plan.model_validate(v) for v in rows], next_cursor=nxt)
 
 
 @router.get("/plans/{plan_id}", response_model=Plan)
 async def get_plan(plan_id: uuid.UUID, user: AnyUser, session: SessionDep) -> Plan:
+    """One plan with its inclusions, add-ons and prices. 404 for an unknown id."""
     (view,) = await catalog.plan_views(session, [await catalog.get_plan(session, plan_id)])
     return Plan.model_validate(view)
 
 
 @router.post("/clients", status_code=201, response_model=Client)
 async def create_client(body: ClientCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
+    """A BPO client company: legal name, billing email, tax id, payment terms. Audited."""
+
     async def make() -> Client:
         return Client.model_validate(await clients.create_client(session, user, body))
 
@@ -86,6 +92,7 @@ async def create_client(body: ClientCreate, user: StaffUser, session: SessionDep
 
 @router.get("/clients", response_model=Page[Client])
 async def list_clients(user: TenantReader, session: SessionDep, cursor: Cursor = None, limit: Limit = 100) -> Page[Client]:
+    """Clients: staff see every client; a client's own users see only their own. Paged by id."""
     tenant = user.client_id if user.is_client else None
     rows, nxt = await clients.list_clients(session, tenant=tenant, cursor=cursor, limit=limit)
     return Page(items=[Client.model_validate(r) for r in rows], next_cursor=nxt)
@@ -93,6 +100,7 @@ async def list_clients(user: TenantReader, session: SessionDep, cursor: Cursor =
 
 @router.get("/clients/{client_id}", response_model=Client)
 async def get_client(client_id: uuid.UUID, user: TenantReader, session: SessionDep) -> Client:
+    """One client. Another tenant's client is 404."""
     user.require_client(client_id, "client")
     return Client.model_validate(await clients.get_client(session, client_id))
 
@@ -121,6 +129,8 @@ async def create_client_user(
     session: SessionDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
+    """A login for the client's own people (`client_admin` or `client_viewer`). A client admin may add users to
+    its own client only (another client is 404)."""
     user.require_client(client_id, "client")
     client = await clients.get_client(session, client_id)
 
@@ -143,6 +153,7 @@ async def create_team(
     session: SessionDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
+    """A team of the client (agents are members of a team; leases are booked for a team)."""
     user.require_client(client_id, "client")
     client = await clients.get_client(session, client_id)
 
@@ -154,6 +165,7 @@ async def create_team(
 
 @router.get("/clients/{client_id}/teams", response_model=Page[Team])
 async def list_teams(client_id: uuid.UUID, user: TenantReader, session: SessionDep) -> Page[Team]:
+    """The client's teams. Another tenant's client is 404."""
     user.require_client(client_id, "client")
     await clients.get_client(session, client_id)
     return Page(items=[Team.model_validate(r) for r in await clients.list_teams(session, client_id)])
@@ -167,6 +179,7 @@ async def create_member(
     session: SessionDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
+    """An agent in a team: name, email, employee id. Their facility credentials follow their seat assignments."""
     team = await clients.get_team(session, team_id)
     user.require_client(team.client_id, "team")
 
@@ -180,6 +193,7 @@ async def create_member(
 async def list_members(
     team_id: uuid.UUID, user: TenantReader, session: SessionDep, cursor: Cursor = None, limit: Limit = 500
 ) -> Page[Member]:
+    """A team's members. Paged by id; another tenant's team is 404."""
     team = await clients.get_team(session, team_id)
     user.require_client(team.client_id, "team")
     rows, nxt = await clients.list_members(session, team_id, cursor=cursor, limit=limit)

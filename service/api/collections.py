@@ -16,7 +16,7 @@ from billing.db import driver
 from billing.journal import JOURNAL_HEADER, journal_csv, journal_rows, totals_by_currency
 from billing.overdue import OverduePage, overdue_page
 from domain.schemas import PERIOD_PATTERN
-from service.api.deps import Cursor, Limit
+from service.api.deps import CSV_CONTENT, Cursor, Limit
 from service.auth import FinanceUser
 from service.db import SessionDep
 
@@ -50,7 +50,7 @@ class JournalOut(BaseModel):
 @router.get(
     "/billing/journal",
     response_model=JournalOut,
-    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+    responses={200: {"content": {"application/json": {}, **CSV_CONTENT}}},
     summary="The month's double-entry journal",
     description="Roles: admin, finance. The month's journal (`period` YYYY-MM) posted to the chart of accounts "
     "(setting SEATLEASE_CHART_OF_ACCOUNTS): invoices, voids, credit notes, cleared payments by method (the "

@@ -128,7 +128,7 @@ async def put_plan_image(
 @router.get(
     "/{floor_id}/plan-image",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}, "image/jpeg": {}}, "description": "the drawing"}},
+    responses={200: {"content": _IMAGE_BODY["content"], "description": "the drawing"}},
 )
 async def get_plan_image(floor_id: uuid.UUID, user: StaffUser, session: SessionDep) -> Response:
     """The floor's plan drawing as uploaded (PNG or JPEG). Roles: admin, facility_staff. 404 when it has none."""

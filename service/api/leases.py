@@ -84,7 +84,7 @@ async def create_lease(
     idem: IdempotencyDep,
     window: RenewalWindow,
 ) -> JSONResponse:
-    user.require_client(body.client_id, "client")
+    body = body.model_copy(update={"client_id": user.client_for(body.client_id)})  # a client's own by default
     settings = request.app.state.settings
 
     async def make() -> Lease:
@@ -116,7 +116,9 @@ async def list_leases(
         bool | None, Query(description="only leases up for renewal (true) or not (false); see the lease's up_for_renewal")
     ] = None,
 ) -> Page[Lease]:
-    """Leases: staff (admin, facility_staff, finance) all; a client its own."""
+    """Leases by start date, earliest first (then by id): staff (admin, facility_staff, finance) all; a
+    client its own. Paged on (start date, id): leases booked between pages are neither skipped nor
+    repeated."""
     if user.is_client:
         if client_id is not None and client_id != user.client_id:
             return Page(items=[])
@@ -137,6 +139,7 @@ async def list_leases(
 
 @router.get("/{lease_id}", response_model=Lease)
 async def get_lease(lease_id: uuid.UUID, user: TenantReader, session: SessionDep, window: RenewalWindow) -> Lease:
+    """One lease with its seats, term and price. Another tenant's lease is 404."""
     return await _view(session, await load_lease(session, lease_id, user), window)
 
 
@@ -179,6 +182,7 @@ async def release_seat(
     effective: QueryDate,
     window: RenewalWindow,
 ) -> Lease:
+    """Release one seat of the lease from `effective` (the first day it is free) on. Audited."""
     lease = await load_lease(session, lease_id, user, for_update=True)
     await lifecycle.release_seat(session, user, lease, seat_id, effective=effective, is_staff=user.is_staff)
     return await _view(session, lease, window)
@@ -251,6 +255,7 @@ async def put_assignments(
 
 @router.get("/{lease_id}/assignments", response_model=list[AssignmentOut])
 async def get_assignments(lease_id: uuid.UUID, user: TenantReader, session: SessionDep) -> list[AssignmentOut]:
+    """Who sits where on the lease: its seat assignments."""
     lease = await load_lease(session, lease_id, user)
     return [AssignmentOut.model_validate(r) for r in await queries.lease_assignments(session, lease.id)]
 

@@ -58,6 +58,8 @@ async def healthz(request: Request) -> JSONResponse:
 
 @router.post("/v1/devices", status_code=201, response_model=Device)
 async def create_device(body: DeviceCreate, user: StaffUser, session: SessionDep, idem: IdempotencyDep) -> JSONResponse:
+    """Add a device to the inventory (kind, serial, site). Audited."""
+
     async def make() -> Device:
         return Device.model_validate(await devices.create_device(session, user, body))
 

@@ -31,7 +31,7 @@ from domain.errors import Forbidden, NotFound
 from domain.models import Client
 from domain.rules.money import minor_unit_exponent
 from domain.services.lookup import get_or_404
-from service.api.deps import Cursor, Limit
+from service.api.deps import CSV_CONTENT, Cursor, Limit
 from service.auth import FinanceUser, TenantReader
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
@@ -209,7 +209,7 @@ async def list_certificates(client_id: uuid.UUID, user: TenantReader, session: S
 @router.get(
     "/reports/withholding-certificates/missing",
     response_model=MissingCertificates,
-    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+    responses={200: {"content": {"application/json": {}, **CSV_CONTENT}}},
     summary="Withholding certificates still missing",
 )
 async def missing_certificates(

@@ -15,7 +15,7 @@ from domain.leasing.schemas import LeaseCreate
 from domain.models import Lease as LeaseRow
 from domain.models import Role
 from domain.schemas import Page
-from service.api.deps import Cursor, Limit
+from service.api.deps import PDF_CONTENT, Cursor, Limit
 from service.auth import ClientWriter, Principal, StaffUser, TenantReader
 from service.db import SessionDep
 from service.idempotency import IdempotencyDep
@@ -104,7 +104,7 @@ async def get_proposal(
 @router.get(
     "/v1/proposals/{proposal_id}/pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "the proposal as a PDF"}},
+    responses={200: {"content": PDF_CONTENT, "description": "the proposal as a PDF"}},
     summary="The proposal as a PDF, to send to the client",
     description="Roles: staff; a client user its own client's (another client's is 404).",
 )
@@ -214,7 +214,7 @@ seats, add-ons, discount, setup fee, deposit, tax per line), then a full month (
 the lease ends before the next month) -- the numbers the admin's booking preview shows.""",
 )
 async def create_quote(body: LeaseCreate, user: ClientWriter, session: SessionDep, request: Request) -> QuoteOut:
-    user.require_client(body.client_id, "client")
+    body = body.model_copy(update={"client_id": user.client_for(body.client_id)})  # a client's own by default
     if not user.is_staff and "discount_pct" in body.model_fields_set:
         raise Forbidden("a discount is a commercial term that only staff set; leave discount_pct out", field="discount_pct")
     settings = request.app.state.settings

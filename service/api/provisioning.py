@@ -36,6 +36,8 @@ LeaseReader = Annotated[Principal, require_roles("admin", "facility_staff", "cli
 
 @router.get("/v1/leases/{lease_id}/credentials", response_model=LeaseCredentials)
 async def lease_credentials(lease_id: uuid.UUID, user: LeaseReader, session: SessionDep) -> LeaseCredentials:
+    """Every facility credential of the lease's agents (Wi-Fi, directory account, door badge) with its state
+    (pending, active, revoking, revoked, failed)."""
     return await credentials.lease_credentials(session, user, lease_id)
 
 
@@ -47,7 +49,7 @@ async def reveal(credential_id: uuid.UUID, user: ClientWriter, session: SessionD
 
 
 @router.get("/v1/provisioning/credentials", response_model=CredentialPage)
-async def list_credentials(
+async def list_provisioning_credentials(
     user: StaffUser,
     session: SessionDep,
     state: CredentialState | None = None,
@@ -56,6 +58,7 @@ async def list_credentials(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> CredentialPage:
+    """Every credential across leases, filtered by state, kind and lease. Paged by id."""
     return await credentials.list_credentials(session, state=state, kind=kind, lease_id=lease_id, cursor=cursor, limit=limit)
 
 
@@ -97,6 +100,8 @@ async def reject_guard(guard_id: uuid.UUID, user: StaffUser, session: SessionDep
 
 @router.get("/v1/provisioning/kpis", response_model=ProvisioningKpis)
 async def provisioning_kpis(user: StaffOrFinance, session: SessionDep) -> ProvisioningKpis:
+    """Provisioning health: lead time from lease start to active credential, revocation lag after a lease ends,
+    failures."""
     return await read_kpis(session)
 
 

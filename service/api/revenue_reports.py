@@ -24,6 +24,7 @@ from billing.revenue_schemas import (
     parse_range,
 )
 from domain.schemas import PERIOD_PATTERN
+from service.api.deps import CSV_CONTENT
 from service.auth import FinanceUser
 from service.db import SessionDep
 
@@ -41,7 +42,7 @@ _COMMON = f"""Roles: admin, finance (facility staff and clients: **403**). `from
 `to`. Money in integer minor units with its currency; no figure adds two currencies. `Accept: text/csv`
 gives the same rows as CSV, amounts in major units with a currency column."""
 _CSV: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {}}, "description": "the report (JSON, or CSV with `Accept: text/csv`)"}
+    200: {"content": CSV_CONTENT, "description": "the report (JSON, or CSV with `Accept: text/csv`)"}
 }
 
 

@@ -52,12 +52,14 @@ async def create_site(body: SiteCreate, user: StaffUser, session: SessionDep, id
 
 @router.get("/sites", response_model=Page[Site])
 async def list_sites(user: AnyUser, session: SessionDep, cursor: Cursor = None, limit: Limit = 100) -> Page[Site]:
+    """Every site: code, name, time zone, currency, tax rate. Paged by id (`next_cursor`)."""
     rows, nxt = await catalog.list_sites(session, cursor=cursor, limit=limit)
     return Page(items=[Site.model_validate(r) for r in rows], next_cursor=nxt)
 
 
 @router.get("/sites/{site_id}", response_model=Site)
 async def get_site(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> Site:
+    """One site. 404 for an unknown id."""
     return Site.model_validate(await catalog.get_site(session, site_id))
 
 
@@ -81,6 +83,7 @@ async def create_floor(
     session: SessionDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
+    """Add a floor to a site (name and level). Audited (`floor.create`)."""
     site = await catalog.get_site(session, site_id)
 
     async def make() -> Floor:
@@ -91,6 +94,7 @@ async def create_floor(
 
 @router.get("/sites/{site_id}/floors", response_model=Page[Floor])
 async def list_floors(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> Page[Floor]:
+    """A site's floors, by level."""
     await catalog.get_site(session, site_id)
     rows = await catalog.list_floors(session, site_id)
     return Page(items=[Floor.model_validate(r) for r in rows])
@@ -104,6 +108,9 @@ async def create_shift(
     session: SessionDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
+    """Add a named shift to a site: `code` (kept as given; wherever a shift is asked for it may be given in
+    any case), `starts_at`, `ends_at` (a night shift may end the morning after). 409 naming `code` for a code
+    the site has already, in any case (`night` when it has `NIGHT`)."""
     site = await catalog.get_site(session, site_id)
 
     async def make() -> Shift:
@@ -114,6 +121,8 @@ async def create_shift(
 
 @router.get("/sites/{site_id}/shifts", response_model=Page[Shift])
 async def list_shifts(site_id: uuid.UUID, user: AnyUser, session: SessionDep) -> Page[Shift]:
+    """A site's shifts with their hours; `code` is what a booking or an availability search gives as `shift`
+    (in any case)."""
     await catalog.get_site(session, site_id)
     rows = await catalog.list_shifts(session, site_id)
     return Page(items=[Shift.model_validate(r) for r in rows])
@@ -127,6 +136,8 @@ async def create_seats(
     session: SessionDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
+    """Draw seats on a floor of the site: labels (unique on the site: 409 naming `labels`), their zone and how
+    many columns they fill. Audited."""
     site = await catalog.get_site(session, site_id)
     floor = await catalog.floor_on_site(session, site, body.floor_id)
 
@@ -148,6 +159,9 @@ async def list_seats(
     cursor: Cursor = None,
     limit: Limit = 500,
 ) -> Page[Seat]:
+    """A site's seats in label order, as people read them (`A-2` before `A-10`: runs of digits compare as
+    numbers), filtered by floor, zone and status. Paged on (label, id): rows added between pages are
+    neither skipped nor repeated."""
     await catalog.get_site(session, site_id)
     rows, nxt = await catalog.list_seats(
         session, site_id, floor_id=floor_id, zone=zone, status=status, cursor=cursor, limit=limit
