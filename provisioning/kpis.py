@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from provisioning import deprovisions
 from provisioning.schemas import DurationStats, ProvisioningKpis
 
 # lead time: from when a credential became due (lease active and member seated) to first granted;
@@ -51,6 +52,7 @@ async def read_kpis(session: AsyncSession) -> ProvisioningKpis:
     devices_out = int(await session.scalar(text("SELECT count(*) FROM devices WHERE return_due_at IS NOT NULL")) or 0)
     shortages = int(await session.scalar(text("SELECT count(*) FROM device_shortages WHERE resolved_at IS NULL")) or 0)
     guards = int(await session.scalar(text("SELECT count(*) FROM revocation_guards WHERE status = 'pending'")) or 0)
+    scim_time, scim_waiting = await deprovisions.stats(session)  # client SCIM (issue 14)
     return ProvisioningKpis(
         provisioning_lead_time=_stats(lead),
         revocation_lag=_stats(lag),
@@ -61,6 +63,8 @@ async def read_kpis(session: AsyncSession) -> ProvisioningKpis:
         devices_out_for_return=devices_out,
         seats_short_of_devices=shortages,
         mass_revocations_awaiting_confirmation=guards,
+        scim_deprovision_time=scim_time,
+        scim_deprovisions_waiting=scim_waiting,
     )
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.models import Credential
 from domain.services.audit import SystemActor, record, record_many
+from provisioning import deprovisions
 from provisioning.claims import Claimed, Outcome, backoff_seconds, claim, settle, write_back
 from provisioning.config import ProvisioningConfig
 from provisioning.desired import derive, summary, try_lock
@@ -177,6 +178,9 @@ class Reconciler:
             for row, outcome in zip(claimed, outcomes, strict=True):
                 settle(row, outcome, self.config)
             await record_many(session, ACTOR, await write_back(session, claimed))
+            # --- client SCIM (issue 14): an agent its identity provider deprovisioned is done when its last credential is cut
+            cut = [r.member_id for r, o in zip(claimed, outcomes, strict=True) if o.ok and o.op == "disable"]
+            await deprovisions.complete(session, cut)
         return len(claimed)
 
     async def _apply(self, row: Claimed) -> Outcome:

@@ -136,3 +136,9 @@ class ProvisioningKpis(BaseModel):
     devices_out_for_return: int
     seats_short_of_devices: int
     mass_revocations_awaiting_confirmation: int
+    # --- client SCIM (issue 14) ---
+    # from a client identity provider's deactivate/delete call to the agent's last credential cut
+    scim_deprovision_time: DurationStats = Field(
+        default_factory=lambda: DurationStats(p50_seconds=None, p99_seconds=None, max_seconds=None, count=0)
+    )
+    scim_deprovisions_waiting: int = 0

@@ -32,11 +32,13 @@ from service.api import (
 from service.api import collections as collections_api  # --- collections (issue 12) ---
 from service.api import floor_plan as floor_plan_api  # --- floor-plan editor (issue 13) ---
 from service.api import integrations as integrations_api  # --- integrations (issue 13) ---
+from service.api import scim_tokens as scim_token_api  # --- client SCIM (issue 14) ---
 from service.api import setup as setup_api  # --- set-up pages (issue 13) ---
 from service.db import engine_for, make_sessionmaker
 from service.errors import install_error_handlers
 from service.portal import routes as portal
 from service.schema import DatabaseUnreachable, DatabaseUrlMissing, require_current_schema
+from service.scim import routes as scim_routes  # --- client SCIM (issue 14) ---
 from service.settings import Settings, get_settings, require_secret_key
 
 logger = logging.getLogger("seatlease.api")
@@ -99,6 +101,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(api_credentials.router)
     # --- integrations (issue 13) ---
     app.include_router(integrations_api.router)
+    # --- client SCIM (issue 14): /scim/v2/clients/{id}/… and its token's API ---
+    scim_routes.install(app)
+    app.include_router(scim_token_api.router)
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, payments, provisioning, admin):  # payments: issue 12
         part.install(app)

@@ -124,6 +124,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/clients/{client_id}/credit-refunds"): NEVER,
     ("GET", "/v1/clients/{client_id}/withholding-certificates"): TENANT,
     ("POST", "/v1/clients/{client_id}/withholding-certificates"): NEVER,
+    # --- client SCIM (issue 14): the client's own SCIM token ---
+    ("GET", "/v1/clients/{client_id}/scim-token"): TENANT,
+    ("POST", "/v1/clients/{client_id}/scim-token"): TENANT,
+    ("DELETE", "/v1/clients/{client_id}/scim-token"): TENANT,
     # --- set-up pages (issue 13): the catalog is shared to read, staff's to write ---
     ("PATCH", "/v1/floors/{floor_id}"): NEVER,
     ("GET", "/v1/floors/{floor_id}/zones"): SHARED,

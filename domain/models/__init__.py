@@ -29,6 +29,7 @@ from domain.models.lease import (
 from domain.models.mail import EmailAttachment, EmailOutbox
 from domain.models.payment_sync import PaymentSyncState, StripePaymentSync  # noqa: F401  (issue 12: payments)
 from domain.models.plan import Inclusion, InclusionBilling, InclusionKind, Plan
+from domain.models.scim import ScimDeprovision, ScimToken  # noqa: F401  (issue 14: client SCIM)
 from domain.models.site import Floor, Seat, SeatStatus, Shift, Site, Zone
 from domain.models.terms import LeasePriceStep, PlanPrice
 from domain.models.user import ApiClient, PasswordReset, Role, User

@@ -3,8 +3,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, IdMixin, TimestampMixin, one_of
@@ -44,13 +46,39 @@ class Team(IdMixin, TimestampMixin, Base):
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # --- client SCIM (issue 14) ---
+    # the identity provider's own id of the group
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # the team a SCIM user sits in while its identity provider puts it in no group (a member
+    # belongs to exactly one team); not a SCIM group itself
+    holding: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # what the identity provider wrote on its members beyond their ids (their display names)
+    scim_attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
 
 
 class Member(IdMixin, TimestampMixin, Base):
     """An agent of a client's team, who may sit at a leased seat."""
 
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("client_id", "email"),)
+    __table_args__ = (
+        # an email is unique within its client among the agents not deleted through SCIM (a re-hire
+        # comes back under the same address as a new agent)
+        Index(
+            "uq_members_client_id_email",
+            "client_id",
+            "email",
+            unique=True,
+            postgresql_where=text("scim_deleted_at IS NULL"),
+        ),
+        # a SCIM userName is unique within its client among the agents not deleted
+        Index(
+            "uq_members_client_user_name",
+            "client_id",
+            text("lower(user_name)"),
+            unique=True,
+            postgresql_where=text("user_name IS NOT NULL AND scim_deleted_at IS NULL"),
+        ),
+    )
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
@@ -59,3 +87,12 @@ class Member(IdMixin, TimestampMixin, Base):
     employee_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # --- client SCIM (issue 14) ---
+    # the SCIM userName (NULL: the email stands for it) and the identity provider's id
+    user_name: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # the rest of the SCIM resource as the identity provider sent it (never a password)
+    scim_attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    # deleted through SCIM: gone from the endpoint, kept for the records its credentials and audit name
+    scim_deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

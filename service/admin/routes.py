@@ -39,6 +39,7 @@ from service.admin import (
     terms,
 )
 from service.admin import keys as admin_keys
+from service.admin import scim as admin_scim  # --- client SCIM (issue 14) ---
 from service.admin import users as admin_users
 from service.admin.error_pages import error_page_with, install_error_pages
 from service.admin.signin import end_session, safe_next, sign_in, start_session
@@ -105,6 +106,8 @@ router.include_router(admin_account.router)
 router.include_router(audit.router)
 # --- integrations (issue 13): targets, the reconciler, mass-revocation guards ---
 router.include_router(integrations.router)
+# --- client SCIM (issue 14): a client's SCIM token and deprovisions ---
+router.include_router(admin_scim.router)
 
 
 def install(app: FastAPI) -> None:

@@ -125,6 +125,13 @@ _stale = Gauge(
     "seatlease_workers_stale", "Workers whose last completed pass is older than the stale threshold", registry=_registry
 )
 _sites_failing = Gauge("seatlease_sites_failing", "Sites the workers' last passes had to skip", ["pass_name"], registry=_registry)
+# --- client SCIM (issue 14): an identity provider's deactivate/delete call to the agent's last credential cut ---
+_scim_deprov = Gauge(
+    "seatlease_scim_deprovision_seconds",
+    "Client SCIM deactivate/delete to the agent's last credential cut",
+    ["quantile"],
+    registry=_registry,
+)
 # --- email: the outbox by state (domain/services/mail.py) ---
 _emails = Gauge("seatlease_emails", "Emails in the outbox by state (pending, sent, failed)", ["status"], registry=_registry)
 
@@ -153,7 +160,7 @@ _registry.register(_counters)  # type: ignore[arg-type]
 async def metrics(_: MetricsReader, session: SessionDep, request: Request) -> Response:
     """Prometheus metrics: a staff token or the scrape token (SEATLEASE_METRICS_TOKEN)."""
     k = await read_kpis(session)
-    for gauge, stats in ((_lead, k.provisioning_lead_time), (_lag, k.revocation_lag)):
+    for gauge, stats in ((_lead, k.provisioning_lead_time), (_lag, k.revocation_lag), (_scim_deprov, k.scim_deprovision_time)):
         for q, value in (("0.5", stats.p50_seconds), ("0.99", stats.p99_seconds), ("1", stats.max_seconds)):
             gauge.labels(quantile=q).set(value or 0.0)
     _without.set(k.credentials_active_without_lease)

@@ -72,6 +72,10 @@ for _area in (portal_leases, portal_lease_actions, portal_seats, portal_agents, 
 def install(app: FastAPI) -> None:
     """After the admin's install: its security headers and static files serve the portal too."""
     app.include_router(router)
+    # --- portal: identity provider (SCIM) ---
+    from service.portal import scim as portal_scim
+
+    app.include_router(portal_scim.router)
     install_error_pages(app, "/portal", error_page_with(render, "portal/error.html"))
 
     @app.get("/portal", include_in_schema=False)

@@ -88,6 +88,7 @@ def portal_nav() -> list[tuple[str, str, str]]:
         ("Book seats", "/portal/book", "admin"),
         # --- portal: invoices, statements, users and keys ---
         # --- portal: identity provider (SCIM) ---
+        ("Identity provider", "/portal/identity-provider", "all"),
         # --- portal: webhooks ---
     ]
 
