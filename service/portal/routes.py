@@ -13,6 +13,7 @@ from domain.services import clients, users
 from service.admin.error_pages import error_page_with, install_error_pages
 from service.admin.signin import end_session, safe_next, sign_in, start_session
 from service.db import SessionDep
+from service.portal import account, finance, people  # --- portal: invoices, statements, users and keys ---
 from service.portal.web import Client, CsrfForm, render, tenant
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
@@ -46,12 +47,18 @@ async def logout(request: Request, user: Client, session: SessionDep, form: Csrf
 async def overview(request: Request, user: Client, session: SessionDep) -> HTMLResponse:
     client = await clients.get_client(session, tenant(user))
     leases = await clients.client_leases(session, client.id, limit=20)
-    return render(request, "portal/overview.html", {"client": client, "leases": leases})
+    context = {"client": client, "leases": leases}
+    context |= await finance.overview_cards(session, client.id)  # --- portal: invoices, statements, users and keys ---
+    return render(request, "portal/overview.html", context)
 
 
 # ---- each area's pages (register your router in your own block) -----------------------------
 # --- portal: leases, seats and agents ---
 # --- portal: invoices, statements, users and keys ---
+router.include_router(finance.router)
+router.include_router(people.router)
+router.include_router(account.router)
+# --- end portal: invoices, statements, users and keys ---
 # --- portal: identity provider (SCIM) ---
 # --- portal: webhooks ---
 
