@@ -198,13 +198,13 @@ async def create_credential(request: Request, user: ClientAdmin, session: Sessio
     return await _keys_page(request, session, user, errors=errors, values=values, status_code=422)
 
 
-@router.post("/api-credentials/{credential_id}/rotate", response_model=None)
+@router.post("/api-credentials/{api_credential_id}/rotate", response_model=None)
 async def rotate_credential(
-    credential_id: uuid.UUID, request: Request, user: ClientAdmin, session: SessionDep, form: CsrfForm
+    api_credential_id: uuid.UUID, request: Request, user: ClientAdmin, session: SessionDep, form: CsrfForm
 ) -> Response:
     secret = people.new_secret(32)
     secret_hash = await hash_secret_bounded(request.app.state.settings, secret)  # hashed before the row is locked
-    row = await creds.get(session, credential_id, tenant=tenant(user), staff=False)
+    row = await creds.get(session, api_credential_id, tenant=tenant(user), staff=False)
     _, error = await attempt(session, lambda: creds.rotate(session, user, row, secret_hash))
     if error is not None:
         return await _keys_page(request, session, user, errors={"__all__": error.detail}, status_code=error.status)
@@ -212,10 +212,10 @@ async def rotate_credential(
     return await _keys_page(request, session, user, once=_once(f"New secret for “{row.name}”", row.client_key, secret, note))
 
 
-@router.post("/api-credentials/{credential_id}/revoke", response_model=None)
+@router.post("/api-credentials/{api_credential_id}/revoke", response_model=None)
 async def revoke_credential(
-    credential_id: uuid.UUID, request: Request, user: ClientAdmin, session: SessionDep, form: CsrfForm
+    api_credential_id: uuid.UUID, request: Request, user: ClientAdmin, session: SessionDep, form: CsrfForm
 ) -> Response:
-    row = await creds.get(session, credential_id, tenant=tenant(user), staff=False)
+    row = await creds.get(session, api_credential_id, tenant=tenant(user), staff=False)
     await creds.revoke(session, user, row)
     return redirect(request, "/portal/api-credentials", f"“{row.name}” revoked: its secret and tokens no longer work")
