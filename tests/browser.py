@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -18,6 +17,8 @@ import httpx
 import pytest
 import uvicorn
 from playwright.async_api import Browser, Locator, Page
+
+from tests.processes import free_port
 
 CHROMIUM = os.environ.get("SEATLEASE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
@@ -33,19 +34,13 @@ CHROMIUM_ARGS = [
 PASSWORD = "correct horse battery"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_server(database_url: str) -> Iterator[str]:
     """The whole app (API and admin) in uvicorn, in a thread with its own event loop."""
     from service.app import create_app
 
     app = create_app(database_url=database_url)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name="admin-live-server", daemon=True)
     thread.start()
