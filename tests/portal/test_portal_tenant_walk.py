@@ -34,6 +34,7 @@ month): B may get a page, never A's data on it. Names already registered: see ``
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -48,6 +49,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from playwright.async_api import Page
 
+from provisioning.secrets import seal
 from tests.admin.test_admin_invoices import bill, invoice_of
 from tests.billing.docs_helpers import pdf_text
 from tests.billing.payment_helpers import pay
@@ -177,6 +179,28 @@ async def _api_credential(walk: Walk) -> str:
     return str(row["id"])
 
 
+@filler("credential_id")
+async def _credential(walk: Walk) -> str:
+    """A facility credential of A's agent with a secret still to reveal (as the reconciler leaves one:
+    its row written here, so the walk needs none of the provisioning peers)."""
+    row_id, login_name = uuid.uuid4(), f"a-walk-{uniq().lower()}"
+    await walk.db.execute(
+        """INSERT INTO credentials (id, kind, lease_id, member_id, seat_id, client_id, site_id, login, state,
+                                    secret_ciphertext, desired_since, first_granted_at)
+           VALUES ($1, 'directory', $2, $3, $4, $5, $6, $7, 'active', $8, now(), now())""",
+        row_id,
+        uuid.UUID(walk.lease["id"]),
+        uuid.UUID(walk.a.world.members[0]["id"]),
+        uuid.UUID(walk.lease["seats"][0]["id"]),
+        uuid.UUID(walk.a.client_id),
+        uuid.UUID(walk.a.world.site["id"]),
+        login_name,
+        seal(os.environ["SEATLEASE_SECRET_KEY"], "a-walk-secret-never-shown"),
+    )
+    walk.secret(row_id, login_name, "a-walk-secret-never-shown")
+    return str(row_id)
+
+
 # ---- the walk ---------------------------------------------------------------------------------------
 
 
@@ -226,7 +250,7 @@ async def snapshot(db: asyncpg.Pool, client_id: str) -> dict[str, list[str]]:
     payment, login or credit note), as text: what no action of B's may change."""
     cid = uuid.UUID(client_id)
     ids: dict[str, list[uuid.UUID]] = {"clients": [cid]}
-    for table in ("teams", "leases", "invoices", "payments", "users", "credit_notes", "api_clients"):
+    for table in ("teams", "leases", "invoices", "payments", "users", "credit_notes", "api_clients", "credentials"):
         ids[table] = [r["id"] for r in await db.fetch(f"SELECT id FROM {table} WHERE client_id = $1", cid)]
     columns = await db.fetch(
         "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
