@@ -51,6 +51,7 @@ from playwright.async_api import Page
 
 from provisioning.secrets import seal
 from tests.admin.test_admin_invoices import bill, invoice_of
+from tests.billing.conftest import app_of
 from tests.billing.docs_helpers import pdf_text
 from tests.billing.payment_helpers import pay
 from tests.browser import shot
@@ -201,6 +202,34 @@ async def _credential(walk: Walk) -> str:
     return str(row_id)
 
 
+@filler("endpoint_id")
+async def _endpoint(walk: Walk) -> str:
+    """A's webhook endpoint (for the lease events, so that a lease of A's makes a delivery to it)."""
+    url = f"http://127.0.0.1:9/a-walk-{uniq().lower()}"
+    body = {"url": url, "event_types": ["lease.confirmed"], "description": f"A's walk {uniq()}", "client_id": walk.a.client_id}
+    app = app_of(walk.admin)
+    before = app.state.settings  # a receiver on this machine, as the webhooks tests allow it
+    app.state.settings = before.model_copy(update={"webhook_allow_http": True, "webhook_allow_private_targets": True})
+    try:
+        row = await walk.admin.post("/v1/webhook-endpoints", body)
+    finally:
+        app.state.settings = before
+    walk.secret(row["id"], url, body["description"])
+    return str(row["id"])
+
+
+@filler("delivery_id")
+async def _delivery(walk: Walk) -> str:
+    """A delivery to A's endpoint: a lease of A's confirmed (the event and its deliveries are written
+    with the lease's audit row)."""
+    endpoint = await walk.fill("endpoint_id")
+    await walk.staff.post("/v1/leases", lease_body(walk.a.world, seat_count=1, start_date=f"{walk.year}-06-01"))
+    found = await walk.db.fetchval("SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 LIMIT 1", uuid.UUID(endpoint))
+    assert found is not None, "a confirmed lease of A's made no delivery to A's endpoint"
+    walk.secret(found)
+    return str(found)
+
+
 # ---- the walk ---------------------------------------------------------------------------------------
 
 
@@ -234,24 +263,36 @@ def params_of(path: str) -> list[str]:
 # what B posts to every action: enough for any form to act, were the lookup not refused
 GENERIC_FORM = {"active": "false", "method": "temporary_password", "name": "walk", "role": "client_viewer"}
 
+# a column naming one of A's objects → the table of those objects (its rows carry A's client_id);
+# a table an area adds joins in by its column name (absent tables are skipped)
 SNAPSHOT_KEYS = {
     "client_id": "clients",
     "team_id": "teams",
+    "member_id": "members",
     "lease_id": "leases",
     "invoice_id": "invoices",
     "payment_id": "payments",
     "user_id": "users",
     "credit_note_id": "credit_notes",
+    "credential_id": "credentials",
+    "endpoint_id": "webhook_endpoints",
 }
 
 
 async def snapshot(db: asyncpg.Pool, client_id: str) -> dict[str, list[str]]:
-    """Every row of every table that names one of A's objects (by client, team, lease, invoice,
-    payment, login or credit note), as text: what no action of B's may change."""
+    """Every row of every table that names one of A's objects (its client, teams, agents, leases,
+    invoices, payments, logins, credit notes, credentials, webhook endpoints …), and those objects'
+    own rows, as text: what no action of B's may change."""
     cid = uuid.UUID(client_id)
     ids: dict[str, list[uuid.UUID]] = {"clients": [cid]}
-    for table in ("teams", "leases", "invoices", "payments", "users", "credit_notes", "api_clients", "credentials"):
-        ids[table] = [r["id"] for r in await db.fetch(f"SELECT id FROM {table} WHERE client_id = $1", cid)]
+    for table in sorted({*SNAPSHOT_KEYS.values(), "api_clients"} - {"clients"}):
+        if not await db.fetchval("SELECT to_regclass($1) IS NOT NULL", f"public.{table}"):
+            continue
+        if table == "members":  # an agent belongs to a team of the client
+            sql = "SELECT m.id FROM members m JOIN teams t ON t.id = m.team_id WHERE t.client_id = $1"
+        else:
+            sql = f"SELECT id FROM {table} WHERE client_id = $1"
+        ids[table] = [r["id"] for r in await db.fetch(sql, cid)]
     columns = await db.fetch(
         "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
         "AND column_name = ANY($1::text[]) ORDER BY table_name, column_name",
@@ -259,14 +300,16 @@ async def snapshot(db: asyncpg.Pool, client_id: str) -> dict[str, list[str]]:
     )
     out: dict[str, list[str]] = {}
     for c in columns:
-        key = f"{c['table_name']}.{c['column_name']}"
+        owners = ids.get(SNAPSHOT_KEYS[c["column_name"]])
+        if owners is None:
+            continue
         rows = await db.fetch(
             f'SELECT t::text AS row FROM "{c["table_name"]}" t WHERE "{c["column_name"]}" = ANY($1::uuid[]) ORDER BY 1',
-            ids[SNAPSHOT_KEYS[c["column_name"]]],
+            owners,
         )
-        out[key] = [r["row"] for r in rows]
-    for table in ("clients", "api_clients", "teams", "leases", "invoices", "payments", "users", "credit_notes"):
-        rows = await db.fetch(f"SELECT t::text AS row FROM {table} t WHERE id = ANY($1::uuid[]) ORDER BY 1", ids[table])
+        out[f"{c['table_name']}.{c['column_name']}"] = [r["row"] for r in rows]
+    for table, owners in ids.items():
+        rows = await db.fetch(f"SELECT t::text AS row FROM {table} t WHERE id = ANY($1::uuid[]) ORDER BY 1", owners)
         out[table] = [r["row"] for r in rows]
     return out
 
