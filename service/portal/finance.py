@@ -16,12 +16,14 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing import client_views as views
 from billing import invoice_doc, statement_render
 from billing import queries as billing_queries
 from billing import run as billing_run
 from billing.doc_kit import attachment
+from billing.payment_schemas import METHOD_LABELS
 from domain.models import Site
 from domain.schemas import PERIOD_PATTERN
 from domain.services import clients
@@ -31,7 +33,7 @@ from service.portal.web import Client, render, tenant
 
 router = APIRouter()
 
-METHODS = {"bank_transfer": "Bank transfer", "cheque": "Cheque", "cash": "Cash", "card": "Card", "stripe": "Stripe (online)"}
+METHODS = dict(METHOD_LABELS) | {"stripe": "Stripe (online)"}
 
 
 def stripe_on(request: Request) -> bool:
@@ -45,7 +47,7 @@ def pay_link(url: str | None) -> str | None:
     return url
 
 
-async def overview_cards(session: SessionDep, client_id: uuid.UUID) -> dict[str, Any]:
+async def overview_cards(session: AsyncSession, client_id: uuid.UUID) -> dict[str, Any]:
     """The overview's balance card: per currency what is owed, of it overdue, and the credit held."""
     aging = await views.client_aging(session, client_id, date.today())
     overdue = {t["currency"]: t["total"] - t["current"] for t in aging["totals"]}
