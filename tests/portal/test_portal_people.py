@@ -105,7 +105,7 @@ async def test_a_client_admin_makes_a_login_which_changes_its_temporary_password
         await ctx.close()
 
 
-async def test_a_client_admin_makes_no_staff_login_and_cannot_disable_itself(
+async def test_a_client_admin_makes_no_staff_login_nor_disables_itself_and_a_viewer_changes_no_one(
     live_http: httpx.Client, db: asyncpg.Pool, portal_client: PortalClient
 ) -> None:
     assert (await asyncio.to_thread(portal_login, live_http, portal_client.admin_email)).status_code == 303
@@ -126,6 +126,23 @@ async def test_a_client_admin_makes_no_staff_login_and_cannot_disable_itself(
     # a login id the tenant does not have: 404
     r = await asyncio.to_thread(live_http.post, f"/portal/users/{uuid.uuid4()}/active", data={"csrf_token": token})
     assert r.status_code == 404
+
+    # a viewer of the same client: every people and keys action is a 403, and nothing is made
+    live_http.cookies.clear()
+    assert (await asyncio.to_thread(portal_login, live_http, portal_client.viewer_email)).status_code == 303
+    token = csrf_of((await asyncio.to_thread(live_http.get, "/portal/")).text)
+    email = f"by-viewer-{uniq().lower()}@client-example.com"
+    for path, form in (
+        ("/portal/users", {"email": email, "role": "client_viewer"}),
+        (f"/portal/users/{me}/active", {"active": "false"}),
+        (f"/portal/users/{me}/reset", {"method": "temporary_password"}),
+        ("/portal/api-credentials", {"name": "viewer's key", "role": "client_viewer"}),
+    ):
+        r = await asyncio.to_thread(live_http.post, path, data={"csrf_token": token, **form})
+        assert r.status_code == 403, (path, r.status_code)
+    assert await db.fetchval("SELECT count(*) FROM users WHERE email = $1", email) == 0
+    assert await db.fetchval("SELECT active AND password_change IS NULL FROM users WHERE id = $1", me) is True
+    assert await db.fetchval("SELECT count(*) FROM api_clients WHERE name = $1", "viewer's key") == 0
 
 
 async def test_a_client_admin_makes_an_api_credential_uses_it_rotates_and_revokes_it(
