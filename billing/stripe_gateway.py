@@ -50,6 +50,8 @@ class FinalizedInvoice:
     stripe_id: str
     status: str
     amount_due: int
+    # Stripe's page where the client pays the invoice online (the portal links to it)
+    hosted_url: str | None = None
 
 
 class StripeGateway:
@@ -110,7 +112,8 @@ class StripeGateway:
         inv = await self.client.v1.invoices.finalize_invoice_async(
             stripe_invoice, {"auto_advance": False}, self._opts(f"finalize-{invoice_id}")
         )
-        return FinalizedInvoice(str(inv.id), str(inv.status), int(inv.amount_due))
+        hosted = getattr(inv, "hosted_invoice_url", None)
+        return FinalizedInvoice(str(inv.id), str(inv.status), int(inv.amount_due), hosted if isinstance(hosted, str) else None)
 
     async def send(self, invoice_id: uuid.UUID, stripe_invoice: str) -> None:
         await self.client.v1.invoices.send_invoice_async(stripe_invoice, None, self._opts(f"send-{invoice_id}"))

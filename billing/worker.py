@@ -183,9 +183,10 @@ async def _push_invoice(conn: Any, gateway: StripeGateway, row: Any, state: dict
         await gateway.send(inv_id, state["stripe_invoice_id"])
     await conn.execute(
         """UPDATE invoices SET stripe_state = 'synced', stripe_amount_due = $2, stripe_last_error = NULL,
-                  stripe_attempts = stripe_attempts + 1 WHERE id = $1""",
+                  stripe_attempts = stripe_attempts + 1, stripe_hosted_url = coalesce($3, stripe_hosted_url) WHERE id = $1""",
         inv_id,
         final.amount_due,
+        final.hosted_url,  # --- portal (issue 14): where the client pays it online ---
     )
     return "synced"
 

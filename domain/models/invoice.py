@@ -222,6 +222,8 @@ class Invoice(IdMixin, TimestampMixin, Base):
     stripe_amount_due: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # Stripe's amount_due disagreed with our total: flagged for finance, never silently accepted
     stripe_mismatch: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # --- portal: invoices (issue 14): Stripe's hosted invoice page, where the client pays online ---
+    stripe_hosted_url: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class InvoiceLine(IdMixin, Base):

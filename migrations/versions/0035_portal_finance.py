@@ -1,6 +1,7 @@
 """the client portal: invoices, statements, users and keys
 
-(Stub: filled in by the part of issue 14 that owns it; empty until then.)
+invoices.stripe_hosted_url: the hosted invoice page Stripe returns when it finalizes an invoice,
+where the client pays online (the portal's "Pay online"; null until the invoice reaches Stripe).
 
 Revision ID: 0035_portal_finance
 Revises: 0034_portal
@@ -9,6 +10,9 @@ Create Date: 2026-12-01
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0035_portal_finance"
 down_revision: str | Sequence[str] | None = "0034_portal"
 branch_labels: str | Sequence[str] | None = None
@@ -16,8 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.add_column("invoices", sa.Column("stripe_hosted_url", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    op.drop_column("invoices", "stripe_hosted_url")

@@ -14,6 +14,7 @@ from domain.services import clients, users
 from service.admin.error_pages import error_page_with, install_error_pages
 from service.admin.signin import end_session, safe_next, sign_in, start_session
 from service.db import SessionDep
+from service.portal import account, finance, people  # --- portal: invoices, statements, users and keys ---
 from service.portal.web import Client, CsrfForm, render, tenant
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
@@ -50,6 +51,7 @@ async def overview(request: Request, user: Client, session: SessionDep) -> HTMLR
     ctx = {"client": client, "leases": leases}
     # --- portal: leases, seats and agents: the overview's cards of what is coming ---
     ctx["upcoming"] = await client_views.upcoming(session, client.id, request.app.state.settings.renewal_window_days)
+    ctx |= await finance.overview_cards(session, client.id)  # --- portal: invoices, statements, users and keys ---
     return render(request, "portal/overview.html", ctx)
 
 
@@ -65,6 +67,10 @@ for _area in (portal_leases, portal_lease_actions, portal_seats, portal_agents, 
     router.include_router(_area.router)
 # --- end portal: leases, seats and agents ---
 # --- portal: invoices, statements, users and keys ---
+router.include_router(finance.router)
+router.include_router(people.router)
+router.include_router(account.router)
+# --- end portal: invoices, statements, users and keys ---
 # --- portal: identity provider (SCIM) ---
 # --- portal: webhooks ---
 

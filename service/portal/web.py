@@ -87,6 +87,14 @@ def portal_nav() -> list[tuple[str, str, str]]:
         ("Agents", "/portal/teams", "all"),
         ("Book seats", "/portal/book", "admin"),
         # --- portal: invoices, statements, users and keys ---
+        ("Invoices", "/portal/invoices", "all"),
+        ("Credit notes", "/portal/credit-notes", "all"),
+        ("Payments", "/portal/payments", "all"),
+        ("Statements", "/portal/statements", "all"),
+        ("Users", "/portal/users", "admin"),
+        ("API credentials", "/portal/api-credentials", "admin"),
+        ("My account", "/portal/account", "all"),
+        # --- end portal: invoices, statements, users and keys ---
         # --- portal: identity provider (SCIM) ---
         ("Identity provider", "/portal/identity-provider", "all"),
         # --- portal: webhooks ---

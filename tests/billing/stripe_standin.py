@@ -171,6 +171,8 @@ class StripeStandIn:
             return 400, self._error("invalid_request_error", "This invoice is already finalized", None)
         due = max(0, inv["total"]) + self.amount_due_skew
         inv.update(status="open", number=f"STANDIN-{len(self.invoices):04d}", amount_due=due, amount_remaining=due)
+        # as Stripe does at finalization: the page where the customer pays it (served below, no API key)
+        inv["hosted_invoice_url"] = f"{self.base_url}/i/{inv['id']}"
         return 200, inv
 
     def _credit_note(self, p: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -397,11 +399,41 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(first[1], first[2], replayed=True)
         return True
 
+    def _hosted_page(self, method: str) -> bool:
+        """Stripe's hosted invoice page (`hosted_invoice_url`, public: no API key): the amount due and a
+        Pay button, which pays it by card as `card_payment` does (the events go to the outbox)."""
+        m = re.fullmatch(r"/i/(in_\w+)(/pay)?", self.path.partition("?")[0])
+        if m is None or m.group(1) not in self.standin.invoices:
+            return False
+        if method == "POST" and m.group(2):
+            self.standin.card_payment(m.group(1))
+        inv = self.standin.invoices[m.group(1)]
+        state = "Paid" if inv["status"] == "paid" else f"Amount due: {inv['amount_remaining']} {inv['currency'].upper()}"
+        button = (
+            ""
+            if inv["status"] == "paid"
+            else f'<form method="post" action="/i/{inv["id"]}/pay"><button id="pay">Pay</button></form>'
+        )
+        body = (
+            f"<!doctype html><title>Stripe stand-in: invoice {inv['number']}</title>"
+            f"<h1>Invoice {inv['number']}</h1><p id='state'>{state}</p>{button}"
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return True
+
     def do_GET(self) -> None:
-        self._serve("GET")
+        if not self._hosted_page("GET"):
+            self._serve("GET")
 
     def do_POST(self) -> None:
-        self._serve("POST")
+        if self.path.startswith("/i/"):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not self._hosted_page("POST"):
+            self._serve("POST")
 
     def do_DELETE(self) -> None:
         self._serve("DELETE")
