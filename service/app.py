@@ -33,6 +33,7 @@ from service.api import collections as collections_api  # --- collections (issue
 from service.api import floor_plan as floor_plan_api  # --- floor-plan editor (issue 13) ---
 from service.api import integrations as integrations_api  # --- integrations (issue 13) ---
 from service.api import setup as setup_api  # --- set-up pages (issue 13) ---
+from service.api import webhooks as webhooks_api  # --- webhooks (issue 14) ---
 from service.db import engine_for, make_sessionmaker
 from service.errors import install_error_handlers
 from service.schema import DatabaseUnreachable, DatabaseUrlMissing, require_current_schema
@@ -96,6 +97,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(api_credentials.router)
     # --- integrations (issue 13) ---
     app.include_router(integrations_api.router)
+    # --- webhooks (issue 14): endpoints, secrets, delivery logs ---
+    app.include_router(webhooks_api.router)
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, payments, provisioning, admin):  # payments: issue 12
         part.install(app)

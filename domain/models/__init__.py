@@ -32,6 +32,12 @@ from domain.models.plan import Inclusion, InclusionBilling, InclusionKind, Plan
 from domain.models.site import Floor, Seat, SeatStatus, Shift, Site, Zone
 from domain.models.terms import LeasePriceStep, PlanPrice
 from domain.models.user import ApiClient, PasswordReset, Role, User
+from domain.models.webhook import (  # noqa: F401  (issue 14: outbound webhooks)
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from domain.models.worker import WorkerLiveness
 
 __all__ = [
