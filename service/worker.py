@@ -21,6 +21,7 @@ from domain.leasing.holds import release_expired_holds
 from domain.leasing.worker_pass import advance_lease_states, renew_due_leases
 from domain.services.audit import SystemActor
 from domain.services.mail_send import send_due
+from billing.overdue_events import mark_overdue  # --- webhooks ---
 from domain.webhooks.deliver import deliver_due  # --- webhooks ---
 from provisioning import worker as provisioning_worker
 from provisioning.liveness import Liveness
@@ -66,6 +67,11 @@ async def send_mail(maker: async_sessionmaker[AsyncSession], settings: Settings)
 
 
 # --- webhooks (issue 14: signed outbound webhooks) ---
+async def overdue_invoices(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
+    """Invoices newly past their due date unpaid: marked once each, which is the `invoice.overdue` event."""
+    return await mark_overdue(maker)
+
+
 async def send_webhooks(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
     """Due webhook deliveries POSTed, signed, to their endpoints (domain/webhooks/deliver.py)."""
     return await deliver_due(maker, settings.webhooks())
@@ -105,6 +111,7 @@ def jobs(*, with_provisioning: bool = True) -> list[Job]:
     first: list[Job] = [release_holds, lease_renewals, lease_transitions]
     jobs_ = [*first, provisioning_pass, billing_pass] if with_provisioning else [*first, billing_pass]
     jobs_.append(payment_reminders)  # --- collections: queued right before the sender runs ---
+    jobs_.append(overdue_invoices)  # --- webhooks ---
     jobs_.append(send_webhooks)  # --- webhooks: after the passes whose changes they announce ---
     jobs_.append(send_mail)  # --- email: last, so a pass's own changes are not held up by a slow SMTP server ---
     return jobs_

@@ -112,6 +112,10 @@ RULE_FIELDS: dict[str, set[str]] = {
     "POST /v1/floors/{floor_id}/seats/status": {"seat_ids[]"},
     "POST /v1/floors/{floor_id}/seats/retire": {"seat_ids[]"},
     "PUT /v1/floors/{floor_id}/plan-image": {"image"},  # a PNG or JPEG by its bytes, not any binary
+    # webhooks (issue 14): a URL must resolve, now, to public addresses (DNS); an admin names the client or
+    # asks for a facility endpoint (two fields at once)
+    "POST /v1/webhook-endpoints": {"url", "client_id", "facility"},
+    "PATCH /v1/webhook-endpoints/{endpoint_id}": {"url"},
 }
 
 

@@ -33,6 +33,7 @@ from domain.models.site import Floor, Seat, SeatStatus, Shift, Site, Zone
 from domain.models.terms import LeasePriceStep, PlanPrice
 from domain.models.user import ApiClient, PasswordReset, Role, User
 from domain.models.webhook import (  # noqa: F401  (issue 14: outbound webhooks)
+    InvoiceOverdueMark,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,

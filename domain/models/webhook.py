@@ -122,3 +122,12 @@ class WebhookAttempt(Base):
     response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class InvoiceOverdueMark(Base):
+    """An invoice announced overdue (billing/overdue_events.py): once per invoice, whatever passes run."""
+
+    __tablename__ = "invoice_overdue_marks"
+
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True)
+    marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

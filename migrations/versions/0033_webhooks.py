@@ -3,7 +3,7 @@
 Tables: webhook_endpoints (a client's, or the facility's own with client_id NULL; the signing secret
 AES-GCM sealed), webhook_events (the outbox: one row per change, `seq` orders them),
 webhook_deliveries (one event for one endpoint: the worker's state row) and webhook_attempts (each
-POST and its answer).
+POST and its answer); invoice_overdue_marks (invoice.overdue is announced once per invoice).
 
 The events are written by a statement-level trigger on audit_events: every use-case records its
 audit row in its own transaction, so the event commits or rolls back with the change, once per
@@ -164,6 +164,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_attempts")),
     )
     op.create_index(op.f("ix_webhook_attempts_delivery_id"), "webhook_attempts", ["delivery_id"])
+    # invoice.overdue is announced once per invoice (billing/overdue_events.py)
+    op.create_table(
+        "invoice_overdue_marks",
+        sa.Column("invoice_id", sa.UUID(), nullable=False),
+        sa.Column("marked_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name=op.f("fk_invoice_overdue_marks_invoice_id_invoices"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("invoice_id", name=op.f("pk_invoice_overdue_marks")),
+    )
     op.execute(TRIGGER_FUNCTION)
     op.execute(
         "CREATE TRIGGER audit_events_webhooks AFTER INSERT ON audit_events "
@@ -174,6 +184,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS audit_events_webhooks ON audit_events")
     op.execute("DROP FUNCTION IF EXISTS webhook_events_from_audit()")
+    op.drop_table("invoice_overdue_marks")
     op.drop_table("webhook_attempts")
     op.drop_table("webhook_deliveries")
     op.drop_table("webhook_events")

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from domain.errors import ValidationFailed
+from domain.errors import Forbidden, ValidationFailed
 from domain.models.user import Role
 from domain.schemas import Page
 from domain.webhooks import endpoints as hooks
@@ -84,13 +84,10 @@ async def list_endpoints(
     "admin sets `client_id`, or `facility: true` for the facility's own systems." + _ROLES,
 )
 async def create_endpoint(body: EndpointCreate, request: Request, user: HookAdmin, session: SessionDep) -> EndpointSecret:
-    if body.facility and (not _is_admin(user) or body.client_id is not None):
-        raise ValidationFailed(
-            "a facility endpoint is an admin's and has no client_id"
-            if _is_admin(user)
-            else "only an admin makes facility endpoints",
-            field="facility",
-        )
+    if body.facility and not _is_admin(user):
+        raise Forbidden("only an admin makes the facility's own endpoints", field="facility")
+    if body.facility and body.client_id is not None:
+        raise ValidationFailed("a facility endpoint hears every client: leave client_id out", field="client_id")
     client_id = body.client_id if _is_admin(user) else body.client_id or user.client_id
     if not _is_admin(user) and client_id != user.client_id:
         user.require_client(client_id or uuid.UUID(int=0), "client")

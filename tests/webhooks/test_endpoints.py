@@ -76,7 +76,7 @@ async def test_a_client_never_receives_nor_sees_another_clients_events(
     )
     _problem(
         await client_b.call("POST", "/v1/webhook-endpoints", json={"url": rx.url("x"), "event_types": types, "facility": True}),
-        422,
+        403,
         "facility",
     )
     # a viewer and the facility's other staff may not manage endpoints
