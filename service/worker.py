@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import worker as billing_worker
 from billing.dunning import remind_due
+from billing.overdue_events import mark_overdue  # --- webhooks ---
 from domain.leasing.holds import release_expired_holds
 from domain.leasing.worker_pass import advance_lease_states, renew_due_leases
 from domain.services.audit import SystemActor
 from domain.services.mail_send import send_due
-from billing.overdue_events import mark_overdue  # --- webhooks ---
 from domain.webhooks.deliver import deliver_due  # --- webhooks ---
 from provisioning import worker as provisioning_worker
 from provisioning.liveness import Liveness

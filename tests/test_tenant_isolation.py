@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
