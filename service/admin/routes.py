@@ -43,6 +43,7 @@ from service.admin import (
     terms,
 )
 from service.admin import keys as admin_keys
+from service.admin import webhooks as admin_webhooks  # --- webhooks (issue 14) ---
 from service.admin import users as admin_users
 from service.admin.web import (
     COOKIE,
@@ -148,6 +149,8 @@ router.include_router(admin_account.router)
 router.include_router(audit.router)
 # --- integrations (issue 13): targets, the reconciler, mass-revocation guards ---
 router.include_router(integrations.router)
+# --- webhooks (issue 14): the facility's endpoints, every endpoint's delivery log ---
+router.include_router(admin_webhooks.router)
 
 
 # ---- errors: admin pages get HTML, never a stack trace; the API keeps problem+json ---------
