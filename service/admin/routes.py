@@ -43,8 +43,8 @@ from service.admin import (
     terms,
 )
 from service.admin import keys as admin_keys
-from service.admin import webhooks as admin_webhooks  # --- webhooks (issue 14) ---
 from service.admin import users as admin_users
+from service.admin import webhooks as admin_webhooks  # --- webhooks (issue 14) ---
 from service.admin.web import (
     COOKIE,
     PRE_COOKIE,
