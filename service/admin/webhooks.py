@@ -139,7 +139,7 @@ async def rotate(endpoint_id: uuid.UUID, request: Request, user: AdminOnly, sess
     secret = await hooks.rotate_secret(session, user, row, secret_key=config.secret_key, overlap=overlap)
     hours = config.rotation_overlap_seconds / 3600
     note = (
-        f"Shown once. For {hours:g} h the old secret also signs (a second v1=), so the receiver can swap without rejecting an event."
+        f"Shown once. For {hours:g} h the old secret also signs (a second v1=): the receiver swaps without rejecting an event."
         if hours
         else "Shown once. The old secret no longer signs."
     )
