@@ -8,6 +8,8 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from billing.posting import standing_on
+
 BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
 
 
@@ -23,14 +25,15 @@ def bucket_for(days_past_due: int) -> str:
     return "over_90"
 
 
-OPEN_ITEMS_SQL = """
+# what stood on the day: a payment voided later still paid its invoices then (billing/posting.py)
+OPEN_ITEMS_SQL = f"""
 SELECT i.id, i.client_id, i.currency, i.number_label, i.issue_date, i.due_date, i.total_minor,
        (i.total_minor
        - coalesce((SELECT sum(c.total_minor) FROM credit_notes c
                    WHERE c.invoice_id = i.id AND c.status = 'issued' AND c.issue_date <= $1), 0)
        - coalesce((SELECT sum(a.amount_minor + a.withheld_minor) FROM payment_allocations a
                    JOIN payments p ON p.id = a.payment_id
-                   WHERE a.invoice_id = i.id AND p.status = 'cleared' AND greatest(a.allocated_on, p.paid_on) <= $1), 0)
+                   WHERE a.invoice_id = i.id AND {standing_on("$1")} AND greatest(a.allocated_on, p.paid_on) <= $1), 0)
          )::bigint AS outstanding_minor
 FROM invoices i
 WHERE i.status IN ('issued', 'partially_paid', 'paid') AND i.issue_date <= $1 AND ($2::uuid IS NULL OR i.client_id = $2)

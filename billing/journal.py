@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billing.chart import Account, ChartOfAccounts
 from billing.facts import Month
+from billing.posting import POSTED, REVERSED
 
 JOURNAL_HEADER = ["date", "entry", "account_code", "account", "currency", "debit_minor", "credit_minor", "reference"]
 
@@ -68,7 +69,6 @@ WHERE cn.status = 'issued' AND cn.issue_date BETWEEN $1 AND $2 ORDER BY cn.issue
 """
 
 # a payment the journal posted: cleared, or cleared then voided (its void is an entry of its own)
-POSTED = "(p.status = 'cleared' OR (p.status = 'void' AND p.voided_from = 'cleared'))"
 
 # a cleared payment of the month with what its allocations paid on its own day (the rest is credit)
 PAYMENTS_SQL = f"""
@@ -94,11 +94,11 @@ ORDER BY on_day, i.number_label, a.created_at, a.id
 """
 
 # a posted payment voided in the month, with everything its allocations paid and had withheld
-VOIDED_PAYMENTS_SQL = """
+VOIDED_PAYMENTS_SQL = f"""
 SELECT p.id, p.voided_on, p.currency, p.amount_minor, p.method, p.reference, c.legal_name,
        coalesce(sum(a.amount_minor), 0)::bigint AS applied_minor, coalesce(sum(a.withheld_minor), 0)::bigint AS withheld_minor
 FROM payments p JOIN clients c ON c.id = p.client_id LEFT JOIN payment_allocations a ON a.payment_id = p.id
-WHERE p.status = 'void' AND p.voided_from = 'cleared' AND p.voided_on BETWEEN $1 AND $2
+WHERE {REVERSED} AND p.voided_on BETWEEN $1 AND $2
 GROUP BY p.id, c.legal_name ORDER BY p.voided_on, p.created_at, p.id
 """
 

@@ -45,6 +45,14 @@ def statement_filename(st: dict[str, Any], ext: str) -> str:
     return f"{statement_stem(st)}.{ext}"
 
 
+def returned_text(x: dict[str, Any], cur: str, money: Any = major) -> str:
+    """A cleared payment voided later: "Payment returned (cheque 1234): 1000.00, tax withheld 50.00 reversed"."""
+    text = f"Payment returned ({_method(x)}): {money(x['amount_minor'], cur)}"
+    if x["withheld_minor"]:
+        text += f", tax withheld {money(x['withheld_minor'], cur)} reversed"
+    return text
+
+
 def payment_applied(p: dict[str, Any], cur: str, money: Any = major) -> str:
     """What a payment paid: "MNL1-000001 1000.00 (withheld 50.00); unallocated 200.00"."""
     parts = []
@@ -146,6 +154,10 @@ def statement_csv(st: dict[str, Any]) -> str:
         for r in sec["refunds"]:
             bal += r["amount_minor"]
             row(cur, "refund", r["refunded_on"], "", f"Refund of credit balance ({_method(r)})", r["amount_minor"], bal)
+        for x in sec["returns"]:
+            back = x["amount_minor"] + x["withheld_minor"]
+            bal += back
+            row(cur, "payment_returned", x["voided_on"], "", returned_text(x, cur), back, bal)
         row(cur, "closing_balance", st["period_end"], "", "Balance carried forward", None, sec["closing_balance_minor"])
         for b in BUCKETS:
             row(cur, "aging", st["period_end"], "", b, sec["aging"][b], None)
@@ -206,7 +218,7 @@ def _section(st: dict[str, Any], sec: dict[str, Any], styles: Any, small: Any, g
     names = ", ".join(esc(s["legal_name"] or s["name"]) for s in sec.get("issuers", []))
     story: list[Any] = [Paragraph(f"Account in {cur}" + (f" — {names}" if names else ""), styles["Heading2"])]
     summary = [
-        ["Opening balance", "Invoiced", "Credited", "Paid", "Tax withheld", "Refunded", "Closing balance"],
+        ["Opening balance", "Invoiced", "Credited", "Paid", "Tax withheld", "Refunded", "Returned", "Closing balance"],
         [
             amount(sec[k], cur)
             for k in (
@@ -216,6 +228,7 @@ def _section(st: dict[str, Any], sec: dict[str, Any], styles: Any, small: Any, g
                 "paid_minor",
                 "withheld_minor",
                 "refunded_minor",
+                "returned_minor",
                 "closing_balance_minor",
             )
         ],
@@ -287,6 +300,13 @@ def _section(st: dict[str, Any], sec: dict[str, Any], styles: Any, small: Any, g
         story.append(Paragraph("Refunds of credit balance", styles["Heading4"]))
         rows = [["Date", "Method", "Amount"]] + [
             [str(r["refunded_on"]), _method(r), amount(r["amount_minor"], cur)] for r in sec["refunds"]
+        ]
+        story += [Table(rows, style=grid, hAlign="LEFT"), Spacer(1, 3 * mm)]
+    if sec["returns"]:
+        story.append(Paragraph("Payments returned (voided after they cleared: owed again)", styles["Heading4"]))
+        rows = [["Date", "Payment", "Amount"]] + [
+            [str(x["voided_on"]), returned_text(x, cur, amount), amount(x["amount_minor"] + x["withheld_minor"], cur)]
+            for x in sec["returns"]
         ]
         story += [Table(rows, style=grid, hAlign="LEFT"), Spacer(1, 3 * mm)]
     story.append(Paragraph(f"Aging at {st['period_end']}", styles["Heading4"]))

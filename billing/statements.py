@@ -1,13 +1,15 @@
 """A client's statement of a month, as data (billing/statement_render.py renders it as CSV and PDF).
 
 Documents are dated on the issuer's calendar: an invoice and a credit note by their issue dates, a
-payment by the day it settled (only cleared money: a held post-dated cheque or a voided payment is
-not), tax the client withheld by the day it was applied to its invoice, a refund of a credit
-balance by the day it was paid out. A statement for a month shows, per currency, the issuing
+payment by the day it settled (only cleared money: a held post-dated cheque is not), a cleared
+payment voided later (a bounced cheque) by the day it was voided, as money returned — it stays in
+the month it cleared, so a statement once sent never changes (billing/posting.py) — tax the client
+withheld by the day it was applied to its invoice, a refund of a credit balance by the day it was
+paid out. A statement for a month shows, per currency, the issuing
 entities, the balance brought forward, that month's documents, the balance carried forward and the
 aging of what is still open at the month's end:
 
-    closing = opening + invoiced - credited - paid - withheld + refunded"""
+    closing = opening + invoiced - credited - paid - withheld + refunded + returned"""
 
 from __future__ import annotations
 
@@ -17,14 +19,24 @@ from typing import Any
 
 from billing.aging import BUCKETS, aging_of, open_items
 from billing.facts import Month
+from billing.posting import POSTED, REVERSED
 
-# money received in the month, cleared only; what it paid is in its allocations
-PAYMENTS_SQL = """
+# money received in the month, cleared only (voided later or not); what it paid is in its allocations
+PAYMENTS_SQL = f"""
 SELECT p.id, p.currency, p.paid_on, p.method, p.reference, p.amount_minor,
        (SELECT string_agg(i.number_label, ', ' ORDER BY i.number_label) FROM payment_allocations a
         JOIN invoices i ON i.id = a.invoice_id WHERE a.payment_id = p.id) AS invoice_number
 FROM payments p
-WHERE p.client_id = $1 AND p.status = 'cleared' AND p.paid_on BETWEEN $2 AND $3 ORDER BY p.paid_on, p.created_at
+WHERE p.client_id = $1 AND {POSTED} AND p.paid_on BETWEEN $2 AND $3 ORDER BY p.paid_on, p.created_at
+"""
+
+# a cleared payment voided in the month: the money and the tax withheld with it are owed again
+RETURNS_SQL = f"""
+SELECT p.id, p.currency, p.voided_on, p.method, p.reference, p.amount_minor,
+       coalesce((SELECT sum(a.withheld_minor) FROM payment_allocations a WHERE a.payment_id = p.id), 0)::bigint
+         AS withheld_minor
+FROM payments p
+WHERE p.client_id = $1 AND {REVERSED} AND p.voided_on BETWEEN $2 AND $3 ORDER BY p.voided_on, p.created_at
 """
 
 ALLOCATIONS_SQL = """
@@ -39,7 +51,7 @@ _WITHHELD_ON = "greatest(a.allocated_on, p.paid_on)"
 WITHHELD_SQL = f"""
 SELECT a.payment_id, p.currency, {_WITHHELD_ON} AS withheld_on, i.number_label AS invoice_number, a.withheld_minor
 FROM payment_allocations a JOIN payments p ON p.id = a.payment_id JOIN invoices i ON i.id = a.invoice_id
-WHERE p.client_id = $1 AND p.status = 'cleared' AND a.withheld_minor > 0 AND {_WITHHELD_ON} BETWEEN $2 AND $3
+WHERE p.client_id = $1 AND {POSTED} AND a.withheld_minor > 0 AND {_WITHHELD_ON} BETWEEN $2 AND $3
 ORDER BY withheld_on, i.number_label
 """
 
@@ -54,10 +66,14 @@ SELECT currency, sum(amount) AS balance FROM (
     WHERE client_id = $1 AND status IN ('issued','partially_paid','paid') AND issue_date < $2
   UNION ALL SELECT currency, -total_minor FROM credit_notes
     WHERE client_id = $1 AND status = 'issued' AND issue_date < $2
-  UNION ALL SELECT currency, -amount_minor FROM payments
-    WHERE client_id = $1 AND status = 'cleared' AND paid_on < $2
+  UNION ALL SELECT p.currency, -p.amount_minor FROM payments p
+    WHERE p.client_id = $1 AND {POSTED} AND p.paid_on < $2
+  UNION ALL SELECT p.currency, p.amount_minor FROM payments p
+    WHERE p.client_id = $1 AND {REVERSED} AND p.voided_on < $2
   UNION ALL SELECT p.currency, -a.withheld_minor FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
-    WHERE p.client_id = $1 AND p.status = 'cleared' AND {_WITHHELD_ON} < $2
+    WHERE p.client_id = $1 AND {POSTED} AND {_WITHHELD_ON} < $2
+  UNION ALL SELECT p.currency, a.withheld_minor FROM payment_allocations a JOIN payments p ON p.id = a.payment_id
+    WHERE p.client_id = $1 AND {REVERSED} AND p.voided_on < $2
   UNION ALL SELECT currency, amount_minor FROM credit_refunds
     WHERE client_id = $1 AND refunded_on < $2) x
 GROUP BY currency
@@ -116,6 +132,7 @@ async def statement(conn: Any, client_id: uuid.UUID, month: Month) -> dict[str, 
         allocations[r["payment_id"]].append({k: r[k] for k in ("invoice_number", "amount_minor", "withheld_minor")})
     withholdings = await conn.fetch(WITHHELD_SQL, client_id, first, last)
     refunds = await conn.fetch(REFUNDS_SQL, client_id, first, last)
+    returns = await conn.fetch(RETURNS_SQL, client_id, first, last)
     issuers = await conn.fetch(ISSUERS_SQL, client_id, last)
     opening = {r["currency"]: int(r["balance"]) for r in await conn.fetch(OPENING_SQL, client_id, first)}
     aging = aging_of(await open_items(conn, last, client_id))
@@ -126,6 +143,7 @@ async def statement(conn: Any, client_id: uuid.UUID, month: Month) -> dict[str, 
         | {p["currency"] for p in payments}
         | {x["currency"] for x in withholdings}
         | {x["currency"] for x in refunds}
+        | {x["currency"] for x in returns}
         | set(aging)
     )
     sections = []
@@ -136,6 +154,7 @@ async def statement(conn: Any, client_id: uuid.UUID, month: Month) -> dict[str, 
         paid = sum(p["amount_minor"] for p in payments if p["currency"] == cur)
         withheld = sum(x["withheld_minor"] for x in withholdings if x["currency"] == cur)
         refunded = sum(x["amount_minor"] for x in refunds if x["currency"] == cur)
+        returned = sum(x["amount_minor"] + x["withheld_minor"] for x in returns if x["currency"] == cur)
         open_ = opening.get(cur, 0)
         sections.append(
             {
@@ -146,7 +165,8 @@ async def statement(conn: Any, client_id: uuid.UUID, month: Month) -> dict[str, 
                 "paid_minor": paid,
                 "withheld_minor": withheld,
                 "refunded_minor": refunded,
-                "closing_balance_minor": open_ + invoiced - credited - paid - withheld + refunded,
+                "returned_minor": returned,
+                "closing_balance_minor": open_ + invoiced - credited - paid - withheld + refunded + returned,
                 "issuers": [dict(x) for x in issuers if x["currency"] == cur],
                 "invoices": [
                     {
@@ -199,6 +219,11 @@ async def statement(conn: Any, client_id: uuid.UUID, month: Month) -> dict[str, 
                 "refunds": [
                     {k: x[k] for k in ("id", "refunded_on", "method", "reference", "amount_minor")}
                     for x in refunds
+                    if x["currency"] == cur
+                ],
+                "returns": [
+                    {k: x[k] for k in ("id", "voided_on", "method", "reference", "amount_minor", "withheld_minor")}
+                    for x in returns
                     if x["currency"] == cur
                 ],
                 "aging": aging.get(cur, dict.fromkeys(BUCKETS, 0) | {"total": 0}),

@@ -36,6 +36,7 @@ from service.api import setup as setup_api  # --- set-up pages (issue 13) ---
 from service.api import webhooks as webhooks_api  # --- webhooks (issue 14) ---
 from service.db import engine_for, make_sessionmaker
 from service.errors import install_error_handlers
+from service.portal import routes as portal
 from service.schema import DatabaseUnreachable, DatabaseUrlMissing, require_current_schema
 from service.settings import Settings, get_settings, require_secret_key
 
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, payments, provisioning, admin):  # payments: issue 12
         part.install(app)
+    # --- client portal (issue 14): after the admin, whose headers and static files it shares ---
+    portal.install(app)
     # --- console (issue 13): `/`, the favicon, /docs served locally ---
     console.install(app)
     return app

@@ -12,6 +12,7 @@ import secrets
 import signal
 import socket
 import sys
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,7 +59,14 @@ async def _with_session(url: str, fn: Any) -> Any:
         await engine.dispose()
 
 
-async def _create_user(url: str, email: str, password: str, role: str, password_change: str | None = None) -> str:
+async def _create_user(
+    url: str,
+    email: str,
+    password: str,
+    role: str,
+    password_change: str | None = None,
+    client_id: uuid.UUID | None = None,
+) -> str:
     from domain.services import clients
     from domain.services.audit import SystemActor
     from service.auth import hash_secret
@@ -70,7 +78,7 @@ async def _create_user(url: str, email: str, password: str, role: str, password_
             email=email,
             password_hash=hash_secret(password),
             role=role,
-            client_id=None,
+            client_id=client_id,
             password_change=password_change,
         )
         return str(user.id)
@@ -176,31 +184,51 @@ def _up_settings() -> Settings:
 
 
 def _ensure_admin(settings: Settings, url: str) -> None:
-    """Create an admin login when none exists. Its password goes to the terminal when there is one,
-    else to a file in the data folder readable by the owner only (written before the login exists):
-    never to the output, which is a log when seatlease runs as a service."""
-    from service.embedded import write_private_file
-
+    """Create an admin login when none exists."""
     if asyncio.run(_has_admin(url)):
         print("an admin login exists already; `seatlease user create` makes more")
         return
-    email, password = "admin@seatlease.dev", secrets.token_urlsafe(12)
-    if sys.stdout.isatty():
-        asyncio.run(_create_user(url, email, password, "admin", "suggested"))
-        print(f"admin login created: {email} / {password}  (shown once; change it in the admin: My account)")
+    _first_login(settings, url, "admin@seatlease.dev", "admin", None, "admin-login.txt", "admin login", "the admin")
+
+
+def _ensure_demo_portal_login(settings: Settings, url: str) -> None:
+    """Beside the demo's data: a client_admin of its first client, to look at the client portal."""
+    from domain.services.first_start import demo_portal_client
+
+    found = asyncio.run(_with_session(url, demo_portal_client))
+    if found is None:
         return
-    path = settings.data_dir / "admin-login.txt"
+    client_id, domain, has_login = found
+    if not has_login:
+        what = "client portal login (demo client, client_admin)"
+        _first_login(settings, url, f"ops@{domain}", "client_admin", client_id, "portal-login.txt", what, "the portal")
+
+
+def _first_login(
+    settings: Settings, url: str, email: str, role: str, client_id: uuid.UUID | None, file: str, what: str, where: str
+) -> None:
+    """A first login whose password goes to the terminal when there is one, else to a file in the
+    data folder readable by the owner only (written before the login exists): never to the
+    output, which is a log when seatlease runs as a service."""
+    from service.embedded import write_private_file
+
+    password = secrets.token_urlsafe(12)
+    if sys.stdout.isatty():
+        asyncio.run(_create_user(url, email, password, role, "suggested", client_id))
+        print(f"{what} created: {email} / {password}  (shown once; change it in {where}: My account)")
+        return
+    path = settings.data_dir / file
     try:
         write_private_file(path, f"email: {email}\npassword: {password}\n")
     except OSError as exc:
         raise _UpError(
-            f"error: cannot write the first admin's password to {path} ({exc.strerror}); "
+            f"error: cannot write the first {what}'s password to {path} ({exc.strerror}); "
             "set SEATLEASE_DATA_DIR to a folder you can write, or start on a terminal"
         ) from None
-    asyncio.run(_create_user(url, email, password, "admin", "suggested"))
+    asyncio.run(_create_user(url, email, password, role, "suggested", client_id))
     print(
-        f"admin login created: {email}; its password is in {path} "
-        "(readable by you only; change it in the admin: My account, then delete the file)"
+        f"{what} created: {email}; its password is in {path} "
+        f"(readable by you only; change it in {where}: My account, then delete the file)"
     )
 
 
@@ -258,6 +286,8 @@ def _serve(args: argparse.Namespace, settings: Settings, sock: socket.socket) ->
     # only beside the demo's data: on a database of real leases, accounts "granted" in a throw-away
     # directory would show as active while nobody has one
     demo = not args.no_demo and asyncio.run(_holds_demo_data(url))
+    if demo:  # --- client portal (issue 14) ---
+        _ensure_demo_portal_login(settings, url)
     targets = start_demo_targets(settings, url, embedded=not settings.database_url, demo=demo, data_dir=settings.data_dir)
     try:
         settings = targets.settings
@@ -291,7 +321,11 @@ def _serve_app(args: argparse.Namespace, settings: Settings, sock: socket.socket
             while not server.started and not server.should_exit:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             if server.started:
-                print(f"seatlease is running on {base}  (admin: {base}/admin/, API docs: {base}/docs)", flush=True)
+                print(
+                    f"seatlease is running on {base}  (admin: {base}/admin/, client portal: {base}/portal/,"
+                    f" API docs: {base}/docs)",
+                    flush=True,
+                )
 
         worker = asyncio.create_task(_worker(app, settings, stop, run_forever))
         announcer = asyncio.create_task(announce())

@@ -20,6 +20,9 @@ from service.embedded import start_embedded, to_async_url, with_database
 from service.migrate import upgrade
 from tests.factories import Api, ClientLogin
 
+# the live server and headless Chromium of the admin's and the portal's browser tests
+pytest_plugins = ["tests.browser"]
+
 # every server needs a real key (no default exists); one per run, for this process and the CLI it starts
 os.environ["SEATLEASE_SECRET_KEY"] = secrets.token_urlsafe(48)
 
@@ -153,3 +156,47 @@ async def client_login(http: httpx.AsyncClient, db: asyncpg.Pool) -> ClientLogin
         return Api(http, await token_for(http, *await make_user(db, role, uuid.UUID(client_id))))
 
     return login
+
+
+class MigrationDb:
+    """A fresh database of its own, migrated step by step by a test of a data-moving migration."""
+
+    def __init__(self, server_url: str, name: str) -> None:
+        from service.migrate import alembic_config
+
+        self.server_url, self.name = server_url, name
+        self.config = alembic_config(with_database(server_url, name))
+
+    def upgrade(self, revision: str) -> None:
+        from alembic import command
+
+        command.upgrade(self.config, revision)
+
+    def downgrade(self, revision: str) -> None:
+        from alembic import command
+
+        command.downgrade(self.config, revision)
+
+    def sql(self, statement: str, *args: object) -> list[asyncpg.Record]:
+        return asyncio.run(self._fetch(self.name, statement, *args))
+
+    async def _fetch(self, database: str, statement: str, *args: object) -> list[asyncpg.Record]:
+        from service.dburl import connect
+
+        conn = await connect(with_database(self.server_url, database))
+        try:
+            return list(await conn.fetch(statement, *args))
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+def migration_db(server_url: str) -> Iterator[MigrationDb]:
+    """An empty database (no revision yet): the test upgrades it to the revision before the one it
+    tests, seeds it, upgrades, checks; dropped afterwards."""
+    db = MigrationDb(server_url, f"migration_{uuid.uuid4().hex[:10]}")
+    asyncio.run(db._fetch("postgres", f'CREATE DATABASE "{db.name}"'))
+    try:
+        yield db
+    finally:
+        asyncio.run(db._fetch("postgres", f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)'))

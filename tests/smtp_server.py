@@ -4,7 +4,6 @@ can be told to refuse the next messages (a 4xx "try later" or a 5xx) or to ask f
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from domain.services.mail import MailConfig
+from tests.processes import free_port
 from tests.tls_postgres import _ca, _cert_pem, _key_pem, _leaf, _pem
 
 
@@ -66,12 +66,6 @@ class Inbox:
         return MailConfig(**(base | kw))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def tls_files(folder: Path) -> tuple[Path, Path, Path]:
     """A CA and a server certificate for "localhost" signed by it: (ca.pem, cert.pem, key.pem)."""
     ca_key, ca = _ca("seatlease test mail CA")
@@ -90,7 +84,7 @@ def smtp_server(
     """An SMTP server on a free localhost port; ``login``: the one user and password it accepts
     (AUTH over plain TCP, allowed here as the test has no TLS); ``tls``: STARTTLS required, or TLS
     from the first byte, with a certificate for "localhost" from ``cert_dir`` (see ``tls_files``)."""
-    inbox = Inbox(port=_free_port())
+    inbox = Inbox(port=free_port())
     kw: dict[str, Any] = {}
     if tls is not None:
         assert cert_dir is not None

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,14 +13,9 @@ import httpx
 import pytest
 
 from tests.conftest import create_database, drop_database
+from tests.processes import free_port, stop, wait_healthy
 
 SEATLEASE = [sys.executable, "-m", "service.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _plain(url: str) -> str:
@@ -39,30 +31,6 @@ def fresh_db(server_url: str) -> Iterator[str]:
 
 def run(args: list[str], env: dict[str, str], timeout: int = 120, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(SEATLEASE + args, env=env, capture_output=True, text=True, timeout=timeout, check=False, input=stdin)
-
-
-def _wait_healthy(base: str, proc: subprocess.Popen[str], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"seatlease up exited: {proc.stdout.read() if proc.stdout else ''}")
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("seatlease up did not answer /healthz")
-
-
-def _stop(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, _ = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return out
 
 
 def test_migrate_user_create_and_up_no_demo(fresh_db: str, tmp_path: Path) -> None:
@@ -84,13 +52,13 @@ def test_migrate_user_create_and_up_no_demo(fresh_db: str, tmp_path: Path) -> No
     )
     assert bad_role.returncode == 2
 
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [*SEATLEASE, "up", "--no-demo", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base, proc)
+        wait_healthy(base, proc, seconds=60)
         token = httpx.post(
             base + "/v1/auth/token",
             data={"grant_type": "password", "username": "ops@facility-example.com", "password": "long enough pw"},
@@ -99,7 +67,7 @@ def test_migrate_user_create_and_up_no_demo(fresh_db: str, tmp_path: Path) -> No
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         assert httpx.get(base + "/v1/sites", headers=headers).json()["items"] == []
     finally:
-        out = _stop(proc)
+        out = stop(proc, timeout=20)
     assert "admin login created: admin@seatlease.dev" in out
 
 
@@ -107,13 +75,13 @@ def test_up_on_embedded_database_with_demo(tmp_path: Path) -> None:
     """What a new user runs: no DATABASE_URL, an embedded PostgreSQL in the data folder, demo data."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SEATLEASE_SECRET_KEY")}
     env["SEATLEASE_DATA_DIR"] = str(tmp_path / "data")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [*SEATLEASE, "up", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base, proc, seconds=120)
+        wait_healthy(base, proc, seconds=120)
         # not a terminal: the password is in a private file in the data folder, not in the output
         fields = dict(ln.split(": ", 1) for ln in (tmp_path / "data" / "admin-login.txt").read_text().splitlines())
         login = [fields["email"], fields["password"]]
@@ -129,5 +97,5 @@ def test_up_on_embedded_database_with_demo(tmp_path: Path) -> None:
         assert len({lease["client_id"] for lease in leases}) == 2
         assert {"active", "confirmed", "pending_approval"} <= {lease["status"] for lease in leases}
     finally:
-        out = _stop(proc)
+        out = stop(proc, timeout=20)
     assert login[1] not in out

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from sqlalchemy import text
 
 from service.db import make_engine
 from service.dburl import connect
+from tests.processes import free_port
 from tests.tls_postgres import CERT_USER, TlsServer, tls_postgres
 
 BIN = Path(sys.executable).parent
@@ -48,12 +48,6 @@ async def _ssl_of(url: str) -> tuple[bool, str]:
         return bool(row["ssl"]), str(row["who"])
     finally:
         await conn.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(**over: str) -> dict[str, str]:
@@ -183,7 +177,7 @@ async def _more(passes: Any, than: int) -> bool:
 
 def _serve_api(url: str) -> subprocess.Popen[str]:
     """`uvicorn service.asgi:app` on DATABASE_URL=url, once it answers /healthz."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [BIN / "uvicorn", "service.asgi:app", "--port", str(port)],
         env=_env(DATABASE_URL=url),

@@ -9,7 +9,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,39 +27,10 @@ from service.dburl import connect
 from service.demo_targets import SCIM_TOKEN_FILE
 from service.embedded import with_database
 from tests.conftest import create_database, drop_database
+from tests.processes import free_port, stop, wait_healthy
 
 SEATLEASE = str(Path(sys.executable).parent / "seatlease")
 PACKAGED_RADIUS_SCHEMA = Path("/etc/freeradius/3.0/mods-config/sql/main/postgresql/schema.sql")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_running(base: str, proc: subprocess.Popen[str], seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"seatlease up exited: {proc.communicate()}")
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("seatlease up did not answer /healthz")
-
-
-def _stop(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        out, _ = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return out
 
 
 def _poll(fn: Any, seconds: float = 30.0) -> Any:
@@ -86,14 +56,14 @@ def test_up_with_demo_provisions_wifi_and_directory_within_seconds(tmp_path: Pat
     env["SEATLEASE_DATA_DIR"] = str(data_dir)
     for name in ("SCIM_BASE_URL", "SCIM_TOKEN", "RADIUS_DATABASE_URL"):
         env.pop(name, None)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [SEATLEASE, "up", "--port", str(port)], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     scim_url = scim_token = ""
     try:
-        _wait_running(base, proc)
+        wait_healthy(base, proc, seconds=180)
         fields = dict(ln.split(": ", 1) for ln in (data_dir / "admin-login.txt").read_text().splitlines())
         token = httpx.post(
             base + "/v1/auth/token", data={"grant_type": "password", "username": fields["email"], "password": fields["password"]}
@@ -164,7 +134,7 @@ def test_up_with_demo_provisions_wifi_and_directory_within_seconds(tmp_path: Pat
         # without the token the directory answers nobody
         assert httpx.get(scim_url + "/Users").status_code == 401
     finally:
-        out_so_far = _stop(proc)
+        out_so_far = stop(proc, signal.SIGTERM)
     # the start output names both targets and how to use real ones instead
     assert "Wi-Fi logins: FreeRADIUS tables" in out_so_far
     assert "postgresql:///radius?host=" in out_so_far
@@ -258,7 +228,7 @@ def test_up_on_a_database_of_real_leases_starts_no_demo_target(server_url: str, 
         env = {k: v for k, v in os.environ.items() if k not in ("SCIM_BASE_URL", "SCIM_TOKEN", "RADIUS_DATABASE_URL")}
         env["DATABASE_URL"] = url.replace("postgresql+asyncpg://", "postgresql://", 1)
         env["SEATLEASE_DATA_DIR"] = str(tmp_path / "data")
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen(
             [SEATLEASE, "up", "--port", str(port)],
             env=env,
@@ -268,9 +238,9 @@ def test_up_on_a_database_of_real_leases_starts_no_demo_target(server_url: str, 
             text=True,
         )
         try:
-            _wait_running(f"http://127.0.0.1:{port}", proc)
+            wait_healthy(f"http://127.0.0.1:{port}", proc, seconds=180)
         finally:
-            out = _stop(proc)
+            out = stop(proc, signal.SIGTERM)
     finally:
         drop_database(server_url, name)
     assert "Wi-Fi logins: off (set RADIUS_DATABASE_URL" in out

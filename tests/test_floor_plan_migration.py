@@ -4,11 +4,7 @@ each band), so no two seats of a floor share a cell and each zone keeps its shap
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from typing import Any
-
-import asyncpg
+from tests.conftest import MigrationDb
 
 SEED = """
 WITH s AS (INSERT INTO sites (code, name, timezone, currency, tax_rate)
@@ -21,39 +17,20 @@ WHERE i < z.n
 """
 
 
-def test_existing_seats_move_to_where_the_map_drew_them(server_url: str) -> None:
-    from alembic import command
-
-    from service.dburl import connect
-    from service.embedded import with_database
-    from service.migrate import alembic_config
-
-    async def sql(db: str, statement: str, *args: Any) -> list[asyncpg.Record]:
-        conn = await connect(with_database(server_url, db))
-        try:
-            return list(await conn.fetch(statement, *args))
-        finally:
-            await conn.close()
-
-    name = f"floorplan_{uuid.uuid4().hex[:10]}"
-    asyncio.run(sql("postgres", f'CREATE DATABASE "{name}"'))
-    try:
-        cfg = alembic_config(with_database(server_url, name))
-        command.upgrade(cfg, "0025_setup_pages")
-        asyncio.run(sql(name, SEED))
-        before = {r["label"]: (r["x"], r["y"]) for r in asyncio.run(sql(name, "SELECT label, x, y FROM seats"))}
-        assert len(set(before.values())) < len(before)  # per zone: the zones' cells overlap
-        command.upgrade(cfg, "0026_floor_plan")
-        after = {r["label"]: (r["x"], r["y"]) for r in asyncio.run(sql(name, "SELECT label, x, y FROM seats"))}
-        assert len(set(after.values())) == len(after)  # one seat a cell
-        # A (10 wide) at column 0, B (20 wide) after an aisle at column 11; C (8) would pass 36: next band,
-        # below B's two rows and a free row for the zone's name
-        assert after["A-0"] == (0, 0)
-        assert after["B-0"] == (11, 0)
-        assert after["C-0"] == (0, 3)
-        for label, (x, y) in before.items():  # each zone moved as one block
-            zone = label.split("-")[0]
-            dx, dy = after[f"{zone}-0"]
-            assert after[label] == (x + dx, y + dy)
-    finally:
-        asyncio.run(sql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+def test_existing_seats_move_to_where_the_map_drew_them(migration_db: MigrationDb) -> None:
+    migration_db.upgrade("0025_setup_pages")
+    migration_db.sql(SEED)
+    before = {r["label"]: (r["x"], r["y"]) for r in migration_db.sql("SELECT label, x, y FROM seats")}
+    assert len(set(before.values())) < len(before)  # per zone: the zones' cells overlap
+    migration_db.upgrade("0026_floor_plan")
+    after = {r["label"]: (r["x"], r["y"]) for r in migration_db.sql("SELECT label, x, y FROM seats")}
+    assert len(set(after.values())) == len(after)  # one seat a cell
+    # A (10 wide) at column 0, B (20 wide) after an aisle at column 11; C (8) would pass 36: next band,
+    # below B's two rows and a free row for the zone's name
+    assert after["A-0"] == (0, 0)
+    assert after["B-0"] == (11, 0)
+    assert after["C-0"] == (0, 3)
+    for label, (x, y) in before.items():  # each zone moved as one block
+        zone = label.split("-")[0]
+        dx, dy = after[f"{zone}-0"]
+        assert after[label] == (x + dx, y + dy)

@@ -3,11 +3,7 @@ inclusion's unit price (what they were billed at so far); then the plan's rows n
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from typing import Any
-
-import asyncpg
+from tests.conftest import MigrationDb
 
 SEED = """
 WITH s AS (INSERT INTO sites (code, name, timezone, currency, tax_rate)
@@ -28,40 +24,21 @@ SELECT l.id AS lease_id, (SELECT id FROM p) AS plan_id FROM l
 """
 
 
-def test_existing_leases_keep_the_prices_they_were_billed_at(server_url: str) -> None:
-    from alembic import command
-
-    from service.dburl import connect
-    from service.embedded import with_database
-    from service.migrate import alembic_config
-
-    async def sql(db: str, statement: str, *args: Any) -> list[asyncpg.Record]:
-        conn = await connect(with_database(server_url, db))
-        try:
-            return list(await conn.fetch(statement, *args))
-        finally:
-            await conn.close()
-
-    name = f"terms_{uuid.uuid4().hex[:10]}"
-    asyncio.run(sql("postgres", f'CREATE DATABASE "{name}"'))
-    try:
-        cfg = alembic_config(with_database(server_url, name))
-        command.upgrade(cfg, "0015_provisioning_speed")
-        (ids,) = asyncio.run(sql(name, SEED))
-        command.upgrade(cfg, "0016_lease_terms")
-        (lease,) = asyncio.run(
-            sql(name, "SELECT monthly_price_minor, setup_fee_minor, deposit_months, escalation_pct, notice_days FROM leases")
-        )
-        assert tuple(lease) == (1_500_000, 250_000, 2, None, 30)
-        (addon,) = asyncio.run(sql(name, "SELECT unit_price_minor FROM lease_add_ons"))
-        assert addon["unit_price_minor"] == 50_000
-        (plan,) = asyncio.run(sql(name, "SELECT notice_days FROM plans"))
-        assert plan["notice_days"] == 30
-        # a later edit of the plan's rows leaves the lease's own terms alone
-        asyncio.run(sql(name, "UPDATE plans SET monthly_price_minor = 1 WHERE id = $1", ids["plan_id"]))
-        (lease,) = asyncio.run(sql(name, "SELECT monthly_price_minor FROM leases"))
-        assert lease["monthly_price_minor"] == 1_500_000
-        command.downgrade(cfg, "0015_provisioning_speed")
-        command.upgrade(cfg, "heads")
-    finally:
-        asyncio.run(sql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+def test_existing_leases_keep_the_prices_they_were_billed_at(migration_db: MigrationDb) -> None:
+    migration_db.upgrade("0015_provisioning_speed")
+    (ids,) = migration_db.sql(SEED)
+    migration_db.upgrade("0016_lease_terms")
+    (lease,) = migration_db.sql(
+        "SELECT monthly_price_minor, setup_fee_minor, deposit_months, escalation_pct, notice_days FROM leases"
+    )
+    assert tuple(lease) == (1_500_000, 250_000, 2, None, 30)
+    (addon,) = migration_db.sql("SELECT unit_price_minor FROM lease_add_ons")
+    assert addon["unit_price_minor"] == 50_000
+    (plan,) = migration_db.sql("SELECT notice_days FROM plans")
+    assert plan["notice_days"] == 30
+    # a later edit of the plan's rows leaves the lease's own terms alone
+    migration_db.sql("UPDATE plans SET monthly_price_minor = 1 WHERE id = $1", ids["plan_id"])
+    (lease,) = migration_db.sql("SELECT monthly_price_minor FROM leases")
+    assert lease["monthly_price_minor"] == 1_500_000
+    migration_db.downgrade("0015_provisioning_speed")
+    migration_db.upgrade("heads")

@@ -28,17 +28,12 @@ from service.auth import ALGORITHM
 from service.embedded import UnsafeKeyFile, load_or_create_secret_key
 from service.settings import get_settings
 from tests.conftest import create_database, drop_database, make_user
+from tests.processes import free_port, wait_healthy
 
 # what a user types: the console script (python -m would put the working directory on sys.path itself)
 SEATLEASE = str(Path(sys.executable).parent / "seatlease")
 OLD_CONSTANT_KEY = "dev-insecure-change-me-" + "0" * 16
 KEY_HINT = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(**over: str | None) -> dict[str, str]:
@@ -57,20 +52,6 @@ def fresh_db(server_url: str) -> Iterator[str]:
     name = f"start_{uuid.uuid4().hex[:10]}"
     yield create_database(server_url, name).replace("postgresql+asyncpg://", "postgresql://", 1)
     drop_database(server_url, name)
-
-
-def _wait_healthy(base: str, proc: subprocess.Popen[str], seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"seatlease up exited: {proc.communicate()}")
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("seatlease up did not answer /healthz")
 
 
 def _one_line_refusal(result: subprocess.CompletedProcess[str]) -> None:
@@ -132,7 +113,7 @@ def _stop_and_check_postgres(proc: subprocess.Popen[str], sig: signal.Signals, d
 def test_first_start_makes_a_private_key_keeps_the_password_out_of_the_log_and_stops_postgres(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     env = _env(SEATLEASE_SECRET_KEY=None, SEATLEASE_DATA_DIR=str(data_dir))
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [SEATLEASE, "up", "--no-demo", "--port", str(port)],
@@ -143,7 +124,7 @@ def test_first_start_makes_a_private_key_keeps_the_password_out_of_the_log_and_s
         text=True,
     )
     try:
-        _wait_healthy(base, proc)
+        wait_healthy(base, proc)
         key_file, login_file = data_dir / "secret_key", data_dir / "admin-login.txt"
         for f in (key_file, login_file):
             assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
@@ -178,7 +159,7 @@ def test_first_start_makes_a_private_key_keeps_the_password_out_of_the_log_and_s
         text=True,
     )
     try:
-        _wait_healthy(base, proc)
+        wait_healthy(base, proc)
         assert key_file.read_text().strip() == key
         assert _status(base, token) == 200
         out = _stop_and_check_postgres(proc, signal.SIGINT, data_dir)
@@ -206,7 +187,7 @@ def test_the_key_file_is_made_owner_only_whatever_the_umask_and_a_readable_one_i
 
 def test_on_a_terminal_the_password_is_shown_once_and_written_nowhere(fresh_db: str, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     master, slave = pty.openpty()
     proc = subprocess.Popen(
@@ -247,7 +228,7 @@ def test_without_a_writable_data_folder_no_admin_is_made_and_no_password_is_show
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     result = subprocess.run(
-        [SEATLEASE, "up", "--no-demo", "--port", str(_free_port())],
+        [SEATLEASE, "up", "--no-demo", "--port", str(free_port())],
         env=_env(DATABASE_URL=fresh_db, SEATLEASE_DATA_DIR=str(blocker / "data")),
         capture_output=True,
         text=True,
@@ -313,7 +294,7 @@ def test_the_asgi_app_refuses_to_load_without_a_real_key(key: str | None, fresh_
 def test_uvicorn_refuses_to_start_the_app_without_a_key(fresh_db: str) -> None:
     uvicorn = str(Path(sys.executable).parent / "uvicorn")
     result = subprocess.run(
-        [uvicorn, "service.asgi:app", "--port", str(_free_port())],
+        [uvicorn, "service.asgi:app", "--port", str(free_port())],
         env=_env(SEATLEASE_SECRET_KEY=None, DATABASE_URL=fresh_db),
         capture_output=True,
         text=True,
@@ -326,7 +307,7 @@ def test_uvicorn_refuses_to_start_the_app_without_a_key(fresh_db: str) -> None:
 @pytest.mark.parametrize("command", [["up", "--no-demo"], ["worker", "--once"]], ids=["up", "worker"])
 def test_up_on_database_url_and_the_worker_refuse_without_a_key(command: list[str], fresh_db: str, tmp_path: Path) -> None:
     env = _env(SEATLEASE_SECRET_KEY=None, DATABASE_URL=fresh_db, SEATLEASE_DATA_DIR=str(tmp_path))
-    args = command + (["--port", str(_free_port())] if command[0] == "up" else [])
+    args = command + (["--port", str(free_port())] if command[0] == "up" else [])
     _one_line_refusal(subprocess.run([SEATLEASE, *args], env=env, capture_output=True, text=True, timeout=120, check=False))
     assert not (tmp_path / "secret_key").exists()
 

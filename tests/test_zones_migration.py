@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from typing import Any
 
-import asyncpg
+from tests.conftest import MigrationDb
 
 SEED = """
 WITH s AS (INSERT INTO sites (code, name, timezone, currency, tax_rate)
@@ -21,35 +21,16 @@ WHERE f.name = '1F' OR z = 'A'
 """
 
 
-def test_the_seats_zones_become_named_zones_of_their_floors(server_url: str) -> None:
-    from alembic import command
-
-    from service.dburl import connect
-    from service.embedded import with_database
-    from service.migrate import alembic_config
-
-    async def sql(db: str, statement: str) -> list[asyncpg.Record]:
-        conn = await connect(with_database(server_url, db))
-        try:
-            return list(await conn.fetch(statement))
-        finally:
-            await conn.close()
-
-    name = f"zones_{uuid.uuid4().hex[:10]}"
-    asyncio.run(sql("postgres", f'CREATE DATABASE "{name}"'))
-    try:
-        cfg = alembic_config(with_database(server_url, name))
-        command.upgrade(cfg, "0024_collections")
-        asyncio.run(sql(name, SEED))
-        command.upgrade(cfg, "0025_setup_pages")
-        rows: list[Any] = asyncio.run(
-            sql(name, "SELECT f.name AS floor, z.code, z.name FROM zones z JOIN floors f ON f.id = z.floor_id ORDER BY 1, 2")
-        )
-        assert [tuple(r) for r in rows] == [("1F", "A", "A"), ("1F", "B", "B"), ("2F", "A", "A")]
-        command.downgrade(cfg, "0024_collections")
-        command.upgrade(cfg, "heads")
-    finally:
-        asyncio.run(sql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+def test_the_seats_zones_become_named_zones_of_their_floors(migration_db: MigrationDb) -> None:
+    migration_db.upgrade("0024_collections")
+    migration_db.sql(SEED)
+    migration_db.upgrade("0025_setup_pages")
+    rows: list[Any] = migration_db.sql(
+        "SELECT f.name AS floor, z.code, z.name FROM zones z JOIN floors f ON f.id = z.floor_id ORDER BY 1, 2"
+    )
+    assert [tuple(r) for r in rows] == [("1F", "A", "A"), ("1F", "B", "B"), ("2F", "A", "A")]
+    migration_db.downgrade("0024_collections")
+    migration_db.upgrade("heads")
 
 
 def test_the_demo_names_its_floors_zones(server_url: str) -> None:

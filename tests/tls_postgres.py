@@ -15,7 +15,6 @@ import datetime as dt
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from tests.processes import free_port
 
 
 def pg_bin() -> Path:
@@ -136,12 +137,6 @@ def _cert_pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def tls_postgres() -> Iterator[TlsServer]:
     root = Path(tempfile.mkdtemp(prefix="seatlease-tls-pg-"))
@@ -157,7 +152,7 @@ def tls_postgres() -> Iterator[TlsServer]:
     server_key, server_cert = _leaf(ca_key, ca, "localhost", server=True)
     client_key, client_cert = _leaf(ca_key, ca, CERT_USER, server=False)
     server = TlsServer(
-        port=_free_port(),
+        port=free_port(),
         ca=_pem(certs / "ca.pem", _cert_pem(ca)),
         other_ca=_pem(certs / "other-ca.pem", _cert_pem(other_ca)),
         client_cert=_pem(certs / "client.pem", _cert_pem(client_cert)),

@@ -3,12 +3,14 @@ folder with data says so, and whether that data is the demo's."""
 
 from __future__ import annotations
 
+import uuid
 from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Client, Lease, Site
+from domain.models import Client, Lease, Site, User
+from domain.models.user import Role
 from domain.services.audit import system_actor_wrote
 
 DEMO_ACTOR = "demo-seed"  # the audit label service/demo.py writes its rows under
@@ -35,3 +37,15 @@ async def data_summary(session: AsyncSession) -> DataSummary:
     count = lambda model: select(func.count()).select_from(model).scalar_subquery()  # noqa: E731
     sites, clients, leases = (await session.execute(select(count(Site), count(Client), count(Lease)))).one()
     return DataSummary(int(sites), int(clients), int(leases), await holds_demo_data(session))
+
+
+async def demo_portal_client(session: AsyncSession) -> tuple[uuid.UUID, str, bool] | None:
+    """The demo's first client (by name), its email domain, and whether it has a client_admin
+    login yet: `up` makes one so the client portal can be looked at from the first start."""
+    client = await session.scalar(select(Client).order_by(Client.legal_name).limit(1))
+    if client is None:
+        return None
+    has_login = await session.scalar(
+        select(func.count()).select_from(User).where(User.client_id == client.id, User.role == Role.CLIENT_ADMIN)
+    )
+    return client.id, client.billing_email.rsplit("@", 1)[-1], bool(has_login)

@@ -15,6 +15,7 @@ from billing.db import driver
 from domain.models import Member
 from domain.services import clients as svc
 from domain.services.client_schemas import ClientCreate, MemberCreate, TeamCreate
+from service.admin.confirm import confirm_page, dry_run, is_confirmed
 from service.admin.web import CsrfForm, Ops, Staff, attempt, can, redirect, render, validate_form
 from service.db import SessionDep
 
@@ -144,7 +145,27 @@ async def create_member(request: Request, team_id: uuid.UUID, user: Ops, session
 
 @router.post("/members/{member_id}/remove", response_model=None)
 async def remove_member(request: Request, member_id: uuid.UUID, user: Ops, session: SessionDep, form: CsrfForm) -> Response:
-    """The API's use-case: a member already removed is a 409 (an error page), as in the API."""
+    """The API's use-case: a member already removed is a 409 (an error page), as in the API. The
+    first post asks (what is lost, nothing changed); only the confirmation's own form removes."""
+    member = await svc.get_member(session, member_id)
+    name, email, client_id = member.name, member.email, member.client_id  # the dry run expires the object
+    if not is_confirmed(form):
+        error = await dry_run(session, lambda: svc.remove_member(session, user, member, datetime.now(UTC)))
+        if error is not None:
+            raise error
+        return confirm_page(
+            request,
+            title="Remove the member",
+            question=f"Remove {name} ({email}) from the team?",
+            consequences=[
+                "Their seats are released now: the lease keeps the seats, free to assign to someone else.",
+                "Their Wi-Fi, directory and badge access are revoked at once by the reconciler.",
+                "This cannot be undone: to bring them back, add them to a team again.",
+            ],
+            action=f"/admin/members/{member_id}/remove",
+            back=f"/admin/clients/{client_id}",
+            button="Remove the member",
+        )
     member = await svc.get_member(session, member_id)
     await svc.remove_member(session, user, member, datetime.now(UTC))
     return redirect(request, f"/admin/clients/{member.client_id}", f"{member.name} removed; their access is revoked")

@@ -34,8 +34,15 @@ SESSION_TTL_SECONDS = 12 * 3600  # one working shift and a bit
 OPS_ROLES = ("admin", "facility_staff")
 FINANCE_ROLES = ("admin", "finance")
 
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.globals["money"] = lambda amount, currency: format_money(int(amount or 0), currency)
+
+def make_templates(*directories: Path) -> Jinja2Templates:
+    """A template set with the helpers every page uses (the admin's, and the client portal's,
+    which also finds the admin's macros and partials on its path)."""
+    tpl = Jinja2Templates(directory=[str(d) for d in directories])
+    tpl.env.globals["money"] = lambda amount, currency: format_money(int(amount or 0), currency)
+    tpl.env.filters["kpi"] = kpi
+    tpl.env.globals["vendor"] = lambda name: (STATIC_DIR / "vendor" / name).is_file()
+    return tpl
 
 
 def duration(seconds: float | None) -> str:
@@ -68,8 +75,7 @@ def kpi(value: Any) -> str:
     return str(value)
 
 
-templates.env.filters["kpi"] = kpi
-templates.env.globals["vendor"] = lambda name: (STATIC_DIR / "vendor" / name).is_file()
+templates = make_templates(HERE / "templates")
 
 
 class LoginRequired(Exception):
@@ -86,11 +92,29 @@ ADMIN_ROLES = ("admin",)
 
 
 # ---- the session cookie: base64(json).hmac, keyed from the server secret -------------------
+# Two realms share this code: the admin (/admin, staff) and the client portal (/portal, client
+# logins). Each has its own cookie on its own path and its own key, so neither opens the other.
+
+PORTAL_COOKIE = "sl_portal"
+PORTAL_PRE_COOKIE = "sl_portal_pre"
+
+
+def realm(request: Request) -> str:
+    path = request.url.path
+    return "portal" if path == "/portal" or path.startswith("/portal/") else "admin"
+
+
+def session_cookie(request: Request) -> str:
+    return PORTAL_COOKIE if realm(request) == "portal" else COOKIE
+
+
+def pre_cookie(request: Request) -> str:
+    return PORTAL_PRE_COOKIE if realm(request) == "portal" else PRE_COOKIE
 
 
 def _key(request: Request) -> bytes:
     secret: str = request.app.state.settings.secret_key
-    return hashlib.sha256(b"seatlease-admin-session\x00" + secret.encode()).digest()
+    return hashlib.sha256(f"seatlease-{realm(request)}-session".encode() + b"\x00" + secret.encode()).digest()
 
 
 def _b64(data: bytes) -> str:
@@ -116,7 +140,7 @@ def sign_session(request: Request, user_id: uuid.UUID, token_version: int) -> st
 
 
 def read_session(request: Request) -> dict[str, Any] | None:
-    raw = request.cookies.get(COOKIE)
+    raw = request.cookies.get(session_cookie(request))
     if not raw or raw.count(".") != 1:
         return None
     payload, mac = raw.split(".")
@@ -136,7 +160,9 @@ def cookie_secure(request: Request) -> bool:
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
-    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", secure=cookie_secure(request), path="/admin")
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="lax", secure=cookie_secure(request), path="/" + realm(request)
+    )
 
 
 # ---- CSRF: a token bound to the session (or, before login, to a random pre-session cookie) --
@@ -146,7 +172,7 @@ def csrf_token(request: Request) -> str:
     session = getattr(request.state, "admin_session", None) or read_session(request)
     if session is not None:
         return _mac(request, "csrf:" + str(session["n"]))
-    nonce = getattr(request.state, "pre_nonce", None) or request.cookies.get(PRE_COOKIE)
+    nonce = getattr(request.state, "pre_nonce", None) or request.cookies.get(pre_cookie(request))
     if not nonce:
         nonce = secrets.token_urlsafe(16)
         request.state.pre_nonce_new = nonce
@@ -162,7 +188,7 @@ async def check_csrf(request: Request) -> dict[str, Any]:
     if session is not None:
         expected = _mac(request, "csrf:" + str(session["n"]))
     else:
-        nonce = request.cookies.get(PRE_COOKIE, "")
+        nonce = request.cookies.get(pre_cookie(request), "")
         expected = _mac(request, "csrf-pre:" + nonce) if nonce else ""
     if not expected or not hmac.compare_digest(sent, expected):
         raise Forbidden("the form expired or did not come from this site; reload the page and try again")
@@ -172,7 +198,7 @@ async def check_csrf(request: Request) -> dict[str, Any]:
 CsrfForm = Annotated[dict[str, Any], Depends(check_csrf)]
 
 
-# ---- security headers on every /admin answer -------------------------------------------------
+# ---- security headers on every /admin and /portal answer -------------------------------------------------
 
 # Scripts and styles come only from /admin/static (htmx, Pico, admin.js/css): no inline script,
 # no eval. Inline style attributes stay allowed (style-src-attr) for server-computed positions.
@@ -194,7 +220,7 @@ class AdminSecurityHeaders:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path == "/admin" or path.startswith("/admin/")):
+        if scope["type"] != "http" or not any(path == p or path.startswith(p + "/") for p in ("/admin", "/portal")):
             await self.app(scope, receive, send)
             return
         tls = scope.get("scheme") == "https" or self.cookie_secure()
@@ -288,10 +314,22 @@ def render(
         "password_change": getattr(request.state, "password_change", None),  # people and keys (issue 13)
         **(context or {}),
     }
-    response = templates.TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
+    return render_with(templates, request, template, ctx, status_code, headers)
+
+
+def render_with(
+    tpl: Jinja2Templates,
+    request: Request,
+    template: str,
+    ctx: dict[str, Any],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render, and hand out the pre-session CSRF cookie the page's forms were signed with."""
+    response = tpl.TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
     new_nonce = getattr(request.state, "pre_nonce_new", None)
     if new_nonce:
-        set_cookie(request, response, PRE_COOKIE, new_nonce, 3600)
+        set_cookie(request, response, pre_cookie(request), new_nonce, 3600)
     return response
 
 

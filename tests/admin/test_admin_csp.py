@@ -39,8 +39,9 @@ async def test_no_page_breaks_the_content_security_policy(page: Page, staff: Api
     # htmx at work under the policy: a seat's panel opens in place
     await page.locator('g.seat[data-label="1F-A-001"]').click()
     await page.locator("#seat-panel h2").wait_for()
-    # the confirm that used to be an inline onsubmit handler still asks, and "no" keeps the member
-    await page.goto(f"/admin/clients/{w.client['id']}")
+    # the confirm that used to be an inline onsubmit handler still asks, and "no" keeps the login
+    victim, _ = await make_user(db, "finance", password=PASSWORD)
+    await page.goto(f"/admin/users?email={victim}")
     asked: list[str] = []
 
     async def dismiss(dialog: Any) -> None:
@@ -48,10 +49,17 @@ async def test_no_page_breaks_the_content_security_policy(page: Page, staff: Api
         await dialog.dismiss()
 
     page.on("dialog", dismiss)
-    await page.locator(f"#team-{w.team['id']} button:has-text('remove')").first.click()
+    await page.locator(f'tr[data-user="{victim}"]').get_by_role("button", name="disable").click()
     await page.wait_for_timeout(300)
     assert asked
-    assert "Remove Agent 0?" in asked[0]
+    assert f"Disable {victim}?" in asked[0]
+    assert await db.fetchval("SELECT active FROM users WHERE email = $1", victim) is True
+    # removing a member asks on a page of its own (issue 14): going back keeps the member
+    await page.goto(f"/admin/clients/{w.client['id']}")
+    await page.locator(f"#team-{w.team['id']} button:has-text('remove')").first.click()
+    assert "Remove Agent 0" in await page.locator("#confirm-question").inner_text()
+    await page.click("#confirm-back")
+    await page.wait_for_url(re.compile(rf".*/admin/clients/{w.client['id']}$"))
     members = await staff.get(f"/v1/teams/{w.team['id']}/members")
     assert [m["active"] for m in members["items"] if m["id"] == w.members[0]["id"]] == [True]
     # cancelling a lease asks on a page of its own (issue 13): going back keeps the lease

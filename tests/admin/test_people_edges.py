@@ -75,7 +75,8 @@ def _post_in_admin(live_http: httpx.Client, client_id: str, path: str, data: dic
 
 
 def _remove_in_admin(live_http: httpx.Client, client_id: str, member_id: str) -> httpx.Response:
-    return _post_in_admin(live_http, client_id, f"/admin/members/{member_id}/remove")
+    """The confirmation's own form (the client page's "remove…" only asks)."""
+    return _post_in_admin(live_http, client_id, f"/admin/members/{member_id}/remove", {"confirmed": "yes"})
 
 
 async def test_admin_removes_a_member_once_then_409(staff: Api, db: asyncpg.Pool, live_http: httpx.Client) -> None:
@@ -83,6 +84,14 @@ async def test_admin_removes_a_member_once_then_409(staff: Api, db: asyncpg.Pool
     member = w.members[0]["id"]
     email, _ = await make_user(db, "facility_staff", password=PASSWORD)
     assert admin_login(live_http, email).status_code == 303
+    # the client page's "remove…" asks first: what is lost, and nothing changed nor announced
+    async with WakeUps(db) as wake:
+        asked = await asyncio.to_thread(_post_in_admin, live_http, w.client["id"], f"/admin/members/{member}/remove")
+    assert asked.status_code == 200
+    assert "Remove the member" in asked.text
+    assert 'name="confirmed" value="yes"' in asked.text
+    assert wake.count == 0
+    assert await _removals(db, member) == 0
     async with WakeUps(db) as wake:
         r = await asyncio.to_thread(_remove_in_admin, live_http, w.client["id"], member)
     assert r.status_code == 303

@@ -4,12 +4,10 @@ with one allocation to the invoice it paid; lines keep the rate they were taxed 
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from typing import Any
-
 import asyncpg
 import pytest
+
+from tests.conftest import MigrationDb
 
 SEED = """
 WITH s AS (INSERT INTO sites (code, name, timezone, currency, tax_rate)
@@ -29,57 +27,38 @@ SELECT (SELECT id FROM i) AS invoice_id, (SELECT id FROM p) AS payment_id, (SELE
 """
 
 
-def test_existing_payments_become_one_allocation_each(server_url: str) -> None:
-    from alembic import command
-
-    from service.dburl import connect
-    from service.embedded import with_database
-    from service.migrate import alembic_config
-
-    async def sql(db: str, statement: str, *args: Any) -> list[asyncpg.Record]:
-        conn = await connect(with_database(server_url, db))
-        try:
-            return list(await conn.fetch(statement, *args))
-        finally:
-            await conn.close()
-
-    name = f"finance_{uuid.uuid4().hex[:10]}"
-    asyncio.run(sql("postgres", f'CREATE DATABASE "{name}"'))
-    try:
-        cfg = alembic_config(with_database(server_url, name))
-        command.upgrade(cfg, "0020_email_outbox")
-        (ids,) = asyncio.run(sql(name, SEED))
-        command.upgrade(cfg, "0021_finance_schema")
-        (pay,) = asyncio.run(sql(name, "SELECT id, method, status, amount_minor, paid_on, source_ref FROM payments"))
-        assert (pay["id"], pay["method"], pay["status"], pay["amount_minor"]) == (ids["payment_id"], "stripe", "cleared", 112000)
-        (alloc,) = asyncio.run(
-            sql(name, "SELECT payment_id, invoice_id, amount_minor, withheld_minor, allocated_on FROM payment_allocations")
-        )
-        assert (alloc["payment_id"], alloc["invoice_id"], alloc["amount_minor"], alloc["withheld_minor"]) == (
-            ids["payment_id"],
-            ids["invoice_id"],
-            112000,
-            0,
-        )
-        assert alloc["allocated_on"] == pay["paid_on"]
-        (line,) = asyncio.run(sql(name, "SELECT tax_treatment, tax_rate FROM invoice_lines"))
-        assert line["tax_treatment"] == "standard"
-        assert str(line["tax_rate"]) == "0.1200"
-        (inv,) = asyncio.run(sql(name, "SELECT kind FROM invoices"))
-        assert inv["kind"] == "run"
-        insert = (
-            "INSERT INTO invoices (client_id, site_id, period, currency, kind, subtotal_minor, tax_minor, total_minor)"
-            " VALUES ($1, $2, '2031-04', 'PHP', $3, 0, 0, 0)"
-        )
-        # a one-off stands beside the run's invoice of the same month; a second run invoice is refused
-        asyncio.run(sql(name, insert, ids["client_id"], ids["site_id"], "one_off"))
-        with pytest.raises(asyncpg.UniqueViolationError):
-            asyncio.run(sql(name, insert, ids["client_id"], ids["site_id"], "run"))
-        # and back: a payment that pays one invoice returns to it
-        asyncio.run(sql(name, "DELETE FROM invoices WHERE kind = 'one_off'"))
-        command.downgrade(cfg, "0020_email_outbox")
-        (pay,) = asyncio.run(sql(name, "SELECT invoice_id, amount_minor FROM payments"))
-        assert (pay["invoice_id"], pay["amount_minor"]) == (ids["invoice_id"], 112000)
-        command.upgrade(cfg, "heads")
-    finally:
-        asyncio.run(sql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+def test_existing_payments_become_one_allocation_each(migration_db: MigrationDb) -> None:
+    migration_db.upgrade("0020_email_outbox")
+    (ids,) = migration_db.sql(SEED)
+    migration_db.upgrade("0021_finance_schema")
+    (pay,) = migration_db.sql("SELECT id, method, status, amount_minor, paid_on, source_ref FROM payments")
+    assert (pay["id"], pay["method"], pay["status"], pay["amount_minor"]) == (ids["payment_id"], "stripe", "cleared", 112000)
+    (alloc,) = migration_db.sql(
+        "SELECT payment_id, invoice_id, amount_minor, withheld_minor, allocated_on FROM payment_allocations"
+    )
+    assert (alloc["payment_id"], alloc["invoice_id"], alloc["amount_minor"], alloc["withheld_minor"]) == (
+        ids["payment_id"],
+        ids["invoice_id"],
+        112000,
+        0,
+    )
+    assert alloc["allocated_on"] == pay["paid_on"]
+    (line,) = migration_db.sql("SELECT tax_treatment, tax_rate FROM invoice_lines")
+    assert line["tax_treatment"] == "standard"
+    assert str(line["tax_rate"]) == "0.1200"
+    (inv,) = migration_db.sql("SELECT kind FROM invoices")
+    assert inv["kind"] == "run"
+    insert = (
+        "INSERT INTO invoices (client_id, site_id, period, currency, kind, subtotal_minor, tax_minor, total_minor)"
+        " VALUES ($1, $2, '2031-04', 'PHP', $3, 0, 0, 0)"
+    )
+    # a one-off stands beside the run's invoice of the same month; a second run invoice is refused
+    migration_db.sql(insert, ids["client_id"], ids["site_id"], "one_off")
+    with pytest.raises(asyncpg.UniqueViolationError):
+        migration_db.sql(insert, ids["client_id"], ids["site_id"], "run")
+    # and back: a payment that pays one invoice returns to it
+    migration_db.sql("DELETE FROM invoices WHERE kind = 'one_off'")
+    migration_db.downgrade("0020_email_outbox")
+    (pay,) = migration_db.sql("SELECT invoice_id, amount_minor FROM payments")
+    assert (pay["invoice_id"], pay["amount_minor"]) == (ids["invoice_id"], 112000)
+    migration_db.upgrade("heads")

@@ -22,7 +22,7 @@ from tests.billing.conftest import dated_as_if_issued_on, invoices_of, run_month
 from tests.billing.docs_helpers import ISSUER, pdf_text, receive, refund, set_issuer
 from tests.factories import Api, ClientLogin, World, lease_body, make_site, make_world
 
-COMPONENTS = ("invoiced_minor", "credited_minor", "paid_minor", "withheld_minor", "refunded_minor")
+COMPONENTS = ("invoiced_minor", "credited_minor", "paid_minor", "withheld_minor", "refunded_minor", "returned_minor")
 
 
 async def two_currency_client(staff: Api, finance: Api, y: int) -> tuple[World, dict[str, Any], dict[str, Any]]:
@@ -64,6 +64,7 @@ def check_identity(sec: dict[str, Any]) -> None:
         - sec["paid_minor"]
         - sec["withheld_minor"]
         + sec["refunded_minor"]
+        + sec["returned_minor"]
     ), sec
 
 
@@ -178,3 +179,45 @@ async def test_statement_balances_per_currency_and_every_format_agrees(
     r = await own.call("GET", f"/v1/clients/{w.client['id']}/statements/{m2}", headers={"Accept": "application/pdf"})
     assert r.headers["content-disposition"] == f'attachment; filename="{name}.pdf"'
     assert (await own.get(f"/v1/clients/{w.client['id']}/statements/{m2}")) == st
+
+
+async def test_a_payment_voided_after_its_month_stays_on_that_statement_and_returns_on_the_void_day(
+    staff: Api, finance: Api, fresh_year: Callable[..., int]
+) -> None:
+    """A statement once sent never changes: a cheque that bounces after its month stays paid in that
+    month's statement and aging, and the void's month shows it returned, owed again."""
+    from tests.billing.payment_helpers import aging_total, billed, manila_today, pay
+
+    w, (inv,) = await billed(staff, finance, fresh_year)
+    cid = w.client["id"]
+    paid_on = manila_today().replace(day=1) - timedelta(days=20)  # last month
+    p = await pay(
+        finance, cid, 1_500_000, [{"invoice_id": inv["id"], "amount_minor": 1_000_000}], method="cheque", paid_on=str(paid_on)
+    )
+    month = Month.of(paid_on)
+    as_of = str(month.last)
+    before = await finance.get(f"/v1/clients/{cid}/statements/{month}")
+    aging_before = await aging_total(finance, cid, as_of)
+    (sec,) = before["currencies"]
+    assert sec["paid_minor"] == 1_500_000
+
+    voided = (await finance.call("POST", f"/v1/payments/{p['id']}/void", json={"reason": "bounced"}, expect=200)).json()
+    void_day = date.fromisoformat(voided["voided_on"])
+    assert void_day > month.last
+
+    # the month it cleared in reads as it was sent, its aging too
+    assert await finance.get(f"/v1/clients/{cid}/statements/{month}") == before
+    assert await aging_total(finance, cid, as_of) == aging_before
+    # the void's month: the money is owed again, on the void's day
+    void_month = Month.of(void_day)
+    after = await finance.get(f"/v1/clients/{cid}/statements/{void_month}")
+    (sec2,) = after["currencies"]
+    check_identity(sec2)
+    assert sec2["returned_minor"] == 1_500_000
+    assert [(x["voided_on"], x["amount_minor"], x["method"]) for x in sec2["returns"]] == [(str(void_day), 1_500_000, "cheque")]
+    assert void_month == month.next()  # paid last month, voided today
+    assert sec2["opening_balance_minor"] == sec["closing_balance_minor"]
+    r = await finance.call("GET", f"/v1/clients/{cid}/statements/{void_month}", params={"format": "csv"})
+    returned = [row for row in csv.DictReader(io.StringIO(r.text)) if row["section"] == "payment_returned"]
+    assert [(row["date"], row["total"]) for row in returned] == [(str(void_day), "15000.00")]
+    assert "Payment returned (cheque" in returned[0]["description"]

@@ -22,17 +22,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.tls_postgres import _ca, _cert_pem, _free_port, _key_pem, _system_user, pg_bin
+from tests.processes import free_port
+from tests.tls_postgres import _ca, _cert_pem, _key_pem, _system_user, pg_bin
 
 OWNER = "seatlease_owner"
 # the characters a URL must escape (@ / : % ? #) and a quote: the URL percent-encodes them
 OWNER_PASSWORD = "p@ss/w:rd%?#'x"
 DATABASE = "seatlease"
 TLS = True  # False: a plain URL, and pg_hba lets the owner in without TLS (to tell a TLS fault from others)
-
-
-def free_port() -> int:
-    return _free_port()
 
 
 def make_certificates(folder: Path) -> tuple[Path, Path, Path]:

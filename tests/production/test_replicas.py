@@ -351,8 +351,9 @@ async def test_three_api_replicas_and_two_workers_at_full_pools_fit_the_compose_
             for c in clients:
                 await c.aclose()
         assert statuses == {200: 720}, statuses
-        # the pools really opened well past one replica's share (each may hold 40)
-        assert peak > 60, peak
+        # the pools really opened at once past what any one replica may hold (40): the sampler sees
+        # the burst in 20-ms steps, so it catches most of the peak but not all of it (it saw 60-110)
+        assert peak > 40, peak
         logs = "".join(p.tail() for p in replicas.apis + cluster.workers)
         assert "too many clients" not in logs
         assert "remaining connection slots" not in logs

@@ -1,0 +1,1 @@
+"""The client portal under /portal: a BPO client's own people use the same use-cases as the API."""
