@@ -47,6 +47,8 @@ async def _list(
             "clients_rows": [r for r in rows if r.client_id is not None],
             "clients": await people.client_names(session),
             "types": hooks.event_types(),
+            "base": "/admin",
+            "form_title": "New facility endpoint",
             "once": once,
             "errors": errors or {},
             "v": values or {"event_types": list(EVENT_TYPES)},
@@ -108,6 +110,7 @@ async def _detail(
         "webhook_detail.html",
         {
             "ep": row,
+            "base": "/admin",
             "deliveries": items,
             "next_cursor": nxt,
             "status": status or "",

@@ -13,6 +13,7 @@ from domain.services import clients, users
 from service.admin.error_pages import error_page_with, install_error_pages
 from service.admin.signin import end_session, safe_next, sign_in, start_session
 from service.db import SessionDep
+from service.portal import webhooks as portal_webhooks  # --- portal: webhooks ---
 from service.portal.web import Client, CsrfForm, render, tenant
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
@@ -54,6 +55,7 @@ async def overview(request: Request, user: Client, session: SessionDep) -> HTMLR
 # --- portal: invoices, statements, users and keys ---
 # --- portal: identity provider (SCIM) ---
 # --- portal: webhooks ---
+router.include_router(portal_webhooks.router)
 
 
 def install(app: FastAPI) -> None:

@@ -85,6 +85,7 @@ def portal_nav() -> list[tuple[str, str, str]]:
         # --- portal: invoices, statements, users and keys ---
         # --- portal: identity provider (SCIM) ---
         # --- portal: webhooks ---
+        ("Webhooks", "/portal/webhooks", "admin"),
     ]
 
 
