@@ -22,7 +22,7 @@ from service.portal.web import ClientAdmin, CsrfForm, attempt, redirect, render,
 
 router = APIRouter(include_in_schema=False)  # included by service/portal/routes.py under /portal
 NO_STORE = {"Cache-Control": "no-store"}
-NOTE = "Shown once: copy it into your receiver now. Verify each delivery's Seatlease-Signature with it (API docs, README “Webhooks”)."
+NOTE = "Shown once: copy it into your receiver now, which checks each delivery's Seatlease-Signature with it (API docs)."
 
 
 def _once(title: str, secret: str, note: str = NOTE) -> dict[str, str]:
