@@ -20,6 +20,7 @@ import json
 import logging
 import random
 import time
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -199,7 +200,7 @@ async def _settle(session: AsyncSession, config: WebhookConfig, d: WebhookDelive
     return "retry"
 
 
-async def _one(session: AsyncSession, http: httpx.AsyncClient, config: WebhookConfig, now: datetime) -> Outcome | None:
+async def _claim(session: AsyncSession, now: datetime) -> tuple[WebhookDelivery, WebhookEndpoint, WebhookEvent] | None:
     row = (
         await session.execute(
             select(WebhookDelivery, WebhookEndpoint, WebhookEvent)
@@ -215,11 +216,7 @@ async def _one(session: AsyncSession, http: httpx.AsyncClient, config: WebhookCo
             .with_for_update(of=WebhookDelivery, skip_locked=True)
         )
     ).first()
-    if row is None:
-        return None
-    d, ep, ev = row
-    answer = await _post(http, config, ep, ev, now)
-    return await _settle(session, config, d, answer, now)
+    return None if row is None else (row[0], row[1], row[2])
 
 
 async def deliver_due(
@@ -227,12 +224,20 @@ async def deliver_due(
 ) -> dict[str, int]:
     """Up to ``batch_size`` due deliveries, each in its own transaction."""
     report = {"delivered": 0, "retry": 0}
-    async with httpx.AsyncClient(follow_redirects=False, timeout=config.timeout_seconds, trust_env=False) as http:
+    async with AsyncExitStack() as stack:
+        http: httpx.AsyncClient | None = None  # made on the first claim: most passes have nothing to send
         for _ in range(config.batch_size):
             at = now or datetime.now(UTC)
             async with maker() as session, session.begin():
-                outcome = await _one(session, http, config, at)
-            if outcome is None:
-                break
+                claimed = await _claim(session, at)
+                if claimed is None:
+                    break
+                if http is None:
+                    http = await stack.enter_async_context(
+                        httpx.AsyncClient(follow_redirects=False, timeout=config.timeout_seconds, trust_env=False)
+                    )
+                d, ep, ev = claimed
+                answer = await _post(http, config, ep, ev, at)
+                outcome = await _settle(session, config, d, answer, at)
             report[outcome] += 1
     return report

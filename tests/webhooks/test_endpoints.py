@@ -228,3 +228,15 @@ async def test_the_catalog_is_what_the_trigger_applies_and_the_event_rolls_back_
         await s.flush()
         assert await s.scalar(select(func.count()).select_from(WebhookEvent).where(WebhookEvent.data["id"].astext == oid)) == 0
         await s.rollback()
+
+
+def test_the_readme_recipe_is_the_one_the_tests_receiver_runs() -> None:
+    import inspect
+    from pathlib import Path
+
+    from tests.webhooks import receiver as rx_module
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    recipe = inspect.getsource(rx_module.verify).strip()
+    assert recipe in readme
+    assert "tolerance: int = 300" in recipe  # the documented window: 5 minutes
