@@ -53,7 +53,7 @@ def _secret_view(row: object, secret: str) -> EndpointSecret:
     description="Every event type an endpoint may subscribe to, what it means, and whether anything emits it yet "
     "(`ticket.updated` is declared for the help desk, which is not built yet). Roles: any signed-in user.",
 )
-async def list_event_types(user: AnyUser) -> list[EventTypeInfo]:
+async def list_webhook_event_types(user: AnyUser) -> list[EventTypeInfo]:
     return hooks.event_types()
 
 
@@ -64,7 +64,7 @@ async def list_event_types(user: AnyUser) -> list[EventTypeInfo]:
     description="Endpoints with their state (active or paused, and why), oldest first. `facility=true`: the "
     "facility's own endpoints only (admins)." + _ROLES,
 )
-async def list_endpoints(
+async def list_webhook_endpoints(
     user: HookAdmin, session: SessionDep, client_id: uuid.UUID | None = None, facility: bool | None = None
 ) -> list[Endpoint]:
     rows = await hooks.list_endpoints(
@@ -83,7 +83,7 @@ async def list_endpoints(
     "addresses (no loopback, private or link-local targets). A client admin may leave `client_id` out; an "
     "admin sets `client_id`, or `facility: true` for the facility's own systems." + _ROLES,
 )
-async def create_endpoint(body: EndpointCreate, request: Request, user: HookAdmin, session: SessionDep) -> EndpointSecret:
+async def create_webhook_endpoint(body: EndpointCreate, request: Request, user: HookAdmin, session: SessionDep) -> EndpointSecret:
     if body.facility and not _is_admin(user):
         raise Forbidden("only an admin makes the facility's own endpoints", field="facility")
     if body.facility and body.client_id is not None:
@@ -114,7 +114,7 @@ async def create_endpoint(body: EndpointCreate, request: Request, user: HookAdmi
     summary="Get a webhook endpoint",
     description="The endpoint and its state: paused endpoints say when and why." + _ROLES,
 )
-async def get_endpoint(endpoint_id: uuid.UUID, user: HookAdmin, session: SessionDep) -> Endpoint:
+async def get_webhook_endpoint(endpoint_id: uuid.UUID, user: HookAdmin, session: SessionDep) -> Endpoint:
     return Endpoint.model_validate(await hooks.get_endpoint(session, endpoint_id, tenant=user.client_id, staff=_is_admin(user)))
 
 
@@ -124,7 +124,7 @@ async def get_endpoint(endpoint_id: uuid.UUID, user: HookAdmin, session: Session
     summary="Change a webhook endpoint",
     description="Its URL (checked like a new one), event types or description; the secret stays." + _ROLES,
 )
-async def update_endpoint(
+async def update_webhook_endpoint(
     endpoint_id: uuid.UUID, body: EndpointUpdate, request: Request, user: HookAdmin, session: SessionDep
 ) -> Endpoint:
     row = await hooks.get_endpoint(session, endpoint_id, tenant=user.client_id, staff=_is_admin(user), lock=True)
@@ -141,7 +141,7 @@ async def update_endpoint(
     summary="Delete a webhook endpoint",
     description="Gone with its delivery log; what was still pending for it is not sent." + _ROLES,
 )
-async def delete_endpoint(endpoint_id: uuid.UUID, user: HookAdmin, session: SessionDep) -> Response:
+async def delete_webhook_endpoint(endpoint_id: uuid.UUID, user: HookAdmin, session: SessionDep) -> Response:
     row = await hooks.get_endpoint(session, endpoint_id, tenant=user.client_id, staff=_is_admin(user), lock=True)
     await hooks.delete_endpoint(session, user, row)
     return Response(status_code=204)
@@ -155,7 +155,7 @@ async def delete_endpoint(endpoint_id: uuid.UUID, user: HookAdmin, session: Sess
     "24 h by default; `previous_secret_until` says until when) each delivery carries two `v1=` signatures, the new "
     "secret's and the old one's, so the receiver can swap secrets without rejecting an event." + _ROLES,
 )
-async def rotate_secret(endpoint_id: uuid.UUID, request: Request, user: HookAdmin, session: SessionDep) -> EndpointSecret:
+async def rotate_webhook_secret(endpoint_id: uuid.UUID, request: Request, user: HookAdmin, session: SessionDep) -> EndpointSecret:
     row = await hooks.get_endpoint(session, endpoint_id, tenant=user.client_id, staff=_is_admin(user), lock=True)
     config = request.app.state.settings.webhooks()
     overlap = timedelta(seconds=config.rotation_overlap_seconds)
@@ -169,7 +169,7 @@ async def rotate_secret(endpoint_id: uuid.UUID, request: Request, user: HookAdmi
     summary="Pause a webhook endpoint",
     description="Deliveries are held (events keep queueing, none is dropped) until it is resumed." + _ROLES,
 )
-async def pause_endpoint(endpoint_id: uuid.UUID, user: HookAdmin, session: SessionDep) -> Endpoint:
+async def pause_webhook_endpoint(endpoint_id: uuid.UUID, user: HookAdmin, session: SessionDep) -> Endpoint:
     row = await hooks.get_endpoint(session, endpoint_id, tenant=user.client_id, staff=_is_admin(user), lock=True)
     return Endpoint.model_validate(await hooks.pause_endpoint(session, user, row, f"paused by {user.label}"))
 
@@ -180,7 +180,7 @@ async def pause_endpoint(endpoint_id: uuid.UUID, user: HookAdmin, session: Sessi
     summary="Resume a webhook endpoint",
     description="Active again; what was held is delivered in the order of the changes on the worker's next pass." + _ROLES,
 )
-async def resume_endpoint(endpoint_id: uuid.UUID, user: HookAdmin, session: SessionDep) -> Endpoint:
+async def resume_webhook_endpoint(endpoint_id: uuid.UUID, user: HookAdmin, session: SessionDep) -> Endpoint:
     row = await hooks.get_endpoint(session, endpoint_id, tenant=user.client_id, staff=_is_admin(user))
     await hooks.resume_endpoint(session, user, row)
     return Endpoint.model_validate(row)
@@ -193,7 +193,7 @@ async def resume_endpoint(endpoint_id: uuid.UUID, user: HookAdmin, session: Sess
     description="The delivery log, newest event first: status (pending, held while paused, delivered), attempts, "
     "the last error and response code, and the next attempt." + _ROLES,
 )
-async def list_deliveries(
+async def list_webhook_deliveries(
     endpoint_id: uuid.UUID,
     user: HookAdmin,
     session: SessionDep,
@@ -212,7 +212,7 @@ async def list_deliveries(
     summary="Get a webhook delivery",
     description="The delivery, the body it sends and each attempt with the receiver's answer (truncated)." + _ROLES,
 )
-async def get_delivery(delivery_id: uuid.UUID, user: HookAdmin, session: SessionDep) -> DeliveryDetail:
+async def get_webhook_delivery(delivery_id: uuid.UUID, user: HookAdmin, session: SessionDep) -> DeliveryDetail:
     found = await hooks.get_delivery(session, delivery_id, tenant=user.client_id, staff=_is_admin(user))
     return await hooks.delivery_detail(session, found)
 
@@ -224,7 +224,7 @@ async def get_delivery(delivery_id: uuid.UUID, user: HookAdmin, session: Session
     description="A new attempt of the same event (the same `Seatlease-Event-Id`), due now (held while the endpoint "
     "is paused)." + _ROLES,
 )
-async def redeliver(delivery_id: uuid.UUID, user: HookAdmin, session: SessionDep) -> Delivery:
+async def redeliver_webhook(delivery_id: uuid.UUID, user: HookAdmin, session: SessionDep) -> Delivery:
     found = await hooks.get_delivery(session, delivery_id, tenant=user.client_id, staff=_is_admin(user), lock=True)
     found = await hooks.redeliver(session, user, found)
     return await hooks.delivery_detail(session, found)
