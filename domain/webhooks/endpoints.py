@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, false, select, update
+from sqlalchemy import Select, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidState, NotFound, ValidationFailed
@@ -308,3 +308,27 @@ async def redeliver(session: AsyncSession, actor: Actor, found: DeliveryFound, *
         client_id=found.endpoint.client_id,
     )
     return found
+
+
+async def backlog(session: AsyncSession, now: datetime | None = None) -> dict[str, float]:
+    """For /metrics: deliveries waiting (due or backing off) and held (paused endpoints), paused endpoints,
+    and the age of the oldest waiting delivery's event (0 when none). Reads the pending rows only (their
+    partial index), never the delivered history."""
+    now = now or datetime.now(UTC)
+    paused = WebhookEndpoint.status == EndpointStatus.PAUSED
+    rows = (
+        await session.execute(
+            select(paused, func.count(), func.min(WebhookDelivery.created_at))
+            .select_from(WebhookDelivery)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(WebhookDelivery.status == DeliveryStatus.PENDING)
+            .group_by(paused)
+        )
+    ).all()
+    out = {"waiting": 0.0, "held": 0.0, "oldest_waiting_seconds": 0.0}
+    for is_paused, n, oldest in rows:
+        out["held" if is_paused else "waiting"] = float(n)
+        if not is_paused and oldest is not None:
+            out["oldest_waiting_seconds"] = max(0.0, (now - oldest).total_seconds())
+    out["paused_endpoints"] = float(await session.scalar(select(func.count()).select_from(WebhookEndpoint).where(paused)) or 0)
+    return out

@@ -183,6 +183,10 @@ async def test_a_dead_endpoint_is_paused_held_and_its_admins_told_then_resumed_i
         while (await send_due(maker, mail_cfg))["sent"]:
             pass
         [mail] = inbox.to(admin_email)
+        # and /metrics shows what is held
+        metrics = (await staff.call("GET", "/metrics", expect=200)).text
+        assert 'seatlease_webhook_deliveries{status="held"} 3.0' in metrics
+        assert "seatlease_webhook_endpoints_paused 1.0" in metrics
         assert "paused" in mail.message["Subject"]
         assert rx.url("p") in mail.message.get_content()
         # a change while paused is held too
