@@ -338,6 +338,8 @@ class Settings(BaseSettings):
     webhook_batch_size: int = Field(default=50, ge=1, alias="SEATLEASE_WEBHOOK_BATCH")
     # after a rotation the old secret also signs for this long (0: it ends at once)
     webhook_rotation_overlap_hours: float = Field(default=24.0, ge=0, le=720, alias="SEATLEASE_WEBHOOK_ROTATION_OVERLAP_HOURS")
+    # a PEM bundle of CAs trusted besides the public ones, for receivers with a private CA's certificate
+    webhook_ca_file: str | None = Field(default=None, alias="SEATLEASE_WEBHOOK_CA_FILE")
 
     def webhooks(self) -> WebhookConfig:
         """Raises SecretKeyMissing without a usable key: it seals the endpoints' signing secrets."""
@@ -352,6 +354,7 @@ class Settings(BaseSettings):
             pause_after_seconds=self.webhook_pause_after_hours * 3600,
             batch_size=self.webhook_batch_size,
             rotation_overlap_seconds=self.webhook_rotation_overlap_hours * 3600,
+            ca_file=self.webhook_ca_file or None,
         )
 
     # --- end webhooks ---

@@ -105,4 +105,6 @@ async def resolve(url: str, rules: TargetRules) -> Target:
                     "webhooks go to public addresses",
                     field="url",
                 )
+    # IPv4 first: a worker without an IPv6 route would otherwise fail a name that has both
+    addresses.sort(key=lambda ip: ip.version)
     return Target(scheme, host, port, path, str(addresses[0]))

@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -54,8 +56,11 @@ class Receiver:
     hits: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    scheme: str = "http"
+
     def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.port}/hook/{name}"
+        host = "localhost" if self.scheme == "https" else "127.0.0.1"  # the certificate names localhost
+        return f"{self.scheme}://{host}:{self.port}/hook/{name}"
 
     def at(self, name: str) -> list[Got]:
         return [g for g in self.received if g.path == f"/hook/{name}"]
@@ -89,7 +94,9 @@ class Receiver:
 
 
 @contextmanager
-def receiver() -> Iterator[Receiver]:
+def receiver(*, tls_dir: Path | None = None) -> Iterator[Receiver]:
+    """On 127.0.0.1; with ``tls_dir`` (tests/smtp_server.py `tls_files`) it speaks https with a
+    certificate for "localhost" only."""
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -110,6 +117,11 @@ def receiver() -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls_dir is not None:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(tls_dir / "cert.pem", tls_dir / "key.pem")
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        state.scheme = "https"
     server.daemon_threads = True
     state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True)

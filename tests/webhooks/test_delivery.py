@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -18,7 +19,7 @@ from fastapi import FastAPI
 from domain.webhooks.deliver import deliver_due
 from domain.webhooks.signing import verify
 from tests.factories import Api, ClientLogin, lease_body, make_world
-from tests.smtp_server import smtp_server
+from tests.smtp_server import smtp_server, tls_files
 from tests.webhooks.conftest import drain, sender, subscribe
 from tests.webhooks.receiver import receiver
 
@@ -240,3 +241,42 @@ async def test_two_passes_at_once_never_send_one_attempt_twice(app: FastAPI, sta
     assert first["delivered"] + second["delivered"] == 16
     assert len(got) == 16
     assert len({g.event_id for g in got}) == 16
+
+
+async def test_https_deliveries_check_the_certificate_against_the_urls_host(
+    app: FastAPI, staff: Api, client_login: ClientLogin, tmp_path: Path
+) -> None:
+    """The sender connects to the address it checked, and still verifies the receiver's certificate
+    for the URL's host name (SNI): a certificate for "localhost" only, served on 127.0.0.1."""
+    ca, _, _ = tls_files(tmp_path)
+    w = await make_world(staff, zones=1, seats_per_zone=2)
+    client = await client_login(w.client["id"])
+    with receiver(tls_dir=tmp_path) as rx:
+        ep = await subscribe(client, rx, "tls", ["lease.confirmed"])
+        assert ep["url"].startswith("https://localhost:")
+        await staff.post("/v1/leases", lease_body(w, seat_count=1))
+        # without the private CA: the certificate is refused, nothing is delivered
+        assert (await drain(app.state.sessionmaker, sender(app)))["retry"] == 1
+        [d] = (await client.get(f"/v1/webhook-endpoints/{ep['id']}/deliveries"))["items"]
+        assert "CERTIFICATE_VERIFY_FAILED" in d["last_error"]
+        assert rx.hits == 0
+        # trusting it (SEATLEASE_WEBHOOK_CA_FILE): delivered, the name checked against localhost
+        await client.post(f"/v1/webhook-deliveries/{d['id']}/redeliver", expect=200)
+        assert (await drain(app.state.sessionmaker, sender(app, ca_file=str(ca))))["delivered"] == 1
+        [got] = rx.at("tls")
+    assert got.headers["host"] == f"localhost:{rx.port}"
+    assert rx.rejected == []
+
+
+async def test_a_redirect_is_not_followed_and_counts_as_a_failure(app: FastAPI, staff: Api, client_login: ClientLogin) -> None:
+    w = await make_world(staff, zones=1, seats_per_zone=2)
+    client = await client_login(w.client["id"])
+    with receiver() as rx:
+        ep = await subscribe(client, rx, "moved", ["lease.confirmed"])
+        await staff.post("/v1/leases", lease_body(w, seat_count=1))
+        rx.status = 302  # Location: the cloud metadata address
+        assert (await drain(app.state.sessionmaker, sender(app)))["retry"] == 1
+        assert rx.hits == 1
+    [d] = (await client.get(f"/v1/webhook-endpoints/{ep['id']}/deliveries"))["items"]
+    assert (d["status"], d["response_status"]) == ("pending", 302)
+    assert d["last_error"] == "redirect to http://169.254.169.254/ not followed"
