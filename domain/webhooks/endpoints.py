@@ -164,6 +164,15 @@ async def delete_endpoint(session: AsyncSession, actor: Actor, row: WebhookEndpo
     await record(session, actor, "webhook_endpoint.delete", "webhook_endpoint", row.id, before=before, client_id=row.client_id)
 
 
+def delete_consequences() -> list[str]:
+    """What deleting an endpoint loses, for the confirmation pages."""
+    return [
+        "Its events stop at once: what is still pending or held for it is not sent.",
+        "Its delivery log goes with it.",
+        "To stop for a while instead, pause it: its events are held until you resume it.",
+    ]
+
+
 async def pause_endpoint(session: AsyncSession, actor: Actor, row: WebhookEndpoint, reason: str) -> WebhookEndpoint:
     """Deliveries are held (new events keep queueing for it) until it is resumed."""
     if row.status != EndpointStatus.PAUSED:

@@ -17,6 +17,7 @@ from domain.services import people
 from domain.webhooks import endpoints as hooks
 from domain.webhooks.catalog import EVENT_TYPES
 from domain.webhooks.schemas import EndpointCreate
+from service.admin.confirm import confirm_page, is_confirmed
 from service.admin.web import AdminOnly, CsrfForm, attempt, redirect, render, validate_form
 from service.auth import Principal
 from service.db import SessionDep
@@ -165,7 +166,18 @@ async def resume(endpoint_id: uuid.UUID, request: Request, user: AdminOnly, sess
 
 @router.post("/webhooks/{endpoint_id}/delete", response_model=None)
 async def delete(endpoint_id: uuid.UUID, request: Request, user: AdminOnly, session: SessionDep, form: CsrfForm) -> Response:
+    """Asks first (a server-rendered confirmation, as every destructive admin action)."""
     row = await hooks.get_endpoint(session, endpoint_id, tenant=None, staff=True, lock=True)
+    if not is_confirmed(form):
+        return confirm_page(
+            request,
+            title="Delete webhook endpoint",
+            question=f"Delete the endpoint {row.url}?",
+            consequences=hooks.delete_consequences(),
+            action=f"/admin/webhooks/{endpoint_id}/delete",
+            back=f"/admin/webhooks/{endpoint_id}",
+            button="Delete endpoint",
+        )
     await hooks.delete_endpoint(session, user, row)
     return redirect(request, "/admin/webhooks", f"Endpoint {row.url} deleted")
 

@@ -147,6 +147,9 @@ async def resume(endpoint_id: uuid.UUID, request: Request, user: ClientAdmin, se
 @router.post("/webhooks/{endpoint_id}/delete", response_model=None)
 async def delete(endpoint_id: uuid.UUID, request: Request, user: ClientAdmin, session: SessionDep, form: CsrfForm) -> Response:
     row = await hooks.get_endpoint(session, endpoint_id, tenant=tenant(user), staff=False, lock=True)
+    if str(form.get("confirmed") or "") != "yes":  # asks first, on a page of its own (no script needed)
+        context = {"ep": row, "consequences": hooks.delete_consequences()}
+        return render(request, "portal/webhook_delete.html", context)
     await hooks.delete_endpoint(session, user, row)
     return redirect(request, "/portal/webhooks", f"Endpoint {row.url} deleted")
 

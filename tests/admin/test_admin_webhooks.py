@@ -5,6 +5,7 @@ and resumes a paused endpoint. Other staff are refused."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -85,6 +86,13 @@ async def test_admin_makes_a_facility_endpoint_and_works_a_delivery_log(
             assert "queued again" in await page.locator(".flash").first.inner_text()
             await drain(app.state.sessionmaker, cfg)
             assert [g.event_id for g in rx.at("adm")] == [rx.at("adm")[0].event_id] * 2
+            # deleting asks first, on its own page; going back changes nothing
+            await page.click("#endpoint form[action$='/delete'] button")
+            assert rx.url("adm") in await page.locator("#confirm-question").inner_text()
+            assert len(await client.get("/v1/webhook-endpoints")) == 1
+            await page.click("#confirm-btn")
+            await page.wait_for_url(re.compile(r".*/admin/webhooks\?flash=.*"))
+            assert await client.get("/v1/webhook-endpoints") == []
     finally:
         await db.execute("DELETE FROM webhook_endpoints")
 

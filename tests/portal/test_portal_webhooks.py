@@ -71,6 +71,13 @@ async def test_a_client_admin_sets_up_endpoints_and_works_the_delivery_log(
             await drain(app.state.sessionmaker, cfg)
             assert len(rx.at("portal")) == 2
             assert len({g.event_id for g in rx.at("portal")}) == 1
+            # deleting asks first, on its own page
+            await page.click("#endpoint form[action$='/delete'] button")
+            assert rx.url("portal") in await page.locator("#confirm-question").inner_text()
+            assert len(await api.get("/v1/webhook-endpoints")) == 2
+            await page.click("#confirm-btn")
+            await page.wait_for_url(re.compile(r".*/portal/webhooks\?flash=.*"))
+            assert [e["url"] for e in await api.get("/v1/webhook-endpoints")] == ["https://1.1.1.1/seatlease"]
     finally:
         await db.execute("DELETE FROM webhook_endpoints")
 
