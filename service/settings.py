@@ -338,6 +338,8 @@ class Settings(BaseSettings):
     webhook_batch_size: int = Field(default=50, ge=1, alias="SEATLEASE_WEBHOOK_BATCH")
     # after a rotation the old secret also signs for this long (0: it ends at once)
     webhook_rotation_overlap_hours: float = Field(default=24.0, ge=0, le=720, alias="SEATLEASE_WEBHOOK_ROTATION_OVERLAP_HOURS")
+    # the delivery log keeps delivered deliveries (and events no delivery refers to) this long
+    webhook_retention_days: float = Field(default=30.0, gt=0, alias="SEATLEASE_WEBHOOK_RETENTION_DAYS")
     # a PEM bundle of CAs trusted besides the public ones, for receivers with a private CA's certificate
     webhook_ca_file: str | None = Field(default=None, alias="SEATLEASE_WEBHOOK_CA_FILE")
 
@@ -355,6 +357,7 @@ class Settings(BaseSettings):
             batch_size=self.webhook_batch_size,
             rotation_overlap_seconds=self.webhook_rotation_overlap_hours * 3600,
             ca_file=self.webhook_ca_file or None,
+            retention_days=self.webhook_retention_days,
         )
 
     # --- end webhooks ---

@@ -22,7 +22,7 @@ from domain.leasing.holds import release_expired_holds
 from domain.leasing.worker_pass import advance_lease_states, renew_due_leases
 from domain.services.audit import SystemActor
 from domain.services.mail_send import send_due
-from domain.webhooks.deliver import deliver_due  # --- webhooks ---
+from domain.webhooks.deliver import deliver_due, prune_delivered  # --- webhooks ---
 from provisioning import worker as provisioning_worker
 from provisioning.liveness import Liveness
 from service.settings import Settings
@@ -73,8 +73,10 @@ async def overdue_invoices(maker: async_sessionmaker[AsyncSession], settings: Se
 
 
 async def send_webhooks(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
-    """Due webhook deliveries POSTed, signed, to their endpoints (domain/webhooks/deliver.py)."""
-    return await deliver_due(maker, settings.webhooks())
+    """Due webhook deliveries POSTed, signed, to their endpoints (domain/webhooks/deliver.py); then
+    the delivery log pruned past SEATLEASE_WEBHOOK_RETENTION_DAYS."""
+    config = settings.webhooks()
+    return {**await deliver_due(maker, config), **await prune_delivered(maker, config)}
 
 
 # --- end webhooks ---

@@ -96,6 +96,8 @@ class WebhookDelivery(IdMixin, TimestampMixin, Base):
         Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
         # an endpoint's log, newest first
         Index("ix_webhook_deliveries_endpoint_seq", "endpoint_id", "event_seq"),
+        # the events no delivery refers to any more (pruning)
+        Index("ix_webhook_deliveries_event_id", "event_id"),
     )
 
     endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))

@@ -22,5 +22,7 @@ class WebhookConfig:
     batch_size: int = 50
     response_body_limit: int = 500
     rotation_overlap_seconds: float = 24 * 3600.0
+    # delivered deliveries (and events no delivery refers to) are kept this long
+    retention_days: float = 30.0
     # a PEM bundle of CAs trusted besides the public ones (receivers on a private PKI)
     ca_file: str | None = None

@@ -24,11 +24,11 @@ import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import certifi
 import httpx
-from sqlalchemy import select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.errors import DomainError
@@ -254,3 +254,31 @@ async def deliver_due(
                 outcome = await _settle(session, config, d, answer, at)
             report[outcome] += 1
     return report
+
+
+async def prune_delivered(
+    maker: async_sessionmaker[AsyncSession], config: WebhookConfig, *, now: datetime | None = None, batch_size: int = 1000
+) -> dict[str, int]:
+    """The log kept `retention_days`: delivered deliveries older than that go (their attempts with
+    them), then events older than that which no delivery refers to. Pending and held ones stay,
+    however old: they are not delivered yet."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=config.retention_days)
+    async with maker() as session, session.begin():
+        old = (
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == DeliveryStatus.DELIVERED, WebhookDelivery.delivered_at < cutoff)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        deliveries: Any = await session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(old)))
+        unreferenced = (
+            select(WebhookEvent.id)
+            .where(
+                WebhookEvent.created_at < cutoff,
+                ~exists().where(WebhookDelivery.event_id == WebhookEvent.id),
+            )
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        events: Any = await session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(unreferenced)))
+    return {"deliveries_pruned": int(deliveries.rowcount or 0), "events_pruned": int(events.rowcount or 0)}

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 from fastapi import FastAPI
 
-from domain.webhooks.deliver import deliver_due
+from domain.webhooks.deliver import deliver_due, prune_delivered
 from domain.webhooks.signing import verify
 from tests.factories import Api, ClientLogin, lease_body, make_world
 from tests.smtp_server import smtp_server, tls_files
@@ -280,3 +280,30 @@ async def test_a_redirect_is_not_followed_and_counts_as_a_failure(app: FastAPI, 
     [d] = (await client.get(f"/v1/webhook-endpoints/{ep['id']}/deliveries"))["items"]
     assert (d["status"], d["response_status"]) == ("pending", 302)
     assert d["last_error"] == "redirect to http://169.254.169.254/ not followed"
+
+
+async def test_the_log_keeps_delivered_deliveries_for_the_retention_and_pending_ones_always(
+    app: FastAPI, staff: Api, client_login: ClientLogin
+) -> None:
+    w = await make_world(staff, zones=1, seats_per_zone=2)
+    client = await client_login(w.client["id"])
+    maker = app.state.sessionmaker
+    with receiver() as rx:
+        ok = await subscribe(client, rx, "kept", ["lease.confirmed"])
+        down = await subscribe(client, rx, "down", ["lease.confirmed"])
+        rx.secrets["/hook/down"] = ["not the secret"]  # every delivery to it is refused (400)
+        await staff.post("/v1/leases", lease_body(w, seat_count=1))
+        cfg = sender(app, retention_days=30)
+        await drain(maker, cfg)
+        [delivered] = (await client.get(f"/v1/webhook-endpoints/{ok['id']}/deliveries"))["items"]
+        [pending] = (await client.get(f"/v1/webhook-endpoints/{down['id']}/deliveries"))["items"]
+        assert (delivered["status"], pending["status"]) == ("delivered", "pending")
+        # within the retention nothing goes
+        assert (await prune_delivered(maker, cfg, now=datetime.now(UTC) + timedelta(days=29)))["deliveries_pruned"] == 0
+        # past it the delivered one goes; the pending one (and so its event) stays
+        pruned = await prune_delivered(maker, cfg, now=datetime.now(UTC) + timedelta(days=31))
+    assert pruned["deliveries_pruned"] >= 1
+    assert (await client.call("GET", f"/v1/webhook-deliveries/{delivered['id']}")).status_code == 404
+    kept = await client.get(f"/v1/webhook-deliveries/{pending['id']}")
+    assert kept["payload"]["id"] == pending["event_id"]
+    assert (await client.get(f"/v1/webhook-endpoints/{ok['id']}/deliveries"))["items"] == []
