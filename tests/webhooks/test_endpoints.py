@@ -240,3 +240,29 @@ def test_the_readme_recipe_is_the_one_the_tests_receiver_runs() -> None:
     recipe = inspect.getsource(rx_module.verify).strip()
     assert recipe in readme
     assert "tolerance: int = 300" in recipe  # the documented window: 5 minutes
+
+
+@pytest.mark.usefixtures("open_targets")
+async def test_an_endpoint_is_changed_with_the_same_checks_and_bad_input_names_its_field(
+    app: FastAPI, staff: Api, client_login: ClientLogin
+) -> None:
+    w = await make_world(staff, zones=1, seats_per_zone=1)
+    client = await client_login(w.client["id"])
+    ep = await client.post("/v1/webhook-endpoints", {"url": "http://127.0.0.1:9/a", "event_types": ["lease.confirmed"]})
+    path = f"/v1/webhook-endpoints/{ep['id']}"
+    changed = await client.call(
+        "PATCH", path, 200, json={"event_types": ["invoice.paid", "lease.ended", "invoice.paid"], "description": "AP"}
+    )
+    assert changed.json()["event_types"] == ["lease.ended", "invoice.paid"]  # the catalog's order, once each
+    assert changed.json()["description"] == "AP"
+    _problem(await client.call("PATCH", path, json={"event_types": ["lease.exploded"]}), 422, "event_types")
+    _problem(await client.call("PATCH", path, json={"event_types": []}), 422, "event_types")
+    _problem(await client.call("PATCH", path, json={"url": None}), 422, "url")
+    _problem(await client.call("POST", "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/b"}), 422, "event_types")
+    before = app.state.settings
+    app.state.settings = before.model_copy(update={"webhook_allow_private_targets": False})
+    try:
+        _problem(await client.call("PATCH", path, json={"url": "http://10.0.0.1/x"}), 422, "url")
+    finally:
+        app.state.settings = before
+    assert (await client.get(path))["url"] == "http://127.0.0.1:9/a"  # a refused change changed nothing
