@@ -16,6 +16,8 @@ from billing.chart import ChartOfAccounts, parse_chart
 from billing.config import DEFAULT_BATCH, BillingSettings
 from billing.dunning_config import DunningConfig, parse_dunning_days
 from domain.services.mail import MailConfig
+from domain.webhooks.config import WebhookConfig  # --- webhooks ---
+from domain.webhooks.targets import TargetRules  # --- webhooks ---
 from provisioning.config import ProvisioningConfig
 
 MIN_SECRET_KEY_BYTES = 32
@@ -320,6 +322,45 @@ class Settings(BaseSettings):
         return ()  # only `up` sets them (model_copy skips validators); an environment variable cannot
 
     # --- end integrations ---
+
+    # --- webhooks (issue 14: signed outbound webhooks, domain/webhooks/) ---
+    # plain http and private/loopback/link-local targets are refused unless allowed (tests, a demo on one machine)
+    webhook_allow_http: bool = Field(default=False, alias="SEATLEASE_WEBHOOK_ALLOW_HTTP")
+    webhook_allow_private_targets: bool = Field(default=False, alias="SEATLEASE_WEBHOOK_ALLOW_PRIVATE_TARGETS")
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60, alias="SEATLEASE_WEBHOOK_TIMEOUT")
+    # a failed delivery is retried after base * 2^(n-1) seconds (± jitter), at most the cap
+    webhook_backoff_base_seconds: float = Field(default=30.0, ge=0, alias="SEATLEASE_WEBHOOK_BACKOFF_BASE")
+    webhook_backoff_cap_seconds: float = Field(default=3600.0, ge=0, alias="SEATLEASE_WEBHOOK_BACKOFF_CAP")
+    webhook_jitter: float = Field(default=0.2, ge=0, le=1, alias="SEATLEASE_WEBHOOK_JITTER")
+    # an endpoint failing this many times in a row, for at least this many hours, is paused (its events held)
+    webhook_pause_after_failures: int = Field(default=10, ge=1, alias="SEATLEASE_WEBHOOK_PAUSE_AFTER_FAILURES")
+    webhook_pause_after_hours: float = Field(default=6.0, ge=0, alias="SEATLEASE_WEBHOOK_PAUSE_AFTER_HOURS")
+    webhook_batch_size: int = Field(default=50, ge=1, alias="SEATLEASE_WEBHOOK_BATCH")
+    # after a rotation the old secret also signs for this long (0: it ends at once)
+    webhook_rotation_overlap_hours: float = Field(default=24.0, ge=0, le=720, alias="SEATLEASE_WEBHOOK_ROTATION_OVERLAP_HOURS")
+    # the delivery log keeps delivered deliveries (and events no delivery refers to) this long
+    webhook_retention_days: float = Field(default=30.0, gt=0, alias="SEATLEASE_WEBHOOK_RETENTION_DAYS")
+    # a PEM bundle of CAs trusted besides the public ones, for receivers with a private CA's certificate
+    webhook_ca_file: str | None = Field(default=None, alias="SEATLEASE_WEBHOOK_CA_FILE")
+
+    def webhooks(self) -> WebhookConfig:
+        """Raises SecretKeyMissing without a usable key: it seals the endpoints' signing secrets."""
+        return WebhookConfig(
+            secret_key=self.secret_key,
+            rules=TargetRules(allow_http=self.webhook_allow_http, allow_private=self.webhook_allow_private_targets),
+            timeout_seconds=self.webhook_timeout_seconds,
+            backoff_base_seconds=self.webhook_backoff_base_seconds,
+            backoff_cap_seconds=self.webhook_backoff_cap_seconds,
+            jitter=self.webhook_jitter,
+            pause_after_failures=self.webhook_pause_after_failures,
+            pause_after_seconds=self.webhook_pause_after_hours * 3600,
+            batch_size=self.webhook_batch_size,
+            rotation_overlap_seconds=self.webhook_rotation_overlap_hours * 3600,
+            ca_file=self.webhook_ca_file or None,
+            retention_days=self.webhook_retention_days,
+        )
+
+    # --- end webhooks ---
 
 
 _current: Settings | None = None

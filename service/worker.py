@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import worker as billing_worker
 from billing.dunning import remind_due
+from billing.overdue_events import mark_overdue  # --- webhooks ---
 from domain.leasing.holds import release_expired_holds
 from domain.leasing.worker_pass import advance_lease_states, renew_due_leases
 from domain.services.audit import SystemActor
 from domain.services.mail_send import send_due
+from domain.webhooks.deliver import deliver_due, prune_delivered  # --- webhooks ---
 from provisioning import worker as provisioning_worker
 from provisioning.liveness import Liveness
 from service.settings import Settings
@@ -64,6 +66,22 @@ async def send_mail(maker: async_sessionmaker[AsyncSession], settings: Settings)
 # --- end email ---
 
 
+# --- webhooks (issue 14: signed outbound webhooks) ---
+async def overdue_invoices(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
+    """Invoices newly past their due date unpaid: marked once each, which is the `invoice.overdue` event."""
+    return await mark_overdue(maker)
+
+
+async def send_webhooks(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
+    """Due webhook deliveries POSTed, signed, to their endpoints (domain/webhooks/deliver.py); then
+    the delivery log pruned past SEATLEASE_WEBHOOK_RETENTION_DAYS."""
+    config = settings.webhooks()
+    return {**await deliver_due(maker, config), **await prune_delivered(maker, config)}
+
+
+# --- end webhooks ---
+
+
 # --- collections (issue 12: payment reminders) ---
 async def payment_reminders(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
     """Reminders due today queued by email with the invoice's PDF (billing/dunning.py), just before the
@@ -95,6 +113,8 @@ def jobs(*, with_provisioning: bool = True) -> list[Job]:
     first: list[Job] = [release_holds, lease_renewals, lease_transitions]
     jobs_ = [*first, provisioning_pass, billing_pass] if with_provisioning else [*first, billing_pass]
     jobs_.append(payment_reminders)  # --- collections: queued right before the sender runs ---
+    jobs_.append(overdue_invoices)  # --- webhooks ---
+    jobs_.append(send_webhooks)  # --- webhooks: after the passes whose changes they announce ---
     jobs_.append(send_mail)  # --- email: last, so a pass's own changes are not held up by a slow SMTP server ---
     return jobs_
 

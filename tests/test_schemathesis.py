@@ -121,6 +121,10 @@ RULE_FIELDS: dict[str, set[str]] = {
     "GET /v1/statements/{period}": {"client_id"},
     "GET /v1/statements/{period}/csv": {"client_id"},
     "GET /v1/statements/{period}/pdf": {"client_id"},
+    # webhooks (issue 14): a URL must resolve, now, to public addresses (DNS); an admin names the client or
+    # asks for a facility endpoint (two fields at once)
+    "POST /v1/webhook-endpoints": {"url", "client_id", "facility"},
+    "PATCH /v1/webhook-endpoints/{endpoint_id}": {"url"},
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +146,16 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PUT", "/v1/floors/{floor_id}/plan-image"): NEVER,
     ("GET", "/v1/floors/{floor_id}/plan-image"): NEVER,
     ("DELETE", "/v1/floors/{floor_id}/plan-image"): NEVER,
+    # --- webhooks (issue 14): a client's admin manages its own endpoints and reads their deliveries ---
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): TENANT,
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): TENANT,
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): TENANT,
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): TENANT,
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/pause"): TENANT,
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/resume"): TENANT,
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): TENANT,
+    ("GET", "/v1/webhook-deliveries/{delivery_id}"): TENANT,
+    ("POST", "/v1/webhook-deliveries/{delivery_id}/redeliver"): TENANT,
 }
 
 # request details that get a request past validation to the tenant check
@@ -220,6 +231,7 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/clients/{client_id}/credit-refunds"): {"currency": "PHP", "amount_minor": 1},
         ("POST", "/v1/clients/{client_id}/withholding-certificates"): {"year": 2031, "quarter": 1, "received_on": "2031-04-01"},
         ("POST", "/v1/invoices/{invoice_id}/lines"): {"description": "x", "unit_price_minor": 1, "reason": "x"},
+        ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): {"description": "taken over"},  # webhooks (issue 14)
     }
 
 
@@ -232,9 +244,20 @@ async def _first_id(db: asyncpg.Pool, sql: str, *args: Any) -> str | None:
 
 
 @pytest.fixture
-async def tenant_a(staff: Api, finance: Api, admin: Api, db: asyncpg.Pool) -> TenantA:
+async def tenant_a(app: FastAPI, staff: Api, finance: Api, admin: Api, db: asyncpg.Pool) -> AsyncIterator[TenantA]:
     """One of each object for tenant A, made the way users make them."""
     w = await make_world(staff)
+    # --- webhooks (issue 14): tenant A's endpoint (on localhost, allowed for this set-up only) hears its lease ---
+    settings = app.state.settings
+    app.state.settings = settings.model_copy(update={"webhook_allow_http": True, "webhook_allow_private_targets": True})
+    try:
+        endpoint = await admin.post(
+            "/v1/webhook-endpoints",
+            {"url": "http://127.0.0.1:9/hook", "event_types": ["lease.confirmed"], "client_id": w.client["id"]},
+        )
+    finally:
+        app.state.settings = settings
+    # --- end webhooks ---
     lease = await staff.post("/v1/leases", lease_body(w, seat_count=2, start_date="2031-01-01", end_date="2031-12-31"))
     device = await staff.post("/v1/devices", {"serial": uniq("SN"), "kind": "pc", "site_id": w.site["id"]})
     client_id = uuid.UUID(w.client["id"])
@@ -329,7 +352,14 @@ async def tenant_a(staff: Api, finance: Api, admin: Api, db: asyncpg.Pool) -> Te
     ids["shift_id"] = w.shifts["DAY"]["id"]
     ids["zone_id"] = (await staff.post(f"/v1/floors/{w.floors[0]['id']}/zones", {"code": "A", "name": "A"}))["id"]
     real |= {"floor_id", "shift_id", "zone_id"}
-    return TenantA(w, ids, real)
+    # --- webhooks (issue 14) ---
+    ids["endpoint_id"] = endpoint["id"]
+    ids["delivery_id"] = str(
+        await db.fetchval("SELECT id FROM webhook_deliveries WHERE endpoint_id = $1", uuid.UUID(endpoint["id"]))
+    )
+    real |= {"endpoint_id", "delivery_id"}
+    yield TenantA(w, ids, real)
+    await db.execute("DELETE FROM webhook_endpoints WHERE id = $1", uuid.UUID(endpoint["id"]))
 
 
 def _fill(path: str, ids: dict[str, str]) -> str:
@@ -405,6 +435,9 @@ async def test_every_route_with_an_id_refuses_another_tenant(
     assert (mine[0]["active"], mine[0]["rotated_at"]) == (True, None)
     logins = await owner.get("/v1/users", params={"active": "true", "limit": 500})
     assert tenant_a.ids["user_id"] in {u["id"] for u in logins["items"]}
+    # webhooks (issue 14): tenant A's endpoint is as it was (not deleted, paused, renamed nor rotated)
+    hook = await owner.get(f"/v1/webhook-endpoints/{tenant_a.ids['endpoint_id']}")
+    assert (hook["status"], hook["description"], hook["previous_secret_until"]) == ("active", "", None)
 
 
 async def test_lists_show_only_the_callers_own_objects(staff: Api, client_login: ClientLogin, tenant_a: TenantA) -> None:

@@ -33,6 +33,13 @@ from domain.models.scim import ScimDeprovision, ScimToken  # noqa: F401  (issue 
 from domain.models.site import Floor, Seat, SeatStatus, Shift, Site, Zone
 from domain.models.terms import LeasePriceStep, PlanPrice
 from domain.models.user import ApiClient, PasswordReset, Role, User
+from domain.models.webhook import (  # noqa: F401  (issue 14: outbound webhooks)
+    InvoiceOverdueMark,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from domain.models.worker import WorkerLiveness
 
 __all__ = [

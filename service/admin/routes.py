@@ -41,6 +41,7 @@ from service.admin import (
 from service.admin import keys as admin_keys
 from service.admin import scim as admin_scim  # --- client SCIM (issue 14) ---
 from service.admin import users as admin_users
+from service.admin import webhooks as admin_webhooks  # --- webhooks (issue 14) ---
 from service.admin.error_pages import error_page_with, install_error_pages
 from service.admin.signin import end_session, safe_next, sign_in, start_session
 from service.admin.web import (
@@ -108,6 +109,8 @@ router.include_router(audit.router)
 router.include_router(integrations.router)
 # --- client SCIM (issue 14): a client's SCIM token and deprovisions ---
 router.include_router(admin_scim.router)
+# --- webhooks (issue 14): the facility's endpoints, every endpoint's delivery log ---
+router.include_router(admin_webhooks.router)
 
 
 def install(app: FastAPI) -> None:

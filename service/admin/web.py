@@ -371,6 +371,8 @@ def nav_items() -> list[tuple[str, str, str]]:
         ("My account", "/admin/account", "all"),
         # --- console (issue 13): the audit log, admin only ---
         ("Audit", "/admin/audit", "admin"),
+        # --- webhooks (issue 14): admin only ---
+        ("Webhooks", "/admin/webhooks", "admin"),
     ]
 
 

@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from prometheus_client.core import CounterMetricFamily, Metric
 
 from domain.services import mail
+from domain.webhooks.endpoints import backlog as webhook_backlog  # --- webhooks (issue 14) ---
 from provisioning import credentials, liveness
 from provisioning.kpis import credentials_by_state, read_kpis
 from provisioning.schemas import (
@@ -134,6 +135,17 @@ _scim_deprov = Gauge(
 )
 # --- email: the outbox by state (domain/services/mail.py) ---
 _emails = Gauge("seatlease_emails", "Emails in the outbox by state (pending, sent, failed)", ["status"], registry=_registry)
+# --- webhooks (issue 14): what waits to be delivered (domain/webhooks/endpoints.py backlog) ---
+_webhooks = Gauge(
+    "seatlease_webhook_deliveries",
+    "Webhook deliveries not yet delivered: waiting, or held by a paused endpoint",
+    ["status"],
+    registry=_registry,
+)
+_webhooks_oldest = Gauge(
+    "seatlease_webhook_oldest_waiting_seconds", "Age of the oldest webhook delivery still waiting", registry=_registry
+)
+_webhooks_paused = Gauge("seatlease_webhook_endpoints_paused", "Webhook endpoints paused (their events held)", registry=_registry)
 
 
 class _WorkerCounters:
@@ -182,6 +194,12 @@ async def metrics(_: MetricsReader, session: SessionDep, request: Request) -> Re
     # --- email ---
     for status, n in (await mail.outbox_counts(session)).items():
         _emails.labels(status=status).set(n)
+    # --- webhooks ---
+    hooks_backlog = await webhook_backlog(session)
+    _webhooks.labels(status="waiting").set(hooks_backlog["waiting"])
+    _webhooks.labels(status="held").set(hooks_backlog["held"])
+    _webhooks_oldest.set(hooks_backlog["oldest_waiting_seconds"])
+    _webhooks_paused.set(hooks_backlog["paused_endpoints"])
     return Response(generate_latest(_registry), media_type=CONTENT_TYPE_LATEST)
 
 

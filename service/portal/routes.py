@@ -15,6 +15,7 @@ from service.admin.error_pages import error_page_with, install_error_pages
 from service.admin.signin import end_session, safe_next, sign_in, start_session
 from service.db import SessionDep
 from service.portal import account, finance, people  # --- portal: invoices, statements, users and keys ---
+from service.portal import webhooks as portal_webhooks  # --- portal: webhooks ---
 from service.portal.web import Client, CsrfForm, render, tenant
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
@@ -73,6 +74,7 @@ router.include_router(account.router)
 # --- end portal: invoices, statements, users and keys ---
 # --- portal: identity provider (SCIM) ---
 # --- portal: webhooks ---
+router.include_router(portal_webhooks.router)
 
 
 def install(app: FastAPI) -> None:

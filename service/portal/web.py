@@ -98,6 +98,7 @@ def portal_nav() -> list[tuple[str, str, str]]:
         # --- portal: identity provider (SCIM) ---
         ("Identity provider", "/portal/identity-provider", "all"),
         # --- portal: webhooks ---
+        ("Webhooks", "/portal/webhooks", "admin"),
     ]
 
 
