@@ -188,7 +188,7 @@ def _ensure_admin(settings: Settings, url: str) -> None:
     if asyncio.run(_has_admin(url)):
         print("an admin login exists already; `seatlease user create` makes more")
         return
-    _first_login(settings, url, "admin@seatlease.dev", "admin", None, "admin-login.txt", "admin login", "the admin")
+    _first_login(settings, url, "admin@seatlease.dev", "admin", None, "admin-login.txt", "admin login", "the admin", "admin")
 
 
 def _ensure_demo_portal_login(settings: Settings, url: str) -> None:
@@ -205,7 +205,15 @@ def _ensure_demo_portal_login(settings: Settings, url: str) -> None:
 
 
 def _first_login(
-    settings: Settings, url: str, email: str, role: str, client_id: uuid.UUID | None, file: str, what: str, where: str
+    settings: Settings,
+    url: str,
+    email: str,
+    role: str,
+    client_id: uuid.UUID | None,
+    file: str,
+    what: str,
+    where: str,
+    who: str | None = None,
 ) -> None:
     """A first login whose password goes to the terminal when there is one, else to a file in the
     data folder readable by the owner only (written before the login exists): never to the
@@ -222,7 +230,7 @@ def _first_login(
         write_private_file(path, f"email: {email}\npassword: {password}\n")
     except OSError as exc:
         raise _UpError(
-            f"error: cannot write the first {what}'s password to {path} ({exc.strerror}); "
+            f"error: cannot write the first {who or what}'s password to {path} ({exc.strerror}); "
             "set SEATLEASE_DATA_DIR to a folder you can write, or start on a terminal"
         ) from None
     asyncio.run(_create_user(url, email, password, role, "suggested", client_id))
