@@ -24,6 +24,18 @@ from domain.models.invoice import CreditNote, Invoice
 
 # the statuses a client sees; `draft` is not among them
 VISIBLE_STATUSES = ("issued", "partially_paid", "paid", "void")
+# a credit note waiting for approval, or rejected (with finance's reason), is finance's business
+VISIBLE_CREDIT_NOTE_STATUSES = ("issued",)
+
+
+def client_sees_invoice(status: str) -> bool:
+    """Whether a client reads its own invoice in this status (the API's and the portal's one rule)."""
+    return status in VISIBLE_STATUSES
+
+
+def client_sees_credit_note(status: str) -> bool:
+    """Whether a client reads its own credit note in this status."""
+    return status in VISIBLE_CREDIT_NOTE_STATUSES
 
 
 class ClientInvoiceRow(NamedTuple):
@@ -59,7 +71,7 @@ async def client_invoices(
 async def readable_invoice(session: AsyncSession, client_id: uuid.UUID, invoice_id: uuid.UUID) -> Invoice:
     """One of the client's issued invoices; another tenant's, a draft or none at all: 404."""
     inv = await session.get(Invoice, invoice_id)
-    if inv is None or inv.client_id != client_id or inv.status not in VISIBLE_STATUSES:
+    if inv is None or inv.client_id != client_id or not client_sees_invoice(inv.status):
         raise NotFound("invoice not found")
     return inv
 
@@ -80,7 +92,7 @@ async def client_credit_notes(
     stmt = (
         select(CreditNote, Invoice.number_label)
         .join(Invoice, Invoice.id == CreditNote.invoice_id)
-        .where(CreditNote.client_id == client_id, CreditNote.status == "issued")
+        .where(CreditNote.client_id == client_id, CreditNote.status.in_(VISIBLE_CREDIT_NOTE_STATUSES))
     )
     if invoice_id is not None:
         stmt = stmt.where(CreditNote.invoice_id == invoice_id)
@@ -91,7 +103,7 @@ async def client_credit_notes(
 async def readable_credit_note(session: AsyncSession, client_id: uuid.UUID, credit_note_id: uuid.UUID) -> CreditNote:
     """One of the client's issued credit notes; anything else: 404."""
     cn = await session.get(CreditNote, credit_note_id)
-    if cn is None or cn.client_id != client_id or cn.status != "issued":
+    if cn is None or cn.client_id != client_id or not client_sees_credit_note(cn.status):
         raise NotFound("credit note not found")
     return cn
 

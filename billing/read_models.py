@@ -82,6 +82,13 @@ class InvoiceOut(BaseModel):
     # --- drafts and one-off invoices (issue 12) ---
     kind: str = Field(default="run", description="`run`: a monthly run's invoice; `one_off`: raised by finance")
     billing_run_id: uuid.UUID | None = None
+    # --- client portal (issue 14): where the client pays online ---
+    hosted_invoice_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("stripe_hosted_url", "hosted_invoice_url"),
+        description="Stripe's hosted page where the client pays this invoice online; null until the invoice is "
+        "finalized in Stripe (and always with Stripe off)",
+    )
 
     @classmethod
     def of(cls, inv: Invoice, lines: Iterable[InvoiceLine] | None = None) -> InvoiceOut:

@@ -41,6 +41,7 @@ def make_templates(*directories: Path) -> Jinja2Templates:
     tpl = Jinja2Templates(directory=[str(d) for d in directories])
     tpl.env.globals["money"] = lambda amount, currency: format_money(int(amount or 0), currency)
     tpl.env.filters["kpi"] = kpi
+    tpl.env.filters["kpi_label"] = kpi_label
     tpl.env.globals["vendor"] = lambda name: (STATIC_DIR / "vendor" / name).is_file()
     return tpl
 
@@ -73,6 +74,11 @@ def kpi(value: Any) -> str:
     if value is None:
         return "—"
     return str(value)
+
+
+def kpi_label(key: str) -> str:
+    """A KPI's name as people read it: words, and acronyms as acronyms."""
+    return " ".join({"scim": "SCIM", "kpi": "KPI"}.get(w, w) for w in key.split("_"))
 
 
 templates = make_templates(HERE / "templates")

@@ -12,10 +12,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from billing import client_views, statement_render, webhooks
 from billing import invoices as inv_service
 from billing import queries as billing_queries
 from billing import run as billing_run
-from billing import statement_render, webhooks
 from billing.doc_kit import attachment
 from billing.read_models import BillingRunOut, CreditNoteOut, InvoiceOut, InvoicePage
 from billing.schemas import BillingRunCreate, CreditNoteCreate, CreditNoteReject, VoidBody
@@ -96,7 +96,7 @@ async def _readable_invoice(session: Any, user: Any, invoice_id: uuid.UUID, *, f
     inv = await inv_service.get_invoice(session, invoice_id, for_update=for_update)
     user.require_client(inv.client_id, "invoice")
     _no_facility_staff(user)
-    if user.is_client and inv.status == "draft":
+    if user.is_client and not client_views.client_sees_invoice(inv.status):
         raise NotFound("invoice not found")  # a draft is finance's until it is issued
     return inv
 
@@ -133,9 +133,13 @@ async def create_credit_note(
 
 @router.get("/invoices/{invoice_id}/credit-notes", response_model=list[CreditNoteOut])
 async def list_credit_notes(invoice_id: uuid.UUID, user: TenantReader, session: SessionDep) -> list[CreditNoteOut]:
-    """The credit notes of an invoice. Another tenant's invoice is 404."""
+    """The credit notes of an invoice: every one to finance, only the issued ones to the client (one
+    waiting for approval or rejected is finance's business). Another tenant's invoice is 404."""
     inv = await _readable_invoice(session, user, invoice_id)
-    return [CreditNoteOut.model_validate(c) for c in await billing_queries.credit_notes_of(session, inv.id)]
+    notes = await billing_queries.credit_notes_of(session, inv.id)
+    if user.is_client:
+        notes = [c for c in notes if client_views.client_sees_credit_note(c.status)]
+    return [CreditNoteOut.model_validate(c) for c in notes]
 
 
 @router.post("/credit-notes/{credit_note_id}/approve", response_model=CreditNoteOut)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from billing import invoice_doc
+from billing import client_views, invoice_doc
 from billing.doc_kit import attachment
 from domain.errors import Forbidden, NotFound
 from domain.models.invoice import CreditNote, Invoice
@@ -45,7 +45,7 @@ def _readable(user: Principal, client_id: uuid.UUID, issued: bool, what: str) ->
 )
 async def invoice_pdf(invoice_id: uuid.UUID, user: TenantReader, session: SessionDep) -> Response:
     inv = await get_or_404(session, Invoice, invoice_id, "invoice")
-    _readable(user, inv.client_id, inv.status != "draft", "invoice")
+    _readable(user, inv.client_id, client_views.client_sees_invoice(inv.status), "invoice")
     name, pdf = await invoice_doc.invoice_document(session, inv.id)
     return Response(pdf, media_type="application/pdf", headers=attachment(name))
 
@@ -62,6 +62,6 @@ async def invoice_pdf(invoice_id: uuid.UUID, user: TenantReader, session: Sessio
 )
 async def credit_note_pdf(credit_note_id: uuid.UUID, user: TenantReader, session: SessionDep) -> Response:
     cn = await get_or_404(session, CreditNote, credit_note_id, "credit note")
-    _readable(user, cn.client_id, cn.status == "issued", "credit note")
+    _readable(user, cn.client_id, client_views.client_sees_credit_note(cn.status), "credit note")
     name, pdf = await invoice_doc.credit_note_document(session, cn.id)
     return Response(pdf, media_type="application/pdf", headers=attachment(name))

@@ -55,9 +55,6 @@ async def test_docs_render_on_a_closed_network(page: Page) -> None:
     await page.wait_for_function(f"document.querySelectorAll('.opblock').length === {operations}", timeout=20_000)
     summaries = await page.locator(".opblock-summary-path").all_inner_texts()
     assert any(p.startswith("/v1/audit-events") for p in summaries), summaries[:5]
-    assert (
-        "Audit events, newest first (admin)"
-        in await page.locator("#operations-operations-audit_events_v1_audit_events_get").inner_text()
-    )
+    assert "Audit events, newest first (admin)" in await page.locator("#operations-operations-audit_events").inner_text()
     await shot(page, "docs-offline")
     assert outside == [], outside

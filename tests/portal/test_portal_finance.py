@@ -28,8 +28,9 @@ from tests.billing.payment_helpers import pay
 from tests.billing.stripe_standin import StripeStandIn
 from tests.billing.test_webhooks import handle, post_event
 from tests.browser import shot
+from tests.conftest import token_for
 from tests.factories import Api, lease_body
-from tests.portal.conftest import PortalClient, login, portal_login
+from tests.portal.conftest import PASSWORD, PortalClient, login, portal_login
 
 _years = itertools.count(2150)
 
@@ -149,7 +150,7 @@ async def test_a_client_reads_its_invoices_credit_notes_payments_and_statements(
 
 
 async def test_a_draft_a_pending_credit_note_and_another_clients_documents_are_not_found(
-    live_http: httpx.Client, staff: Api, finance: Api, db: asyncpg.Pool, portal_client: PortalClient
+    live_http: httpx.Client, http: httpx.AsyncClient, staff: Api, finance: Api, db: asyncpg.Pool, portal_client: PortalClient
 ) -> None:
     inv = await billed(staff, finance, portal_client)
     pending = await finance.post(f"/v1/invoices/{inv['id']}/credit-notes", {"reason": "big goodwill", "amount_minor": 6_000_000})
@@ -181,6 +182,11 @@ async def test_a_draft_a_pending_credit_note_and_another_clients_documents_are_n
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/pdf"
     assert_pdf(r.content)
+    # the API reads by the same rule: the pending note is finance's, listed to finance only
+    mine = Api(http, await token_for(http, portal_client.viewer_email, PASSWORD))
+    assert [n["id"] for n in await finance.get(f"/v1/invoices/{inv['id']}/credit-notes")] == [pending["id"]]
+    assert await mine.get(f"/v1/invoices/{inv['id']}/credit-notes") == []
+    await mine.call("GET", f"/v1/credit-notes/{pending['id']}/pdf", 404)
 
 
 # ---- Stripe on: the hosted invoice page -------------------------------------------------------
@@ -230,6 +236,9 @@ async def test_with_stripe_on_the_client_pays_on_stripes_hosted_page_and_sees_it
     stored = await db.fetchval("SELECT stripe_hosted_url FROM invoices WHERE id = $1", uuid.UUID(inv["id"]))
     assert stored is not None
     assert stored.startswith(stripe_on.base_url + "/i/in_")
+    # a client's developer finds the same link in the API
+    mine = Api(http, await token_for(http, portal_client.viewer_email, PASSWORD))
+    assert (await mine.get(f"/v1/invoices/{inv['id']}"))["hosted_invoice_url"] == stored
 
     await page.reload()
     link = page.locator("#pay-online")
