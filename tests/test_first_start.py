@@ -66,6 +66,7 @@ def test_printed_urls_answer_and_no_demo_on_demo_data_says_how_to_start_clean(fr
             assert r.status_code == 200  # followed to the overview
             assert str(r.url).endswith("/portal/")
             assert "Client portal" in r.text
+            assert "You are still using the password printed at the first start" in r.text  # until it is changed
     finally:
         stop(proc, timeout=20)
 
