@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import importlib
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from tests.factories import Api, ClientLogin, lease_body, make_world
 
@@ -25,29 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "docs" / "openapi-python-client.yaml"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def live_api(database_url: str) -> Iterator[str]:
-    """The whole app in uvicorn on a free localhost port, in a thread with its own event loop."""
-    from service.app import create_app
-
-    app = create_app(database_url=database_url)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="generated-client-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{server.config.port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+def live_api(live_server: str) -> str:
+    """The whole app served on localhost (tests/browser.py's live server)."""
+    return live_server
 
 
 @pytest.fixture(scope="module")

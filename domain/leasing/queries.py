@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import func, literal, select
@@ -143,6 +143,20 @@ async def seat_ids_by_label(session: AsyncSession, site_id: uuid.UUID, labels: S
 
 async def seat_labels(session: AsyncSession, seat_ids: Sequence[uuid.UUID]) -> list[str]:
     return list((await session.scalars(select(Seat.label).where(Seat.id.in_(seat_ids)))).all())
+
+
+class SeatRelease(NamedTuple):
+    label: str
+    member: Member | None  # who sits there now
+    earliest: date  # the first day it can be free: tomorrow, and not before the lease starts
+
+
+async def seat_release_facts(session: AsyncSession, lease: Lease, seat_id: uuid.UUID, today: date) -> SeatRelease:
+    """What releasing one of a lease's seats touches, for the question asked before it (admin, portal)."""
+    labels = await seat_labels(session, [seat_id])
+    member_id = next((a.member_id for a in await lease_assignments(session, lease.id) if a.seat_id == seat_id), None)
+    member = await session.get(Member, member_id) if member_id else None
+    return SeatRelease(labels[0] if labels else "this seat", member, max(today + timedelta(days=1), lease.start_date))
 
 
 async def member_labels(session: AsyncSession, members: Sequence[Member]) -> dict[uuid.UUID, str]:

@@ -14,20 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.services import api_credentials as creds
 from domain.services import people
 from domain.services.user_schemas import ApiCredentialCreate
-from service.admin.web import AdminOnly, CsrfForm, Staff, attempt, blank_to_none, redirect, render, validate_form
+from service.admin.web import AdminOnly, CsrfForm, Staff, attempt, blank_to_none, optional_uuid, redirect, render, validate_form
 from service.auth import Principal, hash_secret_bounded
 from service.db import SessionDep
 
 router = APIRouter()
 NO_STORE = {"Cache-Control": "no-store"}
 ROLES = ("client_admin", "client_viewer", *creds.MACHINE_STAFF_ROLES)
-
-
-def _uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
 
 
 async def _page(
@@ -41,8 +34,8 @@ async def _page(
     status_code: int = 200,
 ) -> HTMLResponse:
     q = request.query_params
-    client_id = _uuid(q.get("client_id"))
-    cursor = q.get("cursor") if _uuid(q.get("cursor")) else None
+    client_id = optional_uuid(q.get("client_id"))
+    cursor = q.get("cursor") if optional_uuid(q.get("cursor")) else None
     rows, nxt = await creds.list_credentials(
         session, tenant=None, staff=True, client_id=client_id, active=None, cursor=cursor, limit=50
     )

@@ -6,7 +6,7 @@ will change and from when, and asks for the effective date where one applies
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from fastapi import Request
@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.leasing import queries
-from domain.models import Client, Lease, Member, User
+from domain.models import Client, Lease, User
 from domain.rules.money import apply_discount, format_money
 from domain.services import catalog
 from service.admin.confirm import AskField, confirm_page
@@ -92,11 +92,8 @@ async def confirm_release(
     errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
     who, _, today = await _who(session, lease)
-    labels = await queries.seat_labels(session, [seat_id])
-    label = labels[0] if labels else "this seat"
-    member_id = next((a.member_id for a in await queries.lease_assignments(session, lease.id) if a.seat_id == seat_id), None)
-    member = await session.get(Member, member_id) if member_id else None
-    default = str(form.get("effective") or max(today + timedelta(days=1), lease.start_date))
+    label, member, earliest = await queries.seat_release_facts(session, lease, seat_id, today)
+    default = str(form.get("effective") or earliest)
     consequences = [
         f"{label} leaves the lease from the date below (its last day is the day before) and is free to book from then.",
         "The lease's rent drops by one seat from that date, prorated.",

@@ -16,7 +16,7 @@ from domain.errors import DomainError
 from domain.models.user import Role
 from domain.services import people, users
 from domain.services.user_schemas import UserCreate
-from service.admin.web import AdminOnly, CsrfForm, attempt, blank_to_none, redirect, render, validate_form
+from service.admin.web import AdminOnly, CsrfForm, attempt, blank_to_none, optional_uuid, redirect, render, validate_form
 from service.auth import Principal, hash_secret_bounded
 from service.db import SessionDep
 
@@ -27,17 +27,10 @@ NO_STORE = {"Cache-Control": "no-store"}  # a page showing a secret once is neve
 def _filter(role: str | None, client_id: str | None, active: str | None, email: str | None) -> people.UserFilter:
     return people.UserFilter(
         role=role if role in tuple(Role) else None,
-        client_id=_uuid(client_id),
+        client_id=optional_uuid(client_id),
         active={"yes": True, "no": False}.get(active or ""),
         email=email or None,
     )
-
-
-def _uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
 
 
 async def _page(
@@ -52,7 +45,7 @@ async def _page(
 ) -> HTMLResponse:
     q = request.query_params
     f = _filter(q.get("role"), q.get("client_id"), q.get("active"), q.get("email"))
-    cursor = q.get("cursor") if _uuid(q.get("cursor")) else None
+    cursor = q.get("cursor") if optional_uuid(q.get("cursor")) else None
     rows, nxt = await people.list_users(session, f, tenant=None, staff=True, cursor=cursor, limit=50)
     return render(
         request,

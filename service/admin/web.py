@@ -419,6 +419,14 @@ async def attempt(session: AsyncSession, work: Callable[[], Awaitable[Any]]) -> 
         return None, exc
 
 
+def optional_uuid(value: str | None) -> uuid.UUID | None:
+    """A form's or query's id, or None when blank or not an id (the page then simply finds nothing)."""
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
 def blank_to_none(data: dict[str, Any], *names: str) -> dict[str, Any]:
     out = dict(data)
     for n in names:

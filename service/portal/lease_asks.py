@@ -6,7 +6,7 @@ client's words: what happens to the seats, the agents' access and the bill."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from fastapi import Request
@@ -97,11 +97,8 @@ async def confirm_release(
     errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
     who, today, _ = await _who(session, lease)
-    labels = await queries.seat_labels(session, [seat_id])
-    label = labels[0] if labels else "this seat"
-    member_id = next((a.member_id for a in await queries.lease_assignments(session, lease.id) if a.seat_id == seat_id), None)
-    member = await session.get(Member, member_id) if member_id else None
-    default = str(form.get("effective") or max(today + timedelta(days=1), lease.start_date))
+    label, member, earliest = await queries.seat_release_facts(session, lease, seat_id, today)
+    default = str(form.get("effective") or earliest)
     consequences = [
         f"{label} leaves your lease from the date below (its last day is the day before); others may book it from then.",
         "Your rent drops by one seat from that date, prorated.",

@@ -3,41 +3,17 @@ identity provider's calls arrive over HTTP), a client with its SCIM token."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import uvicorn
 
 from tests.factories import Api, World, make_world
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
-def scim_server(database_url: str) -> Iterator[str]:
-    from service.app import create_app
-
-    app = create_app(database_url=database_url)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="scim-live-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+def scim_server(live_server: str) -> str:
+    """The whole app served on localhost (tests/browser.py's live server): a SCIM client talks HTTP to it."""
+    return live_server
 
 
 @dataclass
