@@ -170,3 +170,24 @@ async def test_two_people_naming_the_same_zone_at_once_get_one_zone(staff: Api, 
     assert sorted(r.status_code for r in answers) == [201, 409, 409, 409]
     assert all(r.json()["field"] == "code" for r in answers if r.status_code == 409)
     assert await db.fetchval("SELECT count(*) FROM zones WHERE floor_id = $1 AND code = 'Q'", uuid.UUID(fid)) == 1
+
+
+async def test_a_booking_during_an_hours_edit_waits_and_copies_the_new_hours(staff: Api, db: asyncpg.Pool) -> None:
+    """The race the hours lock closes: an edit of a shift's hours holds the shift's row lock (as
+    update_shift does) and commits while a booking of that shift is in flight. The booking waits for
+    it and its seats carry the new window, never the old one."""
+    w = await make_world(staff, zones=1, seats_per_zone=2)
+    day = w.shifts["DAY"]
+    async with db.acquire() as conn:
+        edit = conn.transaction()
+        await edit.start()
+        await conn.execute("SELECT 1 FROM shifts WHERE id = $1::uuid FOR UPDATE", day["id"])
+        await conn.execute("UPDATE shifts SET starts_at = '08:00', ends_at = '17:00' WHERE id = $1::uuid", day["id"])
+        booking = asyncio.create_task(staff.post("/v1/leases", lease_body(w, seat_count=1)))
+        await asyncio.sleep(0.5)
+        assert not booking.done()  # it waits for the edit to finish
+        await edit.commit()
+    lease = await booking
+    assert await db.fetchrow(
+        "SELECT window_start_min, window_end_min FROM lease_seats WHERE lease_id = $1::uuid", lease["id"]
+    ) == (8 * 60, 17 * 60)

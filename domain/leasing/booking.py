@@ -192,6 +192,16 @@ async def book_lease(
         raise ValidationFailed("no such plan on this site", field="plan_id")
     if shift is None:
         raise await unknown_shift(session, site.id, req.shift)
+    # the lease's seats copy the shift's window: read it again under a key-share lock, so an edit of
+    # its hours (FOR UPDATE, domain/services/site_setup.py update_shift) either waits for this booking
+    # and then counts its lease, or commits first and this booking copies the new window
+    shift = await session.scalar(
+        select(Shift)
+        .where(Shift.id == shift.id)
+        .with_for_update(read=True, key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    assert shift is not None  # a shift is never deleted
     today = site_today(site, now)
     if not is_staff and req.start_date < today:
         raise ValidationFailed("a lease cannot start in the past", field="start_date")

@@ -92,9 +92,9 @@ async def update_shift(session: AsyncSession, actor: Actor, shift: Shift, body: 
     (409 naming the field) — a new shift with the new hours is the way. A night shift (ends before
     it starts) is legal; equal times are FULL's alone."""
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    # row-locked (FOR UPDATE conflicts with the key-share lock a lease insert takes on its shift):
-    # an edit waits for a booking still in flight, then counts its lease. Not closed: a booking that
-    # read the window before this edit and inserts after it commits copies the old window.
+    # row-locked: FOR UPDATE conflicts with the key-share lock a booking takes when it reads the
+    # window (domain/leasing/booking.py), so an edit waits for a booking still in flight and then
+    # counts its lease, and a booking that comes during the edit waits and copies the new window.
     await session.refresh(shift, with_for_update=True)
     hours = {k: v for k, v in changes.items() if k in ("starts_at", "ends_at") and v != getattr(shift, k)}
     if hours:
