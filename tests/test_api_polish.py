@@ -90,6 +90,20 @@ async def test_a_409_names_the_seats_that_are_taken(staff: Api, client_login: Cl
     assert seats[1]["label"] not in problem["detail"]
 
 
+async def test_a_409_for_a_longer_term_names_the_seats_taken_after_it(staff: Api) -> None:
+    """Ending a lease later than booked: the 409 names the seat another lease holds after the old end."""
+    w = await make_world(staff)
+    seat = w.seats[0]
+    body = lease_body(w, seat_count=None, seat_ids=[seat["id"]], start_date="2034-01-01", end_date="2034-03-31")
+    lease = await staff.post("/v1/leases", body)
+    await staff.post("/v1/leases", {**body, "start_date": "2034-05-01", "end_date": None})
+    r = await staff.call("POST", f"/v1/leases/{lease['id']}/end", 409, json={"end_date": "2034-06-30"})
+    problem = r.json()
+    assert (problem["field"], problem["taken_seats"]) == ("end_date", [seat["label"]])
+    assert seat["label"] in problem["detail"]
+    assert (await staff.get(f"/v1/leases/{lease['id']}"))["end_date"] == "2034-03-31"
+
+
 async def test_problem_messages_carry_no_validator_prefixes(staff: Api) -> None:
     w = await make_world(staff)
     r = await staff.call("POST", "/v1/leases", 422, json=lease_body(w, start_date="2033-05-10", end_date="2033-05-01"))

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import events
 from domain.errors import InvalidState, NotFound, SeatsUnavailable, ValidationFailed
 from domain.leasing import notice
+from domain.leasing.availability import taken_labels
 from domain.leasing.booking import enforce_seat_cap, wanted_seats
 from domain.leasing.seats import HeldSeat, insert_seats, lock_seats, sqlstate
 from domain.leasing.state import advance_status, lease_site, require_live
@@ -176,7 +177,11 @@ async def end_lease(
     old_end = lease.end_date
     rows = (await session.scalars(select(LeaseSeat).where(LeaseSeat.lease_id == lease.id, LeaseSeat.voided.is_(False)))).all()
     # a longer term is a new claim on the seats: queue behind bookings of them like a booking does
-    await lock_seats(session, sorted({r.seat_id for r in rows}))
+    seat_ids = sorted({r.seat_id for r in rows})
+    window = (rows[0].window_start_min, rows[0].window_end_min) if rows else (0, 0)
+    # read now: a refused savepoint expires the lease's attributes
+    site_id, from_day = lease.site_id, old_end + timedelta(days=1) if old_end else lease.start_date
+    await lock_seats(session, seat_ids)
     try:
         async with session.begin_nested():
             for r in rows:
@@ -188,7 +193,15 @@ async def end_lease(
             await session.flush()
     except IntegrityError as exc:
         if sqlstate(exc) == "23P01":
-            raise SeatsUnavailable("the seats are taken after the current end date", field="end_date") from exc
+            with session.no_autoflush:  # the refused rows stay unflushed: read, don't write them again
+                taken = await taken_labels(session, site_id, seat_ids, window, from_day, end_date)
+            raise SeatsUnavailable(
+                "taken after the current end date: " + ", ".join(taken)
+                if taken
+                else "the seats are taken after the current end date",
+                field="end_date",
+                taken_seats=taken,
+            ) from exc
         raise
     session.add(
         LeaseAmendment(

@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased
 
 from domain import events
 from domain.errors import InvalidState, SeatsUnavailable, ValidationFailed
+from domain.leasing.availability import taken_labels
 from domain.leasing.seats import lock_seats, sqlstate
 from domain.leasing.state import lease_site
 from domain.leasing.terms import set_seat_price_from
@@ -105,7 +106,10 @@ async def renew_lease(
         )
     ).all()
     # the extension is a new claim on the seats: queue behind bookings of them as a booking does
-    await lock_seats(session, sorted({r.seat_id for r in rows}))
+    seat_ids = sorted({r.seat_id for r in rows})
+    window = (rows[0].window_start_min, rows[0].window_end_min) if rows else (0, 0)
+    site_id = lease.site_id  # read now: a refused savepoint expires the lease's attributes
+    await lock_seats(session, seat_ids)
     try:
         async with session.begin_nested():
             for r in rows:
@@ -116,9 +120,14 @@ async def renew_lease(
             await session.flush()
     except IntegrityError as exc:
         if sqlstate(exc) == "23P01":
+            with session.no_autoflush:  # the refused rows stay unflushed: read, don't write them again
+                taken = await taken_labels(session, site_id, seat_ids, window, old_end + timedelta(days=1), new_end)
             raise SeatsUnavailable(
-                "a seat of the lease is booked by another lease after the term end; the lease cannot keep its seats",
+                "booked by another lease after the term end, so the lease cannot keep them: " + ", ".join(taken)
+                if taken
+                else "a seat of the lease is booked by another lease after the term end; the lease cannot keep its seats",
                 field="end_date",
+                taken_seats=taken,
             ) from exc
         raise
     if lease.renewal_mode == RenewalMode.LAPSE:

@@ -155,6 +155,8 @@ async def test_a_renewal_refused_reads_the_same_in_the_api_and_the_admin(
     api = await staff.call("POST", f"/v1/leases/{lease['id']}/renew", 409, json={})
     detail = api.json()["detail"]
     assert "after the term end" in detail
+    assert api.json()["taken_seats"] == [w.seats[0]["label"]]  # the 409 names the seat (issue 14)
+    assert w.seats[0]["label"] in detail
     email, _ = await make_user(db, "facility_staff", password=PASSWORD)
     admin_login(live_http, email)
     r = _admin_post(live_http, lease["id"], "renew", {"renew_end_date": "2031-12-31"})
