@@ -31,7 +31,7 @@ async def test_an_admin_issues_and_revokes_a_clients_scim_token(live_server: str
         # the deprovision KPI sits with the provisioning figures on the dashboard and the Provisioning page
         for path in ("/admin/", "/admin/provisioning"):
             shown = await asyncio.to_thread(http.get, path)
-            assert "scim deprovision time" in shown.text, path
+            assert "SCIM deprovision time" in shown.text, path
         detail = await asyncio.to_thread(http.get, f"/admin/clients/{cid}")
         assert f"/admin/clients/{cid}/scim" in detail.text
         page = await asyncio.to_thread(http.get, f"/admin/clients/{cid}/scim")
