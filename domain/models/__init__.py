@@ -32,6 +32,15 @@ from domain.models.plan import Inclusion, InclusionBilling, InclusionKind, Plan
 from domain.models.scim import ScimDeprovision, ScimToken  # noqa: F401  (issue 14: client SCIM)
 from domain.models.site import Floor, Seat, SeatStatus, Shift, Site, Zone
 from domain.models.terms import LeasePriceStep, PlanPrice
+from domain.models.ticket import (  # noqa: F401  (issue 15: the help desk)
+    Ticket,
+    TicketAttachment,
+    TicketCategory,
+    TicketComment,
+    TicketEvent,
+    TicketPriority,
+    TicketStatus,
+)
 from domain.models.user import ApiClient, PasswordReset, Role, User
 from domain.models.webhook import (  # noqa: F401  (issue 14: outbound webhooks)
     InvoiceOverdueMark,

@@ -1,0 +1,160 @@
+"""The help desk (issue 15): tickets about seats, devices, leases and agents, their history,
+comments and attachments. The workflow is domain/rules/ticket_flow.py; the use-cases are
+domain/helpdesk/.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.models.base import Base, IdMixin, one_of
+
+
+class TicketCategory(StrEnum):
+    IT = "it"
+    DEVICE = "device"
+    NETWORK = "network"
+    POWER = "power"
+    FACILITY = "facility"  # desk and facility
+    ACCESS = "access"
+
+
+class TicketPriority(StrEnum):
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    WAITING_ON_CLIENT = "waiting_on_client"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Ticket(IdMixin, Base):
+    """One problem reported at a site; `client_id` NULL: the facility's own (no client concerned).
+
+    The SLA columns are written only by domain/helpdesk/sla.py: due instants are stored (not computed on
+    read) so that the queue page sorts and filters on an index."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(one_of("category", TicketCategory), name="category"),
+        CheckConstraint(one_of("priority", TicketPriority), name="priority"),
+        CheckConstraint(one_of("status", TicketStatus), name="status"),
+        Index("ix_tickets_client_id_created_at", "client_id", "created_at"),
+        Index("ix_tickets_status_resolution_due_at", "status", "resolution_due_at"),
+        Index("ix_tickets_created_at", "created_at"),
+    )
+
+    # the number people say ("T-1042"), from a sequence; the id stays the API's key
+    number: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
+    client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id"), nullable=True)
+    seat_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("seats.id"), nullable=True, index=True)
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("devices.id"), nullable=True, index=True)
+    lease_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leases.id"), nullable=True, index=True)
+    member_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"), nullable=True, index=True)
+    category: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(20), default="new", server_default="new")
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # who raised it: a user (staff or a client's login) or the system; and through which edge
+    raised_by_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    raised_by: Mapped[str] = mapped_column(String(320))
+    raised_via: Mapped[str] = mapped_column(String(8))  # api | portal | admin | system
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    # when the fault began (an outage reported late still counts from then); defaults to created_at
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # the first answer the client can see (acknowledged, a status change, a public comment)
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolution: Mapped[str] = mapped_column(Text, default="", server_default="")
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # --- SLA (domain/helpdesk/sla.py) ---
+    response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # while waiting on the client: since when the clock stands still
+    sla_paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    response_breached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolution_breached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class TicketEvent(Base):
+    """A ticket's history, one row per change (status, assignment, comment, swap, credit …).
+
+    `public`: shown to the client (internal notes and assignments are not)."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    public: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+class TicketComment(IdMixin, Base):
+    __tablename__ = "ticket_comments"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    author: Mapped[str] = mapped_column(String(320))
+    # staff-only note: never shown to the client, never sent to it
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TicketAttachment(IdMixin, Base):
+    """A file on a ticket: its bytes in `content`, or in the configured folder at `storage_path`
+    (named by its SHA-256), never both."""
+
+    __tablename__ = "ticket_attachments"
+    __table_args__ = (CheckConstraint("(content IS NULL) <> (storage_path IS NULL)", name="one_store"),)
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    comment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ticket_comments.id", ondelete="CASCADE"), nullable=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    storage_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    uploaded_by_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    uploaded_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
