@@ -154,3 +154,13 @@ async def ticket_queue(
         last = rows[-1].ticket
         nxt = QueueCursor(last.sla_next_due_at, last.id)
     return QueuePage(rows, nxt)
+
+
+async def staff_assignees(session: AsyncSession) -> list[User]:
+    """Who a ticket can be assigned to: active facility staff and admins."""
+    rows = await session.scalars(
+        select(User)
+        .where(User.role.in_(("admin", "facility_staff")), User.active.is_(True), User.client_id.is_(None))
+        .order_by(User.email)
+    )
+    return list(rows)

@@ -58,9 +58,7 @@ async def open_ticket(
         return t.id
 
 
-async def change(
-    maker: async_sessionmaker[AsyncSession], ticket_id: uuid.UUID, now: datetime, **fields: Any
-) -> Ticket:
+async def change(maker: async_sessionmaker[AsyncSession], ticket_id: uuid.UUID, now: datetime, **fields: Any) -> Ticket:
     """What a ticket use-case does: change the fields, then call the SLA hook."""
     async with maker() as s, s.begin():
         t = await s.get(Ticket, ticket_id)
