@@ -28,7 +28,8 @@ def maker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
 
 async def _mails(db: asyncpg.Pool, ticket_id: uuid.UUID) -> list[asyncpg.Record]:
     return await db.fetch(
-        "SELECT to_addrs, subject, dedupe_key FROM email_outbox WHERE object_id = $1 AND topic = 'ticket.sla_breach' ORDER BY subject",
+        "SELECT to_addrs, subject, dedupe_key FROM email_outbox"
+        " WHERE object_id = $1 AND topic = 'ticket.sla_breach' ORDER BY subject",
         ticket_id,
     )
 
