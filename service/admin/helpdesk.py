@@ -17,10 +17,12 @@ from domain.errors import ValidationFailed
 from domain.helpdesk.queue import OPEN_STATUSES, QueueCursor, QueueFilters, staff_assignees, ticket_queue
 from domain.models import TicketCategory, TicketPriority
 from domain.services import catalog
+from service.admin import sla_policies
 from service.admin.web import Ops, optional_uuid, render
 from service.db import SessionDep
 
 router = APIRouter()
+router.include_router(sla_policies.router)
 PAGE_SIZE = 50
 
 
