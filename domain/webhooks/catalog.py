@@ -23,7 +23,8 @@ EVENT_TYPES: dict[str, str] = {
     "invoice.issued": "An invoice is issued.",
     "invoice.paid": "An invoice is paid in full.",
     "invoice.overdue": "An issued invoice is past its due date and not paid.",
-    "ticket.updated": "A help-desk ticket changed in a way its client sees: raised, a status change, a re-classification, a comment or an attachment (never an internal note, internal attachment or assignment).",
+    "ticket.updated": "A help-desk ticket changed in a way its client sees: raised, a status change, a "
+    "re-classification, a comment or an attachment (never an internal note, internal attachment or assignment).",
 }
 
 
