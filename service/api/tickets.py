@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 
+from domain.errors import ValidationFailed
 from domain.helpdesk import comments as ticket_comments
 from domain.helpdesk import queries
 from domain.helpdesk import tickets as use
@@ -187,7 +188,7 @@ async def add_ticket_attachment(
     request: Request,
     user: ClientWriter,
     session: SessionDep,
-    file: Annotated[UploadFile, File(description="the file (multipart/form-data)")],
+    file: Annotated[UploadFile | None, File(description="the file (multipart/form-data); required")] = None,
     internal: Annotated[bool, Form(description="staff only: a file the client never sees")] = False,
 ) -> AttachmentOut:
     """Upload a file (multipart/form-data, field `file`). Its type must be one of
@@ -195,6 +196,9 @@ async def add_ticket_attachment(
     SEATLEASE_TICKET_ATTACHMENT_MAX_BYTES (413 naming `file`). The file name is kept sanitized (no folders, no
     control characters). Kept in the database, or in SEATLEASE_TICKET_ATTACHMENT_DIR named by its SHA-256."""
     config = ticket_config(request)
+    if file is None:  # optional in the schema so that another tenant's ticket is a 404 before this 422
+        await get_ticket_or_404(session, user, ticket_id)
+        raise ValidationFailed("attach a file (multipart/form-data, field `file`)", field="file")
     data = await file.read(config.attachment_max_bytes + 1)  # read no more than the limit allows
     att = await ticket_comments.add_attachment(
         session,
