@@ -96,6 +96,9 @@ async def on_change(session: AsyncSession, ticket: Ticket, old_status: str | Non
         ticket.response_breached_at = ticket.response_due_at
     if ticket.resolution_breached_at is None and _late(ticket.resolved_at, ticket.resolution_due_at):
         ticket.resolution_breached_at = ticket.resolution_due_at
+    # written now: a later lock of the row in this transaction (populate_existing) would read it back
+    # from the database and drop changes still pending in the session
+    await session.flush()
 
 
 def _late(met: datetime | None, due: datetime | None) -> bool:
