@@ -9,7 +9,7 @@ import re
 import uuid
 
 import asyncpg
-from playwright.async_api import Page
+from playwright.async_api import FilePayload, Page
 
 from tests.admin.conftest import login, shot, text_of
 from tests.admin.test_admin_browser import staff_login
@@ -35,7 +35,7 @@ async def test_raise_and_work_a_ticket_in_the_admin(page: Page, desk: Desk, db: 
     await page.click("#ticket-raise")
     assert "no seat with this label" in await text_of(page.locator("#ticket-new-form"))
     await page.fill("#seat", desk.seats[0]["label"])
-    await page.set_input_files("#file", files=[{"name": "breaker.png", "mimeType": "image/png", "buffer": PNG}])
+    await page.set_input_files("#file", files=FilePayload(name="breaker.png", mimeType="image/png", buffer=PNG))
     await page.check("#file-internal")
     await page.click("#ticket-raise")
     await page.wait_for_url(re.compile(r".*/admin/tickets/[0-9a-f-]{36}\?flash="))
