@@ -110,3 +110,18 @@ async def test_the_ticket_page_is_staff_only_and_a_missing_ticket_is_404(page: P
     response = await page.goto(f"/admin/tickets/{uuid.uuid4()}")
     assert response is not None
     assert response.status == 404
+
+
+async def test_a_lease_page_raises_a_ticket_about_the_lease(page: Page, desk: Desk, db: asyncpg.Pool) -> None:
+    await login(page, await staff_login(db))
+    await page.wait_for_url(re.compile(r".*/admin/$"))
+    await page.goto(f"/admin/leases/{desk.lease['id']}")
+    await page.click("#lease-raise-ticket")
+    await page.wait_for_url(re.compile(r".*/admin/tickets/new\?"))
+    assert await page.input_value("#lease_id") == desk.lease["id"]
+    await page.select_option("#category", "network")
+    await page.fill("#subject", "The team's line is down")
+    await page.click("#ticket-raise")
+    await page.wait_for_url(re.compile(r".*/admin/tickets/[0-9a-f-]{36}\?flash="))
+    assert "FULL lease" in await text_of(page.locator("#ticket-facts"))
+    assert "the lease's seats" in await text_of(page.locator("#ticket-sla"))

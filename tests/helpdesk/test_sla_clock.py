@@ -5,13 +5,14 @@ waiting on the client, re-timed by a priority change. Factories' shifts: DAY 06:
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, timedelta
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.factories import Api
+from tests.factories import Api, lease_body
 from tests.helpdesk.sla_helpers import at, change, leased_seat, load, open_ticket, world
 
 MANILA = "Asia/Manila"
@@ -123,3 +124,18 @@ async def test_a_ticket_answered_or_resolved_late_is_breached_as_of_its_due_inst
     assert t.sla_paused_at == start + timedelta(hours=3)  # resolved: the clock stands still until reopened
     t = await change(maker, tid, start + timedelta(hours=10), status="in_progress", resolved_at=None)
     assert t.resolution_due_at == start + timedelta(hours=11)  # the 7 h resolved do not count
+
+
+async def test_a_ticket_about_a_lease_without_a_seat_counts_that_leases_hours(
+    staff: Api, maker: async_sessionmaker[AsyncSession]
+) -> None:
+    w = await world(staff)
+    body = lease_body(w, shift="DAY", start_date="2031-01-01", seat_count=2)
+    day_lease = await staff.post("/v1/leases", body)
+    # the same seats leased at night by another lease: not this ticket's hours
+    night = lease_body(w, shift="NIGHT", start_date="2031-01-01", seat_ids=[s["id"] for s in day_lease["seats"]])
+    night.pop("seat_count")
+    await staff.post("/v1/leases", night)
+    t = await load(maker, await open_ticket(maker, w, at(MANILA, 2031, 1, 10, 2), lease_id=uuid.UUID(day_lease["id"])))
+    assert t.response_due_at == at(MANILA, 2031, 1, 10, 6, 15)
+    assert t.resolution_due_at == at(MANILA, 2031, 1, 10, 10)
