@@ -82,3 +82,19 @@ async def seat_by_label(session: AsyncSession, site_id: uuid.UUID, label: str) -
 async def device_by_serial(session: AsyncSession, serial: str) -> Device | None:
     found: Device | None = await session.scalar(select(Device).where(Device.serial == serial))
     return found
+
+
+async def client_refs(session: AsyncSession, client_id: uuid.UUID | None) -> tuple[list[Lease], list[Member]]:
+    """The raise form's choices once a client is chosen: its leases (newest first) and its agents."""
+    if client_id is None:
+        return [], []
+    leases = await session.scalars(
+        select(Lease)
+        .where(Lease.client_id == client_id, Lease.status.in_(("confirmed", "active", "pending_approval", "ended")))
+        .order_by(Lease.start_date.desc(), Lease.id)
+        .limit(200)
+    )
+    members = await session.scalars(
+        select(Member).where(Member.client_id == client_id, Member.active.is_(True)).order_by(Member.name).limit(500)
+    )
+    return list(leases), list(members)

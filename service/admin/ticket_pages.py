@@ -25,7 +25,7 @@ from domain.helpdesk.access import get_ticket
 from domain.helpdesk.config import TicketConfig
 from domain.helpdesk.queue import staff_assignees
 from domain.helpdesk.schemas import TicketCreate
-from domain.helpdesk.staff_views import device_by_serial, raise_choices, seat_by_label, ticket_facts
+from domain.helpdesk.staff_views import client_refs, device_by_serial, raise_choices, seat_by_label, ticket_facts
 from domain.models import TicketCategory, TicketPriority
 from domain.rules import ticket_flow as flow
 from service.admin.helpdesk import local
@@ -53,7 +53,10 @@ async def _new_page(
     request: Request, session: AsyncSession, *, v: dict[str, str], errors: dict[str, str] | None = None
 ) -> HTMLResponse:
     sites, clients = await raise_choices(session)
+    leases, members = await client_refs(session, optional_uuid(v.get("client_id")))
     ctx = {
+        "refs_leases": leases,
+        "refs_members": members,
         "sites": sites,
         "clients": clients,
         "categories": tuple(TicketCategory),
@@ -63,6 +66,15 @@ async def _new_page(
         "accept": ",".join(_config(request).attachment_types),
     }
     return render(request, "ticket_new.html", ctx, status_code=422 if errors else 200)
+
+
+@router.get("/tickets/new/refs", response_class=HTMLResponse)
+async def new_ticket_refs(request: Request, user: Ops, session: SessionDep) -> HTMLResponse:
+    """The lease and agent choices of the client just chosen (htmx swaps them into the form)."""
+    client = request.query_params.get("client_id", "")[:64]
+    leases, members = await client_refs(session, optional_uuid(client))
+    ctx = {"refs_leases": leases, "refs_members": members, "v": {"client_id": client}, "errors": {}}
+    return render(request, "_ticket_refs.html", ctx)
 
 
 @router.get("/tickets/new", response_class=HTMLResponse)

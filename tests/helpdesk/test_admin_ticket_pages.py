@@ -27,13 +27,19 @@ async def test_raise_and_work_a_ticket_in_the_admin(page: Page, desk: Desk, db: 
     await page.click("#ticket-new")
     await page.wait_for_url(re.compile(r".*/admin/tickets/new$"))
     await page.select_option("#site_id", desk.w.site["id"])
+    assert await page.locator("#member_id").count() == 0  # no client yet: no agent to name
     await page.select_option("#client_id", desk.w.client["id"])
+    # the client's agents and leases come with it (htmx)
+    await page.locator("#member_id").wait_for()
+    await page.select_option("#member_id", desk.w.members[1]["id"])
+    assert await page.locator("#lease_id option").count() == 2  # none, and its one lease
     await page.fill("#seat", "NO-SUCH-SEAT")
     await page.select_option("#category", "power")
     await page.select_option("#priority", "urgent")
     await page.fill("#subject", "No power on the seat")
     await page.click("#ticket-raise")
     assert "no seat with this label" in await text_of(page.locator("#ticket-new-form"))
+    await shot(page, "helpdesk-ticket-new")
     await page.fill("#seat", desk.seats[0]["label"])
     await page.set_input_files("#file", files=FilePayload(name="breaker.png", mimeType="image/png", buffer=PNG))
     await page.check("#file-internal")
@@ -43,6 +49,7 @@ async def test_raise_and_work_a_ticket_in_the_admin(page: Page, desk: Desk, db: 
     row = await db.fetchrow("SELECT * FROM tickets WHERE id = $1", ticket_id)
     assert row["raised_via"] == "admin"
     assert str(row["seat_id"]) == desk.seats[0]["id"]
+    assert str(row["member_id"]) == desk.w.members[1]["id"]
     assert row["response_due_at"] is not None  # the SLA hook ran
     assert await page.locator('.sla-clock[data-clock="first answer"]').get_attribute("data-state") == "running"
     assert "breaker.png" in await text_of(page.locator("#timeline"))
