@@ -27,6 +27,7 @@ class Option:
 @dataclass
 class RaiseOptions:
     seats: list[Option] = field(default_factory=list)
+    sites: list[Option] = field(default_factory=list)  # the sites of those seats (a ticket about no one seat)
     devices: list[Option] = field(default_factory=list)
     members: list[Option] = field(default_factory=list)
 
@@ -36,7 +37,7 @@ async def raise_options(session: AsyncSession, client_id: uuid.UUID, now: dateti
     site_day = _site_day(now)
     rows = (
         await session.execute(
-            select(Seat.id, Seat.label, Site.code)
+            select(Seat.id, Seat.label, Site.code, Site.id.label("site_id"), Site.name)
             .join(LeaseSeat, LeaseSeat.seat_id == Seat.id)
             .join(Lease, Lease.id == LeaseSeat.lease_id)
             .join(Site, Site.id == Seat.site_id)
@@ -52,6 +53,7 @@ async def raise_options(session: AsyncSession, client_id: uuid.UUID, now: dateti
         )
     ).all()
     out = RaiseOptions(seats=[Option(r.id, r.label, r.code) for r in rows])
+    out.sites = list({r.site_id: Option(r.site_id, f"{r.code} · {r.name}") for r in rows}.values())
     labels = {r.id: r.label for r in rows}
     if labels:
         devices = await session.execute(

@@ -128,6 +128,20 @@ async def test_a_wrong_seat_is_refused_beside_its_field_and_a_viewer_only_reads(
     r = await page.request.post("/portal/tickets/new", form={**form, "seat_id": seats[1]["id"], "subject": " "})
     assert r.status == 422
     assert 'id="subject-error"' in await r.text()
+    # about no one seat: the site alone (a badge reader at a door)
+    site_only = {
+        **form,
+        "seat_id": "",
+        "site_id": portal_client.world.site["id"],
+        "category": "access",
+        "subject": "Door 2 reader",
+    }
+    r = await page.request.post("/portal/tickets/new", form=site_only, max_redirects=0)
+    assert r.status == 303
+    made = await staff.get(f"/v1/tickets?client_id={portal_client.client_id}&category=access")
+    assert [(x["subject"], x["seat_id"], x["site_id"]) for x in made["items"]] == [
+        ("Door 2 reader", None, portal_client.world.site["id"])
+    ]
     t = await staff.post(
         "/v1/tickets",
         {"client_id": portal_client.client_id, "category": "power", "subject": "Power work", "seat_id": seats[1]["id"]},
