@@ -9,6 +9,7 @@ The use-cases are domain/helpdesk/; this module parses, calls and renders.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Annotated, Literal
 from urllib.parse import quote
@@ -188,29 +189,31 @@ async def add_ticket_attachment(
     request: Request,
     user: ClientWriter,
     session: SessionDep,
+    idem: IdempotencyDep,
     file: Annotated[UploadFile | None, File(description="the file (multipart/form-data); required")] = None,
     internal: Annotated[bool, Form(description="staff only: a file the client never sees")] = False,
-) -> AttachmentOut:
+) -> JSONResponse:
     """Upload a file (multipart/form-data, field `file`). Its type must be one of
     SEATLEASE_TICKET_ATTACHMENT_TYPES and its bytes of that type (415 / 422 naming `file`), at most
     SEATLEASE_TICKET_ATTACHMENT_MAX_BYTES (413 naming `file`). The file name is kept sanitized (no folders, no
-    control characters). Kept in the database, or in SEATLEASE_TICKET_ATTACHMENT_DIR named by its SHA-256."""
+    control characters). Kept in the database, or in SEATLEASE_TICKET_ATTACHMENT_DIR named by its SHA-256.
+    An `Idempotency-Key` replays the first answer for the same file (name, type, bytes) and `internal`."""
     config = ticket_config(request)
     if file is None:  # optional in the schema so that another tenant's ticket is a 404 before this 422
         await get_ticket_or_404(session, user, ticket_id)
         raise ValidationFailed("attach a file (multipart/form-data, field `file`)", field="file")
     data = await file.read(config.attachment_max_bytes + 1)  # read no more than the limit allows
-    att = await ticket_comments.add_attachment(
-        session,
-        user,
-        ticket_id,
-        filename=file.filename or "",
-        content_type=file.content_type or "",
-        data=data,
-        config=config,
-        internal=internal,
-    )
-    return queries.attachment_view(att)
+    name, ctype = file.filename or "", file.content_type or ""
+
+    async def make() -> AttachmentOut:
+        att = await ticket_comments.add_attachment(
+            session, user, ticket_id, filename=name, content_type=ctype, data=data, config=config, internal=internal
+        )
+        return queries.attachment_view(att)
+
+    # the key is bound to the file itself: its name, type, bytes (by their hash) and `internal`
+    same = {"filename": name, "content_type": ctype, "sha256": hashlib.sha256(data).hexdigest(), "internal": internal}
+    return await idem.run(session, str(user.subject), same, make)
 
 
 @router.get(

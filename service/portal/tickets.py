@@ -9,9 +9,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile
 
 from domain.errors import DomainError
 from domain.helpdesk import comments as ticket_comments
@@ -95,9 +96,9 @@ def _upload(form: dict[str, Any]) -> UploadFile | None:
 
 @router.post("/tickets/new", response_model=None)
 async def raise_ticket(request: Request, user: ClientAdmin, session: SessionDep, form: CsrfForm) -> Response:
-    fields = ("seat_id", "device_id", "member_id", "category", "priority", "subject", "description")
+    fields = ("site_id", "seat_id", "device_id", "member_id", "category", "priority", "subject", "description")
     values = {k: str(form.get(k, "")).strip() for k in fields}
-    body, errors = validate_form(TicketCreate, blank_to_none(dict(values), "seat_id", "device_id", "member_id"))
+    body, errors = validate_form(TicketCreate, blank_to_none(dict(values), "site_id", "seat_id", "device_id", "member_id"))
     config = _config(request)
     upload = _upload(form)
     data = await upload.read(config.attachment_max_bytes + 1) if upload else b""
@@ -122,8 +123,6 @@ async def raise_ticket(request: Request, user: ClientAdmin, session: SessionDep,
         if error is None:
             return redirect(request, f"/portal/tickets/{ticket.id}", f"Ticket T-{ticket.number} raised: the facility is told")
         errors = {error.field or "__all__": error.detail}
-    if "site_id" in errors:  # the seat or device tells the site: say it there
-        errors["seat_id"] = errors.pop("site_id")
     return await _new_page(request, session, user, errors=errors, v=values)
 
 

@@ -95,3 +95,21 @@ def test_file_names_are_cleaned_of_folders_controls_and_syntax() -> None:
     assert safe_filename("...") == "attachment"
     assert safe_filename("é" * 300 + ".pdf").endswith(".pdf")
     assert len(safe_filename("é" * 300 + ".pdf")) == 200
+
+
+async def test_an_idempotency_key_replays_the_upload_and_refuses_another_file(desk: Desk) -> None:
+    t = await desk.client.post("/v1/tickets", desk.body())
+    key = {"Idempotency-Key": f"upload-{uuid.uuid4()}"}
+    path = f"/v1/tickets/{t['id']}/attachments"
+    first = await desk.client.call("POST", path, 201, files={"file": ("a.png", PNG, "image/png")}, headers=key)
+    again = await desk.client.call("POST", path, 201, files={"file": ("a.png", PNG, "image/png")}, headers=key)
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    other = await desk.client.call("POST", path, 422, files={"file": ("a.png", PNG + b"x", "image/png")}, headers=key)
+    assert other.json()["field"] == "Idempotency-Key"
+    assert len((await desk.client.get(path))["items"]) == 1
+    # and comments, like every creating POST (a key of their own: a key is one request)
+    key = {"Idempotency-Key": f"comment-{uuid.uuid4()}"}
+    c1 = await desk.client.call("POST", f"/v1/tickets/{t['id']}/comments", 201, json={"body": "hi"}, headers=key)
+    c2 = await desk.client.call("POST", f"/v1/tickets/{t['id']}/comments", 201, json={"body": "hi"}, headers=key)
+    assert c1.json() == c2.json()
