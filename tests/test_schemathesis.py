@@ -125,6 +125,9 @@ RULE_FIELDS: dict[str, set[str]] = {
     # asks for a facility endpoint (two fields at once)
     "POST /v1/webhook-endpoints": {"url", "client_id", "facility"},
     "PATCH /v1/webhook-endpoints/{endpoint_id}": {"url"},
+    # help desk SLA targets (issue 15): the first answer due no later than the resolution (two fields,
+    # one of them maybe stored); a (priority, category) pair at most once
+    "PUT /v1/sla-policies": {"items[].response_minutes", "items[].resolution_minutes", "items[].category"},
     # --- tickets (issue 15): references to stored objects that must fit together (a seat of the client's
     # lease, a device on that seat, on the ticket's site), a site said or told; not in the future; the
     # workflow's moves and a resolution to resolve; an active staff assignee; something to re-classify ---
