@@ -30,6 +30,7 @@ from service.api import (
     users,
 )
 from service.api import collections as collections_api  # --- collections (issue 12) ---
+from service.api import device_desk as device_desk_api  # --- help desk: devices and money (issue 15) ---
 from service.api import floor_plan as floor_plan_api  # --- floor-plan editor (issue 13) ---
 from service.api import integrations as integrations_api  # --- integrations (issue 13) ---
 from service.api import scim_tokens as scim_token_api  # --- client SCIM (issue 14) ---
@@ -107,6 +108,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(scim_token_api.router)
     # --- webhooks (issue 14): endpoints, secrets, delivery logs ---
     app.include_router(webhooks_api.router)
+    # --- help desk: devices and money (issue 15): device history, swaps, downtime credits ---
+    app.include_router(device_desk_api.router)
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, payments, provisioning, admin):  # payments: issue 12
         part.install(app)
