@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provisioning.reconciler import Reconciler
 from tests.factories import Api, make_world
-from tests.provisioning.helpdesk_devices import make_ticket
 from tests.provisioning.helpers import seated_lease
+from tests.ticket_rows import make_ticket
 
 
 async def _device(staff: Api, site_id: str, kind: str, **kw: Any) -> dict[str, Any]:
