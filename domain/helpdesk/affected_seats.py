@@ -78,3 +78,19 @@ async def remove_affected_seat(session: AsyncSession, actor: Actor, ticket_id: u
         client_id=ticket.client_id,
     )
     return await affected_seat_ids(session, ticket)
+
+
+async def add_affected_seat_by_label(session: AsyncSession, actor: Actor, ticket_id: uuid.UUID, label: str) -> list[uuid.UUID]:
+    """The admin's form names the seat as people do (its label at the ticket's site)."""
+    ticket = await get_or_404(session, Ticket, ticket_id, "ticket")
+    seat_id = await session.scalar(select(Seat.id).where(Seat.site_id == ticket.site_id, Seat.label == label.strip()))
+    if seat_id is None:
+        raise ValidationFailed(f"no seat {label.strip()!r} at the ticket's site", field="seat_id")
+    return await add_affected_seat(session, actor, ticket_id, seat_id)
+
+
+async def affected_seats_labelled(session: AsyncSession, ticket: Ticket) -> list[tuple[uuid.UUID, str, bool]]:
+    """(seat id, label, added) of the affected seats: the ticket's own seat is not `added` (not removable)."""
+    ids = await affected_seat_ids(session, ticket)
+    labels = dict((await session.execute(select(Seat.id, Seat.label).where(Seat.id.in_(ids)))).tuples().all())
+    return [(i, labels.get(i, "?"), i != ticket.seat_id) for i in ids]
