@@ -156,6 +156,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): TENANT,
     ("GET", "/v1/webhook-deliveries/{delivery_id}"): TENANT,
     ("POST", "/v1/webhook-deliveries/{delivery_id}/redeliver"): TENANT,
+    # --- help desk: devices and money (issue 15): staff only (the client sees swaps on its ticket, credit notes as today) ---
+    ("GET", "/v1/devices/{device_id}/history"): NEVER,
+    ("POST", "/v1/tickets/{ticket_id}/device-swap"): NEVER,
+    ("GET", "/v1/tickets/{ticket_id}/downtime-credits"): NEVER,
+    ("POST", "/v1/tickets/{ticket_id}/downtime-credits"): NEVER,
+    ("POST", "/v1/tickets/{ticket_id}/affected-seats"): NEVER,
+    ("DELETE", "/v1/tickets/{ticket_id}/affected-seats/{seat_id}"): NEVER,
 }
 
 # request details that get a request past validation to the tenant check
@@ -358,6 +365,8 @@ async def tenant_a(app: FastAPI, staff: Api, finance: Api, admin: Api, db: async
         await db.fetchval("SELECT id FROM webhook_deliveries WHERE endpoint_id = $1", uuid.UUID(endpoint["id"]))
     )
     real |= {"endpoint_id", "delivery_id"}
+    # --- help desk: devices and money (issue 15): a stand-in ticket unless the tickets' walk made a real one ---
+    ids.setdefault("ticket_id", str(uuid.uuid4()))
     yield TenantA(w, ids, real)
     await db.execute("DELETE FROM webhook_endpoints WHERE id = $1", uuid.UUID(endpoint["id"]))
 
