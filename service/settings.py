@@ -16,6 +16,8 @@ from billing.chart import ChartOfAccounts, parse_chart
 from billing.config import DEFAULT_BATCH, BillingSettings
 from billing.downtime_rule import DowntimeRule  # --- downtime credits (issue 15) ---
 from billing.dunning_config import DunningConfig, parse_dunning_days
+from domain.helpdesk.config import DEFAULT_ATTACHMENT_TYPES, TicketConfig  # --- tickets ---
+from domain.rules.ticket_flow import DEFAULT_REOPEN_DAYS  # --- tickets ---
 from domain.services.mail import MailConfig
 from domain.webhooks.config import WebhookConfig  # --- webhooks ---
 from domain.webhooks.targets import TargetRules  # --- webhooks ---
@@ -362,6 +364,27 @@ class Settings(BaseSettings):
         )
 
     # --- end webhooks ---
+
+    # --- tickets (issue 15: the help desk's workflow, attachments; domain/helpdesk/) ---
+    # a client may reopen its resolved ticket this many days; after them the worker closes it
+    ticket_reopen_days: int = Field(default=DEFAULT_REOPEN_DAYS, ge=0, le=365, alias="SEATLEASE_TICKET_REOPEN_DAYS")
+    ticket_attachment_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1, le=100 * 1024 * 1024, alias="SEATLEASE_TICKET_ATTACHMENT_MAX_BYTES"
+    )
+    # comma-separated content types accepted as attachments (their bytes are checked too)
+    ticket_attachment_types: str = Field(default=",".join(DEFAULT_ATTACHMENT_TYPES), alias="SEATLEASE_TICKET_ATTACHMENT_TYPES")
+    # unset: attachments are kept in the database; a folder: there, each file named by its SHA-256
+    ticket_attachment_dir: Path | None = Field(default=None, alias="SEATLEASE_TICKET_ATTACHMENT_DIR")
+
+    def tickets(self) -> TicketConfig:
+        return TicketConfig(
+            reopen_days=self.ticket_reopen_days,
+            attachment_max_bytes=self.ticket_attachment_max_bytes,
+            attachment_types=tuple(t.strip().lower() for t in self.ticket_attachment_types.split(",") if t.strip()),
+            attachment_dir=self.ticket_attachment_dir,
+        )
+
+    # --- end tickets ---
 
     # --- downtime credits (issue 15: billing/downtime.py; the rule is in the README) ---
     # a seat's credit = its monthly price (the lease's, after discount) x hours lost / the hours the

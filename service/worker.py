@@ -19,6 +19,7 @@ from billing import worker as billing_worker
 from billing.downtime import run_pass as propose_downtime_credits  # --- downtime credits (issue 15) ---
 from billing.dunning import remind_due
 from billing.overdue_events import mark_overdue  # --- webhooks ---
+from domain.helpdesk.tickets import close_resolved  # --- tickets ---
 from domain.leasing.holds import release_expired_holds
 from domain.leasing.worker_pass import advance_lease_states, renew_due_leases
 from domain.services.audit import SystemActor
@@ -83,6 +84,17 @@ async def send_webhooks(maker: async_sessionmaker[AsyncSession], settings: Setti
 # --- end webhooks ---
 
 
+# --- tickets (issue 15): resolved tickets closed once their reopen window has passed ---
+async def close_resolved_tickets(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
+    """Resolved tickets older than SEATLEASE_TICKET_REOPEN_DAYS closed (domain/helpdesk/tickets.py); their
+    clients are told like of any change, by the email and webhook passes that run after this one."""
+    async with maker() as session, session.begin():
+        return {"tickets_closed": await close_resolved(session, config=settings.tickets())}
+
+
+# --- end tickets ---
+
+
 # --- collections (issue 12: payment reminders) ---
 async def payment_reminders(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
     """Reminders due today queued by email with the invoice's PDF (billing/dunning.py), just before the
@@ -121,6 +133,7 @@ def jobs(*, with_provisioning: bool = True) -> list[Job]:
     jobs_.append(downtime_credits)  # --- downtime credits (issue 15): after billing, before mail and webhooks ---
     jobs_.append(payment_reminders)  # --- collections: queued right before the sender runs ---
     jobs_.append(overdue_invoices)  # --- webhooks ---
+    jobs_.append(close_resolved_tickets)  # --- tickets: before the webhooks and the mail that announce it ---
     jobs_.append(send_webhooks)  # --- webhooks: after the passes whose changes they announce ---
     jobs_.append(send_mail)  # --- email: last, so a pass's own changes are not held up by a slow SMTP server ---
     return jobs_

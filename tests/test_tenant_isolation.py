@@ -156,6 +156,17 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): TENANT,
     ("GET", "/v1/webhook-deliveries/{delivery_id}"): TENANT,
     ("POST", "/v1/webhook-deliveries/{delivery_id}/redeliver"): TENANT,
+    # --- tickets (issue 15): a client reads and works its own tickets; assigning and re-classifying are staff's ---
+    ("GET", "/v1/tickets/{ticket_id}"): TENANT,
+    ("PATCH", "/v1/tickets/{ticket_id}"): NEVER,
+    ("PUT", "/v1/tickets/{ticket_id}/assignee"): NEVER,
+    ("POST", "/v1/tickets/{ticket_id}/status"): TENANT,
+    ("GET", "/v1/tickets/{ticket_id}/comments"): TENANT,
+    ("POST", "/v1/tickets/{ticket_id}/comments"): TENANT,
+    ("GET", "/v1/tickets/{ticket_id}/attachments"): TENANT,
+    ("POST", "/v1/tickets/{ticket_id}/attachments"): TENANT,
+    ("GET", "/v1/tickets/{ticket_id}/attachments/{attachment_id}"): TENANT,
+    ("GET", "/v1/tickets/{ticket_id}/events"): TENANT,
     # --- help desk: devices and money (issue 15): staff only (the client sees swaps on its ticket, credit notes as today) ---
     ("GET", "/v1/devices/{device_id}/history"): NEVER,
     ("POST", "/v1/tickets/{ticket_id}/device-swap"): NEVER,
@@ -239,6 +250,11 @@ def _bodies(a: TenantA) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/clients/{client_id}/withholding-certificates"): {"year": 2031, "quarter": 1, "received_on": "2031-04-01"},
         ("POST", "/v1/invoices/{invoice_id}/lines"): {"description": "x", "unit_price_minor": 1, "reason": "x"},
         ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): {"description": "taken over"},  # webhooks (issue 14)
+        # --- tickets (issue 15) ---
+        ("PATCH", "/v1/tickets/{ticket_id}"): {"priority": "low"},
+        ("PUT", "/v1/tickets/{ticket_id}/assignee"): {"assignee_id": None},
+        ("POST", "/v1/tickets/{ticket_id}/status"): {"status": "acknowledged"},
+        ("POST", "/v1/tickets/{ticket_id}/comments"): {"body": "taken over"},
     }
 
 
@@ -365,8 +381,14 @@ async def tenant_a(app: FastAPI, staff: Api, finance: Api, admin: Api, db: async
         await db.fetchval("SELECT id FROM webhook_deliveries WHERE endpoint_id = $1", uuid.UUID(endpoint["id"]))
     )
     real |= {"endpoint_id", "delivery_id"}
-    # --- help desk: devices and money (issue 15): a stand-in ticket unless the tickets' walk made a real one ---
-    ids.setdefault("ticket_id", str(uuid.uuid4()))
+    # --- tickets (issue 15): a ticket of tenant A, with a file ---
+    ticket = await staff.post(
+        "/v1/tickets", {"client_id": ids["client_id"], "site_id": w.site["id"], "category": "it", "subject": "tenant walk"}
+    )
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    r = await staff.call("POST", f"/v1/tickets/{ticket['id']}/attachments", 201, files={"file": ("a.png", png, "image/png")})
+    ids["ticket_id"], ids["attachment_id"] = ticket["id"], r.json()["id"]
+    real |= {"ticket_id", "attachment_id"}
     yield TenantA(w, ids, real)
     await db.execute("DELETE FROM webhook_endpoints WHERE id = $1", uuid.UUID(endpoint["id"]))
 
@@ -447,6 +469,11 @@ async def test_every_route_with_an_id_refuses_another_tenant(
     # webhooks (issue 14): tenant A's endpoint is as it was (not deleted, paused, renamed nor rotated)
     hook = await owner.get(f"/v1/webhook-endpoints/{tenant_a.ids['endpoint_id']}")
     assert (hook["status"], hook["description"], hook["previous_secret_until"]) == ("active", "", None)
+    # tickets (issue 15): tenant A's ticket is as it was (not moved, re-classified, assigned nor commented)
+    ticket = await owner.get(f"/v1/tickets/{tenant_a.ids['ticket_id']}")
+    assert (ticket["status"], ticket["priority"]) == ("new", "normal")
+    assert (await owner.get(f"/v1/tickets/{tenant_a.ids['ticket_id']}/comments"))["items"] == []
+    assert len((await owner.get(f"/v1/tickets/{tenant_a.ids['ticket_id']}/attachments"))["items"]) == 1
 
 
 async def test_lists_show_only_the_callers_own_objects(staff: Api, client_login: ClientLogin, tenant_a: TenantA) -> None:

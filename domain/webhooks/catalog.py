@@ -23,7 +23,8 @@ EVENT_TYPES: dict[str, str] = {
     "invoice.issued": "An invoice is issued.",
     "invoice.paid": "An invoice is paid in full.",
     "invoice.overdue": "An issued invoice is past its due date and not paid.",
-    "ticket.updated": "A help-desk ticket changed (declared for the help desk of the next issue; nothing emits it yet).",
+    "ticket.updated": "A help-desk ticket changed in a way its client sees: raised, a status change, a "
+    "re-classification, a comment or an attachment (never an internal note, internal attachment or assignment).",
 }
 
 
@@ -53,6 +54,13 @@ SOURCES: tuple[Source, ...] = (
     Source("invoice.issued", "invoice.issue"),
     Source("invoice.paid", "invoice.paid"),
     Source("invoice.overdue", "invoice.overdue"),
+    # --- help desk (issue 15): the public changes of a ticket (domain/helpdesk/history.py PUBLIC_ACTIONS);
+    # internal notes, internal attachments and assignments have actions of their own that are no event
+    Source("ticket.updated", "ticket.raise"),
+    Source("ticket.updated", "ticket.status"),
+    Source("ticket.updated", "ticket.triage"),
+    Source("ticket.updated", "ticket.comment"),
+    Source("ticket.updated", "ticket.attach"),
 )
 
 

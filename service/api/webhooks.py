@@ -50,8 +50,8 @@ def _secret_view(row: object, secret: str) -> EndpointSecret:
     "/webhook-event-types",
     response_model=list[EventTypeInfo],
     summary="List webhook event types",
-    description="Every event type an endpoint may subscribe to, what it means, and whether anything emits it yet "
-    "(`ticket.updated` is declared for the help desk, which is not built yet). Roles: any signed-in user.",
+    description="Every event type an endpoint may subscribe to, what it means, and whether anything emits it yet. "
+    "Roles: any signed-in user.",
 )
 async def list_webhook_event_types(user: AnyUser) -> list[EventTypeInfo]:
     return hooks.event_types()
