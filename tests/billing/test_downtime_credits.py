@@ -8,15 +8,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
+import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing.downtime import run_pass
+from service.worker import downtime_credits as downtime_credits_job
 from tests.billing.conftest import app_of, invoices_of, run_month
 from tests.factories import Api, lease_body, make_world, uniq
 from tests.ticket_rows import make_ticket
@@ -204,3 +209,40 @@ async def test_refusals_and_the_minimum(
     (c,) = (await staff.post(f"/v1/tickets/{blip}/downtime-credits", expect=200))["credits"]
     assert (c["status"], c["amount_minor"], c["credit_note"]) == ("no_credit", 0, None)
     assert await db.fetchval("SELECT count(*) FROM ticket_events WHERE ticket_id = $1", uuid.UUID(device)) == 0
+
+
+async def test_resolved_through_the_ticket_workflow_the_worker_proposes(
+    staff: Api, app: FastAPI, maker: async_sessionmaker[AsyncSession], db: asyncpg.Pool
+) -> None:
+    """End to end: a lease running now, a power ticket raised and resolved through the API (the ticket
+    use-cases' change_status), the worker's job proposes the credit; the month is not invoiced yet."""
+    w = await make_world(staff)
+    start = (datetime.now(MANILA).date() - timedelta(days=10)).isoformat()
+    lease = await staff.post("/v1/leases", lease_body(w, shift="FULL", start_date=start, seat_count=1))
+    seat = lease["seats"][0]["id"]
+    occurred = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
+    ticket = await staff.post(
+        "/v1/tickets",
+        {
+            "client_id": w.client["id"],
+            "seat_id": seat,
+            "category": "power",
+            "subject": "UPS tripped",
+            "occurred_at": occurred.isoformat(),
+        },
+    )
+    settings = app.state.settings
+    await downtime_credits_job(maker, settings)
+    assert (await staff.get(f"/v1/tickets/{ticket['id']}/downtime-credits"))["credits"] == [], "not resolved yet"
+    await staff.call("POST", f"/v1/tickets/{ticket['id']}/status", 200, json={"status": "resolved", "resolution": "UPS reset"})
+    await asyncio.gather(downtime_credits_job(maker, settings), downtime_credits_job(maker, settings))
+    await downtime_credits_job(maker, settings)
+    (c,) = (await staff.get(f"/v1/tickets/{ticket['id']}/downtime-credits"))["credits"]
+    assert c["lease_id"] == lease["id"]
+    assert Decimal(c["hours_lost"]) == pytest.approx(Decimal("2.00"), abs=Decimal("0.02"))
+    assert c["status"] in ("awaiting_invoice", "credited")  # this month is not invoiced by the suite
+    assert c["amount_minor"] == sum(line["amount_minor"] for line in c["lines"]) > 0
+    for line in c["lines"]:
+        lost, month = Fraction(line["hours_lost"]), Fraction(line["month_leased_hours"])
+        assert abs(line["amount_minor"] - 1_500_000 * lost / month) <= 1 + 1_500_000 * Fraction(1, 100) / month
+    assert await db.fetchval("SELECT count(*) FROM downtime_credits WHERE ticket_id = $1", uuid.UUID(ticket["id"])) == 1

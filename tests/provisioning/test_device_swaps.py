@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provisioning.reconciler import Reconciler
-from tests.factories import Api, make_world
+from tests.factories import Api, ClientLogin, make_world
 from tests.provisioning.helpers import seated_lease
 from tests.ticket_rows import make_ticket
 
@@ -213,3 +213,26 @@ async def test_two_swaps_for_one_stock_device_one_wins(
         )
         == 1
     )
+
+
+async def test_a_clients_ticket_raised_through_the_api_shows_the_swap_on_its_timeline(
+    staff: Api, client_login: ClientLogin, reconcilers: Callable[..., Reconciler], db: asyncpg.Pool
+) -> None:
+    rec = reconcilers(scim_base_url=None, radius_database_url=None, badge_webhook_url=None)
+    w, lease, headset = await _placed(staff, rec)
+    seat = lease["seats"][0]["id"]
+    spare = await _device(staff, w.site["id"], "headset")
+    client = await client_login(w.client["id"])
+    ticket = await client.post(
+        "/v1/tickets", {"seat_id": seat, "device_id": headset["id"], "category": "device", "subject": "Headset dead"}
+    )
+    # a client may not swap devices itself
+    await client.call("POST", f"/v1/tickets/{ticket['id']}/device-swap", 403, json={"replacement_device_id": spare["id"]})
+    await staff.post(f"/v1/tickets/{ticket['id']}/device-swap", {"replacement_device_id": spare["id"]}, expect=200)
+    events = await client.get(f"/v1/tickets/{ticket['id']}/events")
+    items = events["items"] if isinstance(events, dict) else events
+    swap = [e for e in items if e["kind"] == "device_swap"]
+    assert len(swap) == 1
+    assert spare["serial"] in str(swap[0])
+    h = await staff.get(f"/v1/devices/{headset['id']}/history")
+    assert ticket["id"] in {t["id"] for t in h["tickets"]}
