@@ -18,14 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidState, ValidationFailed
+from domain.helpdesk.history import log_change
+from domain.helpdesk.schemas import Requester
 from domain.helpdesk.swap_schemas import DeviceSwapIn
-from domain.models import Device, Seat, Ticket, TicketEvent
+from domain.models import Device, Seat, Ticket
 from domain.services import device_history
-from domain.services.audit import Actor, record, snapshot
+from domain.services.audit import record, snapshot
 from domain.services.lookup import get_or_404
 
 
-async def swap_device(session: AsyncSession, actor: Actor, ticket_id: uuid.UUID, data: DeviceSwapIn) -> tuple[Device, Device]:
+async def swap_device(session: AsyncSession, actor: Requester, ticket_id: uuid.UUID, data: DeviceSwapIn) -> tuple[Device, Device]:
     """(faulty, replacement) after the swap. Refusals name the field and change nothing."""
     ticket = await get_or_404(session, Ticket, ticket_id, "ticket", for_update=True)
     if ticket.status == "closed":
@@ -90,18 +92,18 @@ async def swap_device(session: AsyncSession, actor: Actor, ticket_id: uuid.UUID,
         "replacement_serial": replacement.serial,
         "note": note,
     }
-    # the client sees the swap on its ticket: which device went and which came (serials, not notes' drafts)
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            actor_id=actor.subject,
-            actor=actor.label,
-            kind="device_swap",
-            public=True,
-            data={k: str(v) if isinstance(v, uuid.UUID) else v for k, v in swap.items()},
-        )
+    # the client sees the swap on its ticket (timeline, email, the ticket.updated webhook)
+    await log_change(
+        session,
+        actor,
+        ticket,
+        kind="device_swap",
+        action="ticket.device_swap",
+        now=now,
+        public=True,
+        # the note stays in the devices' history (a repair desk's words), not on the client's timeline
+        data={k: str(v) if isinstance(v, uuid.UUID) else v for k, v in swap.items() if k != "note"},
     )
-    await record(session, actor, "ticket.device_swap", "ticket", ticket.id, after=swap, client_id=ticket.client_id)
     await record(session, actor, "device.swap_out", "device", faulty.id, before=before_faulty, after=snapshot(faulty))
     await record(
         session, actor, "device.swap_in", "device", replacement.id, before=before_replacement, after=snapshot(replacement)

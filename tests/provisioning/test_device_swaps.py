@@ -228,11 +228,20 @@ async def test_a_clients_ticket_raised_through_the_api_shows_the_swap_on_its_tim
     )
     # a client may not swap devices itself
     await client.call("POST", f"/v1/tickets/{ticket['id']}/device-swap", 403, json={"replacement_device_id": spare["id"]})
-    await staff.post(f"/v1/tickets/{ticket['id']}/device-swap", {"replacement_device_id": spare["id"]}, expect=200)
+    await staff.post(
+        f"/v1/tickets/{ticket['id']}/device-swap", {"replacement_device_id": spare["id"], "note": "left ear"}, expect=200
+    )
     events = await client.get(f"/v1/tickets/{ticket['id']}/events")
     items = events["items"] if isinstance(events, dict) else events
     swap = [e for e in items if e["kind"] == "device_swap"]
     assert len(swap) == 1
     assert spare["serial"] in str(swap[0])
+    assert "left" not in str(swap[0]), "the staff's note stays in the devices' history"
+    # the client is told by email (the outbox) and by the ticket.updated webhook (from the public audit action)
+    mail = await db.fetchrow(
+        "SELECT subject, body FROM email_outbox WHERE object_id = $1 AND subject LIKE '%replaced%'", uuid.UUID(ticket["id"])
+    )
+    assert mail is not None
+    assert f"{headset['serial']} → {spare['serial']}" in mail["subject"]
     h = await staff.get(f"/v1/devices/{headset['id']}/history")
     assert ticket["id"] in {t["id"] for t in h["tickets"]}
