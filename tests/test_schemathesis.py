@@ -125,6 +125,15 @@ RULE_FIELDS: dict[str, set[str]] = {
     # asks for a facility endpoint (two fields at once)
     "POST /v1/webhook-endpoints": {"url", "client_id", "facility"},
     "PATCH /v1/webhook-endpoints/{endpoint_id}": {"url"},
+    # --- tickets (issue 15): references to stored objects that must fit together (a seat of the client's
+    # lease, a device on that seat, on the ticket's site), a site said or told; not in the future; the
+    # workflow's moves and a resolution to resolve; an active staff assignee; something to re-classify ---
+    "GET /v1/tickets": {"cursor"},
+    "POST /v1/tickets": {"client_id", "site_id", "seat_id", "device_id", "lease_id", "member_id", "occurred_at"},
+    "POST /v1/tickets/{ticket_id}/status": {"status", "resolution"},
+    "PUT /v1/tickets/{ticket_id}/assignee": {"assignee_id"},
+    "PATCH /v1/tickets/{ticket_id}": {"priority"},
+    "POST /v1/tickets/{ticket_id}/attachments": {"file"},
 }
 
 

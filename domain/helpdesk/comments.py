@@ -71,10 +71,10 @@ async def add_comment(
     session: AsyncSession, who: Requester, ticket_id: uuid.UUID, body: str, *, internal: bool = False, now: datetime | None = None
 ) -> TicketComment:
     now = now or datetime.now(UTC)
+    ticket = await _open_for_change(session, who, ticket_id, internal)  # another tenant's: 404 before anything
     body = body.strip()
     if not body:
         raise ValidationFailed("the comment is empty", field="body")
-    ticket = await _open_for_change(session, who, ticket_id, internal)
     comment = TicketComment(
         id=uuid.uuid4(),
         ticket_id=ticket.id,
@@ -170,8 +170,8 @@ async def add_attachment(
     now: datetime | None = None,
 ) -> TicketAttachment:
     now = now or datetime.now(UTC)
+    ticket = await _open_for_change(session, who, ticket_id, internal)  # another tenant's: 404 before anything
     ctype = check_content(content_type, data, config)
-    ticket = await _open_for_change(session, who, ticket_id, internal)
     digest = hashlib.sha256(data).hexdigest()
     in_folder = config.attachment_dir is not None
     att = TicketAttachment(

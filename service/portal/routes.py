@@ -75,6 +75,11 @@ router.include_router(account.router)
 # --- portal: identity provider (SCIM) ---
 # --- portal: webhooks ---
 router.include_router(portal_webhooks.router)
+# --- portal: tickets (issue 15) ---
+from service.portal import tickets as portal_tickets  # noqa: E402
+
+router.include_router(portal_tickets.router)
+# --- end portal: tickets ---
 
 
 def install(app: FastAPI) -> None:

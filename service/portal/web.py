@@ -99,6 +99,8 @@ def portal_nav() -> list[tuple[str, str, str]]:
         ("Identity provider", "/portal/identity-provider", "all"),
         # --- portal: webhooks ---
         ("Webhooks", "/portal/webhooks", "admin"),
+        # --- portal: tickets (issue 15) ---
+        ("Tickets", "/portal/tickets", "all"),
     ]
 
 

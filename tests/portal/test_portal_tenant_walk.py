@@ -230,6 +230,39 @@ async def _delivery(walk: Walk) -> str:
     return str(found)
 
 
+# --- portal: tickets (issue 15): A's ticket (about its leased seat) with a public comment and a file ---
+async def _ticket(walk: Walk) -> tuple[str, str]:
+    """(ticket id, attachment id): made once per walk."""
+    if "ticket" not in walk.made:
+        subject = f"A's walk ticket {uniq()}"
+        t = await walk.staff.post(
+            "/v1/tickets",
+            {"client_id": walk.a.client_id, "site_id": walk.a.world.site["id"], "category": "it", "subject": subject},
+        )
+        note = f"A's walk comment {uniq()}"
+        await walk.staff.post(f"/v1/tickets/{t['id']}/comments", {"body": note})
+        name = f"a-walk-{uniq().lower()}.txt"
+        r = await walk.staff.call(
+            "POST", f"/v1/tickets/{t['id']}/attachments", 201, files={"file": (name, b"A's log", "text/plain")}
+        )
+        walk.secret(subject, note, name, t["reference"], t["id"])
+        walk.made["ticket"], walk.made["ticket_attachment"] = str(t["id"]), str(r.json()["id"])
+    return walk.made["ticket"], walk.made["ticket_attachment"]
+
+
+@filler("ticket_id")
+async def _ticket_id(walk: Walk) -> str:
+    return (await _ticket(walk))[0]
+
+
+@filler("attachment_id")
+async def _attachment_id(walk: Walk) -> str:
+    return (await _ticket(walk))[1]
+
+
+# --- end portal: tickets ---
+
+
 # ---- the walk ---------------------------------------------------------------------------------------
 
 
