@@ -35,6 +35,7 @@ from service.api import floor_plan as floor_plan_api  # --- floor-plan editor (i
 from service.api import integrations as integrations_api  # --- integrations (issue 13) ---
 from service.api import scim_tokens as scim_token_api  # --- client SCIM (issue 14) ---
 from service.api import setup as setup_api  # --- set-up pages (issue 13) ---
+from service.api import sla_policies as sla_policies_api  # --- help desk staff side (issue 15) ---
 from service.api import tickets as tickets_api  # --- tickets (issue 15) ---
 from service.api import webhooks as webhooks_api  # --- webhooks (issue 14) ---
 from service.db import engine_for, make_sessionmaker
@@ -113,6 +114,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(tickets_api.router)
     # --- help desk: devices and money (issue 15): device history, swaps, downtime credits ---
     app.include_router(device_desk_api.router)
+    # --- help desk staff side (issue 15): the SLA targets ---
+    app.include_router(sla_policies_api.router)
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, payments, provisioning, admin):  # payments: issue 12
         part.install(app)

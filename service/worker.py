@@ -19,6 +19,7 @@ from billing import worker as billing_worker
 from billing.downtime import run_pass as propose_downtime_credits  # --- downtime credits (issue 15) ---
 from billing.dunning import remind_due
 from billing.overdue_events import mark_overdue  # --- webhooks ---
+from domain.helpdesk.breaches import mark_breaches  # --- help desk SLA ---
 from domain.helpdesk.tickets import close_resolved  # --- tickets ---
 from domain.leasing.holds import release_expired_holds
 from domain.leasing.worker_pass import advance_lease_states, renew_due_leases
@@ -56,6 +57,17 @@ async def lease_renewals(maker: async_sessionmaker[AsyncSession], settings: Sett
 
 
 # --- end auto-renewal ---
+
+
+# --- help desk SLA (issue 15) ---
+async def sla_breaches(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
+    """Ticket SLA clocks past their due instant marked breached, and staff told once by email
+    (domain/helpdesk/breaches.py), before the sender's job runs."""
+    async with maker() as session, session.begin():
+        return await mark_breaches(session)
+
+
+# --- end help desk SLA ---
 
 
 # --- email (the SMTP outbox) ---
@@ -135,6 +147,7 @@ def jobs(*, with_provisioning: bool = True) -> list[Job]:
     jobs_.append(overdue_invoices)  # --- webhooks ---
     jobs_.append(close_resolved_tickets)  # --- tickets: before the webhooks and the mail that announce it ---
     jobs_.append(send_webhooks)  # --- webhooks: after the passes whose changes they announce ---
+    jobs_.append(sla_breaches)  # --- help desk SLA: staff told of a breach by the next send ---
     jobs_.append(send_mail)  # --- email: last, so a pass's own changes are not held up by a slow SMTP server ---
     return jobs_
 

@@ -134,6 +134,9 @@ RULE_FIELDS: dict[str, set[str]] = {
     "PUT /v1/tickets/{ticket_id}/assignee": {"assignee_id"},
     "PATCH /v1/tickets/{ticket_id}": {"priority"},
     "POST /v1/tickets/{ticket_id}/attachments": {"file"},
+    # help desk SLA targets (issue 15): the first answer due no later than the resolution (two fields,
+    # one of them maybe stored); a (priority, category) pair at most once
+    "PUT /v1/sla-policies": {"items[].response_minutes", "items[].resolution_minutes", "items[].category"},
 }
 
 

@@ -39,8 +39,10 @@ from service.admin import (
     terms,
 )
 from service.admin import device_desk as admin_device_desk  # --- help desk: devices and money (issue 15) ---
+from service.admin import helpdesk as admin_helpdesk  # --- help desk staff side (issue 15) ---
 from service.admin import keys as admin_keys
 from service.admin import scim as admin_scim  # --- client SCIM (issue 14) ---
+from service.admin import ticket_pages as admin_ticket_pages  # --- help desk staff side (issue 15) ---
 from service.admin import users as admin_users
 from service.admin import webhooks as admin_webhooks  # --- webhooks (issue 14) ---
 from service.admin.error_pages import error_page_with, install_error_pages
@@ -114,6 +116,10 @@ router.include_router(admin_scim.router)
 router.include_router(admin_webhooks.router)
 # --- help desk: devices and money (issue 15): device history, swaps, downtime credits ---
 router.include_router(admin_device_desk.router)
+# --- help desk staff side (issue 15): the queue, the ticket pages, the SLA targets ---
+router.include_router(admin_helpdesk.router)
+router.include_router(admin_ticket_pages.router)
+# --- end help desk staff side ---
 
 
 def install(app: FastAPI) -> None:
