@@ -51,7 +51,11 @@ async def test_swap_form_and_the_devices_history_in_the_browser(page: Page, staf
 
     await login(page, await staff_login(db))
     await page.wait_for_url(re.compile(r".*/admin/$"))
-    await page.goto(f"/admin/tickets/{ticket}/swap")
+    # from the ticket's page (the staff desk's), its extras link to the swap form
+    await page.goto(f"/admin/tickets/{ticket}")
+    assert await page.locator("#ticket-credits-link").count() == 0, "a device ticket is no outage"
+    await page.click("#ticket-swap-link")
+    await page.wait_for_url(re.compile(rf".*/admin/tickets/{ticket}/swap$"))
     assert await page.input_value("#swap-faulty") == headset["id"]
     offered = await page.locator("#swap-replacement option[value]:not([value=''])").evaluate_all("os => os.map(o => o.value)")
     assert sorted(offered) == sorted([spare["id"], gone["id"]]), "only stock of the seat's kinds at the ticket's site"
@@ -114,7 +118,9 @@ async def test_credits_page_adds_seats_proposes_and_shows_the_computation(
     )
     await login(page, await staff_login(db))
     await page.wait_for_url(re.compile(r".*/admin/$"))
-    await page.goto(f"/admin/tickets/{ticket}/credits")
+    await page.goto(f"/admin/tickets/{ticket}")
+    await page.click("#ticket-credits-link")
+    await page.wait_for_url(re.compile(rf".*/admin/tickets/{ticket}/credits$"))
     assert "No credit proposed yet" in await page.locator("#no-credits").inner_text()
     assert (await page.locator("#outage-from").inner_text()).startswith("2051-03-10 01:00")  # the site's clock
     await page.fill("#add-seat-label", "NO-SUCH-SEAT")
