@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from billing.downtime_rule import DowntimeRule, MonthLoss, seat_losses
 from billing.invoices import create_credit_note, credited_so_far
 from domain.errors import DomainError, InvalidState
+from domain.helpdesk.access import reference
 from domain.helpdesk.affected_seats import affected_seat_ids
 from domain.leasing.leased_segments import leased_segments
 from domain.models import Lease, LeasePriceStep, Seat, Site, Ticket, TicketEvent
@@ -237,7 +238,9 @@ async def _raise_credit_note(
         session,
         actor,
         inv,
-        reason=f"Service credit: {credit.hours_lost} leased hours lost to outage T-{ticket.number} ({ticket.category})"[:500],
+        reason=f"Service credit: {credit.hours_lost} leased hours lost to outage {reference(ticket.number)} ({ticket.category})"[
+            :500
+        ],
         amount_minor=amount,
         threshold_minor=rule.approval_threshold_minor,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provisioning.reconciler import Reconciler
 from tests.factories import Api, ClientLogin, make_world
-from tests.provisioning.helpers import seated_lease
+from tests.provisioning.helpers import seated_lease, site_today
 from tests.ticket_rows import make_ticket
 
 
@@ -245,3 +246,23 @@ async def test_a_clients_ticket_raised_through_the_api_shows_the_swap_on_its_tim
     assert f"{headset['serial']} → {spare['serial']}" in mail["subject"]
     h = await staff.get(f"/v1/devices/{headset['id']}/history")
     assert ticket["id"] in {t["id"] for t in h["tickets"]}
+
+
+async def test_the_pass_writes_the_history_of_a_lease_ending(
+    staff: Api, db: asyncpg.Pool, reconcilers: Callable[..., Reconciler]
+) -> None:
+    rec = reconcilers(scim_base_url=None, radius_database_url=None, badge_webhook_url=None)
+    _w, lease, headset = await _placed(staff, rec)
+    await staff.post(f"/v1/leases/{lease['id']}/end", {"end_date": (site_today() - timedelta(days=2)).isoformat()}, expect=200)
+    await rec.run_once(sweep=False)
+    await rec.run_once(sweep=False)  # once each: a second pass writes nothing more
+    await staff.call("PATCH", f"/v1/devices/{headset['id']}", 200, json={"returned": True, "note": "collected from 1F"})
+    h = await staff.get(f"/v1/devices/{headset['id']}/history")
+    assert [(e["kind"], e["lease_id"]) for e in h["events"]] == [
+        ("returned", lease["id"]),
+        ("return_due", lease["id"]),
+        ("placed", lease["id"]),
+        ("created", None),
+    ]
+    assert h["events"][0]["note"] == "collected from 1F"
+    assert h["events"][1]["actor"] == "provisioning"
