@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,7 +32,7 @@ from domain.helpdesk.access import reference
 from domain.helpdesk.affected_seats import affected_seat_ids
 from domain.leasing.leased_segments import leased_segments
 from domain.models import Lease, LeasePriceStep, Seat, Site, Ticket, TicketEvent
-from domain.models.downtime import DowntimeCredit
+from domain.models.downtime import DowntimeCheck, DowntimeCredit
 from domain.models.invoice import CreditNote, Invoice
 from domain.rules.money import apply_discount
 from domain.rules.pricing import price_on as price_on_day
@@ -148,6 +148,13 @@ async def _propose(session: AsyncSession, actor: Actor, ticket: Ticket, rule: Do
     site = await session.get(Site, ticket.site_id)
     assert site is not None
     made = 0
+    if ticket.resolved_at is not None:
+        check = insert(DowntimeCheck).values(ticket_id=ticket.id, resolved_at=ticket.resolved_at)
+        await session.execute(
+            check.on_conflict_do_update(
+                index_elements=["ticket_id"], set_={"resolved_at": check.excluded.resolved_at, "checked_at": func.now()}
+            )
+        )
     for loss in await compute(session, ticket, rule):
         status = "no_credit" if loss.amount_minor == 0 else "awaiting_invoice"
         new_id = await session.scalar(
@@ -265,7 +272,10 @@ async def run_pass(maker: async_sessionmaker[AsyncSession], rule: DowntimeRule, 
                         Ticket.status.in_(("resolved", "closed")),
                         Ticket.category.in_(rule.categories),
                         Ticket.resolved_at >= now - timedelta(days=rule.lookback_days),
-                        ~select(DowntimeCredit.id).where(DowntimeCredit.ticket_id == Ticket.id).exists(),
+                        # looked at already, as resolved then: nothing new to find
+                        ~select(DowntimeCheck.ticket_id)
+                        .where(DowntimeCheck.ticket_id == Ticket.id, DowntimeCheck.resolved_at == Ticket.resolved_at)
+                        .exists(),
                     )
                 )
             ).all()

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidState, NotFound, ValidationFailed
 from domain.models import Seat, Ticket
-from domain.models.downtime import DowntimeCredit, TicketAffectedSeat
+from domain.models.downtime import DowntimeCheck, DowntimeCredit, TicketAffectedSeat
 from domain.services.audit import Actor, record
 from domain.services.lookup import get_or_404
 
@@ -46,6 +46,8 @@ async def add_affected_seat(session: AsyncSession, actor: Actor, ticket_id: uuid
             .returning(TicketAffectedSeat.seat_id)
         )
         if added is not None:
+            # the credits pass looks at the outage again: a seat added after a look that found nothing
+            await session.execute(delete(DowntimeCheck).where(DowntimeCheck.ticket_id == ticket.id))
             await record(
                 session,
                 actor,

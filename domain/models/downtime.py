@@ -61,3 +61,14 @@ class DowntimeCredit(IdMixin, Base):
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DowntimeCheck(Base):
+    """An outage ticket the credits pass has looked at, as resolved at `resolved_at`: the pass looks again
+    only when the ticket is resolved anew (a reopen) or its seats change, not on every pass."""
+
+    __tablename__ = "downtime_checks"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    resolved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

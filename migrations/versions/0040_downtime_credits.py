@@ -1,6 +1,8 @@
 """the help desk: downtime credits for leased hours lost
 
 - ``ticket_affected_seats``: the seats an outage ticket took down besides its own seat.
+- ``downtime_checks``: the outage tickets the credits pass has looked at (as resolved then), so that it
+  looks again only after a new resolution or a change of seats.
 - ``downtime_credits``: the service credit an outage ticket proposes for one lease (unique per ticket
   and lease: never twice), with its computation (lines per seat and month), the invoice it credits
   and the credit note raised (or ``awaiting_invoice`` until the month's invoice is issued).
@@ -37,6 +39,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("ticket_id", "seat_id", name=op.f("pk_ticket_affected_seats")),
     )
     op.create_index(op.f("ix_ticket_affected_seats_seat_id"), "ticket_affected_seats", ["seat_id"], unique=False)
+    op.create_table(
+        "downtime_checks",
+        sa.Column("ticket_id", sa.UUID(), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("checked_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["tickets.id"], name=op.f("fk_downtime_checks_ticket_id_tickets"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_downtime_checks")),
+    )
     op.create_table(
         "downtime_credits",
         sa.Column("ticket_id", sa.UUID(), nullable=False),
@@ -78,5 +90,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("downtime_credits")
+    op.drop_table("downtime_checks")
     op.drop_index(op.f("ix_ticket_affected_seats_seat_id"), table_name="ticket_affected_seats")
     op.drop_table("ticket_affected_seats")

@@ -246,3 +246,39 @@ async def test_resolved_through_the_ticket_workflow_the_worker_proposes(
         lost, month = Fraction(line["hours_lost"]), Fraction(line["month_leased_hours"])
         assert abs(line["amount_minor"] - 1_500_000 * lost / month) <= 1 + 1_500_000 * Fraction(1, 100) / month
     assert await db.fetchval("SELECT count(*) FROM downtime_credits WHERE ticket_id = $1", uuid.UUID(ticket["id"])) == 1
+
+
+async def test_the_pass_looks_once_and_again_when_seats_are_added(
+    staff: Api, finance: Api, db: asyncpg.Pool, fresh_year: Callable[..., int], maker: async_sessionmaker[AsyncSession]
+) -> None:
+    y = fresh_year()
+    w = await make_world(staff)
+    day = await staff.post("/v1/leases", lease_body(w, shift="DAY", start_date=f"{y}-03-01", seat_count=1))
+    other, team = await _other_client(staff)
+    # another seat than the DAY lease's, leased by night
+    seat = next(x["id"] for x in w.seats if x["id"] != day["seats"][0]["id"])
+    body = lease_body(w, client_id=other, team_id=team, shift="NIGHT", start_date=f"{y}-03-01", seat_ids=[seat])
+    body.pop("seat_count")
+    night = await staff.post("/v1/leases", body)
+    ticket = await make_ticket(
+        maker,
+        site_id=w.site["id"],
+        seat_id=day["seats"][0]["id"],
+        category="power",
+        status="resolved",
+        occurred_at=at(y, 3, 10, 1),
+        resolved_at=at(y, 3, 10, 5),
+    )
+    rule = _rule(staff)
+    await run_pass(maker, rule)
+    checked = await db.fetchval("SELECT checked_at FROM downtime_checks WHERE ticket_id = $1", uuid.UUID(ticket))
+    assert checked is not None, "looked at"
+    assert (await staff.get(f"/v1/tickets/{ticket}/downtime-credits"))["credits"] == [], "a DAY seat at 01:00-05:00"
+    await run_pass(maker, rule)
+    assert await db.fetchval("SELECT checked_at FROM downtime_checks WHERE ticket_id = $1", uuid.UUID(ticket)) == checked, (
+        "not looked at again on every pass"
+    )
+    await staff.call("POST", f"/v1/tickets/{ticket}/affected-seats", 200, json={"seat_id": seat})
+    await run_pass(maker, rule)
+    (c,) = (await staff.get(f"/v1/tickets/{ticket}/downtime-credits"))["credits"]
+    assert (c["lease_id"], c["hours_lost"]) == (night["id"], "4.00")
