@@ -30,6 +30,7 @@ from service.api import (
     users,
 )
 from service.api import collections as collections_api  # --- collections (issue 12) ---
+from service.api import device_desk as device_desk_api  # --- help desk: devices and money (issue 15) ---
 from service.api import floor_plan as floor_plan_api  # --- floor-plan editor (issue 13) ---
 from service.api import integrations as integrations_api  # --- integrations (issue 13) ---
 from service.api import scim_tokens as scim_token_api  # --- client SCIM (issue 14) ---
@@ -111,6 +112,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(webhooks_api.router)
     # --- tickets (issue 15): the help desk's tickets, comments, attachments, history ---
     app.include_router(tickets_api.router)
+    # --- help desk: devices and money (issue 15): device history, swaps, downtime credits ---
+    app.include_router(device_desk_api.router)
     # --- help desk staff side (issue 15): the SLA targets ---
     app.include_router(sla_policies_api.router)
     # billing, provisioning and the admin ship in this package: they are always there

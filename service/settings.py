@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from billing.chart import ChartOfAccounts, parse_chart
 from billing.config import DEFAULT_BATCH, BillingSettings
+from billing.downtime_rule import DowntimeRule  # --- downtime credits (issue 15) ---
 from billing.dunning_config import DunningConfig, parse_dunning_days
 from domain.helpdesk.config import DEFAULT_ATTACHMENT_TYPES, TicketConfig  # --- tickets ---
 from domain.rules.ticket_flow import DEFAULT_REOPEN_DAYS  # --- tickets ---
@@ -384,6 +385,28 @@ class Settings(BaseSettings):
         )
 
     # --- end tickets ---
+
+    # --- downtime credits (issue 15: billing/downtime.py; the rule is in the README) ---
+    # a seat's credit = its monthly price (the lease's, after discount) x hours lost / the hours the
+    # seat is leased that month x this multiplier (1: pro rata; 2: double the lost time's value)
+    downtime_credit_multiplier: Decimal = Field(default=Decimal("1"), ge=0, le=100, alias="SEATLEASE_DOWNTIME_CREDIT_MULTIPLIER")
+    # a seat whose leased time lost is shorter than this earns nothing (a blip is not an outage)
+    downtime_credit_min_minutes: int = Field(default=30, ge=0, alias="SEATLEASE_DOWNTIME_CREDIT_MIN_MINUTES")
+    # the ticket categories that are outages (comma-separated)
+    downtime_credit_categories: str = Field(default="power,network", alias="SEATLEASE_DOWNTIME_CREDIT_CATEGORIES")
+    # the worker proposes credits for outage tickets resolved within this many days
+    downtime_credit_lookback_days: int = Field(default=30, ge=1, le=400, alias="SEATLEASE_DOWNTIME_CREDIT_LOOKBACK_DAYS")
+
+    def downtime_credits(self) -> DowntimeRule:
+        return DowntimeRule(
+            multiplier=self.downtime_credit_multiplier,
+            min_minutes=self.downtime_credit_min_minutes,
+            categories=tuple(c.strip() for c in self.downtime_credit_categories.split(",") if c.strip()),
+            lookback_days=self.downtime_credit_lookback_days,
+            approval_threshold_minor=self.credit_note_approval_threshold_minor,
+        )
+
+    # --- end downtime credits ---
 
 
 _current: Settings | None = None

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billing import worker as billing_worker
+from billing.downtime import run_pass as propose_downtime_credits  # --- downtime credits (issue 15) ---
 from billing.dunning import remind_due
 from billing.overdue_events import mark_overdue  # --- webhooks ---
 from domain.helpdesk.breaches import mark_breaches  # --- help desk SLA ---
@@ -116,6 +117,11 @@ async def payment_reminders(maker: async_sessionmaker[AsyncSession], settings: S
 # --- end collections ---
 
 
+# --- downtime credits (issue 15): resolved outage tickets propose their service credits ---
+async def downtime_credits(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
+    return await propose_downtime_credits(maker, settings.downtime_credits())
+
+
 async def _provisioning_pass(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
     return await provisioning_worker.run_once(maker, settings.provisioning())
 
@@ -136,6 +142,7 @@ def jobs(*, with_provisioning: bool = True) -> list[Job]:
     (unless its own loop runs), then billing."""
     first: list[Job] = [release_holds, lease_renewals, lease_transitions]
     jobs_ = [*first, provisioning_pass, billing_pass] if with_provisioning else [*first, billing_pass]
+    jobs_.append(downtime_credits)  # --- downtime credits (issue 15): after billing, before mail and webhooks ---
     jobs_.append(payment_reminders)  # --- collections: queued right before the sender runs ---
     jobs_.append(overdue_invoices)  # --- webhooks ---
     jobs_.append(close_resolved_tickets)  # --- tickets: before the webhooks and the mail that announce it ---

@@ -167,6 +167,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/tickets/{ticket_id}/attachments"): TENANT,
     ("GET", "/v1/tickets/{ticket_id}/attachments/{attachment_id}"): TENANT,
     ("GET", "/v1/tickets/{ticket_id}/events"): TENANT,
+    # --- help desk: devices and money (issue 15): staff only (the client sees swaps on its ticket, credit notes as today) ---
+    ("GET", "/v1/devices/{device_id}/history"): NEVER,
+    ("POST", "/v1/tickets/{ticket_id}/device-swap"): NEVER,
+    ("GET", "/v1/tickets/{ticket_id}/downtime-credits"): NEVER,
+    ("POST", "/v1/tickets/{ticket_id}/downtime-credits"): NEVER,
+    ("POST", "/v1/tickets/{ticket_id}/affected-seats"): NEVER,
+    ("DELETE", "/v1/tickets/{ticket_id}/affected-seats/{seat_id}"): NEVER,
 }
 
 # request details that get a request past validation to the tenant check

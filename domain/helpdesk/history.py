@@ -25,6 +25,8 @@ from domain.services.mail import queue_email
 
 # the audit actions of a ticket; PUBLIC_ACTIONS are the ones that become `ticket.updated`
 PUBLIC_ACTIONS: tuple[str, ...] = ("ticket.raise", "ticket.status", "ticket.triage", "ticket.comment", "ticket.attach")
+# --- device swaps (issue 15, domain/helpdesk/swaps.py): the client sees which device went and which came ---
+PUBLIC_ACTIONS += ("ticket.device_swap",)
 INTERNAL_ACTIONS: tuple[str, ...] = ("ticket.note", "ticket.assign", "ticket.attach_internal")
 MAIL_TOPIC = "ticket"
 
@@ -108,6 +110,8 @@ def _what(event: TicketEvent) -> str:
         return "has a new comment"
     if event.kind == "attachment":
         return f"has a new attachment ({d.get('filename')})"
+    if event.kind == "device_swap":  # --- device swaps (issue 15) ---
+        return f"had its {d.get('kind')} replaced ({d.get('faulty_serial')} → {d.get('replacement_serial')})"
     return "changed"
 
 

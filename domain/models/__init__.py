@@ -13,7 +13,8 @@ from domain.models.credential import (  # noqa: F401
     GuardStatus,
     RevocationGuard,
 )
-from domain.models.device import Device, DeviceStatus
+from domain.models.device import Device, DeviceEvent, DeviceEventKind, DeviceStatus  # noqa: F401  (issue 15: history)
+from domain.models.downtime import DowntimeCheck, DowntimeCredit, DowntimeCreditStatus, TicketAffectedSeat  # noqa: F401  (issue 15)
 from domain.models.floor_image import FloorImage  # noqa: F401  (issue 13: a floor's plan drawing)
 from domain.models.lease import (
     Lease,

@@ -4,6 +4,7 @@ domain/services/devices.py's use-cases take, from the API's body and the admin's
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool
@@ -25,6 +26,13 @@ class DeviceUpdate(Strict):
     status: Omittable[DeviceStatus] = None
     model: Omittable[str] = Field(default=None, max_length=200, pattern=TEXT_PATTERN)
     returned: Omittable[StrictBool] = Field(default=None, description="true records the device back in stock")
+    # --- device history (issue 15) ---
+    note: Omittable[str] = Field(
+        default=None,
+        max_length=500,
+        pattern=TEXT_PATTERN,
+        description="why (a repair's finding, a retirement's reason): kept in the device's history",
+    )
 
 
 class Device(Out):
@@ -37,3 +45,37 @@ class Device(Out):
     seat_id: uuid.UUID | None
     lease_id: uuid.UUID | None
     return_due_at: Any | None = None
+
+
+# --- device history (issue 15) ---
+class DeviceEventOut(Out):
+    id: int
+    at: datetime
+    kind: str = Field(
+        description="created, placed, moved, return_due, returned, swapped_out, swapped_in, repair_started, "
+        "repaired, retired or status_change"
+    )
+    ticket_id: uuid.UUID | None
+    ticket_number: int | None
+    seat_id: uuid.UUID | None
+    seat_label: str | None
+    lease_id: uuid.UUID | None
+    actor: str
+    note: str
+
+
+class DeviceTicketOut(Out):
+    id: uuid.UUID
+    number: int
+    subject: str
+    category: str
+    status: str
+    created_at: datetime
+
+
+class DeviceHistoryOut(Out):
+    device: Device
+    events: list[DeviceEventOut] = Field(description="newest first")
+    tickets: list[DeviceTicketOut] = Field(description="tickets about the device or that swapped it, newest first")
+    repairs: int = Field(description="times the device went to repair (by staff or by a ticket's swap)")
+    swaps: int = Field(description="times a ticket swapped the device out")

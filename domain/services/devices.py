@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidState, ValidationFailed
 from domain.models import Device, DeviceShortage, Seat, Site
+from domain.services import device_history as history
 from domain.services.audit import Actor, record, snapshot
 from domain.services.device_schemas import DeviceCreate, DeviceUpdate
 from domain.services.lookup import get_or_404
@@ -36,6 +37,7 @@ async def create_device(session: AsyncSession, actor: Actor, data: DeviceCreate)
     session.add(device)
     await session.flush()
     await record(session, actor, "device.create", "device", device.id, after=snapshot(device))
+    await history.log(session, actor, device.id, "created")
     return device
 
 
@@ -44,7 +46,7 @@ async def update_device(session: AsyncSession, actor: Actor, device_id: uuid.UUI
 
     Any status but `assigned` takes the device off its seat and lease; `assigned` is only kept, never
     set, because a lease assigns."""
-    device = await get_or_404(session, Device, device_id, "device")
+    device = await get_or_404(session, Device, device_id, "device", for_update=True)
     before = snapshot(device)
     if changes.returned and not can_mark_returned(device):
         raise InvalidState(
@@ -63,7 +65,34 @@ async def update_device(session: AsyncSession, actor: Actor, device_id: uuid.UUI
         device.model = changes.model
     await session.flush()
     await record(session, actor, "device.update", "device", device.id, before=before, after=snapshot(device))
+    kind = _history_kind(before["status"], device.status, bool(changes.returned))
+    if kind is not None:
+        seat, lease = before["seat_id"], before["lease_id"]
+        await history.log(
+            session,
+            actor,
+            device.id,
+            kind,
+            seat_id=uuid.UUID(seat) if seat else None,
+            lease_id=uuid.UUID(lease) if lease else None,
+            note=changes.note or "",
+        )
     return device
+
+
+def _history_kind(old: str, new: str, returned: bool) -> str | None:
+    """What a staff change means in the device's history; None: the status did not change."""
+    if returned:
+        return "returned"
+    if old == new:
+        return None
+    if new == "in_repair":
+        return "repair_started"
+    if new == "retired":
+        return "retired"
+    if old == "in_repair" and new == "in_stock":
+        return "repaired"
+    return "status_change"
 
 
 async def list_devices(

@@ -61,6 +61,7 @@ SOURCES: tuple[Source, ...] = (
     Source("ticket.updated", "ticket.triage"),
     Source("ticket.updated", "ticket.comment"),
     Source("ticket.updated", "ticket.attach"),
+    Source("ticket.updated", "ticket.device_swap"),  # --- device swaps (issue 15): migration 0039 ---
 )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models.held import lease_seat_held_sql
+from domain.services import device_history
 from domain.services.audit import SystemActor, record
 
 ACTOR = SystemActor("provisioning")
@@ -71,6 +72,7 @@ async def follow_moves(session: AsyncSession, site_id: uuid.UUID, today: date) -
     due = sorted(
         (await session.execute(text(DUE_MOVES), {"site": site_id, "today": today})).all(), key=lambda m: m.effective_date
     )
+    events: list[dict[str, object]] = []
     for mv in due:
         devs = (
             await session.execute(text(FOLLOW), {"to_seat": mv.to_seat_id, "lease": mv.lease_id, "from_seat": mv.from_seat_id})
@@ -85,6 +87,10 @@ async def follow_moves(session: AsyncSession, site_id: uuid.UUID, today: date) -
                 dev.id,
                 after={"serial": dev.serial, "from_seat_id": mv.from_seat_id, "seat_id": mv.to_seat_id, "lease_id": mv.lease_id},
             )
+            events.append(
+                {"device_id": dev.id, "seat_id": mv.to_seat_id, "lease_id": mv.lease_id, "note": "followed its seat's move"}
+            )
+    await device_history.log_many(session, ACTOR, "moved", events)
     return moved
 
 
@@ -96,6 +102,7 @@ async def reconcile_devices(session: AsyncSession, site_id: uuid.UUID, today: da
     at = {"site": site_id, "today": today}
     followed = await follow_moves(session, site_id, today)
     assigned = 0
+    placed: list[dict[str, object]] = []
     stocked = (
         await session.execute(
             text(
@@ -127,6 +134,8 @@ async def reconcile_devices(session: AsyncSession, site_id: uuid.UUID, today: da
                 after={"serial": dev.serial, "seat_id": row.seat_id, "lease_id": row.lease_id},
                 client_id=row.client_id,
             )
+            placed.append({"device_id": dev.id, "seat_id": row.seat_id, "lease_id": row.lease_id})
+    await device_history.log_many(session, ACTOR, "placed", placed)
     flagged = (
         await session.execute(
             text(f"""
@@ -180,6 +189,15 @@ async def reconcile_devices(session: AsyncSession, site_id: uuid.UUID, today: da
             dev.id,
             after={"serial": dev.serial, "seat_id": dev.seat_id, "lease_id": dev.lease_id},
         )
+    await device_history.log_many(
+        session,
+        ACTOR,
+        "return_due",
+        [
+            {"device_id": d.id, "seat_id": d.seat_id, "lease_id": d.lease_id, "note": "its lease no longer holds the seat"}
+            for d in returns
+        ],
+    )
     return {
         "devices_assigned": assigned,
         "device_shortages_flagged": len(flagged),

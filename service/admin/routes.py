@@ -38,6 +38,7 @@ from service.admin import (
     sites,
     terms,
 )
+from service.admin import device_desk as admin_device_desk  # --- help desk: devices and money (issue 15) ---
 from service.admin import helpdesk as admin_helpdesk  # --- help desk staff side (issue 15) ---
 from service.admin import keys as admin_keys
 from service.admin import scim as admin_scim  # --- client SCIM (issue 14) ---
@@ -113,6 +114,8 @@ router.include_router(integrations.router)
 router.include_router(admin_scim.router)
 # --- webhooks (issue 14): the facility's endpoints, every endpoint's delivery log ---
 router.include_router(admin_webhooks.router)
+# --- help desk: devices and money (issue 15): device history, swaps, downtime credits ---
+router.include_router(admin_device_desk.router)
 # --- help desk staff side (issue 15): the queue, the ticket pages, the SLA targets ---
 router.include_router(admin_helpdesk.router)
 router.include_router(admin_ticket_pages.router)
