@@ -17,6 +17,7 @@ from service.api import (
     billing,
     clients,
     documents,
+    helpdesk_kpis,  # --- help desk KPIs (issue 15) ---
     lease_changes,
     lease_renewal,
     leases,
@@ -107,6 +108,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(scim_token_api.router)
     # --- webhooks (issue 14): endpoints, secrets, delivery logs ---
     app.include_router(webhooks_api.router)
+    # --- help desk KPIs (issue 15) ---
+    app.include_router(helpdesk_kpis.router)
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, payments, provisioning, admin):  # payments: issue 12
         part.install(app)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -69,6 +70,10 @@ class Ticket(IdMixin, Base):
         Index("ix_tickets_client_id_created_at", "client_id", "created_at"),
         Index("ix_tickets_status_resolution_due_at", "status", "resolution_due_at"),
         Index("ix_tickets_created_at", "created_at"),
+        # --- KPIs (issue 15, migration 0041_helpdesk_kpis: domain/helpdesk/kpis.py) ---
+        Index("ix_tickets_responded_at", "responded_at", postgresql_where=text("responded_at IS NOT NULL")),
+        Index("ix_tickets_resolved_at", "resolved_at", postgresql_where=text("resolved_at IS NOT NULL")),
+        Index("ix_tickets_occurred_at", "occurred_at"),
     )
 
     # the number people say ("T-1042"), from a sequence; the id stays the API's key
