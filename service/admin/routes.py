@@ -38,6 +38,7 @@ from service.admin import (
     sites,
     terms,
 )
+from service.admin import helpdesk_kpis as admin_helpdesk_kpis  # --- help desk KPIs (issue 15) ---
 from service.admin import keys as admin_keys
 from service.admin import scim as admin_scim  # --- client SCIM (issue 14) ---
 from service.admin import users as admin_users
@@ -111,6 +112,8 @@ router.include_router(integrations.router)
 router.include_router(admin_scim.router)
 # --- webhooks (issue 14): the facility's endpoints, every endpoint's delivery log ---
 router.include_router(admin_webhooks.router)
+# --- help desk KPIs (issue 15): the KPIs page (its dashboard card is in dashboard.py) ---
+router.include_router(admin_helpdesk_kpis.router)
 
 
 def install(app: FastAPI) -> None:
