@@ -83,12 +83,17 @@ def parse_period(from_: str | None, to: str | None, bucket: str | None, today: d
     return Period(first, last, chosen)
 
 
-# in the period, on the ticket's site's calendar ($1 first day, $2 last day, t and si in scope)
+# in the period, on the ticket's site's calendar: `si` is _SITE_BOUNDS's row of the ticket's site
 def _within(col: str) -> str:
-    return (
-        f"({col} >= ($1::date::timestamp AT TIME ZONE si.timezone) "
-        f"AND {col} < (($2::date + 1)::timestamp AT TIME ZONE si.timezone))"
-    )
+    return f"({col} >= si.lo AND {col} < si.hi)"
+
+
+# each site's period as instants ($1 first day, $2 last day), converted once per site rather than per ticket
+_SITE_BOUNDS = """bounds AS (
+  SELECT id, code, timezone, ($1::date::timestamp AT TIME ZONE timezone) AS lo,
+         (($2::date + 1)::timestamp AT TIME ZONE timezone) AS hi
+  FROM sites WHERE $3::uuid IS NULL OR id = $3::uuid
+)"""
 
 
 _RESP_BREACHED = (
@@ -102,7 +107,7 @@ _RES_BREACHED = (
 
 # $1 first day, $2 last day, $3 site or NULL, $4 now, $5/$6 coarse UTC bounds
 SUMMARY_SQL = f"""
-WITH x AS (
+WITH {_SITE_BOUNDS}, x AS (
   SELECT t.category, t.priority,
          {_within("t.created_at")} AS opened,
          {_within("t.responded_at")} AS responded,
@@ -115,7 +120,7 @@ WITH x AS (
          t.resolution_due_at IS NOT NULL AS res_target,
          t.resolution_due_at IS NOT NULL AND {_RES_BREACHED} AS res_breached,
          t.resolution_due_at IS NOT NULL AND NOT {_RES_BREACHED} AND t.resolved_at IS NOT NULL AS res_met
-  FROM tickets t JOIN sites si ON si.id = t.site_id
+  FROM tickets t JOIN bounds si ON si.id = t.site_id
   WHERE ($3::uuid IS NULL OR t.site_id = $3::uuid)
     AND ((t.created_at >= $5 AND t.created_at < $6)
          OR (t.responded_at >= $5 AND t.responded_at < $6)
@@ -167,37 +172,40 @@ ORDER BY c.n DESC, kind, label
 
 # $1 first day, $2 last day, $3 site or NULL, $4 'day' | 'week', $5/$6 coarse UTC bounds.
 # The shift: the lease holding the ticket's seat at the local minute the fault began (a NIGHT shift's
-# morning-after segment included), else the ticket's own lease.
-INCIDENTS_SQL = """
-WITH x AS (
-  SELECT t.category, si.code AS site_code, f.id AS floor_id, f.name AS floor_name,
-         coalesce(seg.shift_code, tl.shift_code) AS shift,
-         CASE WHEN $4::text = 'week' THEN date_trunc('week', t.occurred_at AT TIME ZONE si.timezone)::date
-              ELSE (t.occurred_at AT TIME ZONE si.timezone)::date END AS bucket
-  FROM tickets t
-  JOIN sites si ON si.id = t.site_id
-  LEFT JOIN seats se ON se.id = t.seat_id
-  LEFT JOIN floors f ON f.id = se.floor_id
-  LEFT JOIN leases tl ON tl.id = t.lease_id
-  LEFT JOIN LATERAL (
-    SELECT l.shift_code FROM lease_seat_segments g
-    JOIN lease_seats ls ON ls.id = g.lease_seat_id
-    JOIN leases l ON l.id = ls.lease_id
-    CROSS JOIN LATERAL (SELECT t.occurred_at AT TIME ZONE si.timezone AS at) lt
-    WHERE g.seat_id = t.seat_id
-      AND g.start_date <= lt.at::date AND (g.end_date IS NULL OR g.end_date >= lt.at::date)
-      AND g.win_lo <= extract(hour FROM lt.at) * 60 + extract(minute FROM lt.at)
-      AND extract(hour FROM lt.at) * 60 + extract(minute FROM lt.at) < g.win_hi
-      AND l.status NOT IN ('proposed', 'cancelled')
-    LIMIT 1
-  ) seg ON t.seat_id IS NOT NULL
+# morning-after segment included; the exclusion constraint leaves at most one), else the ticket's own
+# lease. A join on the seat, not a lookup per ticket: one hash join over every live segment.
+INCIDENTS_SQL = f"""
+WITH {_SITE_BOUNDS}, lt AS MATERIALIZED (
+  SELECT t.category, t.seat_id, t.lease_id, si.code AS site_code, t.occurred_at AT TIME ZONE si.timezone AS at
+  FROM tickets t JOIN bounds si ON si.id = t.site_id
   WHERE t.occurred_at >= $5 AND t.occurred_at < $6 AND ($3::uuid IS NULL OR t.site_id = $3::uuid)
-    AND t.occurred_at >= ($1::date::timestamp AT TIME ZONE si.timezone)
-    AND t.occurred_at < (($2::date + 1)::timestamp AT TIME ZONE si.timezone)
+    AND t.occurred_at >= si.lo AND t.occurred_at < si.hi
+), x AS MATERIALIZED (
+  -- the local instant, converted once per ticket; its day, minute and bucket read from it
+  SELECT category, seat_id, lease_id, site_code, at::date AS local_day,
+         (extract(hour FROM at) * 60 + extract(minute FROM at))::int AS local_minute,
+         CASE WHEN $4::text = 'week' THEN date_trunc('week', at)::date ELSE at::date END AS bucket
+  FROM lt
+), seg AS (
+  SELECT g.seat_id, g.start_date, g.end_date, g.win_lo, g.win_hi, l.shift_code
+  FROM lease_seat_segments g
+  JOIN lease_seats ls ON ls.id = g.lease_seat_id
+  JOIN leases l ON l.id = ls.lease_id
+  WHERE l.status NOT IN ('proposed', 'cancelled') AND ($3::uuid IS NULL OR g.site_id = $3::uuid)
+), y AS (
+  SELECT x.category, x.bucket, x.site_code, f.id AS floor_id, f.name AS floor_name,
+         coalesce(seg.shift_code, tl.shift_code) AS shift
+  FROM x
+  LEFT JOIN seats se ON se.id = x.seat_id
+  LEFT JOIN floors f ON f.id = se.floor_id
+  LEFT JOIN leases tl ON tl.id = x.lease_id
+  LEFT JOIN seg ON seg.seat_id = x.seat_id
+       AND seg.start_date <= x.local_day AND (seg.end_date IS NULL OR seg.end_date >= x.local_day)
+       AND seg.win_lo <= x.local_minute AND x.local_minute < seg.win_hi
 )
 SELECT GROUPING(site_code, floor_id, floor_name) AS g_floor, GROUPING(shift) AS g_shift, bucket,
        site_code, floor_id, floor_name, shift, category, count(*) AS n
-FROM x
+FROM y
 GROUP BY GROUPING SETS ((bucket, site_code, floor_id, floor_name), (bucket, shift), (bucket, category))
 ORDER BY bucket, site_code, floor_name, shift, category
 """

@@ -26,8 +26,9 @@ async def test_dashboard_card_and_kpis_page(page: Page, staff: Api, db: asyncpg.
     seat = uuid.UUID(w.seats[0]["id"])
     for i, day in enumerate(("2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-24")):
         t = at(f"{day}T0{i}:00")
-        await ticket(db, w, "device", "high", t, device_id=uuid.UUID(device["id"]), seat_id=seat, responded_at=t + h,
-                     resolved_at=t + (i + 2) * h, status="closed", response_due_at=t + 2 * h, resolution_due_at=t + 4 * h)  # fmt: skip
+        times = {"responded_at": t + h, "resolved_at": t + (i + 2) * h}
+        times |= {"response_due_at": t + 2 * h, "resolution_due_at": t + 4 * h}
+        await ticket(db, w, "device", "high", t, device_id=uuid.UUID(device["id"]), seat_id=seat, status="closed", **times)
     t = at("2026-03-10T02:00")
     await ticket(db, w, "power", "urgent", t, responded_at=t + h / 4, resolved_at=t + 3 * h, status="resolved",
                  response_due_at=t + h / 2, resolution_due_at=t + 2 * h)  # fmt: skip
