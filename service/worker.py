@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from billing import worker as billing_worker
 from billing.dunning import remind_due
 from billing.overdue_events import mark_overdue  # --- webhooks ---
+from domain.helpdesk.breaches import mark_breaches  # --- help desk SLA ---
 from domain.leasing.holds import release_expired_holds
 from domain.leasing.worker_pass import advance_lease_states, renew_due_leases
 from domain.services.audit import SystemActor
@@ -54,6 +55,17 @@ async def lease_renewals(maker: async_sessionmaker[AsyncSession], settings: Sett
 
 
 # --- end auto-renewal ---
+
+
+# --- help desk SLA (issue 15) ---
+async def sla_breaches(maker: async_sessionmaker[AsyncSession], settings: Settings) -> dict[str, Any]:
+    """Ticket SLA clocks past their due instant marked breached, and staff told once by email
+    (domain/helpdesk/breaches.py), before the sender's job runs."""
+    async with maker() as session, session.begin():
+        return await mark_breaches(session)
+
+
+# --- end help desk SLA ---
 
 
 # --- email (the SMTP outbox) ---
@@ -115,6 +127,7 @@ def jobs(*, with_provisioning: bool = True) -> list[Job]:
     jobs_.append(payment_reminders)  # --- collections: queued right before the sender runs ---
     jobs_.append(overdue_invoices)  # --- webhooks ---
     jobs_.append(send_webhooks)  # --- webhooks: after the passes whose changes they announce ---
+    jobs_.append(sla_breaches)  # --- help desk SLA: staff told of a breach by the next send ---
     jobs_.append(send_mail)  # --- email: last, so a pass's own changes are not held up by a slow SMTP server ---
     return jobs_
 

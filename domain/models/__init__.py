@@ -31,6 +31,7 @@ from domain.models.payment_sync import PaymentSyncState, StripePaymentSync  # no
 from domain.models.plan import Inclusion, InclusionBilling, InclusionKind, Plan
 from domain.models.scim import ScimDeprovision, ScimToken  # noqa: F401  (issue 14: client SCIM)
 from domain.models.site import Floor, Seat, SeatStatus, Shift, Site, Zone
+from domain.models.sla import SlaPolicy  # noqa: F401  (issue 15: SLA targets)
 from domain.models.terms import LeasePriceStep, PlanPrice
 from domain.models.ticket import (  # noqa: F401  (issue 15: the help desk)
     Ticket,

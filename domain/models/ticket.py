@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKey,
     Identity,
@@ -56,6 +57,12 @@ class TicketStatus(StrEnum):
     CLOSED = "closed"
 
 
+# the statuses whose clocks are done; the queue shows the others (and its index holds only them)
+DONE_STATUSES: tuple[str, ...] = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+OPEN_TICKETS_SQL = "status NOT IN ('resolved', 'closed')"
+SLA_NEXT_DUE_SQL = "COALESCE(CASE WHEN responded_at IS NULL THEN response_due_at ELSE resolution_due_at END, created_at)"
+
+
 class Ticket(IdMixin, Base):
     """One problem reported at a site; `client_id` NULL: the facility's own (no client concerned).
 
@@ -70,6 +77,8 @@ class Ticket(IdMixin, Base):
         Index("ix_tickets_client_id_created_at", "client_id", "created_at"),
         Index("ix_tickets_status_resolution_due_at", "status", "resolution_due_at"),
         Index("ix_tickets_created_at", "created_at"),
+        # the staff's queue (domain/helpdesk/queue.py): open tickets by their nearest due instant
+        Index("ix_tickets_queue", "sla_next_due_at", "id", postgresql_where=text(OPEN_TICKETS_SQL)),
         # --- KPIs (issue 15, migration 0041_helpdesk_kpis: domain/helpdesk/kpis.py) ---
         Index("ix_tickets_responded_at", "responded_at", postgresql_where=text("responded_at IS NOT NULL")),
         Index("ix_tickets_resolved_at", "resolved_at", postgresql_where=text("resolved_at IS NOT NULL")),
@@ -111,6 +120,18 @@ class Ticket(IdMixin, Base):
     sla_paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     response_breached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     resolution_breached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # --- SLA clock (issue 15, staffdesk; migration 0038_sla) ---
+    # when the clock started (the ticket opened), and the SLA time it stood still since (waiting on the
+    # client, or resolved until reopened): a due instant is `start` + target + paused, in SLA time
+    sla_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # from when a clock is "due soon" (the policy's last due_soon_percent of its target)
+    response_warn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # the due instant the queue sorts on: the response's until answered, then the resolution's; a
+    # ticket without a clock sorts by when it was raised. Generated, so no writer can let it drift
+    # (the first answer may be set by a public comment, which is not an SLA change).
+    sla_next_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), Computed(SLA_NEXT_DUE_SQL, persisted=True))
 
 
 class TicketEvent(Base):

@@ -38,6 +38,7 @@ from service.admin import (
     sites,
     terms,
 )
+from service.admin import helpdesk as admin_helpdesk  # --- help desk staff side (issue 15) ---
 from service.admin import helpdesk_kpis as admin_helpdesk_kpis  # --- help desk KPIs (issue 15) ---
 from service.admin import keys as admin_keys
 from service.admin import scim as admin_scim  # --- client SCIM (issue 14) ---
@@ -112,6 +113,9 @@ router.include_router(integrations.router)
 router.include_router(admin_scim.router)
 # --- webhooks (issue 14): the facility's endpoints, every endpoint's delivery log ---
 router.include_router(admin_webhooks.router)
+# --- help desk staff side (issue 15): the queue, the ticket pages, the SLA targets ---
+router.include_router(admin_helpdesk.router)
+# --- end help desk staff side ---
 # --- help desk KPIs (issue 15): the KPIs page (its dashboard card is in dashboard.py) ---
 router.include_router(admin_helpdesk_kpis.router)
 
