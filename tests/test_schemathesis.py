@@ -125,6 +125,8 @@ RULE_FIELDS: dict[str, set[str]] = {
     # asks for a facility endpoint (two fields at once)
     "POST /v1/webhook-endpoints": {"url", "client_id", "facility"},
     "PATCH /v1/webhook-endpoints/{endpoint_id}": {"url"},
+    # help desk KPIs (issue 15): `to` on or after `from`, at most 400 days after it (two fields at once)
+    "GET /v1/helpdesk/kpis": {"to"},
 }
 
 

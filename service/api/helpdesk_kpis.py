@@ -13,15 +13,14 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.helpdesk import kpis
-from domain.helpdesk.kpi_schemas import HelpdeskKpis
+from domain.helpdesk.kpi_schemas import Bucket, HelpdeskKpis
 from domain.models.ticket import TicketCategory, TicketPriority
 from domain.services import catalog
+from service.api.deps import QueryDate
 from service.auth import StaffOrFinance
 from service.db import SessionDep
 
 router = APIRouter(tags=["help desk"])
-
-DateText = Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD")]
 
 
 @router.get(
@@ -52,12 +51,13 @@ async def helpdesk_kpis(
     request: Request,
     user: StaffOrFinance,
     session: SessionDep,
-    from_: Annotated[str | None, Query(alias="from", max_length=10, description="first day, YYYY-MM-DD")] = None,
-    to: DateText = None,
+    from_: Annotated[QueryDate | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
+    to: Annotated[QueryDate | None, Query(description="last day (included), YYYY-MM-DD")] = None,
     site_id: Annotated[uuid.UUID | None, Query(description="only this site")] = None,
-    bucket: Annotated[str | None, Query(max_length=8, description="day or week")] = None,
+    bucket: Annotated[Bucket | None, Query(description="day or week (default: by the period's length)")] = None,
 ) -> HelpdeskKpis:
-    period = kpis.parse_period(from_, to, bucket, datetime.now(UTC).date())
+    first, last = (d.isoformat() if d else None for d in (from_, to))
+    period = kpis.parse_period(first, last, bucket, datetime.now(UTC).date())
     site = await catalog.get_site(session, site_id) if site_id is not None else None
     return await kpis.read_kpis(session, period, site, request.app.state.settings.helpdesk_problem_tickets)
 
