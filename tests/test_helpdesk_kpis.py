@@ -317,3 +317,16 @@ async def test_metrics_lines(staff: Api, db: asyncpg.Pool, http: httpx.AsyncClie
     assert value(after, 'seatlease_ticket_resolution_seconds{quantile="0.5"}') > 0
     assert "seatlease_provisioning_lead_time_seconds" in after  # the provisioning figures are still there
     assert (await http.get("/metrics")).status_code == 401
+
+
+async def test_the_bucket_follows_the_period_unless_asked(staff: Api, db: asyncpg.Pool) -> None:
+    w = await make_world(staff)
+    await ticket(db, w, "it", "normal", at("2026-03-04T03:00"))  # a Wednesday: the week of 2 March
+    two_months = await kpis(staff, w, **{"from": "2026-02-01", "to": "2026-04-03"})  # 62 days: daily
+    assert two_months["incidents"]["bucket"] == "day"
+    assert [r["bucket"] for r in two_months["incidents"]["by_category"]] == ["2026-03-04"]
+    longer = await kpis(staff, w, **{"from": "2026-02-01", "to": "2026-04-04"})  # 63 days: weekly
+    assert longer["incidents"]["bucket"] == "week"
+    assert [r["bucket"] for r in longer["incidents"]["by_category"]] == ["2026-03-02"]
+    asked = await kpis(staff, w, **{"from": "2026-02-01", "to": "2026-04-04", "bucket": "day"})
+    assert asked["incidents"]["bucket"] == "day"
