@@ -48,6 +48,8 @@ QUICK: dict[str, list[str]] = {
     "bench_reports": ["--leases", "1000", "--requests", "3"],
     # --- floor-plan editor (issue 13) ---
     "bench_floor_editor": ["--requests", "10"],
+    # --- help desk (issue 15) ---
+    "bench_helpdesk": ["--tickets", "3000", "--requests", "3"],
 }
 
 RESULT_PREFIX = "RESULT "

@@ -17,6 +17,7 @@ from service.api import (
     billing,
     clients,
     documents,
+    helpdesk_kpis,  # --- help desk KPIs (issue 15) ---
     lease_changes,
     lease_renewal,
     leases,
@@ -116,6 +117,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(device_desk_api.router)
     # --- help desk staff side (issue 15): the SLA targets ---
     app.include_router(sla_policies_api.router)
+    # --- help desk KPIs (issue 15) ---
+    app.include_router(helpdesk_kpis.router)
     # billing, provisioning and the admin ship in this package: they are always there
     for part in (billing, payments, provisioning, admin):  # payments: issue 12
         part.install(app)

@@ -407,6 +407,10 @@ class Settings(BaseSettings):
         )
 
     # --- end downtime credits ---
+    # --- help desk KPIs (issue 15: domain/helpdesk/kpis.py) ---
+    # a device or seat with more tickets than this in 90 days is listed as a problematic asset
+    helpdesk_problem_tickets: int = Field(default=3, ge=1, le=1000, alias="SEATLEASE_HELPDESK_PROBLEM_TICKETS")
+    # --- end help desk KPIs ---
 
 
 _current: Settings | None = None

@@ -137,6 +137,8 @@ RULE_FIELDS: dict[str, set[str]] = {
     "PUT /v1/tickets/{ticket_id}/assignee": {"assignee_id"},
     "PATCH /v1/tickets/{ticket_id}": {"priority"},
     "POST /v1/tickets/{ticket_id}/attachments": {"file"},
+    # help desk KPIs (issue 15): `to` on or after `from`, at most 400 days after it (two fields at once)
+    "GET /v1/helpdesk/kpis": {"to"},
 }
 
 

@@ -79,6 +79,10 @@ class Ticket(IdMixin, Base):
         Index("ix_tickets_created_at", "created_at"),
         # the staff's queue (domain/helpdesk/queue.py): open tickets by their nearest due instant
         Index("ix_tickets_queue", "sla_next_due_at", "id", postgresql_where=text(OPEN_TICKETS_SQL)),
+        # --- KPIs (issue 15, migration 0041_helpdesk_kpis: domain/helpdesk/kpis.py) ---
+        Index("ix_tickets_responded_at", "responded_at", postgresql_where=text("responded_at IS NOT NULL")),
+        Index("ix_tickets_resolved_at", "resolved_at", postgresql_where=text("resolved_at IS NOT NULL")),
+        Index("ix_tickets_occurred_at", "occurred_at"),
     )
 
     # the number people say ("T-1042"), from a sequence; the id stays the API's key

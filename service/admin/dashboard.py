@@ -17,6 +17,7 @@ from domain.models import Site
 from domain.models.user import Role
 from domain.services import catalog, devices, reports
 from provisioning import kpis as provisioning_kpis
+from service.admin import helpdesk_kpis  # --- help desk KPIs (issue 15) ---
 from service.admin.web import Staff, render
 from service.db import SessionDep
 
@@ -90,5 +91,6 @@ async def dashboard(request: Request, user: Staff, session: SessionDep) -> HTMLR
         "provisioning": await provisioning_panel(session),
         "finance": await finance_panel(session, today) if user.role in (Role.ADMIN, Role.FINANCE) else None,
         "flash": request.query_params.get("flash"),
+        "helpdesk": await helpdesk_kpis.dashboard_card(session),  # --- help desk KPIs (issue 15) ---
     }
     return render(request, "dashboard.html", ctx)

@@ -40,6 +40,7 @@ from service.admin import (
 )
 from service.admin import device_desk as admin_device_desk  # --- help desk: devices and money (issue 15) ---
 from service.admin import helpdesk as admin_helpdesk  # --- help desk staff side (issue 15) ---
+from service.admin import helpdesk_kpis as admin_helpdesk_kpis  # --- help desk KPIs (issue 15) ---
 from service.admin import keys as admin_keys
 from service.admin import scim as admin_scim  # --- client SCIM (issue 14) ---
 from service.admin import ticket_pages as admin_ticket_pages  # --- help desk staff side (issue 15) ---
@@ -120,6 +121,8 @@ router.include_router(admin_device_desk.router)
 router.include_router(admin_helpdesk.router)
 router.include_router(admin_ticket_pages.router)
 # --- end help desk staff side ---
+# --- help desk KPIs (issue 15): the KPIs page (its dashboard card is in dashboard.py) ---
+router.include_router(admin_helpdesk_kpis.router)
 
 
 def install(app: FastAPI) -> None:

@@ -381,6 +381,8 @@ def nav_items() -> list[tuple[str, str, str]]:
         ("Webhooks", "/admin/webhooks", "admin"),
         # --- help desk staff side (issue 15): the queue staff work from ---
         ("Help desk", "/admin/tickets", "ops"),
+        # --- help desk KPIs (issue 15): every staff role ---
+        ("Help desk KPIs", "/admin/helpdesk/kpis", "all"),
     ]
 
 

@@ -26,6 +26,7 @@ from provisioning.schemas import (
     ProvisioningKpis,
     RevealedSecret,
 )
+from service.api import helpdesk_kpis  # --- help desk KPIs (issue 15) ---
 from service.api.deps import Cursor, Limit
 from service.auth import ClientWriter, MetricsReader, Principal, StaffOrFinance, StaffUser, require_roles
 from service.db import SessionDep
@@ -200,7 +201,9 @@ async def metrics(_: MetricsReader, session: SessionDep, request: Request) -> Re
     _webhooks.labels(status="held").set(hooks_backlog["held"])
     _webhooks_oldest.set(hooks_backlog["oldest_waiting_seconds"])
     _webhooks_paused.set(hooks_backlog["paused_endpoints"])
-    return Response(generate_latest(_registry), media_type=CONTENT_TYPE_LATEST)
+    # --- help desk KPIs (issue 15): open tickets, opened/resolved, resolution time, SLA compliance ---
+    await helpdesk_kpis.update_metrics(session)
+    return Response(generate_latest(_registry) + generate_latest(helpdesk_kpis.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def install(app: FastAPI) -> None:
