@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.leasing import booking, lifecycle, views
 from domain.leasing.schemas import AddOnIn, LeaseCreate
-from domain.models import Device
+from domain.models import Device, Lease
 from domain.services import catalog, clients, site_setup
 from domain.services.audit import SystemActor
 from domain.services.catalog import site_today
@@ -18,6 +18,7 @@ from domain.services.catalog_schemas import FloorCreate, PlanCreate, SeatCreate,
 from domain.services.client_schemas import ClientCreate, ClientUpdate, MemberCreate, TeamCreate
 from domain.services.first_start import DEMO_ACTOR
 from domain.services.setup_schemas import ZoneCreate
+from service.demo_tickets import seed_demo_tickets
 
 SITES: list[dict[str, Any]] = [
     {
@@ -108,6 +109,7 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
         return {}
     actor = SystemActor(DEMO_ACTOR)
     counts = {"sites": 0, "seats": 0, "clients": 0, "leases": 0, "devices": 0}
+    running: list[Lease] = []  # the running leases, the first client's first (its day and night teams)
     made: list[dict[str, Any]] = []
     for spec in SITES:
         site = await catalog.create_site(session, actor, SiteCreate.model_validate(spec["site"]))
@@ -268,6 +270,7 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
                 discount_threshold_pct=Decimal("10"),
             )
             counts["leases"] += 1
+            running.append(lease)
             held = (await views.lease_views(session, [lease]))[0].seats
             await lifecycle.set_assignments(session, actor, lease, [(s.id, m.id) for s, m in zip(held, members, strict=False)])
         # a lease starting next month and one waiting for a discount approval
@@ -295,6 +298,7 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
             )
             counts["leases"] += 1
     await session.flush()
+    counts["tickets"] = await seed_demo_tickets(session, running)
     return counts
 
 

@@ -156,6 +156,42 @@ async def ticket_queue(
     return QueuePage(rows, nxt)
 
 
+@dataclass(frozen=True)
+class DoneRow:
+    ticket: Ticket
+    site_code: str
+    seat_label: str | None
+    client_name: str | None
+
+
+async def recently_done(session: AsyncSession, *, site_id: uuid.UUID | None = None, limit: int = 20) -> list[DoneRow]:
+    """The latest resolved or closed tickets, last resolved first: where staff find a ticket the queue no
+    longer shows (to read it, reopen it, swap its device or see its downtime credit). A reopened ticket
+    loses its `resolved_at`, so every done ticket has one (read on `ix_tickets_resolved_at`)."""
+    where: list[ColumnElement[bool]] = [Ticket.status.in_(DONE_STATUSES), Ticket.resolved_at.is_not(None)]
+    if site_id is not None:
+        where.append(Ticket.site_id == site_id)
+    rows = await session.execute(
+        select(Ticket, Site.code, Seat.label, Client.legal_name)
+        .join(Site, Site.id == Ticket.site_id)
+        .outerjoin(Seat, Seat.id == Ticket.seat_id)
+        .outerjoin(Client, Client.id == Ticket.client_id)
+        .where(*where)
+        .order_by(Ticket.resolved_at.desc(), Ticket.id)
+        .limit(limit)
+    )
+    return [DoneRow(*r) for r in rows.all()]
+
+
+async def ticket_id_by_number(session: AsyncSession, text: str) -> uuid.UUID | None:
+    """The ticket people name "T-1042" (or 1042)."""
+    digits = text.strip().upper().removeprefix("T-").removeprefix("T")
+    if not digits.isdigit() or len(digits) > 18:
+        return None
+    found: uuid.UUID | None = await session.scalar(select(Ticket.id).where(Ticket.number == int(digits)))
+    return found
+
+
 async def staff_assignees(session: AsyncSession) -> list[User]:
     """Who a ticket can be assigned to: active facility staff and admins."""
     rows = await session.scalars(

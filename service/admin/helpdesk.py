@@ -10,11 +10,19 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRouter
 
-from domain.errors import ValidationFailed
-from domain.helpdesk.queue import OPEN_STATUSES, QueueCursor, QueueFilters, staff_assignees, ticket_queue
+from domain.errors import NotFound, ValidationFailed
+from domain.helpdesk.queue import (
+    OPEN_STATUSES,
+    QueueCursor,
+    QueueFilters,
+    recently_done,
+    staff_assignees,
+    ticket_id_by_number,
+    ticket_queue,
+)
 from domain.models import TicketCategory, TicketPriority
 from domain.services import catalog
 from service.admin import sla_policies
@@ -113,6 +121,7 @@ async def queue_page(
     zones = {s.id: s.timezone for s in sites}
     ctx: dict[str, Any] = {
         "rows": page.rows if page else [],
+        "done": await recently_done(session, site_id=site_id) if not errors else [],
         "f": f,
         "errors": errors,
         "sites": sites,
@@ -129,3 +138,14 @@ async def queue_page(
         "local": local,
     }
     return render(request, "tickets.html", ctx, status_code=422 if errors else 200)
+
+
+@router.get("/tickets/find", response_class=HTMLResponse, response_model=None)
+async def find_ticket(
+    request: Request, user: Ops, session: SessionDep, number: Annotated[str, Query(max_length=40)] = ""
+) -> HTMLResponse | RedirectResponse:
+    """Straight to the ticket people name ("T-1042"), open or not."""
+    ticket_id = await ticket_id_by_number(session, number)
+    if ticket_id is not None:
+        return RedirectResponse(f"/admin/tickets/{ticket_id}", status_code=303)
+    raise NotFound(f"no ticket is numbered {number.strip() or '(nothing)'}")

@@ -149,3 +149,18 @@ async def test_the_queue_page_in_the_browser(
     assert response is not None
     assert response.status == 422
     assert "one of urgent" in await text_of(page.locator("#queue-filters"))
+    # the resolved ticket leaves the queue for the "recently resolved" list, and is found by its number
+    await page.goto(f"/admin/tickets?site={w.site['id']}")
+    done = page.locator("#recently-done tbody tr")
+    assert await done.count() == 1
+    assert "resolved" in await text_of(done.nth(0))
+    number = (await text_of(done.nth(0).locator(".ticket-link"))).strip()
+    await page.goto("/admin/tickets")
+    await page.fill("#ticket-find input[name=number]", number.lower())
+    await page.click("#ticket-find button")
+    await page.wait_for_url(re.compile(r".*/admin/tickets/[0-9a-f-]{36}$"))
+    assert number in await text_of(page.locator("h1"))
+    response = await page.goto("/admin/tickets/find?number=T-999999999")
+    assert response is not None
+    assert response.status == 404
+    assert "no ticket is numbered T-999999999" in await page.content()
