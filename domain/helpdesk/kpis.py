@@ -39,7 +39,6 @@ from domain.models.ticket import TicketCategory, TicketPriority
 MAX_DAYS = 400  # a year and a bit: twelve months back from any day of this month
 WINDOW_DAYS = 90  # problematic assets: tickets in the last 90 days
 DAILY_UP_TO = 62  # the default bucket: daily up to two months, weekly beyond
-OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting_on_client")
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,11 @@ from sqlalchemy import ColumnElement, and_, case, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import ValidationFailed
-from domain.models import Client, Seat, Site, Ticket, TicketStatus, User
-from domain.models.ticket import DONE_STATUSES
+from domain.models import Client, Seat, Site, Ticket, User
 from domain.rules.sla import ClockState
+from domain.rules.ticket_flow import DONE_STATUSES
 
 from .sla import sla_states
-
-OPEN_STATUSES: tuple[str, ...] = tuple(s for s in TicketStatus if s not in DONE_STATUSES)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, IdMixin, one_of
+from domain.rules.ticket_flow import DONE_STATUSES, TicketStatus  # noqa: F401  (the workflow's own, re-exported)
 
 
 class TicketCategory(StrEnum):
@@ -41,6 +42,17 @@ class TicketCategory(StrEnum):
     ACCESS = "access"
 
 
+# how people read a category (the portal's and the admin's pages)
+CATEGORY_LABELS: dict[str, str] = {
+    TicketCategory.IT: "IT",
+    TicketCategory.DEVICE: "Device",
+    TicketCategory.NETWORK: "Network",
+    TicketCategory.POWER: "Power",
+    TicketCategory.FACILITY: "Desk and facility",
+    TicketCategory.ACCESS: "Access",
+}
+
+
 class TicketPriority(StrEnum):
     URGENT = "urgent"
     HIGH = "high"
@@ -48,17 +60,6 @@ class TicketPriority(StrEnum):
     LOW = "low"
 
 
-class TicketStatus(StrEnum):
-    NEW = "new"
-    ACKNOWLEDGED = "acknowledged"
-    IN_PROGRESS = "in_progress"
-    WAITING_ON_CLIENT = "waiting_on_client"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-
-
-# the statuses whose clocks are done; the queue shows the others (and its index holds only them)
-DONE_STATUSES: tuple[str, ...] = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 OPEN_TICKETS_SQL = "status NOT IN ('resolved', 'closed')"
 SLA_NEXT_DUE_SQL = "COALESCE(CASE WHEN responded_at IS NULL THEN response_due_at ELSE resolution_due_at END, created_at)"
 

@@ -13,16 +13,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-NEW = "new"
-ACKNOWLEDGED = "acknowledged"
-IN_PROGRESS = "in_progress"
-WAITING_ON_CLIENT = "waiting_on_client"
-RESOLVED = "resolved"
-CLOSED = "closed"
 
-STATUSES: tuple[str, ...] = (NEW, ACKNOWLEDGED, IN_PROGRESS, WAITING_ON_CLIENT, RESOLVED, CLOSED)
-OPEN_STATUSES: frozenset[str] = frozenset({NEW, ACKNOWLEDGED, IN_PROGRESS, WAITING_ON_CLIENT})
+class TicketStatus(StrEnum):
+    """The workflow's statuses (the tickets table's check constraint is built from them)."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    WAITING_ON_CLIENT = "waiting_on_client"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+NEW, ACKNOWLEDGED, IN_PROGRESS, WAITING_ON_CLIENT, RESOLVED, CLOSED = TicketStatus
+STATUSES: tuple[str, ...] = tuple(TicketStatus)
+OPEN_STATUSES: tuple[str, ...] = (NEW, ACKNOWLEDGED, IN_PROGRESS, WAITING_ON_CLIENT)
+# the statuses whose SLA clocks are done; the queue shows the others (and its index holds only them)
+DONE_STATUSES: tuple[str, ...] = (RESOLVED, CLOSED)
 DEFAULT_REOPEN_DAYS = 7
 
 # every move the workflow knows, whoever makes it

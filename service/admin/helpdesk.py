@@ -15,7 +15,6 @@ from fastapi.routing import APIRouter
 
 from domain.errors import NotFound, ValidationFailed
 from domain.helpdesk.queue import (
-    OPEN_STATUSES,
     QueueCursor,
     QueueFilters,
     recently_done,
@@ -24,6 +23,7 @@ from domain.helpdesk.queue import (
     ticket_queue,
 )
 from domain.models import TicketCategory, TicketPriority
+from domain.rules.ticket_flow import OPEN_STATUSES
 from domain.services import catalog
 from service.admin import sla_policies
 from service.admin.web import Ops, optional_uuid, render

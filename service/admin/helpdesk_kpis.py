@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import ValidationFailed
 from domain.helpdesk import kpis
 from domain.helpdesk.kpi_schemas import HelpdeskKpis, Incidents
-from domain.models.ticket import TicketCategory
+from domain.models.ticket import CATEGORY_LABELS, TicketCategory
 from domain.services import catalog
 from service.admin.charts import Series, bar_chart, compact
 from service.admin.web import Staff, duration, render
@@ -26,14 +26,6 @@ from service.db import SessionDep
 router = APIRouter()
 logger = logging.getLogger("seatlease.admin")
 DateParam = Annotated[str | None, Query(max_length=10)]
-CATEGORY_LABELS = {
-    "it": "IT",
-    "device": "Device",
-    "network": "Network",
-    "power": "Power",
-    "facility": "Desk and facility",
-    "access": "Access",
-}
 
 
 def percent(value: float | None) -> str:

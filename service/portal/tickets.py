@@ -21,7 +21,7 @@ from domain.helpdesk import tickets as use
 from domain.helpdesk.access import get_ticket
 from domain.helpdesk.config import TicketConfig
 from domain.helpdesk.schemas import TicketCreate
-from domain.models.ticket import TicketCategory, TicketPriority, TicketStatus
+from domain.models.ticket import CATEGORY_LABELS, TicketCategory, TicketPriority, TicketStatus
 from domain.rules import ticket_flow as flow
 from service.api.tickets import download_headers
 from service.auth import Principal
@@ -29,14 +29,6 @@ from service.db import SessionDep
 from service.portal.web import Client, ClientAdmin, CsrfForm, attempt, blank_to_none, redirect, render, tenant, validate_form
 
 router = APIRouter(include_in_schema=False)  # included by service/portal/routes.py under /portal
-CATEGORY_NAMES = {
-    "it": "IT",
-    "device": "Device",
-    "network": "Network",
-    "power": "Power",
-    "facility": "Desk and facility",
-    "access": "Access",
-}
 STATE_FILTERS = ("open", "closed", "all")
 
 
@@ -60,7 +52,7 @@ async def tickets_page(
     except DomainError:  # a cursor of a row gone: start again
         rows, nxt = await queries.list_tickets(session, user, f, cursor=None, limit=50)
     names = await views.names_for(session, rows)
-    ctx = {"rows": rows, "names": names, "state": state, "next_cursor": nxt, "categories": CATEGORY_NAMES}
+    ctx = {"rows": rows, "names": names, "state": state, "next_cursor": nxt, "categories": CATEGORY_LABELS}
     return render(request, "portal/tickets.html", {**ctx, "flash": request.query_params.get("flash")})
 
 
@@ -75,7 +67,7 @@ async def _new_page(
     options = await views.raise_options(session, tenant(user), datetime.now(UTC))
     ctx = {
         "options": options,
-        "categories": CATEGORY_NAMES,
+        "categories": CATEGORY_LABELS,
         "priorities": [p.value for p in TicketPriority],
         "errors": errors or {},
         "v": v or {"priority": "normal", "category": "device"},
@@ -146,7 +138,7 @@ async def _detail(
         "timeline": await queries.timeline(session, user, ticket.id),
         "moves": flow.client_targets(ticket.status, ticket.resolved_at, now, config.reopen_days),
         "open_for_comments": flow.accepts_comments(ticket.status),
-        "categories": CATEGORY_NAMES,
+        "categories": CATEGORY_LABELS,
         "errors": errors or {},
         "accept": ",".join(config.attachment_types),
         "flash": request.query_params.get("flash"),
