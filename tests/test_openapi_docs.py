@@ -77,3 +77,11 @@ def test_roles_are_the_gates_the_code_enforces(schema: dict[str, Any]) -> None:
     token = paths["/v1/auth/token"]["post"]
     assert token["x-roles"] == []
     assert "no bearer token" in token["description"]
+
+
+def test_no_two_models_share_a_name(schema: dict[str, Any]) -> None:
+    """Two request or response models of one name make FastAPI qualify both with their module
+    (`domain__leasing__schemas__Assignment`), and client generators then drop the operations that use
+    them: every component keeps its plain name."""
+    qualified = [name for name in schema["components"]["schemas"] if "__" in name]
+    assert qualified == []

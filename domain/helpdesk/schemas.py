@@ -66,7 +66,7 @@ class StatusChange(_In):
     _strip = field_validator("resolution")(_text)
 
 
-class Assignment(_In):
+class TicketAssignment(_In):
     assignee_id: uuid.UUID | None = Field(description="an active admin or facility_staff user; null unassigns")
 
 

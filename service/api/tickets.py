@@ -24,7 +24,6 @@ from domain.helpdesk import tickets as use
 from domain.helpdesk.access import get_ticket as get_ticket_or_404
 from domain.helpdesk.config import TicketConfig
 from domain.helpdesk.schemas import (
-    Assignment,
     AttachmentList,
     AttachmentOut,
     CommentCreate,
@@ -32,6 +31,7 @@ from domain.helpdesk.schemas import (
     CommentOut,
     EventList,
     StatusChange,
+    TicketAssignment,
     TicketCreate,
     TicketOut,
     Triage,
@@ -138,7 +138,7 @@ async def change_ticket_status(
 
 @router.put("/{ticket_id}/assignee", response_model=TicketOut, summary="Assign a ticket")
 async def assign_ticket(
-    ticket_id: uuid.UUID, body: Assignment, request: Request, user: StaffUser, session: SessionDep
+    ticket_id: uuid.UUID, body: TicketAssignment, request: Request, user: StaffUser, session: SessionDep
 ) -> TicketOut:
     """Give the ticket to an active admin or facility_staff user (`assignee_id`; null: nobody; anyone else
     422 naming `assignee_id`). Internal: recorded in the history, not shown nor sent to the client."""
