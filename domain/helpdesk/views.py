@@ -82,6 +82,8 @@ class Names:
     devices: dict[uuid.UUID, str] = field(default_factory=dict)
     members: dict[uuid.UUID, str] = field(default_factory=dict)
     sites: dict[uuid.UUID, str] = field(default_factory=dict)
+    # each site's time zone: a ticket's instants are read on its site's clock
+    zones: dict[uuid.UUID, str] = field(default_factory=dict)
 
 
 async def names_for(session: AsyncSession, tickets: Sequence[Ticket]) -> Names:
@@ -97,5 +99,6 @@ async def names_for(session: AsyncSession, tickets: Sequence[Ticket]) -> Names:
     if m := ids("member_id"):
         names.members = {r.id: r.name for r in await session.execute(select(Member.id, Member.name).where(Member.id.in_(m)))}
     if st := ids("site_id"):
-        names.sites = {r.id: r.code for r in await session.execute(select(Site.id, Site.code).where(Site.id.in_(st)))}
+        for r in await session.execute(select(Site.id, Site.code, Site.timezone).where(Site.id.in_(st))):
+            names.sites[r.id], names.zones[r.id] = r.code, r.timezone
     return names

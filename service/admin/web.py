@@ -10,8 +10,10 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -43,7 +45,17 @@ def make_templates(*directories: Path) -> Jinja2Templates:
     tpl.env.filters["kpi"] = kpi
     tpl.env.filters["kpi_label"] = kpi_label
     tpl.env.globals["vendor"] = lambda name: (STATIC_DIR / "vendor" / name).is_file()
+    tpl.env.globals["at_site"] = at_site
     return tpl
+
+
+def at_site(at: datetime | None, zone: str | None) -> str:
+    """An instant on a site's wall clock, named by its zone ("2026-12-01 08:25 Asia/Manila")."""
+    if at is None:
+        return "—"
+    if not zone:
+        return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M ") + zone
 
 
 def duration(seconds: float | None) -> str:

@@ -100,7 +100,11 @@ async def test_a_client_admin_raises_follows_reopens_and_confirms_a_ticket(
     await shot(page, "portal-ticket-closed")
     # the list shows it under "Resolved and closed"
     await page.goto("/portal/tickets?state=closed")
-    assert await page.locator(f"tr[data-ticket='T-{t['number']}']").count() == 1
+    row = page.locator(f"tr[data-ticket='T-{t['number']}']")
+    assert await row.count() == 1
+    # its instants on the site's clock, named by the site's zone
+    zone = (await staff.get(f"/v1/sites/{t['site_id']}"))["timezone"]
+    assert zone in await row.inner_text()
     await shot(page, "portal-tickets")
     # the photo downloads as a file
     async with page.expect_download() as dl:
