@@ -63,6 +63,9 @@ async def test_a_client_admin_raises_follows_reopens_and_confirms_a_ticket(
     ticket_id = page.url.rsplit("/", 1)[1].split("?")[0]
     assert "raised" in await page.locator(".flash").inner_text()
     assert seat["label"] in await page.locator("#ticket-seat").inner_text()
+    # the facility's targets, on the site's clock
+    assert (await page.locator("#answer-due").inner_text()).startswith("by ")
+    assert (await page.locator("#fix-due").inner_text()).startswith("by ")
     link = page.locator("#timeline a[download]")
     assert await link.inner_text() == "headset.png"
 
