@@ -31,8 +31,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx
-from bench_seatmap import admin_login, build, serve, timed
-from common import DEFAULT_DATA_DIR, child_server, free_port, recreate_database, server_url, summary_ms, verdict
+from bench_seatmap import admin_login, build, timed
+from common import (
+    child_server,
+    free_port,
+    recreate_database,
+    serve_or_run,
+    served_bench_parser,
+    server_url,
+    summary_ms,
+    verdict,
+)
 
 from service.migrate import upgrade
 
@@ -94,16 +103,7 @@ def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     os.environ.setdefault("SEATLEASE_SECRET_KEY", secrets.token_urlsafe(48))
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = served_bench_parser(__doc__, "bench_floor_editor")
     parser.add_argument("--seats", type=int, default=1000, help="seats on the big floor (a multiple of 100)")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
-    parser.add_argument("--database", default="bench_floor_editor")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    a = parser.parse_args()
-    if a.serve:
-        serve(a.url, a.port)
-    else:
-        main(a)
+    serve_or_run(parser.parse_args(), main)

@@ -37,7 +37,6 @@ import secrets
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import asyncpg
 import httpx
-from common import DEFAULT_DATA_DIR, child_server, free_port, plain_url, recreate_database, server_url, summary_ms
+from common import (
+    child_server,
+    free_port,
+    plain_url,
+    recreate_database,
+    serve_or_run,
+    served_bench_parser,
+    server_url,
+    summary_ms,
+    timed_pairs,
+)
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
@@ -286,28 +295,6 @@ async def generate(url: str, n: int, now: datetime) -> dict[str, int]:
         await conn.close()
 
 
-def serve(url: str, port: int) -> None:
-    import uvicorn
-
-    from service.app import create_app
-
-    uvicorn.run(create_app(database_url=url), host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-async def timed(api: Callable[[], Awaitable[Any]], bare: Callable[[], Awaitable[Any]], n: int) -> tuple[list[float], list[float]]:
-    """The request and its bare SQL in turn, `n` times each, after two warm-up rounds."""
-    for _ in range(2):
-        await api()
-        await bare()
-    out: tuple[list[float], list[float]] = ([], [])
-    for _ in range(n):
-        for call, times in ((api, out[0]), (bare, out[1])):
-            t0 = time.perf_counter()
-            await call()
-            times.append(time.perf_counter() - t0)
-    return out
-
-
 def kpi_bare(conn: Any, period: kpis.Period, site_id: uuid.UUID | None, tz: str | None, threshold: int) -> Any:
     """The three statements of GET /v1/helpdesk/kpis with the arguments it passes."""
 
@@ -398,7 +385,7 @@ async def main(args: argparse.Namespace) -> None:
                         assert resp.status_code == 200, resp.text
                         assert resp.json()["totals"]["opened"] > 0
 
-                    api_t, bare_t = await timed(get, kpi_bare(conn, period, site_id, tz, 3), args.requests)
+                    api_t, bare_t = await timed_pairs(get, kpi_bare(conn, period, site_id, tz, 3), args.requests)
                     figures.append((name, summary_ms(api_t), summary_ms(bare_t), f"{counts['tickets']:,} tickets"))
                     print(f"  {name}: done", flush=True)
             figures += await bench_queue(base, conn, mnl_id, args.requests, counts["tickets"])
@@ -464,7 +451,7 @@ async def bench_queue(
                 args = [datetime.now(UTC) if isinstance(defaults[n], datetime) else defaults[n] for n in names]
                 await conn.fetch(sql, *args)
 
-            api_t, bare_t = await timed(page, bare, n)
+            api_t, bare_t = await timed_pairs(page, bare, n)
             out.append((name, summary_ms(api_t), summary_ms(bare_t), f"{tickets:,} tickets"))
             print(f"  {name}: done", flush=True)
     return out
@@ -472,16 +459,7 @@ async def bench_queue(
 
 if __name__ == "__main__":
     os.environ.setdefault("SEATLEASE_SECRET_KEY", secrets.token_urlsafe(48))
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = served_bench_parser(__doc__, "bench_helpdesk")
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=20, help="timed requests per figure (p99 of 20 is their maximum)")
-    parser.add_argument("--database", default="bench_helpdesk")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    a = parser.parse_args()
-    if a.serve:
-        serve(a.url, a.port)
-    else:
-        asyncio.run(main(a))
+    serve_or_run(parser.parse_args(), main)

@@ -32,7 +32,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import asyncpg
 import httpx
-from common import DEFAULT_DATA_DIR, child_server, free_port, plain_url, recreate_database, server_url, summary_ms
+from common import (
+    child_server,
+    free_port,
+    plain_url,
+    recreate_database,
+    serve_or_run,
+    served_bench_parser,
+    server_url,
+    summary_ms,
+    timed_pairs,
+)
 
 from billing import revenue, revenue_dims
 from billing.facts import Month
@@ -196,29 +206,6 @@ async def generate(url: str, leases: int, rng: ReportRange) -> dict[str, int]:
         await conn.close()
 
 
-def serve(url: str, port: int) -> None:
-    import uvicorn
-
-    from service.app import create_app
-
-    uvicorn.run(create_app(database_url=url), host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-async def timed(api: Callable[[], Awaitable[Any]], bare: Callable[[], Awaitable[Any]], n: int) -> tuple[list[float], list[float]]:
-    """The API request and its bare SQL in turn, `n` times each: on a shared machine both then meet
-    the same spells of load (one after the other, the first measured one busy minute and the other the next)."""
-    for _ in range(2):  # warm up: connections, plans, caches
-        await api()
-        await bare()
-    out: tuple[list[float], list[float]] = ([], [])
-    for _ in range(n):
-        for call, times in ((api, out[0]), (bare, out[1])):
-            t0 = time.perf_counter()
-            await call()
-            times.append(time.perf_counter() - t0)
-    return out
-
-
 def bare_calls(conn: Any, rng: ReportRange) -> dict[str, Callable[[], Awaitable[Any]]]:
     """Each report's own SQL, with the arguments the report passes, on a bare asyncpg connection."""
     a = [rng.first.first, rng.last.first, None, None]
@@ -286,7 +273,7 @@ async def main(args: argparse.Namespace) -> None:
                         assert resp.status_code == 200, resp.text
                         assert resp.json()["items"]
 
-                    api_times, bare_times = await timed(get, sql[name], args.requests)
+                    api_times, bare_times = await timed_pairs(get, sql[name], args.requests)
                     api[name], bare[name] = summary_ms(api_times), summary_ms(bare_times)
     finally:
         await conn.close()
@@ -311,18 +298,9 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     os.environ.setdefault("SEATLEASE_SECRET_KEY", secrets.token_urlsafe(48))
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = served_bench_parser(__doc__, "bench_reports")
     parser.add_argument("--leases", type=int, default=100_000)
     parser.add_argument("--months", type=int, default=12, help="months in the range (at most 36)")
     parser.add_argument("--to", default="2026-10", help="the range's last month")
     parser.add_argument("--requests", type=int, default=20, help="timed requests per report (p99 of 20 is their maximum)")
-    parser.add_argument("--database", default="bench_reports")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    a = parser.parse_args()
-    if a.serve:
-        serve(a.url, a.port)
-    else:
-        asyncio.run(main(a))
+    serve_or_run(parser.parse_args(), main)

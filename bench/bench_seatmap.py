@@ -35,11 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import asyncpg
 import httpx
 from common import (
-    DEFAULT_DATA_DIR,
     child_server,
     free_port,
     plain_url,
     recreate_database,
+    serve_or_run,
+    served_bench_parser,
     server_url,
     summary_ms,
     verdict,
@@ -143,14 +144,6 @@ async def build(url: str, seats: int) -> dict[str, Any]:
         await conn.close()
 
 
-def serve(url: str, port: int) -> None:
-    import uvicorn
-
-    from service.app import create_app
-
-    uvicorn.run(create_app(database_url=url), host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
 def admin_login(http: httpx.Client) -> None:
     page = http.get("/admin/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -250,16 +243,7 @@ def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     # the API refuses to run without a real key; a throw-away one for this run (and the server it starts)
     os.environ.setdefault("SEATLEASE_SECRET_KEY", secrets.token_urlsafe(48))
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = served_bench_parser(__doc__, "bench_seatmap")
     parser.add_argument("--seats", type=int, default=1000, help="seats on the big floor (a multiple of 10)")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
-    parser.add_argument("--database", default="bench_seatmap")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    a = parser.parse_args()
-    if a.serve:
-        serve(a.url, a.port)
-    else:
-        main(a)
+    serve_or_run(parser.parse_args(), main)

@@ -7,6 +7,9 @@ are not tests and assert nothing about speed.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import inspect
 import math
 import os
 import signal
@@ -15,7 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -136,3 +139,51 @@ class Compiled:
 
     def args(self, values: dict[str, Any]) -> list[Any]:
         return [values[n] if n in values else self.defaults[n] for n in self.names]
+
+
+def serve(url: str, port: int) -> None:
+    """The app on a loopback port: what `child_server` starts a benchmark's own file with `--serve` for."""
+    import uvicorn
+
+    from service.app import create_app
+
+    uvicorn.run(create_app(database_url=url), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+async def timed_pairs(
+    api: Callable[[], Awaitable[Any]], bare: Callable[[], Awaitable[Any]], n: int
+) -> tuple[list[float], list[float]]:
+    """The request and its bare SQL in turn, `n` times each, after two warm-up rounds (connections,
+    plans, caches): on a shared machine both then meet the same spells of load."""
+    for _ in range(2):
+        await api()
+        await bare()
+    out: tuple[list[float], list[float]] = ([], [])
+    for _ in range(n):
+        for call, times in ((api, out[0]), (bare, out[1])):
+            t0 = time.perf_counter()
+            await call()
+            times.append(time.perf_counter() - t0)
+    return out
+
+
+def served_bench_parser(doc: str | None, database: str) -> argparse.ArgumentParser:
+    """A benchmark's command line: its scratch database, the data folder, and the hidden `--serve` the
+    benchmark starts itself with in a child process (`child_server`)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default=database)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    return parser
+
+
+def serve_or_run(args: argparse.Namespace, main: Callable[[argparse.Namespace], Any]) -> None:
+    """Serve the app (the child process), or run the benchmark (`main`, plain or async)."""
+    if args.serve:
+        serve(args.url, args.port)
+    elif inspect.iscoroutinefunction(main):
+        asyncio.run(main(args))
+    else:
+        main(args)
