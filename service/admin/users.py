@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -22,6 +23,9 @@ from service.db import SessionDep
 
 router = APIRouter()
 NO_STORE = {"Cache-Control": "no-store"}  # a page showing a secret once is never cached
+
+
+FILTER_KEYS = ("role", "client_id", "active", "email")
 
 
 def _filter(role: str | None, client_id: str | None, active: str | None, email: str | None) -> people.UserFilter:
@@ -54,7 +58,7 @@ async def _page(
             "rows": rows,
             "next_cursor": nxt,
             "f": f,
-            "q": {k: q.get(k, "") for k in ("role", "client_id", "active", "email")},
+            "q": {k: q.get(k, "") for k in FILTER_KEYS},
             "roles": [r.value for r in Role],
             "clients": await people.client_names(session),
             "once": once,
@@ -126,7 +130,9 @@ async def set_active(user_id: uuid.UUID, request: Request, user: AdminOnly, sess
     if error is not None:
         return await _error(request, session, user, error)
     what = "enabled" if active else "disabled: its sessions have ended"
-    return redirect(request, "/admin/users", f"Login {row.email} {what}")
+    # back to the list as it was filtered (only the list's own filters: never a URL from the form)
+    back = urlencode({k: str(form.get(f"q_{k}")) for k in FILTER_KEYS if form.get(f"q_{k}")})
+    return redirect(request, "/admin/users" + (f"?{back}" if back else ""), f"Login {row.email} {what}")
 
 
 @router.post("/users/{user_id}/reset", response_model=None)
